@@ -1,0 +1,1 @@
+"""The GraphQL gateway: one schema over the services, for storefronts, scanners and back office."""

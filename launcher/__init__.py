@@ -1,0 +1,1 @@
+"""Runs the whole system on one machine: `oms up`, `oms token`, and code generation."""

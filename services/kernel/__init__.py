@@ -1,0 +1,1 @@
+"""The thin part every service shares: settings, database engine, outbox, events, gRPC."""

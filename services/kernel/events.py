@@ -1,0 +1,172 @@
+"""The event bus: NATS connection, JetStream streams, and idempotent durable consumers.
+
+Every domain publishes on its own stream `OMS_<DOMAIN>` (subjects `oms.<domain>.>`). A consumer
+is a durable pull consumer with explicit ack; it records each event id it applied in the same
+transaction as the change the event caused, so a redelivered event is applied once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+import nats
+from google.protobuf.message import Message
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
+from nats.js.errors import BadRequestError, NotFoundError
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from oms.events.v1.envelope_pb2 import EventEnvelope
+from services.kernel.db import Database, UTCDateTime, utcnow
+
+log = logging.getLogger(__name__)
+
+DOMAINS = ("inventory", "orders", "returns", "procurement", "workorders")
+# Long enough to cover a relay that retries after a broker restart.
+DUPLICATE_WINDOW_SECONDS = 15 * 60
+
+M = TypeVar("M", bound=Message)
+EventHandler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+
+
+def stream_name(domain: str) -> str:
+    return f"OMS_{domain.upper()}"
+
+
+async def connect(url: str, name: str) -> NatsClient:
+    """A NATS connection that keeps reconnecting for as long as the process runs."""
+
+    async def on_error(error: Exception) -> None:
+        log.warning("nats (%s): %s", name, error)
+
+    async def on_disconnected() -> None:
+        log.warning("nats (%s): disconnected", name)
+
+    async def on_reconnected() -> None:
+        log.info("nats (%s): reconnected", name)
+
+    return await nats.connect(
+        url,
+        name=name,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.25,
+        connect_timeout=2,
+        error_cb=on_error,
+        disconnected_cb=on_disconnected,
+        reconnected_cb=on_reconnected,
+    )
+
+
+async def ensure_stream(js: JetStreamContext, domain: str) -> None:
+    """Creates the domain's stream, or brings its configuration up to date."""
+    config = StreamConfig(
+        name=stream_name(domain),
+        subjects=[f"oms.{domain}.>"],
+        storage=StorageType.FILE,
+        duplicate_window=DUPLICATE_WINDOW_SECONDS,
+    )
+    try:
+        await js.add_stream(config)
+    except BadRequestError:
+        await js.update_stream(config)
+
+
+def unpack(envelope: EventEnvelope, payload_type: type[M]) -> M:
+    payload = payload_type()
+    if not envelope.payload.Unpack(payload):
+        raise TypeError(f"event {envelope.event_id} is not a {payload_type.__name__}")
+    return payload
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """Event ids a consumer has applied: the guard that makes redelivery harmless."""
+
+    __tablename__ = "processed_event"
+
+    consumer: str = Field(primary_key=True, max_length=100)
+    event_id: str = Field(primary_key=True, max_length=36)
+    processed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """What a service consumes: a durable name, a subject filter and a handler."""
+
+    durable: str
+    subject: str
+    handler: EventHandler
+
+
+class EventConsumer:
+    """Runs one durable pull consumer until drained."""
+
+    def __init__(
+        self, js: JetStreamContext, db: Database, subscription: Subscription, batch: int = 64
+    ) -> None:
+        self._js = js
+        self._db = db
+        self._sub = subscription
+        self._batch = batch
+        self._stopping = False
+
+    async def run(self) -> None:
+        domain = self._sub.subject.split(".")[1]
+        pull = None
+        while not self._stopping:
+            try:
+                if pull is None:
+                    pull = await self._js.pull_subscribe(
+                        self._sub.subject,
+                        durable=self._sub.durable,
+                        stream=stream_name(domain),
+                        config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30),
+                    )
+                messages = await pull.fetch(self._batch, timeout=1)
+            except (NatsTimeoutError, TimeoutError):
+                continue
+            except NotFoundError:
+                pull = None
+                await asyncio.sleep(0.5)
+                continue
+            except Exception as error:  # broker away: retry until it is back
+                log.warning("consumer %s waiting: %s", self._sub.durable, error)
+                await asyncio.sleep(0.5)
+                continue
+            for message in messages:
+                await self._apply(message)
+        if pull is not None:
+            await pull.unsubscribe()
+
+    async def _apply(self, message: Msg) -> None:
+        envelope = EventEnvelope.FromString(message.data)
+        try:
+            async with self._db.transaction() as session:
+                applied = await session.get(ProcessedEvent, (self._sub.durable, envelope.event_id))
+                if applied is None:
+                    session.add(
+                        ProcessedEvent(consumer=self._sub.durable, event_id=envelope.event_id)
+                    )
+                    await self._sub.handler(session, envelope)
+        except IntegrityError:
+            pass  # another replica applied it first
+        except Exception:
+            log.exception("consumer %s failed on event %s", self._sub.durable, envelope.event_id)
+            await message.nak(delay=1)
+            return
+        try:
+            await message.ack()
+        except Exception as error:  # redelivered later and skipped as processed
+            log.warning("ack of %s lost: %s", envelope.event_id, error)
+
+    def stop(self) -> None:
+        self._stopping = True

@@ -1,0 +1,102 @@
+"""gRPC server bootstrap: health, reflection, and the one place domain errors become statuses."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from services.kernel.errors import DomainError, to_grpc_status
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+
+
+class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
+    """Turns a DomainError raised by any unary handler into its rich gRPC status."""
+
+    async def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        inner = handler.unary_unary
+
+        async def guarded(request, context):  # type: ignore[no-untyped-def]
+            try:
+                return await inner(request, context)
+            except DomainError as error:
+                await context.abort_with_status(to_grpc_status(error))
+
+        return grpc.unary_unary_rpc_method_handler(
+            guarded,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+class GrpcServer:
+    """A started gRPC server with its health servicer and the port it bound."""
+
+    def __init__(
+        self,
+        server: grpc.aio.Server,
+        health_servicer: health.aio.HealthServicer,
+        port: int,
+        service_names: Sequence[str],
+    ) -> None:
+        self.server = server
+        self.health = health_servicer
+        self.port = port
+        self.service_names = list(service_names)
+
+    async def set_serving(self, serving: bool) -> None:
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for name in ["", *self.service_names]:
+            await self.health.set(name, status)
+
+    async def stop(self, grace_seconds: float) -> None:
+        """Refuses new calls, lets in-flight calls finish within the grace period."""
+        await self.set_serving(False)
+        await self.server.stop(grace_seconds)
+
+
+async def start_grpc_server(
+    address: str,
+    register: Callable[[grpc.aio.Server], None],
+    service_names: Sequence[str],
+) -> GrpcServer:
+    """Binds `address` (port 0 picks a free port), registers the servicers and starts serving."""
+    server = grpc.aio.server(
+        interceptors=[DomainErrorInterceptor()],
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.so_reuseport", 0),
+        ],
+    )
+    register(server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        [
+            *service_names,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ],
+        server,
+    )
+    port = server.add_insecure_port(address)
+    if port == 0:
+        raise RuntimeError(f"could not bind gRPC address {address}")
+    await server.start()
+    grpc_server = GrpcServer(server, health_servicer, port, service_names)
+    await grpc_server.set_serving(True)
+    return grpc_server

@@ -1,0 +1,72 @@
+"""Configuration from environment variables, with embedded defaults for one machine.
+
+Every variable is listed in the README's configuration table.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+SERVICE_NAMES = ("inventory", "orders", "returns", "procurement", "workorders")
+
+DEFAULT_GRPC_PORTS = {
+    "inventory": 50051,
+    "orders": 50052,
+    "returns": 50053,
+    "procurement": 50054,
+    "workorders": 50055,
+}
+
+
+def data_dir(env: Mapping[str, str] = os.environ) -> Path:
+    return Path(env.get("OMS_DATA_DIR", "var")).resolve()
+
+
+def normalize_database_url(url: str) -> str:
+    """Picks the async driver we ship for a plain `postgresql://` or `sqlite://` URL."""
+    for plain, with_driver in (
+        ("postgresql://", "postgresql+psycopg://"),
+        ("postgres://", "postgresql+psycopg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return with_driver + url[len(plain) :]
+    return url
+
+
+def grpc_target(service: str, env: Mapping[str, str] = os.environ) -> str:
+    """Where clients reach a service."""
+    default = f"127.0.0.1:{DEFAULT_GRPC_PORTS[service]}"
+    return env.get(f"OMS_{service.upper()}_GRPC_TARGET", default)
+
+
+def nats_url(env: Mapping[str, str] = os.environ) -> str:
+    return env.get("OMS_NATS_URL", "nats://127.0.0.1:4222")
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """What one service process needs to start."""
+
+    name: str
+    database_url: str
+    nats_url: str
+    grpc_listen: str
+    shutdown_grace_seconds: float = 5.0
+
+    @classmethod
+    def from_env(cls, name: str, env: Mapping[str, str] = os.environ) -> ServiceSettings:
+        if name not in SERVICE_NAMES:
+            raise ValueError(f"unknown service {name!r}")
+        prefix = f"OMS_{name.upper()}_"
+        default_db = f"sqlite:///{data_dir(env) / f'{name}.sqlite'}"
+        return cls(
+            name=name,
+            database_url=normalize_database_url(env.get(prefix + "DATABASE_URL", default_db)),
+            nats_url=nats_url(env),
+            grpc_listen=env.get(prefix + "GRPC_LISTEN", f"127.0.0.1:{DEFAULT_GRPC_PORTS[name]}"),
+            shutdown_grace_seconds=float(env.get("OMS_SHUTDOWN_GRACE_SECONDS", "5")),
+        )

@@ -1,0 +1,1 @@
+"""Helpers the suites share: real brokers, real databases, real service processes."""

@@ -1,0 +1,70 @@
+"""Service processes started as an operator would: `python -m services.<name>`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from services.kernel.grpc_client import is_serving, open_channel
+
+
+class ServiceProcess:
+    """One service in its own process, with its log in a file."""
+
+    def __init__(self, name: str, env: Mapping[str, str], log_dir: Path, port: int) -> None:
+        self.name = name
+        self.port = port
+        self.env = {**os.environ, **env}
+        self.log_path = log_dir / f"{name}-{port}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", f"services.{self.name}"],
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+
+    async def wait_serving(self, timeout: float = 30.0) -> None:
+        channel = open_channel(self.target)
+        try:
+            deadline = asyncio.get_running_loop().time() + timeout
+            while asyncio.get_running_loop().time() < deadline:
+                assert self.process is not None
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited: {self.log_path.read_text()[-3000:]}")
+                if await is_serving(channel, timeout=0.5):
+                    return
+                await asyncio.sleep(0.1)
+            raise TimeoutError(f"{self.name} not serving: {self.log_path.read_text()[-3000:]}")
+        finally:
+            await channel.close()
+
+    def terminate(self, timeout: float = 15.0) -> int:
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else 0
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
