@@ -1,0 +1,1 @@
+"""The inventory service: locations, SKUs, stock in every state, reservations, availability."""

@@ -1,0 +1,1 @@
+"""Inventory rules as pure functions of plain data: no database, no network."""

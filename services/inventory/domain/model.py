@@ -1,0 +1,109 @@
+"""The inventory's nouns: locations, SKUs, stock levels and the movements that change them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class LocationKind(StrEnum):
+    DISTRIBUTION_CENTER = "DISTRIBUTION_CENTER"
+    THIRD_PARTY_WAREHOUSE = "THIRD_PARTY_WAREHOUSE"
+    STORE = "STORE"
+    RETURN_HUB = "RETURN_HUB"
+
+
+class SourceType(StrEnum):
+    """What caused a stock movement; every ledger row names one."""
+
+    ADJUSTMENT = "ADJUSTMENT"
+    RESERVATION = "RESERVATION"
+    SHIPMENT = "SHIPMENT"
+    RETURN = "RETURN"
+    RECEIPT = "RECEIPT"
+    WORK_ORDER = "WORK_ORDER"
+
+
+class ReservationStatus(StrEnum):
+    HELD = "HELD"
+    RELEASED = "RELEASED"
+    COMMITTED = "COMMITTED"
+    PARTIALLY_COMMITTED = "PARTIALLY_COMMITTED"
+
+
+@dataclass(frozen=True)
+class Location:
+    id: str
+    code: str
+    name: str
+    kind: LocationKind
+    latitude: float
+    longitude: float
+    ships_orders: bool
+    accepts_returns: bool
+
+
+@dataclass(frozen=True)
+class Sku:
+    code: str
+    title: str
+    unit_cost_cents: int
+    weight_grams: int
+    serialized: bool
+
+
+@dataclass(frozen=True)
+class StockLevel:
+    """Units of one SKU at one location, by state. Reserved units are part of on hand."""
+
+    sku: str
+    location_code: str
+    on_hand: int = 0
+    reserved: int = 0
+    in_transit: int = 0
+    pending_inspection: int = 0
+    in_repair: int = 0
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+@dataclass(frozen=True)
+class StockDelta:
+    """A signed change to each state of one stock level."""
+
+    on_hand: int = 0
+    reserved: int = 0
+    in_transit: int = 0
+    pending_inspection: int = 0
+    in_repair: int = 0
+
+
+@dataclass(frozen=True)
+class ReservationLine:
+    sku: str
+    location_code: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Reservation:
+    key: str
+    status: ReservationStatus
+    held: tuple[ReservationLine, ...] = ()
+    committed: tuple[ReservationLine, ...] = ()
+    released: tuple[ReservationLine, ...] = ()
+
+
+@dataclass(frozen=True)
+class SafetyStock:
+    sku: str
+    units: int
+
+
+@dataclass(frozen=True)
+class Channel:
+    code: str
+    default_safety_stock: int
+    safety_stock: tuple[SafetyStock, ...] = ()

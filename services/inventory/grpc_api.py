@@ -1,0 +1,211 @@
+"""The inventory's gRPC edge: protobuf in, use case, protobuf out (errors map in the kernel)."""
+
+from __future__ import annotations
+
+import grpc
+
+from oms.inventory.v1 import inventory_pb2 as pb
+from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceServicer
+from services.inventory.domain.model import (
+    Location,
+    LocationKind,
+    Reservation,
+    ReservationLine,
+    SafetyStock,
+    Sku,
+    StockLevel,
+)
+from services.inventory.service import InventoryService
+from services.kernel.errors import DomainError, ErrorCode
+
+_KIND_PREFIX = "LOCATION_KIND_"
+
+
+def kind_from_proto(value: int) -> LocationKind:
+    name = pb.LocationKind.Name(value).removeprefix(_KIND_PREFIX)
+    if name not in LocationKind.__members__:
+        raise DomainError(ErrorCode.INVALID_INPUT, "location kind is required", "kind")
+    return LocationKind(name)
+
+
+def location_to_proto(location: Location) -> pb.Location:
+    return pb.Location(
+        id=location.id,
+        code=location.code,
+        name=location.name,
+        kind=pb.LocationKind.Value(_KIND_PREFIX + location.kind.value),
+        latitude=location.latitude,
+        longitude=location.longitude,
+        ships_orders=location.ships_orders,
+        accepts_returns=location.accepts_returns,
+    )
+
+
+def sku_to_proto(sku: Sku) -> pb.Sku:
+    return pb.Sku(
+        code=sku.code,
+        title=sku.title,
+        unit_cost_cents=sku.unit_cost_cents,
+        weight_grams=sku.weight_grams,
+        serialized=sku.serialized,
+    )
+
+
+def level_to_proto(level: StockLevel) -> pb.StockLevel:
+    return pb.StockLevel(
+        sku=level.sku,
+        location_code=level.location_code,
+        on_hand=level.on_hand,
+        reserved=level.reserved,
+        available=level.available,
+        in_transit=level.in_transit,
+        pending_inspection=level.pending_inspection,
+        in_repair=level.in_repair,
+    )
+
+
+def _lines_to_proto(lines: tuple[ReservationLine, ...]) -> list[pb.ReservationLine]:
+    return [
+        pb.ReservationLine(sku=x.sku, location_code=x.location_code, quantity=x.quantity)
+        for x in lines
+    ]
+
+
+def reservation_to_proto(reservation: Reservation) -> pb.Reservation:
+    status_name = "RESERVATION_STATUS_" + reservation.status.value
+    return pb.Reservation(
+        key=reservation.key,
+        status=pb.ReservationStatus.Value(status_name),
+        held=_lines_to_proto(reservation.held),
+        committed=_lines_to_proto(reservation.committed),
+        released=_lines_to_proto(reservation.released),
+    )
+
+
+class InventoryGrpc(InventoryServiceServicer):
+    def __init__(self, service: InventoryService) -> None:
+        self._service = service
+
+    async def UpsertLocation(
+        self, request: pb.UpsertLocationRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Location:
+        location = await self._service.upsert_location(
+            code=request.code,
+            name=request.name,
+            kind=kind_from_proto(request.kind),
+            latitude=request.latitude,
+            longitude=request.longitude,
+            ships_orders=request.ships_orders if request.HasField("ships_orders") else None,
+            accepts_returns=(
+                request.accepts_returns if request.HasField("accepts_returns") else None
+            ),
+        )
+        return location_to_proto(location)
+
+    async def ListLocations(
+        self, request: pb.ListLocationsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListLocationsResponse:
+        locations = await self._service.locations(list(request.codes))
+        return pb.ListLocationsResponse(locations=[location_to_proto(x) for x in locations])
+
+    async def UpsertSku(
+        self, request: pb.UpsertSkuRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Sku:
+        sku = await self._service.upsert_sku(
+            request.code,
+            request.title,
+            request.unit_cost_cents,
+            request.weight_grams,
+            request.serialized,
+        )
+        return sku_to_proto(sku)
+
+    async def ListSkus(
+        self, request: pb.ListSkusRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListSkusResponse:
+        skus = await self._service.skus(list(request.codes))
+        return pb.ListSkusResponse(skus=[sku_to_proto(x) for x in skus])
+
+    async def AdjustStock(
+        self, request: pb.AdjustStockRequest, context: grpc.aio.ServicerContext
+    ) -> pb.StockLevel:
+        level = await self._service.adjust_stock(
+            request.sku, request.location_code, request.delta, request.reason
+        )
+        return level_to_proto(level)
+
+    async def GetStockLevels(
+        self, request: pb.GetStockLevelsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetStockLevelsResponse:
+        levels = await self._service.stock_levels(list(request.skus), list(request.location_codes))
+        return pb.GetStockLevelsResponse(levels=[level_to_proto(x) for x in levels])
+
+    async def GetAvailability(
+        self, request: pb.GetAvailabilityRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetAvailabilityResponse:
+        rows = await self._service.availability(list(request.skus), request.channel)
+        return pb.GetAvailabilityResponse(
+            availability=[pb.SkuAvailability(sku=sku, available=units) for sku, units in rows]
+        )
+
+    async def UpsertChannel(
+        self, request: pb.UpsertChannelRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Channel:
+        channel = await self._service.upsert_channel(
+            request.code,
+            request.default_safety_stock,
+            [SafetyStock(x.sku, x.units) for x in request.safety_stock],
+        )
+        return pb.Channel(
+            code=channel.code,
+            default_safety_stock=channel.default_safety_stock,
+            safety_stock=[pb.SafetyStock(sku=x.sku, units=x.units) for x in channel.safety_stock],
+        )
+
+    async def Reserve(
+        self, request: pb.ReserveRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Reservation:
+        lines = [ReservationLine(x.sku, x.location_code, x.quantity) for x in request.lines]
+        reservation = await self._service.reserve(request.key, lines, request.holder_type)
+        return reservation_to_proto(reservation)
+
+    async def Release(
+        self, request: pb.ReleaseRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Reservation:
+        return reservation_to_proto(await self._service.release(request.key))
+
+    async def Commit(
+        self, request: pb.CommitRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Reservation:
+        return reservation_to_proto(await self._service.commit(request.key, request.location_code))
+
+    async def GetReservation(
+        self, request: pb.GetReservationRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Reservation:
+        return reservation_to_proto(await self._service.reservation(request.key))
+
+    async def ListMovements(
+        self, request: pb.ListMovementsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListMovementsResponse:
+        rows = await self._service.movements(
+            request.sku, request.location_code, request.limit or 100
+        )
+        return pb.ListMovementsResponse(
+            movements=[
+                pb.StockMovement(
+                    id=row.id or 0,
+                    sku=row.sku,
+                    location_code=row.location_code,
+                    on_hand_delta=row.on_hand_delta,
+                    reserved_delta=row.reserved_delta,
+                    in_transit_delta=row.in_transit_delta,
+                    pending_inspection_delta=row.pending_inspection_delta,
+                    in_repair_delta=row.in_repair_delta,
+                    reason=row.reason,
+                    source_type=row.source_type,
+                    source_id=row.source_id,
+                    occurred_at=row.occurred_at.isoformat(),
+                )
+                for row in rows
+            ]
+        )
