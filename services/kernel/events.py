@@ -105,6 +105,8 @@ class Subscription:
     durable: str
     subject: str
     handler: EventHandler
+    # How long JetStream waits for an ack before redelivering.
+    ack_wait_seconds: float = 30.0
 
 
 class EventConsumer:
@@ -129,7 +131,9 @@ class EventConsumer:
                         self._sub.subject,
                         durable=self._sub.durable,
                         stream=stream_name(domain),
-                        config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30),
+                        config=ConsumerConfig(
+                            ack_policy=AckPolicy.EXPLICIT, ack_wait=self._sub.ack_wait_seconds
+                        ),
                     )
                 messages = await pull.fetch(self._batch, timeout=1)
             except (NatsTimeoutError, TimeoutError):
