@@ -148,6 +148,20 @@ class InventoryGrpc(InventoryServiceServicer):
             availability=[pb.SkuAvailability(sku=sku, available=units) for sku, units in rows]
         )
 
+    async def GetSourcingOptions(
+        self, request: pb.GetSourcingOptionsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetSourcingOptionsResponse:
+        options = await self._service.sourcing_options(list(request.skus))
+        return pb.GetSourcingOptionsResponse(
+            options=[
+                pb.SourcingOption(
+                    location=location_to_proto(location),
+                    available=[pb.SkuUnits(sku=sku, available=n) for sku, n in units.items()],
+                )
+                for location, units in options
+            ]
+        )
+
     async def UpsertChannel(
         self, request: pb.UpsertChannelRequest, context: grpc.aio.ServicerContext
     ) -> pb.Channel:

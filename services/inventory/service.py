@@ -37,6 +37,7 @@ from services.inventory.store import (
     apply_delta_atomically,
     ensure_stock_level,
     sellable_units,
+    sourcing_rows,
 )
 from services.kernel.db import Database, utcnow
 from services.kernel.errors import DomainError, ErrorCode
@@ -175,6 +176,16 @@ class InventoryService:
             }
         default = channel_row.default_safety_stock if channel_row else 0
         return rules.channel_availability(skus, sellable, overrides, default)
+
+    async def sourcing_options(self, skus: Sequence[str]) -> list[tuple[Location, dict[str, int]]]:
+        """Each shipping location holding available units of the SKUs, with those units."""
+        async with self._db.snapshot() as session:
+            rows = await sourcing_rows(session, skus)
+        options: dict[str, tuple[Location, dict[str, int]]] = {}
+        for location_row, sku, units in rows:
+            entry = options.setdefault(location_row.code, (location_row.to_domain(), {}))
+            entry[1][sku] = units
+        return list(options.values())
 
     async def upsert_channel(
         self, code: str, default_safety_stock: int, safety_stock: Sequence[SafetyStock]

@@ -245,3 +245,18 @@ async def sellable_units(session: AsyncSession, skus: Sequence[str]) -> dict[str
         .group_by(col(level.sku))
     )
     return {sku: int(units) for sku, units in (await session.exec(statement)).all()}
+
+
+async def sourcing_rows(
+    session: AsyncSession, skus: Sequence[str]
+) -> list[tuple[LocationRow, str, int]]:
+    """(location, sku, available) for every shipping location with units of the SKUs."""
+    level, location = StockLevelRow, LocationRow
+    available = col(level.on_hand) - col(level.reserved)
+    statement = (
+        select(location, level.sku, available)
+        .join(level, col(location.code) == col(level.location_code))
+        .where(col(level.sku).in_(skus), col(location.ships_orders).is_(True), available > 0)
+        .order_by(col(location.code), col(level.sku))
+    )
+    return [(row, sku, int(units)) for row, sku, units in (await session.exec(statement)).all()]

@@ -273,6 +273,34 @@ class GetReservationRequest(_message.Message):
     key: str
     def __init__(self, key: _Optional[str] = ...) -> None: ...
 
+class GetSourcingOptionsRequest(_message.Message):
+    __slots__ = ("skus",)
+    SKUS_FIELD_NUMBER: _ClassVar[int]
+    skus: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, skus: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SkuUnits(_message.Message):
+    __slots__ = ("sku", "available")
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    sku: str
+    available: int
+    def __init__(self, sku: _Optional[str] = ..., available: _Optional[int] = ...) -> None: ...
+
+class SourcingOption(_message.Message):
+    __slots__ = ("location", "available")
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    location: Location
+    available: _containers.RepeatedCompositeFieldContainer[SkuUnits]
+    def __init__(self, location: _Optional[_Union[Location, _Mapping]] = ..., available: _Optional[_Iterable[_Union[SkuUnits, _Mapping]]] = ...) -> None: ...
+
+class GetSourcingOptionsResponse(_message.Message):
+    __slots__ = ("options",)
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    options: _containers.RepeatedCompositeFieldContainer[SourcingOption]
+    def __init__(self, options: _Optional[_Iterable[_Union[SourcingOption, _Mapping]]] = ...) -> None: ...
+
 class StockMovement(_message.Message):
     __slots__ = ("id", "sku", "location_code", "on_hand_delta", "reserved_delta", "in_transit_delta", "pending_inspection_delta", "in_repair_delta", "reason", "source_type", "source_id", "occurred_at")
     ID_FIELD_NUMBER: _ClassVar[int]

@@ -69,6 +69,11 @@ class InventoryServiceStub:
                 request_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.GetAvailabilityRequest.SerializeToString,
                 response_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.GetAvailabilityResponse.FromString,
                 _registered_method=True)
+        self.GetSourcingOptions = channel.unary_unary(
+                '/oms.inventory.v1.InventoryService/GetSourcingOptions',
+                request_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.GetSourcingOptionsRequest.SerializeToString,
+                response_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.GetSourcingOptionsResponse.FromString,
+                _registered_method=True)
         self.UpsertChannel = channel.unary_unary(
                 '/oms.inventory.v1.InventoryService/UpsertChannel',
                 request_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.UpsertChannelRequest.SerializeToString,
@@ -142,6 +147,13 @@ class InventoryServiceServicer:
 
     def GetAvailability(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSourcingOptions(self, request, context):
+        """Where the SKUs can ship from now: each shipping location with available units of them.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -222,6 +234,11 @@ def add_InventoryServiceServicer_to_server(servicer, server):
                     servicer.GetAvailability,
                     request_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.GetAvailabilityRequest.FromString,
                     response_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.GetAvailabilityResponse.SerializeToString,
+            ),
+            'GetSourcingOptions': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSourcingOptions,
+                    request_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.GetSourcingOptionsRequest.FromString,
+                    response_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.GetSourcingOptionsResponse.SerializeToString,
             ),
             'UpsertChannel': grpc.unary_unary_rpc_method_handler(
                     servicer.UpsertChannel,
@@ -443,6 +460,33 @@ class InventoryService:
             '/oms.inventory.v1.InventoryService/GetAvailability',
             oms_dot_inventory_dot_v1_dot_inventory__pb2.GetAvailabilityRequest.SerializeToString,
             oms_dot_inventory_dot_v1_dot_inventory__pb2.GetAvailabilityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSourcingOptions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.inventory.v1.InventoryService/GetSourcingOptions',
+            oms_dot_inventory_dot_v1_dot_inventory__pb2.GetSourcingOptionsRequest.SerializeToString,
+            oms_dot_inventory_dot_v1_dot_inventory__pb2.GetSourcingOptionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
