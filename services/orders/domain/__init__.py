@@ -1,0 +1,1 @@
+"""Order rules as pure functions of plain data: routing, states, validation."""
