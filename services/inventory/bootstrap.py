@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import grpc
-
 from oms.inventory.v1 import inventory_pb2, inventory_pb2_grpc
 from services.inventory.grpc_api import InventoryGrpc
 from services.inventory.service import InventoryService
 from services.inventory.store import TABLES
-from services.kernel.db import Database
-from services.kernel.runtime import ServiceDefinition
+from services.kernel.runtime import ServiceContext, ServiceDefinition, ServiceParts
 
 
-def _register_grpc(server: grpc.aio.Server, db: Database) -> None:
-    inventory_pb2_grpc.add_InventoryServiceServicer_to_server(
-        InventoryGrpc(InventoryService(db)), server
+def build(context: ServiceContext) -> ServiceParts:
+    servicer = InventoryGrpc(InventoryService(context.db))
+    return ServiceParts(
+        register_grpc=lambda server: inventory_pb2_grpc.add_InventoryServiceServicer_to_server(
+            servicer, server
+        )
     )
 
 
@@ -22,5 +22,5 @@ SERVICE = ServiceDefinition(
     name="inventory",
     tables=TABLES,
     grpc_service_names=(inventory_pb2.DESCRIPTOR.services_by_name["InventoryService"].full_name,),
-    register_grpc=_register_grpc,
+    build=build,
 )

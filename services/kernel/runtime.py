@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import grpc
 from nats.aio.client import Client as NatsClient
@@ -16,13 +17,41 @@ from sqlmodel import SQLModel
 from services.kernel import events
 from services.kernel.db import Database
 from services.kernel.events import EventConsumer, ProcessedEvent, Subscription
+from services.kernel.grpc_client import open_channel
 from services.kernel.grpc_server import GrpcServer, start_grpc_server
 from services.kernel.outbox import OutboxMessage, OutboxRelay
-from services.kernel.settings import ServiceSettings
+from services.kernel.settings import ServiceSettings, grpc_target
 
 log = logging.getLogger(__name__)
 
 NATS_CONNECT_PATIENCE_SECONDS = 30.0
+
+
+class Worker(Protocol):
+    """A background loop owned by a service: runs until stopped."""
+
+    async def run(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ServiceContext:
+    """What a service's parts are built from: its database and channels to the services it calls."""
+
+    settings: ServiceSettings
+    db: Database
+    channels: Mapping[str, grpc.aio.Channel]
+
+
+@dataclass(frozen=True)
+class ServiceParts:
+    """The concrete parts of one running service."""
+
+    # Adds the gRPC servicers to the server.
+    register_grpc: Callable[[grpc.aio.Server], None]
+    subscriptions: Sequence[Subscription] = ()
+    workers: Sequence[Worker] = ()
 
 
 @dataclass(frozen=True)
@@ -32,9 +61,9 @@ class ServiceDefinition:
     name: str
     tables: Sequence[type[SQLModel]]
     grpc_service_names: Sequence[str]
-    # Builds the use cases on the database and adds the gRPC servicers to the server.
-    register_grpc: Callable[[grpc.aio.Server, Database], None]
-    subscriptions: Callable[[Database], Sequence[Subscription]] = field(default=lambda _db: ())
+    build: Callable[[ServiceContext], ServiceParts]
+    # The services it calls over gRPC.
+    calls: Sequence[str] = field(default=())
 
 
 @dataclass
@@ -43,8 +72,8 @@ class RunningService:
     db: Database
     nats: NatsClient
     grpc: GrpcServer
-    relay: OutboxRelay
-    consumers: list[EventConsumer]
+    channels: Mapping[str, grpc.aio.Channel]
+    workers: list[Worker]
     tasks: list[asyncio.Task[None]]
 
     @property
@@ -52,16 +81,16 @@ class RunningService:
         return self.grpc.port
 
     async def stop(self) -> None:
-        """In-flight calls finish, consumers drain, the outbox relays what it can, then close."""
+        """In-flight calls finish, workers drain, the outbox relays what it can, then close."""
         await self.grpc.stop(self.settings.shutdown_grace_seconds)
-        for consumer in self.consumers:
-            consumer.stop()
-        self.relay.stop()
-        _done, pending = await asyncio.wait(
-            self.tasks, timeout=self.settings.shutdown_grace_seconds
-        )
+        for worker in self.workers:
+            worker.stop()
+        grace = self.settings.shutdown_grace_seconds
+        _done, pending = await asyncio.wait(self.tasks, timeout=grace)
         for task in pending:
             task.cancel()
+        for channel in self.channels.values():
+            await channel.close()
         with contextlib.suppress(Exception):
             await self.nats.drain()
         await self.db.dispose()
@@ -85,17 +114,22 @@ async def start_service(definition: ServiceDefinition, settings: ServiceSettings
     nats_client = await _connect_nats(settings)
     js = nats_client.jetstream()
     await events.ensure_stream(js, definition.name)
-    relay = OutboxRelay(db, js)
-    consumers = [EventConsumer(js, db, sub) for sub in definition.subscriptions(db)]
-    tasks = [asyncio.create_task(relay.run(), name=f"{definition.name}-outbox")]
-    tasks += [asyncio.create_task(c.run(), name=f"{definition.name}-consumer") for c in consumers]
+    channels = {
+        name: open_channel(settings.grpc_targets.get(name) or grpc_target(name))
+        for name in definition.calls
+    }
+    parts = definition.build(ServiceContext(settings, db, channels))
+    workers: list[Worker] = [
+        OutboxRelay(db, js),
+        *(EventConsumer(js, db, sub) for sub in parts.subscriptions),
+        *parts.workers,
+    ]
+    tasks = [asyncio.create_task(w.run(), name=f"{definition.name}-worker") for w in workers]
     server = await start_grpc_server(
-        settings.grpc_listen,
-        lambda s: definition.register_grpc(s, db),
-        definition.grpc_service_names,
+        settings.grpc_listen, parts.register_grpc, definition.grpc_service_names
     )
     log.info("%s serving gRPC on port %d", definition.name, server.port)
-    return RunningService(settings, db, nats_client, server, relay, consumers, tasks)
+    return RunningService(settings, db, nats_client, server, channels, workers, tasks)
 
 
 async def serve(definition: ServiceDefinition, settings: ServiceSettings) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 SERVICE_NAMES = ("inventory", "orders", "returns", "procurement", "workorders")
@@ -56,6 +56,8 @@ class ServiceSettings:
     nats_url: str
     grpc_listen: str
     shutdown_grace_seconds: float = 5.0
+    # Where the services this one calls are reached, by service name.
+    grpc_targets: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, name: str, env: Mapping[str, str] = os.environ) -> ServiceSettings:
@@ -69,4 +71,5 @@ class ServiceSettings:
             nats_url=nats_url(env),
             grpc_listen=env.get(prefix + "GRPC_LISTEN", f"127.0.0.1:{DEFAULT_GRPC_PORTS[name]}"),
             shutdown_grace_seconds=float(env.get("OMS_SHUTDOWN_GRACE_SECONDS", "5")),
+            grpc_targets={other: grpc_target(other, env) for other in SERVICE_NAMES},
         )

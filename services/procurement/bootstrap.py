@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import grpc
-
 from oms.procurement.v1 import procurement_pb2, procurement_pb2_grpc
-from services.kernel.db import Database
-from services.kernel.runtime import ServiceDefinition
+from services.kernel.runtime import ServiceContext, ServiceDefinition, ServiceParts
 
 
-def _register_grpc(server: grpc.aio.Server, _db: Database) -> None:
-    procurement_pb2_grpc.add_ProcurementServiceServicer_to_server(
-        procurement_pb2_grpc.ProcurementServiceServicer(), server
+def build(_context: ServiceContext) -> ServiceParts:
+    servicer = procurement_pb2_grpc.ProcurementServiceServicer()
+    return ServiceParts(
+        register_grpc=lambda server: procurement_pb2_grpc.add_ProcurementServiceServicer_to_server(
+            servicer, server
+        )
     )
 
 
@@ -21,5 +21,5 @@ SERVICE = ServiceDefinition(
     grpc_service_names=(
         procurement_pb2.DESCRIPTOR.services_by_name["ProcurementService"].full_name,
     ),
-    register_grpc=_register_grpc,
+    build=build,
 )

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import grpc
-
 from oms.returns.v1 import returns_pb2, returns_pb2_grpc
-from services.kernel.db import Database
-from services.kernel.runtime import ServiceDefinition
+from services.kernel.runtime import ServiceContext, ServiceDefinition, ServiceParts
 
 
-def _register_grpc(server: grpc.aio.Server, _db: Database) -> None:
-    returns_pb2_grpc.add_ReturnsServiceServicer_to_server(
-        returns_pb2_grpc.ReturnsServiceServicer(), server
+def build(_context: ServiceContext) -> ServiceParts:
+    servicer = returns_pb2_grpc.ReturnsServiceServicer()
+    return ServiceParts(
+        register_grpc=lambda server: returns_pb2_grpc.add_ReturnsServiceServicer_to_server(
+            servicer, server
+        )
     )
 
 
@@ -19,5 +19,5 @@ SERVICE = ServiceDefinition(
     name="returns",
     tables=(),
     grpc_service_names=(returns_pb2.DESCRIPTOR.services_by_name["ReturnsService"].full_name,),
-    register_grpc=_register_grpc,
+    build=build,
 )

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import grpc
-
 from oms.workorders.v1 import workorders_pb2, workorders_pb2_grpc
-from services.kernel.db import Database
-from services.kernel.runtime import ServiceDefinition
+from services.kernel.runtime import ServiceContext, ServiceDefinition, ServiceParts
 
 
-def _register_grpc(server: grpc.aio.Server, _db: Database) -> None:
-    workorders_pb2_grpc.add_WorkOrdersServiceServicer_to_server(
-        workorders_pb2_grpc.WorkOrdersServiceServicer(), server
+def build(_context: ServiceContext) -> ServiceParts:
+    servicer = workorders_pb2_grpc.WorkOrdersServiceServicer()
+    return ServiceParts(
+        register_grpc=lambda server: workorders_pb2_grpc.add_WorkOrdersServiceServicer_to_server(
+            servicer, server
+        )
     )
 
 
@@ -19,5 +19,5 @@ SERVICE = ServiceDefinition(
     name="workorders",
     tables=(),
     grpc_service_names=(workorders_pb2.DESCRIPTOR.services_by_name["WorkOrdersService"].full_name,),
-    register_grpc=_register_grpc,
+    build=build,
 )
