@@ -21,6 +21,8 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+# Any constant: the advisory lock that serialises table creation between replicas.
+SCHEMA_LOCK_KEY = 7_243_118
 
 
 def utcnow() -> datetime:
@@ -111,8 +113,14 @@ class Database:
             yield session
 
     async def create_tables(self, tables: Sequence[type[SQLModel]]) -> None:
-        """Creates the service's own tables if missing (never another service's)."""
+        """Creates the service's own tables if missing (never another service's).
+
+        Replicas starting together on an empty PostgreSQL database take turns (an advisory
+        lock), or the slower one fails on a duplicate type.
+        """
         async with self.engine.begin() as connection:
+            if not self.is_sqlite:
+                await connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})")
             await connection.run_sync(
                 SQLModel.metadata.create_all,
                 tables=[t.__table__ for t in tables],  # type: ignore[attr-defined]

@@ -67,13 +67,17 @@ async def connect(url: str, name: str) -> NatsClient:
     )
 
 
-async def ensure_stream(js: JetStreamContext, domain: str) -> None:
-    """Creates the domain's stream, or brings its configuration up to date."""
+async def ensure_stream(js: JetStreamContext, domain: str, replicas: int = 1) -> None:
+    """Creates the domain's stream, or brings its configuration up to date.
+
+    `replicas` > 1 (at most the cluster's size) keeps the stream through the loss of a node.
+    """
     config = StreamConfig(
         name=stream_name(domain),
         subjects=[f"oms.{domain}.>"],
         storage=StorageType.FILE,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        num_replicas=replicas,
     )
     try:
         await js.add_stream(config)

@@ -28,6 +28,9 @@ def open_channel(
         target,
         interceptors=[DefaultDeadline(deadline_seconds)],
         options=[
+            # With a `dns:///` target of several addresses (a headless Kubernetes Service),
+            # spread calls over every replica instead of pinning one connection.
+            ("grpc.lb_policy_name", "round_robin"),
             ("grpc.keepalive_time_ms", 30_000),
             ("grpc.keepalive_timeout_ms", 10_000),
             ("grpc.http2.max_pings_without_data", 0),

@@ -113,7 +113,7 @@ async def start_service(definition: ServiceDefinition, settings: ServiceSettings
     await db.create_tables([*definition.tables, OutboxMessage, ProcessedEvent])
     nats_client = await _connect_nats(settings)
     js = nats_client.jetstream()
-    await events.ensure_stream(js, definition.name)
+    await events.ensure_stream(js, definition.name, settings.stream_replicas)
     channels = {
         name: open_channel(settings.grpc_targets.get(name) or grpc_target(name))
         for name in definition.calls

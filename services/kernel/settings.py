@@ -58,6 +58,8 @@ class ServiceSettings:
     shutdown_grace_seconds: float = 5.0
     # Where the services this one calls are reached, by service name.
     grpc_targets: Mapping[str, str] = field(default_factory=dict)
+    # JetStream replicas of the service's stream: 1 on one machine, 3 on a NATS cluster.
+    stream_replicas: int = 1
 
     @classmethod
     def from_env(cls, name: str, env: Mapping[str, str] = os.environ) -> ServiceSettings:
@@ -72,4 +74,5 @@ class ServiceSettings:
             grpc_listen=env.get(prefix + "GRPC_LISTEN", f"127.0.0.1:{DEFAULT_GRPC_PORTS[name]}"),
             shutdown_grace_seconds=float(env.get("OMS_SHUTDOWN_GRACE_SECONDS", "5")),
             grpc_targets={other: grpc_target(other, env) for other in SERVICE_NAMES},
+            stream_replicas=int(env.get("OMS_NATS_STREAM_REPLICAS", "1")),
         )

@@ -36,9 +36,10 @@ async def start_replicas(
             "OMS_NATS_URL": nats_url,
         }
         replicas.append(ServiceProcess("inventory", env, log_dir, port))
-    # One at a time: both create the same tables at start-up.
+    # Together, as a deployment starts them: both create the same tables at start-up.
     for replica in replicas:
         replica.start()
+    for replica in replicas:
         await replica.wait_serving()
     return replicas
 
