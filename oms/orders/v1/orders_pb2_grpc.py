@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from oms.orders.v1 import orders_pb2 as oms_dot_orders_dot_v1_dot_orders__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -33,14 +34,129 @@ class OrdersServiceStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.PlaceOrder = channel.unary_unary(
+                '/oms.orders.v1.OrdersService/PlaceOrder',
+                request_serializer=oms_dot_orders_dot_v1_dot_orders__pb2.PlaceOrderRequest.SerializeToString,
+                response_deserializer=oms_dot_orders_dot_v1_dot_orders__pb2.Order.FromString,
+                _registered_method=True)
+        self.GetOrder = channel.unary_unary(
+                '/oms.orders.v1.OrdersService/GetOrder',
+                request_serializer=oms_dot_orders_dot_v1_dot_orders__pb2.GetOrderRequest.SerializeToString,
+                response_deserializer=oms_dot_orders_dot_v1_dot_orders__pb2.Order.FromString,
+                _registered_method=True)
+        self.GetOrders = channel.unary_unary(
+                '/oms.orders.v1.OrdersService/GetOrders',
+                request_serializer=oms_dot_orders_dot_v1_dot_orders__pb2.GetOrdersRequest.SerializeToString,
+                response_deserializer=oms_dot_orders_dot_v1_dot_orders__pb2.GetOrdersResponse.FromString,
+                _registered_method=True)
+        self.ListOrders = channel.unary_unary(
+                '/oms.orders.v1.OrdersService/ListOrders',
+                request_serializer=oms_dot_orders_dot_v1_dot_orders__pb2.ListOrdersRequest.SerializeToString,
+                response_deserializer=oms_dot_orders_dot_v1_dot_orders__pb2.ListOrdersResponse.FromString,
+                _registered_method=True)
+        self.CancelOrder = channel.unary_unary(
+                '/oms.orders.v1.OrdersService/CancelOrder',
+                request_serializer=oms_dot_orders_dot_v1_dot_orders__pb2.CancelOrderRequest.SerializeToString,
+                response_deserializer=oms_dot_orders_dot_v1_dot_orders__pb2.Order.FromString,
+                _registered_method=True)
+        self.ShipShipment = channel.unary_unary(
+                '/oms.orders.v1.OrdersService/ShipShipment',
+                request_serializer=oms_dot_orders_dot_v1_dot_orders__pb2.ShipShipmentRequest.SerializeToString,
+                response_deserializer=oms_dot_orders_dot_v1_dot_orders__pb2.ShipShipmentResponse.FromString,
+                _registered_method=True)
+        self.GetPendingOrdersSummary = channel.unary_unary(
+                '/oms.orders.v1.OrdersService/GetPendingOrdersSummary',
+                request_serializer=oms_dot_orders_dot_v1_dot_orders__pb2.PendingOrdersSummaryRequest.SerializeToString,
+                response_deserializer=oms_dot_orders_dot_v1_dot_orders__pb2.PendingOrdersSummary.FromString,
+                _registered_method=True)
 
 
 class OrdersServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
+    def PlaceOrder(self, request, context):
+        """Validates, routes, reserves and records the order. Placing the same
+        (channel, external_id) again returns the first order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetOrder(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetOrders(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListOrders(self, request, context):
+        """Most recent first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelOrder(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ShipShipment(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPendingOrdersSummary(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrdersServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'PlaceOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.PlaceOrder,
+                    request_deserializer=oms_dot_orders_dot_v1_dot_orders__pb2.PlaceOrderRequest.FromString,
+                    response_serializer=oms_dot_orders_dot_v1_dot_orders__pb2.Order.SerializeToString,
+            ),
+            'GetOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetOrder,
+                    request_deserializer=oms_dot_orders_dot_v1_dot_orders__pb2.GetOrderRequest.FromString,
+                    response_serializer=oms_dot_orders_dot_v1_dot_orders__pb2.Order.SerializeToString,
+            ),
+            'GetOrders': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetOrders,
+                    request_deserializer=oms_dot_orders_dot_v1_dot_orders__pb2.GetOrdersRequest.FromString,
+                    response_serializer=oms_dot_orders_dot_v1_dot_orders__pb2.GetOrdersResponse.SerializeToString,
+            ),
+            'ListOrders': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOrders,
+                    request_deserializer=oms_dot_orders_dot_v1_dot_orders__pb2.ListOrdersRequest.FromString,
+                    response_serializer=oms_dot_orders_dot_v1_dot_orders__pb2.ListOrdersResponse.SerializeToString,
+            ),
+            'CancelOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelOrder,
+                    request_deserializer=oms_dot_orders_dot_v1_dot_orders__pb2.CancelOrderRequest.FromString,
+                    response_serializer=oms_dot_orders_dot_v1_dot_orders__pb2.Order.SerializeToString,
+            ),
+            'ShipShipment': grpc.unary_unary_rpc_method_handler(
+                    servicer.ShipShipment,
+                    request_deserializer=oms_dot_orders_dot_v1_dot_orders__pb2.ShipShipmentRequest.FromString,
+                    response_serializer=oms_dot_orders_dot_v1_dot_orders__pb2.ShipShipmentResponse.SerializeToString,
+            ),
+            'GetPendingOrdersSummary': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPendingOrdersSummary,
+                    request_deserializer=oms_dot_orders_dot_v1_dot_orders__pb2.PendingOrdersSummaryRequest.FromString,
+                    response_serializer=oms_dot_orders_dot_v1_dot_orders__pb2.PendingOrdersSummary.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'oms.orders.v1.OrdersService', rpc_method_handlers)
@@ -51,3 +167,192 @@ def add_OrdersServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class OrdersService:
     """Missing associated documentation comment in .proto file."""
+
+    @staticmethod
+    def PlaceOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.orders.v1.OrdersService/PlaceOrder',
+            oms_dot_orders_dot_v1_dot_orders__pb2.PlaceOrderRequest.SerializeToString,
+            oms_dot_orders_dot_v1_dot_orders__pb2.Order.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.orders.v1.OrdersService/GetOrder',
+            oms_dot_orders_dot_v1_dot_orders__pb2.GetOrderRequest.SerializeToString,
+            oms_dot_orders_dot_v1_dot_orders__pb2.Order.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetOrders(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.orders.v1.OrdersService/GetOrders',
+            oms_dot_orders_dot_v1_dot_orders__pb2.GetOrdersRequest.SerializeToString,
+            oms_dot_orders_dot_v1_dot_orders__pb2.GetOrdersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOrders(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.orders.v1.OrdersService/ListOrders',
+            oms_dot_orders_dot_v1_dot_orders__pb2.ListOrdersRequest.SerializeToString,
+            oms_dot_orders_dot_v1_dot_orders__pb2.ListOrdersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.orders.v1.OrdersService/CancelOrder',
+            oms_dot_orders_dot_v1_dot_orders__pb2.CancelOrderRequest.SerializeToString,
+            oms_dot_orders_dot_v1_dot_orders__pb2.Order.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ShipShipment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.orders.v1.OrdersService/ShipShipment',
+            oms_dot_orders_dot_v1_dot_orders__pb2.ShipShipmentRequest.SerializeToString,
+            oms_dot_orders_dot_v1_dot_orders__pb2.ShipShipmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPendingOrdersSummary(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.orders.v1.OrdersService/GetPendingOrdersSummary',
+            oms_dot_orders_dot_v1_dot_orders__pb2.PendingOrdersSummaryRequest.SerializeToString,
+            oms_dot_orders_dot_v1_dot_orders__pb2.PendingOrdersSummary.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

@@ -1,0 +1,180 @@
+"""The orders' gRPC edge: protobuf in, use case, protobuf out (errors map in the kernel)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import grpc
+
+from oms.orders.v1 import orders_pb2 as pb
+from oms.orders.v1.orders_pb2_grpc import OrdersServiceServicer
+from services.orders.domain.model import (
+    Address,
+    NewOrder,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Shipment,
+    ShipmentStatus,
+)
+from services.orders.domain.routing import RoutingPlan, SplitPolicy
+from services.orders.service import OrdersService
+
+# What clients see of the internal states.
+_SHIPMENT_STATUS_SHOWN = {ShipmentStatus.SHIPPING: ShipmentStatus.ALLOCATED}
+
+
+def _time(value: datetime | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def shipment_to_proto(shipment: Shipment) -> pb.Shipment:
+    shown = _SHIPMENT_STATUS_SHOWN.get(shipment.status, shipment.status)
+    return pb.Shipment(
+        id=shipment.id,
+        location_code=shipment.location_code,
+        status=pb.ShipmentStatus.Value(f"SHIPMENT_STATUS_{shown.value}"),
+        lines=[pb.ShipmentLine(sku=sku, quantity=units) for sku, units in shipment.lines],
+        tracking_number=shipment.tracking_number,
+        shipped_at=_time(shipment.shipped_at),
+    )
+
+
+def routing_to_proto(plan: RoutingPlan) -> pb.Routing:
+    return pb.Routing(
+        parcels=[
+            pb.ParcelCost(
+                location_code=p.location_code,
+                location_kind=p.location_kind,
+                distance_km=p.distance_km,
+                shipping_cents=p.shipping_cents,
+                handling_cents=p.handling_cents,
+                extra_parcel_cents=p.extra_parcel_cents,
+                total_cents=p.total_cents,
+                units=sum(q for _, q in p.lines),
+            )
+            for p in plan.parcels
+        ],
+        total_cents=plan.total_cents,
+        algorithm=plan.algorithm,
+        candidates_considered=plan.candidates_considered,
+        explanation=plan.explanation,
+    )
+
+
+def order_to_proto(order: Order) -> pb.Order:
+    a = order.ship_to
+    message = pb.Order(
+        id=order.id,
+        number=order.number,
+        status=pb.OrderStatus.Value(f"ORDER_STATUS_{order.status.value}"),
+        channel=order.channel,
+        external_id=order.external_id,
+        email=order.email,
+        ship_to=pb.Address(
+            name=a.name,
+            line1=a.line1,
+            city=a.city,
+            postal_code=a.postal_code,
+            country=a.country,
+            latitude=a.latitude,
+            longitude=a.longitude,
+        ),
+        lines=[
+            pb.OrderLine(sku=x.sku, quantity=x.quantity, unit_price_cents=x.unit_price_cents)
+            for x in order.lines
+        ],
+        shipments=[shipment_to_proto(s) for s in order.shipments],
+        placed_by=order.placed_by,
+        split_policy=pb.SplitPolicy.Value(f"SPLIT_POLICY_{order.split_policy.value}"),
+        placed_at=_time(order.placed_at),
+        shipped_at=_time(order.shipped_at),
+        cancelled_at=_time(order.cancelled_at),
+    )
+    if order.routing is not None:
+        message.routing.CopyFrom(routing_to_proto(order.routing))
+    return message
+
+
+def new_order_from_proto(request: pb.PlaceOrderRequest) -> NewOrder:
+    a = request.ship_to
+    policy = (
+        SplitPolicy.SHIP_COMPLETE
+        if request.split_policy == pb.SPLIT_POLICY_SHIP_COMPLETE
+        else SplitPolicy.ALLOW_SPLIT
+    )
+    return NewOrder(
+        channel=request.channel,
+        external_id=request.external_id,
+        email=request.email,
+        ship_to=Address(
+            latitude=a.latitude,
+            longitude=a.longitude,
+            name=a.name,
+            line1=a.line1,
+            city=a.city,
+            postal_code=a.postal_code,
+            country=a.country,
+        ),
+        lines=tuple(OrderLine(x.sku, x.quantity, x.unit_price_cents) for x in request.lines),
+        split_policy=policy,
+        placed_by=request.placed_by,
+    )
+
+
+def status_from_proto(value: int) -> OrderStatus | None:
+    if value == pb.ORDER_STATUS_UNSPECIFIED:
+        return None
+    return OrderStatus(pb.OrderStatus.Name(value).removeprefix("ORDER_STATUS_"))
+
+
+class OrdersGrpc(OrdersServiceServicer):
+    def __init__(self, service: OrdersService) -> None:
+        self._service = service
+
+    async def PlaceOrder(
+        self, request: pb.PlaceOrderRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Order:
+        return order_to_proto(await self._service.place(new_order_from_proto(request)))
+
+    async def GetOrder(
+        self, request: pb.GetOrderRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Order:
+        return order_to_proto(await self._service.order(request.id))
+
+    async def GetOrders(
+        self, request: pb.GetOrdersRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetOrdersResponse:
+        orders = await self._service.orders(list(request.ids))
+        return pb.GetOrdersResponse(orders=[order_to_proto(o) for o in orders])
+
+    async def ListOrders(
+        self, request: pb.ListOrdersRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListOrdersResponse:
+        edges, has_next = await self._service.page(
+            request.first, request.after, status_from_proto(request.status), request.placed_by
+        )
+        return pb.ListOrdersResponse(
+            edges=[pb.OrderEdge(cursor=c, order=order_to_proto(o)) for c, o in edges],
+            has_next_page=has_next,
+            end_cursor=edges[-1][0] if edges else "",
+        )
+
+    async def CancelOrder(
+        self, request: pb.CancelOrderRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Order:
+        return order_to_proto(await self._service.cancel(request.id))
+
+    async def ShipShipment(
+        self, request: pb.ShipShipmentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ShipShipmentResponse:
+        order, shipment = await self._service.ship(request.shipment_id, request.tracking_number)
+        return pb.ShipShipmentResponse(
+            order=order_to_proto(order), shipment=shipment_to_proto(shipment)
+        )
+
+    async def GetPendingOrdersSummary(
+        self, request: pb.PendingOrdersSummaryRequest, context: grpc.aio.ServicerContext
+    ) -> pb.PendingOrdersSummary:
+        count, oldest = await self._service.pending_summary()
+        return pb.PendingOrdersSummary(pending_orders=count, oldest_pending_minutes=oldest)

@@ -1,0 +1,76 @@
+"""The orders service's port to the inventory service (gRPC), in the orders' own terms."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import grpc
+
+from oms.inventory.v1 import inventory_pb2 as pb
+from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
+from services.kernel.errors import ErrorCode, from_rpc_error
+from services.orders.domain.routing import Candidate
+
+_KIND_PREFIX = "LOCATION_KIND_"
+
+
+class InventoryClient:
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self._stub = InventoryServiceStub(channel)
+
+    async def known_skus(self, codes: Iterable[str]) -> set[str]:
+        response = await self._stub.ListSkus(pb.ListSkusRequest(codes=list(codes)))
+        return {sku.code for sku in response.skus}
+
+    async def sourcing_options(self, skus: Sequence[str]) -> list[Candidate]:
+        response = await self._stub.GetSourcingOptions(pb.GetSourcingOptionsRequest(skus=skus))
+        return [
+            Candidate(
+                code=option.location.code,
+                kind=pb.LocationKind.Name(option.location.kind).removeprefix(_KIND_PREFIX),
+                latitude=option.location.latitude,
+                longitude=option.location.longitude,
+                available={units.sku: units.available for units in option.available},
+            )
+            for option in response.options
+        ]
+
+    async def reserve(self, key: str, lines: Sequence[tuple[str, str, int]]) -> bool:
+        """Holds all lines (sku, location, units) or none; False when stock ran short."""
+        request = pb.ReserveRequest(
+            key=key,
+            holder_type="order",
+            lines=[pb.ReservationLine(sku=s, location_code=loc, quantity=q) for s, loc, q in lines],
+        )
+        try:
+            await self._stub.Reserve(request)
+        except grpc.aio.AioRpcError as error:
+            refusal = from_rpc_error(error)
+            if refusal is not None and refusal.code is ErrorCode.INSUFFICIENT_STOCK:
+                return False
+            raise _domain_or_original(error) from error
+        return True
+
+    async def release(self, key: str) -> None:
+        await self._stub.Release(pb.ReleaseRequest(key=key))
+
+    async def commit(self, key: str, location_code: str) -> None:
+        try:
+            await self._stub.Commit(pb.CommitRequest(key=key, location_code=location_code))
+        except grpc.aio.AioRpcError as error:
+            raise _domain_or_original(error) from error
+
+    async def held_lines(self, key: str) -> list[tuple[str, str, int]] | None:
+        """What the key holds as (sku, location, units); None when inventory never saw it."""
+        try:
+            reservation = await self._stub.GetReservation(pb.GetReservationRequest(key=key))
+        except grpc.aio.AioRpcError as error:
+            refusal = from_rpc_error(error)
+            if refusal is not None and refusal.code is ErrorCode.NOT_FOUND:
+                return None
+            raise
+        return [(x.sku, x.location_code, x.quantity) for x in reservation.held]
+
+
+def _domain_or_original(error: grpc.aio.AioRpcError) -> Exception:
+    return from_rpc_error(error) or error
