@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 from launcher.ports import free_port
+from launcher.processes import owned_child_options
 
 
 def nats_server_binary() -> Path:
@@ -28,14 +29,25 @@ def nats_server_binary() -> Path:
 
 
 class EmbeddedNats:
-    """A nats-server with JetStream, its store under `store_dir`, on a port of its own."""
+    """A nats-server with JetStream, its store under `store_dir`, on a port of its own.
 
-    def __init__(self, store_dir: Path, port: int | None = None, host: str = "127.0.0.1") -> None:
+    `owned` makes it a child the launcher stops itself (see `launcher.processes`).
+    """
+
+    def __init__(
+        self,
+        store_dir: Path,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        log_file: Path | None = None,
+        owned: bool = False,
+    ) -> None:
         self.store_dir = store_dir
         self.host = host
         self.port = port or free_port(host)
         self.monitor_port = free_port(host)
-        self.log_file = store_dir / "nats-server.log"
+        self.log_file = log_file or store_dir / "nats-server.log"
+        self.owned = owned
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -45,6 +57,8 @@ class EmbeddedNats:
     def start(self, timeout: float = 15.0) -> None:
         """Starts the server and returns once JetStream is ready."""
         self.store_dir.mkdir(parents=True, exist_ok=True)
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        options = owned_child_options() if self.owned else {}
         self.process = subprocess.Popen(
             [
                 str(nats_server_binary()),
@@ -58,6 +72,7 @@ class EmbeddedNats:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            **options,
         )  # fmt: skip
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

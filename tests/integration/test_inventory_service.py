@@ -245,11 +245,23 @@ async def test_sourcing_options_list_shipping_locations_with_available_units(
 ) -> None:
     stub = inventory.stub
     await seed(stub, stock={"DC-1": 3, "HUB-1": 1, "HUB-EMPTY": 0})
-    await stub.UpsertLocation(pb.UpsertLocationRequest(code="HUB-1", name="h", kind=HUB, latitude=1, longitude=2))
-    await stub.Reserve(pb.ReserveRequest(key="o", lines=[pb.ReservationLine(sku="TEE-M", location_code="HUB-1", quantity=1)]))
-    await stub.UpsertLocation(pb.UpsertLocationRequest(code="DC-NOSHIP", name="n", kind=DC, latitude=1, longitude=1, ships_orders=False))
-    await stub.AdjustStock(pb.AdjustStockRequest(sku="TEE-M", location_code="DC-NOSHIP", delta=9, reason="count"))
+    await stub.UpsertLocation(
+        pb.UpsertLocationRequest(code="HUB-1", name="h", kind=HUB, latitude=1, longitude=2)
+    )
+    await stub.Reserve(
+        pb.ReserveRequest(
+            key="o", lines=[pb.ReservationLine(sku="TEE-M", location_code="HUB-1", quantity=1)]
+        )
+    )
+    await stub.UpsertLocation(
+        pb.UpsertLocationRequest(
+            code="DC-NOSHIP", name="n", kind=DC, latitude=1, longitude=1, ships_orders=False
+        )
+    )
+    await stub.AdjustStock(
+        pb.AdjustStockRequest(sku="TEE-M", location_code="DC-NOSHIP", delta=9, reason="count")
+    )
     options = await stub.GetSourcingOptions(pb.GetSourcingOptionsRequest(skus=["TEE-M", "OTHER"]))
-    assert [(o.location.code, [(u.sku, u.available) for u in o.available]) for o in options.options] == [
-        ("DC-1", [("TEE-M", 3)])
-    ]
+    assert [
+        (o.location.code, [(u.sku, u.available) for u in o.available]) for o in options.options
+    ] == [("DC-1", [("TEE-M", 3)])]

@@ -1,0 +1,97 @@
+"""The `oms` command: `oms up` runs the whole system on one machine, `oms token` issues a token."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+
+from gateway.auth import Role, issue_token, signing_key_from_env, signing_key_path
+from services.kernel.settings import data_dir as data_dir_from_env
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"not a TCP port: {text}")
+    return port
+
+
+def _hours(text: str) -> float:
+    hours = float(text)
+    if hours <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0: {text}")
+    return hours
+
+
+def _data_dir(given: Path | None) -> Path:
+    """`--data-dir`, else `OMS_DATA_DIR`, else `./var`."""
+    return given.resolve() if given else data_dir_from_env(os.environ)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="oms", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    data_dir_help = "where data, logs and the signing key live (default: $OMS_DATA_DIR or ./var)"
+
+    up = commands.add_parser(
+        "up",
+        help="run NATS, the five services and the GraphQL gateway on this machine",
+        description="Runs the whole system here. OMS_* variables already set (a PostgreSQL "
+        "database URL, OMS_NATS_URL, ...) win over the embedded defaults.",
+    )
+    up.add_argument("--data-dir", type=Path, help=data_dir_help)
+    up.add_argument(
+        "--port",
+        type=_port,
+        help="the gateway's port on 127.0.0.1 (default: $OMS_GATEWAY_LISTEN or 8000)",
+    )
+
+    token = commands.add_parser(
+        "token",
+        help="print a bearer token for the gateway (alone on the last line)",
+        description="Signs a token with the data dir's key, or OMS_JWT_SECRET when set.",
+    )
+    token.add_argument(
+        "--role", required=True, type=str.lower, choices=[role.value for role in Role]
+    )
+    token.add_argument("--location", help="the location code a scanner is bound to")
+    token.add_argument("--data-dir", type=Path, help=data_dir_help)
+    token.add_argument("--ttl-hours", type=_hours, default=12.0)
+    return parser
+
+
+def _token(args: argparse.Namespace) -> int:
+    role = Role(args.role)
+    if role is Role.SCANNER and not args.location:
+        print("oms token: error: a scanner token needs --location CODE", file=sys.stderr)
+        return 2
+    data_dir = _data_dir(args.data_dir)
+    if not os.environ.get("OMS_JWT_SECRET") and not signing_key_path(data_dir).exists():
+        # A mistyped --data-dir would otherwise yield a token no running gateway accepts.
+        print(f"oms token: note: created a new signing key in {data_dir}", file=sys.stderr)
+    key = signing_key_from_env(data_dir)
+    token = issue_token(key, role, args.location, ttl=timedelta(hours=args.ttl_hours))
+    bound = f" at {args.location}" if args.location else ""
+    print(f"# {role.value}{bound}, valid {args.ttl_hours:g}h; send 'Authorization: Bearer <token>'")
+    print(token)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "token":
+        return _token(args)
+    # Imported here: `oms token` needs none of the process machinery.
+    from launcher.up import Up
+
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    return Up(_data_dir(args.data_dir), args.port, os.environ).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

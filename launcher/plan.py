@@ -1,0 +1,134 @@
+"""What `oms up` runs: each child's command, environment, address and readiness check.
+
+Pure: it reads the user's environment as given and asks nothing of the machine (free ports come
+from the caller), so the rule "what the user set wins" is tested without starting a process.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.kernel.settings import SERVICE_NAMES
+
+GATEWAY = "gateway"
+LOOPBACK = "127.0.0.1"
+DEFAULT_GATEWAY_PORT = 8000
+DEFAULT_SHUTDOWN_GRACE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class GrpcHealth:
+    """Ready when the standard gRPC health service at `target` answers SERVING."""
+
+    target: str
+
+
+@dataclass(frozen=True)
+class HttpOk:
+    """Ready when a GET of `url` answers 200."""
+
+    url: str
+
+
+Readiness = GrpcHealth | HttpOk
+
+
+@dataclass(frozen=True)
+class ChildSpec:
+    name: str
+    argv: tuple[str, ...]
+    # The child's whole environment: the user's, with the launcher's wiring where the user set none.
+    env: Mapping[str, str]
+    address: str
+    readiness: Readiness
+
+
+def dialable(listen: str) -> str:
+    """The address a local client dials for a listen address (a wildcard host means loopback)."""
+    host, _, port = listen.rpartition(":")
+    if host in ("", "0.0.0.0", "[::]", "::"):
+        host = LOOPBACK
+    return f"{host}:{port}"
+
+
+def gateway_listen(env: Mapping[str, str], port: int | None) -> str:
+    """`--port` when given, else `OMS_GATEWAY_LISTEN`, else loopback port 8000."""
+    if port is not None:
+        return f"{LOOPBACK}:{port}"
+    return env.get("OMS_GATEWAY_LISTEN") or f"{LOOPBACK}:{DEFAULT_GATEWAY_PORT}"
+
+
+def shutdown_grace_seconds(env: Mapping[str, str]) -> float:
+    return float(env.get("OMS_SHUTDOWN_GRACE_SECONDS") or DEFAULT_SHUTDOWN_GRACE_SECONDS)
+
+
+def _user_first(env: Mapping[str, str], wiring: Mapping[str, str]) -> dict[str, str]:
+    """The user's environment, with each launcher default only where the user set nothing."""
+    merged = dict(env)
+    for key, value in wiring.items():
+        if not merged.get(key):
+            merged[key] = value
+    return merged
+
+
+def plan_children(
+    env: Mapping[str, str],
+    data_dir: Path,
+    nats_url: str,
+    gateway_port: int | None,
+    free_port: Callable[[], int],
+    python: str = sys.executable,
+) -> list[ChildSpec]:
+    """The five services, then the gateway, wired to each other and to `nats_url`.
+
+    Every service gets its own SQLite file in `data_dir` and a free loopback port, unless the
+    user's environment names a database or listen address for it; `OMS_NATS_URL`, when set,
+    wins over `nats_url`. `data_dir` itself is the caller's decision (`--data-dir` beats
+    `OMS_DATA_DIR`), as is the gateway's `--port`.
+    """
+    listens = {
+        name: env.get(f"OMS_{name.upper()}_GRPC_LISTEN") or f"{LOOPBACK}:{free_port()}"
+        for name in SERVICE_NAMES
+    }
+    shared = {
+        "OMS_NATS_URL": nats_url,
+        "PYTHONUNBUFFERED": "1",
+        # Services call each other, so every child learns where every service is.
+        **{f"OMS_{name.upper()}_GRPC_TARGET": dialable(listens[name]) for name in SERVICE_NAMES},
+    }
+    explicit = {"OMS_DATA_DIR": str(data_dir)}
+    children = [
+        ChildSpec(
+            name=name,
+            argv=(python, "-m", f"services.{name}"),
+            env={
+                **_user_first(
+                    env,
+                    {
+                        **shared,
+                        f"OMS_{name.upper()}_DATABASE_URL": f"sqlite:///{data_dir / name}.sqlite",
+                        f"OMS_{name.upper()}_GRPC_LISTEN": listens[name],
+                    },
+                ),
+                **explicit,
+            },
+            address=dialable(listens[name]),
+            readiness=GrpcHealth(dialable(listens[name])),
+        )
+        for name in SERVICE_NAMES
+    ]
+    listen = gateway_listen(env, gateway_port)
+    base_url = f"http://{dialable(listen)}"
+    children.append(
+        ChildSpec(
+            name=GATEWAY,
+            argv=(python, "-m", "gateway"),
+            env={**_user_first(env, shared), **explicit, "OMS_GATEWAY_LISTEN": listen},
+            address=f"{base_url}/graphql",
+            readiness=HttpOk(f"{base_url}/readyz"),
+        )
+    )
+    return children

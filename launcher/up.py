@@ -1,0 +1,189 @@
+"""`oms up`: the broker, the five services and the gateway on one machine, stopped in reverse order.
+
+Started in the order they depend on each other (broker, services, gateway) and stopped in the
+opposite one, so the gateway stops taking requests before the services it calls go away, and
+the services drain their outboxes into the broker before it stops.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import signal
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+from urllib.parse import urlsplit, urlunsplit
+
+from gateway.auth import signing_key_from_env
+from launcher.embedded_nats import EmbeddedNats
+from launcher.plan import GATEWAY, ChildSpec, dialable, gateway_listen, plan_children
+from launcher.plan import shutdown_grace_seconds as grace_from_env
+from launcher.ports import accepts_connections, free_port
+from launcher.supervisor import Child, ChildExited, Supervisor
+from services.kernel.settings import SERVICE_NAMES
+
+READY_TIMEOUT_SECONDS = 120.0
+NATS = "nats"
+
+
+class DataDirBusy(Exception):
+    """Another `oms up` runs on the same data dir: two brokers on one store would corrupt it."""
+
+
+@contextmanager
+def _exclusive(data_dir: Path) -> Iterator[None]:
+    with (data_dir / "oms-up.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            raise DataDirBusy(f"another `oms up` is running on {data_dir}") from error
+        yield
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda _signum, _frame: stop.set())
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _oms_command() -> str:
+    """How this user runs `oms`: on PATH, beside this Python (venv not activated), or as module."""
+    if shutil.which("oms"):
+        return "oms"
+    beside = Path(sys.executable).parent / "oms"
+    if beside.exists():
+        return os.path.relpath(beside) if beside.is_relative_to(Path.cwd()) else str(beside)
+    return f"{sys.executable} -m launcher.cli"
+
+
+def _print_table(rows: list[tuple[str, str, str, str]], out: TextIO) -> None:
+    header = ("part", "listens on", "pid", "log")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
+    for row in [header, *rows]:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print("  " + "  ".join([*cells, row[3]]), file=out)
+
+
+def _report_exit(child: Child, out: TextIO) -> None:
+    code = child.exit_code or 0
+    how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+    print(
+        f"oms: {child.name} (pid {child.pid}) exited unexpectedly ({how}); "
+        f"last lines of {child.log_path}:",
+        file=out,
+    )
+    for line in child.log_tail().splitlines():
+        print(f"    {line}", file=out)
+
+
+class Up:
+    """One run of `oms up`; `run()` returns the process exit code."""
+
+    def __init__(self, data_dir: Path, port: int | None, env: Mapping[str, str]) -> None:
+        self.data_dir = data_dir
+        self.logs = data_dir / "logs"
+        self.port = port
+        self.env = env
+        self.stop = threading.Event()
+        self.supervisor = Supervisor()
+        self.nats: EmbeddedNats | None = None
+
+    def run(self) -> int:
+        _stop_on_signals(self.stop)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            with _exclusive(self.data_dir):
+                return self._run()
+        except DataDirBusy as error:
+            print(f"oms: {error}", file=sys.stderr)
+            return 1
+
+    def _run(self) -> int:
+        listen = gateway_listen(self.env, self.port)
+        host, _, port = dialable(listen).rpartition(":")
+        if accepts_connections(host, int(port)):
+            print(f"oms: {listen} is taken; choose another port with --port", file=sys.stderr)
+            return 1
+        # Created on first start; the gateway and `oms token` read the same file.
+        signing_key_from_env(self.data_dir, dict(self.env))
+        try:
+            return self._start_and_watch()
+        except ChildExited as exited:
+            _report_exit(exited.child, sys.stderr)
+            return 1
+        except (OSError, RuntimeError) as error:
+            print(f"oms: {error}", file=sys.stderr)
+            return 1
+        finally:
+            self._stop_all()
+
+    def _start_and_watch(self) -> int:
+        nats_url = self.env.get("OMS_NATS_URL") or self._start_embedded_nats()
+        if self.stop.is_set():
+            return 0
+        children = plan_children(self.env, self.data_dir, nats_url, self.port, free_port)
+        for spec in children:
+            self.supervisor.start(spec, self.logs / f"{spec.name}.log")
+        self._print_where(nats_url, children)
+        readiness = {spec.name: spec.readiness for spec in children}
+        try:
+            ready = self.supervisor.wait_ready(readiness, self.stop, READY_TIMEOUT_SECONDS)
+        except TimeoutError as error:
+            print(f"oms: {error}; see the logs in {self.logs}", file=sys.stderr)
+            return 1
+        if ready:
+            gateway = children[-1]
+            print(f"OMS is ready: GraphQL at {gateway.address}", flush=True)
+            print(
+                f"Get a token: {_oms_command()} token --role backoffice --data-dir {self.data_dir}"
+                "   (Ctrl-C stops everything)",
+                flush=True,
+            )
+            self.supervisor.watch(self.stop)
+        return 0
+
+    def _start_embedded_nats(self) -> str:
+        store = self.data_dir / "nats"
+        self.nats = EmbeddedNats(store, log_file=self.logs / "nats.log", owned=True)
+        self.nats.start()
+        assert self.nats.process is not None
+        self.supervisor.adopt(NATS, self.nats.process, self.nats.log_file)
+        return self.nats.url
+
+    def _print_where(self, nats_url: str, children: list[ChildSpec]) -> None:
+        rows = []
+        nats = self.supervisor.children.get(NATS)
+        if nats is None:
+            rows.append((NATS, _without_password(nats_url) + " (yours)", "-", "-"))
+        else:
+            rows.append((NATS, nats_url, str(nats.pid), str(nats.log_path)))
+        for spec in children:
+            child = self.supervisor.children[spec.name]
+            rows.append((spec.name, spec.address, str(child.pid), str(child.log_path)))
+        print(f"OMS starting, data in {self.data_dir}:")
+        _print_table(rows, sys.stdout)
+        sys.stdout.flush()
+
+    def _stop_all(self) -> None:
+        print("oms: stopping", file=sys.stderr, flush=True)
+        # A service stops in up to two grace periods: in-flight calls, then its consumers.
+        patience = 2 * grace_from_env(self.env) + 5
+        killed = self.supervisor.stop([GATEWAY], patience)
+        killed += self.supervisor.stop(SERVICE_NAMES, patience)
+        if self.nats is not None:
+            self.nats.stop()
+        if killed:
+            print(f"oms: killed after {patience:.0f}s: {', '.join(killed)}", file=sys.stderr)
+        print("oms: stopped", file=sys.stderr, flush=True)
