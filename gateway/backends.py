@@ -1,0 +1,54 @@
+"""The gateway's long-lived connections: one gRPC channel per service, one NATS connection."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import grpc
+from nats.aio.client import Client as NatsClient
+
+from gateway.feed import InventoryFeed
+from gateway.settings import GatewaySettings
+from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
+from services.kernel import events
+from services.kernel.grpc_client import is_serving, open_channel
+
+
+@dataclass
+class Backends:
+    """What every request shares; opened when the app starts and closed when it stops."""
+
+    channels: Mapping[str, grpc.aio.Channel]
+    nats: NatsClient
+    feed: InventoryFeed
+    inventory: InventoryServiceStub
+
+    @classmethod
+    async def open(cls, settings: GatewaySettings) -> Backends:
+        channels = {name: open_channel(target) for name, target in settings.service_targets.items()}
+        try:
+            nats = await events.connect(settings.nats_url, "oms-gateway")
+        except BaseException:
+            await asyncio.gather(*(channel.close() for channel in channels.values()))
+            raise
+        feed = InventoryFeed(settings.subscriber_queue_size)
+        await feed.start(nats)
+        return cls(channels, nats, feed, InventoryServiceStub(channels["inventory"]))
+
+    async def close(self) -> None:
+        await self.feed.stop()
+        with contextlib.suppress(Exception):  # the broker may already be gone at shutdown
+            await self.nats.drain()
+        await asyncio.gather(*(channel.close() for channel in self.channels.values()))
+
+    async def not_ready(self) -> list[str]:
+        """Names of the services not answering SERVING, and "nats" when it is disconnected."""
+        names = list(self.channels)
+        serving = await asyncio.gather(*(is_serving(self.channels[name]) for name in names))
+        missing = [name for name, ok in zip(names, serving, strict=True) if not ok]
+        if not self.nats.is_connected:
+            missing.append("nats")
+        return missing

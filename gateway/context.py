@@ -1,0 +1,39 @@
+"""What every resolver sees: who is calling, the service stubs and this request's loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.auth import Principal
+from gateway.feed import InventoryFeed
+from gateway.inventory.loaders import InventoryLoaders
+from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
+
+
+@dataclass
+class Context:
+    inventory: InventoryServiceStub
+    feed: InventoryFeed
+    loaders: InventoryLoaders
+    # Set once the caller has authenticated: per HTTP request before anything executes, per
+    # WebSocket when its connection_init is accepted.
+    principal: Principal | None = None
+    # The WebSocket's connection_init payload; strawberry fills it in.
+    connection_params: dict[str, object] | None = None
+
+    @classmethod
+    def create(
+        cls,
+        inventory: InventoryServiceStub,
+        feed: InventoryFeed,
+        principal: Principal | None = None,
+        *,
+        long_lived: bool = False,
+    ) -> Context:
+        """A context with fresh loaders.
+
+        A WebSocket keeps one context for as long as it is open, so its loaders batch but never
+        cache: a cache would serve stale records and grow for hours.
+        """
+        loaders = InventoryLoaders.over(inventory, cache=not long_lived)
+        return cls(inventory, feed, loaders, principal)

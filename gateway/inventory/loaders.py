@@ -1,0 +1,30 @@
+"""Batch loaders for inventory records: one gRPC call per kind of record and request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from strawberry.dataloader import DataLoader
+
+from oms.inventory.v1 import inventory_pb2 as pb
+from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
+
+
+@dataclass(frozen=True)
+class InventoryLoaders:
+    locations: DataLoader[str, pb.Location | None]
+    skus: DataLoader[str, pb.Sku | None]
+
+    @classmethod
+    def over(cls, inventory: InventoryServiceStub, cache: bool = True) -> InventoryLoaders:
+        async def load_locations(codes: list[str]) -> list[pb.Location | None]:
+            response = await inventory.ListLocations(pb.ListLocationsRequest(codes=codes))
+            found = {location.code: location for location in response.locations}
+            return [found.get(code) for code in codes]
+
+        async def load_skus(codes: list[str]) -> list[pb.Sku | None]:
+            response = await inventory.ListSkus(pb.ListSkusRequest(codes=codes))
+            found = {sku.code: sku for sku in response.skus}
+            return [found.get(code) for code in codes]
+
+        return cls(DataLoader(load_locations, cache=cache), DataLoader(load_skus, cache=cache))

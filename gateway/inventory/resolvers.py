@@ -1,0 +1,131 @@
+"""Inventory queries, mutations and the stock feed subscription, each calling the inventory
+service once (the locations they mention are batched through the request's loader)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import grpc
+import strawberry
+
+from gateway.auth import Role
+from gateway.context import Context
+from gateway.errors import query_answer, user_error_from_rpc
+from gateway.inventory.inputs import ChannelInput, LocationInput, SkuInput, StockAdjustmentInput
+from gateway.inventory.types import (
+    AdjustStockPayload,
+    Channel,
+    InventoryChange,
+    Location,
+    Sku,
+    SkuAvailability,
+    StockLevel,
+    UpsertChannelPayload,
+    UpsertLocationPayload,
+    UpsertSkuPayload,
+)
+from gateway.permissions import allow
+from oms.inventory.v1 import inventory_pb2 as pb
+
+Info = strawberry.Info[Context, None]
+
+STOCK_READERS = (Role.SCANNER, Role.BACKOFFICE, Role.ADMIN)
+STOCK_WRITERS = (Role.BACKOFFICE, Role.ADMIN)
+SELLERS = (Role.STOREFRONT, Role.BACKOFFICE, Role.ADMIN)
+
+
+@strawberry.type
+class InventoryQuery:
+    @strawberry.field(extensions=allow(*STOCK_READERS))
+    async def locations(self, info: Info) -> list[Location]:
+        response = await query_answer(
+            info.context.inventory.ListLocations(pb.ListLocationsRequest())
+        )
+        return [Location.from_proto(location) for location in response.locations]
+
+    @strawberry.field(
+        extensions=allow(*STOCK_READERS), description="Every SKU when `codes` is left out."
+    )
+    async def skus(self, info: Info, codes: list[str] | None = None) -> list[Sku]:
+        if codes is None:
+            response = await query_answer(info.context.inventory.ListSkus(pb.ListSkusRequest()))
+            return [Sku.from_proto(sku) for sku in response.skus]
+        found = await query_answer(info.context.loaders.skus.load_many(codes))
+        return [Sku.from_proto(sku) for sku in found if sku is not None]
+
+    @strawberry.field(
+        extensions=allow(*STOCK_READERS), description="The SKU's level at each location."
+    )
+    async def stock_levels(self, info: Info, sku: str) -> list[StockLevel]:
+        request = pb.GetStockLevelsRequest(skus=[sku])
+        response = await query_answer(info.context.inventory.GetStockLevels(request))
+        return [StockLevel.from_proto(level) for level in response.levels]
+
+    @strawberry.field(
+        extensions=allow(*SELLERS),
+        description="Sellable units per SKU over the locations that ship, less the channel's "
+        "safety stock, never below zero.",
+    )
+    async def availability(
+        self, info: Info, skus: list[str], channel: str
+    ) -> list[SkuAvailability]:
+        request = pb.GetAvailabilityRequest(skus=skus, channel=channel)
+        response = await query_answer(info.context.inventory.GetAvailability(request))
+        return [SkuAvailability(sku=a.sku, available=a.available) for a in response.availability]
+
+
+@strawberry.type
+class InventoryMutation:
+    @strawberry.mutation(
+        extensions=allow(*STOCK_WRITERS), description="Creates or updates by code."
+    )
+    async def upsert_location(self, info: Info, input: LocationInput) -> UpsertLocationPayload:
+        try:
+            location = await info.context.inventory.UpsertLocation(input.to_proto())
+        except grpc.RpcError as error:
+            return UpsertLocationPayload(user_errors=[user_error_from_rpc(error, "input")])
+        return UpsertLocationPayload(location=Location.from_proto(location))
+
+    @strawberry.mutation(
+        extensions=allow(*STOCK_WRITERS), description="Creates or updates by code."
+    )
+    async def upsert_sku(self, info: Info, input: SkuInput) -> UpsertSkuPayload:
+        try:
+            sku = await info.context.inventory.UpsertSku(input.to_proto())
+        except grpc.RpcError as error:
+            return UpsertSkuPayload(user_errors=[user_error_from_rpc(error, "input")])
+        return UpsertSkuPayload(sku=Sku.from_proto(sku))
+
+    @strawberry.mutation(
+        extensions=allow(*STOCK_WRITERS),
+        description="Changes on-hand units; never below zero or below what is reserved.",
+    )
+    async def adjust_stock(self, info: Info, input: StockAdjustmentInput) -> AdjustStockPayload:
+        try:
+            level = await info.context.inventory.AdjustStock(input.to_proto())
+        except grpc.RpcError as error:
+            return AdjustStockPayload(user_errors=[user_error_from_rpc(error, "input")])
+        return AdjustStockPayload(stock_level=StockLevel.from_proto(level))
+
+    @strawberry.mutation(
+        extensions=allow(*STOCK_WRITERS), description="Creates or updates by code."
+    )
+    async def upsert_channel(self, info: Info, input: ChannelInput) -> UpsertChannelPayload:
+        try:
+            channel = await info.context.inventory.UpsertChannel(input.to_proto())
+        except grpc.RpcError as error:
+            return UpsertChannelPayload(user_errors=[user_error_from_rpc(error, "input")])
+        return UpsertChannelPayload(channel=Channel.from_proto(channel))
+
+
+@strawberry.type
+class InventorySubscription:
+    @strawberry.subscription(
+        extensions=allow(*SELLERS),
+        description="Every change to a stock level of these SKUs (all SKUs when left out).",
+    )
+    async def inventory_changed(
+        self, info: Info, skus: list[str] | None = None
+    ) -> AsyncGenerator[InventoryChange, None]:
+        async for change in info.context.feed.changes(skus):
+            yield InventoryChange.from_change(change)

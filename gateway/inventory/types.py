@@ -1,0 +1,179 @@
+"""Inventory output types and their conversion from the inventory service's messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+
+from gateway.context import Context
+from gateway.errors import UserError
+from gateway.feed import StockChange
+from oms.inventory.v1 import inventory_pb2 as pb
+
+_PROTO_KIND_PREFIX = "LOCATION_KIND_"
+
+
+@strawberry.enum
+class LocationKind(Enum):
+    DISTRIBUTION_CENTER = "DISTRIBUTION_CENTER"
+    THIRD_PARTY_WAREHOUSE = "THIRD_PARTY_WAREHOUSE"
+    STORE = "STORE"
+    RETURN_HUB = "RETURN_HUB"
+
+    @classmethod
+    def from_proto(cls, kind: pb.LocationKind.ValueType) -> LocationKind:
+        return cls[pb.LocationKind.Name(kind).removeprefix(_PROTO_KIND_PREFIX)]
+
+    def to_proto(self) -> pb.LocationKind.ValueType:
+        return pb.LocationKind.Value(_PROTO_KIND_PREFIX + self.name)
+
+
+@strawberry.type
+class Location:
+    id: strawberry.ID
+    code: str
+    name: str
+    kind: LocationKind
+    latitude: float
+    longitude: float
+    ships_orders: bool = strawberry.field(description="Whether orders may ship from here.")
+    accepts_returns: bool = strawberry.field(description="Whether returns may be sent here.")
+
+    @classmethod
+    def from_proto(cls, location: pb.Location) -> Location:
+        return cls(
+            id=strawberry.ID(location.id),
+            code=location.code,
+            name=location.name,
+            kind=LocationKind.from_proto(location.kind),
+            latitude=location.latitude,
+            longitude=location.longitude,
+            ships_orders=location.ships_orders,
+            accepts_returns=location.accepts_returns,
+        )
+
+
+@strawberry.type
+class Sku:
+    code: str
+    title: str
+    unit_cost_cents: int
+    weight_grams: int
+    serialized: bool
+
+    @classmethod
+    def from_proto(cls, sku: pb.Sku) -> Sku:
+        return cls(
+            code=sku.code,
+            title=sku.title,
+            unit_cost_cents=sku.unit_cost_cents,
+            weight_grams=sku.weight_grams,
+            serialized=sku.serialized,
+        )
+
+
+@strawberry.type(description="Units of one SKU at one location, in each state.")
+class StockLevel:
+    sku: str
+    location_code: strawberry.Private[str]
+    on_hand: int
+    reserved: int
+    available: int = strawberry.field(description="onHand - reserved.")
+    in_transit: int
+    pending_inspection: int
+    in_repair: int
+
+    @strawberry.field
+    async def location(self, info: strawberry.Info[Context, None]) -> Location:
+        location = await info.context.loaders.locations.load(self.location_code)
+        if location is None:
+            raise LookupError(f"stock level at unknown location {self.location_code!r}")
+        return Location.from_proto(location)
+
+    @classmethod
+    def from_proto(cls, level: pb.StockLevel) -> StockLevel:
+        return cls(
+            sku=level.sku,
+            location_code=level.location_code,
+            on_hand=level.on_hand,
+            reserved=level.reserved,
+            available=level.available,
+            in_transit=level.in_transit,
+            pending_inspection=level.pending_inspection,
+            in_repair=level.in_repair,
+        )
+
+
+@strawberry.type(description="A stock level right after it changed, and why it changed.")
+class InventoryChange(StockLevel):
+    reason: str
+    occurred_at: datetime
+
+    @classmethod
+    def from_change(cls, change: StockChange) -> InventoryChange:
+        level = change.level
+        return cls(
+            sku=level.sku,
+            location_code=level.location_code,
+            on_hand=level.on_hand,
+            reserved=level.reserved,
+            available=level.available,
+            in_transit=level.in_transit,
+            pending_inspection=level.pending_inspection,
+            in_repair=level.in_repair,
+            reason=level.reason,
+            occurred_at=change.occurred_at,
+        )
+
+
+@strawberry.type
+class SkuAvailability:
+    sku: str
+    available: int
+
+
+@strawberry.type
+class SafetyStock:
+    sku: str
+    units: int
+
+
+@strawberry.type
+class Channel:
+    code: str
+    default_safety_stock: int
+    safety_stock: list[SafetyStock]
+
+    @classmethod
+    def from_proto(cls, channel: pb.Channel) -> Channel:
+        return cls(
+            code=channel.code,
+            default_safety_stock=channel.default_safety_stock,
+            safety_stock=[SafetyStock(sku=s.sku, units=s.units) for s in channel.safety_stock],
+        )
+
+
+@strawberry.type
+class UpsertLocationPayload:
+    location: Location | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class UpsertSkuPayload:
+    sku: Sku | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class AdjustStockPayload:
+    stock_level: StockLevel | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class UpsertChannelPayload:
+    channel: Channel | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)

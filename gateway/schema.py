@@ -1,0 +1,63 @@
+"""The one GraphQL schema: every domain's root fields and types, with limits on what a document
+may ask for and masking of internal faults."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from gateway import orders, procurement, returns, workorders
+from gateway.inventory.resolvers import InventoryMutation, InventoryQuery, InventorySubscription
+from gateway.settings import QueryLimits
+
+Query = merge_types("Query", (InventoryQuery,))
+Mutation = merge_types("Mutation", (InventoryMutation,))
+Subscription = merge_types("Subscription", (InventorySubscription,))
+
+# Types the contract names for operations not served yet; nothing reaches them from a root field.
+CONTRACT_TYPES = (*orders.TYPES, *returns.TYPES, *procurement.TYPES, *workorders.TYPES)
+
+
+def is_internal_fault(error: GraphQLError) -> bool:
+    """Errors raised as GraphQLError (malformed documents, refusals with a code) are meant for
+    the caller; any other exception is a fault whose message may leak internals."""
+    return error.original_error is not None and not isinstance(error.original_error, GraphQLError)
+
+
+class GatewaySchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Refusals and malformed documents are the caller's business and answered to them;
+        # only faults belong in the log, with their stack traces.
+        super().process_errors([e for e in errors if is_internal_fault(e)], execution_context)
+
+
+def build_schema(limits: QueryLimits | None = None) -> GatewaySchema:
+    limits = limits or QueryLimits()
+    return GatewaySchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=CONTRACT_TYPES,
+        # Factories: each operation gets fresh extension instances; the caches they wrap are
+        # shared module-level LRU caches keyed by size.
+        extensions=[
+            lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+            lambda: ParserCache(maxsize=limits.parser_cache_size),
+            lambda: ValidationCache(maxsize=limits.validation_cache_size),
+            lambda: QueryDepthLimiter(max_depth=limits.max_depth),
+            lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+            lambda: MaskErrors(should_mask_error=is_internal_fault),
+        ],
+    )

@@ -1,0 +1,72 @@
+"""Work order types the back-office contract names; resolvers come with the service's RPCs."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+
+@strawberry.enum
+class OperationStatus(Enum):
+    PENDING = "PENDING"
+    DONE = "DONE"
+
+
+@strawberry.enum
+class WorkOrderKind(Enum):
+    KIT_ASSEMBLY = "KIT_ASSEMBLY"
+    VALUE_ADD = "VALUE_ADD"
+    REFURBISH = "REFURBISH"
+
+
+@strawberry.enum
+class WorkOrderStatus(Enum):
+    OPEN = "OPEN"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+
+
+@strawberry.input
+class ComponentInput:
+    sku: str
+    quantity: int
+
+
+@strawberry.input
+class CreateWorkOrderInput:
+    kind: WorkOrderKind
+    sku: str = strawberry.field(
+        description="The SKU that the work order produces (the kit, the personalised item, "
+        "the refurbished unit)."
+    )
+    quantity: int
+    location_code: str
+    components: list[ComponentInput] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Components consumed per unit produced; required for KIT_ASSEMBLY.",
+    )
+    operations: list[str] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description='Operation names in order, e.g. ["ASSEMBLE"], ["EMBROIDER", "QC"], '
+        '["GRADE", "WIPE", "REPAIR"].',
+    )
+
+
+@strawberry.input
+class CompleteWorkOrderOperationInput:
+    work_order_id: strawberry.ID
+    operation: str
+    labor_minutes: int
+    parts_used: list[ComponentInput] | None = strawberry.UNSET
+
+
+TYPES = (
+    OperationStatus,
+    WorkOrderKind,
+    WorkOrderStatus,
+    ComponentInput,
+    CreateWorkOrderInput,
+    CompleteWorkOrderOperationInput,
+)

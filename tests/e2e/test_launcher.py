@@ -1,0 +1,280 @@
+"""`oms up` as a user runs it: ready, healthy, stopped cleanly, restarted with its data intact."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import httpx
+import nats
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from launcher.ports import free_port
+from services.kernel.settings import SERVICE_NAMES
+
+pytestmark = pytest.mark.timeout(600)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PARTS = ("nats", *SERVICE_NAMES, "gateway")
+READY_TIMEOUT_SECONDS = 150.0
+STOP_TIMEOUT_SECONDS = 60.0
+ROW = re.compile(rf"^\s+({'|'.join(PARTS)})\s+(\S+)\s+(\d+)\s+(\S+)$")
+
+
+def user_env() -> dict[str, str]:
+    """This machine's environment without OMS_* settings, as on a fresh shell."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("OMS_")}
+
+
+def oms(*args: str) -> list[str]:
+    return [sys.executable, "-m", "launcher.cli", *args]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    # A zombie has exited; only its exit status is left for a parent to collect.
+    return not (stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z")
+
+
+@dataclass(frozen=True)
+class Part:
+    name: str
+    address: str
+    pid: int
+    log: Path
+
+
+class RunningOms:
+    """One `oms up` process; its output is collected line by line as it comes."""
+
+    def __init__(self, data_dir: Path, port: int) -> None:
+        self.port = port
+        self.process = subprocess.Popen(
+            oms("up", "--data-dir", str(data_dir), "--port", str(port)),
+            cwd=REPO_ROOT,
+            env=user_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    @property
+    def parts(self) -> dict[str, Part]:
+        rows = (ROW.match(line) for line in self.lines)
+        return {m[1]: Part(m[1], m[2], int(m[3]), Path(m[4])) for m in rows if m is not None}
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while not any(line.startswith("OMS is ready") for line in self.lines):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self._reader.join(5)
+                pytest.fail(f"oms up did not get ready:\n{self.output}")
+            time.sleep(0.1)
+        assert set(self.parts) == set(PARTS), self.output
+
+    def wait_exit(self) -> int:
+        try:
+            code = self.process.wait(STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"oms up did not stop:\n{self.output}")
+        self._reader.join(5)
+        return code
+
+    def terminate(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.wait_exit()
+
+    def kill_all(self) -> None:
+        """Leaves nothing running, whatever state a failed test left it in."""
+        for pid in [self.process.pid, *(part.pid for part in self.parts.values())]:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        self.process.wait()
+
+
+@pytest.fixture
+def start_oms(tmp_path: Path) -> Iterator[Any]:
+    started: list[RunningOms] = []
+
+    def start(data_dir: Path = tmp_path / "data") -> RunningOms:
+        running = RunningOms(data_dir, free_port())
+        started.append(running)
+        running.wait_ready()
+        return running
+
+    yield start
+    for running in started:
+        running.kill_all()
+
+
+def assert_serving(target: str) -> None:
+    with grpc.insecure_channel(target) as channel:
+        response = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service=""), timeout=5
+        )
+    assert response.status == health_pb2.HealthCheckResponse.SERVING, target
+
+
+def assert_all_gone(running: RunningOms) -> None:
+    left = [part.name for part in running.parts.values() if alive(part.pid)]
+    assert not left, f"still running: {left}\n{running.output}"
+
+
+def test_up_serves_then_stops_cleanly_and_starts_again_on_the_same_data_dir(
+    start_oms: Any, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    first = start_oms(data_dir)
+
+    assert httpx.get(f"{first.base_url}/healthz").status_code == 200
+    assert httpx.get(f"{first.base_url}/readyz").status_code == 200
+    for name in SERVICE_NAMES:
+        assert_serving(first.parts[name].address)
+        assert (data_dir / f"{name}.sqlite").exists()
+    assert first.parts["gateway"].address == f"{first.base_url}/graphql"
+    assert not first.parts["nats"].address.endswith(":4222"), "must not use a shared NATS port"
+    assert {part.log for part in first.parts.values()} == {
+        data_dir / "logs" / f"{name}.log" for name in PARTS
+    }
+    assert (data_dir / "secrets" / "jwt-signing-key").exists()
+
+    assert first.terminate() == 0, first.output
+    assert_all_gone(first)
+
+    second = start_oms(data_dir)
+    for name in SERVICE_NAMES:
+        assert_serving(second.parts[name].address)
+    assert second.terminate() == 0, second.output
+    assert_all_gone(second)
+
+
+def backoffice_token(data_dir: Path) -> str:
+    args = oms("token", "--role", "backoffice", "--data-dir", str(data_dir))
+    result = subprocess.run(args, env=user_env(), capture_output=True, text=True, check=True)
+    return result.stdout.splitlines()[-1]
+
+
+def graphql(running: RunningOms, token: str, query: str, **variables: Any) -> dict[str, Any]:
+    response = httpx.post(
+        f"{running.base_url}/graphql",
+        json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    body = response.json()
+    assert "errors" not in body, body
+    for payload in body["data"].values():
+        assert not (isinstance(payload, dict) and payload.get("userErrors")), body
+    return dict(body["data"])
+
+
+def on_hand(running: RunningOms, token: str, sku: str) -> int:
+    query = "query($sku: String!) { stockLevels(sku: $sku) { onHand } }"
+    return sum(level["onHand"] for level in graphql(running, token, query, sku=sku)["stockLevels"])
+
+
+async def _inventory_events(nats_url: str) -> int:
+    client = await nats.connect(nats_url)
+    try:
+        info = await client.jetstream().stream_info("OMS_INVENTORY")
+        return int(info.state.messages)
+    finally:
+        await client.close()
+
+
+def inventory_events(running: RunningOms, at_least: int = 1) -> int:
+    """Messages in the inventory stream, once the outbox has relayed `at_least` of them."""
+    deadline = time.monotonic() + 15
+    while (count := asyncio.run(_inventory_events(running.parts["nats"].address))) < at_least:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    return count
+
+
+def test_stock_and_events_survive_a_restart(start_oms: Any, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    first = start_oms(data_dir)
+    token = backoffice_token(data_dir)
+    graphql(
+        first,
+        token,
+        "mutation($input: LocationInput!) { upsertLocation(input: $input) { userErrors { code } } }",
+        input={
+            "code": "DC-1",
+            "name": "Main warehouse",
+            "kind": "DISTRIBUTION_CENTER",
+            "latitude": 52.52,
+            "longitude": 13.40,
+        },
+    )
+    graphql(
+        first,
+        token,
+        "mutation($input: SkuInput!) { upsertSku(input: $input) { userErrors { code } } }",
+        input={"code": "TEE-1", "title": "Tee", "unitCostCents": 450, "weightGrams": 180},
+    )
+    graphql(
+        first,
+        token,
+        "mutation($input: StockAdjustmentInput!) "
+        "{ adjustStock(input: $input) { userErrors { code } } }",
+        input={"sku": "TEE-1", "locationCode": "DC-1", "delta": 7, "reason": "launcher e2e"},
+    )
+    assert on_hand(first, token, "TEE-1") == 7
+    events_before = inventory_events(first)
+    assert events_before >= 1, first.output
+    assert first.terminate() == 0, first.output
+
+    second = start_oms(data_dir)
+
+    assert on_hand(second, backoffice_token(data_dir), "TEE-1") == 7
+    assert inventory_events(second, events_before) >= events_before
+    assert second.terminate() == 0, second.output
+
+
+def test_a_child_that_dies_is_reported_and_the_rest_are_stopped(
+    start_oms: Any, tmp_path: Path
+) -> None:
+    running = start_oms()
+    orders = running.parts["orders"]
+
+    os.kill(orders.pid, signal.SIGKILL)
+
+    assert running.wait_exit() != 0
+    assert f"orders (pid {orders.pid}) exited unexpectedly" in running.output
+    assert f"last lines of {orders.log}" in running.output
+    assert_all_gone(running)

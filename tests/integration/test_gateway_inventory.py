@@ -1,0 +1,477 @@
+"""The gateway served by uvicorn on a free port, over the real inventory service and NATS:
+GraphQL over HTTP and the inventoryChanged subscription over a real WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from gateway.app import create_app
+from gateway.auth import Role, issue_token
+from gateway.settings import GatewaySettings
+from launcher.embedded_nats import EmbeddedNats
+from launcher.ports import free_port
+from services.inventory.bootstrap import SERVICE as INVENTORY
+from services.kernel.runtime import RunningService, ServiceDefinition, start_service
+from services.kernel.settings import ServiceSettings, normalize_database_url
+from services.orders.bootstrap import SERVICE as ORDERS
+from services.procurement.bootstrap import SERVICE as PROCUREMENT
+from services.returns.bootstrap import SERVICE as RETURNS
+from services.workorders.bootstrap import SERVICE as WORKORDERS
+
+SIGNING_KEY = b"integration-test-signing-key-0123456789"
+OTHER_SERVICES = (ORDERS, RETURNS, PROCUREMENT, WORKORDERS)
+
+UPSERT_LOCATION = """
+mutation UpsertLocation($input: LocationInput!) {
+  upsertLocation(input: $input) {
+    location { id code name kind latitude longitude shipsOrders acceptsReturns }
+    userErrors { field message code }
+  }
+}"""
+UPSERT_SKU = """
+mutation UpsertSku($input: SkuInput!) {
+  upsertSku(input: $input) {
+    sku { code title unitCostCents weightGrams serialized }
+    userErrors { field message code }
+  }
+}"""
+ADJUST_STOCK = """
+mutation AdjustStock($input: StockAdjustmentInput!) {
+  adjustStock(input: $input) {
+    stockLevel { sku location { code } onHand available }
+    userErrors { field message code }
+  }
+}"""
+STOCK_LEVELS = """
+query StockLevels($sku: String!) {
+  stockLevels(sku: $sku) {
+    sku location { code kind } onHand reserved available inTransit pendingInspection inRepair
+  }
+}"""
+AVAILABILITY = """
+query Availability($skus: [String!]!, $channel: String!) {
+  availability(skus: $skus, channel: $channel) { sku available }
+}"""
+INVENTORY_CHANGED = """
+subscription InventoryChanged($skus: [String!]) {
+  inventoryChanged(skus: $skus) { sku location { code } available onHand reason occurredAt }
+}"""
+
+
+@dataclass
+class Gateway:
+    url: str
+    http: httpx.AsyncClient
+    services: dict[str, RunningService]
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://") + "/graphql"
+
+    @staticmethod
+    def token(role: Role) -> str:
+        location = "HUB-BER" if role is Role.SCANNER else None
+        return issue_token(SIGNING_KEY, role, location_code=location)
+
+    async def post(
+        self, query: str, variables: dict[str, Any] | None = None, role: Role = Role.ADMIN
+    ) -> httpx.Response:
+        return await self.http.post(
+            "/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers={"Authorization": f"Bearer {self.token(role)}"},
+        )
+
+    async def data(
+        self, query: str, variables: dict[str, Any] | None = None, role: Role = Role.ADMIN
+    ) -> dict[str, Any]:
+        response = await self.post(query, variables, role)
+        body = response.json()
+        assert response.status_code == 200 and "errors" not in body, body
+        return body["data"]
+
+    async def adjust(self, sku: str, location: str, delta: int) -> dict[str, Any]:
+        variables = {
+            "input": {"sku": sku, "locationCode": location, "delta": delta, "reason": "count"}
+        }
+        return (await self.data(ADJUST_STOCK, variables))["adjustStock"]
+
+
+async def start(definition: ServiceDefinition, database_url: str, nats_url: str) -> RunningService:
+    settings = ServiceSettings(
+        name=definition.name,
+        database_url=normalize_database_url(database_url),
+        nats_url=nats_url,
+        grpc_listen="127.0.0.1:0",
+        shutdown_grace_seconds=1,
+    )
+    return await start_service(definition, settings)
+
+
+@pytest.fixture
+async def gateway(db_url: str, nats_server: EmbeddedNats, tmp_path: Path) -> AsyncIterator[Gateway]:
+    """Every service in-process (inventory for real, the others as the skeletons they are now)
+    and the gateway under uvicorn, as `python -m gateway` runs it."""
+    services: dict[str, RunningService] = {}
+    try:
+        services["inventory"] = await start(INVENTORY, db_url, nats_server.url)
+        for definition in OTHER_SERVICES:
+            database = f"sqlite:///{tmp_path / definition.name}.sqlite"
+            services[definition.name] = await start(definition, database, nats_server.url)
+        settings = GatewaySettings(
+            host="127.0.0.1",
+            port=free_port(),
+            service_targets={name: f"127.0.0.1:{s.port}" for name, s in services.items()},
+            nats_url=nats_server.url,
+            signing_key=SIGNING_KEY,
+        )
+        app = create_app(settings)
+        server = uvicorn.Server(
+            uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
+        )
+        serving = asyncio.create_task(server.serve())
+        try:
+            while not server.started:
+                assert not serving.done(), "the gateway did not start"
+                await asyncio.sleep(0.02)
+            url = f"http://{settings.host}:{settings.port}"
+            async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+                yield Gateway(url, http, services)
+        finally:
+            server.should_exit = True
+            await serving
+    finally:
+        for service in services.values():
+            await service.stop()
+
+
+async def seed(gateway: Gateway) -> None:
+    """A DC and a return hub near Berlin, two SKUs, stock of one of them at both."""
+    for code, kind in (("DC-EU", "DISTRIBUTION_CENTER"), ("HUB-BER", "RETURN_HUB")):
+        variables = {
+            "input": {"code": code, "name": code, "kind": kind, "latitude": 52.5, "longitude": 13.4}
+        }
+        assert (await gateway.data(UPSERT_LOCATION, variables))["upsertLocation"][
+            "userErrors"
+        ] == []
+    for code in ("TEE", "MUG"):
+        variables = {
+            "input": {"code": code, "title": code.title(), "unitCostCents": 800, "weightGrams": 200}
+        }
+        assert (await gateway.data(UPSERT_SKU, variables))["upsertSku"]["userErrors"] == []
+    await gateway.adjust("TEE", "DC-EU", 10)
+    await gateway.adjust("TEE", "HUB-BER", 3)
+
+
+async def test_health_and_readiness(gateway: Gateway) -> None:
+    assert (await gateway.http.get("/healthz")).status_code == 200
+    ready = await gateway.http.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    await gateway.services["orders"].grpc.set_serving(False)
+    not_ready = await gateway.http.get("/readyz")
+    assert not_ready.status_code == 503
+    assert not_ready.json()["notReady"] == ["orders"]
+    assert (await gateway.http.get("/healthz")).status_code == 200
+
+
+async def test_locations_skus_stock_and_availability(gateway: Gateway) -> None:
+    hub = {
+        "code": "HUB-BER",
+        "name": "Berlin hub",
+        "kind": "RETURN_HUB",
+        "latitude": 52.52,
+        "longitude": 13.40,
+    }
+    created = (await gateway.data(UPSERT_LOCATION, {"input": hub}))["upsertLocation"]
+    assert created["userErrors"] == []
+    assert created["location"] | {"id": None} == hub | {
+        "id": None,
+        "shipsOrders": True,
+        "acceptsReturns": True,
+    }
+    updated = await gateway.data(
+        UPSERT_LOCATION, {"input": hub | {"name": "Berlin return hub", "shipsOrders": False}}
+    )
+    assert updated["upsertLocation"]["location"]["id"] == created["location"]["id"]
+    assert updated["upsertLocation"]["location"]["shipsOrders"] is False
+
+    sku = {
+        "code": "PHONE",
+        "title": "Phone",
+        "unitCostCents": 25_000,
+        "weightGrams": 180,
+        "serialized": True,
+    }
+    assert (await gateway.data(UPSERT_SKU, {"input": sku}))["upsertSku"] == {
+        "sku": sku,
+        "userErrors": [],
+    }
+
+    dc = {
+        "code": "DC-EU",
+        "name": "EU DC",
+        "kind": "DISTRIBUTION_CENTER",
+        "latitude": 50.1,
+        "longitude": 8.7,
+    }
+    await gateway.data(UPSERT_LOCATION, {"input": dc})
+    adjusted = await gateway.adjust("PHONE", "DC-EU", 7)
+    assert adjusted == {
+        "stockLevel": {"sku": "PHONE", "location": {"code": "DC-EU"}, "onHand": 7, "available": 7},
+        "userErrors": [],
+    }
+    await gateway.adjust("PHONE", "HUB-BER", 2)
+
+    levels = (await gateway.data(STOCK_LEVELS, {"sku": "PHONE"}, role=Role.SCANNER))["stockLevels"]
+    by_location = {level["location"]["code"]: level for level in levels}
+    assert by_location["DC-EU"] == {
+        "sku": "PHONE", "location": {"code": "DC-EU", "kind": "DISTRIBUTION_CENTER"}, "onHand": 7,
+        "reserved": 0, "available": 7, "inTransit": 0, "pendingInspection": 0, "inRepair": 0,
+    }  # fmt: skip
+    assert by_location["HUB-BER"]["location"]["kind"] == "RETURN_HUB"
+
+    # The hub no longer ships orders, so only the DC's units are for sale.
+    availability = await gateway.data(
+        AVAILABILITY, {"skus": ["PHONE"], "channel": "web"}, role=Role.STOREFRONT
+    )
+    assert availability == {"availability": [{"sku": "PHONE", "available": 7}]}
+
+
+async def test_refusals_are_user_errors_with_codes_and_input_paths(gateway: Gateway) -> None:
+    await seed(gateway)
+    zero = await gateway.adjust("TEE", "DC-EU", 0)
+    assert zero["stockLevel"] is None
+    assert [(e["code"], e["field"]) for e in zero["userErrors"]] == [
+        ("INVALID_QUANTITY", "input.delta")
+    ]
+    unknown = await gateway.adjust("NOPE", "DC-EU", 1)
+    assert [(e["code"], e["field"]) for e in unknown["userErrors"]] == [("NOT_FOUND", "input.sku")]
+    assert "NOPE" in unknown["userErrors"][0]["message"]
+    unknown_location = await gateway.adjust("TEE", "NOWHERE", 1)
+    assert [(e["code"], e["field"]) for e in unknown_location["userErrors"]] == [
+        ("NOT_FOUND", "input.locationCode")
+    ]
+    too_many = await gateway.adjust("TEE", "DC-EU", -11)
+    assert [e["code"] for e in too_many["userErrors"]] == ["INSUFFICIENT_STOCK"]
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "Bearer not-a-jwt",
+        "Basic dXNlcjpwYXNz",
+        f"Bearer {issue_token(b'some-other-key-0123456789abcdefghij', Role.ADMIN)}",
+    ],
+    ids=["missing", "garbage", "not-bearer", "wrong-key"],
+)
+async def test_requests_without_a_valid_token_are_401(
+    gateway: Gateway, authorization: str | None
+) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
+    response = await gateway.http.post(
+        "/graphql", json={"query": "{ locations { code } }"}, headers=headers
+    )
+    assert response.status_code == 401
+    body = response.json()
+    assert body["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
+    assert "data" not in body
+
+
+async def test_graphiql_page_needs_no_token(gateway: Gateway) -> None:
+    response = await gateway.http.get("/graphql", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    assert "graphiql" in response.text.lower()
+
+
+async def test_storefront_may_not_adjust_stock(gateway: Gateway) -> None:
+    await seed(gateway)
+    variables = {"input": {"sku": "TEE", "locationCode": "DC-EU", "delta": 100, "reason": "steal"}}
+    response = await gateway.post(ADJUST_STOCK, variables, role=Role.STOREFRONT)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["data"] is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"]
+    assert "backoffice" in body["errors"][0]["message"]
+    levels = (await gateway.data(STOCK_LEVELS, {"sku": "TEE"}))["stockLevels"]
+    assert {level["location"]["code"]: level["onHand"] for level in levels} == {
+        "DC-EU": 10,
+        "HUB-BER": 3,
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "message"),
+    [
+        (b'{"query": "{ locations { code } ', "application/json", "JSON"),
+        (b'["not", "an", "object"]', "application/json", "JSON object"),
+        (
+            b'{"query": "{ locations { code nope } }"}',
+            "application/json",
+            "Cannot query field 'nope'",
+        ),
+        (
+            b'{"query": "{ warehouses { code } }"}',
+            "application/json",
+            "Cannot query field 'warehouses'",
+        ),
+        (b'{"query": "{ locations { code }"}', "application/json", "Syntax Error"),
+        (b"query { locations { code } }", "text/plain", "content type"),
+        (
+            b'{"query": "subscription { inventoryChanged { sku } }"}',
+            "application/json",
+            "WebSocket",
+        ),
+    ],
+    ids=[
+        "truncated-json",
+        "json-array",
+        "unknown-field",
+        "unknown-root-field",
+        "bad-syntax",
+        "not-json",
+        "subscription-over-http",
+    ],
+)
+async def test_malformed_requests_get_a_clear_graphql_error(
+    gateway: Gateway, body: bytes, content_type: str, message: str
+) -> None:
+    headers = {"Authorization": f"Bearer {gateway.token(Role.ADMIN)}", "Content-Type": content_type}
+    response = await gateway.http.post("/graphql", content=body, headers=headers)
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert message in errors[0]["message"]
+    assert "Traceback" not in response.text and ".py" not in response.text
+
+
+async def test_unknown_input_fields_are_refused_before_execution(gateway: Gateway) -> None:
+    await seed(gateway)
+    variables = {
+        "input": {
+            "sku": "TEE",
+            "locationCode": "DC-EU",
+            "delta": 1,
+            "reason": "count",
+            "warehouse": "X",
+        }
+    }
+    response = await gateway.post(ADJUST_STOCK, variables)
+    assert response.status_code == 400
+    assert "warehouse" in response.json()["errors"][0]["message"]
+    levels = (await gateway.data(STOCK_LEVELS, {"sku": "TEE"}))["stockLevels"]
+    assert {level["location"]["code"]: level["onHand"] for level in levels}["DC-EU"] == 10
+
+
+class Subscriber:
+    """A graphql-transport-ws client: one connection, several subscriptions by id."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.received: dict[str, list[dict[str, Any]]] = {}
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def connect(
+        cls, gateway: Gateway, authorization: str | None
+    ) -> AsyncIterator[Subscriber]:
+        async with connect(gateway.ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+            payload = {"Authorization": authorization} if authorization else {}
+            await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+            yield cls(ws)
+
+    async def acknowledged(self) -> None:
+        assert json.loads(await asyncio.wait_for(self.ws.recv(), 5)) == {"type": "connection_ack"}
+
+    async def subscribe(self, id: str, skus: list[str] | None) -> None:
+        self.received[id] = []
+        payload = {"query": INVENTORY_CHANGED, "variables": {"skus": skus}}
+        await self.ws.send(json.dumps({"id": id, "type": "subscribe", "payload": payload}))
+
+    async def receive(self, timeout: float) -> None:
+        """Records one `next` message; fails on anything else."""
+        message = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+        assert message["type"] == "next" and "errors" not in message["payload"], message
+        self.received[message["id"]].append(message["payload"]["data"]["inventoryChanged"])
+
+    async def receive_until(self, done: Any, timeout: float) -> None:
+        async with asyncio.timeout(timeout):
+            while not done():
+                await self.receive(timeout)
+
+
+async def test_inventory_changed_delivers_each_change_to_subscribers_of_its_sku(
+    gateway: Gateway,
+) -> None:
+    await seed(gateway)
+    async with Subscriber.connect(
+        gateway, f"Bearer {gateway.token(Role.STOREFRONT)}"
+    ) as subscriber:
+        await subscriber.acknowledged()
+        await subscriber.subscribe("tee", ["TEE"])
+        await subscriber.subscribe("all", None)
+
+        # A subscription starts listening some time after `subscribe` is sent, and the protocol
+        # does not say when: change TEE until both have seen a change; once both listen, one
+        # more change marks the end of the warm-up.
+        for _attempt in range(50):
+            if subscriber.received["tee"] and subscriber.received["all"]:
+                break
+            await gateway.adjust("TEE", "DC-EU", 1)
+            with contextlib.suppress(TimeoutError):
+                await subscriber.receive_until(lambda: False, timeout=0.2)
+        else:
+            pytest.fail("the subscriptions never started")
+        marker = (await gateway.adjust("TEE", "DC-EU", 1))["stockLevel"]["onHand"]
+
+        def saw_marker(id: str) -> bool:
+            return any(change["onHand"] == marker for change in subscriber.received[id])
+
+        await subscriber.receive_until(lambda: saw_marker("tee") and saw_marker("all"), timeout=5)
+        subscriber.received = {"tee": [], "all": []}
+
+        await gateway.adjust("MUG", "DC-EU", 2)
+        level = (await gateway.adjust("TEE", "HUB-BER", -1))["stockLevel"]
+        # Within a second of the change being made, both subscribers have it.
+        await subscriber.receive_until(
+            lambda: subscriber.received["tee"] and len(subscriber.received["all"]) == 2, timeout=1.0
+        )
+        tee = subscriber.received["tee"]
+        assert [(c["sku"], c["location"]["code"], c["available"], c["onHand"]) for c in tee] == [
+            ("TEE", "HUB-BER", level["available"], level["onHand"])
+        ]
+        assert tee[0]["reason"] == "count" and tee[0]["occurredAt"]
+        assert [(c["sku"], c["available"]) for c in subscriber.received["all"]] == [
+            ("MUG", 2),
+            ("TEE", 2),
+        ]
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer not-a-jwt"], ids=["missing", "garbage"])
+async def test_subscriptions_without_a_valid_token_are_rejected(
+    gateway: Gateway, authorization: str | None
+) -> None:
+    async with Subscriber.connect(gateway, authorization) as subscriber:
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(subscriber.ws.recv(), 5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+async def test_scanner_may_not_subscribe(gateway: Gateway) -> None:
+    async with Subscriber.connect(gateway, f"Bearer {gateway.token(Role.SCANNER)}") as subscriber:
+        await subscriber.acknowledged()
+        await subscriber.subscribe("tee", ["TEE"])
+        message = json.loads(await asyncio.wait_for(subscriber.ws.recv(), 5))
+    assert message["type"] == "error", message
+    assert [e["extensions"]["code"] for e in message["payload"]] == ["FORBIDDEN"]
