@@ -10,14 +10,19 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+import httpx
+
 from services.kernel.grpc_client import is_serving, open_channel
 
 
 class ServiceProcess:
     """One service in its own process, with its log in a file."""
 
-    def __init__(self, name: str, env: Mapping[str, str], log_dir: Path, port: int) -> None:
+    def __init__(
+        self, name: str, env: Mapping[str, str], log_dir: Path, port: int, module: str = ""
+    ) -> None:
         self.name = name
+        self.module = module or f"services.{name}"
         self.port = port
         self.env = {**os.environ, **env}
         self.log_path = log_dir / f"{name}-{port}.log"
@@ -31,7 +36,7 @@ class ServiceProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", f"services.{self.name}"],
+            [sys.executable, "-m", self.module],
             env=self.env,
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -53,6 +58,23 @@ class ServiceProcess:
             raise TimeoutError(f"{self.name} not serving: {self.log_path.read_text()[-3000:]}")
         finally:
             await channel.close()
+
+    async def wait_http_ok(self, path: str = "/healthz", timeout: float = 30.0) -> None:
+        """For an HTTP process (the gateway): waits until `path` answers 200."""
+        url = f"http://{self.target}{path}"
+        deadline = asyncio.get_running_loop().time() + timeout
+        async with httpx.AsyncClient() as client:
+            while asyncio.get_running_loop().time() < deadline:
+                assert self.process is not None
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited: {self.log_path.read_text()[-3000:]}")
+                try:
+                    if (await client.get(url, timeout=1)).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise TimeoutError(f"{self.name} not answering: {self.log_path.read_text()[-3000:]}")
 
     def terminate(self, timeout: float = 15.0) -> int:
         if self.process is None or self.process.poll() is not None:
