@@ -67,6 +67,20 @@ async def connect(url: str, name: str) -> NatsClient:
     )
 
 
+async def connect_patiently(url: str, name: str, patience_seconds: float = 30.0) -> NatsClient:
+    """`connect`, retried while the broker is still starting (containers start in any order)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + patience_seconds
+    while True:
+        try:
+            return await connect(url, name)
+        except Exception as error:
+            if loop.time() > deadline:
+                raise
+            log.warning("waiting for NATS at %s: %s", url, error)
+            await asyncio.sleep(0.5)
+
+
 async def ensure_stream(js: JetStreamContext, domain: str, replicas: int = 1) -> None:
     """Creates the domain's stream, or brings its configuration up to date.
 

@@ -24,8 +24,6 @@ from services.kernel.settings import ServiceSettings, grpc_target
 
 log = logging.getLogger(__name__)
 
-NATS_CONNECT_PATIENCE_SECONDS = 30.0
-
 
 class Worker(Protocol):
     """A background loop owned by a service: runs until stopped."""
@@ -96,22 +94,10 @@ class RunningService:
         await self.db.dispose()
 
 
-async def _connect_nats(settings: ServiceSettings) -> NatsClient:
-    deadline = asyncio.get_running_loop().time() + NATS_CONNECT_PATIENCE_SECONDS
-    while True:
-        try:
-            return await events.connect(settings.nats_url, f"oms-{settings.name}")
-        except Exception as error:
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            log.warning("waiting for NATS at %s: %s", settings.nats_url, error)
-            await asyncio.sleep(0.5)
-
-
 async def start_service(definition: ServiceDefinition, settings: ServiceSettings) -> RunningService:
     db = Database(settings.database_url)
     await db.create_tables([*definition.tables, OutboxMessage, ProcessedEvent])
-    nats_client = await _connect_nats(settings)
+    nats_client = await events.connect_patiently(settings.nats_url, f"oms-{settings.name}")
     js = nats_client.jetstream()
     await events.ensure_stream(js, definition.name, settings.stream_replicas)
     channels = {
