@@ -13,6 +13,7 @@ from nats.aio.client import Client as NatsClient
 from gateway.feed import InventoryFeed
 from gateway.settings import GatewaySettings
 from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
+from oms.orders.v1.orders_pb2_grpc import OrdersServiceStub
 from services.kernel import events
 from services.kernel.grpc_client import is_serving, open_channel
 
@@ -25,6 +26,7 @@ class Backends:
     nats: NatsClient
     feed: InventoryFeed
     inventory: InventoryServiceStub
+    orders: OrdersServiceStub
 
     @classmethod
     async def open(cls, settings: GatewaySettings) -> Backends:
@@ -36,7 +38,13 @@ class Backends:
             raise
         feed = InventoryFeed(settings.subscriber_queue_size)
         await feed.start(nats)
-        return cls(channels, nats, feed, InventoryServiceStub(channels["inventory"]))
+        return cls(
+            channels,
+            nats,
+            feed,
+            InventoryServiceStub(channels["inventory"]),
+            OrdersServiceStub(channels["orders"]),
+        )
 
     async def close(self) -> None:
         await self.feed.stop()

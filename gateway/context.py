@@ -8,11 +8,13 @@ from gateway.auth import Principal
 from gateway.feed import InventoryFeed
 from gateway.inventory.loaders import InventoryLoaders
 from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
+from oms.orders.v1.orders_pb2_grpc import OrdersServiceStub
 
 
 @dataclass
 class Context:
     inventory: InventoryServiceStub
+    orders: OrdersServiceStub
     feed: InventoryFeed
     loaders: InventoryLoaders
     # Set once the caller has authenticated: per HTTP request before anything executes, per
@@ -25,6 +27,7 @@ class Context:
     def create(
         cls,
         inventory: InventoryServiceStub,
+        orders: OrdersServiceStub,
         feed: InventoryFeed,
         principal: Principal | None = None,
         *,
@@ -36,4 +39,4 @@ class Context:
         cache: a cache would serve stale records and grow for hours.
         """
         loaders = InventoryLoaders.over(inventory, cache=not long_lived)
-        return cls(inventory, feed, loaders, principal)
+        return cls(inventory, orders, feed, loaders, principal)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from typing import TypeVar
 
 import grpc
@@ -26,15 +26,28 @@ class UserError:
     code: ErrorCode
 
 
-def graphql_field_path(argument: str, service_field: str | None) -> str | None:
-    """`("input", "lines.0.unit_price_cents")` -> `"input.lines.0.unitPriceCents"`."""
+def graphql_field_path(
+    argument: str | None, service_field: str | None, renamed: Mapping[str, str] | None = None
+) -> str | None:
+    """Where the service's field is in the GraphQL request.
+
+    Under an input argument: `("input", "lines.0.unit_price_cents")` ->
+    `"input.lines.0.unitPriceCents"`. With no argument, the service's fields are the root
+    field's own arguments: `(None, "tracking_number")` -> `"trackingNumber"`, and `renamed` names
+    those called differently in GraphQL: `{"shipment_id": "id"}`.
+    """
     if not service_field:
         return None
-    return ".".join([argument, *(to_camel_case(part) for part in service_field.split("."))])
+    if renamed and service_field in renamed:
+        return renamed[service_field]
+    path = [to_camel_case(part) for part in service_field.split(".")]
+    return ".".join([argument, *path] if argument else path)
 
 
-def user_error_from_rpc(error: grpc.RpcError, argument: str) -> UserError:
-    """The refusal a service answered with, its field path prefixed by the GraphQL argument.
+def user_error_from_rpc(
+    error: grpc.RpcError, argument: str | None, renamed: Mapping[str, str] | None = None
+) -> UserError:
+    """The refusal a service answered with, its field path in GraphQL (`graphql_field_path`).
 
     Anything else (unreachable service, deadline, bug) is re-raised: it is an internal fault,
     reported as a masked top-level error, not the caller's mistake.
@@ -43,7 +56,7 @@ def user_error_from_rpc(error: grpc.RpcError, argument: str) -> UserError:
     if refusal is None:
         raise error
     return UserError(
-        field=graphql_field_path(argument, refusal.field),
+        field=graphql_field_path(argument, refusal.field, renamed),
         message=refusal.message,
         code=refusal.code,
     )

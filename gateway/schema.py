@@ -16,16 +16,17 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from gateway import orders, procurement, returns, workorders
+from gateway import procurement, returns, workorders
 from gateway.inventory.resolvers import InventoryMutation, InventoryQuery, InventorySubscription
+from gateway.orders.resolvers import OrdersMutation, OrdersQuery
 from gateway.settings import QueryLimits
 
-Query = merge_types("Query", (InventoryQuery,))
-Mutation = merge_types("Mutation", (InventoryMutation,))
+Query = merge_types("Query", (InventoryQuery, OrdersQuery))
+Mutation = merge_types("Mutation", (InventoryMutation, OrdersMutation))
 Subscription = merge_types("Subscription", (InventorySubscription,))
 
 # Types the contract names for operations not served yet; nothing reaches them from a root field.
-CONTRACT_TYPES = (*orders.TYPES, *returns.TYPES, *procurement.TYPES, *workorders.TYPES)
+CONTRACT_TYPES = (*returns.TYPES, *procurement.TYPES, *workorders.TYPES)
 
 
 def is_internal_fault(error: GraphQLError) -> bool:

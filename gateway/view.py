@@ -54,7 +54,10 @@ class GraphQLView(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         backends: Backends = request.state.backends
         return Context.create(
-            backends.inventory, backends.feed, long_lived=isinstance(request, WebSocket)
+            backends.inventory,
+            backends.orders,
+            backends.feed,
+            long_lived=isinstance(request, WebSocket),
         )
 
     async def execute_single(  # type: ignore[override]

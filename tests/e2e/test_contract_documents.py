@@ -35,10 +35,6 @@ from graphql.pyutils import Undefined
 from gateway.schema import build_schema
 
 NOT_SERVED_YET = {
-    # storefront.graphql
-    "PlaceOrder",
-    "Order",
-    "CancelOrder",
     # scanner.graphql
     "RequestReturn",
     "ReceiveReturn",
@@ -46,8 +42,6 @@ NOT_SERVED_YET = {
     "HubQueue",
     "Return",
     # backoffice.graphql
-    "ShipShipment",
-    "Orders",
     "UpsertSupplier",
     "CreatePurchaseOrder",
     "ReceivePurchaseOrder",

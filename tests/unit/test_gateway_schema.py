@@ -20,23 +20,30 @@ from gateway.schema import build_schema
 from gateway.settings import QueryLimits
 from oms.events.v1.inventory_pb2 import StockLevelChanged
 from oms.inventory.v1 import inventory_pb2 as pb
+from oms.orders.v1 import orders_pb2 as opb
 from services.kernel.errors import DomainError, ErrorCode, to_grpc_status
 
 DC = pb.Location(id="1", code="DC-1", name="Main DC", kind=pb.LOCATION_KIND_DISTRIBUTION_CENTER)
 
 
-class FakeInventory:
-    """Answers every inventory RPC the schema calls with a fixed, plausible reply."""
+class FakeService:
+    """Records the RPCs called and answers each with its reply, or fails them all."""
 
     def __init__(self, fail_with: Exception | None = None) -> None:
         self.fail_with = fail_with
         self.calls: list[str] = []
+        self.requests: list[Any] = []
 
-    async def _answer(self, name: str, reply: Any) -> Any:
+    async def _answer(self, name: str, reply: Any, request: Any = None) -> Any:
         self.calls.append(name)
+        self.requests.append(request)
         if self.fail_with is not None:
             raise self.fail_with
         return reply
+
+
+class FakeInventory(FakeService):
+    """Answers every inventory RPC the schema calls with a fixed, plausible reply."""
 
     def ListLocations(self, request: pb.ListLocationsRequest) -> Any:
         return self._answer("ListLocations", pb.ListLocationsResponse(locations=[DC]))
@@ -67,6 +74,66 @@ class FakeInventory:
         return self._answer("UpsertChannel", pb.Channel(code=request.code))
 
 
+def an_order(order_id: str = "o-1", placed_by: str = "storefront-1") -> opb.Order:
+    """An allocated order shipping one unit from DC-1, placed by the storefront `principal`."""
+    order = opb.Order(
+        id=order_id,
+        number="1001",
+        status=opb.ORDER_STATUS_ALLOCATED,
+        channel="web",
+        external_id=f"w-{order_id}",
+        email="ada@example.com",
+        ship_to=opb.Address(city="Berlin", latitude=52.5, longitude=13.4),
+        lines=[opb.OrderLine(sku="TEE", quantity=1, unit_price_cents=2500)],
+        shipments=[
+            opb.Shipment(
+                id=f"s-{order_id}",
+                location_code="DC-1",
+                status=opb.SHIPMENT_STATUS_ALLOCATED,
+                lines=[opb.ShipmentLine(sku="TEE", quantity=1)],
+            )
+        ],
+        placed_by=placed_by,
+        placed_at="2030-01-01T12:00:00+00:00",
+    )
+    parcel = opb.ParcelCost(location_code="DC-1", units=1, total_cents=600)
+    order.routing.CopyFrom(opb.Routing(parcels=[parcel], total_cents=600, algorithm="exact"))
+    return order
+
+
+class FakeOrders(FakeService):
+    """Answers every orders RPC the schema calls with `orders` (one order by default)."""
+
+    def __init__(
+        self, fail_with: Exception | None = None, orders: list[opb.Order] | None = None
+    ) -> None:
+        super().__init__(fail_with)
+        self.orders = orders if orders is not None else [an_order()]
+
+    def PlaceOrder(self, request: opb.PlaceOrderRequest) -> Any:
+        return self._answer("PlaceOrder", self.orders[0], request)
+
+    def GetOrders(self, request: opb.GetOrdersRequest) -> Any:
+        found = [o for o in self.orders if o.id in request.ids]
+        return self._answer("GetOrders", opb.GetOrdersResponse(orders=found), request)
+
+    def ListOrders(self, request: opb.ListOrdersRequest) -> Any:
+        edges = [opb.OrderEdge(cursor=f"c-{o.id}", order=o) for o in self.orders]
+        page = opb.ListOrdersResponse(edges=edges, end_cursor=edges[-1].cursor if edges else "")
+        return self._answer("ListOrders", page, request)
+
+    def CancelOrder(self, request: opb.CancelOrderRequest) -> Any:
+        cancelled = opb.Order()
+        cancelled.CopyFrom(self.orders[0])
+        cancelled.status = opb.ORDER_STATUS_CANCELLED
+        return self._answer("CancelOrder", cancelled, request)
+
+    def ShipShipment(self, request: opb.ShipShipmentRequest) -> Any:
+        order = self.orders[0]
+        reply = opb.ShipShipmentResponse(order=order, shipment=order.shipments[0])
+        return self._answer("ShipShipment", reply, request)
+
+
 @dataclass(frozen=True)
 class Operation:
     name: str
@@ -74,6 +141,16 @@ class Operation:
     roles: frozenset[Role]
     variables: dict[str, Any] | None = None
 
+
+PLACE_ORDER_VARIABLES = {
+    "input": {
+        "channel": "web",
+        "externalId": "w-1",
+        "email": "ada@example.com",
+        "shipTo": {"latitude": 52.5, "longitude": 13.4},
+        "lines": [{"sku": "TEE", "quantity": 1, "unitPriceCents": 2500}],
+    }
+}
 
 READERS = frozenset({Role.SCANNER, Role.BACKOFFICE, Role.ADMIN})
 WRITERS = frozenset({Role.BACKOFFICE, Role.ADMIN})
@@ -118,6 +195,22 @@ OPERATIONS = [
         WRITERS,
         {"input": {"code": "web", "defaultSafetyStock": 2}},
     ),
+    Operation(
+        "placeOrder",
+        "mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { order { id } userErrors { code } } }",
+        SELLERS,
+        PLACE_ORDER_VARIABLES,
+    ),
+    Operation(
+        "order",
+        '{ order(id: "o-1") { id status shipments { location { code } } routing { totalCents } } }',
+        SELLERS,
+    ),
+    Operation("orders", "{ orders(first: 10) { edges { node { id } } } }", SELLERS),
+    Operation("cancelOrder", 'mutation { cancelOrder(id: "o-1") { order { status } } }', SELLERS),
+    Operation(
+        "shipShipment", 'mutation { shipShipment(id: "s-o-1") { shipment { id } } }', WRITERS
+    ),
 ]
 
 SUBSCRIPTION = (
@@ -132,10 +225,14 @@ def principal(role: Role) -> Principal:
 
 
 def context_for(
-    role: Role | None, inventory: FakeInventory | None = None, feed: InventoryFeed | None = None
+    role: Role | None,
+    inventory: FakeInventory | None = None,
+    feed: InventoryFeed | None = None,
+    orders: FakeOrders | None = None,
 ) -> Context:
     return Context.create(
         inventory or FakeInventory(),  # type: ignore[arg-type]
+        orders or FakeOrders(),  # type: ignore[arg-type]
         feed or InventoryFeed(),
         None if role is None else principal(role),
     )
@@ -160,17 +257,19 @@ def test_schema_builds_with_every_domain_type() -> None:
 @pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: op.name)
 @pytest.mark.parametrize("role", list(Role), ids=str)
 async def test_each_role_reaches_only_its_operations(operation: Operation, role: Role) -> None:
-    inventory = FakeInventory()
+    inventory, orders = FakeInventory(), FakeOrders()
     result = await build_schema().execute(
-        operation.document, operation.variables, context_value=context_for(role, inventory)
+        operation.document,
+        operation.variables,
+        context_value=context_for(role, inventory, orders=orders),
     )
     if role in operation.roles:
         assert result.errors is None, result.errors
-        assert inventory.calls
+        assert inventory.calls or orders.calls
     else:
         assert error_codes(result) == ["FORBIDDEN"]
         assert "open to the roles" in result.errors[0].message  # type: ignore[index]
-        assert inventory.calls == []
+        assert inventory.calls == orders.calls == []
 
 
 @pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: op.name)
@@ -242,7 +341,15 @@ async def test_feed_filters_by_sku_and_drops_the_oldest_for_a_slow_subscriber() 
 def test_service_field_paths_become_graphql_input_paths() -> None:
     assert graphql_field_path("input", "lines.0.unit_price_cents") == "input.lines.0.unitPriceCents"
     assert graphql_field_path("input", "location_code") == "input.locationCode"
+    assert graphql_field_path("input", "ship_to.latitude") == "input.shipTo.latitude"
     assert graphql_field_path("input", None) is None
+
+
+def test_service_fields_of_root_arguments_become_those_arguments() -> None:
+    renamed = {"shipment_id": "id"}
+    assert graphql_field_path(None, "shipment_id", renamed) == "id"
+    assert graphql_field_path(None, "tracking_number", renamed) == "trackingNumber"
+    assert graphql_field_path(None, "id") == "id"
 
 
 def rpc_error(status: grpc.Status) -> grpc.aio.AioRpcError:
@@ -349,3 +456,128 @@ async def test_limits_refuse_too_deep_too_many_aliases_and_too_many_tokens() -> 
         '{ stockLevels(sku: "TEE") { location { code } } }', context_value=context
     )
     assert within.errors is None
+
+
+ORDER = '{ order(id: "o-1") { id routing { totalCents } } }'
+CANCEL = (
+    'mutation { cancelOrder(id: "o-1") { order { status } userErrors { field message code } } }'
+)
+
+
+async def test_a_storefront_sees_and_cancels_only_the_orders_it_placed() -> None:
+    orders = FakeOrders(orders=[an_order(placed_by="storefront-2")])
+    schema = build_schema()
+    storefront = context_for(Role.STOREFRONT, orders=orders)
+    assert (await schema.execute(ORDER, context_value=storefront)).data == {"order": None}
+    cancelled = await schema.execute(CANCEL, context_value=storefront)
+    # Word for word the answer for an order that does not exist.
+    assert cancelled.data == {
+        "cancelOrder": {
+            "order": None,
+            "userErrors": [{"field": "id", "message": "no order o-1", "code": "NOT_FOUND"}],
+        }
+    }
+    assert orders.calls == ["GetOrders", "GetOrders"]
+
+    orders.calls.clear()
+    backoffice = context_for(Role.BACKOFFICE, orders=orders)
+    seen = await schema.execute(ORDER, context_value=backoffice)
+    assert seen.data == {"order": {"id": "o-1", "routing": {"totalCents": 600}}}
+    cancelled = await schema.execute(CANCEL, context_value=backoffice)
+    assert cancelled.data == {"cancelOrder": {"order": {"status": "CANCELLED"}, "userErrors": []}}
+    assert orders.calls == ["GetOrders", "CancelOrder"]
+
+
+@pytest.mark.parametrize(
+    ("role", "placed_by"), [(Role.STOREFRONT, "storefront-1"), (Role.BACKOFFICE, "")], ids=str
+)
+async def test_orders_lists_a_storefronts_own_orders_only(role: Role, placed_by: str) -> None:
+    orders = FakeOrders()
+    result = await build_schema().execute(
+        '{ orders(first: 5, after: "c-9", status: SHIPPED) { pageInfo { hasNextPage endCursor } } }',
+        context_value=context_for(role, orders=orders),
+    )
+    assert result.data == {"orders": {"pageInfo": {"hasNextPage": False, "endCursor": "c-o-1"}}}
+    assert orders.requests == [
+        opb.ListOrdersRequest(
+            first=5, after="c-9", status=opb.ORDER_STATUS_SHIPPED, placed_by=placed_by
+        )
+    ]
+
+
+PLACE = "mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { order { id } userErrors { field message code } } }"
+
+
+async def test_placing_another_callers_external_id_does_not_reveal_its_order() -> None:
+    orders = FakeOrders(orders=[an_order(placed_by="storefront-2")])
+    result = await build_schema().execute(
+        PLACE, PLACE_ORDER_VARIABLES, context_value=context_for(Role.STOREFRONT, orders=orders)
+    )
+    assert result.data is not None
+    payload = result.data["placeOrder"]
+    assert payload["order"] is None
+    assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [
+        ("input.externalId", "INVALID_INPUT")
+    ]
+    # The order is placed as the caller, whose token subject it records.
+    assert orders.requests[0].placed_by == "storefront-1"
+
+
+@pytest.mark.parametrize(
+    ("document", "refusal", "field"),
+    [
+        (
+            PLACE,
+            DomainError(ErrorCode.NOT_FOUND, "unknown SKU 'X'", "lines.0.sku"),
+            "input.lines.0.sku",
+        ),
+        (
+            PLACE,
+            DomainError(ErrorCode.INVALID_INPUT, "latitude", "ship_to.latitude"),
+            "input.shipTo.latitude",
+        ),
+        (CANCEL, DomainError(ErrorCode.INVALID_STATE, "shipped", "id"), "id"),
+        (
+            'mutation { shipShipment(id: "s-1") { shipment { id } userErrors { field message code } } }',
+            DomainError(ErrorCode.NOT_FOUND, "no shipment s-1", "shipment_id"),
+            "id",
+        ),
+    ],
+    ids=["place-sku", "place-latitude", "cancel", "ship"],
+)
+async def test_order_refusals_name_the_graphql_argument(
+    document: str, refusal: DomainError, field: str
+) -> None:
+    orders = FakeOrders(fail_with=rpc_error(to_grpc_status(refusal)))
+    result = await build_schema().execute(
+        document, PLACE_ORDER_VARIABLES, context_value=context_for(Role.ADMIN, orders=orders)
+    )
+    assert result.errors is None, result.errors
+    assert result.data is not None
+    (payload,) = result.data.values()
+    assert payload["userErrors"] == [
+        {"field": field, "message": refusal.message, "code": refusal.code.value}
+    ]
+
+
+async def test_a_page_of_orders_asks_inventory_once_for_its_locations() -> None:
+    inventory = FakeInventory()
+    orders = FakeOrders(orders=[an_order(f"o-{n}") for n in range(50)])
+    result = await build_schema().execute(
+        "{ orders(first: 50) { edges { node { shipments { location { code } }"
+        " routing { parcels { location { kind } } } } } } }",
+        context_value=context_for(Role.ADMIN, inventory, orders=orders),
+    )
+    assert result.errors is None, result.errors
+    assert result.data is not None
+    assert len(result.data["orders"]["edges"]) == 50
+    assert inventory.calls == ["ListLocations"]
+
+
+async def test_an_order_recovered_without_its_plan_has_no_routing() -> None:
+    order = an_order()
+    order.ClearField("routing")
+    result = await build_schema().execute(
+        ORDER, context_value=context_for(Role.ADMIN, orders=FakeOrders(orders=[order]))
+    )
+    assert result.data == {"order": {"id": "o-1", "routing": None}}

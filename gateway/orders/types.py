@@ -1,0 +1,266 @@
+"""Orders output types and their conversion from the orders service's messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+
+from gateway.context import Context
+from gateway.errors import UserError
+from gateway.inventory.types import Location
+from oms.orders.v1 import orders_pb2 as pb
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.enum
+class SplitPolicy(Enum):
+    ALLOW_SPLIT = strawberry.enum_value(
+        "ALLOW_SPLIT", description="Ship from as many locations as the cheapest plan needs."
+    )
+    SHIP_COMPLETE = strawberry.enum_value(
+        "SHIP_COMPLETE",
+        description="All lines from one location, or the order is refused with INSUFFICIENT_STOCK.",
+    )
+
+    def to_proto(self) -> pb.SplitPolicy.ValueType:
+        return pb.SplitPolicy.Value(f"SPLIT_POLICY_{self.name}")
+
+
+@strawberry.enum
+class OrderStatus(Enum):
+    ALLOCATED = "ALLOCATED"
+    BACKORDERED = "BACKORDERED"
+    PARTIALLY_SHIPPED = "PARTIALLY_SHIPPED"
+    SHIPPED = "SHIPPED"
+    CANCELLED = "CANCELLED"
+
+    @classmethod
+    def from_proto(cls, status: pb.OrderStatus.ValueType) -> OrderStatus:
+        return cls[pb.OrderStatus.Name(status).removeprefix("ORDER_STATUS_")]
+
+    def to_proto(self) -> pb.OrderStatus.ValueType:
+        return pb.OrderStatus.Value(f"ORDER_STATUS_{self.name}")
+
+
+@strawberry.enum
+class ShipmentStatus(Enum):
+    ALLOCATED = "ALLOCATED"
+    SHIPPED = "SHIPPED"
+    CANCELLED = "CANCELLED"
+
+    @classmethod
+    def from_proto(cls, status: pb.ShipmentStatus.ValueType) -> ShipmentStatus:
+        return cls[pb.ShipmentStatus.Name(status).removeprefix("SHIPMENT_STATUS_")]
+
+
+def _timestamp(value: str) -> datetime | None:
+    """The service sends RFC 3339, empty until the state is reached."""
+    return datetime.fromisoformat(value) if value else None
+
+
+async def _location(info: Info, code: str) -> Location:
+    # Through the request's loader, so a page of orders asks inventory once for all locations.
+    location = await info.context.loaders.locations.load(code)
+    if location is None:
+        raise LookupError(f"order refers to unknown location {code!r}")
+    return Location.from_proto(location)
+
+
+@strawberry.type
+class Address:
+    name: str | None
+    line1: str | None
+    city: str | None
+    postal_code: str | None
+    country: str | None
+    latitude: float
+    longitude: float
+
+    @classmethod
+    def from_proto(cls, address: pb.Address) -> Address:
+        return cls(
+            name=address.name or None,
+            line1=address.line1 or None,
+            city=address.city or None,
+            postal_code=address.postal_code or None,
+            country=address.country or None,
+            latitude=address.latitude,
+            longitude=address.longitude,
+        )
+
+
+@strawberry.type
+class OrderLine:
+    sku: str
+    quantity: int
+    unit_price_cents: int
+
+
+@strawberry.type
+class ShipmentLine:
+    sku: str
+    quantity: int
+
+
+@strawberry.type(description="The units of an order that leave from one location.")
+class Shipment:
+    id: strawberry.ID
+    status: ShipmentStatus
+    location_code: strawberry.Private[str]
+    lines: list[ShipmentLine]
+    tracking_number: str | None
+    shipped_at: datetime | None
+
+    @strawberry.field
+    async def location(self, info: Info) -> Location:
+        return await _location(info, self.location_code)
+
+    @classmethod
+    def from_proto(cls, shipment: pb.Shipment) -> Shipment:
+        return cls(
+            id=strawberry.ID(shipment.id),
+            status=ShipmentStatus.from_proto(shipment.status),
+            location_code=shipment.location_code,
+            lines=[ShipmentLine(sku=x.sku, quantity=x.quantity) for x in shipment.lines],
+            tracking_number=shipment.tracking_number or None,
+            shipped_at=_timestamp(shipment.shipped_at),
+        )
+
+
+@strawberry.type(description="One parcel of the routing plan and what it costs.")
+class Parcel:
+    location_code: strawberry.Private[str]
+    distance_km: float = strawberry.field(description="Great-circle distance to the ship-to.")
+    shipping_cents: int
+    handling_cents: int
+    extra_parcel_cents: int = strawberry.field(
+        description="The charge for a parcel past the first."
+    )
+    total_cents: int
+    units: int
+
+    @strawberry.field
+    async def location(self, info: Info) -> Location:
+        return await _location(info, self.location_code)
+
+
+@strawberry.type(description="Why the order ships from where it does: the cheapest plan found.")
+class Routing:
+    parcels: list[Parcel]
+    total_cents: int
+    algorithm: str = strawberry.field(
+        description='"exact", or "greedy" for orders with too many candidate locations to search.'
+    )
+    candidates_considered: int
+    explanation: str
+
+    @classmethod
+    def from_proto(cls, routing: pb.Routing) -> Routing:
+        return cls(
+            parcels=[
+                Parcel(
+                    location_code=p.location_code,
+                    distance_km=p.distance_km,
+                    shipping_cents=p.shipping_cents,
+                    handling_cents=p.handling_cents,
+                    extra_parcel_cents=p.extra_parcel_cents,
+                    total_cents=p.total_cents,
+                    units=p.units,
+                )
+                for p in routing.parcels
+            ],
+            total_cents=routing.total_cents,
+            algorithm=routing.algorithm,
+            candidates_considered=routing.candidates_considered,
+            explanation=routing.explanation,
+        )
+
+
+@strawberry.type
+class Order:
+    id: strawberry.ID
+    number: str
+    status: OrderStatus
+    channel: str
+    external_id: str
+    email: str
+    ship_to: Address
+    lines: list[OrderLine]
+    shipments: list[Shipment]
+    routing: Routing | None = strawberry.field(
+        description="Null for an order recovered after a crash: its stock was held, but the "
+        "plan that chose it was not recorded."
+    )
+    placed_at: datetime
+    shipped_at: datetime | None
+    cancelled_at: datetime | None
+
+    @classmethod
+    def from_proto(cls, order: pb.Order) -> Order:
+        return cls(
+            id=strawberry.ID(order.id),
+            number=order.number,
+            status=OrderStatus.from_proto(order.status),
+            channel=order.channel,
+            external_id=order.external_id,
+            email=order.email,
+            ship_to=Address.from_proto(order.ship_to),
+            lines=[
+                OrderLine(sku=x.sku, quantity=x.quantity, unit_price_cents=x.unit_price_cents)
+                for x in order.lines
+            ],
+            shipments=[Shipment.from_proto(s) for s in order.shipments],
+            routing=Routing.from_proto(order.routing) if order.HasField("routing") else None,
+            placed_at=datetime.fromisoformat(order.placed_at),
+            shipped_at=_timestamp(order.shipped_at),
+            cancelled_at=_timestamp(order.cancelled_at),
+        )
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None = strawberry.field(description="Pass as `after` for the next page.")
+
+
+@strawberry.type
+class OrderEdge:
+    cursor: str
+    node: Order
+
+
+@strawberry.type
+class OrderConnection:
+    edges: list[OrderEdge]
+    page_info: PageInfo
+
+    @classmethod
+    def from_proto(cls, page: pb.ListOrdersResponse) -> OrderConnection:
+        return cls(
+            edges=[OrderEdge(cursor=e.cursor, node=Order.from_proto(e.order)) for e in page.edges],
+            page_info=PageInfo(
+                has_next_page=page.has_next_page, end_cursor=page.end_cursor or None
+            ),
+        )
+
+
+@strawberry.type
+class PlaceOrderPayload:
+    order: Order | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CancelOrderPayload:
+    order: Order | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ShipShipmentPayload:
+    shipment: Shipment | None = None
+    order: Order | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
