@@ -59,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--role", required=True, type=str.lower, choices=[role.value for role in Role]
     )
     token.add_argument("--location", help="the location code a scanner is bound to")
+    token.add_argument(
+        "--subject",
+        help="who the token speaks for, e.g. a storefront's name: a storefront sees the orders "
+        "placed under its subject, so reissue with the same one (default: random)",
+    )
     token.add_argument("--data-dir", type=Path, help=data_dir_help)
     token.add_argument("--ttl-hours", type=_hours, default=12.0)
     return parser
@@ -74,7 +79,9 @@ def _token(args: argparse.Namespace) -> int:
         # A mistyped --data-dir would otherwise yield a token no running gateway accepts.
         print(f"oms token: note: created a new signing key in {data_dir}", file=sys.stderr)
     key = signing_key_from_env(data_dir)
-    token = issue_token(key, role, args.location, ttl=timedelta(hours=args.ttl_hours))
+    token = issue_token(
+        key, role, args.location, subject=args.subject, ttl=timedelta(hours=args.ttl_hours)
+    )
     bound = f" at {args.location}" if args.location else ""
     print(f"# {role.value}{bound}, valid {args.ttl_hours:g}h; send 'Authorization: Bearer <token>'")
     print(token)

@@ -61,6 +61,19 @@ def test_scanner_token_carries_its_location(
     assert principal.location_code == "HUB-1"
 
 
+def test_a_storefront_keeps_its_subject_across_reissued_tokens(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OMS_JWT_SECRET", raising=False)
+    args = ["token", "--role", "storefront", "--subject", "shop-eu", "--data-dir", str(tmp_path)]
+    key = load_or_create_signing_key(tmp_path)
+    subjects = set()
+    for _ in range(2):
+        assert main(args) == 0
+        subjects.add(verify_token(key, last_line(capsys.readouterr().out)).subject)
+    assert subjects == {"shop-eu"}
+
+
 def test_configured_secret_wins_over_the_data_dirs_key(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
