@@ -32,7 +32,7 @@ class Backends:
     async def open(cls, settings: GatewaySettings) -> Backends:
         channels = {name: open_channel(target) for name, target in settings.service_targets.items()}
         try:
-            nats = await events.connect(settings.nats_url, "oms-gateway")
+            nats = await events.connect_patiently(settings.nats_url, "oms-gateway")
         except BaseException:
             await asyncio.gather(*(channel.close() for channel in channels.values()))
             raise
