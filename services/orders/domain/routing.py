@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from services.orders.domain.geo import distance_km
+from services.kernel.geo import distance_km
 
 
 class SplitPolicy(StrEnum):
