@@ -71,12 +71,14 @@ class OrderLine(_message.Message):
     def __init__(self, sku: _Optional[str] = ..., quantity: _Optional[int] = ..., unit_price_cents: _Optional[int] = ...) -> None: ...
 
 class ShipmentLine(_message.Message):
-    __slots__ = ("sku", "quantity")
+    __slots__ = ("sku", "quantity", "serial_numbers")
     SKU_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    SERIAL_NUMBERS_FIELD_NUMBER: _ClassVar[int]
     sku: str
     quantity: int
-    def __init__(self, sku: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
+    serial_numbers: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, sku: _Optional[str] = ..., quantity: _Optional[int] = ..., serial_numbers: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Shipment(_message.Message):
     __slots__ = ("id", "location_code", "status", "lines", "tracking_number", "shipped_at")
@@ -235,12 +237,14 @@ class CancelOrderRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ...) -> None: ...
 
 class ShipShipmentRequest(_message.Message):
-    __slots__ = ("shipment_id", "tracking_number")
+    __slots__ = ("shipment_id", "tracking_number", "serials")
     SHIPMENT_ID_FIELD_NUMBER: _ClassVar[int]
     TRACKING_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    SERIALS_FIELD_NUMBER: _ClassVar[int]
     shipment_id: str
     tracking_number: str
-    def __init__(self, shipment_id: _Optional[str] = ..., tracking_number: _Optional[str] = ...) -> None: ...
+    serials: _containers.RepeatedCompositeFieldContainer[ShipmentLine]
+    def __init__(self, shipment_id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., serials: _Optional[_Iterable[_Union[ShipmentLine, _Mapping]]] = ...) -> None: ...
 
 class ShipShipmentResponse(_message.Message):
     __slots__ = ("order", "shipment")

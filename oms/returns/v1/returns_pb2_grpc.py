@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from oms.returns.v1 import returns_pb2 as oms_dot_returns_dot_v1_dot_returns__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -33,14 +34,127 @@ class ReturnsServiceStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.RequestReturn = channel.unary_unary(
+                '/oms.returns.v1.ReturnsService/RequestReturn',
+                request_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.RequestReturnRequest.SerializeToString,
+                response_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.Return.FromString,
+                _registered_method=True)
+        self.ReceiveReturn = channel.unary_unary(
+                '/oms.returns.v1.ReturnsService/ReceiveReturn',
+                request_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.ReceiveReturnRequest.SerializeToString,
+                response_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.Return.FromString,
+                _registered_method=True)
+        self.InspectReturn = channel.unary_unary(
+                '/oms.returns.v1.ReturnsService/InspectReturn',
+                request_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.InspectReturnRequest.SerializeToString,
+                response_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.Return.FromString,
+                _registered_method=True)
+        self.GetReturn = channel.unary_unary(
+                '/oms.returns.v1.ReturnsService/GetReturn',
+                request_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.GetReturnRequest.SerializeToString,
+                response_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.Return.FromString,
+                _registered_method=True)
+        self.GetReturns = channel.unary_unary(
+                '/oms.returns.v1.ReturnsService/GetReturns',
+                request_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.GetReturnsRequest.SerializeToString,
+                response_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.GetReturnsResponse.FromString,
+                _registered_method=True)
+        self.HubQueue = channel.unary_unary(
+                '/oms.returns.v1.ReturnsService/HubQueue',
+                request_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.HubQueueRequest.SerializeToString,
+                response_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.HubQueueResponse.FromString,
+                _registered_method=True)
+        self.GetReturnsReport = channel.unary_unary(
+                '/oms.returns.v1.ReturnsService/GetReturnsReport',
+                request_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.ReturnsReportRequest.SerializeToString,
+                response_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.ReturnsReport.FromString,
+                _registered_method=True)
 
 
 class ReturnsServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
+    def RequestReturn(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReceiveReturn(self, request, context):
+        """The hub's scan of the parcel; refused (WRONG_LOCATION) anywhere but the destination.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def InspectReturn(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetReturn(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetReturns(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def HubQueue(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetReturnsReport(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReturnsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'RequestReturn': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestReturn,
+                    request_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.RequestReturnRequest.FromString,
+                    response_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.Return.SerializeToString,
+            ),
+            'ReceiveReturn': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReceiveReturn,
+                    request_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.ReceiveReturnRequest.FromString,
+                    response_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.Return.SerializeToString,
+            ),
+            'InspectReturn': grpc.unary_unary_rpc_method_handler(
+                    servicer.InspectReturn,
+                    request_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.InspectReturnRequest.FromString,
+                    response_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.Return.SerializeToString,
+            ),
+            'GetReturn': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReturn,
+                    request_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.GetReturnRequest.FromString,
+                    response_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.Return.SerializeToString,
+            ),
+            'GetReturns': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReturns,
+                    request_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.GetReturnsRequest.FromString,
+                    response_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.GetReturnsResponse.SerializeToString,
+            ),
+            'HubQueue': grpc.unary_unary_rpc_method_handler(
+                    servicer.HubQueue,
+                    request_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.HubQueueRequest.FromString,
+                    response_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.HubQueueResponse.SerializeToString,
+            ),
+            'GetReturnsReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReturnsReport,
+                    request_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.ReturnsReportRequest.FromString,
+                    response_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.ReturnsReport.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'oms.returns.v1.ReturnsService', rpc_method_handlers)
@@ -51,3 +165,192 @@ def add_ReturnsServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class ReturnsService:
     """Missing associated documentation comment in .proto file."""
+
+    @staticmethod
+    def RequestReturn(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.returns.v1.ReturnsService/RequestReturn',
+            oms_dot_returns_dot_v1_dot_returns__pb2.RequestReturnRequest.SerializeToString,
+            oms_dot_returns_dot_v1_dot_returns__pb2.Return.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReceiveReturn(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.returns.v1.ReturnsService/ReceiveReturn',
+            oms_dot_returns_dot_v1_dot_returns__pb2.ReceiveReturnRequest.SerializeToString,
+            oms_dot_returns_dot_v1_dot_returns__pb2.Return.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def InspectReturn(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.returns.v1.ReturnsService/InspectReturn',
+            oms_dot_returns_dot_v1_dot_returns__pb2.InspectReturnRequest.SerializeToString,
+            oms_dot_returns_dot_v1_dot_returns__pb2.Return.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReturn(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.returns.v1.ReturnsService/GetReturn',
+            oms_dot_returns_dot_v1_dot_returns__pb2.GetReturnRequest.SerializeToString,
+            oms_dot_returns_dot_v1_dot_returns__pb2.Return.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReturns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.returns.v1.ReturnsService/GetReturns',
+            oms_dot_returns_dot_v1_dot_returns__pb2.GetReturnsRequest.SerializeToString,
+            oms_dot_returns_dot_v1_dot_returns__pb2.GetReturnsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def HubQueue(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.returns.v1.ReturnsService/HubQueue',
+            oms_dot_returns_dot_v1_dot_returns__pb2.HubQueueRequest.SerializeToString,
+            oms_dot_returns_dot_v1_dot_returns__pb2.HubQueueResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReturnsReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.returns.v1.ReturnsService/GetReturnsReport',
+            oms_dot_returns_dot_v1_dot_returns__pb2.ReturnsReportRequest.SerializeToString,
+            oms_dot_returns_dot_v1_dot_returns__pb2.ReturnsReport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

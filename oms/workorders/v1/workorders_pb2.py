@@ -24,13 +24,21 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"oms/workorders/v1/workorders.proto\x12\x11oms.workorders.v12\x13\n\x11WorkOrdersServiceb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"oms/workorders/v1/workorders.proto\x12\x11oms.workorders.v1\"@\n\tOperation\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x15\n\rlabor_minutes\x18\x03 \x01(\x03\"\xcb\x01\n\tWorkOrder\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x0b\n\x03sku\x18\x04 \x01(\t\x12\x10\n\x08quantity\x18\x05 \x01(\x03\x12\x15\n\rlocation_code\x18\x06 \x01(\t\x12\x18\n\x10source_return_id\x18\x07 \x01(\t\x12\x30\n\noperations\x18\x08 \x03(\x0b\x32\x1c.oms.workorders.v1.Operation\x12\x12\n\ncreated_at\x18\t \x01(\t\"X\n\x15ListWorkOrdersRequest\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\x12\x18\n\x10source_return_id\x18\x03 \x01(\t\"K\n\x16ListWorkOrdersResponse\x12\x31\n\x0bwork_orders\x18\x01 \x03(\x0b\x32\x1c.oms.workorders.v1.WorkOrder2z\n\x11WorkOrdersService\x12\x65\n\x0eListWorkOrders\x12(.oms.workorders.v1.ListWorkOrdersRequest\x1a).oms.workorders.v1.ListWorkOrdersResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'oms.workorders.v1.workorders_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_WORKORDERSSERVICE']._serialized_start=57
-  _globals['_WORKORDERSSERVICE']._serialized_end=76
+  _globals['_OPERATION']._serialized_start=57
+  _globals['_OPERATION']._serialized_end=121
+  _globals['_WORKORDER']._serialized_start=124
+  _globals['_WORKORDER']._serialized_end=327
+  _globals['_LISTWORKORDERSREQUEST']._serialized_start=329
+  _globals['_LISTWORKORDERSREQUEST']._serialized_end=417
+  _globals['_LISTWORKORDERSRESPONSE']._serialized_start=419
+  _globals['_LISTWORKORDERSRESPONSE']._serialized_end=494
+  _globals['_WORKORDERSSERVICE']._serialized_start=496
+  _globals['_WORKORDERSSERVICE']._serialized_end=618
 # @@protoc_insertion_point(module_scope)

@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from oms.workorders.v1 import workorders_pb2 as oms_dot_workorders_dot_v1_dot_workorders__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -33,14 +34,30 @@ class WorkOrdersServiceStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.ListWorkOrders = channel.unary_unary(
+                '/oms.workorders.v1.WorkOrdersService/ListWorkOrders',
+                request_serializer=oms_dot_workorders_dot_v1_dot_workorders__pb2.ListWorkOrdersRequest.SerializeToString,
+                response_deserializer=oms_dot_workorders_dot_v1_dot_workorders__pb2.ListWorkOrdersResponse.FromString,
+                _registered_method=True)
 
 
 class WorkOrdersServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
+    def ListWorkOrders(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorkOrdersServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'ListWorkOrders': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWorkOrders,
+                    request_deserializer=oms_dot_workorders_dot_v1_dot_workorders__pb2.ListWorkOrdersRequest.FromString,
+                    response_serializer=oms_dot_workorders_dot_v1_dot_workorders__pb2.ListWorkOrdersResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'oms.workorders.v1.WorkOrdersService', rpc_method_handlers)
@@ -51,3 +68,30 @@ def add_WorkOrdersServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class WorkOrdersService:
     """Missing associated documentation comment in .proto file."""
+
+    @staticmethod
+    def ListWorkOrders(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.workorders.v1.WorkOrdersService/ListWorkOrders',
+            oms_dot_workorders_dot_v1_dot_workorders__pb2.ListWorkOrdersRequest.SerializeToString,
+            oms_dot_workorders_dot_v1_dot_workorders__pb2.ListWorkOrdersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
