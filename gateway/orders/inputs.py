@@ -43,6 +43,15 @@ class OrderLineInput:
         )
 
 
+@strawberry.input(description="The serial numbers scanned into a parcel for one SKU.")
+class ShippedSerialsInput:
+    sku: str
+    serial_numbers: list[str]
+
+    def to_proto(self) -> pb.ShipmentLine:
+        return pb.ShipmentLine(sku=self.sku, serial_numbers=self.serial_numbers)
+
+
 @strawberry.input
 class PlaceOrderInput:
     channel: str

@@ -13,7 +13,7 @@ import strawberry
 from gateway.auth import Role
 from gateway.context import Context
 from gateway.errors import ErrorCode, UserError, query_answer, user_error_from_rpc
-from gateway.orders.inputs import PlaceOrderInput
+from gateway.orders.inputs import PlaceOrderInput, ShippedSerialsInput
 from gateway.orders.types import (
     CancelOrderPayload,
     Order,
@@ -33,6 +33,14 @@ SHIPPERS = (Role.BACKOFFICE, Role.ADMIN)
 
 # shipShipment's argument is `id`; the service calls it `shipment_id`.
 SHIP_SHIPMENT_ARGUMENTS = {"shipment_id": "id"}
+
+
+def _serials_path(field: str | None) -> str | None:
+    """The service calls the `serialNumbers` argument `serials`:
+    `serials.0.serialNumbers` -> `serialNumbers.0.serialNumbers`."""
+    if field is None or not field.startswith("serials."):
+        return field
+    return "serialNumbers." + field.removeprefix("serials.")
 
 
 def _subject(info: Info) -> str:
@@ -133,16 +141,27 @@ class OrdersMutation:
     @strawberry.mutation(
         extensions=allow(*SHIPPERS),
         description="Takes the shipment's units off on-hand; the order becomes "
-        "PARTIALLY_SHIPPED or SHIPPED. Shipping a shipped shipment again changes nothing.",
+        "PARTIALLY_SHIPPED or SHIPPED. Shipping a shipped shipment again changes nothing. "
+        "`serialNumbers` records the units scanned into the parcel: per SKU, at most the units "
+        "it ships (INVALID_QUANTITY).",
     )
     async def ship_shipment(
-        self, info: Info, id: strawberry.ID, tracking_number: str | None = None
+        self,
+        info: Info,
+        id: strawberry.ID,
+        tracking_number: str | None = None,
+        serial_numbers: list[ShippedSerialsInput] | None = None,
     ) -> ShipShipmentPayload:
-        request = pb.ShipShipmentRequest(shipment_id=id, tracking_number=tracking_number or "")
+        request = pb.ShipShipmentRequest(
+            shipment_id=id,
+            tracking_number=tracking_number or "",
+            serials=[entry.to_proto() for entry in serial_numbers or ()],
+        )
         try:
             shipped = await info.context.orders.ShipShipment(request)
         except grpc.RpcError as error:
             user_error = user_error_from_rpc(error, None, SHIP_SHIPMENT_ARGUMENTS)
+            user_error.field = _serials_path(user_error.field)
             return ShipShipmentPayload(user_errors=[user_error])
         return ShipShipmentPayload(
             shipment=Shipment.from_proto(shipped.shipment), order=Order.from_proto(shipped.order)

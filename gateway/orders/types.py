@@ -103,6 +103,9 @@ class OrderLine:
 class ShipmentLine:
     sku: str
     quantity: int
+    serial_numbers: list[str] = strawberry.field(
+        description="Serial numbers of the units shipped (serialized goods); empty until shipped."
+    )
 
 
 @strawberry.type(description="The units of an order that leave from one location.")
@@ -124,7 +127,10 @@ class Shipment:
             id=strawberry.ID(shipment.id),
             status=ShipmentStatus.from_proto(shipment.status),
             location_code=shipment.location_code,
-            lines=[ShipmentLine(sku=x.sku, quantity=x.quantity) for x in shipment.lines],
+            lines=[
+                ShipmentLine(sku=x.sku, quantity=x.quantity, serial_numbers=list(x.serial_numbers))
+                for x in shipment.lines
+            ],
             tracking_number=shipment.tracking_number or None,
             shipped_at=_timestamp(shipment.shipped_at),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from oms.inventory.v1 import inventory_pb2, inventory_pb2_grpc
+from services.inventory.events import subscriptions
 from services.inventory.grpc_api import InventoryGrpc
 from services.inventory.service import InventoryService
 from services.inventory.store import TABLES
@@ -14,7 +15,8 @@ def build(context: ServiceContext) -> ServiceParts:
     return ServiceParts(
         register_grpc=lambda server: inventory_pb2_grpc.add_InventoryServiceServicer_to_server(
             servicer, server
-        )
+        ),
+        subscriptions=subscriptions(),
     )
 
 

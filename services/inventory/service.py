@@ -130,10 +130,10 @@ class InventoryService:
         """Changes on-hand units; refused when it would take on hand below what is reserved."""
         reason = rules.require_adjustment(delta, reason)
         async with self._db.transaction() as session:
-            await _require_sku(session, sku, "sku")
-            await _require_location(session, location_code, "location_code")
+            await require_sku(session, sku, "sku")
+            await require_location(session, location_code, "location_code")
             await ensure_stock_level(session, sku, location_code)
-            return await _move(
+            return await apply_movement(
                 session,
                 sku,
                 location_code,
@@ -270,11 +270,11 @@ class InventoryService:
                 )
                 await session.flush()
                 for index, line in enumerate(ordered):
-                    await _require_sku(session, line.sku, f"lines.{index}.sku")
-                    await _require_location(
+                    await require_sku(session, line.sku, f"lines.{index}.sku")
+                    await require_location(
                         session, line.location_code, f"lines.{index}.location_code"
                     )
-                    await _move(
+                    await apply_movement(
                         session,
                         line.sku,
                         line.location_code,
@@ -310,7 +310,7 @@ class InventoryService:
                 )
                 return Reservation(key, ReservationStatus.RELEASED)
             for line in await _lines(session, key, ReservationStatus.HELD):
-                await _move(
+                await apply_movement(
                     session,
                     line.sku,
                     line.location_code,
@@ -335,7 +335,7 @@ class InventoryService:
             for line in held:
                 if location_code and line.location_code != location_code:
                     continue
-                await _move(
+                await apply_movement(
                     session,
                     line.sku,
                     line.location_code,
@@ -356,18 +356,18 @@ class InventoryService:
             return await _existing_reservation(session, header)
 
 
-async def _require_sku(session: AsyncSession, code: str, field: str) -> None:
+async def require_sku(session: AsyncSession, code: str, field: str) -> None:
     if await session.get(SkuRow, code) is None:
         raise DomainError(ErrorCode.NOT_FOUND, f"unknown SKU {code!r}", field)
 
 
-async def _require_location(session: AsyncSession, code: str, field: str) -> None:
+async def require_location(session: AsyncSession, code: str, field: str) -> None:
     found = (await session.exec(select(LocationRow.id).where(LocationRow.code == code))).first()
     if found is None:
         raise DomainError(ErrorCode.NOT_FOUND, f"unknown location {code!r}", field)
 
 
-async def _move(
+async def apply_movement(
     session: AsyncSession,
     sku: str,
     location_code: str,
@@ -377,7 +377,12 @@ async def _move(
     source_id: str,
     field: str | None = None,
 ) -> StockLevel:
-    """Applies one movement: the level (atomically), its ledger row and its event."""
+    """Applies one movement inside the caller's transaction: the level (atomically), its
+    ledger row and its StockLevelChanged event, so all three commit or none does.
+
+    The level row must exist (`ensure_stock_level`); a delta that would break an invariant
+    (a state below zero, reserved above on hand) is refused with INSUFFICIENT_STOCK.
+    """
     level = await apply_delta_atomically(session, sku, location_code, delta)
     if level is None:
         raise DomainError(

@@ -34,7 +34,12 @@ def shipment_to_proto(shipment: Shipment) -> pb.Shipment:
         id=shipment.id,
         location_code=shipment.location_code,
         status=pb.ShipmentStatus.Value(f"SHIPMENT_STATUS_{shown.value}"),
-        lines=[pb.ShipmentLine(sku=sku, quantity=units) for sku, units in shipment.lines],
+        lines=[
+            pb.ShipmentLine(
+                sku=sku, quantity=units, serial_numbers=shipment.serial_numbers.get(sku, ())
+            )
+            for sku, units in shipment.lines
+        ],
         tracking_number=shipment.tracking_number,
         shipped_at=_time(shipment.shipped_at),
     )
@@ -168,7 +173,10 @@ class OrdersGrpc(OrdersServiceServicer):
     async def ShipShipment(
         self, request: pb.ShipShipmentRequest, context: grpc.aio.ServicerContext
     ) -> pb.ShipShipmentResponse:
-        order, shipment = await self._service.ship(request.shipment_id, request.tracking_number)
+        serials = [(x.sku, list(x.serial_numbers)) for x in request.serials]
+        order, shipment = await self._service.ship(
+            request.shipment_id, request.tracking_number, serials
+        )
         return pb.ShipShipmentResponse(
             order=order_to_proto(order), shipment=shipment_to_proto(shipment)
         )

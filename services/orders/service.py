@@ -251,8 +251,15 @@ class OrdersService:
             record_event(session, PRODUCER, events.OrderCancelled(order_id=order_id))
             return (await load_orders(session, [row]))[0]
 
-    async def ship(self, shipment_id: str, tracking_number: str = "") -> tuple[Order, Shipment]:
-        """Ships one shipment: its units leave on-hand at its location. Idempotent."""
+    async def ship(
+        self,
+        shipment_id: str,
+        tracking_number: str = "",
+        serials: Sequence[tuple[str, Sequence[str]]] = (),
+    ) -> tuple[Order, Shipment]:
+        """Ships one shipment: its units leave on-hand at its location, with the serial numbers
+        scanned into the parcel (per SKU, at most its units). Idempotent: shipping a shipped
+        shipment again changes nothing, its serial numbers included."""
         if len(tracking_number) > 128:
             raise DomainError(
                 ErrorCode.INVALID_INPUT, "tracking number is too long", "tracking_number"
@@ -266,19 +273,23 @@ class OrdersService:
                 raise DomainError(
                     ErrorCode.INVALID_STATE, "the shipment was cancelled", "shipment_id"
                 )
+            shipped = {x.sku: x.quantity for x in await _shipment_lines(session, shipment_id)}
+            serial_numbers = rules.shipped_serials(serials, shipped)
             if shipment.status == ShipmentStatus.ALLOCATED.value:
                 shipment.status = ShipmentStatus.SHIPPING.value
                 session.add(shipment)
         if shipment.status == ShipmentStatus.SHIPPING.value:
             await self._inventory.commit(row.id, shipment.location_code)
-            await self._record_shipped(shipment_id, tracking_number)
+            await self._record_shipped(shipment_id, tracking_number, serial_numbers)
         async with self._db.snapshot() as session:
             order_row = await session.get(OrderRow, row.number)
             assert order_row is not None
             order = (await load_orders(session, [order_row]))[0]
         return order, next(s for s in order.shipments if s.id == shipment_id)
 
-    async def _record_shipped(self, shipment_id: str, tracking_number: str) -> None:
+    async def _record_shipped(
+        self, shipment_id: str, tracking_number: str, serial_numbers: dict[str, tuple[str, ...]]
+    ) -> None:
         async with self._db.transaction() as session:
             shipment = await session.get(ShipmentRow, shipment_id)
             assert shipment is not None
@@ -296,7 +307,11 @@ class OrdersService:
             if status is OrderStatus.SHIPPED:
                 row.shipped_at = row.updated_at
             session.add(row)
-            lines = [(x.sku, x.quantity) for x in await _shipment_lines(session, shipment_id)]
+            line_rows = await _shipment_lines(session, shipment_id)
+            for line in line_rows:
+                line.serial_numbers = list(serial_numbers.get(line.sku, ()))
+                session.add(line)
+            lines = [(x.sku, x.quantity) for x in line_rows]
             record_event(
                 session,
                 PRODUCER,

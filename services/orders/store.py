@@ -73,6 +73,8 @@ class ShipmentLineRow(SQLModel, table=True):
     shipment_id: str = Field(primary_key=True, foreign_key="shipment.id", max_length=36)
     sku: str = Field(primary_key=True, max_length=64)
     quantity: int
+    # Serial numbers of the units shipped, recorded when the shipment ships.
+    serial_numbers: list[str] = Field(default_factory=list, sa_type=JSON)
 
 
 TABLES: tuple[type[SQLModel], ...] = (OrderRow, OrderLineRow, ShipmentRow, ShipmentLineRow)
@@ -121,6 +123,7 @@ async def load_orders(session: AsyncSession, rows: list[OrderRow]) -> list[Order
         )
     ).all()
     shipment_lines: dict[str, list[tuple[str, int]]] = {s.id: [] for s in shipment_rows}
+    serials: dict[str, dict[str, tuple[str, ...]]] = {s.id: {} for s in shipment_rows}
     if shipment_rows:
         for item in (
             await session.exec(
@@ -130,6 +133,8 @@ async def load_orders(session: AsyncSession, rows: list[OrderRow]) -> list[Order
             )
         ).all():
             shipment_lines[item.shipment_id].append((item.sku, item.quantity))
+            if item.serial_numbers:
+                serials[item.shipment_id][item.sku] = tuple(item.serial_numbers)
     shipments: dict[str, list[Shipment]] = {i: [] for i in ids}
     for s in shipment_rows:
         shipments[s.order_id].append(
@@ -140,6 +145,7 @@ async def load_orders(session: AsyncSession, rows: list[OrderRow]) -> list[Order
                 tuple(shipment_lines[s.id]),
                 s.tracking_number,
                 s.shipped_at,
+                serials[s.id],
             )
         )
     return [

@@ -1,2 +1,2 @@
-"""The workorders service: its domain arrives in a later issue; today it runs, owns its
-database and outbox, and serves gRPC health and reflection."""
+"""The workorders service: opens REFURBISH work orders for returned units sent to refurbishment
+(from oms.returns.return_inspected), publishes WorkOrderOpened, and lists work orders."""

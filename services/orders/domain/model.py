@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -64,6 +64,8 @@ class Shipment:
     lines: tuple[tuple[str, int], ...]
     tracking_number: str = ""
     shipped_at: datetime | None = None
+    # By SKU, the serial numbers of the units shipped (serialized goods); empty until shipped.
+    serial_numbers: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from services.kernel.errors import DomainError, ErrorCode
 from services.orders.domain.model import NewOrder, OrderStatus, ShipmentStatus
 
 MAX_LINES = 200
+MAX_SERIAL_LENGTH = 128
 
 
 def validate_new_order(order: NewOrder) -> None:
@@ -48,6 +49,44 @@ def units_by_sku(order: NewOrder) -> dict[str, int]:
     for line in order.lines:
         units[line.sku] = units.get(line.sku, 0) + line.quantity
     return units
+
+
+def shipped_serials(
+    entries: Sequence[tuple[str, Sequence[str]]], shipped: Mapping[str, int]
+) -> dict[str, tuple[str, ...]]:
+    """The serial numbers scanned into a parcel, by SKU.
+
+    Entries for one SKU add up; a SKU of the shipment gets at most as many serial numbers as
+    units it ships (INVALID_QUANTITY), a SKU outside it none; a serial number is non-blank,
+    bounded, and scanned once per SKU (one unit cannot leave twice).
+    """
+    by_sku: dict[str, list[str]] = {}
+    for index, (sku, numbers) in enumerate(entries):
+        if sku not in shipped:
+            raise DomainError(
+                ErrorCode.INVALID_INPUT, f"{sku!r} is not in this shipment", f"serials.{index}.sku"
+            )
+        collected = by_sku.setdefault(sku, [])
+        for position, raw in enumerate(numbers):
+            serial, where = raw.strip(), f"serials.{index}.serial_numbers.{position}"
+            if not serial or len(serial) > MAX_SERIAL_LENGTH:
+                raise DomainError(
+                    ErrorCode.INVALID_INPUT,
+                    f"a serial number is 1-{MAX_SERIAL_LENGTH} characters",
+                    where,
+                )
+            if serial in collected:
+                raise DomainError(
+                    ErrorCode.INVALID_INPUT, f"serial number {serial!r} is scanned twice", where
+                )
+            collected.append(serial)
+        if len(collected) > shipped[sku]:
+            raise DomainError(
+                ErrorCode.INVALID_QUANTITY,
+                f"{len(collected)} serial numbers for {shipped[sku]} unit(s) of {sku}",
+                f"serials.{index}.serial_numbers",
+            )
+    return {sku: tuple(numbers) for sku, numbers in by_sku.items() if numbers}
 
 
 def status_after_shipping(shipment_statuses: Sequence[ShipmentStatus]) -> OrderStatus:
