@@ -99,6 +99,12 @@ async def ensure_stream(js: JetStreamContext, domain: str, replicas: int = 1) ->
         await js.update_stream(config)
 
 
+def redelivery_delay(deliveries: int) -> float:
+    """Seconds before a failed event comes back: doubling from half a second to a minute, so a
+    poison event costs little while the other events of the stream keep flowing."""
+    return float(min(0.5 * 2 ** max(0, deliveries - 1), 60.0))
+
+
 def unpack(envelope: EventEnvelope, payload_type: type[M]) -> M:
     payload = payload_type()
     if not envelope.payload.Unpack(payload):
@@ -183,7 +189,7 @@ class EventConsumer:
             pass  # another replica applied it first
         except Exception:
             log.exception("consumer %s failed on event %s", self._sub.durable, envelope.event_id)
-            await message.nak(delay=1)
+            await message.nak(delay=redelivery_delay(message.metadata.num_delivered))
             return
         try:
             await message.ack()

@@ -6,6 +6,7 @@ import grpc
 import pytest
 
 from services.kernel.errors import DomainError, ErrorCode, to_grpc_status
+from services.kernel.events import redelivery_delay
 from services.kernel.outbox import subject_for
 from services.kernel.settings import ServiceSettings, normalize_database_url
 
@@ -48,3 +49,9 @@ def test_every_error_code_has_a_grpc_status(code: ErrorCode, status: grpc.Status
 def test_all_error_codes_are_mapped() -> None:
     for code in ErrorCode:
         to_grpc_status(DomainError(code, "m"))
+
+
+def test_failed_events_come_back_ever_later_up_to_a_minute() -> None:
+    delays = [redelivery_delay(n) for n in range(1, 10)]
+    assert delays[:4] == [0.5, 1.0, 2.0, 4.0]
+    assert delays == sorted(delays) and max(delays) == 60.0
