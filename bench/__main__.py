@@ -1,0 +1,181 @@
+"""`python -m bench`: start OMS on a fresh data dir, seed it, measure each phase, print a table."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+from bench.client import GraphQLClient
+from bench.cpu import cpu_seconds, used_since
+from bench.network import build_network
+from bench.phases import Bench, availability, event_delay, place_orders, seed, settle
+from bench.profile import Profiler
+from bench.report import PhaseResult, machine, print_cpu_table, print_table, write_json
+from bench.system import RunningOms, running_oms
+from gateway.auth import Role
+
+WARM_UP_ORDERS = 50
+WARM_UP_QUERIES = 200
+PROFILED = ("gateway", "orders", "inventory")
+
+
+def _levels(text: str) -> list[int]:
+    levels = [int(part) for part in text.split(",") if part.strip()]
+    if not levels or min(levels) < 1:
+        raise argparse.ArgumentTypeError(f"concurrency levels must be positive: {text}")
+    return levels
+
+
+def _positive(text: str) -> int:
+    if int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
+    return int(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--orders", type=_positive, default=1000, help="orders per level")
+    parser.add_argument("--concurrency", type=_levels, default=[1, 16], help="e.g. 1,16")
+    parser.add_argument("--locations", type=_positive, default=50)
+    parser.add_argument("--skus", type=_positive, default=1000)
+    parser.add_argument("--queries", type=_positive, default=5000, help="availability requests")
+    parser.add_argument("--events", type=_positive, default=200, help="inventory changes timed")
+    parser.add_argument("--data-dir", type=Path, help="default: a fresh temporary directory")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="py-spy the gateway, orders and inventory during placeOrder at the highest "
+        "concurrency and during availability; raw stacks go to this directory",
+    )
+    parser.add_argument("--seed", type=int, default=7, help="random seed of the network")
+    return parser
+
+
+async def measure(oms: RunningOms, args: argparse.Namespace) -> list[PhaseResult]:
+    client = GraphQLClient(oms.base_url, connections=max([*args.concurrency, 16]) + 4)
+    bench = Bench(
+        client,
+        admin=oms.token(Role.ADMIN),
+        storefront=oms.token(Role.STOREFRONT),
+        network=build_network(args.locations, args.skus, args.seed),
+        run_id=secrets.token_hex(3),
+        rng=random.Random(args.seed + 1),
+    )
+    nats_url = oms.parts["nats"][0]
+    results: list[PhaseResult] = []
+    try:
+        results += await seed(bench)
+        _progress(results[-3:])
+        await settle(nats_url)
+        if "placeOrder" in await client.root_fields(bench.admin, "Mutation"):
+            await place_orders(bench, WARM_UP_ORDERS, max(args.concurrency), "warm-up")
+            for level in sorted(args.concurrency):
+                profiled = level == max(args.concurrency)
+                with _profiling(oms, args, f"placeOrder-c{level}" if profiled else None):
+                    results.append(await _metered(oms, place_orders(bench, args.orders, level, "")))
+                _progress(results[-1:])
+                await settle(nats_url)
+        else:
+            results.append(PhaseResult("placeOrder", note="not served yet by this gateway"))
+        await availability(bench, WARM_UP_QUERIES, 16)
+        with _profiling(oms, args, "availability"):
+            results.append(await _metered(oms, availability(bench, args.queries, 16)))
+        _progress(results[-1:])
+        await settle(nats_url)
+        ws_url = oms.base_url.replace("http://", "ws://") + "/graphql"
+        results += await event_delay(bench, ws_url, args.events)
+        _progress(results[-2:])
+    finally:
+        await client.close()
+    return results
+
+
+async def _metered(oms: RunningOms, phase: Awaitable[PhaseResult]) -> PhaseResult:
+    """The phase's result with the CPU seconds each part of the system (and the bench) used."""
+    pids = {name: pid for name, (_address, pid) in oms.parts.items()} | {"bench": os.getpid()}
+    before = cpu_seconds(pids)
+    result = await phase
+    result.cpu = used_since(before, pids)
+    return result
+
+
+@contextmanager
+def _profiling(oms: RunningOms, args: argparse.Namespace, phase: str | None) -> Iterator[None]:
+    """py-spy on the gateway, orders and inventory while the block runs, when `--profile`."""
+    if args.profile is None or phase is None:
+        yield
+        return
+    profiler = Profiler(args.profile / phase, {name: oms.parts[name][1] for name in PROFILED})
+    profiler.start()
+    try:
+        yield
+    finally:
+        print(f"bench: profile of {phase}:", flush=True)
+        for profile in profiler.stop():
+            print("\n".join(profile.lines()), flush=True)
+
+
+def _progress(results: list[PhaseResult]) -> None:
+    for result in results:
+        s = result.summary()
+        print(
+            f"bench: {s['phase']}: {s['count']} in {s['seconds']}s, {s['per_second']}/s, "
+            f"p50 {s['p50_ms']} ms, p99 {s['p99_ms']} ms, userErrors {s['user_errors']}, "
+            f"errors {s['errors']} {s['note']}",
+            flush=True,
+        )
+
+
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # Raised straight from the handler: asyncio's own Ctrl-C handling cancels the main task,
+    # and a cancellation absorbed inside a client library would leave the bench waiting.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
+    temporary = args.data_dir is None
+    data_dir = Path(tempfile.mkdtemp(prefix="oms-bench-")) if temporary else args.data_dir
+    facts = machine()
+    started = time.perf_counter()
+    try:
+        print(f"bench: starting oms up on {data_dir}", flush=True)
+        with running_oms(data_dir) as oms:
+            print(f"bench: ready after {time.perf_counter() - started:.1f}s", flush=True)
+            results = asyncio.run(measure(oms, args))
+            print("bench: stopping oms up", flush=True)
+    except KeyboardInterrupt:
+        print(f"bench: interrupted; oms up stopped; data and logs in {data_dir}", file=sys.stderr)
+        return 130
+    except Exception:
+        print(f"bench: failed; oms up stopped; data and logs in {data_dir}", file=sys.stderr)
+        raise
+    print_table(results, facts, sys.stdout)
+    print_cpu_table(results, sys.stdout)
+    print(f"total {time.perf_counter() - started:.0f}s")
+    if args.json:
+        write_json(args.json, results, facts, args)
+    if any(result.errors for result in results):
+        print(f"bench: top-level errors seen; the logs are in {data_dir / 'logs'}")
+    elif temporary:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
