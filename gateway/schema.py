@@ -6,6 +6,7 @@ from __future__ import annotations
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -46,6 +47,12 @@ class GatewaySchema(strawberry.Schema):
 
 def build_schema(limits: QueryLimits | None = None) -> GatewaySchema:
     limits = limits or QueryLimits()
+    # The depth and alias rules are built once: the validation cache's key includes the rule
+    # classes, and the limiters make a new class each time they are constructed.
+    rules = [
+        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
+    ]
     return GatewaySchema(
         query=Query,
         mutation=Mutation,
@@ -57,8 +64,7 @@ def build_schema(limits: QueryLimits | None = None) -> GatewaySchema:
             lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
             lambda: ParserCache(maxsize=limits.parser_cache_size),
             lambda: ValidationCache(maxsize=limits.validation_cache_size),
-            lambda: QueryDepthLimiter(max_depth=limits.max_depth),
-            lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+            lambda: AddValidationRules(rules),
             lambda: MaskErrors(should_mask_error=is_internal_fault),
         ],
     )
