@@ -21,6 +21,7 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+READ_ONLY_OPTION = "oms_read_only"
 # Any constant: the advisory lock that serialises table creation between replicas.
 SCHEMA_LOCK_KEY = 7_243_118
 
@@ -63,7 +64,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection) -> None:  # type: ignore[no-untyped-def]
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front; readers take none (WAL lets them read beside
+        # the writer), or they would queue behind every write in SQLite's busy handler.
+        read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -85,6 +89,7 @@ class Database:
         # SQLite admits one writer: queue this process's writers here rather than
         # in SQLite's busy handler, which sleeps and retries.
         self._writer_turn = asyncio.Lock() if self.is_sqlite else None
+        self._reader = self.engine.execution_options(**{READ_ONLY_OPTION: True})
         self._after_commit: list[Callable[[], None]] = []
 
     def after_commit(self, callback: Callable[[], None]) -> None:
@@ -109,7 +114,7 @@ class Database:
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[AsyncSession]:
         """A read-only session; nothing it does is committed."""
-        async with AsyncSession(self.engine, expire_on_commit=False) as session:
+        async with AsyncSession(self._reader, expire_on_commit=False) as session:
             yield session
 
     async def create_tables(self, tables: Sequence[type[SQLModel]]) -> None:
