@@ -151,15 +151,16 @@ class InventoryGrpc(InventoryServiceServicer):
     async def GetSourcingOptions(
         self, request: pb.GetSourcingOptionsRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetSourcingOptionsResponse:
-        options = await self._service.sourcing_options(list(request.skus))
+        options, unknown = await self._service.sourcing_options(list(request.skus))
         return pb.GetSourcingOptionsResponse(
+            unknown_skus=unknown,
             options=[
                 pb.SourcingOption(
                     location=location_to_proto(location),
                     available=[pb.SkuUnits(sku=sku, available=n) for sku, n in units.items()],
                 )
                 for location, units in options
-            ]
+            ],
         )
 
     async def UpsertChannel(

@@ -177,15 +177,21 @@ class InventoryService:
         default = channel_row.default_safety_stock if channel_row else 0
         return rules.channel_availability(skus, sellable, overrides, default)
 
-    async def sourcing_options(self, skus: Sequence[str]) -> list[tuple[Location, dict[str, int]]]:
-        """Each shipping location holding available units of the SKUs, with those units."""
+    async def sourcing_options(
+        self, skus: Sequence[str]
+    ) -> tuple[list[tuple[Location, dict[str, int]]], list[str]]:
+        """Each shipping location holding available units of the SKUs, with those units; and
+        the SKUs that do not exist (one call answers both questions a placement asks)."""
         async with self._db.snapshot() as session:
             rows = await sourcing_rows(session, skus)
+            known = set(
+                (await session.exec(select(SkuRow.code).where(col(SkuRow.code).in_(skus)))).all()
+            )
         options: dict[str, tuple[Location, dict[str, int]]] = {}
         for location_row, sku, units in rows:
             entry = options.setdefault(location_row.code, (location_row.to_domain(), {}))
             entry[1][sku] = units
-        return list(options.values())
+        return list(options.values()), [sku for sku in skus if sku not in known]
 
     async def upsert_channel(
         self, code: str, default_safety_stock: int, safety_stock: Sequence[SafetyStock]
@@ -270,20 +276,25 @@ class InventoryService:
                 )
                 await session.flush()
                 for index, line in enumerate(ordered):
-                    await require_sku(session, line.sku, f"lines.{index}.sku")
-                    await require_location(
-                        session, line.location_code, f"lines.{index}.location_code"
-                    )
-                    await apply_movement(
-                        session,
-                        line.sku,
-                        line.location_code,
-                        StockDelta(reserved=line.quantity),
-                        f"reserved for {key}",
-                        SourceType.RESERVATION,
-                        key,
-                        field=f"lines.{index}.quantity",
-                    )
+                    try:
+                        await apply_movement(
+                            session,
+                            line.sku,
+                            line.location_code,
+                            StockDelta(reserved=line.quantity),
+                            f"reserved for {key}",
+                            SourceType.RESERVATION,
+                            key,
+                            field=f"lines.{index}.quantity",
+                        )
+                    except DomainError:
+                        # Only a refused line pays for finding out whether it names an unknown
+                        # SKU or location (no level row exists for those either).
+                        await require_sku(session, line.sku, f"lines.{index}.sku")
+                        await require_location(
+                            session, line.location_code, f"lines.{index}.location_code"
+                        )
+                        raise
                     session.add(
                         ReservationLineRow(
                             key=key,

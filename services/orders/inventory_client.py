@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import grpc
 
@@ -18,13 +18,10 @@ class InventoryClient:
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self._stub = InventoryServiceStub(channel)
 
-    async def known_skus(self, codes: Iterable[str]) -> set[str]:
-        response = await self._stub.ListSkus(pb.ListSkusRequest(codes=list(codes)))
-        return {sku.code for sku in response.skus}
-
-    async def sourcing_options(self, skus: Sequence[str]) -> list[Candidate]:
+    async def sourcing_options(self, skus: Sequence[str]) -> tuple[list[Candidate], list[str]]:
+        """Where the SKUs can ship from, and which of them inventory does not know."""
         response = await self._stub.GetSourcingOptions(pb.GetSourcingOptionsRequest(skus=skus))
-        return [
+        candidates = [
             Candidate(
                 code=option.location.code,
                 kind=pb.LocationKind.Name(option.location.kind).removeprefix(_KIND_PREFIX),
@@ -34,6 +31,7 @@ class InventoryClient:
             )
             for option in response.options
         ]
+        return candidates, list(response.unknown_skus)
 
     async def reserve(self, key: str, lines: Sequence[tuple[str, str, int]]) -> bool:
         """Holds all lines (sku, location, units) or none; False when stock ran short."""

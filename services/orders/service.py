@@ -60,22 +60,12 @@ class OrdersService:
 
     async def place(self, new: NewOrder) -> Order:
         rules.validate_new_order(new)
-        existing = await self._find_by_external_id(new.channel, new.external_id)
-        if existing is not None:
-            return await self._when_placed(existing)
-        units = rules.units_by_sku(new)
-        known = await self._inventory.known_skus(units)
-        for index, line in enumerate(new.lines):
-            if line.sku not in known:
-                raise DomainError(
-                    ErrorCode.NOT_FOUND, f"unknown SKU {line.sku!r}", f"lines.{index}.sku"
-                )
         order_id = await self._claim(new)
-        if order_id is None:  # a concurrent request with the same external id won
+        if order_id is None:  # placed before, or by a concurrent request with the same id
             claimed = await self._find_by_external_id(new.channel, new.external_id)
             return await self._when_placed(claimed) if claimed else await self.place(new)
         try:
-            plan = await self._hold_cheapest_plan(order_id, units, new)
+            plan = await self._hold_cheapest_plan(order_id, rules.units_by_sku(new), new)
         except DomainError:
             await self._abandon(order_id)
             raise
@@ -117,7 +107,14 @@ class OrdersService:
     ) -> RoutingPlan:
         ship_to = (new.ship_to.latitude, new.ship_to.longitude)
         for _attempt in range(REPLAN_ATTEMPTS):
-            candidates = await self._inventory.sourcing_options(sorted(units))
+            candidates, unknown = await self._inventory.sourcing_options(sorted(units))
+            if unknown:
+                index = next(i for i, line in enumerate(new.lines) if line.sku in unknown)
+                raise DomainError(
+                    ErrorCode.NOT_FOUND,
+                    f"unknown SKU {new.lines[index].sku!r}",
+                    f"lines.{index}.sku",
+                )
             plan = plan_order(units, candidates, ship_to, new.split_policy, self._cost_model)
             if plan is None:
                 break

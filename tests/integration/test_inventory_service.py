@@ -98,6 +98,10 @@ async def test_bad_input_is_refused_with_stable_codes(inventory: InventoryUnderT
          (grpc.StatusCode.INVALID_ARGUMENT, ErrorCode.INVALID_INPUT, "code")),
         (stub.Reserve(pb.ReserveRequest(key="o1", lines=[pb.ReservationLine(sku="TEE-M", location_code="DC-1", quantity=0)])),
          (grpc.StatusCode.INVALID_ARGUMENT, ErrorCode.INVALID_QUANTITY, "lines.0.quantity")),
+        (stub.Reserve(pb.ReserveRequest(key="o2", lines=[pb.ReservationLine(sku="NOPE", location_code="DC-1", quantity=1)])),
+         (grpc.StatusCode.NOT_FOUND, ErrorCode.NOT_FOUND, "lines.0.sku")),
+        (stub.Reserve(pb.ReserveRequest(key="o3", lines=[pb.ReservationLine(sku="TEE-M", location_code="NOPE", quantity=1)])),
+         (grpc.StatusCode.NOT_FOUND, ErrorCode.NOT_FOUND, "lines.0.location_code")),
     ]  # fmt: skip
     for call, expected in cases:
         assert await refusal(call) == expected

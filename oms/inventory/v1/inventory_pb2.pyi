@@ -296,10 +296,12 @@ class SourcingOption(_message.Message):
     def __init__(self, location: _Optional[_Union[Location, _Mapping]] = ..., available: _Optional[_Iterable[_Union[SkuUnits, _Mapping]]] = ...) -> None: ...
 
 class GetSourcingOptionsResponse(_message.Message):
-    __slots__ = ("options",)
+    __slots__ = ("options", "unknown_skus")
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_SKUS_FIELD_NUMBER: _ClassVar[int]
     options: _containers.RepeatedCompositeFieldContainer[SourcingOption]
-    def __init__(self, options: _Optional[_Iterable[_Union[SourcingOption, _Mapping]]] = ...) -> None: ...
+    unknown_skus: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, options: _Optional[_Iterable[_Union[SourcingOption, _Mapping]]] = ..., unknown_skus: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class StockMovement(_message.Message):
     __slots__ = ("id", "sku", "location_code", "on_hand_delta", "reserved_delta", "in_transit_delta", "pending_inspection_delta", "in_repair_delta", "reason", "source_type", "source_id", "occurred_at")
