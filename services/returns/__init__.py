@@ -1,2 +1,2 @@
-"""The returns service: its domain arrives in a later issue; today it runs, owns its
-database and outbox, and serves gRPC health and reflection."""
+"""The returns service: routes each return to the hub near the customer, takes the hub's scan
+and inspection, decides each unit's disposition, checks for fraud and refunds verified goods."""

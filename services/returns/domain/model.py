@@ -1,0 +1,197 @@
+"""The returns' nouns and states. Return status, line disposition and refund status are three
+separate fields, as Shopify keeps them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class ReturnStatus(StrEnum):
+    REQUESTED = "REQUESTED"
+    RECEIVED = "RECEIVED"
+    INSPECTED = "INSPECTED"
+    REJECTED = "REJECTED"
+    CLOSED = "CLOSED"
+
+
+class ReturnReason(StrEnum):
+    COLOR = "COLOR"
+    DEFECTIVE = "DEFECTIVE"
+    NOT_AS_DESCRIBED = "NOT_AS_DESCRIBED"
+    OTHER = "OTHER"
+    SIZE_TOO_LARGE = "SIZE_TOO_LARGE"
+    SIZE_TOO_SMALL = "SIZE_TOO_SMALL"
+    STYLE = "STYLE"
+    UNWANTED = "UNWANTED"
+    WRONG_ITEM = "WRONG_ITEM"
+
+
+class Grade(StrEnum):
+    NEW = "NEW"
+    LIKE_NEW = "LIKE_NEW"
+    GOOD = "GOOD"
+    DAMAGED = "DAMAGED"
+    UNSALEABLE = "UNSALEABLE"
+
+
+class Disposition(StrEnum):
+    RESTOCK = "RESTOCK"
+    REFURBISH = "REFURBISH"
+    LIQUIDATE = "LIQUIDATE"
+    RECYCLE = "RECYCLE"
+
+
+class RefundStatus(StrEnum):
+    PENDING = "PENDING"
+    ISSUED = "ISSUED"
+    WITHHELD = "WITHHELD"
+
+
+class FraudFlag(StrEnum):
+    WEIGHT_MISMATCH = "WEIGHT_MISMATCH"
+    SERIAL_MISMATCH = "SERIAL_MISMATCH"
+    QUANTITY_MISMATCH = "QUANTITY_MISMATCH"
+
+
+@dataclass(frozen=True)
+class ReturnSite:
+    """A location that may take returns, as the returns service sees it."""
+
+    code: str
+    kind: str
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True)
+class CatalogueSku:
+    """What the catalogue says about a SKU that matters to a return."""
+
+    code: str
+    weight_grams: int
+    serialized: bool
+
+
+@dataclass(frozen=True)
+class ShippedParcel:
+    """One shipped shipment of an order: when it left and what it carried (sku, units, serials)."""
+
+    shipped_at: datetime
+    lines: tuple[tuple[str, int, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True)
+class ShippedOrder:
+    """An order as the returns service needs it: its channel, where it went, what was paid and
+    what has shipped (only shipped shipments)."""
+
+    id: str
+    channel: str
+    ship_to: tuple[float, float]
+    # (sku, units, unit price in cents) per order line.
+    lines: tuple[tuple[str, int, int], ...]
+    parcels: tuple[ShippedParcel, ...]
+
+
+@dataclass(frozen=True)
+class ShippedLine:
+    """What the order shipped of one SKU: units, price paid, serials, weight per unit, and when
+    its last parcel left (the return window runs from then)."""
+
+    sku: str
+    quantity: int
+    unit_price_cents: int
+    unit_weight_grams: int
+    serialized: bool
+    serial_numbers: tuple[str, ...] = ()
+    shipped_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RequestedLine:
+    sku: str
+    quantity: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class NewReturn:
+    order_id: str
+    lines: tuple[RequestedLine, ...]
+    # Where the customer is now; the order's ship-to when None.
+    customer: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class InspectedUnit:
+    sku: str
+    grade: Grade
+    serial_number: str = ""
+
+
+@dataclass(frozen=True)
+class Inspection:
+    return_id: str
+    units: tuple[InspectedUnit, ...]
+    measured_weight_grams: int | None = None
+    notes: str = ""
+    # The scanner's own location when a scanner inspects; empty for back-office tools.
+    acting_location_code: str = ""
+
+
+@dataclass(frozen=True)
+class SettledUnit:
+    """An inspected unit with its disposition and the requested line it answers (None for a
+    unit the return never asked for, which only a rejected return can hold)."""
+
+    unit: InspectedUnit
+    line_number: int | None
+    disposition: Disposition | None
+    settled: bool
+
+
+@dataclass(frozen=True)
+class ReturnLineView:
+    """A line as clients see it: the requested line, split by grade and disposition once
+    inspected."""
+
+    sku: str
+    quantity: int
+    reason: str
+    grade: str = ""
+    disposition: str = ""
+    settled_quantity: int = 0
+
+
+@dataclass(frozen=True)
+class Refund:
+    id: str
+    return_id: str
+    order_id: str
+    status: RefundStatus
+    amount_cents: int
+    currency: str
+    provider: str
+    issued_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Return:
+    id: str
+    order_id: str
+    status: ReturnStatus
+    destination_code: str
+    destination_kind: str
+    estimated_cost_cents: int
+    centralized_cost_cents: int
+    lines: tuple[ReturnLineView, ...]
+    fraud_flags: tuple[str, ...]
+    refund: Refund | None
+    requested_at: datetime
+    received_at: datetime | None = None
+    inspected_at: datetime | None = None
+    closed_at: datetime | None = None
+    notes: str = ""
+    measured_weight_grams: int | None = None

@@ -1,0 +1,168 @@
+"""The returns' gRPC edge: protobuf in, use case, protobuf out (errors map in the kernel)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import grpc
+
+from oms.returns.v1 import returns_pb2 as pb
+from oms.returns.v1.returns_pb2_grpc import ReturnsServiceServicer
+from services.returns.domain import rules
+from services.returns.domain.model import (
+    InspectedUnit,
+    Inspection,
+    NewReturn,
+    Refund,
+    RequestedLine,
+    Return,
+)
+from services.returns.domain.report import ReturnsReport, parse_bound
+from services.returns.service import ReturnsService
+
+
+def _time(value: datetime | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def refund_to_proto(refund: Refund) -> pb.Refund:
+    return pb.Refund(
+        id=refund.id,
+        status=pb.RefundStatus.Value(f"REFUND_STATUS_{refund.status.value}"),
+        amount_cents=refund.amount_cents,
+        provider=refund.provider,
+        issued_at=_time(refund.issued_at),
+    )
+
+
+def return_to_proto(r: Return) -> pb.Return:
+    message = pb.Return(
+        id=r.id,
+        order_id=r.order_id,
+        status=pb.ReturnStatus.Value(f"RETURN_STATUS_{r.status.value}"),
+        destination_code=r.destination_code,
+        destination_kind=r.destination_kind,
+        estimated_cost_cents=r.estimated_cost_cents,
+        centralized_cost_cents=r.centralized_cost_cents,
+        lines=[
+            pb.ReturnLine(
+                sku=x.sku,
+                quantity=x.quantity,
+                reason=x.reason,
+                grade=x.grade,
+                disposition=x.disposition,
+                settled_quantity=x.settled_quantity,
+            )
+            for x in r.lines
+        ],
+        fraud_flags=r.fraud_flags,
+        requested_at=_time(r.requested_at),
+        received_at=_time(r.received_at),
+        inspected_at=_time(r.inspected_at),
+        closed_at=_time(r.closed_at),
+        notes=r.notes,
+        measured_weight_grams=r.measured_weight_grams or 0,
+    )
+    if r.refund is not None:
+        message.refund.CopyFrom(refund_to_proto(r.refund))
+    return message
+
+
+def new_return_from_proto(request: pb.RequestReturnRequest) -> NewReturn:
+    customer = request.customer if request.HasField("customer") else None
+    return NewReturn(
+        order_id=request.order_id,
+        lines=tuple(RequestedLine(x.sku, x.quantity, x.reason) for x in request.lines),
+        customer=(customer.latitude, customer.longitude) if customer else None,
+    )
+
+
+def inspection_from_proto(request: pb.InspectReturnRequest) -> Inspection:
+    return Inspection(
+        return_id=request.return_id,
+        units=tuple(
+            InspectedUnit(x.sku, rules.parse_grade(x.grade, f"lines.{i}.grade"), x.serial_number)
+            for i, x in enumerate(request.lines)
+        ),
+        measured_weight_grams=(
+            request.measured_weight_grams if request.HasField("measured_weight_grams") else None
+        ),
+        notes=request.notes,
+        acting_location_code=request.acting_location_code,
+    )
+
+
+def report_to_proto(report: ReturnsReport) -> pb.ReturnsReport:
+    return pb.ReturnsReport(
+        returns=report.returns,
+        by_destination_kind=[
+            pb.DestinationKindFigures(
+                kind=k.kind,
+                returns=k.returns,
+                handling_cost_cents=k.handling_cost_cents,
+                centralized_cost_cents=k.centralized_cost_cents,
+            )
+            for k in report.by_destination_kind
+        ],
+        handling_cost_cents=report.handling_cost_cents,
+        centralized_cost_cents=report.centralized_cost_cents,
+        saving_cents=report.saving_cents,
+        request_to_refund_hours_p50=report.request_to_refund_hours[0],
+        request_to_refund_hours_p90=report.request_to_refund_hours[1],
+        receipt_to_restock_hours_p50=report.receipt_to_restock_hours[0],
+        receipt_to_restock_hours_p90=report.receipt_to_restock_hours[1],
+        backlog=[
+            pb.HubBacklog(
+                location_code=b.location_code,
+                awaiting_inspection=b.awaiting_inspection,
+                oldest_minutes=b.oldest_minutes,
+            )
+            for b in report.backlog
+        ],
+        awaiting_inspection=report.awaiting_inspection,
+    )
+
+
+class ReturnsGrpc(ReturnsServiceServicer):
+    def __init__(self, service: ReturnsService) -> None:
+        self._service = service
+
+    async def RequestReturn(
+        self, request: pb.RequestReturnRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Return:
+        return return_to_proto(await self._service.request(new_return_from_proto(request)))
+
+    async def ReceiveReturn(
+        self, request: pb.ReceiveReturnRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Return:
+        received = await self._service.receive(request.return_id, request.location_code)
+        return return_to_proto(received)
+
+    async def InspectReturn(
+        self, request: pb.InspectReturnRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Return:
+        return return_to_proto(await self._service.inspect(inspection_from_proto(request)))
+
+    async def GetReturn(
+        self, request: pb.GetReturnRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Return:
+        return return_to_proto(await self._service.get(request.id))
+
+    async def GetReturns(
+        self, request: pb.GetReturnsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetReturnsResponse:
+        found = await self._service.many(list(request.ids))
+        return pb.GetReturnsResponse(returns=[return_to_proto(r) for r in found])
+
+    async def HubQueue(
+        self, request: pb.HubQueueRequest, context: grpc.aio.ServicerContext
+    ) -> pb.HubQueueResponse:
+        queue = await self._service.hub_queue(request.location_code)
+        return pb.HubQueueResponse(returns=[return_to_proto(r) for r in queue])
+
+    async def GetReturnsReport(
+        self, request: pb.ReturnsReportRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ReturnsReport:
+        start = parse_bound(getattr(request, "from"), "from")
+        end = parse_bound(request.to, "to")
+        return report_to_proto(await self._service.report(start, end))

@@ -1,0 +1,316 @@
+"""Refunds: the port to whoever pays the money back, its two adapters, and the issuer that makes
+sure each refund is paid once however often it is tried.
+
+A refund row is written PENDING in the inspection's transaction, already leased to the
+inspection's own first attempt (`first_attempt_lease`), which follows the commit at once; until
+it succeeds the `RefundWorker` retries it with exponential backoff — so a crash or a platform
+outage delays a refund but never loses it. Every attempt first claims the row with one
+conditional UPDATE (pending, for this provider, and due — or never tried, for the first
+attempt) that pushes its next attempt past a lease, so two replicas or the worker and the
+inspection do not pay at once; and the payment carries the refund id as its idempotency key, so
+an attempt repeated after a crash (or after a lease ran out mid-call) is paid once by the
+platform. ISSUED is set by a conditional UPDATE from PENDING, together with the
+RefundIssued event, so the transition and its event happen once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import http.client
+import json
+import logging
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
+
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from oms.events.v1 import returns_pb2 as events
+from services.kernel.db import Database, utcnow
+from services.kernel.outbox import record_event
+from services.returns.domain.model import RefundStatus
+from services.returns.domain.rules import retry_delay_seconds
+from services.returns.store import RefundRow
+
+log = logging.getLogger(__name__)
+
+PRODUCER = "returns"
+SIGNATURE_HEADER = "X-OMS-Signature"
+
+
+class IssueOutcome(StrEnum):
+    ISSUED = "ISSUED"
+    # Worth trying again later: the platform was unreachable, busy or failing.
+    RETRY = "RETRY"
+    # The platform refused the request itself; trying again would be refused again.
+    GIVE_UP = "GIVE_UP"
+
+
+@dataclass(frozen=True)
+class RefundPayment:
+    """What a provider needs to pay one refund."""
+
+    refund_id: str
+    return_id: str
+    order_id: str
+    amount_cents: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class IssueResult:
+    outcome: IssueOutcome
+    detail: str = ""
+
+
+class RefundProvider(Protocol):
+    """Pays refunds. `issue` must be safe to repeat for one refund id (it is retried)."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def issue(self, payment: RefundPayment) -> IssueResult: ...
+
+
+class LedgerRefunds:
+    """Records the refund in the service's own `refund` table (the ledger): issued at once."""
+
+    name = "ledger"
+
+    async def issue(self, payment: RefundPayment) -> IssueResult:
+        return IssueResult(IssueOutcome.ISSUED, "recorded in the refund ledger")
+
+
+def outcome_for_status(status: int) -> IssueOutcome:
+    """2xx pays; 5xx, 409 (the key is being processed) and 429 (slow down) are retried; any
+    other answer is a refusal that retrying cannot change."""
+    if 200 <= status < 300:
+        return IssueOutcome.ISSUED
+    if status >= 500 or status in (409, 429):
+        return IssueOutcome.RETRY
+    return IssueOutcome.GIVE_UP
+
+
+def signature(secret: str, body: bytes) -> str:
+    """`sha256=<hex HMAC-SHA256 of the raw body>`, what the platform checks."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class WebhookRefunds:
+    """POSTs each refund as signed JSON to the returns platform, keyed by the refund id.
+
+    The standard library's HTTP client (in a worker thread) keeps the runtime free of an extra
+    dependency; one short call per attempt does not need a connection pool.
+    """
+
+    name = "webhook"
+
+    def __init__(self, url: str, secret: str, timeout_seconds: float = 3.0) -> None:
+        self._url = url
+        self._secret = secret
+        self._timeout = timeout_seconds
+
+    @staticmethod
+    def body(payment: RefundPayment) -> bytes:
+        return json.dumps(
+            {
+                "refund_id": payment.refund_id,
+                "return_id": payment.return_id,
+                "order_id": payment.order_id,
+                "amount_cents": payment.amount_cents,
+                "currency": payment.currency,
+            },
+            separators=(",", ":"),
+        ).encode()
+
+    async def issue(self, payment: RefundPayment) -> IssueResult:
+        return await asyncio.to_thread(self._post, payment)
+
+    def _post(self, payment: RefundPayment) -> IssueResult:
+        body = self.body(payment)
+        request = urllib.request.Request(
+            self._url,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                SIGNATURE_HEADER: signature(self._secret, body),
+                "Idempotency-Key": payment.refund_id,
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:
+                return IssueResult(outcome_for_status(response.status), f"HTTP {response.status}")
+        except urllib.error.HTTPError as error:
+            return IssueResult(outcome_for_status(error.code), f"HTTP {error.code}")
+        except (OSError, http.client.HTTPException) as error:  # refused, reset, timed out
+            return IssueResult(IssueOutcome.RETRY, f"{type(error).__name__}: {error}")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    base_seconds: float = 2.0
+    max_seconds: float = 600.0
+    # How long an attempt in flight holds its refund before another may try (a crashed
+    # attempt is retried after it); longer than any call to the platform.
+    lease: timedelta = field(default_factory=lambda: timedelta(seconds=30))
+
+
+class RefundIssuer:
+    """Attempts refunds through one provider; see the module docstring for the guarantees.
+
+    Only refunds recorded for this provider are attempted: a refund created under another
+    provider waits for a process configured with it rather than being paid twice two ways.
+    """
+
+    def __init__(
+        self, db: Database, provider: RefundProvider, policy: RetryPolicy | None = None
+    ) -> None:
+        self._db = db
+        self._provider = provider
+        self._policy = policy or RetryPolicy()
+
+    @property
+    def provider_name(self) -> str:
+        return self._provider.name
+
+    def first_attempt_lease(self) -> datetime:
+        """When a new refund falls to the worker if its first attempt never ran (a crash)."""
+        return utcnow() + self._policy.lease
+
+    async def attempt(self, refund_id: str, first: bool = False) -> bool:
+        """One try at paying the refund; True when this try issued it. The `first` try (the
+        inspection's) may run before the refund is due: the refund was leased to it."""
+        claimed = await self._claim(refund_id, first)
+        if claimed is None:
+            return False
+        payment, attempts = claimed
+        try:
+            result = await self._provider.issue(payment)
+        except Exception as error:  # an adapter fault must not strand the refund
+            log.exception("refund %s: provider failed", refund_id)
+            result = IssueResult(IssueOutcome.RETRY, f"{type(error).__name__}: {error}")
+        if result.outcome is IssueOutcome.ISSUED:
+            return await self._mark_issued(refund_id)
+        await self._postpone(refund_id, attempts, result)
+        return False
+
+    async def issue_due(self, limit: int = 50) -> int:
+        """Attempts every refund whose next attempt is due; returns how many were issued."""
+        async with self._db.snapshot() as session:
+            due = (
+                await session.exec(
+                    select(RefundRow.id)
+                    .where(
+                        RefundRow.status == RefundStatus.PENDING.value,
+                        RefundRow.provider == self._provider.name,
+                        col(RefundRow.next_attempt_at) <= utcnow(),
+                    )
+                    .order_by(col(RefundRow.next_attempt_at))
+                    .limit(limit)
+                )
+            ).all()
+        return sum([await self.attempt(refund_id) for refund_id in due])
+
+    async def _claim(self, refund_id: str, first: bool) -> tuple[RefundPayment, int] | None:
+        now = utcnow()
+        t = RefundRow
+        turn = col(t.attempts) == 0 if first else col(t.next_attempt_at) <= now
+        statement = (
+            update(t)
+            .where(
+                col(t.id) == refund_id,
+                col(t.status) == RefundStatus.PENDING.value,
+                col(t.provider) == self._provider.name,
+                turn,
+            )
+            .values(attempts=col(t.attempts) + 1, next_attempt_at=now + self._policy.lease)
+            .returning(t.return_id, t.order_id, t.amount_cents, t.currency, t.attempts)  # type: ignore[arg-type]
+        )
+        async with self._db.transaction() as session:
+            row = (await session.exec(statement)).first()  # type: ignore[call-overload]
+        if row is None:
+            return None
+        return_id, order_id, amount_cents, currency, attempts = row
+        return RefundPayment(refund_id, return_id, order_id, amount_cents, currency), attempts
+
+    async def _mark_issued(self, refund_id: str) -> bool:
+        t = RefundRow
+        statement = (
+            update(t)
+            .where(col(t.id) == refund_id, col(t.status) == RefundStatus.PENDING.value)
+            .values(
+                status=RefundStatus.ISSUED.value,
+                issued_at=utcnow(),
+                next_attempt_at=None,
+                last_error="",
+            )
+            .returning(t.return_id, t.amount_cents, t.provider)  # type: ignore[arg-type]
+        )
+        async with self._db.transaction() as session:
+            row = (await session.exec(statement)).first()  # type: ignore[call-overload]
+            if row is None:
+                return False
+            return_id, amount_cents, provider = row
+            record_event(
+                session,
+                PRODUCER,
+                events.RefundIssued(
+                    return_id=return_id,
+                    refund_id=refund_id,
+                    amount_cents=amount_cents,
+                    provider=provider,
+                ),
+            )
+        log.info("refund %s issued (%d cents via %s)", refund_id, amount_cents, provider)
+        return True
+
+    async def _postpone(self, refund_id: str, attempts: int, result: IssueResult) -> None:
+        if result.outcome is IssueOutcome.GIVE_UP:
+            # Left PENDING with no next attempt: an operator looks at last_error.
+            log.error("refund %s refused by %s: %s", refund_id, self._provider.name, result.detail)
+            next_attempt = None
+        else:
+            delay = retry_delay_seconds(
+                attempts, self._policy.base_seconds, self._policy.max_seconds
+            )
+            log.warning(
+                "refund %s not issued (%s); retry in %.1fs", refund_id, result.detail, delay
+            )
+            next_attempt = utcnow() + timedelta(seconds=delay)
+        t = RefundRow
+        async with self._db.transaction() as session:
+            await session.exec(  # type: ignore[call-overload]
+                update(t)
+                .where(col(t.id) == refund_id, col(t.status) == RefundStatus.PENDING.value)
+                .values(next_attempt_at=next_attempt, last_error=result.detail[:500])
+            )
+
+
+class RefundWorker:
+    """Retries pending refunds that are due, every `interval`, until stopped."""
+
+    def __init__(self, issuer: RefundIssuer, interval: timedelta = timedelta(seconds=2)) -> None:
+        self._issuer = issuer
+        self._interval = interval.total_seconds()
+        self._stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self._issuer.issue_due()
+            except Exception as error:  # database away: try again next round
+                log.warning("refund retries postponed: %s", error)
+            try:
+                await asyncio.wait_for(self._stopping.wait(), self._interval)
+            except TimeoutError:
+                pass
+
+    def stop(self) -> None:
+        self._stopping.set()
