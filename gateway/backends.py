@@ -14,6 +14,7 @@ from gateway.feed import InventoryFeed
 from gateway.settings import GatewaySettings
 from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
 from oms.orders.v1.orders_pb2_grpc import OrdersServiceStub
+from oms.returns.v1.returns_pb2_grpc import ReturnsServiceStub
 from services.kernel import events
 from services.kernel.grpc_client import is_serving, open_channel
 
@@ -27,6 +28,8 @@ class Backends:
     feed: InventoryFeed
     inventory: InventoryServiceStub
     orders: OrdersServiceStub
+    # None when the settings name no returns target (a gateway for part of the system).
+    returns: ReturnsServiceStub | None
 
     @classmethod
     async def open(cls, settings: GatewaySettings) -> Backends:
@@ -44,6 +47,7 @@ class Backends:
             feed,
             InventoryServiceStub(channels["inventory"]),
             OrdersServiceStub(channels["orders"]),
+            ReturnsServiceStub(channels["returns"]) if "returns" in channels else None,
         )
 
     async def close(self) -> None:

@@ -9,6 +9,7 @@ from gateway.feed import InventoryFeed
 from gateway.inventory.loaders import InventoryLoaders
 from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
 from oms.orders.v1.orders_pb2_grpc import OrdersServiceStub
+from oms.returns.v1.returns_pb2_grpc import ReturnsServiceStub
 
 
 @dataclass
@@ -22,6 +23,8 @@ class Context:
     principal: Principal | None = None
     # The WebSocket's connection_init payload; strawberry fills it in.
     connection_params: dict[str, object] | None = None
+    # None only in a gateway (or a test) configured without the returns service.
+    returns: ReturnsServiceStub | None = None
 
     @classmethod
     def create(
@@ -31,6 +34,7 @@ class Context:
         feed: InventoryFeed,
         principal: Principal | None = None,
         *,
+        returns: ReturnsServiceStub | None = None,
         long_lived: bool = False,
     ) -> Context:
         """A context with fresh loaders.
@@ -39,4 +43,4 @@ class Context:
         cache: a cache would serve stale records and grow for hours.
         """
         loaders = InventoryLoaders.over(inventory, cache=not long_lived)
-        return cls(inventory, orders, feed, loaders, principal)
+        return cls(inventory, orders, feed, loaders, principal, returns=returns)

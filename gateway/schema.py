@@ -17,17 +17,18 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from gateway import procurement, returns, workorders
+from gateway import procurement, workorders
 from gateway.inventory.resolvers import InventoryMutation, InventoryQuery, InventorySubscription
 from gateway.orders.resolvers import OrdersMutation, OrdersQuery
+from gateway.returns.resolvers import ReturnsMutation, ReturnsQuery
 from gateway.settings import QueryLimits
 
-Query = merge_types("Query", (InventoryQuery, OrdersQuery))
-Mutation = merge_types("Mutation", (InventoryMutation, OrdersMutation))
+Query = merge_types("Query", (InventoryQuery, OrdersQuery, ReturnsQuery))
+Mutation = merge_types("Mutation", (InventoryMutation, OrdersMutation, ReturnsMutation))
 Subscription = merge_types("Subscription", (InventorySubscription,))
 
 # Types the contract names for operations not served yet; nothing reaches them from a root field.
-CONTRACT_TYPES = (*returns.TYPES, *procurement.TYPES, *workorders.TYPES)
+CONTRACT_TYPES = (*procurement.TYPES, *workorders.TYPES)
 
 
 def is_internal_fault(error: GraphQLError) -> bool:

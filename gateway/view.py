@@ -57,6 +57,7 @@ class GraphQLView(GraphQL[Context, None]):
             backends.inventory,
             backends.orders,
             backends.feed,
+            returns=backends.returns,
             long_lived=isinstance(request, WebSocket),
         )
 

@@ -35,12 +35,6 @@ from graphql.pyutils import Undefined
 from gateway.schema import build_schema
 
 NOT_SERVED_YET = {
-    # scanner.graphql
-    "RequestReturn",
-    "ReceiveReturn",
-    "InspectReturn",
-    "HubQueue",
-    "Return",
     # backoffice.graphql
     "UpsertSupplier",
     "CreatePurchaseOrder",

@@ -21,9 +21,11 @@ from gateway.settings import QueryLimits
 from oms.events.v1.inventory_pb2 import StockLevelChanged
 from oms.inventory.v1 import inventory_pb2 as pb
 from oms.orders.v1 import orders_pb2 as opb
+from oms.returns.v1 import returns_pb2 as rpb
 from services.kernel.errors import DomainError, ErrorCode, to_grpc_status
 
 DC = pb.Location(id="1", code="DC-1", name="Main DC", kind=pb.LOCATION_KIND_DISTRIBUTION_CENTER)
+HUB = pb.Location(id="2", code="HUB-1", name="Hub", kind=pb.LOCATION_KIND_RETURN_HUB)
 
 
 class FakeService:
@@ -46,7 +48,7 @@ class FakeInventory(FakeService):
     """Answers every inventory RPC the schema calls with a fixed, plausible reply."""
 
     def ListLocations(self, request: pb.ListLocationsRequest) -> Any:
-        return self._answer("ListLocations", pb.ListLocationsResponse(locations=[DC]))
+        return self._answer("ListLocations", pb.ListLocationsResponse(locations=[DC, HUB]))
 
     def ListSkus(self, request: pb.ListSkusRequest) -> Any:
         skus = [pb.Sku(code=code, title=code) for code in request.codes]
@@ -134,6 +136,52 @@ class FakeOrders(FakeService):
         return self._answer("ShipShipment", reply, request)
 
 
+def a_return(
+    return_id: str = "r-1", order_id: str = "o-1", destination: str = "HUB-1"
+) -> rpb.Return:
+    """A return of one TEE of `order_id` bound for `destination`, requested and not inspected."""
+    return rpb.Return(
+        id=return_id,
+        order_id=order_id,
+        status=rpb.RETURN_STATUS_REQUESTED,
+        destination_code=destination,
+        destination_kind="RETURN_HUB",
+        estimated_cost_cents=500,
+        centralized_cost_cents=3500,
+        lines=[rpb.ReturnLine(sku="TEE", quantity=1, reason="SIZE_TOO_SMALL")],
+        requested_at="2030-01-02T12:00:00+00:00",
+    )
+
+
+class FakeReturns(FakeService):
+    """Answers every returns RPC the schema calls with `returns` (one return by default)."""
+
+    def __init__(
+        self, fail_with: Exception | None = None, returns: list[rpb.Return] | None = None
+    ) -> None:
+        super().__init__(fail_with)
+        self.returns = returns if returns is not None else [a_return()]
+
+    def RequestReturn(self, request: rpb.RequestReturnRequest) -> Any:
+        return self._answer("RequestReturn", self.returns[0], request)
+
+    def ReceiveReturn(self, request: rpb.ReceiveReturnRequest) -> Any:
+        return self._answer("ReceiveReturn", self.returns[0], request)
+
+    def InspectReturn(self, request: rpb.InspectReturnRequest) -> Any:
+        return self._answer("InspectReturn", self.returns[0], request)
+
+    def GetReturns(self, request: rpb.GetReturnsRequest) -> Any:
+        found = [r for r in self.returns if r.id in request.ids]
+        return self._answer("GetReturns", rpb.GetReturnsResponse(returns=found), request)
+
+    def HubQueue(self, request: rpb.HubQueueRequest) -> Any:
+        return self._answer("HubQueue", rpb.HubQueueResponse(returns=self.returns), request)
+
+    def GetReturnsReport(self, request: rpb.ReturnsReportRequest) -> Any:
+        return self._answer("GetReturnsReport", rpb.ReturnsReport(returns=1), request)
+
+
 @dataclass(frozen=True)
 class Operation:
     name: str
@@ -151,6 +199,14 @@ PLACE_ORDER_VARIABLES = {
         "lines": [{"sku": "TEE", "quantity": 1, "unitPriceCents": 2500}],
     }
 }
+
+REQUEST_RETURN_VARIABLES = {
+    "input": {
+        "orderId": "o-1",
+        "lines": [{"sku": "TEE", "quantity": 1, "reason": "SIZE_TOO_SMALL"}],
+    }
+}
+INSPECT_RETURN_VARIABLES = {"input": {"returnId": "r-1", "lines": [{"sku": "TEE", "grade": "NEW"}]}}
 
 READERS = frozenset({Role.SCANNER, Role.BACKOFFICE, Role.ADMIN})
 WRITERS = frozenset({Role.BACKOFFICE, Role.ADMIN})
@@ -211,6 +267,26 @@ OPERATIONS = [
     Operation(
         "shipShipment", 'mutation { shipShipment(id: "s-o-1") { shipment { id } } }', WRITERS
     ),
+    Operation(
+        "requestReturn",
+        "mutation($input: RequestReturnInput!) { requestReturn(input: $input) { return { id } userErrors { code } } }",
+        SELLERS,
+        REQUEST_RETURN_VARIABLES,
+    ),
+    Operation(
+        "receiveReturn",
+        'mutation { receiveReturn(id: "r-1", locationCode: "HUB-1") { return { id } userErrors { code } } }',
+        READERS,
+    ),
+    Operation(
+        "inspectReturn",
+        "mutation($input: InspectReturnInput!) { inspectReturn(input: $input) { return { id } userErrors { code } } }",
+        READERS,
+        INSPECT_RETURN_VARIABLES,
+    ),
+    Operation("return", '{ return(id: "r-1") { id destination { code } } }', frozenset(Role)),
+    Operation("hubQueue", '{ hubQueue(locationCode: "HUB-1") { id } }', READERS),
+    Operation("returnsReport", "{ returnsReport { returns savingCents } }", WRITERS),
 ]
 
 SUBSCRIPTION = (
@@ -229,12 +305,14 @@ def context_for(
     inventory: FakeInventory | None = None,
     feed: InventoryFeed | None = None,
     orders: FakeOrders | None = None,
+    returns: FakeReturns | None = None,
 ) -> Context:
     return Context.create(
         inventory or FakeInventory(),  # type: ignore[arg-type]
         orders or FakeOrders(),  # type: ignore[arg-type]
         feed or InventoryFeed(),
         None if role is None else principal(role),
+        returns=returns or FakeReturns(),  # type: ignore[arg-type]
     )
 
 
@@ -257,19 +335,19 @@ def test_schema_builds_with_every_domain_type() -> None:
 @pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: op.name)
 @pytest.mark.parametrize("role", list(Role), ids=str)
 async def test_each_role_reaches_only_its_operations(operation: Operation, role: Role) -> None:
-    inventory, orders = FakeInventory(), FakeOrders()
+    inventory, orders, returns = FakeInventory(), FakeOrders(), FakeReturns()
     result = await build_schema().execute(
         operation.document,
         operation.variables,
-        context_value=context_for(role, inventory, orders=orders),
+        context_value=context_for(role, inventory, orders=orders, returns=returns),
     )
     if role in operation.roles:
         assert result.errors is None, result.errors
-        assert inventory.calls or orders.calls
+        assert inventory.calls or orders.calls or returns.calls
     else:
         assert error_codes(result) == ["FORBIDDEN"]
         assert "open to the roles" in result.errors[0].message  # type: ignore[index]
-        assert inventory.calls == orders.calls == []
+        assert inventory.calls == orders.calls == returns.calls == []
 
 
 @pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: op.name)
@@ -581,3 +659,371 @@ async def test_an_order_recovered_without_its_plan_has_no_routing() -> None:
         ORDER, context_value=context_for(Role.ADMIN, orders=FakeOrders(orders=[order]))
     )
     assert result.data == {"order": {"id": "o-1", "routing": None}}
+
+
+RETURN_DETAIL = """
+  id status orderId destination { code kind } estimatedCostCents centralizedCostCents
+  lines { sku quantity reason grade disposition settledQuantity }
+  fraudFlags refund { status amountCents issuedAt } requestedAt receivedAt inspectedAt closedAt
+"""
+RETURN = f'{{ return(id: "r-1") {{ {RETURN_DETAIL} }} }}'
+REQUEST_RETURN = (
+    "mutation($input: RequestReturnInput!) { requestReturn(input: $input) "
+    "{ return { id } userErrors { field message code } } }"
+)
+RECEIVE_RETURN = (
+    "mutation($id: ID!, $at: String!) { receiveReturn(id: $id, locationCode: $at) "
+    "{ return { id status } userErrors { field message code } } }"
+)
+INSPECT_RETURN = (
+    "mutation($input: InspectReturnInput!) { inspectReturn(input: $input) "
+    "{ return { id } userErrors { field message code } } }"
+)
+
+
+async def test_a_return_reads_as_the_contract_says_with_nulls_until_inspected() -> None:
+    result = await build_schema().execute(RETURN, context_value=context_for(Role.BACKOFFICE))
+    assert result.errors is None, result.errors
+    assert result.data == {
+        "return": {
+            "id": "r-1",
+            "status": "REQUESTED",
+            "orderId": "o-1",
+            "destination": {"code": "HUB-1", "kind": "RETURN_HUB"},
+            "estimatedCostCents": 500,
+            "centralizedCostCents": 3500,
+            "lines": [
+                {
+                    "sku": "TEE",
+                    "quantity": 1,
+                    "reason": "SIZE_TOO_SMALL",
+                    "grade": None,
+                    "disposition": None,
+                    "settledQuantity": 0,
+                }
+            ],
+            "fraudFlags": [],
+            "refund": None,
+            "requestedAt": "2030-01-02T12:00:00+00:00",
+            "receivedAt": None,
+            "inspectedAt": None,
+            "closedAt": None,
+        }
+    }
+
+
+async def test_an_inspected_return_shows_grades_dispositions_and_its_refund() -> None:
+    inspected = a_return()
+    inspected.status = rpb.RETURN_STATUS_CLOSED
+    inspected.lines[0].grade, inspected.lines[0].disposition = "NEW", "RESTOCK"
+    inspected.lines[0].settled_quantity = 1
+    inspected.refund.CopyFrom(
+        rpb.Refund(
+            status=rpb.REFUND_STATUS_ISSUED,
+            amount_cents=2500,
+            issued_at="2030-01-03T09:00:00+00:00",
+        )
+    )
+    result = await build_schema().execute(
+        RETURN, context_value=context_for(Role.ADMIN, returns=FakeReturns(returns=[inspected]))
+    )
+    assert result.data is not None
+    found = result.data["return"]
+    assert found["status"] == "CLOSED"
+    assert found["lines"][0] | {"sku": None} == {
+        "sku": None,
+        "quantity": 1,
+        "reason": "SIZE_TOO_SMALL",
+        "grade": "NEW",
+        "disposition": "RESTOCK",
+        "settledQuantity": 1,
+    }
+    assert found["refund"] == {
+        "status": "ISSUED",
+        "amountCents": 2500,
+        "issuedAt": "2030-01-03T09:00:00+00:00",
+    }
+
+
+async def test_a_scanner_works_at_its_own_location_only() -> None:
+    schema = build_schema()
+    returns = FakeReturns(returns=[a_return(destination="HUB-2")])
+    scanner = context_for(Role.SCANNER, returns=returns)
+
+    elsewhere = await schema.execute(
+        RECEIVE_RETURN, {"id": "r-1", "at": "HUB-2"}, context_value=scanner
+    )
+    assert elsewhere.data == {
+        "receiveReturn": {
+            "return": None,
+            "userErrors": [
+                {
+                    "field": "locationCode",
+                    "message": "this scanner works at HUB-1, not at HUB-2",
+                    "code": "FORBIDDEN",
+                }
+            ],
+        }
+    }
+    queue = await schema.execute(
+        '{ hubQueue(locationCode: "HUB-2") { id } }', context_value=scanner
+    )
+    assert queue.data is None and error_codes(queue) == ["FORBIDDEN"]
+    assert queue.errors is not None and "HUB-1" in queue.errors[0].message
+    assert returns.calls == []
+
+    # Another hub's return reads as if it did not exist.
+    assert (await schema.execute(RETURN, context_value=scanner)).data == {"return": None}
+    # The service decides whether the scanner's hub is the return's destination.
+    await schema.execute(INSPECT_RETURN, INSPECT_RETURN_VARIABLES, context_value=scanner)
+    assert returns.calls == ["GetReturns", "InspectReturn"]
+    assert returns.requests[-1].acting_location_code == "HUB-1"
+
+
+async def test_back_office_inspects_anywhere_and_reads_every_return() -> None:
+    schema = build_schema()
+    returns = FakeReturns(returns=[a_return(destination="HUB-2")])
+    backoffice = context_for(Role.BACKOFFICE, returns=returns)
+    await schema.execute(INSPECT_RETURN, INSPECT_RETURN_VARIABLES, context_value=backoffice)
+    assert returns.requests[-1].acting_location_code == ""
+    received = await schema.execute(
+        RECEIVE_RETURN, {"id": "r-1", "at": "HUB-2"}, context_value=backoffice
+    )
+    assert received.data == {
+        "receiveReturn": {"return": {"id": "r-1", "status": "REQUESTED"}, "userErrors": []}
+    }
+    assert returns.requests[-1] == rpb.ReceiveReturnRequest(return_id="r-1", location_code="HUB-2")
+
+
+async def test_a_storefront_returns_and_reads_only_the_orders_it_placed() -> None:
+    schema = build_schema()
+    orders = FakeOrders(orders=[an_order(placed_by="storefront-2")])
+    returns = FakeReturns()
+    storefront = context_for(Role.STOREFRONT, orders=orders, returns=returns)
+    refused = await schema.execute(
+        REQUEST_RETURN, REQUEST_RETURN_VARIABLES, context_value=storefront
+    )
+    # Word for word the answer for an order that does not exist.
+    assert refused.data == {
+        "requestReturn": {
+            "return": None,
+            "userErrors": [
+                {"field": "input.orderId", "message": "no order o-1", "code": "NOT_FOUND"}
+            ],
+        }
+    }
+    assert (await schema.execute(RETURN, context_value=storefront)).data == {"return": None}
+    assert returns.calls == ["GetReturns"]
+
+    mine = context_for(Role.STOREFRONT, returns=returns)  # o-1 placed by storefront-1
+    accepted = await schema.execute(REQUEST_RETURN, REQUEST_RETURN_VARIABLES, context_value=mine)
+    assert accepted.data == {"requestReturn": {"return": {"id": "r-1"}, "userErrors": []}}
+    assert (await schema.execute(RETURN, context_value=mine)).data is not None
+    assert returns.requests[-2] == rpb.RequestReturnRequest(
+        order_id="o-1",
+        lines=[rpb.RequestedLine(sku="TEE", quantity=1, reason="SIZE_TOO_SMALL")],
+    )
+
+
+async def test_the_customers_address_is_sent_only_when_given() -> None:
+    returns = FakeReturns()
+    variables = {
+        "input": REQUEST_RETURN_VARIABLES["input"]
+        | {"customerAddress": {"latitude": 38.7, "longitude": -9.1}}
+    }
+    await build_schema().execute(
+        REQUEST_RETURN, variables, context_value=context_for(Role.ADMIN, returns=returns)
+    )
+    await build_schema().execute(
+        REQUEST_RETURN,
+        REQUEST_RETURN_VARIABLES,
+        context_value=context_for(Role.ADMIN, returns=returns),
+    )
+    sent, left_out = returns.requests
+    assert sent.HasField("customer") and (sent.customer.latitude, sent.customer.longitude) == (
+        38.7,
+        -9.1,
+    )
+    assert not left_out.HasField("customer")
+
+
+@pytest.mark.parametrize(
+    ("document", "variables", "refusal", "field"),
+    [
+        (
+            REQUEST_RETURN,
+            REQUEST_RETURN_VARIABLES,
+            DomainError(ErrorCode.INVALID_QUANTITY, "only 0 left", "lines.0.quantity"),
+            "input.lines.0.quantity",
+        ),
+        (
+            REQUEST_RETURN,
+            REQUEST_RETURN_VARIABLES,
+            DomainError(ErrorCode.NOT_FOUND, "no order o-1", "order_id"),
+            "input.orderId",
+        ),
+        (
+            REQUEST_RETURN,
+            REQUEST_RETURN_VARIABLES,
+            DomainError(ErrorCode.INVALID_INPUT, "out of range", "customer.latitude"),
+            "input.customerAddress.latitude",
+        ),
+        (
+            RECEIVE_RETURN,
+            {"id": "r-1", "at": "HUB-1"},
+            DomainError(ErrorCode.WRONG_LOCATION, "goes to HUB-2", "location_code"),
+            "locationCode",
+        ),
+        (
+            RECEIVE_RETURN,
+            {"id": "r-1", "at": "HUB-1"},
+            DomainError(ErrorCode.NOT_FOUND, "no return r-1", "return_id"),
+            "id",
+        ),
+        (
+            INSPECT_RETURN,
+            INSPECT_RETURN_VARIABLES,
+            DomainError(ErrorCode.INVALID_STATE, "inspected", "return_id"),
+            "input.returnId",
+        ),
+        (
+            INSPECT_RETURN,
+            INSPECT_RETURN_VARIABLES,
+            DomainError(ErrorCode.INVALID_INPUT, "scan it", "lines.0.serial_number"),
+            "input.lines.0.serialNumber",
+        ),
+        (
+            INSPECT_RETURN,
+            INSPECT_RETURN_VARIABLES,
+            DomainError(ErrorCode.FORBIDDEN, "inspected at HUB-2", "acting_location_code"),
+            "input.returnId",
+        ),
+    ],
+    ids=[
+        "request-quantity",
+        "request-order",
+        "request-customer",
+        "receive-location",
+        "receive-id",
+        "inspect-state",
+        "inspect-serial",
+        "inspect-elsewhere",
+    ],
+)
+async def test_return_refusals_name_the_graphql_argument(
+    document: str, variables: dict[str, Any], refusal: DomainError, field: str
+) -> None:
+    returns = FakeReturns(fail_with=rpc_error(to_grpc_status(refusal)))
+    result = await build_schema().execute(
+        document,
+        variables,
+        context_value=context_for(
+            Role.SCANNER if "receive" in document else Role.ADMIN, returns=returns
+        ),
+    )
+    assert result.errors is None, result.errors
+    assert result.data is not None
+    (payload,) = result.data.values()
+    assert payload == {
+        "return": None,
+        "userErrors": [{"field": field, "message": refusal.message, "code": refusal.code.value}],
+    }
+
+
+async def test_a_hub_queue_asks_inventory_once_for_its_locations() -> None:
+    inventory = FakeInventory()
+    returns = FakeReturns(returns=[a_return(f"r-{n}") for n in range(20)])
+    result = await build_schema().execute(
+        '{ hubQueue(locationCode: "HUB-1") { id destination { code } } }',
+        context_value=context_for(Role.SCANNER, inventory, returns=returns),
+    )
+    assert result.errors is None, result.errors
+    assert result.data is not None and len(result.data["hubQueue"]) == 20
+    assert inventory.calls == ["ListLocations"]
+    assert returns.requests == [rpb.HubQueueRequest(location_code="HUB-1")]
+
+
+async def test_the_returns_report_passes_its_period_and_names_kinds_and_hubs() -> None:
+    report = rpb.ReturnsReport(
+        returns=3,
+        by_destination_kind=[
+            rpb.DestinationKindFigures(
+                kind="RETURN_HUB", returns=2, handling_cost_cents=1000, centralized_cost_cents=7000
+            ),
+            rpb.DestinationKindFigures(
+                kind="DISTRIBUTION_CENTER",
+                returns=1,
+                handling_cost_cents=3500,
+                centralized_cost_cents=3500,
+            ),
+        ],
+        handling_cost_cents=4500,
+        centralized_cost_cents=10500,
+        saving_cents=6000,
+        request_to_refund_hours_p50=1.5,
+        request_to_refund_hours_p90=3.0,
+        receipt_to_restock_hours_p50=0.25,
+        receipt_to_restock_hours_p90=0.5,
+        backlog=[rpb.HubBacklog(location_code="HUB-1", awaiting_inspection=2, oldest_minutes=42)],
+        awaiting_inspection=2,
+    )
+
+    class ReportingReturns(FakeReturns):
+        def GetReturnsReport(self, request: rpb.ReturnsReportRequest) -> Any:
+            return self._answer("GetReturnsReport", report, request)
+
+    returns = ReportingReturns()
+    result = await build_schema().execute(
+        """{ returnsReport(from: "2030-01-01T00:00:00+00:00", to: "2030-02-01T00:00:00+00:00") {
+            returns byDestinationKind { kind returns handlingCostCents centralizedCostCents }
+            handlingCostCents centralizedCostCents savingCents
+            requestToRefundHoursP50 requestToRefundHoursP90
+            receiptToRestockHoursP50 receiptToRestockHoursP90
+            backlog { location { code kind } awaitingInspection oldestMinutes } awaitingInspection
+        } }""",
+        context_value=context_for(Role.BACKOFFICE, returns=returns),
+    )
+    assert result.errors is None, result.errors
+    assert result.data == {
+        "returnsReport": {
+            "returns": 3,
+            "byDestinationKind": [
+                {
+                    "kind": "RETURN_HUB",
+                    "returns": 2,
+                    "handlingCostCents": 1000,
+                    "centralizedCostCents": 7000,
+                },
+                {
+                    "kind": "DISTRIBUTION_CENTER",
+                    "returns": 1,
+                    "handlingCostCents": 3500,
+                    "centralizedCostCents": 3500,
+                },
+            ],
+            "handlingCostCents": 4500,
+            "centralizedCostCents": 10500,
+            "savingCents": 6000,
+            "requestToRefundHoursP50": 1.5,
+            "requestToRefundHoursP90": 3.0,
+            "receiptToRestockHoursP50": 0.25,
+            "receiptToRestockHoursP90": 0.5,
+            "backlog": [
+                {
+                    "location": {"code": "HUB-1", "kind": "RETURN_HUB"},
+                    "awaitingInspection": 2,
+                    "oldestMinutes": 42,
+                }
+            ],
+            "awaitingInspection": 2,
+        }
+    }
+    assert returns.requests == [
+        rpb.ReturnsReportRequest(
+            **{"from": "2030-01-01T00:00:00+00:00", "to": "2030-02-01T00:00:00+00:00"}
+        )
+    ]
+    await build_schema().execute(
+        "{ returnsReport { returns } }", context_value=context_for(Role.ADMIN, returns=returns)
+    )
+    assert returns.requests[-1] == rpb.ReturnsReportRequest()

@@ -1,0 +1,76 @@
+"""Returns input types and the requests they become."""
+
+from __future__ import annotations
+
+import strawberry
+
+from gateway.orders import AddressInput
+from gateway.returns.types import Grade, ReturnReason
+from oms.returns.v1 import returns_pb2 as pb
+
+
+@strawberry.input
+class ReturnLineInput:
+    sku: str
+    quantity: int
+    reason: ReturnReason
+
+    def to_proto(self) -> pb.RequestedLine:
+        return pb.RequestedLine(sku=self.sku, quantity=self.quantity, reason=self.reason.value)
+
+
+@strawberry.input
+class RequestReturnInput:
+    order_id: strawberry.ID
+    lines: list[ReturnLineInput]
+    customer_address: AddressInput | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Where the customer is now; the order's ship-to address when left out.",
+    )
+
+    def to_proto(self) -> pb.RequestReturnRequest:
+        request = pb.RequestReturnRequest(
+            order_id=self.order_id, lines=[line.to_proto() for line in self.lines]
+        )
+        # Presence matters: without coordinates the service routes from the order's ship-to.
+        if isinstance(self.customer_address, AddressInput):
+            address = self.customer_address
+            request.customer.CopyFrom(
+                pb.Coordinates(latitude=address.latitude, longitude=address.longitude)
+            )
+        return request
+
+
+@strawberry.input
+class InspectedLineInput:
+    sku: str
+    grade: Grade
+    serial_number: str | None = strawberry.UNSET
+
+    def to_proto(self) -> pb.InspectedLine:
+        return pb.InspectedLine(
+            sku=self.sku, grade=self.grade.value, serial_number=self.serial_number or ""
+        )
+
+
+@strawberry.input
+class InspectReturnInput:
+    return_id: strawberry.ID
+    lines: list[InspectedLineInput]
+    measured_weight_grams: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Weight of the parcel's contents as scanned at the hub.",
+    )
+    notes: str | None = strawberry.UNSET
+
+    def to_proto(self, acting_location_code: str) -> pb.InspectReturnRequest:
+        request = pb.InspectReturnRequest(
+            return_id=self.return_id,
+            lines=[line.to_proto() for line in self.lines],
+            notes=self.notes or "",
+            acting_location_code=acting_location_code,
+        )
+        # Presence matters: a parcel not weighed is not checked by weight.
+        if isinstance(self.measured_weight_grams, int):
+            request.measured_weight_grams = self.measured_weight_grams
+        return request

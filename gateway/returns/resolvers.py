@@ -1,0 +1,202 @@
+"""Returns queries and mutations, each calling the returns service once (a storefront's request
+and read check the order's owner with the orders service first); the locations they mention are
+batched through the request's loader.
+
+A scanner works at its own location only: it scans and inspects the parcels bound there and reads
+that hub's queue and returns. A storefront requests and reads returns of the orders it placed.
+A return or order the caller may not see is answered exactly like one that does not exist.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import grpc
+import strawberry
+
+from gateway.auth import Principal, Role
+from gateway.context import Context
+from gateway.errors import ErrorCode, UserError, query_answer, user_error_from_rpc
+from gateway.permissions import FORBIDDEN, AuthError, allow
+from gateway.returns.inputs import InspectReturnInput, RequestReturnInput
+from gateway.returns.types import (
+    InspectReturnPayload,
+    ReceiveReturnPayload,
+    RequestReturnPayload,
+    Return,
+    ReturnsReport,
+)
+from oms.orders.v1 import orders_pb2 as opb
+from oms.returns.v1 import returns_pb2 as pb
+from oms.returns.v1.returns_pb2_grpc import ReturnsServiceStub
+
+Info = strawberry.Info[Context, None]
+
+STAFF = (Role.BACKOFFICE, Role.ADMIN)
+REQUESTERS = (Role.STOREFRONT, *STAFF)
+HUB_STAFF = (Role.SCANNER, *STAFF)
+READERS = (Role.SCANNER, Role.STOREFRONT, *STAFF)
+
+# Where the service's fields are in each mutation's arguments, when not simply camel-cased.
+REQUEST_RETURN_FIELDS = {
+    "customer.latitude": "input.customerAddress.latitude",
+    "customer.longitude": "input.customerAddress.longitude",
+}
+RECEIVE_RETURN_ARGUMENTS = {"return_id": "id"}
+# A scanner refused at another hub's return: the return is what it may not touch.
+INSPECT_RETURN_FIELDS = {"acting_location_code": "input.returnId"}
+
+
+def _principal(info: Info) -> Principal:
+    principal = info.context.principal
+    assert principal is not None, "the permission extension runs before any resolver"
+    return principal
+
+
+def _returns(info: Info) -> ReturnsServiceStub:
+    returns = info.context.returns
+    if returns is None:  # a gateway configured without the returns service: a fault, masked
+        raise RuntimeError("the gateway has no returns service target")
+    return returns
+
+
+def _scanner_location(info: Info) -> str:
+    """The scanner's own location; empty for the other roles, which work everywhere."""
+    principal = _principal(info)
+    if principal.role is not Role.SCANNER:
+        return ""
+    return principal.location_code or ""
+
+
+async def _may_see_order(info: Info, order_id: str) -> bool:
+    """A storefront only the orders it placed (matched by its token subject); others all."""
+    principal = _principal(info)
+    if principal.role is not Role.STOREFRONT:
+        return True
+    response = await query_answer(
+        info.context.orders.GetOrders(opb.GetOrdersRequest(ids=[order_id]))
+    )
+    return any(order.placed_by == principal.subject for order in response.orders)
+
+
+async def _may_see(info: Info, found: pb.Return) -> bool:
+    scanner = _scanner_location(info)
+    if scanner:
+        return found.destination_code == scanner
+    return await _may_see_order(info, found.order_id)
+
+
+def _other_hub(scanner: str, location_code: str) -> str:
+    return f"this scanner works at {scanner}, not at {location_code}"
+
+
+@strawberry.type
+class ReturnsQuery:
+    @strawberry.field(
+        name="return",
+        extensions=allow(*READERS),
+        description="Null when there is no such return (or none the caller may see: a scanner "
+        "sees the returns bound for its location, a storefront those of its own orders).",
+    )
+    async def return_(self, info: Info, id: strawberry.ID) -> Return | None:
+        response = await query_answer(_returns(info).GetReturns(pb.GetReturnsRequest(ids=[id])))
+        found = next(iter(response.returns), None)
+        if found is None or not await _may_see(info, found):
+            return None
+        return Return.from_proto(found)
+
+    @strawberry.field(
+        extensions=allow(*HUB_STAFF),
+        description="Returns received at the location and not yet inspected, oldest first; a "
+        "scanner reads its own location's queue only.",
+    )
+    async def hub_queue(self, info: Info, location_code: str) -> list[Return]:
+        scanner = _scanner_location(info)
+        if scanner and location_code != scanner:
+            raise AuthError(_other_hub(scanner, location_code), extensions={"code": FORBIDDEN})
+        request = pb.HubQueueRequest(location_code=location_code)
+        response = await query_answer(_returns(info).HubQueue(request))
+        return [Return.from_proto(r) for r in response.returns]
+
+    @strawberry.field(
+        extensions=allow(*STAFF),
+        description="Figures for the returns requested in [from, to) (unbounded when left out); "
+        "the backlog as it is now.",
+    )
+    async def returns_report(
+        self,
+        info: Info,
+        from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
+        to: datetime | None = None,
+    ) -> ReturnsReport:
+        period = {"from": from_.isoformat() if from_ else "", "to": to.isoformat() if to else ""}
+        report = await query_answer(
+            _returns(info).GetReturnsReport(pb.ReturnsReportRequest(**period))
+        )
+        return ReturnsReport.from_proto(report)
+
+
+@strawberry.type
+class ReturnsMutation:
+    @strawberry.mutation(
+        extensions=allow(*REQUESTERS),
+        description="Accepts shipped units not yet returned (INVALID_QUANTITY) within the "
+        "return window (OUTSIDE_WINDOW) and routes them to the hub near the customer, else the "
+        "distribution centre; a storefront returns only the orders it placed.",
+    )
+    async def request_return(self, info: Info, input: RequestReturnInput) -> RequestReturnPayload:
+        if not await _may_see_order(info, input.order_id):
+            # Word for word what the service answers for an unknown order.
+            unknown = UserError(
+                field="input.orderId",
+                message=f"no order {input.order_id}",
+                code=ErrorCode.NOT_FOUND,
+            )
+            return RequestReturnPayload(user_errors=[unknown])
+        try:
+            requested = await _returns(info).RequestReturn(input.to_proto())
+        except grpc.RpcError as error:
+            user_error = user_error_from_rpc(error, "input", REQUEST_RETURN_FIELDS)
+            return RequestReturnPayload(user_errors=[user_error])
+        return RequestReturnPayload(return_=Return.from_proto(requested))
+
+    @strawberry.mutation(
+        extensions=allow(*HUB_STAFF),
+        description="The hub's scan of the parcel, at its destination only (WRONG_LOCATION) and "
+        "once (INVALID_STATE); its units count as pendingInspection there. A scanner scans at "
+        "its own location only (FORBIDDEN).",
+    )
+    async def receive_return(
+        self, info: Info, id: strawberry.ID, location_code: str
+    ) -> ReceiveReturnPayload:
+        scanner = _scanner_location(info)
+        if scanner and location_code != scanner:
+            elsewhere = UserError(
+                field="locationCode",
+                message=_other_hub(scanner, location_code),
+                code=ErrorCode.FORBIDDEN,
+            )
+            return ReceiveReturnPayload(user_errors=[elsewhere])
+        request = pb.ReceiveReturnRequest(return_id=id, location_code=location_code)
+        try:
+            received = await _returns(info).ReceiveReturn(request)
+        except grpc.RpcError as error:
+            user_error = user_error_from_rpc(error, None, RECEIVE_RETURN_ARGUMENTS)
+            return ReceiveReturnPayload(user_errors=[user_error])
+        return ReceiveReturnPayload(return_=Return.from_proto(received))
+
+    @strawberry.mutation(
+        extensions=allow(*HUB_STAFF),
+        description="Grades each unit and decides its disposition; refunds verified goods, "
+        "withholds the refund of a parcel that is not what was sold (REJECTED). Once only "
+        "(INVALID_STATE); a scanner inspects its own location's returns only (FORBIDDEN).",
+    )
+    async def inspect_return(self, info: Info, input: InspectReturnInput) -> InspectReturnPayload:
+        request = input.to_proto(acting_location_code=_scanner_location(info))
+        try:
+            inspected = await _returns(info).InspectReturn(request)
+        except grpc.RpcError as error:
+            user_error = user_error_from_rpc(error, "input", INSPECT_RETURN_FIELDS)
+            return InspectReturnPayload(user_errors=[user_error])
+        return InspectReturnPayload(return_=Return.from_proto(inspected))
