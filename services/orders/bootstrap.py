@@ -10,7 +10,7 @@ from services.kernel.runtime import ServiceContext, ServiceDefinition, ServicePa
 from services.orders.domain.routing import CostModel
 from services.orders.grpc_api import OrdersGrpc
 from services.orders.inventory_client import InventoryClient
-from services.orders.recovery import PlacementRecovery
+from services.orders.recovery import placement_recovery
 from services.orders.service import OrdersService
 from services.orders.store import TABLES
 
@@ -36,7 +36,7 @@ def build(context: ServiceContext) -> ServiceParts:
         register_grpc=lambda server: orders_pb2_grpc.add_OrdersServiceServicer_to_server(
             servicer, server
         ),
-        workers=[PlacementRecovery(service, stale_after=timedelta(seconds=stale_after))],
+        workers=[placement_recovery(service, stale_after=timedelta(seconds=stale_after))],
     )
 
 

@@ -34,9 +34,9 @@ from services.returns.refunds import (
     LedgerRefunds,
     RefundIssuer,
     RefundProvider,
-    RefundWorker,
     RetryPolicy,
     WebhookRefunds,
+    refund_worker,
 )
 from services.returns.service import ReturnsPolicy, ReturnsService
 from services.returns.store import TABLES
@@ -101,7 +101,7 @@ def build(context: ServiceContext) -> ServiceParts:
             servicer, server
         ),
         subscriptions=subscriptions(),
-        workers=[RefundWorker(issuer, timedelta(seconds=interval))],
+        workers=[refund_worker(issuer, timedelta(seconds=interval))],
     )
 
 

@@ -3,7 +3,7 @@ sure each refund is paid once however often it is tried.
 
 A refund row is written PENDING in the inspection's transaction, already leased to the
 inspection's own first attempt (`first_attempt_lease`), which follows the commit at once; until
-it succeeds the `RefundWorker` retries it with exponential backoff — so a crash or a platform
+it succeeds the `refund_worker` retries it with exponential backoff — so a crash or a platform
 outage delays a refund but never loses it. Every attempt first claims the row with one
 conditional UPDATE (pending, for this provider, and due — or never tried, for the first
 attempt) that pushes its next attempt past a lease, so two replicas or the worker and the
@@ -34,6 +34,7 @@ from sqlmodel import col, select
 from oms.events.v1 import returns_pb2 as events
 from services.kernel.db import Database, utcnow
 from services.kernel.outbox import record_event
+from services.kernel.periodic import PeriodicWorker
 from services.returns.domain.model import RefundStatus
 from services.returns.domain.rules import retry_delay_seconds
 from services.returns.store import RefundRow
@@ -293,24 +294,8 @@ class RefundIssuer:
             )
 
 
-class RefundWorker:
+def refund_worker(
+    issuer: RefundIssuer, interval: timedelta = timedelta(seconds=2)
+) -> PeriodicWorker:
     """Retries pending refunds that are due, every `interval`, until stopped."""
-
-    def __init__(self, issuer: RefundIssuer, interval: timedelta = timedelta(seconds=2)) -> None:
-        self._issuer = issuer
-        self._interval = interval.total_seconds()
-        self._stopping = asyncio.Event()
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self._issuer.issue_due()
-            except Exception as error:  # database away: try again next round
-                log.warning("refund retries postponed: %s", error)
-            try:
-                await asyncio.wait_for(self._stopping.wait(), self._interval)
-            except TimeoutError:
-                pass
-
-    def stop(self) -> None:
-        self._stopping.set()
+    return PeriodicWorker("refund retries", issuer.issue_due, interval)

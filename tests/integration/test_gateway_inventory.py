@@ -13,15 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from gateway.app import create_app
 from gateway.auth import Role, issue_token
-from gateway.settings import GatewaySettings
 from launcher.embedded_nats import EmbeddedNats
-from launcher.ports import free_port
 from services.inventory.bootstrap import SERVICE as INVENTORY
 from services.kernel.runtime import RunningService, ServiceDefinition, start_service
 from services.kernel.settings import ServiceSettings, normalize_database_url
@@ -29,6 +25,7 @@ from services.orders.bootstrap import SERVICE as ORDERS
 from services.procurement.bootstrap import SERVICE as PROCUREMENT
 from services.returns.bootstrap import SERVICE as RETURNS
 from services.workorders.bootstrap import SERVICE as WORKORDERS
+from tests.support.gateway import serving_gateway
 
 SIGNING_KEY = b"integration-test-signing-key-0123456789"
 OTHER_SERVICES = (ORDERS, RETURNS, PROCUREMENT, WORKORDERS)
@@ -130,28 +127,10 @@ async def gateway(db_url: str, nats_server: EmbeddedNats, tmp_path: Path) -> Asy
         for definition in OTHER_SERVICES:
             database = f"sqlite:///{tmp_path / definition.name}.sqlite"
             services[definition.name] = await start(definition, database, nats_server.url)
-        settings = GatewaySettings(
-            host="127.0.0.1",
-            port=free_port(),
-            service_targets={name: f"127.0.0.1:{s.port}" for name, s in services.items()},
-            nats_url=nats_server.url,
-            signing_key=SIGNING_KEY,
-        )
-        app = create_app(settings)
-        server = uvicorn.Server(
-            uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
-        )
-        serving = asyncio.create_task(server.serve())
-        try:
-            while not server.started:
-                assert not serving.done(), "the gateway did not start"
-                await asyncio.sleep(0.02)
-            url = f"http://{settings.host}:{settings.port}"
+        targets = {name: f"127.0.0.1:{s.port}" for name, s in services.items()}
+        async with serving_gateway(targets, nats_server.url, SIGNING_KEY) as url:
             async with httpx.AsyncClient(base_url=url, timeout=10) as http:
                 yield Gateway(url, http, services)
-        finally:
-            server.should_exit = True
-            await serving
     finally:
         for service in services.values():
             await service.stop()

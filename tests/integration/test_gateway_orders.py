@@ -3,7 +3,6 @@ GraphQL over HTTP to the gateway under uvicorn, sending the contract's own docum
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -12,16 +11,12 @@ from typing import Any
 import grpc
 import httpx
 import pytest
-import uvicorn
 
-from gateway.app import create_app
 from gateway.auth import Principal, Role, issue_token
 from gateway.context import Context
 from gateway.feed import InventoryFeed
 from gateway.schema import build_schema
-from gateway.settings import GatewaySettings
 from launcher.embedded_nats import EmbeddedNats
-from launcher.ports import free_port
 from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
 from tests.e2e.test_contract_documents import OPERATIONS as CONTRACT_OPERATIONS
 from tests.integration.conftest import InventoryUnderTest, OrdersUnderTest
@@ -32,6 +27,7 @@ from tests.integration.test_gateway_inventory import (
     UPSERT_LOCATION,
     UPSERT_SKU,
 )
+from tests.support.gateway import serving_gateway
 
 # code: (kind, latitude, longitude). The customer is in Berlin: the hub is a few km away, the
 # distribution centre is in Lisbon.
@@ -150,34 +146,15 @@ async def gateway(
     orders: OrdersUnderTest, inventory: InventoryUnderTest, nats_server: EmbeddedNats
 ) -> AsyncIterator[Gateway]:
     """The gateway under uvicorn, as `python -m gateway` runs it, over the two services."""
-    settings = GatewaySettings(
-        host="127.0.0.1",
-        port=free_port(),
-        service_targets={
-            "inventory": f"127.0.0.1:{inventory.running.port}",
-            "orders": f"127.0.0.1:{orders.running.port}",
-        },
-        nats_url=nats_server.url,
-        signing_key=SIGNING_KEY,
-    )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings), host=settings.host, port=settings.port, log_level="warning"
-        )
-    )
-    serving = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            assert not serving.done(), "the gateway did not start"
-            await asyncio.sleep(0.02)
-        url = f"http://{settings.host}:{settings.port}"
+    targets = {
+        "inventory": f"127.0.0.1:{inventory.running.port}",
+        "orders": f"127.0.0.1:{orders.running.port}",
+    }
+    async with serving_gateway(targets, nats_server.url, SIGNING_KEY) as url:
         async with httpx.AsyncClient(base_url=url, timeout=10) as http:
             gateway = Gateway(http)
             await gateway.seed()
             yield gateway
-    finally:
-        server.should_exit = True
-        await serving
 
 
 def codes(payload: dict[str, Any]) -> list[tuple[str, str | None]]:

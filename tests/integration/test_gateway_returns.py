@@ -4,20 +4,15 @@ documents. Who may do what, the refusals' codes and fields, the hub queue and th
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from gateway.app import create_app
 from gateway.auth import Role, issue_token
-from gateway.settings import GatewaySettings
 from launcher.embedded_nats import EmbeddedNats
-from launcher.ports import free_port
 from tests.integration.conftest import (
     InventoryUnderTest,
     OrdersUnderTest,
@@ -33,6 +28,7 @@ from tests.integration.test_gateway_inventory import (
     UPSERT_SKU,
 )
 from tests.integration.test_gateway_orders import contract, order_input
+from tests.support.gateway import serving_gateway
 
 # code: (kind, latitude, longitude). The customer is in Berlin; the only stock is in Lisbon.
 LOCATIONS = {
@@ -170,31 +166,12 @@ async def gateway(
         "returns": returns.running,
         "workorders": workorders.running,
     }
-    settings = GatewaySettings(
-        host="127.0.0.1",
-        port=free_port(),
-        service_targets={name: f"127.0.0.1:{r.port}" for name, r in running.items()},
-        nats_url=nats_server.url,
-        signing_key=SIGNING_KEY,
-    )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings), host=settings.host, port=settings.port, log_level="warning"
-        )
-    )
-    serving = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            assert not serving.done(), "the gateway did not start"
-            await asyncio.sleep(0.02)
-        url = f"http://{settings.host}:{settings.port}"
+    targets = {name: f"127.0.0.1:{r.port}" for name, r in running.items()}
+    async with serving_gateway(targets, nats_server.url, SIGNING_KEY) as url:
         async with httpx.AsyncClient(base_url=url, timeout=10) as http:
             gateway = Gateway(http)
             await gateway.seed()
             yield gateway
-    finally:
-        server.should_exit = True
-        await serving
 
 
 def codes(payload: dict[str, Any]) -> list[tuple[str, str | None]]:
