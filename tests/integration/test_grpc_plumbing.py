@@ -1,0 +1,53 @@
+"""What every service offers operators and callers: reflection, health, deadlines."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+import pytest
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
+    ProtoReflectionDescriptorDatabase,
+)
+
+from services.kernel.grpc_client import is_serving, open_channel
+from tests.integration.conftest import InventoryUnderTest
+
+
+def listed_services(target: str) -> set[str]:
+    with grpc.insecure_channel(target) as channel:
+        return set(ProtoReflectionDescriptorDatabase(channel).get_services())
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_a_service_answers_reflection_and_health(inventory: InventoryUnderTest) -> None:
+    target = f"127.0.0.1:{inventory.running.port}"
+    services = await asyncio.to_thread(listed_services, target)
+    assert {"oms.inventory.v1.InventoryService", "grpc.health.v1.Health"} <= services
+    channel = open_channel(target)
+    assert await is_serving(channel)
+    await inventory.running.grpc.set_serving(False)
+    assert not await is_serving(channel)
+    await channel.close()
+
+
+async def test_a_call_without_a_deadline_gets_the_default_one() -> None:
+    async def slow(_request: bytes, _context: grpc.aio.ServicerContext) -> bytes:
+        await asyncio.sleep(5)
+        return b""
+
+    server = grpc.aio.server()
+    handler = grpc.unary_unary_rpc_method_handler(slow)
+    server.add_generic_rpc_handlers(
+        [grpc.method_handlers_generic_handler("test.Slow", {"Call": handler})]
+    )
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    channel = open_channel(f"127.0.0.1:{port}", deadline_seconds=0.2)
+    try:
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await channel.unary_unary("/test.Slow/Call")(b"")
+        assert raised.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
+    finally:
+        await channel.close()
+        await server.stop(0)
