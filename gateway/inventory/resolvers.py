@@ -54,10 +54,13 @@ class InventoryQuery:
         return [Sku.from_proto(sku) for sku in found if sku is not None]
 
     @strawberry.field(
-        extensions=allow(*STOCK_READERS), description="The SKU's level at each location."
+        extensions=allow(*STOCK_READERS),
+        description="The SKU's level at each location (a scanner sees its own location only).",
     )
     async def stock_levels(self, info: Info, sku: str) -> list[StockLevel]:
-        request = pb.GetStockLevelsRequest(skus=[sku])
+        principal = info.context.principal
+        bound_to = [principal.location_code] if principal and principal.location_code else []
+        request = pb.GetStockLevelsRequest(skus=[sku], location_codes=bound_to)
         response = await query_answer(info.context.inventory.GetStockLevels(request))
         return [StockLevel.from_proto(level) for level in response.levels]
 

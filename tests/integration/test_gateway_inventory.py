@@ -454,3 +454,12 @@ async def test_scanner_may_not_subscribe(gateway: Gateway) -> None:
         message = json.loads(await asyncio.wait_for(subscriber.ws.recv(), 5))
     assert message["type"] == "error", message
     assert [e["extensions"]["code"] for e in message["payload"]] == ["FORBIDDEN"]
+
+
+async def test_a_scanner_sees_stock_at_its_own_location_only(gateway: Gateway) -> None:
+    await seed(gateway)
+    query = 'query { stockLevels(sku: "TEE") { location { code } onHand } }'
+    everywhere = await gateway.data(query, role=Role.BACKOFFICE)
+    at_the_hub = await gateway.data(query, role=Role.SCANNER)
+    assert sorted(x["location"]["code"] for x in everywhere["stockLevels"]) == ["DC-EU", "HUB-BER"]
+    assert at_the_hub["stockLevels"] == [{"location": {"code": "HUB-BER"}, "onHand": 3}]
