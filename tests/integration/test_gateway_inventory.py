@@ -213,7 +213,9 @@ async def test_locations_skus_stock_and_availability(gateway: Gateway) -> None:
     }
     await gateway.adjust("PHONE", "HUB-BER", 2)
 
-    levels = (await gateway.data(STOCK_LEVELS, {"sku": "PHONE"}, role=Role.BACKOFFICE))["stockLevels"]
+    levels = (await gateway.data(STOCK_LEVELS, {"sku": "PHONE"}, role=Role.BACKOFFICE))[
+        "stockLevels"
+    ]
     by_location = {level["location"]["code"]: level for level in levels}
     assert by_location["DC-EU"] == {
         "sku": "PHONE", "location": {"code": "DC-EU", "kind": "DISTRIBUTION_CENTER"}, "onHand": 7,
