@@ -11,8 +11,7 @@ from gateway.context import Context
 from gateway.errors import UserError
 from gateway.feed import StockChange
 from oms.inventory.v1 import inventory_pb2 as pb
-
-_PROTO_KIND_PREFIX = "LOCATION_KIND_"
+from services.kernel.proto_enums import enum_name, enum_value
 
 
 @strawberry.enum
@@ -24,10 +23,10 @@ class LocationKind(Enum):
 
     @classmethod
     def from_proto(cls, kind: pb.LocationKind.ValueType) -> LocationKind:
-        return cls[pb.LocationKind.Name(kind).removeprefix(_PROTO_KIND_PREFIX)]
+        return cls[enum_name(pb.LocationKind, kind)]
 
     def to_proto(self) -> pb.LocationKind.ValueType:
-        return pb.LocationKind.Value(_PROTO_KIND_PREFIX + self.name)
+        return enum_value(pb.LocationKind, self.name)
 
 
 @strawberry.type

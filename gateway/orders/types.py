@@ -11,6 +11,7 @@ from gateway.context import Context
 from gateway.errors import UserError
 from gateway.inventory.types import Location
 from oms.orders.v1 import orders_pb2 as pb
+from services.kernel.proto_enums import enum_name, enum_value
 
 Info = strawberry.Info[Context, None]
 
@@ -26,7 +27,7 @@ class SplitPolicy(Enum):
     )
 
     def to_proto(self) -> pb.SplitPolicy.ValueType:
-        return pb.SplitPolicy.Value(f"SPLIT_POLICY_{self.name}")
+        return enum_value(pb.SplitPolicy, self.name)
 
 
 @strawberry.enum
@@ -39,10 +40,10 @@ class OrderStatus(Enum):
 
     @classmethod
     def from_proto(cls, status: pb.OrderStatus.ValueType) -> OrderStatus:
-        return cls[pb.OrderStatus.Name(status).removeprefix("ORDER_STATUS_")]
+        return cls[enum_name(pb.OrderStatus, status)]
 
     def to_proto(self) -> pb.OrderStatus.ValueType:
-        return pb.OrderStatus.Value(f"ORDER_STATUS_{self.name}")
+        return enum_value(pb.OrderStatus, self.name)
 
 
 @strawberry.enum
@@ -53,7 +54,7 @@ class ShipmentStatus(Enum):
 
     @classmethod
     def from_proto(cls, status: pb.ShipmentStatus.ValueType) -> ShipmentStatus:
-        return cls[pb.ShipmentStatus.Name(status).removeprefix("SHIPMENT_STATUS_")]
+        return cls[enum_name(pb.ShipmentStatus, status)]
 
 
 def _timestamp(value: str) -> datetime | None:

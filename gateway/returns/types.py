@@ -11,6 +11,7 @@ from gateway.context import Context
 from gateway.errors import UserError
 from gateway.inventory.types import Location, LocationKind
 from oms.returns.v1 import returns_pb2 as pb
+from services.kernel.proto_enums import enum_name
 
 Info = strawberry.Info[Context, None]
 
@@ -38,7 +39,7 @@ class ReturnStatus(Enum):
 
     @classmethod
     def from_proto(cls, status: pb.ReturnStatus.ValueType) -> ReturnStatus:
-        return cls[pb.ReturnStatus.Name(status).removeprefix("RETURN_STATUS_")]
+        return cls[enum_name(pb.ReturnStatus, status)]
 
 
 @strawberry.enum
@@ -66,7 +67,7 @@ class RefundStatus(Enum):
 
     @classmethod
     def from_proto(cls, status: pb.RefundStatus.ValueType) -> RefundStatus:
-        return cls[pb.RefundStatus.Name(status).removeprefix("REFUND_STATUS_")]
+        return cls[enum_name(pb.RefundStatus, status)]
 
 
 def _timestamp(value: str) -> datetime | None:

@@ -17,12 +17,11 @@ from services.inventory.domain.model import (
 )
 from services.inventory.service import InventoryService
 from services.kernel.errors import DomainError, ErrorCode
-
-_KIND_PREFIX = "LOCATION_KIND_"
+from services.kernel.proto_enums import enum_name, enum_value
 
 
 def kind_from_proto(value: int) -> LocationKind:
-    name = pb.LocationKind.Name(value).removeprefix(_KIND_PREFIX)
+    name = enum_name(pb.LocationKind, value)
     if name not in LocationKind.__members__:
         raise DomainError(ErrorCode.INVALID_INPUT, "location kind is required", "kind")
     return LocationKind(name)
@@ -33,7 +32,7 @@ def location_to_proto(location: Location) -> pb.Location:
         id=location.id,
         code=location.code,
         name=location.name,
-        kind=pb.LocationKind.Value(_KIND_PREFIX + location.kind.value),
+        kind=enum_value(pb.LocationKind, location.kind.value),
         latitude=location.latitude,
         longitude=location.longitude,
         ships_orders=location.ships_orders,
@@ -72,10 +71,9 @@ def _lines_to_proto(lines: tuple[ReservationLine, ...]) -> list[pb.ReservationLi
 
 
 def reservation_to_proto(reservation: Reservation) -> pb.Reservation:
-    status_name = "RESERVATION_STATUS_" + reservation.status.value
     return pb.Reservation(
         key=reservation.key,
-        status=pb.ReservationStatus.Value(status_name),
+        status=enum_value(pb.ReservationStatus, reservation.status.value),
         held=_lines_to_proto(reservation.held),
         committed=_lines_to_proto(reservation.committed),
         released=_lines_to_proto(reservation.released),

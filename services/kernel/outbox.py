@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import uuid
 
 from google.protobuf.message import Message
@@ -22,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from oms.events.v1.envelope_pb2 import EventEnvelope
 from services.kernel.db import Database, utcnow
+from services.kernel.proto_enums import snake_case
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +37,7 @@ class OutboxMessage(SQLModel, table=True):
 
 def subject_for(producer: str, event_type: str) -> str:
     """`("inventory", "StockLevelChanged")` -> `"oms.inventory.stock_level_changed"`."""
-    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", event_type).lower()
-    return f"oms.{producer}.{snake}"
+    return f"oms.{producer}.{snake_case(event_type)}"
 
 
 def record_event(session: AsyncSession, producer: str, payload: Message) -> EventEnvelope:

@@ -8,6 +8,7 @@ import grpc
 
 from oms.orders.v1 import orders_pb2 as pb
 from oms.orders.v1.orders_pb2_grpc import OrdersServiceServicer
+from services.kernel.proto_enums import enum_name, enum_value
 from services.orders.domain.model import (
     Address,
     NewOrder,
@@ -33,7 +34,7 @@ def shipment_to_proto(shipment: Shipment) -> pb.Shipment:
     return pb.Shipment(
         id=shipment.id,
         location_code=shipment.location_code,
-        status=pb.ShipmentStatus.Value(f"SHIPMENT_STATUS_{shown.value}"),
+        status=enum_value(pb.ShipmentStatus, shown.value),
         lines=[
             pb.ShipmentLine(
                 sku=sku, quantity=units, serial_numbers=shipment.serial_numbers.get(sku, ())
@@ -72,7 +73,7 @@ def order_to_proto(order: Order) -> pb.Order:
     message = pb.Order(
         id=order.id,
         number=order.number,
-        status=pb.OrderStatus.Value(f"ORDER_STATUS_{order.status.value}"),
+        status=enum_value(pb.OrderStatus, order.status.value),
         channel=order.channel,
         external_id=order.external_id,
         email=order.email,
@@ -91,7 +92,7 @@ def order_to_proto(order: Order) -> pb.Order:
         ],
         shipments=[shipment_to_proto(s) for s in order.shipments],
         placed_by=order.placed_by,
-        split_policy=pb.SplitPolicy.Value(f"SPLIT_POLICY_{order.split_policy.value}"),
+        split_policy=enum_value(pb.SplitPolicy, order.split_policy.value),
         placed_at=_time(order.placed_at),
         shipped_at=_time(order.shipped_at),
         cancelled_at=_time(order.cancelled_at),
@@ -130,7 +131,7 @@ def new_order_from_proto(request: pb.PlaceOrderRequest) -> NewOrder:
 def status_from_proto(value: int) -> OrderStatus | None:
     if value == pb.ORDER_STATUS_UNSPECIFIED:
         return None
-    return OrderStatus(pb.OrderStatus.Name(value).removeprefix("ORDER_STATUS_"))
+    return OrderStatus(enum_name(pb.OrderStatus, value))
 
 
 class OrdersGrpc(OrdersServiceServicer):

@@ -9,9 +9,8 @@ import grpc
 from oms.inventory.v1 import inventory_pb2 as pb
 from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
 from services.kernel.errors import ErrorCode, from_rpc_error
+from services.kernel.proto_enums import enum_name
 from services.orders.domain.routing import Candidate
-
-_KIND_PREFIX = "LOCATION_KIND_"
 
 
 class InventoryClient:
@@ -24,7 +23,7 @@ class InventoryClient:
         candidates = [
             Candidate(
                 code=option.location.code,
-                kind=pb.LocationKind.Name(option.location.kind).removeprefix(_KIND_PREFIX),
+                kind=enum_name(pb.LocationKind, option.location.kind),
                 latitude=option.location.latitude,
                 longitude=option.location.longitude,
                 available={units.sku: units.available for units in option.available},

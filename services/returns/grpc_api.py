@@ -8,6 +8,7 @@ import grpc
 
 from oms.returns.v1 import returns_pb2 as pb
 from oms.returns.v1.returns_pb2_grpc import ReturnsServiceServicer
+from services.kernel.proto_enums import enum_value
 from services.returns.domain import rules
 from services.returns.domain.model import (
     InspectedUnit,
@@ -28,7 +29,7 @@ def _time(value: datetime | None) -> str:
 def refund_to_proto(refund: Refund) -> pb.Refund:
     return pb.Refund(
         id=refund.id,
-        status=pb.RefundStatus.Value(f"REFUND_STATUS_{refund.status.value}"),
+        status=enum_value(pb.RefundStatus, refund.status.value),
         amount_cents=refund.amount_cents,
         provider=refund.provider,
         issued_at=_time(refund.issued_at),
@@ -39,7 +40,7 @@ def return_to_proto(r: Return) -> pb.Return:
     message = pb.Return(
         id=r.id,
         order_id=r.order_id,
-        status=pb.ReturnStatus.Value(f"RETURN_STATUS_{r.status.value}"),
+        status=enum_value(pb.ReturnStatus, r.status.value),
         destination_code=r.destination_code,
         destination_kind=r.destination_kind,
         estimated_cost_cents=r.estimated_cost_cents,

@@ -8,9 +8,8 @@ import grpc
 
 from oms.inventory.v1 import inventory_pb2 as pb
 from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
+from services.kernel.proto_enums import enum_name
 from services.returns.domain.model import CatalogueSku, ReturnSite
-
-_KIND_PREFIX = "LOCATION_KIND_"
 
 
 class InventoryClient:
@@ -23,7 +22,7 @@ class InventoryClient:
         return [
             ReturnSite(
                 code=x.code,
-                kind=pb.LocationKind.Name(x.kind).removeprefix(_KIND_PREFIX),
+                kind=enum_name(pb.LocationKind, x.kind),
                 latitude=x.latitude,
                 longitude=x.longitude,
             )

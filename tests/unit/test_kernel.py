@@ -55,3 +55,29 @@ def test_failed_events_come_back_ever_later_up_to_a_minute() -> None:
     delays = [redelivery_delay(n) for n in range(1, 10)]
     assert delays[:4] == [0.5, 1.0, 2.0, 4.0]
     assert delays == sorted(delays) and max(delays) == 60.0
+
+
+def test_every_proto_enum_round_trips_through_its_unprefixed_names() -> None:
+    from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
+
+    from oms.inventory.v1 import inventory_pb2
+    from oms.orders.v1 import orders_pb2
+    from oms.returns.v1 import returns_pb2
+    from services.kernel.proto_enums import enum_name, enum_value
+
+    enums = [
+        value
+        for module in (inventory_pb2, orders_pb2, returns_pb2)
+        for value in vars(module).values()
+        if isinstance(value, EnumTypeWrapper)
+    ]
+    assert len(enums) >= 7
+    for enum in enums:
+        for number in enum.values():
+            name = enum_name(enum, number)
+            assert name == name.upper() and not name.startswith(enum.DESCRIPTOR.name.upper())
+            assert enum_value(enum, name) == number
+    assert (
+        enum_name(inventory_pb2.LocationKind, inventory_pb2.LOCATION_KIND_RETURN_HUB)
+        == "RETURN_HUB"
+    )

@@ -1,0 +1,27 @@
+"""Protobuf enum values by their names without the prefix the style guide puts on them
+(`LocationKind.LOCATION_KIND_RETURN_HUB` <-> `"RETURN_HUB"`), the names our domains use."""
+
+from __future__ import annotations
+
+import re
+
+from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
+
+
+def snake_case(camel: str) -> str:
+    """`"StockLevelChanged"` -> `"stock_level_changed"`."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", camel).lower()
+
+
+def _prefix(enum: EnumTypeWrapper) -> str:
+    return snake_case(enum.DESCRIPTOR.name).upper() + "_"
+
+
+def enum_name(enum: EnumTypeWrapper, value: int) -> str:
+    """`enum_name(LocationKind, 4)` -> `"RETURN_HUB"`."""
+    return enum.Name(value).removeprefix(_prefix(enum))
+
+
+def enum_value(enum: EnumTypeWrapper, name: str) -> int:
+    """`enum_value(LocationKind, "RETURN_HUB")` -> `4`."""
+    return enum.Value(_prefix(enum) + name)
