@@ -27,7 +27,6 @@ from gateway.returns.types import (
     Return,
     ReturnsReport,
 )
-from oms.orders.v1 import orders_pb2 as opb
 from oms.returns.v1 import returns_pb2 as pb
 from oms.returns.v1.returns_pb2_grpc import ReturnsServiceStub
 
@@ -69,22 +68,15 @@ def _scanner_location(info: Info) -> str:
     return principal.location_code or ""
 
 
-async def _may_see_order(info: Info, order_id: str) -> bool:
-    """A storefront only the orders it placed (matched by its token subject); others all."""
+def _may_see(info: Info, found: pb.Return) -> bool:
+    """A scanner sees the returns bound for its location, a storefront those of the orders it
+    placed (matched by its token subject); the other roles see every return."""
     principal = _principal(info)
-    if principal.role is not Role.STOREFRONT:
-        return True
-    response = await query_answer(
-        info.context.orders.GetOrders(opb.GetOrdersRequest(ids=[order_id]))
-    )
-    return any(order.placed_by == principal.subject for order in response.orders)
-
-
-async def _may_see(info: Info, found: pb.Return) -> bool:
-    scanner = _scanner_location(info)
-    if scanner:
-        return found.destination_code == scanner
-    return await _may_see_order(info, found.order_id)
+    if principal.role is Role.SCANNER:
+        return found.destination_code == (principal.location_code or "")
+    if principal.role is Role.STOREFRONT:
+        return found.placed_by == principal.subject
+    return True
 
 
 def _other_hub(scanner: str, location_code: str) -> str:
@@ -102,7 +94,7 @@ class ReturnsQuery:
     async def return_(self, info: Info, id: strawberry.ID) -> Return | None:
         response = await query_answer(_returns(info).GetReturns(pb.GetReturnsRequest(ids=[id])))
         found = next(iter(response.returns), None)
-        if found is None or not await _may_see(info, found):
+        if found is None or not _may_see(info, found):
             return None
         return Return.from_proto(found)
 
@@ -146,16 +138,12 @@ class ReturnsMutation:
         "distribution centre; a storefront returns only the orders it placed.",
     )
     async def request_return(self, info: Info, input: RequestReturnInput) -> RequestReturnPayload:
-        if not await _may_see_order(info, input.order_id):
-            # Word for word what the service answers for an unknown order.
-            unknown = UserError(
-                field="input.orderId",
-                message=f"no order {input.order_id}",
-                code=ErrorCode.NOT_FOUND,
-            )
-            return RequestReturnPayload(user_errors=[unknown])
+        request = input.to_proto()
+        principal = _principal(info)
+        if principal.role is Role.STOREFRONT:
+            request.requested_by = principal.subject
         try:
-            requested = await _returns(info).RequestReturn(input.to_proto())
+            requested = await _returns(info).RequestReturn(request)
         except grpc.RpcError as error:
             user_error = user_error_from_rpc(error, "input", REQUEST_RETURN_FIELDS)
             return RequestReturnPayload(user_errors=[user_error])

@@ -40,6 +40,7 @@ def return_to_proto(r: Return) -> pb.Return:
     message = pb.Return(
         id=r.id,
         order_id=r.order_id,
+        placed_by=r.placed_by,
         status=enum_value(pb.ReturnStatus, r.status.value),
         destination_code=r.destination_code,
         destination_kind=r.destination_kind,
@@ -75,6 +76,7 @@ def new_return_from_proto(request: pb.RequestReturnRequest) -> NewReturn:
         order_id=request.order_id,
         lines=tuple(RequestedLine(x.sku, x.quantity, x.reason) for x in request.lines),
         customer=(customer.latitude, customer.longitude) if customer else None,
+        requested_by=request.requested_by,
     )
 
 

@@ -30,6 +30,7 @@ class OrdersClient:
         return ShippedOrder(
             id=order.id,
             channel=order.channel,
+            placed_by=order.placed_by,
             ship_to=(order.ship_to.latitude, order.ship_to.longitude),
             lines=tuple((x.sku, x.quantity, x.unit_price_cents) for x in order.lines),
             parcels=tuple(

@@ -108,6 +108,9 @@ class ReturnsService:
         """Accepts shipped units within the window, routed to the hub near the customer."""
         rules.validate_new_return(new)
         order = await self._orders.shipped_order(new.order_id)
+        if new.requested_by and order.placed_by != new.requested_by:
+            # Someone else's order is answered as an unknown one: its existence is not theirs.
+            raise DomainError(ErrorCode.NOT_FOUND, f"no order {new.order_id}", "order_id")
         catalogue = await self._inventory.catalogue(line.sku for line in new.lines)
         rules.require_known_skus(new.lines, catalogue)
         shipped = rules.shipped_lines(order, catalogue)
@@ -138,6 +141,7 @@ class ReturnsService:
             row = ReturnRow(
                 id=str(uuid.uuid4()),
                 order_id=order.id,
+                placed_by=order.placed_by,
                 status=ReturnStatus.REQUESTED.value,
                 destination_code=route.destination.code,
                 destination_kind=route.destination.kind,

@@ -38,6 +38,7 @@ class ReturnRow(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=36)
     order_id: str = Field(index=True, max_length=36)
+    placed_by: str = Field(default="", max_length=128)
     status: str = Field(max_length=32)
     destination_code: str = Field(max_length=64)
     destination_kind: str = Field(max_length=32)
@@ -234,6 +235,7 @@ def _assemble(
     return Return(
         id=row.id,
         order_id=row.order_id,
+        placed_by=row.placed_by,
         status=ReturnStatus(row.status),
         destination_code=row.destination_code,
         destination_kind=row.destination_kind,

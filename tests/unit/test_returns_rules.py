@@ -156,6 +156,7 @@ def test_what_shipped_sums_parcels_takes_the_lowest_price_and_the_last_departure
         "o-1",
         "web",
         BERLIN,
+        "shop-1",
         lines=(("TEE", 2, 2500), ("TEE", 1, 2000), ("PHONE", 1, 60000), ("CAP", 1, 900)),
         parcels=(
             ShippedParcel(NOW - timedelta(days=3), (("TEE", 2, ()),)),

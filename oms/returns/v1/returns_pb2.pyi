@@ -72,7 +72,7 @@ class Refund(_message.Message):
     def __init__(self, id: _Optional[str] = ..., status: _Optional[_Union[RefundStatus, str]] = ..., amount_cents: _Optional[int] = ..., provider: _Optional[str] = ..., issued_at: _Optional[str] = ...) -> None: ...
 
 class Return(_message.Message):
-    __slots__ = ("id", "order_id", "status", "destination_code", "destination_kind", "estimated_cost_cents", "centralized_cost_cents", "lines", "fraud_flags", "refund", "requested_at", "received_at", "inspected_at", "closed_at", "notes", "measured_weight_grams")
+    __slots__ = ("id", "order_id", "status", "destination_code", "destination_kind", "estimated_cost_cents", "centralized_cost_cents", "lines", "fraud_flags", "refund", "requested_at", "received_at", "inspected_at", "closed_at", "notes", "measured_weight_grams", "placed_by")
     ID_FIELD_NUMBER: _ClassVar[int]
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -89,6 +89,7 @@ class Return(_message.Message):
     CLOSED_AT_FIELD_NUMBER: _ClassVar[int]
     NOTES_FIELD_NUMBER: _ClassVar[int]
     MEASURED_WEIGHT_GRAMS_FIELD_NUMBER: _ClassVar[int]
+    PLACED_BY_FIELD_NUMBER: _ClassVar[int]
     id: str
     order_id: str
     status: ReturnStatus
@@ -105,7 +106,8 @@ class Return(_message.Message):
     closed_at: str
     notes: str
     measured_weight_grams: int
-    def __init__(self, id: _Optional[str] = ..., order_id: _Optional[str] = ..., status: _Optional[_Union[ReturnStatus, str]] = ..., destination_code: _Optional[str] = ..., destination_kind: _Optional[str] = ..., estimated_cost_cents: _Optional[int] = ..., centralized_cost_cents: _Optional[int] = ..., lines: _Optional[_Iterable[_Union[ReturnLine, _Mapping]]] = ..., fraud_flags: _Optional[_Iterable[str]] = ..., refund: _Optional[_Union[Refund, _Mapping]] = ..., requested_at: _Optional[str] = ..., received_at: _Optional[str] = ..., inspected_at: _Optional[str] = ..., closed_at: _Optional[str] = ..., notes: _Optional[str] = ..., measured_weight_grams: _Optional[int] = ...) -> None: ...
+    placed_by: str
+    def __init__(self, id: _Optional[str] = ..., order_id: _Optional[str] = ..., status: _Optional[_Union[ReturnStatus, str]] = ..., destination_code: _Optional[str] = ..., destination_kind: _Optional[str] = ..., estimated_cost_cents: _Optional[int] = ..., centralized_cost_cents: _Optional[int] = ..., lines: _Optional[_Iterable[_Union[ReturnLine, _Mapping]]] = ..., fraud_flags: _Optional[_Iterable[str]] = ..., refund: _Optional[_Union[Refund, _Mapping]] = ..., requested_at: _Optional[str] = ..., received_at: _Optional[str] = ..., inspected_at: _Optional[str] = ..., closed_at: _Optional[str] = ..., notes: _Optional[str] = ..., measured_weight_grams: _Optional[int] = ..., placed_by: _Optional[str] = ...) -> None: ...
 
 class RequestedLine(_message.Message):
     __slots__ = ("sku", "quantity", "reason")
@@ -118,14 +120,16 @@ class RequestedLine(_message.Message):
     def __init__(self, sku: _Optional[str] = ..., quantity: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class RequestReturnRequest(_message.Message):
-    __slots__ = ("order_id", "lines", "customer")
+    __slots__ = ("order_id", "lines", "customer", "requested_by")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     lines: _containers.RepeatedCompositeFieldContainer[RequestedLine]
     customer: Coordinates
-    def __init__(self, order_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[RequestedLine, _Mapping]]] = ..., customer: _Optional[_Union[Coordinates, _Mapping]] = ...) -> None: ...
+    requested_by: str
+    def __init__(self, order_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[RequestedLine, _Mapping]]] = ..., customer: _Optional[_Union[Coordinates, _Mapping]] = ..., requested_by: _Optional[str] = ...) -> None: ...
 
 class ReceiveReturnRequest(_message.Message):
     __slots__ = ("return_id", "location_code")

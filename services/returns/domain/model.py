@@ -90,6 +90,7 @@ class ShippedOrder:
     id: str
     channel: str
     ship_to: tuple[float, float]
+    placed_by: str
     # (sku, units, unit price in cents) per order line.
     lines: tuple[tuple[str, int, int], ...]
     parcels: tuple[ShippedParcel, ...]
@@ -122,6 +123,8 @@ class NewReturn:
     lines: tuple[RequestedLine, ...]
     # Where the customer is now; the order's ship-to when None.
     customer: tuple[float, float] | None = None
+    # When set, the order must have been placed by this subject.
+    requested_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -195,3 +198,4 @@ class Return:
     closed_at: datetime | None = None
     notes: str = ""
     measured_weight_grams: int | None = None
+    placed_by: str = ""
