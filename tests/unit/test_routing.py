@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -61,7 +60,7 @@ def test_ties_break_by_location_code() -> None:
         assert plan is not None and plan.parcels[0].location_code == "A-STORE"
 
 
-def test_a_large_network_is_routed_quickly_with_the_greedy_fallback() -> None:
+def test_a_large_network_is_routed_by_the_greedy_fallback() -> None:
     network = [
         Candidate(
             f"L{i:04d}",
@@ -73,11 +72,15 @@ def test_a_large_network_is_routed_quickly_with_the_greedy_fallback() -> None:
         for i in range(1000)
     ]
     lines = {f"S{j}": 2 for j in range(20)}
-    started = time.perf_counter()
     plan = plan_order(lines, network, BERLIN, SplitPolicy.ALLOW_SPLIT)
-    elapsed = time.perf_counter() - started
     assert plan is not None and plan.algorithm == "greedy"
-    assert elapsed < 5  # a sanity bound, not a benchmark: the greedy pass is far faster
+    by_code = {c.code: c for c in network}
+    planned: dict[str, int] = {}
+    for parcel in plan.parcels:
+        for sku, units in parcel.lines:
+            assert units <= by_code[parcel.location_code].available[sku]
+            planned[sku] = planned.get(sku, 0) + units
+    assert planned == lines and len(plan.parcels) <= CostModel().max_locations
 
 
 skus = st.sampled_from(["A", "B", "C"])
