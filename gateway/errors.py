@@ -62,6 +62,12 @@ def user_error_from_rpc(
     )
 
 
+def not_served_yet(field: str, name: str) -> UserError:
+    """The refusal of an input field the contract names before the system acts on it: refused,
+    not silently ignored, so a client never believes it took effect."""
+    return UserError(field=field, message=f"{name} is not served yet", code=ErrorCode.INVALID_INPUT)
+
+
 async def query_answer(call: Awaitable[T]) -> T:
     """The reply to a query's RPC. Queries have no `userErrors`, so a service's refusal becomes a
     top-level error with its code; anything else is re-raised, like in `user_error_from_rpc`."""

@@ -17,7 +17,7 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from gateway import procurement, workorders
+from gateway import channels, procurement, workorders
 from gateway.inventory.resolvers import InventoryMutation, InventoryQuery, InventorySubscription
 from gateway.orders.resolvers import OrdersMutation, OrdersQuery
 from gateway.returns.resolvers import ReturnsMutation, ReturnsQuery
@@ -28,7 +28,7 @@ Mutation = merge_types("Mutation", (InventoryMutation, OrdersMutation, ReturnsMu
 Subscription = merge_types("Subscription", (InventorySubscription,))
 
 # Types the contract names for operations not served yet; nothing reaches them from a root field.
-CONTRACT_TYPES = (*procurement.TYPES, *workorders.TYPES)
+CONTRACT_TYPES = (*procurement.TYPES, *workorders.TYPES, *channels.TYPES)
 
 
 def is_internal_fault(error: GraphQLError) -> bool:

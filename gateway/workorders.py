@@ -60,6 +60,14 @@ class CompleteWorkOrderOperationInput:
     operation: str
     labor_minutes: int
     parts_used: list[ComponentInput] | None = strawberry.UNSET
+    serial_number: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The unit worked on, for serialized goods."
+    )
+    result: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="What the operation found or produced: the grade after GRADE, the "
+        "data-wipe certificate after WIPE.",
+    )
 
 
 TYPES = (

@@ -21,6 +21,22 @@ class LocationInput:
     accepts_returns: bool | None = strawberry.field(
         default=strawberry.UNSET, description="Left out or null: the default for the kind."
     )
+    daily_ship_capacity: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Orders this location can ship in a day; no limit when left out.",
+    )
+    daily_inspection_capacity: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Returns this location can inspect in a day; no limit when left out.",
+    )
+
+    def capacities_given(self) -> list[str]:
+        """The capacity fields the caller set (not acted on yet)."""
+        given = {
+            "dailyShipCapacity": self.daily_ship_capacity,
+            "dailyInspectionCapacity": self.daily_inspection_capacity,
+        }
+        return [name for name, value in given.items() if isinstance(value, int)]
 
     def to_proto(self) -> pb.UpsertLocationRequest:
         request = pb.UpsertLocationRequest(

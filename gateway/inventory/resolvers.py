@@ -10,7 +10,7 @@ import strawberry
 
 from gateway.auth import Role
 from gateway.context import Context
-from gateway.errors import query_answer, user_error_from_rpc
+from gateway.errors import not_served_yet, query_answer, user_error_from_rpc
 from gateway.inventory.inputs import ChannelInput, LocationInput, SkuInput, StockAdjustmentInput
 from gateway.inventory.types import (
     AdjustStockPayload,
@@ -83,6 +83,9 @@ class InventoryMutation:
         extensions=allow(*STOCK_WRITERS), description="Creates or updates by code."
     )
     async def upsert_location(self, info: Info, input: LocationInput) -> UpsertLocationPayload:
+        if given := input.capacities_given():
+            refusals = [not_served_yet(f"input.{name}", name) for name in given]
+            return UpsertLocationPayload(user_errors=refusals)
         try:
             location = await info.context.inventory.UpsertLocation(input.to_proto())
         except grpc.RpcError as error:

@@ -14,21 +14,31 @@ class AddressInput:
     line1: str | None = strawberry.UNSET
     city: str | None = strawberry.UNSET
     postal_code: str | None = strawberry.UNSET
-    country: str | None = strawberry.UNSET
-    latitude: float
-    longitude: float
+    country: str | None = strawberry.field(
+        default=strawberry.UNSET, description="ISO 3166-1 alpha-2."
+    )
+    latitude: float | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Optional: when left out, the address is placed from its postal code, city "
+        "and country.",
+    )
+    longitude: float | None = strawberry.UNSET
 
     def to_proto(self) -> pb.Address:
         # UNSET and null are both falsy: the service stores an absent part as "".
-        return pb.Address(
+        address = pb.Address(
             name=self.name or "",
             line1=self.line1 or "",
             city=self.city or "",
             postal_code=self.postal_code or "",
             country=self.country or "",
-            latitude=self.latitude,
-            longitude=self.longitude,
         )
+        # Presence matters: an address without coordinates is placed (or refused) by the service.
+        if isinstance(self.latitude, float):
+            address.latitude = self.latitude
+        if isinstance(self.longitude, float):
+            address.longitude = self.longitude
+        return address
 
 
 @strawberry.input

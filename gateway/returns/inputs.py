@@ -27,6 +27,11 @@ class RequestReturnInput:
         default=strawberry.UNSET,
         description="Where the customer is now; the order's ship-to address when left out.",
     )
+    idempotency_key: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Chosen by the client; sending the same key again returns the first return "
+        "and creates nothing.",
+    )
 
     def to_proto(self) -> pb.RequestReturnRequest:
         request = pb.RequestReturnRequest(
@@ -34,10 +39,12 @@ class RequestReturnInput:
         )
         # Presence matters: without coordinates the service routes from the order's ship-to.
         if isinstance(self.customer_address, AddressInput):
-            address = self.customer_address
-            request.customer.CopyFrom(
-                pb.Coordinates(latitude=address.latitude, longitude=address.longitude)
-            )
+            address = self.customer_address.to_proto()
+            request.customer.SetInParent()
+            if address.HasField("latitude"):
+                request.customer.latitude = address.latitude
+            if address.HasField("longitude"):
+                request.customer.longitude = address.longitude
         return request
 
 

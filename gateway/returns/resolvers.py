@@ -17,7 +17,13 @@ import strawberry
 
 from gateway.auth import Principal, Role
 from gateway.context import Context
-from gateway.errors import ErrorCode, UserError, query_answer, user_error_from_rpc
+from gateway.errors import (
+    ErrorCode,
+    UserError,
+    not_served_yet,
+    query_answer,
+    user_error_from_rpc,
+)
 from gateway.permissions import FORBIDDEN, AuthError, allow
 from gateway.returns.inputs import InspectReturnInput, RequestReturnInput
 from gateway.returns.types import (
@@ -39,6 +45,7 @@ READERS = (Role.SCANNER, Role.STOREFRONT, *STAFF)
 
 # Where the service's fields are in each mutation's arguments, when not simply camel-cased.
 REQUEST_RETURN_FIELDS = {
+    "customer": "input.customerAddress",
     "customer.latitude": "input.customerAddress.latitude",
     "customer.longitude": "input.customerAddress.longitude",
 }
@@ -138,6 +145,9 @@ class ReturnsMutation:
         "distribution centre; a storefront returns only the orders it placed.",
     )
     async def request_return(self, info: Info, input: RequestReturnInput) -> RequestReturnPayload:
+        if isinstance(input.idempotency_key, str):
+            refusal = not_served_yet("input.idempotencyKey", "idempotencyKey")
+            return RequestReturnPayload(user_errors=[refusal])
         request = input.to_proto()
         principal = _principal(info)
         if principal.role is Role.STOREFRONT:

@@ -23,6 +23,7 @@ class ErrorCode(StrEnum):
     WRONG_LOCATION = "WRONG_LOCATION"
     OUTSIDE_WINDOW = "OUTSIDE_WINDOW"
     FORBIDDEN = "FORBIDDEN"
+    INVALID_ADDRESS = "INVALID_ADDRESS"
 
 
 class DomainError(Exception):
@@ -47,6 +48,7 @@ _STATUS_FOR_CODE = {
     ErrorCode.WRONG_LOCATION: grpc.StatusCode.FAILED_PRECONDITION,
     ErrorCode.OUTSIDE_WINDOW: grpc.StatusCode.FAILED_PRECONDITION,
     ErrorCode.FORBIDDEN: grpc.StatusCode.PERMISSION_DENIED,
+    ErrorCode.INVALID_ADDRESS: grpc.StatusCode.INVALID_ARGUMENT,
 }
 
 

@@ -8,6 +8,7 @@ import grpc
 
 from oms.orders.v1 import orders_pb2 as pb
 from oms.orders.v1.orders_pb2_grpc import OrdersServiceServicer
+from services.kernel.geo import require_placed
 from services.kernel.proto_enums import enum_name, enum_value
 from services.orders.domain.model import (
     Address,
@@ -109,13 +110,18 @@ def new_order_from_proto(request: pb.PlaceOrderRequest) -> NewOrder:
         if request.split_policy == pb.SPLIT_POLICY_SHIP_COMPLETE
         else SplitPolicy.ALLOW_SPLIT
     )
+    latitude, longitude = require_placed(
+        a.latitude if a.HasField("latitude") else None,
+        a.longitude if a.HasField("longitude") else None,
+        "ship_to",
+    )
     return NewOrder(
         channel=request.channel,
         external_id=request.external_id,
         email=request.email,
         ship_to=Address(
-            latitude=a.latitude,
-            longitude=a.longitude,
+            latitude=latitude,
+            longitude=longitude,
             name=a.name,
             line1=a.line1,
             city=a.city,

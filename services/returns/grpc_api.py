@@ -8,6 +8,7 @@ import grpc
 
 from oms.returns.v1 import returns_pb2 as pb
 from oms.returns.v1.returns_pb2_grpc import ReturnsServiceServicer
+from services.kernel.geo import require_placed
 from services.kernel.proto_enums import enum_value
 from services.returns.domain import rules
 from services.returns.domain.model import (
@@ -71,11 +72,18 @@ def return_to_proto(r: Return) -> pb.Return:
 
 
 def new_return_from_proto(request: pb.RequestReturnRequest) -> NewReturn:
-    customer = request.customer if request.HasField("customer") else None
+    customer = None
+    if request.HasField("customer"):
+        given = request.customer
+        customer = require_placed(
+            given.latitude if given.HasField("latitude") else None,
+            given.longitude if given.HasField("longitude") else None,
+            "customer",
+        )
     return NewReturn(
         order_id=request.order_id,
         lines=tuple(RequestedLine(x.sku, x.quantity, x.reason) for x in request.lines),
-        customer=(customer.latitude, customer.longitude) if customer else None,
+        customer=customer,
         requested_by=request.requested_by,
     )
 

@@ -39,11 +39,13 @@ NOT_SERVED_YET = {
     "UpsertSupplier",
     "CreatePurchaseOrder",
     "ReceivePurchaseOrder",
+    "RecordSupplierInvoice",
     "ReplenishmentPlan",
     "CreateWorkOrder",
     "CompleteWorkOrderOperation",
     "WorkOrders",
     "OpsSummary",
+    "ConnectChannel",
 }
 
 

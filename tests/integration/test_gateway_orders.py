@@ -258,6 +258,17 @@ async def test_refusals_name_the_input_field(
     assert await gateway.stock("TEE") == {"DC-LIS": (50, 0), "HUB-BER": (2, 0)}
 
 
+async def test_an_address_without_coordinates_is_refused_until_it_can_be_placed(
+    gateway: Gateway,
+) -> None:
+    variables = order_input("w-nowhere", {"TEE": 1})
+    variables["input"]["shipTo"] = {"city": "Berlin", "postalCode": "10115", "country": "DE"}
+    refused = (await gateway.data(contract("PlaceOrder"), variables))["placeOrder"]
+    assert refused["order"] is None
+    assert codes(refused) == [("INVALID_ADDRESS", "input.shipTo")]
+    assert await gateway.stock("TEE") == {"DC-LIS": (50, 0), "HUB-BER": (2, 0)}
+
+
 async def test_shipping_takes_units_off_on_hand_and_moves_the_order(gateway: Gateway) -> None:
     order = (await gateway.place("w-ship", {"CAP": 1, "MUG": 2}))["order"]
     by_location = {s["location"]["code"]: s["id"] for s in order["shipments"]}

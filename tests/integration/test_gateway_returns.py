@@ -309,6 +309,9 @@ async def test_refusals_have_stable_codes_and_name_the_input(gateway: Gateway) -
     # The GraphQL layer cannot know the range; the service names the argument's field.
     off_map = (await gateway.data(contract("RequestReturn"), variables))["requestReturn"]
     assert codes(off_map) == [("INVALID_INPUT", "input.customerAddress.latitude")]
+    variables["input"]["customerAddress"] = {"city": "Berlin", "country": "DE"}
+    unplaced = (await gateway.data(contract("RequestReturn"), variables))["requestReturn"]
+    assert codes(unplaced) == [("INVALID_ADDRESS", "input.customerAddress")]
 
     late_order = await gateway.shipped_order("o-late", channel=OUTLET)
     late = await gateway.request(late_order)

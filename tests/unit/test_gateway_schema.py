@@ -1024,3 +1024,40 @@ async def test_the_returns_report_passes_its_period_and_names_kinds_and_hubs() -
         "{ returnsReport { returns } }", context_value=context_for(Role.ADMIN, returns=returns)
     )
     assert returns.requests[-1] == rpb.ReturnsReportRequest()
+
+
+async def test_contract_fields_not_acted_on_yet_are_refused_not_ignored() -> None:
+    inventory, returns = FakeInventory(), FakeReturns()
+    location = OPERATIONS[4].variables["input"] | {"dailyShipCapacity": 10}  # type: ignore[index]
+    upsert = await build_schema().execute(
+        "mutation($input: LocationInput!) { upsertLocation(input: $input) "
+        "{ location { code } userErrors { field code message } } }",
+        {"input": location},
+        context_value=context_for(Role.ADMIN, inventory, returns=returns),
+    )
+    assert upsert.data == {
+        "upsertLocation": {
+            "location": None,
+            "userErrors": [
+                {
+                    "field": "input.dailyShipCapacity",
+                    "code": "INVALID_INPUT",
+                    "message": "dailyShipCapacity is not served yet",
+                }
+            ],
+        }
+    }
+    keyed = REQUEST_RETURN_VARIABLES["input"] | {"idempotencyKey": "loop-1"}
+    request = await build_schema().execute(
+        "mutation($input: RequestReturnInput!) { requestReturn(input: $input) "
+        "{ return { id } userErrors { field code } } }",
+        {"input": keyed},
+        context_value=context_for(Role.ADMIN, inventory, returns=returns),
+    )
+    assert request.data == {
+        "requestReturn": {
+            "return": None,
+            "userErrors": [{"field": "input.idempotencyKey", "code": "INVALID_INPUT"}],
+        }
+    }
+    assert inventory.calls == returns.calls == []

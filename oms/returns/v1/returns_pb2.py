@@ -24,53 +24,53 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1coms/returns/v1/returns.proto\x12\x0eoms.returns.v1\"2\n\x0b\x43oordinates\x12\x10\n\x08latitude\x18\x01 \x01(\x01\x12\x11\n\tlongitude\x18\x02 \x01(\x01\"y\n\nReturnLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\r\n\x05grade\x18\x04 \x01(\t\x12\x13\n\x0b\x64isposition\x18\x05 \x01(\t\x12\x18\n\x10settled_quantity\x18\x06 \x01(\x03\"}\n\x06Refund\x12\n\n\x02id\x18\x01 \x01(\t\x12,\n\x06status\x18\x02 \x01(\x0e\x32\x1c.oms.returns.v1.RefundStatus\x12\x14\n\x0c\x61mount_cents\x18\x03 \x01(\x03\x12\x10\n\x08provider\x18\x04 \x01(\t\x12\x11\n\tissued_at\x18\x05 \x01(\t\"\xc3\x03\n\x06Return\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12,\n\x06status\x18\x03 \x01(\x0e\x32\x1c.oms.returns.v1.ReturnStatus\x12\x18\n\x10\x64\x65stination_code\x18\x04 \x01(\t\x12\x18\n\x10\x64\x65stination_kind\x18\x05 \x01(\t\x12\x1c\n\x14\x65stimated_cost_cents\x18\x06 \x01(\x03\x12\x1e\n\x16\x63\x65ntralized_cost_cents\x18\x07 \x01(\x03\x12)\n\x05lines\x18\x08 \x03(\x0b\x32\x1a.oms.returns.v1.ReturnLine\x12\x13\n\x0b\x66raud_flags\x18\t \x03(\t\x12&\n\x06refund\x18\n \x01(\x0b\x32\x16.oms.returns.v1.Refund\x12\x14\n\x0crequested_at\x18\x0b \x01(\t\x12\x13\n\x0breceived_at\x18\x0c \x01(\t\x12\x14\n\x0cinspected_at\x18\r \x01(\t\x12\x11\n\tclosed_at\x18\x0e \x01(\t\x12\r\n\x05notes\x18\x0f \x01(\t\x12\x1d\n\x15measured_weight_grams\x18\x10 \x01(\x03\x12\x11\n\tplaced_by\x18\x11 \x01(\t\">\n\rRequestedLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xad\x01\n\x14RequestReturnRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12,\n\x05lines\x18\x02 \x03(\x0b\x32\x1d.oms.returns.v1.RequestedLine\x12\x32\n\x08\x63ustomer\x18\x03 \x01(\x0b\x32\x1b.oms.returns.v1.CoordinatesH\x00\x88\x01\x01\x12\x14\n\x0crequested_by\x18\x04 \x01(\tB\x0b\n\t_customer\"@\n\x14ReceiveReturnRequest\x12\x11\n\treturn_id\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\"B\n\rInspectedLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\r\n\x05grade\x18\x02 \x01(\t\x12\x15\n\rserial_number\x18\x03 \x01(\t\"\xc2\x01\n\x14InspectReturnRequest\x12\x11\n\treturn_id\x18\x01 \x01(\t\x12,\n\x05lines\x18\x02 \x03(\x0b\x32\x1d.oms.returns.v1.InspectedLine\x12\"\n\x15measured_weight_grams\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\r\n\x05notes\x18\x04 \x01(\t\x12\x1c\n\x14\x61\x63ting_location_code\x18\x05 \x01(\tB\x18\n\x16_measured_weight_grams\"\x1e\n\x10GetReturnRequest\x12\n\n\x02id\x18\x01 \x01(\t\" \n\x11GetReturnsRequest\x12\x0b\n\x03ids\x18\x01 \x03(\t\"=\n\x12GetReturnsResponse\x12\'\n\x07returns\x18\x01 \x03(\x0b\x32\x16.oms.returns.v1.Return\"(\n\x0fHubQueueRequest\x12\x15\n\rlocation_code\x18\x01 \x01(\t\";\n\x10HubQueueResponse\x12\'\n\x07returns\x18\x01 \x03(\x0b\x32\x16.oms.returns.v1.Return\"0\n\x14ReturnsReportRequest\x12\x0c\n\x04\x66rom\x18\x01 \x01(\t\x12\n\n\x02to\x18\x02 \x01(\t\"t\n\x16\x44\x65stinationKindFigures\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0f\n\x07returns\x18\x02 \x01(\x03\x12\x1b\n\x13handling_cost_cents\x18\x03 \x01(\x03\x12\x1e\n\x16\x63\x65ntralized_cost_cents\x18\x04 \x01(\x03\"X\n\nHubBacklog\x12\x15\n\rlocation_code\x18\x01 \x01(\t\x12\x1b\n\x13\x61waiting_inspection\x18\x02 \x01(\x03\x12\x16\n\x0eoldest_minutes\x18\x03 \x01(\x03\"\x98\x03\n\rReturnsReport\x12\x0f\n\x07returns\x18\x01 \x01(\x03\x12\x43\n\x13\x62y_destination_kind\x18\x02 \x03(\x0b\x32&.oms.returns.v1.DestinationKindFigures\x12\x1b\n\x13handling_cost_cents\x18\x03 \x01(\x03\x12\x1e\n\x16\x63\x65ntralized_cost_cents\x18\x04 \x01(\x03\x12\x14\n\x0csaving_cents\x18\x05 \x01(\x03\x12#\n\x1brequest_to_refund_hours_p50\x18\x06 \x01(\x01\x12#\n\x1brequest_to_refund_hours_p90\x18\x07 \x01(\x01\x12$\n\x1creceipt_to_restock_hours_p50\x18\x08 \x01(\x01\x12$\n\x1creceipt_to_restock_hours_p90\x18\t \x01(\x01\x12+\n\x07\x62\x61\x63klog\x18\n \x03(\x0b\x32\x1a.oms.returns.v1.HubBacklog\x12\x1b\n\x13\x61waiting_inspection\x18\x0b \x01(\x03*\xb9\x01\n\x0cReturnStatus\x12\x1d\n\x19RETURN_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17RETURN_STATUS_REQUESTED\x10\x01\x12\x1a\n\x16RETURN_STATUS_RECEIVED\x10\x02\x12\x1b\n\x17RETURN_STATUS_INSPECTED\x10\x03\x12\x1a\n\x16RETURN_STATUS_REJECTED\x10\x04\x12\x18\n\x14RETURN_STATUS_CLOSED\x10\x05*~\n\x0cRefundStatus\x12\x1d\n\x19REFUND_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15REFUND_STATUS_PENDING\x10\x01\x12\x18\n\x14REFUND_STATUS_ISSUED\x10\x02\x12\x1a\n\x16REFUND_STATUS_WITHHELD\x10\x03\x32\xc1\x04\n\x0eReturnsService\x12M\n\rRequestReturn\x12$.oms.returns.v1.RequestReturnRequest\x1a\x16.oms.returns.v1.Return\x12M\n\rReceiveReturn\x12$.oms.returns.v1.ReceiveReturnRequest\x1a\x16.oms.returns.v1.Return\x12M\n\rInspectReturn\x12$.oms.returns.v1.InspectReturnRequest\x1a\x16.oms.returns.v1.Return\x12\x45\n\tGetReturn\x12 .oms.returns.v1.GetReturnRequest\x1a\x16.oms.returns.v1.Return\x12S\n\nGetReturns\x12!.oms.returns.v1.GetReturnsRequest\x1a\".oms.returns.v1.GetReturnsResponse\x12M\n\x08HubQueue\x12\x1f.oms.returns.v1.HubQueueRequest\x1a .oms.returns.v1.HubQueueResponse\x12W\n\x10GetReturnsReport\x12$.oms.returns.v1.ReturnsReportRequest\x1a\x1d.oms.returns.v1.ReturnsReportb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1coms/returns/v1/returns.proto\x12\x0eoms.returns.v1\"W\n\x0b\x43oordinates\x12\x15\n\x08latitude\x18\x01 \x01(\x01H\x00\x88\x01\x01\x12\x16\n\tlongitude\x18\x02 \x01(\x01H\x01\x88\x01\x01\x42\x0b\n\t_latitudeB\x0c\n\n_longitude\"y\n\nReturnLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\r\n\x05grade\x18\x04 \x01(\t\x12\x13\n\x0b\x64isposition\x18\x05 \x01(\t\x12\x18\n\x10settled_quantity\x18\x06 \x01(\x03\"}\n\x06Refund\x12\n\n\x02id\x18\x01 \x01(\t\x12,\n\x06status\x18\x02 \x01(\x0e\x32\x1c.oms.returns.v1.RefundStatus\x12\x14\n\x0c\x61mount_cents\x18\x03 \x01(\x03\x12\x10\n\x08provider\x18\x04 \x01(\t\x12\x11\n\tissued_at\x18\x05 \x01(\t\"\xc3\x03\n\x06Return\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12,\n\x06status\x18\x03 \x01(\x0e\x32\x1c.oms.returns.v1.ReturnStatus\x12\x18\n\x10\x64\x65stination_code\x18\x04 \x01(\t\x12\x18\n\x10\x64\x65stination_kind\x18\x05 \x01(\t\x12\x1c\n\x14\x65stimated_cost_cents\x18\x06 \x01(\x03\x12\x1e\n\x16\x63\x65ntralized_cost_cents\x18\x07 \x01(\x03\x12)\n\x05lines\x18\x08 \x03(\x0b\x32\x1a.oms.returns.v1.ReturnLine\x12\x13\n\x0b\x66raud_flags\x18\t \x03(\t\x12&\n\x06refund\x18\n \x01(\x0b\x32\x16.oms.returns.v1.Refund\x12\x14\n\x0crequested_at\x18\x0b \x01(\t\x12\x13\n\x0breceived_at\x18\x0c \x01(\t\x12\x14\n\x0cinspected_at\x18\r \x01(\t\x12\x11\n\tclosed_at\x18\x0e \x01(\t\x12\r\n\x05notes\x18\x0f \x01(\t\x12\x1d\n\x15measured_weight_grams\x18\x10 \x01(\x03\x12\x11\n\tplaced_by\x18\x11 \x01(\t\">\n\rRequestedLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xad\x01\n\x14RequestReturnRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12,\n\x05lines\x18\x02 \x03(\x0b\x32\x1d.oms.returns.v1.RequestedLine\x12\x32\n\x08\x63ustomer\x18\x03 \x01(\x0b\x32\x1b.oms.returns.v1.CoordinatesH\x00\x88\x01\x01\x12\x14\n\x0crequested_by\x18\x04 \x01(\tB\x0b\n\t_customer\"@\n\x14ReceiveReturnRequest\x12\x11\n\treturn_id\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\"B\n\rInspectedLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\r\n\x05grade\x18\x02 \x01(\t\x12\x15\n\rserial_number\x18\x03 \x01(\t\"\xc2\x01\n\x14InspectReturnRequest\x12\x11\n\treturn_id\x18\x01 \x01(\t\x12,\n\x05lines\x18\x02 \x03(\x0b\x32\x1d.oms.returns.v1.InspectedLine\x12\"\n\x15measured_weight_grams\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\r\n\x05notes\x18\x04 \x01(\t\x12\x1c\n\x14\x61\x63ting_location_code\x18\x05 \x01(\tB\x18\n\x16_measured_weight_grams\"\x1e\n\x10GetReturnRequest\x12\n\n\x02id\x18\x01 \x01(\t\" \n\x11GetReturnsRequest\x12\x0b\n\x03ids\x18\x01 \x03(\t\"=\n\x12GetReturnsResponse\x12\'\n\x07returns\x18\x01 \x03(\x0b\x32\x16.oms.returns.v1.Return\"(\n\x0fHubQueueRequest\x12\x15\n\rlocation_code\x18\x01 \x01(\t\";\n\x10HubQueueResponse\x12\'\n\x07returns\x18\x01 \x03(\x0b\x32\x16.oms.returns.v1.Return\"0\n\x14ReturnsReportRequest\x12\x0c\n\x04\x66rom\x18\x01 \x01(\t\x12\n\n\x02to\x18\x02 \x01(\t\"t\n\x16\x44\x65stinationKindFigures\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0f\n\x07returns\x18\x02 \x01(\x03\x12\x1b\n\x13handling_cost_cents\x18\x03 \x01(\x03\x12\x1e\n\x16\x63\x65ntralized_cost_cents\x18\x04 \x01(\x03\"X\n\nHubBacklog\x12\x15\n\rlocation_code\x18\x01 \x01(\t\x12\x1b\n\x13\x61waiting_inspection\x18\x02 \x01(\x03\x12\x16\n\x0eoldest_minutes\x18\x03 \x01(\x03\"\x98\x03\n\rReturnsReport\x12\x0f\n\x07returns\x18\x01 \x01(\x03\x12\x43\n\x13\x62y_destination_kind\x18\x02 \x03(\x0b\x32&.oms.returns.v1.DestinationKindFigures\x12\x1b\n\x13handling_cost_cents\x18\x03 \x01(\x03\x12\x1e\n\x16\x63\x65ntralized_cost_cents\x18\x04 \x01(\x03\x12\x14\n\x0csaving_cents\x18\x05 \x01(\x03\x12#\n\x1brequest_to_refund_hours_p50\x18\x06 \x01(\x01\x12#\n\x1brequest_to_refund_hours_p90\x18\x07 \x01(\x01\x12$\n\x1creceipt_to_restock_hours_p50\x18\x08 \x01(\x01\x12$\n\x1creceipt_to_restock_hours_p90\x18\t \x01(\x01\x12+\n\x07\x62\x61\x63klog\x18\n \x03(\x0b\x32\x1a.oms.returns.v1.HubBacklog\x12\x1b\n\x13\x61waiting_inspection\x18\x0b \x01(\x03*\xb9\x01\n\x0cReturnStatus\x12\x1d\n\x19RETURN_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17RETURN_STATUS_REQUESTED\x10\x01\x12\x1a\n\x16RETURN_STATUS_RECEIVED\x10\x02\x12\x1b\n\x17RETURN_STATUS_INSPECTED\x10\x03\x12\x1a\n\x16RETURN_STATUS_REJECTED\x10\x04\x12\x18\n\x14RETURN_STATUS_CLOSED\x10\x05*~\n\x0cRefundStatus\x12\x1d\n\x19REFUND_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15REFUND_STATUS_PENDING\x10\x01\x12\x18\n\x14REFUND_STATUS_ISSUED\x10\x02\x12\x1a\n\x16REFUND_STATUS_WITHHELD\x10\x03\x32\xc1\x04\n\x0eReturnsService\x12M\n\rRequestReturn\x12$.oms.returns.v1.RequestReturnRequest\x1a\x16.oms.returns.v1.Return\x12M\n\rReceiveReturn\x12$.oms.returns.v1.ReceiveReturnRequest\x1a\x16.oms.returns.v1.Return\x12M\n\rInspectReturn\x12$.oms.returns.v1.InspectReturnRequest\x1a\x16.oms.returns.v1.Return\x12\x45\n\tGetReturn\x12 .oms.returns.v1.GetReturnRequest\x1a\x16.oms.returns.v1.Return\x12S\n\nGetReturns\x12!.oms.returns.v1.GetReturnsRequest\x1a\".oms.returns.v1.GetReturnsResponse\x12M\n\x08HubQueue\x12\x1f.oms.returns.v1.HubQueueRequest\x1a .oms.returns.v1.HubQueueResponse\x12W\n\x10GetReturnsReport\x12$.oms.returns.v1.ReturnsReportRequest\x1a\x1d.oms.returns.v1.ReturnsReportb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'oms.returns.v1.returns_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RETURNSTATUS']._serialized_start=2277
-  _globals['_RETURNSTATUS']._serialized_end=2462
-  _globals['_REFUNDSTATUS']._serialized_start=2464
-  _globals['_REFUNDSTATUS']._serialized_end=2590
+  _globals['_RETURNSTATUS']._serialized_start=2314
+  _globals['_RETURNSTATUS']._serialized_end=2499
+  _globals['_REFUNDSTATUS']._serialized_start=2501
+  _globals['_REFUNDSTATUS']._serialized_end=2627
   _globals['_COORDINATES']._serialized_start=48
-  _globals['_COORDINATES']._serialized_end=98
-  _globals['_RETURNLINE']._serialized_start=100
-  _globals['_RETURNLINE']._serialized_end=221
-  _globals['_REFUND']._serialized_start=223
-  _globals['_REFUND']._serialized_end=348
-  _globals['_RETURN']._serialized_start=351
-  _globals['_RETURN']._serialized_end=802
-  _globals['_REQUESTEDLINE']._serialized_start=804
-  _globals['_REQUESTEDLINE']._serialized_end=866
-  _globals['_REQUESTRETURNREQUEST']._serialized_start=869
-  _globals['_REQUESTRETURNREQUEST']._serialized_end=1042
-  _globals['_RECEIVERETURNREQUEST']._serialized_start=1044
-  _globals['_RECEIVERETURNREQUEST']._serialized_end=1108
-  _globals['_INSPECTEDLINE']._serialized_start=1110
-  _globals['_INSPECTEDLINE']._serialized_end=1176
-  _globals['_INSPECTRETURNREQUEST']._serialized_start=1179
-  _globals['_INSPECTRETURNREQUEST']._serialized_end=1373
-  _globals['_GETRETURNREQUEST']._serialized_start=1375
-  _globals['_GETRETURNREQUEST']._serialized_end=1405
-  _globals['_GETRETURNSREQUEST']._serialized_start=1407
-  _globals['_GETRETURNSREQUEST']._serialized_end=1439
-  _globals['_GETRETURNSRESPONSE']._serialized_start=1441
-  _globals['_GETRETURNSRESPONSE']._serialized_end=1502
-  _globals['_HUBQUEUEREQUEST']._serialized_start=1504
-  _globals['_HUBQUEUEREQUEST']._serialized_end=1544
-  _globals['_HUBQUEUERESPONSE']._serialized_start=1546
-  _globals['_HUBQUEUERESPONSE']._serialized_end=1605
-  _globals['_RETURNSREPORTREQUEST']._serialized_start=1607
-  _globals['_RETURNSREPORTREQUEST']._serialized_end=1655
-  _globals['_DESTINATIONKINDFIGURES']._serialized_start=1657
-  _globals['_DESTINATIONKINDFIGURES']._serialized_end=1773
-  _globals['_HUBBACKLOG']._serialized_start=1775
-  _globals['_HUBBACKLOG']._serialized_end=1863
-  _globals['_RETURNSREPORT']._serialized_start=1866
-  _globals['_RETURNSREPORT']._serialized_end=2274
-  _globals['_RETURNSSERVICE']._serialized_start=2593
-  _globals['_RETURNSSERVICE']._serialized_end=3170
+  _globals['_COORDINATES']._serialized_end=135
+  _globals['_RETURNLINE']._serialized_start=137
+  _globals['_RETURNLINE']._serialized_end=258
+  _globals['_REFUND']._serialized_start=260
+  _globals['_REFUND']._serialized_end=385
+  _globals['_RETURN']._serialized_start=388
+  _globals['_RETURN']._serialized_end=839
+  _globals['_REQUESTEDLINE']._serialized_start=841
+  _globals['_REQUESTEDLINE']._serialized_end=903
+  _globals['_REQUESTRETURNREQUEST']._serialized_start=906
+  _globals['_REQUESTRETURNREQUEST']._serialized_end=1079
+  _globals['_RECEIVERETURNREQUEST']._serialized_start=1081
+  _globals['_RECEIVERETURNREQUEST']._serialized_end=1145
+  _globals['_INSPECTEDLINE']._serialized_start=1147
+  _globals['_INSPECTEDLINE']._serialized_end=1213
+  _globals['_INSPECTRETURNREQUEST']._serialized_start=1216
+  _globals['_INSPECTRETURNREQUEST']._serialized_end=1410
+  _globals['_GETRETURNREQUEST']._serialized_start=1412
+  _globals['_GETRETURNREQUEST']._serialized_end=1442
+  _globals['_GETRETURNSREQUEST']._serialized_start=1444
+  _globals['_GETRETURNSREQUEST']._serialized_end=1476
+  _globals['_GETRETURNSRESPONSE']._serialized_start=1478
+  _globals['_GETRETURNSRESPONSE']._serialized_end=1539
+  _globals['_HUBQUEUEREQUEST']._serialized_start=1541
+  _globals['_HUBQUEUEREQUEST']._serialized_end=1581
+  _globals['_HUBQUEUERESPONSE']._serialized_start=1583
+  _globals['_HUBQUEUERESPONSE']._serialized_end=1642
+  _globals['_RETURNSREPORTREQUEST']._serialized_start=1644
+  _globals['_RETURNSREPORTREQUEST']._serialized_end=1692
+  _globals['_DESTINATIONKINDFIGURES']._serialized_start=1694
+  _globals['_DESTINATIONKINDFIGURES']._serialized_end=1810
+  _globals['_HUBBACKLOG']._serialized_start=1812
+  _globals['_HUBBACKLOG']._serialized_end=1900
+  _globals['_RETURNSREPORT']._serialized_start=1903
+  _globals['_RETURNSREPORT']._serialized_end=2311
+  _globals['_RETURNSSERVICE']._serialized_start=2630
+  _globals['_RETURNSSERVICE']._serialized_end=3207
 # @@protoc_insertion_point(module_scope)
