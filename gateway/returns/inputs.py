@@ -7,6 +7,7 @@ import strawberry
 from gateway.orders import AddressInput
 from gateway.returns.types import Grade, ReturnReason
 from oms.returns.v1 import returns_pb2 as pb
+from services.kernel.proto_enums import enum_value
 
 
 @strawberry.input
@@ -16,7 +17,11 @@ class ReturnLineInput:
     reason: ReturnReason
 
     def to_proto(self) -> pb.RequestedLine:
-        return pb.RequestedLine(sku=self.sku, quantity=self.quantity, reason=self.reason.value)
+        return pb.RequestedLine(
+            sku=self.sku,
+            quantity=self.quantity,
+            reason=enum_value(pb.ReturnReason, self.reason.name),
+        )
 
 
 @strawberry.input
@@ -56,7 +61,9 @@ class InspectedLineInput:
 
     def to_proto(self) -> pb.InspectedLine:
         return pb.InspectedLine(
-            sku=self.sku, grade=self.grade.value, serial_number=self.serial_number or ""
+            sku=self.sku,
+            grade=enum_value(pb.Grade, self.grade.name),
+            serial_number=self.serial_number or "",
         )
 
 

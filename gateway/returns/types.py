@@ -99,9 +99,13 @@ class ReturnLine:
         return cls(
             sku=line.sku,
             quantity=line.quantity,
-            reason=ReturnReason[line.reason],
-            grade=Grade[line.grade] if line.grade else None,
-            disposition=Disposition[line.disposition] if line.disposition else None,
+            reason=ReturnReason[enum_name(pb.ReturnReason, line.reason)],
+            grade=Grade[enum_name(pb.Grade, line.grade)] if line.grade else None,
+            disposition=(
+                Disposition[enum_name(pb.Disposition, line.disposition)]
+                if line.disposition
+                else None
+            ),
             settled_quantity=line.settled_quantity,
         )
 

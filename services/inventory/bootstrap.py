@@ -6,8 +6,9 @@ from oms.inventory.v1 import inventory_pb2, inventory_pb2_grpc
 from services.inventory.events import subscriptions
 from services.inventory.grpc_api import InventoryGrpc
 from services.inventory.service import InventoryService
-from services.inventory.store import TABLES
+from services.inventory.store import TABLES, SqlInventoryStore
 from services.kernel.runtime import ServiceContext, ServiceDefinition, ServiceParts
+from services.kernel.unit_of_work import SqlUnitOfWork
 
 
 def build(context: ServiceContext) -> ServiceParts:
@@ -16,6 +17,7 @@ def build(context: ServiceContext) -> ServiceParts:
         register_grpc=lambda server: inventory_pb2_grpc.add_InventoryServiceServicer_to_server(
             servicer, server
         ),
+        uow=SqlUnitOfWork(context.db, SqlInventoryStore),
         subscriptions=subscriptions(),
     )
 

@@ -9,26 +9,24 @@ commit together: a redelivered event moves nothing twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from sqlmodel.ext.asyncio.session import AsyncSession
+from google.protobuf.message import Message
 
-from oms.events.v1.envelope_pb2 import EventEnvelope
 from oms.events.v1.returns_pb2 import ReturnInspected, ReturnReceived, ReturnRejected
 from oms.events.v1.workorders_pb2 import WorkOrderCompleted, WorkOrderOpened
+from oms.returns.v1.returns_pb2 import DISPOSITION_RESTOCK, Disposition
+from oms.workorders.v1.workorders_pb2 import WORK_ORDER_KIND_REFURBISH
 from services.inventory.domain.model import SourceType, StockDelta
 from services.inventory.service import apply_movement, require_location, require_sku
-from services.inventory.store import ensure_stock_level
+from services.inventory.store import SqlInventoryStore, ensure_stock_level
 from services.kernel.errors import DomainError
-from services.kernel.events import Subscription, unpack
+from services.kernel.events import Subscription
+from services.kernel.proto_enums import enum_name
 
 log = logging.getLogger(__name__)
-
-# Names from the returns and work orders contracts (their enums live in those services).
-RESTOCK = "RESTOCK"
-REFURBISH = "REFURBISH"
 
 
 class _Units(Protocol):
@@ -40,6 +38,7 @@ class _Units(Protocol):
 
 
 U = TypeVar("U", bound=_Units)
+M = TypeVar("M", bound=Message)
 
 
 @dataclass(frozen=True)
@@ -54,15 +53,14 @@ class Movement:
     source_id: str
 
 
-def _counted(envelope: EventEnvelope, lines: Iterable[U]) -> list[U]:
+def _counted(event: Message, lines: Iterable[U]) -> list[U]:
     """The lines with a quantity; a line below 1 is bad data that no movement can express."""
     counted = []
     for line in lines:
         if line.quantity < 1:
             log.warning(
-                "%s %s: %s has quantity %d; skipped",
-                envelope.event_type,
-                envelope.event_id,
+                "%s: %s has quantity %d; skipped",
+                event.DESCRIPTOR.name,
                 line.sku,
                 line.quantity,
             )
@@ -71,8 +69,7 @@ def _counted(envelope: EventEnvelope, lines: Iterable[U]) -> list[U]:
     return counted
 
 
-def _return_received(envelope: EventEnvelope) -> list[Movement]:
-    event = unpack(envelope, ReturnReceived)
+def _return_received(event: ReturnReceived) -> list[Movement]:
     return [
         Movement(
             line.sku,
@@ -82,33 +79,35 @@ def _return_received(envelope: EventEnvelope) -> list[Movement]:
             SourceType.RETURN,
             event.return_id,
         )
-        for line in _counted(envelope, event.lines)
+        for line in _counted(event, event.lines)
     ]
 
 
-def _return_inspected(envelope: EventEnvelope) -> list[Movement]:
+def _disposition_name(value: int) -> str:
+    return enum_name(Disposition, value) if value else "no disposition"
+
+
+def _return_inspected(event: ReturnInspected) -> list[Movement]:
     """Restocked units are sellable where they were inspected at once; every other disposition
     only leaves the inspection pile (refurbished units come back through their work order)."""
-    event = unpack(envelope, ReturnInspected)
     return [
         Movement(
             line.sku,
             event.location_code,
             StockDelta(
                 pending_inspection=-line.quantity,
-                on_hand=line.quantity if line.disposition == RESTOCK else 0,
+                on_hand=line.quantity if line.disposition == DISPOSITION_RESTOCK else 0,
             ),
-            f"return {event.return_id} inspected: {line.disposition or 'no disposition'}",
+            f"return {event.return_id} inspected: {_disposition_name(line.disposition)}",
             SourceType.RETURN,
             event.return_id,
         )
-        for line in _counted(envelope, event.lines)
+        for line in _counted(event, event.lines)
     ]
 
 
-def _return_rejected(envelope: EventEnvelope) -> list[Movement]:
+def _return_rejected(event: ReturnRejected) -> list[Movement]:
     # The parcel is quarantined: it leaves the inspection pile and nothing becomes sellable.
-    event = unpack(envelope, ReturnRejected)
     return [
         Movement(
             line.sku,
@@ -118,18 +117,17 @@ def _return_rejected(envelope: EventEnvelope) -> list[Movement]:
             SourceType.RETURN,
             event.return_id,
         )
-        for line in _counted(envelope, event.lines)
+        for line in _counted(event, event.lines)
     ]
 
 
 def _refurbishment(
-    envelope: EventEnvelope,
     event: WorkOrderOpened | WorkOrderCompleted,
     delta: StockDelta,
     verb: str,
 ) -> list[Movement]:
     # Kits and value-add work move stock through reservations, not through these events.
-    if event.kind != REFURBISH or not _counted(envelope, [event]):
+    if event.kind != WORK_ORDER_KIND_REFURBISH or not _counted(event, [event]):
         return []
     return [
         Movement(
@@ -143,43 +141,32 @@ def _refurbishment(
     ]
 
 
-def _work_order_opened(envelope: EventEnvelope) -> list[Movement]:
-    event = unpack(envelope, WorkOrderOpened)
-    return _refurbishment(envelope, event, StockDelta(in_repair=event.quantity), "opened")
+def _work_order_opened(event: WorkOrderOpened) -> list[Movement]:
+    return _refurbishment(event, StockDelta(in_repair=event.quantity), "opened")
 
 
-def _work_order_completed(envelope: EventEnvelope) -> list[Movement]:
-    event = unpack(envelope, WorkOrderCompleted)
+def _work_order_completed(event: WorkOrderCompleted) -> list[Movement]:
     delta = StockDelta(in_repair=-event.quantity, on_hand=event.quantity)
-    return _refurbishment(envelope, event, delta, "completed")
+    return _refurbishment(event, delta, "completed")
 
 
-MOVEMENTS_FOR: dict[str, Callable[[EventEnvelope], list[Movement]]] = {
-    "ReturnReceived": _return_received,
-    "ReturnInspected": _return_inspected,
-    "ReturnRejected": _return_rejected,
-    "WorkOrderOpened": _work_order_opened,
-    "WorkOrderCompleted": _work_order_completed,
-}
-
-
-async def apply_stock_event(session: AsyncSession, envelope: EventEnvelope) -> None:
-    """Applies the movements an event asks for; event types inventory does not track pass.
+async def apply_movements(
+    store: SqlInventoryStore, event: Message, movements: list[Movement]
+) -> None:
+    """Applies the movements an event asks for.
 
     A SKU or location inventory does not know is bad data that no retry will fix, so that
     movement is logged and skipped rather than holding the stream forever. A movement that
     would break a level's invariant raises instead: its usual cause is an earlier event not
     yet applied (a redelivery out of order), which a later retry of this one will find.
     """
-    movements_for = MOVEMENTS_FOR.get(envelope.event_type)
-    if movements_for is None:
-        return
-    for movement in movements_for(envelope):
+    session = store.session
+    for movement in movements:
         try:
             await require_sku(session, movement.sku, "sku")
             await require_location(session, movement.location_code, "location_code")
         except DomainError as error:
-            log.warning("%s %s: %s; skipped", envelope.event_type, envelope.event_id, error.message)
+            log.warning("%s: %s; skipped", event.DESCRIPTOR.name, error.message)
             continue
         await ensure_stock_level(session, movement.sku, movement.location_code)
         await apply_movement(
@@ -193,8 +180,32 @@ async def apply_stock_event(session: AsyncSession, envelope: EventEnvelope) -> N
         )
 
 
-def subscriptions() -> list[Subscription]:
+def _handler(
+    movements_for: Callable[[M], list[Movement]],
+) -> Callable[[SqlInventoryStore, M], Awaitable[None]]:
+    async def handle(store: SqlInventoryStore, event: M) -> None:
+        await apply_movements(store, event, movements_for(event))
+
+    return handle
+
+
+def subscriptions() -> list[Subscription[SqlInventoryStore]]:
     return [
-        Subscription("inventory-returns", "oms.returns.>", apply_stock_event),
-        Subscription("inventory-workorders", "oms.workorders.>", apply_stock_event),
+        Subscription(
+            "inventory-returns",
+            "oms.returns.>",
+            {
+                ReturnReceived: _handler(_return_received),
+                ReturnInspected: _handler(_return_inspected),
+                ReturnRejected: _handler(_return_rejected),
+            },
+        ),
+        Subscription(
+            "inventory-workorders",
+            "oms.workorders.>",
+            {
+                WorkOrderOpened: _handler(_work_order_opened),
+                WorkOrderCompleted: _handler(_work_order_completed),
+            },
+        ),
     ]

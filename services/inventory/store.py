@@ -20,6 +20,7 @@ from services.inventory.domain.model import (
     StockLevel,
 )
 from services.kernel.db import UTCDateTime, utcnow
+from services.kernel.unit_of_work import SqlStore
 
 
 class LocationRow(SQLModel, table=True):
@@ -177,6 +178,13 @@ TABLES: tuple[type[SQLModel], ...] = (
     ChannelRow,
     ChannelSafetyStockRow,
 )
+
+
+class SqlInventoryStore(SqlStore):
+    """The inventory's store over its own database."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session, "inventory")
 
 
 async def ensure_stock_level(session: AsyncSession, sku: str, location_code: str) -> None:

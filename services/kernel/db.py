@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import DateTime, event
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.types import TypeDecorator
@@ -68,6 +70,27 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # the writer), or they would queue behind every write in SQLite's busy handler.
         read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+async def insert_ignoring_conflict(
+    session: AsyncSession, table: type[SQLModel], values: dict[str, object]
+) -> bool:
+    """Inserts the row unless one with the same key exists; True when this call inserted it.
+
+    One statement, so a concurrent insert of the same key never raises: on PostgreSQL the
+    second waits for the first to commit and then inserts nothing.
+    """
+    insert = postgres_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    columns = table.__table__  # type: ignore[attr-defined]
+    # RETURNING, not the row count: psycopg's async cursor reports -1 for an INSERT.
+    statement = (
+        insert(columns)
+        .values(**values)
+        .on_conflict_do_nothing()
+        .returning(*columns.primary_key.columns)
+    )
+    connection = await session.connection()
+    return (await connection.execute(statement)).first() is not None
 
 
 class Database:

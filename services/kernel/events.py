@@ -2,17 +2,19 @@
 
 Every domain publishes on its own stream `OMS_<DOMAIN>` (subjects `oms.<domain>.>`). A consumer
 is a durable pull consumer with explicit ack; it records each event id it applied in the same
-transaction as the change the event caused, so a redelivered event is applied once.
+unit of work as the change the event caused, so a redelivered event is applied once.
+
+Every service handles events one way: a `Subscription` maps payload types to handlers, and a
+handler takes the unit of work's store and the unpacked payload, `async (store, event) -> None`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TypeVar
+from typing import Any, Generic, TypeVar
 
 import nats
 from google.protobuf.message import Message
@@ -22,12 +24,9 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, SQLModel
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from oms.events.v1.envelope_pb2 import EventEnvelope
-from services.kernel.db import Database, UTCDateTime, utcnow
+from services.kernel.unit_of_work import Store, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +35,9 @@ DOMAINS = ("inventory", "orders", "returns", "procurement", "workorders")
 DUPLICATE_WINDOW_SECONDS = 15 * 60
 
 M = TypeVar("M", bound=Message)
-EventHandler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+S = TypeVar("S", bound=Store)
+# A handler's payload is the type it is registered under in its subscription.
+EventHandler = Callable[[S, Any], Awaitable[None]]
 
 
 def stream_name(domain: str) -> str:
@@ -112,35 +113,54 @@ def unpack(envelope: EventEnvelope, payload_type: type[M]) -> M:
     return payload
 
 
-class ProcessedEvent(SQLModel, table=True):
-    """Event ids a consumer has applied: the guard that makes redelivery harmless."""
-
-    __tablename__ = "processed_event"
-
-    consumer: str = Field(primary_key=True, max_length=100)
-    event_id: str = Field(primary_key=True, max_length=36)
-    processed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-
-
 @dataclass(frozen=True)
-class Subscription:
-    """What a service consumes: a durable name, a subject filter and a handler."""
+class Subscription(Generic[S]):
+    """What a service consumes: a durable name, a subject filter, and a handler per payload
+    type (events of other types on the subject are acknowledged and passed over)."""
 
     durable: str
     subject: str
-    handler: EventHandler
+    handlers: Mapping[type[Message], EventHandler[S]]
     # How long JetStream waits for an ack before redelivering.
     ack_wait_seconds: float = 30.0
 
+    def handler_for(self, event_type: str) -> tuple[type[Message], EventHandler[S]] | None:
+        for payload_type, handler in self.handlers.items():
+            if payload_type.DESCRIPTOR.name == event_type:
+                return payload_type, handler
+        return None
 
-class EventConsumer:
+
+async def apply_event(
+    uow: UnitOfWork[S], subscription: Subscription[S], envelope: EventEnvelope
+) -> bool:
+    """Applies one event in one unit of work: the handler's changes, their events and the note
+    that this consumer applied this event id commit together. False when there was nothing to
+    do: a type the subscription does not handle, or an event applied before."""
+    found = subscription.handler_for(envelope.event_type)
+    if found is None:
+        return False
+    payload_type, handler = found
+    payload = unpack(envelope, payload_type)
+    async with uow.write() as store:
+        if not await store.first_delivery(subscription.durable, envelope.event_id):
+            return False
+        await handler(store, payload)
+    return True
+
+
+class EventConsumer(Generic[S]):
     """Runs one durable pull consumer until drained."""
 
     def __init__(
-        self, js: JetStreamContext, db: Database, subscription: Subscription, batch: int = 64
+        self,
+        js: JetStreamContext,
+        uow: UnitOfWork[S],
+        subscription: Subscription[S],
+        batch: int = 64,
     ) -> None:
         self._js = js
-        self._db = db
+        self._uow = uow
         self._sub = subscription
         self._batch = batch
         self._stopping = False
@@ -178,15 +198,7 @@ class EventConsumer:
     async def _apply(self, message: Msg) -> None:
         envelope = EventEnvelope.FromString(message.data)
         try:
-            async with self._db.transaction() as session:
-                applied = await session.get(ProcessedEvent, (self._sub.durable, envelope.event_id))
-                if applied is None:
-                    session.add(
-                        ProcessedEvent(consumer=self._sub.durable, event_id=envelope.event_id)
-                    )
-                    await self._sub.handler(session, envelope)
-        except IntegrityError:
-            pass  # another replica applied it first
+            await apply_event(self._uow, self._sub, envelope)
         except Exception:
             log.exception("consumer %s failed on event %s", self._sub.durable, envelope.event_id)
             await message.nak(delay=redelivery_delay(message.metadata.num_delivered))

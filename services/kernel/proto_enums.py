@@ -18,7 +18,13 @@ def _prefix(enum: EnumTypeWrapper) -> str:
 
 
 def enum_name(enum: EnumTypeWrapper, value: int) -> str:
-    """`enum_name(LocationKind, 4)` -> `"RETURN_HUB"`."""
+    """`enum_name(LocationKind, 4)` -> `"RETURN_HUB"`.
+
+    A number the enum does not define (proto3 enums accept any) comes back as its digits,
+    which no domain name matches, so the domain's validation refuses it like any bad name.
+    """
+    if value not in enum.values():
+        return str(value)
     return enum.Name(value).removeprefix(_prefix(enum))
 
 

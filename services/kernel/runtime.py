@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import grpc
 from nats.aio.client import Client as NatsClient
@@ -16,11 +17,12 @@ from sqlmodel import SQLModel
 
 from services.kernel import events
 from services.kernel.db import Database
-from services.kernel.events import EventConsumer, ProcessedEvent, Subscription
+from services.kernel.events import EventConsumer, Subscription
 from services.kernel.grpc_client import open_channel
 from services.kernel.grpc_server import GrpcServer, start_grpc_server
 from services.kernel.outbox import OutboxMessage, OutboxRelay
 from services.kernel.settings import ServiceSettings, grpc_target
+from services.kernel.unit_of_work import ProcessedEvent, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +37,13 @@ class Worker(Protocol):
 
 @dataclass(frozen=True)
 class ServiceContext:
-    """What a service's parts are built from: its database and channels to the services it calls."""
+    """What a service's parts are built from: its database, channels to the services it calls,
+    and the environment its own settings are read from (once, by its `Settings.from_env`)."""
 
     settings: ServiceSettings
     db: Database
     channels: Mapping[str, grpc.aio.Channel]
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,9 @@ class ServiceParts:
 
     # Adds the gRPC servicers to the server.
     register_grpc: Callable[[grpc.aio.Server], None]
-    subscriptions: Sequence[Subscription] = ()
+    # The unit of work its event consumers apply events in.
+    uow: UnitOfWork[Any] | None = None
+    subscriptions: Sequence[Subscription[Any]] = ()
     workers: Sequence[Worker] = ()
 
 
@@ -94,7 +100,13 @@ class RunningService:
         await self.db.dispose()
 
 
-async def start_service(definition: ServiceDefinition, settings: ServiceSettings) -> RunningService:
+async def start_service(
+    definition: ServiceDefinition,
+    settings: ServiceSettings,
+    env: Mapping[str, str] | None = None,
+) -> RunningService:
+    """Starts the service's parts in order; `env` (the process environment when left out) is
+    what its own settings are read from."""
     db = Database(settings.database_url)
     await db.create_tables([*definition.tables, OutboxMessage, ProcessedEvent])
     nats_client = await events.connect_patiently(settings.nats_url, f"oms-{settings.name}")
@@ -104,10 +116,13 @@ async def start_service(definition: ServiceDefinition, settings: ServiceSettings
         name: open_channel(settings.grpc_targets.get(name) or grpc_target(name))
         for name in definition.calls
     }
-    parts = definition.build(ServiceContext(settings, db, channels))
+    context = ServiceContext(settings, db, channels, dict(os.environ if env is None else env))
+    parts = definition.build(context)
+    if parts.subscriptions and parts.uow is None:
+        raise ValueError(f"{definition.name} subscribes to events but names no unit of work")
     workers: list[Worker] = [
         OutboxRelay(db, js),
-        *(EventConsumer(js, db, sub) for sub in parts.subscriptions),
+        *(EventConsumer(js, parts.uow, sub) for sub in parts.subscriptions if parts.uow),
         *parts.workers,
     ]
     tasks = [asyncio.create_task(w.run(), name=f"{definition.name}-worker") for w in workers]

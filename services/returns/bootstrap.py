@@ -25,6 +25,7 @@ from datetime import timedelta
 
 from oms.returns.v1 import returns_pb2, returns_pb2_grpc
 from services.kernel.runtime import ServiceContext, ServiceDefinition, ServiceParts
+from services.kernel.unit_of_work import SqlUnitOfWork
 from services.returns.domain.rules import ReturnCostModel
 from services.returns.events import subscriptions
 from services.returns.grpc_api import ReturnsGrpc
@@ -39,7 +40,7 @@ from services.returns.refunds import (
     refund_worker,
 )
 from services.returns.service import ReturnsPolicy, ReturnsService
-from services.returns.store import TABLES
+from services.returns.store import TABLES, SqlReturnsStore
 
 WINDOW_PREFIX = "OMS_RETURN_WINDOW_DAYS_"
 
@@ -100,6 +101,7 @@ def build(context: ServiceContext) -> ServiceParts:
         register_grpc=lambda server: returns_pb2_grpc.add_ReturnsServiceServicer_to_server(
             servicer, server
         ),
+        uow=SqlUnitOfWork(context.db, SqlReturnsStore),
         subscriptions=subscriptions(),
         workers=[refund_worker(issuer, timedelta(seconds=interval))],
     )

@@ -9,7 +9,7 @@ import grpc
 from oms.returns.v1 import returns_pb2 as pb
 from oms.returns.v1.returns_pb2_grpc import ReturnsServiceServicer
 from services.kernel.geo import require_placed
-from services.kernel.proto_enums import enum_value
+from services.kernel.proto_enums import enum_name, enum_value
 from services.returns.domain import rules
 from services.returns.domain.model import (
     InspectedUnit,
@@ -51,9 +51,13 @@ def return_to_proto(r: Return) -> pb.Return:
             pb.ReturnLine(
                 sku=x.sku,
                 quantity=x.quantity,
-                reason=x.reason,
-                grade=x.grade,
-                disposition=x.disposition,
+                reason=enum_value(pb.ReturnReason, x.reason),
+                grade=enum_value(pb.Grade, x.grade) if x.grade else pb.GRADE_UNSPECIFIED,
+                disposition=(
+                    enum_value(pb.Disposition, x.disposition)
+                    if x.disposition
+                    else pb.DISPOSITION_UNSPECIFIED
+                ),
                 settled_quantity=x.settled_quantity,
             )
             for x in r.lines
@@ -82,7 +86,10 @@ def new_return_from_proto(request: pb.RequestReturnRequest) -> NewReturn:
         )
     return NewReturn(
         order_id=request.order_id,
-        lines=tuple(RequestedLine(x.sku, x.quantity, x.reason) for x in request.lines),
+        lines=tuple(
+            RequestedLine(x.sku, x.quantity, enum_name(pb.ReturnReason, x.reason))
+            for x in request.lines
+        ),
         customer=customer,
         requested_by=request.requested_by,
     )
@@ -92,7 +99,11 @@ def inspection_from_proto(request: pb.InspectReturnRequest) -> Inspection:
     return Inspection(
         return_id=request.return_id,
         units=tuple(
-            InspectedUnit(x.sku, rules.parse_grade(x.grade, f"lines.{i}.grade"), x.serial_number)
+            InspectedUnit(
+                x.sku,
+                rules.parse_grade(enum_name(pb.Grade, x.grade), f"lines.{i}.grade"),
+                x.serial_number,
+            )
             for i, x in enumerate(request.lines)
         ),
         measured_weight_grams=(

@@ -25,9 +25,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from oms.events.v1 import returns_pb2 as events
+from oms.returns.v1 import returns_pb2 as returns_pb
 from services.kernel.db import Database, utcnow
 from services.kernel.errors import DomainError, ErrorCode
 from services.kernel.outbox import record_event
+from services.kernel.proto_enums import enum_value
 from services.returns.domain import rules
 from services.returns.domain.model import (
     Disposition,
@@ -411,7 +413,12 @@ def _record_verdict(
             return_id=row.id,
             location_code=row.destination_code,
             lines=[
-                events.InspectedUnits(sku=sku, quantity=n, grade=grade, disposition=disposition)
+                events.InspectedUnits(
+                    sku=sku,
+                    quantity=n,
+                    grade=enum_value(returns_pb.Grade, grade.value),
+                    disposition=enum_value(returns_pb.Disposition, disposition.value),
+                )
                 for sku, grade, disposition, n in rules.inspected_totals(units)
             ],
         ),

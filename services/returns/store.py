@@ -11,6 +11,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kernel.db import UTCDateTime, utcnow
+from services.kernel.unit_of_work import SqlStore
 from services.returns.domain import rules
 from services.returns.domain.model import (
     Disposition,
@@ -115,6 +116,13 @@ class RefundRow(SQLModel, table=True):
 
 
 TABLES: tuple[type[SQLModel], ...] = (ReturnRow, ReturnLineRow, InspectedUnitRow, RefundRow)
+
+
+class SqlReturnsStore(SqlStore):
+    """The returns' store over their own database."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session, "returns")
 
 
 async def lock_order_returns(session: AsyncSession, order_id: str) -> None:

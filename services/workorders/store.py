@@ -1,22 +1,46 @@
-"""The work orders service's tables and the queries that touch them (no other service's data)."""
+"""The work orders' store: the port its use cases call, and its tables and queries over SQL
+(no other service's data)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kernel.db import UTCDateTime, utcnow
+from services.kernel.unit_of_work import SqlStore, Store
 from services.workorders.domain.model import (
+    NewWorkOrder,
     Operation,
     OperationStatus,
     WorkOrder,
     WorkOrderKind,
     WorkOrderStatus,
 )
+
+PRODUCER = "workorders"
+
+
+class WorkOrdersStore(Store, Protocol):
+    """What the work orders' use cases ask of their storage, in one unit of work."""
+
+    async def refurbished_skus(self, return_id: str) -> set[str]:
+        """The SKUs of a return that already have their work order."""
+        ...
+
+    async def add_work_order(self, work_order_id: str, new: NewWorkOrder) -> WorkOrder:
+        """Stores a new OPEN work order with its operations pending, in order."""
+        ...
+
+    async def work_orders(
+        self, status: WorkOrderStatus | None, location_code: str, source_return_id: str
+    ) -> list[WorkOrder]:
+        """Work orders matching every filter given (an empty one matches all), oldest first."""
+        ...
 
 
 class WorkOrderRow(SQLModel, table=True):
@@ -53,56 +77,73 @@ class WorkOrderOperationRow(SQLModel, table=True):
 TABLES: tuple[type[SQLModel], ...] = (WorkOrderRow, WorkOrderOperationRow)
 
 
-async def skus_with_work_orders(session: AsyncSession, return_id: str) -> set[str]:
-    """The SKUs of a return that already have their work order."""
-    statement = select(WorkOrderRow.sku).where(WorkOrderRow.source_return_id == return_id)
-    return set((await session.exec(statement)).all())
+class SqlWorkOrdersStore(SqlStore):
+    """The work orders' store over their own database."""
 
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session, PRODUCER)
 
-async def find_work_orders(
-    session: AsyncSession,
-    status: WorkOrderStatus | None,
-    location_code: str,
-    source_return_id: str,
-) -> list[WorkOrder]:
-    """Work orders matching every filter given (an empty filter matches all), oldest first."""
-    statement = select(WorkOrderRow)
-    if status is not None:
-        statement = statement.where(WorkOrderRow.status == status.value)
-    if location_code:
-        statement = statement.where(WorkOrderRow.location_code == location_code)
-    if source_return_id:
-        statement = statement.where(WorkOrderRow.source_return_id == source_return_id)
-    statement = statement.order_by(col(WorkOrderRow.created_at), col(WorkOrderRow.id))
-    return await load_work_orders(session, list((await session.exec(statement)).all()))
+    async def refurbished_skus(self, return_id: str) -> set[str]:
+        statement = select(WorkOrderRow.sku).where(WorkOrderRow.source_return_id == return_id)
+        return set((await self.session.exec(statement)).all())
 
+    async def add_work_order(self, work_order_id: str, new: NewWorkOrder) -> WorkOrder:
+        row = WorkOrderRow(
+            id=work_order_id,
+            kind=new.kind.value,
+            status=WorkOrderStatus.OPEN.value,
+            sku=new.sku,
+            quantity=new.quantity,
+            location_code=new.location_code,
+            source_return_id=new.source_return_id or None,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        for position, name in enumerate(new.operations):
+            self.session.add(
+                WorkOrderOperationRow(work_order_id=row.id, position=position, name=name)
+            )
+        await self.session.flush()
+        return (await self._assemble([row]))[0]
 
-async def load_work_orders(session: AsyncSession, rows: Sequence[WorkOrderRow]) -> list[WorkOrder]:
-    """Assembles work orders with their operations in one more query, whatever the count."""
-    if not rows:
-        return []
-    operations: dict[str, list[Operation]] = {row.id: [] for row in rows}
-    for item in (
-        await session.exec(
+    async def work_orders(
+        self, status: WorkOrderStatus | None, location_code: str, source_return_id: str
+    ) -> list[WorkOrder]:
+        statement = select(WorkOrderRow)
+        if status is not None:
+            statement = statement.where(WorkOrderRow.status == status.value)
+        if location_code:
+            statement = statement.where(WorkOrderRow.location_code == location_code)
+        if source_return_id:
+            statement = statement.where(WorkOrderRow.source_return_id == source_return_id)
+        statement = statement.order_by(col(WorkOrderRow.created_at), col(WorkOrderRow.id))
+        return await self._assemble(list((await self.session.exec(statement)).all()))
+
+    async def _assemble(self, rows: Sequence[WorkOrderRow]) -> list[WorkOrder]:
+        """Work orders with their operations in one more query, whatever the count."""
+        if not rows:
+            return []
+        operations: dict[str, list[Operation]] = {row.id: [] for row in rows}
+        statement = (
             select(WorkOrderOperationRow)
             .where(col(WorkOrderOperationRow.work_order_id).in_(list(operations)))
             .order_by(col(WorkOrderOperationRow.work_order_id), col(WorkOrderOperationRow.position))
         )
-    ).all():
-        operations[item.work_order_id].append(
-            Operation(item.name, OperationStatus(item.status), item.labor_minutes)
-        )
-    return [
-        WorkOrder(
-            id=row.id,
-            kind=WorkOrderKind(row.kind),
-            status=WorkOrderStatus(row.status),
-            sku=row.sku,
-            quantity=row.quantity,
-            location_code=row.location_code,
-            operations=tuple(operations[row.id]),
-            created_at=row.created_at,
-            source_return_id=row.source_return_id or "",
-        )
-        for row in rows
-    ]
+        for item in (await self.session.exec(statement)).all():
+            operations[item.work_order_id].append(
+                Operation(item.name, OperationStatus(item.status), item.labor_minutes)
+            )
+        return [
+            WorkOrder(
+                id=row.id,
+                kind=WorkOrderKind(row.kind),
+                status=WorkOrderStatus(row.status),
+                sku=row.sku,
+                quantity=row.quantity,
+                location_code=row.location_code,
+                operations=tuple(operations[row.id]),
+                created_at=row.created_at,
+                source_return_id=row.source_return_id or "",
+            )
+            for row in rows
+        ]

@@ -24,15 +24,10 @@ from oms.inventory.v1 import inventory_pb2 as pb
 from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
 from services.inventory.store import StockMovementRow
 from services.kernel.db import Database
-from services.kernel.events import (
-    EventConsumer,
-    ProcessedEvent,
-    Subscription,
-    ensure_stream,
-    unpack,
-)
+from services.kernel.events import EventConsumer, Subscription, ensure_stream
 from services.kernel.grpc_client import open_channel
 from services.kernel.settings import normalize_database_url
+from services.kernel.unit_of_work import ProcessedEvent, SqlStore, SqlUnitOfWork
 from tests.support.processes import ServiceProcess
 
 SUBJECT = "oms.inventory.stock_level_changed"
@@ -45,12 +40,15 @@ class AppliedMovement(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     movement_id: int
-    event_id: str
 
 
-async def apply_movement(session: AsyncSession, envelope: EventEnvelope) -> None:
-    change = unpack(envelope, StockLevelChanged)
-    session.add(AppliedMovement(movement_id=change.movement_id, event_id=envelope.event_id))
+class ProjectionStore(SqlStore):
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session, "test")
+
+
+async def apply_movement(store: ProjectionStore, change: StockLevelChanged) -> None:
+    store.session.add(AppliedMovement(movement_id=change.movement_id))
 
 
 @contextlib.asynccontextmanager
@@ -58,8 +56,8 @@ async def consuming(db: Database, nats_url: str, durable: str) -> AsyncIterator[
     client = await nats.connect(nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.25)
     consumer = EventConsumer(
         client.jetstream(),
-        db,
-        Subscription(durable, SUBJECT, apply_movement, ack_wait_seconds=2),
+        SqlUnitOfWork(db, ProjectionStore),
+        Subscription(durable, SUBJECT, {StockLevelChanged: apply_movement}, ack_wait_seconds=2),
     )
     task = asyncio.create_task(consumer.run())
     try:

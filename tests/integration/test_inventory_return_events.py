@@ -23,7 +23,10 @@ from oms.events.v1.returns_pb2 import (
 )
 from oms.events.v1.workorders_pb2 import WorkOrderCompleted, WorkOrderOpened
 from oms.inventory.v1 import inventory_pb2 as inv
+from oms.returns.v1 import returns_pb2 as rpb
+from oms.workorders.v1 import workorders_pb2 as wpb
 from services.inventory.service import InventoryService
+from services.kernel.proto_enums import enum_value
 from tests.integration.conftest import (
     InventoryUnderTest,
     consumer_idle,
@@ -72,7 +75,9 @@ def returned(*lines: tuple[str, int]) -> list[ReturnUnits]:
 
 def inspected(*lines: tuple[str, int, str]) -> list[InspectedUnits]:
     return [
-        InspectedUnits(sku=sku, quantity=units, disposition=disposition)
+        InspectedUnits(
+            sku=sku, quantity=units, disposition=enum_value(rpb.Disposition, disposition)
+        )
         for sku, units, disposition in lines
     ]
 
@@ -114,7 +119,7 @@ async def test_returned_units_move_through_inspection_and_repair_into_stock(
 
         repair = {
             "work_order_id": "W1",
-            "kind": "REFURBISH",
+            "kind": wpb.WORK_ORDER_KIND_REFURBISH,
             "sku": "PHONE",
             "quantity": 2,
             "location_code": HUB,
@@ -189,7 +194,11 @@ async def test_a_redelivered_event_moves_stock_once_and_bad_data_does_not_block_
     refund = RefundIssued(return_id="R1", refund_id="F1", amount_cents=100, provider="test")
     await publish_event(jetstream, event_envelope("returns", refund))
     kit = WorkOrderOpened(
-        work_order_id="W9", kind="KIT_ASSEMBLY", sku="TEE", quantity=1, location_code=HUB
+        work_order_id="W9",
+        kind=wpb.WORK_ORDER_KIND_KIT_ASSEMBLY,
+        sku="TEE",
+        quantity=1,
+        location_code=HUB,
     )
     await publish_event(jetstream, event_envelope("workorders", kit))
 

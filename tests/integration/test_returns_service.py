@@ -11,17 +11,25 @@ from collections.abc import Awaitable, Callable
 import grpc
 import nats
 import pytest
+from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from sqlmodel import select
 
 from oms.events.v1.envelope_pb2 import EventEnvelope
-from oms.events.v1.returns_pb2 import RefundIssued, ReturnInspected, ReturnRejected
+from oms.events.v1.returns_pb2 import (
+    InspectedUnits,
+    RefundIssued,
+    ReturnInspected,
+    ReturnRejected,
+)
 from oms.events.v1.workorders_pb2 import WorkOrderCompleted
 from oms.inventory.v1 import inventory_pb2 as inv
 from oms.orders.v1 import orders_pb2 as orders_pb
 from oms.returns.v1 import returns_pb2 as pb
+from oms.workorders.v1.workorders_pb2 import WorkOrderKind
 from services.kernel.errors import ErrorCode, from_rpc_error
 from services.kernel.events import ensure_stream, stream_name, unpack
 from services.kernel.outbox import subject_for
+from services.kernel.proto_enums import enum_name, enum_value
 from services.returns.store import RefundRow
 from tests.integration.conftest import ReturnsUnderTest
 
@@ -86,12 +94,30 @@ async def shipped_order(
     return order.id
 
 
+def number(enum: EnumTypeWrapper, name: str) -> int:
+    """The enum's number for `name`; one the enum lacks for a name it does not have."""
+    try:
+        return enum_value(enum, name)
+    except ValueError:
+        return 99
+
+
+def line_names(line: pb.ReturnLine | InspectedUnits) -> tuple[str, str]:
+    """A line's grade and disposition by name ("" while not inspected)."""
+    grade = enum_name(pb.Grade, line.grade) if line.grade else ""
+    disposition = enum_name(pb.Disposition, line.disposition) if line.disposition else ""
+    return grade, disposition
+
+
 def ask(
     order_id: str, *lines: tuple[str, int], reason: str = "UNWANTED"
 ) -> pb.RequestReturnRequest:
     return pb.RequestReturnRequest(
         order_id=order_id,
-        lines=[pb.RequestedLine(sku=sku, quantity=n, reason=reason) for sku, n in lines],
+        lines=[
+            pb.RequestedLine(sku=sku, quantity=n, reason=number(pb.ReturnReason, reason))
+            for sku, n in lines
+        ],
     )
 
 
@@ -101,7 +127,11 @@ def inspection(
     request = pb.InspectReturnRequest(
         return_id=return_id,
         lines=[
-            pb.InspectedLine(sku=u[0], grade=u[1], serial_number=u[2] if len(u) > 2 else "")
+            pb.InspectedLine(
+                sku=u[0],
+                grade=number(pb.Grade, u[1]),
+                serial_number=u[2] if len(u) > 2 else "",
+            )
             for u in units
         ],
         notes="checked at the bench",
@@ -166,9 +196,10 @@ async def test_a_return_goes_to_the_hub_near_the_customer_for_a_fraction_of_the_
     assert (first.destination_code, first.destination_kind) == ("HUB-BER", "RETURN_HUB")
     # About $5 dropped off at the hub against about $35 shipped back to Lisbon.
     assert (first.estimated_cost_cents, first.centralized_cost_cents) == (500, 3500)
-    assert [(x.sku, x.quantity, x.reason, x.grade) for x in first.lines] == [
-        ("TEE", 1, "SIZE_TOO_SMALL", "")
-    ]
+    assert [
+        (x.sku, x.quantity, enum_name(pb.ReturnReason, x.reason), line_names(x)[0])
+        for x in first.lines
+    ] == [("TEE", 1, "SIZE_TOO_SMALL", "")]
     assert first.requested_at and not first.received_at and not first.HasField("refund")
 
     # A customer who moved to Lisbon sends it to the DC: the local and central routes are one.
@@ -355,9 +386,7 @@ async def test_each_grade_gets_its_disposition_and_the_paid_price_is_refunded_on
     inspected = await stub.InspectReturn(at_the_hub)
     assert inspected.status == pb.RETURN_STATUS_INSPECTED  # two units wait for refurbishment
     assert list(inspected.fraud_flags) == []
-    assert [
-        (x.sku, x.quantity, x.grade, x.disposition, x.settled_quantity) for x in inspected.lines
-    ] == [
+    assert [(x.sku, x.quantity, *line_names(x), x.settled_quantity) for x in inspected.lines] == [
         ("TEE", 1, "NEW", "RESTOCK", 1),
         ("TEE", 1, "LIKE_NEW", "RESTOCK", 1),
         ("TEE", 1, "GOOD", "REFURBISH", 0),
@@ -382,8 +411,8 @@ async def test_each_grade_gets_its_disposition_and_the_paid_price_is_refunded_on
     await eventually(lambda: _count(returns, "ReturnInspected", 1), "the inspection on the stream")
     event = unpack((await published(returns, "ReturnInspected"))[0], ReturnInspected)
     assert (event.return_id, event.location_code) == (parcel.id, "HUB-BER")
-    assert sorted((x.sku, x.grade, x.disposition, x.quantity) for x in event.lines) == sorted(
-        (x.sku, x.grade, x.disposition, x.quantity) for x in inspected.lines
+    assert sorted((x.sku, *line_names(x), x.quantity) for x in event.lines) == sorted(
+        (x.sku, *line_names(x), x.quantity) for x in inspected.lines
     )
 
     # The refund ledger holds one issued refund, told once.
@@ -416,7 +445,7 @@ async def test_a_return_closes_when_its_refurbishments_complete(returns: Returns
     async def complete(sku: str, work_order_id: str, kind: str = "REFURBISH") -> None:
         payload = WorkOrderCompleted(
             work_order_id=work_order_id,
-            kind=kind,
+            kind=enum_value(WorkOrderKind, kind),
             sku=sku,
             quantity=1,
             location_code="HUB-BER",
@@ -434,7 +463,7 @@ async def test_a_return_closes_when_its_refurbishments_complete(returns: Returns
 
     async def settled() -> list[tuple[str, str, int]]:
         found = await returns.stub.GetReturn(pb.GetReturnRequest(id=parcel.id))
-        return [(x.sku, x.disposition, x.settled_quantity) for x in found.lines]
+        return [(x.sku, line_names(x)[1], x.settled_quantity) for x in found.lines]
 
     try:
         await complete("TEE", "wo-kit", kind="KIT_ASSEMBLY")  # not a refurbishment: passes
@@ -490,7 +519,7 @@ async def test_every_fraud_check_rejects_the_parcel_and_withholds_the_refund(
             pb.REFUND_STATUS_WITHHELD,
             withheld,
         )
-        assert all(x.disposition == "" and x.settled_quantity == 0 for x in rejected.lines)
+        assert all(line_names(x)[1] == "" and x.settled_quantity == 0 for x in rejected.lines)
         assert await refusal(returns.stub.InspectReturn(request)) == (
             ErrorCode.INVALID_STATE,
             "return_id",

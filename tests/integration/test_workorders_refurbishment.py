@@ -18,8 +18,10 @@ from oms.events.v1.envelope_pb2 import EventEnvelope
 from oms.events.v1.returns_pb2 import InspectedUnits, ReturnInspected, ReturnReceived, ReturnUnits
 from oms.events.v1.workorders_pb2 import WorkOrderOpened
 from oms.inventory.v1 import inventory_pb2 as inv
+from oms.returns.v1 import returns_pb2 as rpb
 from oms.workorders.v1 import workorders_pb2 as pb
 from services.kernel.errors import ErrorCode, from_rpc_error
+from services.kernel.proto_enums import enum_name, enum_value
 from tests.integration.conftest import (
     InventoryUnderTest,
     WorkOrdersUnderTest,
@@ -38,10 +40,23 @@ def inspection(return_id: str, *lines: tuple[str, int, str]) -> ReturnInspected:
         return_id=return_id,
         location_code=HUB,
         lines=[
-            InspectedUnits(sku=sku, quantity=units, grade="GOOD", disposition=disposition)
+            InspectedUnits(
+                sku=sku,
+                quantity=units,
+                grade=rpb.GRADE_GOOD,
+                disposition=enum_value(rpb.Disposition, disposition),
+            )
             for sku, units, disposition in lines
         ],
     )
+
+
+def kind(value: int) -> str:
+    return enum_name(pb.WorkOrderKind, value)
+
+
+def status(value: int) -> str:
+    return enum_name(pb.WorkOrderStatus, value)
 
 
 def inspected_again(envelope: EventEnvelope) -> ReturnInspected:
@@ -50,8 +65,15 @@ def inspected_again(envelope: EventEnvelope) -> ReturnInspected:
     return event
 
 
-async def work_orders(system: WorkOrdersUnderTest, **filters: str) -> list[pb.WorkOrder]:
-    reply = await system.stub.ListWorkOrders(pb.ListWorkOrdersRequest(**filters))
+async def work_orders(
+    system: WorkOrdersUnderTest, status: str | int = "", **filters: str
+) -> list[pb.WorkOrder]:
+    """Work orders by filter; `status` by name, or by number for one the enum lacks."""
+    number = (
+        enum_value(pb.WorkOrderStatus, status) if isinstance(status, str) and status else status
+    )
+    request = pb.ListWorkOrdersRequest(status=number or 0, **filters)
+    reply = await system.stub.ListWorkOrders(request)
     return list(reply.work_orders)
 
 
@@ -95,13 +117,17 @@ async def test_an_inspection_opens_one_refurbishment_per_returned_sku_once(
 
         await eventually(both_published, what="two WorkOrderOpened events")
         listed = await work_orders(workorders, source_return_id="R1")
-        assert sorted((w.sku, w.quantity, w.kind, w.status) for w in listed) == [
+        assert sorted((w.sku, w.quantity, kind(w.kind), status(w.status)) for w in listed) == [
             ("CASE", 1, "REFURBISH", "OPEN"),
             ("PHONE", 2, "REFURBISH", "OPEN"),
         ]
         for work_order in listed:
             assert work_order.location_code == HUB and work_order.source_return_id == "R1"
-            assert [(x.name, x.status, x.labor_minutes) for x in work_order.operations] == [
+            operations = work_order.operations
+            assert [
+                (x.name, enum_name(pb.OperationStatus, x.status), x.labor_minutes)
+                for x in operations
+            ] == [
                 ("GRADE", "PENDING", 0),
                 ("WIPE", "PENDING", 0),
                 ("REPAIR", "PENDING", 0),
@@ -110,7 +136,7 @@ async def test_an_inspection_opens_one_refurbishment_per_returned_sku_once(
         assert sorted((e.work_order_id, e.sku, e.quantity) for e in opened) == sorted(
             (w.id, w.sku, w.quantity) for w in listed
         )
-        assert {(e.kind, e.location_code, e.source_return_id) for e in opened} == {
+        assert {(kind(e.kind), e.location_code, e.source_return_id) for e in opened} == {
             ("REFURBISH", HUB, "R1")
         }
 
@@ -149,7 +175,7 @@ async def test_work_orders_are_listed_by_status_location_and_return(
     assert await work_orders(workorders, status="COMPLETED") == []
 
     with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await work_orders(workorders, status="DONE-ISH")
+        await work_orders(workorders, status=99)
     refusal = from_rpc_error(raised.value)
     assert refusal is not None and (refusal.code, refusal.field) == (
         ErrorCode.INVALID_INPUT,

@@ -148,7 +148,7 @@ def a_return(
         destination_kind="RETURN_HUB",
         estimated_cost_cents=500,
         centralized_cost_cents=3500,
-        lines=[rpb.ReturnLine(sku="TEE", quantity=1, reason="SIZE_TOO_SMALL")],
+        lines=[rpb.ReturnLine(sku="TEE", quantity=1, reason=rpb.RETURN_REASON_SIZE_TOO_SMALL)],
         requested_at="2030-01-02T12:00:00+00:00",
         placed_by="storefront-1",
     )
@@ -716,7 +716,10 @@ async def test_a_return_reads_as_the_contract_says_with_nulls_until_inspected() 
 async def test_an_inspected_return_shows_grades_dispositions_and_its_refund() -> None:
     inspected = a_return()
     inspected.status = rpb.RETURN_STATUS_CLOSED
-    inspected.lines[0].grade, inspected.lines[0].disposition = "NEW", "RESTOCK"
+    inspected.lines[0].grade, inspected.lines[0].disposition = (
+        rpb.GRADE_NEW,
+        rpb.DISPOSITION_RESTOCK,
+    )
     inspected.lines[0].settled_quantity = 1
     inspected.refund.CopyFrom(
         rpb.Refund(
@@ -807,7 +810,7 @@ async def test_a_storefront_returns_and_reads_only_the_orders_it_placed() -> Non
     assert accepted.data == {"requestReturn": {"return": {"id": "r-1"}, "userErrors": []}}
     assert returns.requests[-1] == rpb.RequestReturnRequest(
         order_id="o-1",
-        lines=[rpb.RequestedLine(sku="TEE", quantity=1, reason="SIZE_TOO_SMALL")],
+        lines=[rpb.RequestedLine(sku="TEE", quantity=1, reason=rpb.RETURN_REASON_SIZE_TOO_SMALL)],
         requested_by="storefront-1",
     )
     assert (await schema.execute(RETURN, context_value=mine)).data is not None

@@ -22,27 +22,28 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from oms.returns.v1 import returns_pb2 as oms_dot_returns_dot_v1_dot_returns__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1boms/events/v1/returns.proto\x12\roms.events.v1\",\n\x0bReturnUnits\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\"S\n\x0eInspectedUnits\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\r\n\x05grade\x18\x03 \x01(\t\x12\x13\n\x0b\x64isposition\x18\x04 \x01(\t\"{\n\x0fReturnRequested\x12\x11\n\treturn_id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x18\n\x10\x64\x65stination_code\x18\x03 \x01(\t\x12)\n\x05lines\x18\x04 \x03(\x0b\x32\x1a.oms.events.v1.ReturnUnits\"e\n\x0eReturnReceived\x12\x11\n\treturn_id\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\x12)\n\x05lines\x18\x03 \x03(\x0b\x32\x1a.oms.events.v1.ReturnUnits\"i\n\x0fReturnInspected\x12\x11\n\treturn_id\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\x12,\n\x05lines\x18\x03 \x03(\x0b\x32\x1d.oms.events.v1.InspectedUnits\"z\n\x0eReturnRejected\x12\x11\n\treturn_id\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\x12)\n\x05lines\x18\x03 \x03(\x0b\x32\x1a.oms.events.v1.ReturnUnits\x12\x13\n\x0b\x66raud_flags\x18\x04 \x03(\t\"\\\n\x0cRefundIssued\x12\x11\n\treturn_id\x18\x01 \x01(\t\x12\x11\n\trefund_id\x18\x02 \x01(\t\x12\x14\n\x0c\x61mount_cents\x18\x03 \x01(\x03\x12\x10\n\x08provider\x18\x04 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1boms/events/v1/returns.proto\x12\roms.events.v1\x1a\x1coms/returns/v1/returns.proto\",\n\x0bReturnUnits\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\"\x93\x01\n\x0eInspectedUnits\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12$\n\x05grade\x18\x05 \x01(\x0e\x32\x15.oms.returns.v1.Grade\x12\x30\n\x0b\x64isposition\x18\x06 \x01(\x0e\x32\x1b.oms.returns.v1.DispositionJ\x04\x08\x03\x10\x04J\x04\x08\x04\x10\x05\"{\n\x0fReturnRequested\x12\x11\n\treturn_id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x18\n\x10\x64\x65stination_code\x18\x03 \x01(\t\x12)\n\x05lines\x18\x04 \x03(\x0b\x32\x1a.oms.events.v1.ReturnUnits\"e\n\x0eReturnReceived\x12\x11\n\treturn_id\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\x12)\n\x05lines\x18\x03 \x03(\x0b\x32\x1a.oms.events.v1.ReturnUnits\"i\n\x0fReturnInspected\x12\x11\n\treturn_id\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\x12,\n\x05lines\x18\x03 \x03(\x0b\x32\x1d.oms.events.v1.InspectedUnits\"z\n\x0eReturnRejected\x12\x11\n\treturn_id\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\x12)\n\x05lines\x18\x03 \x03(\x0b\x32\x1a.oms.events.v1.ReturnUnits\x12\x13\n\x0b\x66raud_flags\x18\x04 \x03(\t\"\\\n\x0cRefundIssued\x12\x11\n\treturn_id\x18\x01 \x01(\t\x12\x11\n\trefund_id\x18\x02 \x01(\t\x12\x14\n\x0c\x61mount_cents\x18\x03 \x01(\x03\x12\x10\n\x08provider\x18\x04 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'oms.events.v1.returns_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RETURNUNITS']._serialized_start=46
-  _globals['_RETURNUNITS']._serialized_end=90
-  _globals['_INSPECTEDUNITS']._serialized_start=92
-  _globals['_INSPECTEDUNITS']._serialized_end=175
-  _globals['_RETURNREQUESTED']._serialized_start=177
-  _globals['_RETURNREQUESTED']._serialized_end=300
-  _globals['_RETURNRECEIVED']._serialized_start=302
-  _globals['_RETURNRECEIVED']._serialized_end=403
-  _globals['_RETURNINSPECTED']._serialized_start=405
-  _globals['_RETURNINSPECTED']._serialized_end=510
-  _globals['_RETURNREJECTED']._serialized_start=512
-  _globals['_RETURNREJECTED']._serialized_end=634
-  _globals['_REFUNDISSUED']._serialized_start=636
-  _globals['_REFUNDISSUED']._serialized_end=728
+  _globals['_RETURNUNITS']._serialized_start=76
+  _globals['_RETURNUNITS']._serialized_end=120
+  _globals['_INSPECTEDUNITS']._serialized_start=123
+  _globals['_INSPECTEDUNITS']._serialized_end=270
+  _globals['_RETURNREQUESTED']._serialized_start=272
+  _globals['_RETURNREQUESTED']._serialized_end=395
+  _globals['_RETURNRECEIVED']._serialized_start=397
+  _globals['_RETURNRECEIVED']._serialized_end=498
+  _globals['_RETURNINSPECTED']._serialized_start=500
+  _globals['_RETURNINSPECTED']._serialized_end=605
+  _globals['_RETURNREJECTED']._serialized_start=607
+  _globals['_RETURNREJECTED']._serialized_end=729
+  _globals['_REFUNDISSUED']._serialized_start=731
+  _globals['_REFUNDISSUED']._serialized_end=823
 # @@protoc_insertion_point(module_scope)

@@ -1,3 +1,4 @@
+from oms.returns.v1 import returns_pb2 as _returns_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -22,9 +23,9 @@ class InspectedUnits(_message.Message):
     DISPOSITION_FIELD_NUMBER: _ClassVar[int]
     sku: str
     quantity: int
-    grade: str
-    disposition: str
-    def __init__(self, sku: _Optional[str] = ..., quantity: _Optional[int] = ..., grade: _Optional[str] = ..., disposition: _Optional[str] = ...) -> None: ...
+    grade: _returns_pb2.Grade
+    disposition: _returns_pb2.Disposition
+    def __init__(self, sku: _Optional[str] = ..., quantity: _Optional[int] = ..., grade: _Optional[_Union[_returns_pb2.Grade, str]] = ..., disposition: _Optional[_Union[_returns_pb2.Disposition, str]] = ...) -> None: ...
 
 class ReturnRequested(_message.Message):
     __slots__ = ("return_id", "order_id", "destination_code", "lines")

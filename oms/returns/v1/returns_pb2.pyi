@@ -16,6 +16,36 @@ class ReturnStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RETURN_STATUS_REJECTED: _ClassVar[ReturnStatus]
     RETURN_STATUS_CLOSED: _ClassVar[ReturnStatus]
 
+class ReturnReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RETURN_REASON_UNSPECIFIED: _ClassVar[ReturnReason]
+    RETURN_REASON_COLOR: _ClassVar[ReturnReason]
+    RETURN_REASON_DEFECTIVE: _ClassVar[ReturnReason]
+    RETURN_REASON_NOT_AS_DESCRIBED: _ClassVar[ReturnReason]
+    RETURN_REASON_OTHER: _ClassVar[ReturnReason]
+    RETURN_REASON_SIZE_TOO_LARGE: _ClassVar[ReturnReason]
+    RETURN_REASON_SIZE_TOO_SMALL: _ClassVar[ReturnReason]
+    RETURN_REASON_STYLE: _ClassVar[ReturnReason]
+    RETURN_REASON_UNWANTED: _ClassVar[ReturnReason]
+    RETURN_REASON_WRONG_ITEM: _ClassVar[ReturnReason]
+
+class Grade(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    GRADE_UNSPECIFIED: _ClassVar[Grade]
+    GRADE_NEW: _ClassVar[Grade]
+    GRADE_LIKE_NEW: _ClassVar[Grade]
+    GRADE_GOOD: _ClassVar[Grade]
+    GRADE_DAMAGED: _ClassVar[Grade]
+    GRADE_UNSALEABLE: _ClassVar[Grade]
+
+class Disposition(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DISPOSITION_UNSPECIFIED: _ClassVar[Disposition]
+    DISPOSITION_RESTOCK: _ClassVar[Disposition]
+    DISPOSITION_REFURBISH: _ClassVar[Disposition]
+    DISPOSITION_LIQUIDATE: _ClassVar[Disposition]
+    DISPOSITION_RECYCLE: _ClassVar[Disposition]
+
 class RefundStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     REFUND_STATUS_UNSPECIFIED: _ClassVar[RefundStatus]
@@ -28,6 +58,27 @@ RETURN_STATUS_RECEIVED: ReturnStatus
 RETURN_STATUS_INSPECTED: ReturnStatus
 RETURN_STATUS_REJECTED: ReturnStatus
 RETURN_STATUS_CLOSED: ReturnStatus
+RETURN_REASON_UNSPECIFIED: ReturnReason
+RETURN_REASON_COLOR: ReturnReason
+RETURN_REASON_DEFECTIVE: ReturnReason
+RETURN_REASON_NOT_AS_DESCRIBED: ReturnReason
+RETURN_REASON_OTHER: ReturnReason
+RETURN_REASON_SIZE_TOO_LARGE: ReturnReason
+RETURN_REASON_SIZE_TOO_SMALL: ReturnReason
+RETURN_REASON_STYLE: ReturnReason
+RETURN_REASON_UNWANTED: ReturnReason
+RETURN_REASON_WRONG_ITEM: ReturnReason
+GRADE_UNSPECIFIED: Grade
+GRADE_NEW: Grade
+GRADE_LIKE_NEW: Grade
+GRADE_GOOD: Grade
+GRADE_DAMAGED: Grade
+GRADE_UNSALEABLE: Grade
+DISPOSITION_UNSPECIFIED: Disposition
+DISPOSITION_RESTOCK: Disposition
+DISPOSITION_REFURBISH: Disposition
+DISPOSITION_LIQUIDATE: Disposition
+DISPOSITION_RECYCLE: Disposition
 REFUND_STATUS_UNSPECIFIED: RefundStatus
 REFUND_STATUS_PENDING: RefundStatus
 REFUND_STATUS_ISSUED: RefundStatus
@@ -51,11 +102,11 @@ class ReturnLine(_message.Message):
     SETTLED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
     sku: str
     quantity: int
-    reason: str
-    grade: str
-    disposition: str
+    reason: ReturnReason
+    grade: Grade
+    disposition: Disposition
     settled_quantity: int
-    def __init__(self, sku: _Optional[str] = ..., quantity: _Optional[int] = ..., reason: _Optional[str] = ..., grade: _Optional[str] = ..., disposition: _Optional[str] = ..., settled_quantity: _Optional[int] = ...) -> None: ...
+    def __init__(self, sku: _Optional[str] = ..., quantity: _Optional[int] = ..., reason: _Optional[_Union[ReturnReason, str]] = ..., grade: _Optional[_Union[Grade, str]] = ..., disposition: _Optional[_Union[Disposition, str]] = ..., settled_quantity: _Optional[int] = ...) -> None: ...
 
 class Refund(_message.Message):
     __slots__ = ("id", "status", "amount_cents", "provider", "issued_at")
@@ -116,8 +167,8 @@ class RequestedLine(_message.Message):
     REASON_FIELD_NUMBER: _ClassVar[int]
     sku: str
     quantity: int
-    reason: str
-    def __init__(self, sku: _Optional[str] = ..., quantity: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+    reason: ReturnReason
+    def __init__(self, sku: _Optional[str] = ..., quantity: _Optional[int] = ..., reason: _Optional[_Union[ReturnReason, str]] = ...) -> None: ...
 
 class RequestReturnRequest(_message.Message):
     __slots__ = ("order_id", "lines", "customer", "requested_by")
@@ -140,14 +191,14 @@ class ReceiveReturnRequest(_message.Message):
     def __init__(self, return_id: _Optional[str] = ..., location_code: _Optional[str] = ...) -> None: ...
 
 class InspectedLine(_message.Message):
-    __slots__ = ("sku", "grade", "serial_number")
+    __slots__ = ("sku", "serial_number", "grade")
     SKU_FIELD_NUMBER: _ClassVar[int]
-    GRADE_FIELD_NUMBER: _ClassVar[int]
     SERIAL_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    GRADE_FIELD_NUMBER: _ClassVar[int]
     sku: str
-    grade: str
     serial_number: str
-    def __init__(self, sku: _Optional[str] = ..., grade: _Optional[str] = ..., serial_number: _Optional[str] = ...) -> None: ...
+    grade: Grade
+    def __init__(self, sku: _Optional[str] = ..., serial_number: _Optional[str] = ..., grade: _Optional[_Union[Grade, str]] = ...) -> None: ...
 
 class InspectReturnRequest(_message.Message):
     __slots__ = ("return_id", "lines", "measured_weight_grams", "notes", "acting_location_code")

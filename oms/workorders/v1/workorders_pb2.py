@@ -24,21 +24,27 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"oms/workorders/v1/workorders.proto\x12\x11oms.workorders.v1\"@\n\tOperation\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x15\n\rlabor_minutes\x18\x03 \x01(\x03\"\xcb\x01\n\tWorkOrder\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x0b\n\x03sku\x18\x04 \x01(\t\x12\x10\n\x08quantity\x18\x05 \x01(\x03\x12\x15\n\rlocation_code\x18\x06 \x01(\t\x12\x18\n\x10source_return_id\x18\x07 \x01(\t\x12\x30\n\noperations\x18\x08 \x03(\x0b\x32\x1c.oms.workorders.v1.Operation\x12\x12\n\ncreated_at\x18\t \x01(\t\"X\n\x15ListWorkOrdersRequest\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\x12\x18\n\x10source_return_id\x18\x03 \x01(\t\"K\n\x16ListWorkOrdersResponse\x12\x31\n\x0bwork_orders\x18\x01 \x03(\x0b\x32\x1c.oms.workorders.v1.WorkOrder2z\n\x11WorkOrdersService\x12\x65\n\x0eListWorkOrders\x12(.oms.workorders.v1.ListWorkOrdersRequest\x1a).oms.workorders.v1.ListWorkOrdersResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"oms/workorders/v1/workorders.proto\x12\x11oms.workorders.v1\"j\n\tOperation\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rlabor_minutes\x18\x03 \x01(\x03\x12\x32\n\x06status\x18\x04 \x01(\x0e\x32\".oms.workorders.v1.OperationStatusJ\x04\x08\x02\x10\x03\"\x9d\x02\n\tWorkOrder\x12\n\n\x02id\x18\x01 \x01(\t\x12.\n\x04kind\x18\n \x01(\x0e\x32 .oms.workorders.v1.WorkOrderKind\x12\x32\n\x06status\x18\x0b \x01(\x0e\x32\".oms.workorders.v1.WorkOrderStatus\x12\x0b\n\x03sku\x18\x04 \x01(\t\x12\x10\n\x08quantity\x18\x05 \x01(\x03\x12\x15\n\rlocation_code\x18\x06 \x01(\t\x12\x18\n\x10source_return_id\x18\x07 \x01(\t\x12\x30\n\noperations\x18\x08 \x03(\x0b\x32\x1c.oms.workorders.v1.Operation\x12\x12\n\ncreated_at\x18\t \x01(\tJ\x04\x08\x02\x10\x03J\x04\x08\x03\x10\x04\"\x82\x01\n\x15ListWorkOrdersRequest\x12\x32\n\x06status\x18\x04 \x01(\x0e\x32\".oms.workorders.v1.WorkOrderStatus\x12\x15\n\rlocation_code\x18\x02 \x01(\t\x12\x18\n\x10source_return_id\x18\x03 \x01(\tJ\x04\x08\x01\x10\x02\"K\n\x16ListWorkOrdersResponse\x12\x31\n\x0bwork_orders\x18\x01 \x03(\x0b\x32\x1c.oms.workorders.v1.WorkOrder*\x90\x01\n\rWorkOrderKind\x12\x1f\n\x1bWORK_ORDER_KIND_UNSPECIFIED\x10\x00\x12 \n\x1cWORK_ORDER_KIND_KIT_ASSEMBLY\x10\x01\x12\x1d\n\x19WORK_ORDER_KIND_VALUE_ADD\x10\x02\x12\x1d\n\x19WORK_ORDER_KIND_REFURBISH\x10\x03*\xb5\x01\n\x0fWorkOrderStatus\x12!\n\x1dWORK_ORDER_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16WORK_ORDER_STATUS_OPEN\x10\x01\x12!\n\x1dWORK_ORDER_STATUS_IN_PROGRESS\x10\x02\x12\x1f\n\x1bWORK_ORDER_STATUS_COMPLETED\x10\x03\x12\x1f\n\x1bWORK_ORDER_STATUS_CANCELLED\x10\x04*l\n\x0fOperationStatus\x12 \n\x1cOPERATION_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18OPERATION_STATUS_PENDING\x10\x01\x12\x19\n\x15OPERATION_STATUS_DONE\x10\x02\x32z\n\x11WorkOrdersService\x12\x65\n\x0eListWorkOrders\x12(.oms.workorders.v1.ListWorkOrdersRequest\x1a).oms.workorders.v1.ListWorkOrdersResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'oms.workorders.v1.workorders_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_WORKORDERKIND']._serialized_start=664
+  _globals['_WORKORDERKIND']._serialized_end=808
+  _globals['_WORKORDERSTATUS']._serialized_start=811
+  _globals['_WORKORDERSTATUS']._serialized_end=992
+  _globals['_OPERATIONSTATUS']._serialized_start=994
+  _globals['_OPERATIONSTATUS']._serialized_end=1102
   _globals['_OPERATION']._serialized_start=57
-  _globals['_OPERATION']._serialized_end=121
-  _globals['_WORKORDER']._serialized_start=124
-  _globals['_WORKORDER']._serialized_end=327
-  _globals['_LISTWORKORDERSREQUEST']._serialized_start=329
-  _globals['_LISTWORKORDERSREQUEST']._serialized_end=417
-  _globals['_LISTWORKORDERSRESPONSE']._serialized_start=419
-  _globals['_LISTWORKORDERSRESPONSE']._serialized_end=494
-  _globals['_WORKORDERSSERVICE']._serialized_start=496
-  _globals['_WORKORDERSSERVICE']._serialized_end=618
+  _globals['_OPERATION']._serialized_end=163
+  _globals['_WORKORDER']._serialized_start=166
+  _globals['_WORKORDER']._serialized_end=451
+  _globals['_LISTWORKORDERSREQUEST']._serialized_start=454
+  _globals['_LISTWORKORDERSREQUEST']._serialized_end=584
+  _globals['_LISTWORKORDERSRESPONSE']._serialized_start=586
+  _globals['_LISTWORKORDERSRESPONSE']._serialized_end=661
+  _globals['_WORKORDERSSERVICE']._serialized_start=1104
+  _globals['_WORKORDERSSERVICE']._serialized_end=1226
 # @@protoc_insertion_point(module_scope)
