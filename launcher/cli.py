@@ -1,4 +1,5 @@
-"""The `oms` command: `oms up` runs the whole system on one machine, `oms token` issues a token."""
+"""The `oms` command: `oms up` runs the whole system on one machine, `oms token` issues a token,
+`oms migrate` brings the databases' schemas up to date."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from gateway.auth import Role, issue_token, signing_key_from_env, signing_key_path
+from services.kernel.settings import SERVICE_NAMES
 from services.kernel.settings import data_dir as data_dir_from_env
 
 
@@ -66,6 +68,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     token.add_argument("--data-dir", type=Path, help=data_dir_help)
     token.add_argument("--ttl-hours", type=_hours, default=12.0)
+
+    migrate = commands.add_parser(
+        "migrate",
+        help="bring every service's database to the newest schema (services also do at start)",
+        description="Migrates the databases the OMS_* variables name (the data dir's SQLite "
+        "files by default).",
+    )
+    migrate.add_argument("--data-dir", type=Path, help=data_dir_help)
+    migrate.add_argument(
+        "--service",
+        action="append",
+        default=[],
+        choices=SERVICE_NAMES,
+        help="only this service (repeatable; default: all)",
+    )
+    migrate.add_argument(
+        "--status", action="store_true", help="print each database's revisions, change nothing"
+    )
+    migrate.add_argument(
+        "--new",
+        metavar="MESSAGE",
+        help="for developers: write the revision that brings one --service's schema to its "
+        "tables as the code declares them",
+    )
     return parser
 
 
@@ -93,6 +119,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "token":
         return _token(args)
+    if args.command == "migrate":
+        from launcher.migrations import run
+
+        env = {**os.environ, "OMS_DATA_DIR": str(_data_dir(args.data_dir))}
+        return run(args.service, env, args.status, args.new)
     # Imported here: `oms token` needs none of the process machinery.
     from launcher.up import Up
 

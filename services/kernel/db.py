@@ -8,10 +8,13 @@ sharing a file never deadlock on a lock upgrade) and conditional updates are ato
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
@@ -24,8 +27,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 READ_ONLY_OPTION = "oms_read_only"
-# Any constant: the advisory lock that serialises table creation between replicas.
-SCHEMA_LOCK_KEY = 7_243_118
 
 
 def utcnow() -> datetime:
@@ -52,15 +53,30 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _enter_wal(cursor: Any) -> None:
+    """Switches the file to WAL. SQLite refuses the switch at once, without its busy handler,
+    while another connection writes to a file still in rollback mode (two replicas creating a
+    new file), so the switch is retried for as long as a writer would wait."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)  # only ever while a new file is being created
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
         # Let SQLAlchemy emit BEGIN itself, so that it can be BEGIN IMMEDIATE.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        _enter_wal(cursor)
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -139,20 +155,6 @@ class Database:
         """A read-only session; nothing it does is committed."""
         async with AsyncSession(self._reader, expire_on_commit=False) as session:
             yield session
-
-    async def create_tables(self, tables: Sequence[type[SQLModel]]) -> None:
-        """Creates the service's own tables if missing (never another service's).
-
-        Replicas starting together on an empty PostgreSQL database take turns (an advisory
-        lock), or the slower one fails on a duplicate type.
-        """
-        async with self.engine.begin() as connection:
-            if not self.is_sqlite:
-                await connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})")
-            await connection.run_sync(
-                SQLModel.metadata.create_all,
-                tables=[t.__table__ for t in tables],  # type: ignore[attr-defined]
-            )
 
     async def dispose(self) -> None:
         await self.engine.dispose()

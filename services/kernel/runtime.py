@@ -20,9 +20,10 @@ from services.kernel.db import Database
 from services.kernel.events import EventConsumer, Subscription
 from services.kernel.grpc_client import open_channel
 from services.kernel.grpc_server import GrpcServer, start_grpc_server
-from services.kernel.outbox import OutboxMessage, OutboxRelay
+from services.kernel.migrate import migrate, streams
+from services.kernel.outbox import OutboxRelay
 from services.kernel.settings import ServiceSettings, grpc_target
-from services.kernel.unit_of_work import ProcessedEvent, UnitOfWork
+from services.kernel.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ async def start_service(
     """Starts the service's parts in order; `env` (the process environment when left out) is
     what its own settings are read from."""
     db = Database(settings.database_url)
-    await db.create_tables([*definition.tables, OutboxMessage, ProcessedEvent])
+    await migrate(db, streams(definition.name, definition.tables))
     nats_client = await events.connect_patiently(settings.nats_url, f"oms-{settings.name}")
     js = nats_client.jetstream()
     await events.ensure_stream(js, definition.name, settings.stream_replicas)

@@ -8,6 +8,7 @@ from sqlalchemy import event
 from sqlmodel import Field, SQLModel, select
 
 from services.kernel.db import Database
+from tests.support.databases import create_test_tables
 
 
 class Note(SQLModel, table=True):
@@ -19,7 +20,7 @@ class Note(SQLModel, table=True):
 
 async def test_writes_begin_immediate_and_reads_begin_deferred(tmp_path: Path) -> None:
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'notes.sqlite'}")
-    await db.create_tables([Note])
+    await create_test_tables(db, [Note])
     begins: list[str] = []
 
     @event.listens_for(db.engine.sync_engine, "before_cursor_execute")

@@ -28,6 +28,7 @@ from services.kernel.events import EventConsumer, Subscription, ensure_stream
 from services.kernel.grpc_client import open_channel
 from services.kernel.settings import normalize_database_url
 from services.kernel.unit_of_work import ProcessedEvent, SqlStore, SqlUnitOfWork
+from tests.support.databases import create_test_tables
 from tests.support.processes import ServiceProcess
 
 SUBJECT = "oms.inventory.stock_level_changed"
@@ -77,7 +78,7 @@ async def applied(db: Database) -> list[int]:
 @pytest.fixture
 async def projection(tmp_path: Path) -> AsyncIterator[Database]:
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'projection.sqlite'}")
-    await db.create_tables([AppliedMovement, ProcessedEvent])
+    await create_test_tables(db, [AppliedMovement, ProcessedEvent])
     yield db
     await db.dispose()
 

@@ -9,6 +9,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
+from sqlmodel import SQLModel
+
+from services.kernel.db import Database
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -42,3 +45,12 @@ def database_url(backend: str, folder: Path, name: str = "service") -> Iterator[
             yield url
     else:
         raise ValueError(backend)
+
+
+async def create_test_tables(db: Database, tables: list[type[SQLModel]]) -> None:
+    """Creates tables only a test uses (a service's own tables come from its migrations)."""
+    async with db.engine.begin() as connection:
+        await connection.run_sync(
+            SQLModel.metadata.create_all,
+            tables=[t.__table__ for t in tables],  # type: ignore[attr-defined]
+        )

@@ -1,0 +1,120 @@
+"""Schemas come from migrations, on SQLite and PostgreSQL: each stream of revisions builds the
+tables its code declares, a database made before migrations is adopted, replicas migrate once."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from launcher.cli import main
+from services.inventory.bootstrap import SERVICE as INVENTORY
+from services.kernel.db import Database
+from services.kernel.migrate import (
+    KERNEL_STREAM,
+    MigrationStream,
+    current_revisions,
+    migrate,
+    streams,
+)
+from services.kernel.runtime import ServiceDefinition
+from services.kernel.settings import normalize_database_url
+from services.orders.bootstrap import SERVICE as ORDERS
+from services.procurement.bootstrap import SERVICE as PROCUREMENT
+from services.returns.bootstrap import SERVICE as RETURNS
+from services.workorders.bootstrap import SERVICE as WORKORDERS
+from tests.support.databases import create_test_tables
+
+SERVICES = (INVENTORY, ORDERS, RETURNS, WORKORDERS, PROCUREMENT)
+
+
+def head(stream: MigrationStream) -> str:
+    return ScriptDirectory(str(stream.script_location)).get_current_head() or ""
+
+
+def differences(connection: Connection, stream: MigrationStream) -> list[Any]:
+    """What autogenerate would write for the stream: nothing when the revisions are current."""
+    own = stream.table_names
+    context = MigrationContext.configure(
+        connection,
+        opts={
+            "include_name": lambda name, kind, _parent: kind != "table" or name in own,
+            "compare_type": True,
+            "version_table": stream.version_table,
+        },
+    )
+    return list(compare_metadata(context, stream.metadata()))
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.name)
+async def test_the_revisions_build_the_tables_the_code_declares(
+    service: ServiceDefinition, db_url: str
+) -> None:
+    db = Database(normalize_database_url(db_url))
+    to_migrate = streams(service.name, service.tables)
+    await migrate(db, to_migrate)
+    await migrate(db, to_migrate)  # again: nothing to do, nothing fails
+    async with db.engine.connect() as connection:
+        for stream in to_migrate:
+            assert await connection.run_sync(differences, stream) == [], stream.name
+    assert await current_revisions(db, to_migrate) == {s.name: head(s) for s in to_migrate}
+    await db.dispose()
+
+
+async def test_a_database_made_before_migrations_is_adopted_with_its_data(db_url: str) -> None:
+    db = Database(normalize_database_url(db_url))
+    # What the release before migrations did at start-up: create_all of every table.
+    await create_test_tables(db, [*KERNEL_STREAM.tables, *INVENTORY.tables])
+    async with db.engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO sku (code, title, unit_cost_cents, weight_grams, serialized, "
+                "updated_at) VALUES ('TEE', 'Tee', 800, 200, false, CURRENT_TIMESTAMP)"
+            )
+        )
+    to_migrate = streams(INVENTORY.name, INVENTORY.tables)
+    await migrate(db, to_migrate)
+    assert await current_revisions(db, to_migrate) == {s.name: head(s) for s in to_migrate}
+    async with db.engine.connect() as connection:
+        titles = (await connection.execute(text("SELECT title FROM sku"))).scalars().all()
+    assert titles == ["Tee"]
+    await db.dispose()
+
+
+async def test_replicas_starting_together_migrate_once(db_url: str) -> None:
+    # PostgreSQL: they queue on an advisory lock; SQLite: on its one writer (BEGIN IMMEDIATE).
+    url = normalize_database_url(db_url)
+    replicas = [Database(url) for _ in range(3)]
+    to_migrate = streams(ORDERS.name, ORDERS.tables)
+    await asyncio.gather(*(migrate(db, to_migrate) for db in replicas))
+    assert await current_revisions(replicas[0], to_migrate) == {s.name: head(s) for s in to_migrate}
+    async with replicas[0].engine.connect() as connection:
+        versions = await connection.execute(text("SELECT version_num FROM alembic_version"))
+        assert versions.scalars().all() == [head(to_migrate[1])]
+    for db in replicas:
+        await db.dispose()
+
+
+def test_oms_migrate_brings_every_database_to_the_newest_revision(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["migrate", "--data-dir", str(tmp_path), "--status"]) == 0
+    assert "inventory: kernel at nothing, inventory at nothing" in capsys.readouterr().out
+    assert main(["migrate", "--data-dir", str(tmp_path)]) == 0
+    migrated = capsys.readouterr().out.splitlines()
+    expected = [
+        f"{s.name}: "
+        + ", ".join(f"{stream.name} at {head(stream)}" for stream in streams(s.name, s.tables))
+        for s in (INVENTORY, ORDERS, RETURNS, PROCUREMENT, WORKORDERS)
+    ]
+    assert migrated == expected
+    assert sorted(p.name for p in tmp_path.glob("*.sqlite")) == [
+        f"{name}.sqlite" for name in sorted(s.name for s in SERVICES)
+    ]
