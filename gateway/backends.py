@@ -11,10 +11,8 @@ import grpc
 from nats.aio.client import Client as NatsClient
 
 from gateway.feed import InventoryFeed
+from gateway.services import ServiceStubs
 from gateway.settings import GatewaySettings
-from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
-from oms.orders.v1.orders_pb2_grpc import OrdersServiceStub
-from oms.returns.v1.returns_pb2_grpc import ReturnsServiceStub
 from services.kernel import events
 from services.kernel.grpc_client import is_serving, open_channel
 
@@ -26,10 +24,7 @@ class Backends:
     channels: Mapping[str, grpc.aio.Channel]
     nats: NatsClient
     feed: InventoryFeed
-    inventory: InventoryServiceStub
-    orders: OrdersServiceStub
-    # None when the settings name no returns target (a gateway for part of the system).
-    returns: ReturnsServiceStub | None
+    services: ServiceStubs
 
     @classmethod
     async def open(cls, settings: GatewaySettings) -> Backends:
@@ -41,14 +36,7 @@ class Backends:
             raise
         feed = InventoryFeed(settings.subscriber_queue_size)
         await feed.start(nats)
-        return cls(
-            channels,
-            nats,
-            feed,
-            InventoryServiceStub(channels["inventory"]),
-            OrdersServiceStub(channels["orders"]),
-            ReturnsServiceStub(channels["returns"]) if "returns" in channels else None,
-        )
+        return cls(channels, nats, feed, ServiceStubs.over(channels))
 
     async def close(self) -> None:
         await self.feed.stop()

@@ -27,25 +27,30 @@ class UserError:
 
 
 def graphql_field_path(
-    argument: str | None, service_field: str | None, renamed: Mapping[str, str] | None = None
+    argument: str | None, service_field: str | None, paths: Mapping[str, str] | None = None
 ) -> str | None:
     """Where the service's field is in the GraphQL request.
 
     Under an input argument: `("input", "lines.0.unit_price_cents")` ->
     `"input.lines.0.unitPriceCents"`. With no argument, the service's fields are the root
-    field's own arguments: `(None, "tracking_number")` -> `"trackingNumber"`, and `renamed` names
-    those called differently in GraphQL: `{"shipment_id": "id"}`.
+    field's own arguments: `(None, "tracking_number")` -> `"trackingNumber"`. `paths` names
+    the GraphQL place of service fields called differently there, by their leading segments:
+    with `{"serials": "serialNumbers"}`, `"serials.0.serial_numbers"` ->
+    `"serialNumbers.0.serialNumbers"` (the longest matching prefix wins).
     """
     if not service_field:
         return None
-    if renamed and service_field in renamed:
-        return renamed[service_field]
-    path = [to_camel_case(part) for part in service_field.split(".")]
+    parts = service_field.split(".")
+    for size in range(len(parts), 0, -1):
+        prefix = ".".join(parts[:size])
+        if paths and prefix in paths:
+            return ".".join([paths[prefix], *(to_camel_case(p) for p in parts[size:])])
+    path = [to_camel_case(part) for part in parts]
     return ".".join([argument, *path] if argument else path)
 
 
 def user_error_from_rpc(
-    error: grpc.RpcError, argument: str | None, renamed: Mapping[str, str] | None = None
+    error: grpc.RpcError, argument: str | None, paths: Mapping[str, str] | None = None
 ) -> UserError:
     """The refusal a service answered with, its field path in GraphQL (`graphql_field_path`).
 
@@ -56,7 +61,7 @@ def user_error_from_rpc(
     if refusal is None:
         raise error
     return UserError(
-        field=graphql_field_path(argument, refusal.field, renamed),
+        field=graphql_field_path(argument, refusal.field, paths),
         message=refusal.message,
         code=refusal.code,
     )

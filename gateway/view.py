@@ -54,11 +54,7 @@ class GraphQLView(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         backends: Backends = request.state.backends
         return Context.create(
-            backends.inventory,
-            backends.orders,
-            backends.feed,
-            returns=backends.returns,
-            long_lived=isinstance(request, WebSocket),
+            backends.services, backends.feed, long_lived=isinstance(request, WebSocket)
         )
 
     async def execute_single(  # type: ignore[override]

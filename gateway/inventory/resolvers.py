@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 
-import grpc
 import strawberry
 
 from gateway.auth import Role
 from gateway.context import Context
-from gateway.errors import not_served_yet, query_answer, user_error_from_rpc
+from gateway.errors import not_served_yet, query_answer
 from gateway.inventory.inputs import ChannelInput, LocationInput, SkuInput, StockAdjustmentInput
 from gateway.inventory.types import (
     AdjustStockPayload,
@@ -24,8 +23,10 @@ from gateway.inventory.types import (
     UpsertLocationPayload,
     UpsertSkuPayload,
 )
+from gateway.mutations import answer
 from gateway.permissions import allow
 from oms.inventory.v1 import inventory_pb2 as pb
+from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
 
 Info = strawberry.Info[Context, None]
 
@@ -34,13 +35,15 @@ STOCK_WRITERS = (Role.BACKOFFICE, Role.ADMIN)
 SELLERS = (Role.STOREFRONT, Role.BACKOFFICE, Role.ADMIN)
 
 
+def _inventory(info: Info) -> InventoryServiceStub:
+    return info.context.services[InventoryServiceStub]
+
+
 @strawberry.type
 class InventoryQuery:
     @strawberry.field(extensions=allow(*STOCK_READERS))
     async def locations(self, info: Info) -> list[Location]:
-        response = await query_answer(
-            info.context.inventory.ListLocations(pb.ListLocationsRequest())
-        )
+        response = await query_answer(_inventory(info).ListLocations(pb.ListLocationsRequest()))
         return [Location.from_proto(location) for location in response.locations]
 
     @strawberry.field(
@@ -48,7 +51,7 @@ class InventoryQuery:
     )
     async def skus(self, info: Info, codes: list[str] | None = None) -> list[Sku]:
         if codes is None:
-            response = await query_answer(info.context.inventory.ListSkus(pb.ListSkusRequest()))
+            response = await query_answer(_inventory(info).ListSkus(pb.ListSkusRequest()))
             return [Sku.from_proto(sku) for sku in response.skus]
         found = await query_answer(info.context.loaders.skus.load_many(codes))
         return [Sku.from_proto(sku) for sku in found if sku is not None]
@@ -61,7 +64,7 @@ class InventoryQuery:
         principal = info.context.principal
         bound_to = [principal.location_code] if principal and principal.location_code else []
         request = pb.GetStockLevelsRequest(skus=[sku], location_codes=bound_to)
-        response = await query_answer(info.context.inventory.GetStockLevels(request))
+        response = await query_answer(_inventory(info).GetStockLevels(request))
         return [StockLevel.from_proto(level) for level in response.levels]
 
     @strawberry.field(
@@ -73,7 +76,7 @@ class InventoryQuery:
         self, info: Info, skus: list[str], channel: str
     ) -> list[SkuAvailability]:
         request = pb.GetAvailabilityRequest(skus=skus, channel=channel)
-        response = await query_answer(info.context.inventory.GetAvailability(request))
+        response = await query_answer(_inventory(info).GetAvailability(request))
         return [SkuAvailability(sku=a.sku, available=a.available) for a in response.availability]
 
 
@@ -86,42 +89,30 @@ class InventoryMutation:
         if given := input.capacities_given():
             refusals = [not_served_yet(f"input.{name}", name) for name in given]
             return UpsertLocationPayload(user_errors=refusals)
-        try:
-            location = await info.context.inventory.UpsertLocation(input.to_proto())
-        except grpc.RpcError as error:
-            return UpsertLocationPayload(user_errors=[user_error_from_rpc(error, "input")])
-        return UpsertLocationPayload(location=Location.from_proto(location))
+        call = _inventory(info).UpsertLocation(input.to_proto())
+        return await answer(UpsertLocationPayload, call, location=Location.from_proto)
 
     @strawberry.mutation(
         extensions=allow(*STOCK_WRITERS), description="Creates or updates by code."
     )
     async def upsert_sku(self, info: Info, input: SkuInput) -> UpsertSkuPayload:
-        try:
-            sku = await info.context.inventory.UpsertSku(input.to_proto())
-        except grpc.RpcError as error:
-            return UpsertSkuPayload(user_errors=[user_error_from_rpc(error, "input")])
-        return UpsertSkuPayload(sku=Sku.from_proto(sku))
+        call = _inventory(info).UpsertSku(input.to_proto())
+        return await answer(UpsertSkuPayload, call, sku=Sku.from_proto)
 
     @strawberry.mutation(
         extensions=allow(*STOCK_WRITERS),
         description="Changes on-hand units; never below zero or below what is reserved.",
     )
     async def adjust_stock(self, info: Info, input: StockAdjustmentInput) -> AdjustStockPayload:
-        try:
-            level = await info.context.inventory.AdjustStock(input.to_proto())
-        except grpc.RpcError as error:
-            return AdjustStockPayload(user_errors=[user_error_from_rpc(error, "input")])
-        return AdjustStockPayload(stock_level=StockLevel.from_proto(level))
+        call = _inventory(info).AdjustStock(input.to_proto())
+        return await answer(AdjustStockPayload, call, stock_level=StockLevel.from_proto)
 
     @strawberry.mutation(
         extensions=allow(*STOCK_WRITERS), description="Creates or updates by code."
     )
     async def upsert_channel(self, info: Info, input: ChannelInput) -> UpsertChannelPayload:
-        try:
-            channel = await info.context.inventory.UpsertChannel(input.to_proto())
-        except grpc.RpcError as error:
-            return UpsertChannelPayload(user_errors=[user_error_from_rpc(error, "input")])
-        return UpsertChannelPayload(channel=Channel.from_proto(channel))
+        call = _inventory(info).UpsertChannel(input.to_proto())
+        return await answer(UpsertChannelPayload, call, channel=Channel.from_proto)
 
 
 @strawberry.type

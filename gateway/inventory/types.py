@@ -8,8 +8,8 @@ from enum import Enum
 import strawberry
 
 from gateway.context import Context
-from gateway.errors import UserError
 from gateway.feed import StockChange
+from gateway.mutations import Payload
 from oms.inventory.v1 import inventory_pb2 as pb
 from services.kernel.proto_enums import enum_name, enum_value
 
@@ -155,24 +155,20 @@ class Channel:
 
 
 @strawberry.type
-class UpsertLocationPayload:
+class UpsertLocationPayload(Payload):
     location: Location | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class UpsertSkuPayload:
+class UpsertSkuPayload(Payload):
     sku: Sku | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class AdjustStockPayload:
+class AdjustStockPayload(Payload):
     stock_level: StockLevel | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class UpsertChannelPayload:
+class UpsertChannelPayload(Payload):
     channel: Channel | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)

@@ -13,6 +13,7 @@ import strawberry
 from gateway.auth import Role
 from gateway.context import Context
 from gateway.errors import ErrorCode, UserError, query_answer, user_error_from_rpc
+from gateway.mutations import answer
 from gateway.orders.inputs import PlaceOrderInput, ShippedSerialsInput
 from gateway.orders.types import (
     CancelOrderPayload,
@@ -25,22 +26,20 @@ from gateway.orders.types import (
 )
 from gateway.permissions import allow
 from oms.orders.v1 import orders_pb2 as pb
+from oms.orders.v1.orders_pb2_grpc import OrdersServiceStub
 
 Info = strawberry.Info[Context, None]
 
 SELLERS = (Role.STOREFRONT, Role.BACKOFFICE, Role.ADMIN)
 SHIPPERS = (Role.BACKOFFICE, Role.ADMIN)
 
-# shipShipment's argument is `id`; the service calls it `shipment_id`.
-SHIP_SHIPMENT_ARGUMENTS = {"shipment_id": "id"}
+# shipShipment's arguments are `id` and `serialNumbers`; the service calls them `shipment_id`
+# and `serials`.
+SHIP_SHIPMENT_ARGUMENTS = {"shipment_id": "id", "serials": "serialNumbers"}
 
 
-def _serials_path(field: str | None) -> str | None:
-    """The service calls the `serialNumbers` argument `serials`:
-    `serials.0.serialNumbers` -> `serialNumbers.0.serialNumbers`."""
-    if field is None or not field.startswith("serials."):
-        return field
-    return "serialNumbers." + field.removeprefix("serials.")
+def _orders(info: Info) -> OrdersServiceStub:
+    return info.context.services[OrdersServiceStub]
 
 
 def _subject(info: Info) -> str:
@@ -63,7 +62,7 @@ def _visible(order: pb.Order, owner: str) -> bool:
 async def _find_order(info: Info, order_id: str) -> pb.Order | None:
     """The order when it exists and the caller may see it."""
     request = pb.GetOrdersRequest(ids=[order_id])
-    response = await query_answer(info.context.orders.GetOrders(request))
+    response = await query_answer(_orders(info).GetOrders(request))
     owner = _owner(info)
     return next((o for o in response.orders if _visible(o, owner)), None)
 
@@ -98,7 +97,7 @@ class OrdersQuery:
         request = pb.ListOrdersRequest(first=first, after=after or "", placed_by=_owner(info))
         if status is not None:
             request.status = status.to_proto()
-        page = await query_answer(info.context.orders.ListOrders(request))
+        page = await query_answer(_orders(info).ListOrders(request))
         return OrderConnection.from_proto(page)
 
 
@@ -111,7 +110,7 @@ class OrdersMutation:
     )
     async def place_order(self, info: Info, input: PlaceOrderInput) -> PlaceOrderPayload:
         try:
-            order = await info.context.orders.PlaceOrder(input.to_proto(_subject(info)))
+            order = await _orders(info).PlaceOrder(input.to_proto(_subject(info)))
         except grpc.RpcError as error:
             return PlaceOrderPayload(user_errors=[user_error_from_rpc(error, "input")])
         if not _visible(order, _owner(info)):
@@ -132,11 +131,8 @@ class OrdersMutation:
     async def cancel_order(self, info: Info, id: strawberry.ID) -> CancelOrderPayload:
         if _owner(info) and await _find_order(info, id) is None:
             return CancelOrderPayload(user_errors=[_no_order(id)])
-        try:
-            order = await info.context.orders.CancelOrder(pb.CancelOrderRequest(id=id))
-        except grpc.RpcError as error:
-            return CancelOrderPayload(user_errors=[user_error_from_rpc(error, None)])
-        return CancelOrderPayload(order=Order.from_proto(order))
+        call = _orders(info).CancelOrder(pb.CancelOrderRequest(id=id))
+        return await answer(CancelOrderPayload, call, argument=None, order=Order.from_proto)
 
     @strawberry.mutation(
         extensions=allow(*SHIPPERS),
@@ -157,12 +153,11 @@ class OrdersMutation:
             tracking_number=tracking_number or "",
             serials=[entry.to_proto() for entry in serial_numbers or ()],
         )
-        try:
-            shipped = await info.context.orders.ShipShipment(request)
-        except grpc.RpcError as error:
-            user_error = user_error_from_rpc(error, None, SHIP_SHIPMENT_ARGUMENTS)
-            user_error.field = _serials_path(user_error.field)
-            return ShipShipmentPayload(user_errors=[user_error])
-        return ShipShipmentPayload(
-            shipment=Shipment.from_proto(shipped.shipment), order=Order.from_proto(shipped.order)
+        return await answer(
+            ShipShipmentPayload,
+            _orders(info).ShipShipment(request),
+            argument=None,
+            paths=SHIP_SHIPMENT_ARGUMENTS,
+            shipment=lambda shipped: Shipment.from_proto(shipped.shipment),
+            order=lambda shipped: Order.from_proto(shipped.order),
         )

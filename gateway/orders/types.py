@@ -8,8 +8,8 @@ from enum import Enum
 import strawberry
 
 from gateway.context import Context
-from gateway.errors import UserError
 from gateway.inventory.types import Location
+from gateway.mutations import Payload
 from oms.orders.v1 import orders_pb2 as pb
 from services.kernel.proto_enums import enum_name, enum_value
 
@@ -255,19 +255,16 @@ class OrderConnection:
 
 
 @strawberry.type
-class PlaceOrderPayload:
+class PlaceOrderPayload(Payload):
     order: Order | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class CancelOrderPayload:
+class CancelOrderPayload(Payload):
     order: Order | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class ShipShipmentPayload:
+class ShipShipmentPayload(Payload):
     shipment: Shipment | None = None
     order: Order | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-import grpc
 import strawberry
 
 from gateway.auth import Principal, Role
@@ -22,8 +21,8 @@ from gateway.errors import (
     UserError,
     not_served_yet,
     query_answer,
-    user_error_from_rpc,
 )
+from gateway.mutations import answer
 from gateway.permissions import FORBIDDEN, AuthError, allow
 from gateway.returns.inputs import InspectReturnInput, RequestReturnInput
 from gateway.returns.types import (
@@ -44,11 +43,7 @@ HUB_STAFF = (Role.SCANNER, *STAFF)
 READERS = (Role.SCANNER, Role.STOREFRONT, *STAFF)
 
 # Where the service's fields are in each mutation's arguments, when not simply camel-cased.
-REQUEST_RETURN_FIELDS = {
-    "customer": "input.customerAddress",
-    "customer.latitude": "input.customerAddress.latitude",
-    "customer.longitude": "input.customerAddress.longitude",
-}
+REQUEST_RETURN_FIELDS = {"customer": "input.customerAddress"}
 RECEIVE_RETURN_ARGUMENTS = {"return_id": "id"}
 # A scanner refused at another hub's return: the return is what it may not touch.
 INSPECT_RETURN_FIELDS = {"acting_location_code": "input.returnId"}
@@ -61,10 +56,7 @@ def _principal(info: Info) -> Principal:
 
 
 def _returns(info: Info) -> ReturnsServiceStub:
-    returns = info.context.returns
-    if returns is None:  # a gateway configured without the returns service: a fault, masked
-        raise RuntimeError("the gateway has no returns service target")
-    return returns
+    return info.context.services[ReturnsServiceStub]
 
 
 def _scanner_location(info: Info) -> str:
@@ -152,12 +144,12 @@ class ReturnsMutation:
         principal = _principal(info)
         if principal.role is Role.STOREFRONT:
             request.requested_by = principal.subject
-        try:
-            requested = await _returns(info).RequestReturn(request)
-        except grpc.RpcError as error:
-            user_error = user_error_from_rpc(error, "input", REQUEST_RETURN_FIELDS)
-            return RequestReturnPayload(user_errors=[user_error])
-        return RequestReturnPayload(return_=Return.from_proto(requested))
+        return await answer(
+            RequestReturnPayload,
+            _returns(info).RequestReturn(request),
+            paths=REQUEST_RETURN_FIELDS,
+            return_=Return.from_proto,
+        )
 
     @strawberry.mutation(
         extensions=allow(*HUB_STAFF),
@@ -177,12 +169,13 @@ class ReturnsMutation:
             )
             return ReceiveReturnPayload(user_errors=[elsewhere])
         request = pb.ReceiveReturnRequest(return_id=id, location_code=location_code)
-        try:
-            received = await _returns(info).ReceiveReturn(request)
-        except grpc.RpcError as error:
-            user_error = user_error_from_rpc(error, None, RECEIVE_RETURN_ARGUMENTS)
-            return ReceiveReturnPayload(user_errors=[user_error])
-        return ReceiveReturnPayload(return_=Return.from_proto(received))
+        return await answer(
+            ReceiveReturnPayload,
+            _returns(info).ReceiveReturn(request),
+            argument=None,
+            paths=RECEIVE_RETURN_ARGUMENTS,
+            return_=Return.from_proto,
+        )
 
     @strawberry.mutation(
         extensions=allow(*HUB_STAFF),
@@ -192,9 +185,9 @@ class ReturnsMutation:
     )
     async def inspect_return(self, info: Info, input: InspectReturnInput) -> InspectReturnPayload:
         request = input.to_proto(acting_location_code=_scanner_location(info))
-        try:
-            inspected = await _returns(info).InspectReturn(request)
-        except grpc.RpcError as error:
-            user_error = user_error_from_rpc(error, "input", INSPECT_RETURN_FIELDS)
-            return InspectReturnPayload(user_errors=[user_error])
-        return InspectReturnPayload(return_=Return.from_proto(inspected))
+        return await answer(
+            InspectReturnPayload,
+            _returns(info).InspectReturn(request),
+            paths=INSPECT_RETURN_FIELDS,
+            return_=Return.from_proto,
+        )

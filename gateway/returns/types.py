@@ -8,8 +8,8 @@ from enum import Enum
 import strawberry
 
 from gateway.context import Context
-from gateway.errors import UserError
 from gateway.inventory.types import Location, LocationKind
+from gateway.mutations import Payload
 from oms.returns.v1 import returns_pb2 as pb
 from services.kernel.proto_enums import enum_name
 
@@ -248,18 +248,15 @@ class ReturnsReport:
 
 
 @strawberry.type
-class RequestReturnPayload:
+class RequestReturnPayload(Payload):
     return_: Return | None = strawberry.field(name="return", default=None)
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class ReceiveReturnPayload:
+class ReceiveReturnPayload(Payload):
     return_: Return | None = strawberry.field(name="return", default=None)
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class InspectReturnPayload:
+class InspectReturnPayload(Payload):
     return_: Return | None = strawberry.field(name="return", default=None)
-    user_errors: list[UserError] = strawberry.field(default_factory=list)

@@ -16,8 +16,10 @@ from gateway.auth import Principal, Role, issue_token
 from gateway.context import Context
 from gateway.feed import InventoryFeed
 from gateway.schema import build_schema
+from gateway.services import ServiceStubs
 from launcher.embedded_nats import EmbeddedNats
 from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
+from oms.orders.v1.orders_pb2_grpc import OrdersServiceStub
 from tests.e2e.test_contract_documents import OPERATIONS as CONTRACT_OPERATIONS
 from tests.integration.conftest import InventoryUnderTest, OrdersUnderTest
 from tests.integration.test_gateway_inventory import (
@@ -435,11 +437,11 @@ async def test_a_page_of_orders_asks_inventory_once_for_its_locations(
         f"127.0.0.1:{inventory.running.port}", interceptors=[counter]
     )
     try:
+        services = ServiceStubs(
+            {InventoryServiceStub: InventoryServiceStub(channel), OrdersServiceStub: orders.stub}
+        )
         context = Context.create(
-            InventoryServiceStub(channel),
-            orders.stub,
-            InventoryFeed(),
-            Principal(subject="ops", role=Role.BACKOFFICE),
+            services, InventoryFeed(), Principal(subject="ops", role=Role.BACKOFFICE)
         )
         result = await build_schema().execute(
             "{ orders(first: 50) { edges { node { shipments { location { code kind } } "

@@ -17,11 +17,15 @@ from gateway.context import Context
 from gateway.errors import graphql_field_path, user_error_from_rpc
 from gateway.feed import InventoryFeed, StockChange
 from gateway.schema import build_schema
+from gateway.services import ServiceStubs
 from gateway.settings import QueryLimits
 from oms.events.v1.inventory_pb2 import StockLevelChanged
 from oms.inventory.v1 import inventory_pb2 as pb
+from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
 from oms.orders.v1 import orders_pb2 as opb
+from oms.orders.v1.orders_pb2_grpc import OrdersServiceStub
 from oms.returns.v1 import returns_pb2 as rpb
+from oms.returns.v1.returns_pb2_grpc import ReturnsServiceStub
 from services.kernel.errors import DomainError, ErrorCode, to_grpc_status
 
 DC = pb.Location(id="1", code="DC-1", name="Main DC", kind=pb.LOCATION_KIND_DISTRIBUTION_CENTER)
@@ -308,13 +312,18 @@ def context_for(
     orders: FakeOrders | None = None,
     returns: FakeReturns | None = None,
 ) -> Context:
-    return Context.create(
-        inventory or FakeInventory(),  # type: ignore[arg-type]
-        orders or FakeOrders(),  # type: ignore[arg-type]
-        feed or InventoryFeed(),
-        None if role is None else principal(role),
-        returns=returns or FakeReturns(),  # type: ignore[arg-type]
+    services = ServiceStubs(
+        {
+            InventoryServiceStub: inventory or FakeInventory(),
+            OrdersServiceStub: orders or FakeOrders(),
+            ReturnsServiceStub: returns or FakeReturns(),
+        }
     )
+    return Context.create(services, feed or InventoryFeed(), principal_for(role))
+
+
+def principal_for(role: Role | None) -> Principal | None:
+    return None if role is None else principal(role)
 
 
 def error_codes(result: ExecutionResult) -> list[str | None]:
@@ -425,10 +434,23 @@ def test_service_field_paths_become_graphql_input_paths() -> None:
 
 
 def test_service_fields_of_root_arguments_become_those_arguments() -> None:
-    renamed = {"shipment_id": "id"}
-    assert graphql_field_path(None, "shipment_id", renamed) == "id"
-    assert graphql_field_path(None, "tracking_number", renamed) == "trackingNumber"
+    paths = {"shipment_id": "id", "serials": "serialNumbers"}
+    assert graphql_field_path(None, "shipment_id", paths) == "id"
+    assert graphql_field_path(None, "tracking_number", paths) == "trackingNumber"
     assert graphql_field_path(None, "id") == "id"
+    assert graphql_field_path(None, "serials.1.serial_numbers", paths) == (
+        "serialNumbers.1.serialNumbers"
+    )
+
+
+def test_a_renamed_prefix_moves_the_rest_of_the_path_with_it() -> None:
+    paths = {"customer": "input.customerAddress", "customer.id": "input.customerId"}
+    assert graphql_field_path("input", "customer", paths) == "input.customerAddress"
+    assert graphql_field_path("input", "customer.latitude", paths) == (
+        "input.customerAddress.latitude"
+    )
+    assert graphql_field_path("input", "customer.id", paths) == "input.customerId"
+    assert graphql_field_path("input", "customers.0", paths) == "input.customers.0"
 
 
 def rpc_error(status: grpc.Status) -> grpc.aio.AioRpcError:
