@@ -10,18 +10,23 @@ from __future__ import annotations
 from oms.events.v1.workorders_pb2 import WorkOrderCompleted
 from oms.workorders.v1.workorders_pb2 import WORK_ORDER_KIND_REFURBISH
 from services.kernel.events import Subscription
-from services.returns.service import settle_refurbished
-from services.returns.store import SqlReturnsStore
+from services.returns.service import ReturnsService
+from services.returns.store import ReturnsStore
 
 
-async def settle_completed_refurbishment(store: SqlReturnsStore, event: WorkOrderCompleted) -> None:
-    # Kits and value-add work, and refurbishments of stock that never was a return, pass.
-    if event.kind != WORK_ORDER_KIND_REFURBISH or not event.source_return_id or event.quantity < 1:
-        return
-    await settle_refurbished(store.session, event.source_return_id, event.sku, event.quantity)
+def subscriptions(service: ReturnsService) -> list[Subscription[ReturnsStore]]:
+    async def settle_completed_refurbishment(
+        store: ReturnsStore, event: WorkOrderCompleted
+    ) -> None:
+        # Kits and value-add work, and refurbishments of stock that never was a return, pass.
+        if (
+            event.kind != WORK_ORDER_KIND_REFURBISH
+            or not event.source_return_id
+            or event.quantity < 1
+        ):
+            return
+        await service.settle_refurbished(store, event.source_return_id, event.sku, event.quantity)
 
-
-def subscriptions() -> list[Subscription[SqlReturnsStore]]:
     return [
         Subscription(
             "returns-work-orders-completed",

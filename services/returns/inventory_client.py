@@ -1,4 +1,5 @@
-"""The returns service's port to the inventory service (gRPC), in the returns' own terms."""
+"""The inventory service over gRPC, in the returns' own terms: the adapter behind
+`ports.Inventory`."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from services.returns.domain.model import CatalogueSku, ReturnSite
 
 
 class InventoryClient:
+    """Locations and the catalogue as the returns use cases ask for them."""
+
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self._stub = InventoryServiceStub(channel)
 

@@ -1,4 +1,4 @@
-"""The returns service's port to the orders service (gRPC), in the returns' own terms."""
+"""The orders service over gRPC, in the returns' own terms: the adapter behind `ports.Orders`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from services.returns.domain.model import ShippedOrder, ShippedParcel
 
 
 class OrdersClient:
+    """Orders as the returns use cases ask for them."""
+
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self._stub = OrdersServiceStub(channel)
 

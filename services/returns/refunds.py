@@ -1,16 +1,16 @@
 """Refunds: the port to whoever pays the money back, its two adapters, and the issuer that makes
 sure each refund is paid once however often it is tried.
 
-A refund row is written PENDING in the inspection's transaction, already leased to the
-inspection's own first attempt (`first_attempt_lease`), which follows the commit at once; until
-it succeeds the `refund_worker` retries it with exponential backoff — so a crash or a platform
-outage delays a refund but never loses it. Every attempt first claims the row with one
-conditional UPDATE (pending, for this provider, and due — or never tried, for the first
-attempt) that pushes its next attempt past a lease, so two replicas or the worker and the
-inspection do not pay at once; and the payment carries the refund id as its idempotency key, so
-an attempt repeated after a crash (or after a lease ran out mid-call) is paid once by the
-platform. ISSUED is set by a conditional UPDATE from PENDING, together with the
-RefundIssued event, so the transition and its event happen once.
+A refund is stored PENDING in the inspection's unit of work, already leased to the inspection's
+own first attempt (`first_attempt_lease`), which follows the commit at once; until it succeeds
+the `refund_worker` retries it with exponential backoff — so a crash or a platform outage
+delays a refund but never loses it. Every attempt first claims the refund in a unit of work of
+its own (`ReturnsStore.claim_refund`: one conditional update that takes a lease), so two
+replicas or the worker and the inspection do not pay at once; the provider is called once that
+claim has committed, and the payment carries the refund id as its idempotency key, so an
+attempt repeated after a crash (or after a lease ran out mid-call) is paid once by the
+platform. ISSUED is set by a conditional update from PENDING (`ReturnsStore.mark_refund_issued`)
+in the unit of work that records RefundIssued, so the transition and its event happen once.
 """
 
 from __future__ import annotations
@@ -23,25 +23,22 @@ import json
 import logging
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from sqlalchemy import update
-from sqlmodel import col, select
-
 from oms.events.v1 import returns_pb2 as events
-from services.kernel.db import Database, utcnow
-from services.kernel.outbox import record_event
+from services.kernel.db import utcnow
 from services.kernel.periodic import PeriodicWorker
-from services.returns.domain.model import RefundStatus
+from services.kernel.unit_of_work import UnitOfWork
+from services.returns.domain.model import RefundAttempt, RefundPayment
 from services.returns.domain.rules import retry_delay_seconds
-from services.returns.store import RefundRow
+from services.returns.store import ReturnsStore
 
 log = logging.getLogger(__name__)
 
-PRODUCER = "returns"
 SIGNATURE_HEADER = "X-OMS-Signature"
 
 
@@ -51,17 +48,6 @@ class IssueOutcome(StrEnum):
     RETRY = "RETRY"
     # The platform refused the request itself; trying again would be refused again.
     GIVE_UP = "GIVE_UP"
-
-
-@dataclass(frozen=True)
-class RefundPayment:
-    """What a provider needs to pay one refund."""
-
-    refund_id: str
-    return_id: str
-    order_id: str
-    amount_cents: int
-    currency: str
 
 
 @dataclass(frozen=True)
@@ -168,14 +154,20 @@ class RefundIssuer:
 
     Only refunds recorded for this provider are attempted: a refund created under another
     provider waits for a process configured with it rather than being paid twice two ways.
+    The provider is called between units of work, never inside one.
     """
 
     def __init__(
-        self, db: Database, provider: RefundProvider, policy: RetryPolicy | None = None
+        self,
+        uow: UnitOfWork[ReturnsStore],
+        provider: RefundProvider,
+        policy: RetryPolicy | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self._db = db
+        self._uow = uow
         self._provider = provider
         self._policy = policy or RetryPolicy()
+        self._clock = clock
 
     @property
     def provider_name(self) -> str:
@@ -183,7 +175,7 @@ class RefundIssuer:
 
     def first_attempt_lease(self) -> datetime:
         """When a new refund falls to the worker if its first attempt never ran (a crash)."""
-        return utcnow() + self._policy.lease
+        return self._clock() + self._policy.lease
 
     async def attempt(self, refund_id: str, first: bool = False) -> bool:
         """One try at paying the refund; True when this try issued it. The `first` try (the
@@ -191,85 +183,45 @@ class RefundIssuer:
         claimed = await self._claim(refund_id, first)
         if claimed is None:
             return False
-        payment, attempts = claimed
         try:
-            result = await self._provider.issue(payment)
+            result = await self._provider.issue(claimed.payment)
         except Exception as error:  # an adapter fault must not strand the refund
             log.exception("refund %s: provider failed", refund_id)
             result = IssueResult(IssueOutcome.RETRY, f"{type(error).__name__}: {error}")
         if result.outcome is IssueOutcome.ISSUED:
             return await self._mark_issued(refund_id)
-        await self._postpone(refund_id, attempts, result)
+        await self._postpone(refund_id, claimed.attempt, result)
         return False
 
     async def issue_due(self, limit: int = 50) -> int:
         """Attempts every refund whose next attempt is due; returns how many were issued."""
-        async with self._db.snapshot() as session:
-            due = (
-                await session.exec(
-                    select(RefundRow.id)
-                    .where(
-                        RefundRow.status == RefundStatus.PENDING.value,
-                        RefundRow.provider == self._provider.name,
-                        col(RefundRow.next_attempt_at) <= utcnow(),
-                    )
-                    .order_by(col(RefundRow.next_attempt_at))
-                    .limit(limit)
-                )
-            ).all()
+        async with self._uow.read() as store:
+            due = await store.due_refunds(self._provider.name, self._clock(), limit)
         return sum([await self.attempt(refund_id) for refund_id in due])
 
-    async def _claim(self, refund_id: str, first: bool) -> tuple[RefundPayment, int] | None:
-        now = utcnow()
-        t = RefundRow
-        turn = col(t.attempts) == 0 if first else col(t.next_attempt_at) <= now
-        statement = (
-            update(t)
-            .where(
-                col(t.id) == refund_id,
-                col(t.status) == RefundStatus.PENDING.value,
-                col(t.provider) == self._provider.name,
-                turn,
+    async def _claim(self, refund_id: str, first: bool) -> RefundAttempt | None:
+        now = self._clock()
+        async with self._uow.write() as store:
+            return await store.claim_refund(
+                refund_id, self._provider.name, first, now, now + self._policy.lease
             )
-            .values(attempts=col(t.attempts) + 1, next_attempt_at=now + self._policy.lease)
-            .returning(t.return_id, t.order_id, t.amount_cents, t.currency, t.attempts)  # type: ignore[arg-type]
-        )
-        async with self._db.transaction() as session:
-            row = (await session.exec(statement)).first()  # type: ignore[call-overload]
-        if row is None:
-            return None
-        return_id, order_id, amount_cents, currency, attempts = row
-        return RefundPayment(refund_id, return_id, order_id, amount_cents, currency), attempts
 
     async def _mark_issued(self, refund_id: str) -> bool:
-        t = RefundRow
-        statement = (
-            update(t)
-            .where(col(t.id) == refund_id, col(t.status) == RefundStatus.PENDING.value)
-            .values(
-                status=RefundStatus.ISSUED.value,
-                issued_at=utcnow(),
-                next_attempt_at=None,
-                last_error="",
-            )
-            .returning(t.return_id, t.amount_cents, t.provider)  # type: ignore[arg-type]
-        )
-        async with self._db.transaction() as session:
-            row = (await session.exec(statement)).first()  # type: ignore[call-overload]
-            if row is None:
+        async with self._uow.write() as store:
+            refund = await store.mark_refund_issued(refund_id, self._clock())
+            if refund is None:
                 return False
-            return_id, amount_cents, provider = row
-            record_event(
-                session,
-                PRODUCER,
+            store.record(
                 events.RefundIssued(
-                    return_id=return_id,
+                    return_id=refund.return_id,
                     refund_id=refund_id,
-                    amount_cents=amount_cents,
-                    provider=provider,
-                ),
+                    amount_cents=refund.amount_cents,
+                    provider=refund.provider,
+                )
             )
-        log.info("refund %s issued (%d cents via %s)", refund_id, amount_cents, provider)
+        log.info(
+            "refund %s issued (%d cents via %s)", refund_id, refund.amount_cents, refund.provider
+        )
         return True
 
     async def _postpone(self, refund_id: str, attempts: int, result: IssueResult) -> None:
@@ -284,14 +236,9 @@ class RefundIssuer:
             log.warning(
                 "refund %s not issued (%s); retry in %.1fs", refund_id, result.detail, delay
             )
-            next_attempt = utcnow() + timedelta(seconds=delay)
-        t = RefundRow
-        async with self._db.transaction() as session:
-            await session.exec(  # type: ignore[call-overload]
-                update(t)
-                .where(col(t.id) == refund_id, col(t.status) == RefundStatus.PENDING.value)
-                .values(next_attempt_at=next_attempt, last_error=result.detail[:500])
-            )
+            next_attempt = self._clock() + timedelta(seconds=delay)
+        async with self._uow.write() as store:
+            await store.postpone_refund(refund_id, next_attempt, result.detail)
 
 
 def refund_worker(

@@ -1,8 +1,9 @@
 """Return use cases: request, receive, inspect (with its refund), settle refurbished units, read.
 
-Each use case is one transaction that writes its events into the outbox. Calls to other
-services (orders, inventory) happen before a transaction opens, never while it holds a lock;
-the inspection pays its refund after its transaction commits (see refunds.py), so the answer
+Each use case runs in one unit of work, whose store holds the queries and records the events
+with the change that caused them; the rules come from `domain/`. Calls to other services
+(orders, inventory) happen before a unit of work opens, never while it holds a lock; the
+inspection pays its refund after its unit of work commits (see refunds.py), so the answer
 usually already says ISSUED, and a refund that could not be paid yet is retried by the worker.
 
 A return's life: REQUESTED → RECEIVED (scanned at its destination) → INSPECTED or CLOSED, or
@@ -14,95 +15,59 @@ inspection; REFURBISH units settle when their work order completes
 from __future__ import annotations
 
 import logging
-import re
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-
-from sqlalchemy import ColumnElement, func
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 
 from oms.events.v1 import returns_pb2 as events
 from oms.returns.v1 import returns_pb2 as returns_pb
-from services.kernel.db import Database, utcnow
+from services.kernel.db import utcnow
 from services.kernel.errors import DomainError, ErrorCode
-from services.kernel.outbox import record_event
 from services.kernel.proto_enums import enum_value
+from services.kernel.unit_of_work import UnitOfWork
 from services.returns.domain import rules
 from services.returns.domain.model import (
-    Disposition,
+    AcceptedReturn,
     Inspection,
     NewReturn,
+    Refund,
     RefundStatus,
     RequestedLine,
     Return,
+    ReturnParcel,
     ReturnStatus,
-    SettledUnit,
     ShippedLine,
     ShippedOrder,
+    Verdict,
 )
-from services.returns.domain.report import ReportedReturn, ReturnsReport, build_report
-from services.returns.domain.rules import ReturnCostModel, ReturnRoute
-from services.returns.inventory_client import InventoryClient
-from services.returns.orders_client import OrdersClient
+from services.returns.domain.policy import ReturnsPolicy
+from services.returns.domain.report import ReturnsReport, build_report
+from services.returns.domain.rules import ReturnRoute
+from services.returns.ports import Inventory, Orders
 from services.returns.refunds import RefundIssuer
-from services.returns.store import (
-    InspectedUnitRow,
-    RefundRow,
-    ReturnLineRow,
-    ReturnRow,
-    as_utc,
-    line_rows,
-    load_returns,
-    lock_order_returns,
-    lock_return,
-    requested_elsewhere,
-    requested_lines,
-    shipped_snapshot,
-)
+from services.returns.store import ReturnsStore
 
 log = logging.getLogger(__name__)
 
-PRODUCER = "returns"
-
-
-def channel_key(channel: str) -> str:
-    """`"web-eu"` → `"WEB_EU"`: how a channel is spelt in `OMS_RETURN_WINDOW_DAYS_<CHANNEL>`."""
-    return re.sub(r"[^A-Z0-9]", "_", channel.upper())
-
-
-@dataclass(frozen=True)
-class ReturnsPolicy:
-    """The knobs an operator sets without code (bootstrap reads them from the environment)."""
-
-    window_days: int = 30
-    # Per channel_key(channel): overrides of window_days.
-    window_days_by_channel: Mapping[str, int] = field(default_factory=dict)
-    weight_tolerance: float = 0.3
-    cost_model: ReturnCostModel = field(default_factory=ReturnCostModel)
-    currency: str = "EUR"
-
-    def window(self, channel: str) -> timedelta:
-        days = self.window_days_by_channel.get(channel_key(channel), self.window_days)
-        return timedelta(days=days)
-
 
 class ReturnsService:
+    """The returns' use cases; `refunds` pays verified returns back (and its worker retries)."""
+
     def __init__(
         self,
-        db: Database,
-        orders: OrdersClient,
-        inventory: InventoryClient,
+        uow: UnitOfWork[ReturnsStore],
+        orders: Orders,
+        inventory: Inventory,
         refunds: RefundIssuer,
         policy: ReturnsPolicy | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self._db = db
+        self.uow = uow
+        self.refunds = refunds
         self._orders = orders
         self._inventory = inventory
-        self._refunds = refunds
         self._policy = policy or ReturnsPolicy()
+        self._clock = clock
 
     # Requesting
 
@@ -119,7 +84,7 @@ class ReturnsService:
         # A first look without other returns refuses the plainly impossible before routing.
         rules.require_returnable(new.lines, shipped, {})
         rules.require_within_window(
-            new.lines, shipped, self._policy.window(order.channel), utcnow()
+            new.lines, shipped, self._policy.window(order.channel), self._clock()
         )
         customer = new.customer or order.ship_to
         units = sum(line.quantity for line in new.lines)
@@ -135,38 +100,33 @@ class ReturnsService:
         route: ReturnRoute,
         customer: tuple[float, float],
     ) -> Return:
-        async with self._db.transaction() as session:
-            await lock_order_returns(session, order.id)
-            rules.require_returnable(
-                new.lines, shipped, await requested_elsewhere(session, order.id)
-            )
-            row = ReturnRow(
-                id=str(uuid.uuid4()),
-                order_id=order.id,
-                placed_by=order.placed_by,
-                status=ReturnStatus.REQUESTED.value,
-                destination_code=route.destination.code,
-                destination_kind=route.destination.kind,
-                estimated_cost_cents=route.estimated_cost_cents,
-                centralized_cost_cents=route.centralized_cost_cents,
-                customer_latitude=customer[0],
-                customer_longitude=customer[1],
-            )
-            session.add(row)
-            await session.flush()
-            for number, line in enumerate(new.lines):
-                session.add(_line_row(row.id, number, line, shipped[line.sku]))
-            record_event(
-                session,
-                PRODUCER,
-                events.ReturnRequested(
-                    return_id=row.id,
+        """Checks the units against the order's other returns and stores the return, with the
+        order's returns locked so that the check still holds when the return is stored."""
+        async with self.uow.write() as store:
+            rules.require_returnable(new.lines, shipped, await store.lock_requested_units(order.id))
+            requested = await store.add_return(
+                AcceptedReturn(
+                    id=str(uuid.uuid4()),
                     order_id=order.id,
-                    destination_code=row.destination_code,
-                    lines=_units(new.lines),
-                ),
+                    placed_by=order.placed_by,
+                    destination=route.destination,
+                    estimated_cost_cents=route.estimated_cost_cents,
+                    centralized_cost_cents=route.centralized_cost_cents,
+                    customer=customer,
+                    lines=new.lines,
+                    shipped=shipped,
+                    requested_at=self._clock(),
+                )
             )
-            return (await load_returns(session, [row]))[0]
+            store.record(
+                events.ReturnRequested(
+                    return_id=requested.id,
+                    order_id=order.id,
+                    destination_code=requested.destination_code,
+                    lines=_units(new.lines),
+                )
+            )
+            return requested
 
     # Receiving
 
@@ -174,13 +134,28 @@ class ReturnsService:
         """The hub's scan: only at the return's destination, and only once."""
         if not location_code.strip():
             raise DomainError(ErrorCode.INVALID_INPUT, "locationCode is required", "location_code")
-        async with self._db.transaction() as session:
-            row = await _require_return(session, return_id)
-            if row.destination_code == location_code:
-                return await _mark_received(session, row)
-        raise await self._wrong_location(row, location_code)
+        async with self.uow.write() as store:
+            parcel = await _require_return(store, return_id)
+            if parcel.destination_code == location_code:
+                return await self._mark_received(store, parcel)
+        raise await self._wrong_location(parcel, location_code)
 
-    async def _wrong_location(self, row: ReturnRow, location_code: str) -> DomainError:
+    async def _mark_received(self, store: ReturnsStore, parcel: ReturnParcel) -> Return:
+        if parcel.status is not ReturnStatus.REQUESTED:
+            raise DomainError(
+                ErrorCode.INVALID_STATE, f"return {parcel.id} was already received", "return_id"
+            )
+        received = await store.mark_received(parcel.id, self._clock())
+        store.record(
+            events.ReturnReceived(
+                return_id=parcel.id,
+                location_code=parcel.destination_code,
+                lines=_units(parcel.lines),
+            )
+        )
+        return received
+
+    async def _wrong_location(self, parcel: ReturnParcel, location_code: str) -> DomainError:
         """WRONG_LOCATION, or NOT_FOUND when no such location exists (asked only on refusal)."""
         try:
             known = await self._inventory.location_exists(location_code)
@@ -192,88 +167,67 @@ class ReturnsService:
             )
         return DomainError(
             ErrorCode.WRONG_LOCATION,
-            f"return {row.id} goes to {row.destination_code}, not {location_code}",
+            f"return {parcel.id} goes to {parcel.destination_code}, not {location_code}",
             "location_code",
         )
 
     # Inspecting
 
     async def inspect(self, inspection: Inspection) -> Return:
-        """Grades each unit, checks for fraud, decides dispositions and refunds verified goods."""
-        async with self._db.transaction() as session:
-            row = await _require_return(session, inspection.return_id)
-            acting = inspection.acting_location_code
-            if acting and acting != row.destination_code:
-                raise DomainError(
-                    ErrorCode.FORBIDDEN,
-                    f"return {row.id} is inspected at {row.destination_code}, not {acting}",
-                    "acting_location_code",
-                )
-            if row.status != ReturnStatus.RECEIVED.value:
-                raise DomainError(
-                    ErrorCode.INVALID_STATE,
-                    f"only a received return is inspected; this one is {row.status}",
-                    "return_id",
-                )
-            refund_id = await self._record_inspection(session, row, inspection)
-        if refund_id is not None:
-            await self._try_refund(refund_id)
-        return await self.get(row.id)
+        """Grades each unit, checks for fraud, decides dispositions and refunds verified goods:
+        the verdict, the units, the refund and the verdict's event commit together, and the
+        refund is paid once they have."""
+        async with self.uow.write() as store:
+            parcel = await _require_return(store, inspection.return_id)
+            rules.require_inspectable(parcel, inspection.acting_location_code)
+            verdict = rules.inspection_verdict(parcel, inspection, self._policy.weight_tolerance)
+            refund = await self._record_inspection(store, parcel, verdict)
+        if refund.status is RefundStatus.PENDING:
+            await self._try_refund(refund.id)
+        return await self.get(parcel.id)
 
     async def _record_inspection(
-        self, session: AsyncSession, row: ReturnRow, inspection: Inspection
-    ) -> str | None:
-        """Writes the verdict, the units and the refund; returns the refund id to pay, if any."""
-        lines = await line_rows(session, row.id)
-        requested, shipped = requested_lines(lines), shipped_snapshot(lines)
-        weight = inspection.measured_weight_grams
-        rules.validate_inspection(inspection.units, shipped, weight, inspection.notes)
-        flags = rules.fraud_flags(
-            rules.units_by_sku(requested),
-            inspection.units,
-            shipped,
-            weight,
-            self._policy.weight_tolerance,
-        )
-        verified = not flags
-        serialized = {sku: line.serialized for sku, line in shipped.items()}
-        units = rules.settle_units(requested, inspection.units, serialized, verified)
-        now = utcnow()
-        _add_units(session, row.id, units, now)
-        row.status = rules.status_after_inspection(units, verified).value
-        row.fraud_flags = [flag.value for flag in flags]
-        row.notes, row.measured_weight_grams = inspection.notes, weight
-        row.inspected_at = now
-        if row.status == ReturnStatus.CLOSED.value:
-            row.closed_at = now
-        session.add(row)
-        amount = (
-            rules.refund_cents(inspection.units, shipped)
-            if verified
-            else rules.requested_value_cents(requested, shipped)
-        )
-        refund = self._new_refund(row, verified, amount)
-        session.add(refund)
-        _record_verdict(session, row, requested, units, verified)
-        return refund.id if verified else None
-
-    def _new_refund(self, row: ReturnRow, verified: bool, amount: int) -> RefundRow:
-        return RefundRow(
+        self, store: ReturnsStore, parcel: ReturnParcel, verdict: Verdict
+    ) -> Refund:
+        """Stores the verdict, the units and the refund (PENDING and leased to the first
+        attempt when verified, else WITHHELD), and records the verdict's event."""
+        await store.save_inspection(parcel.id, verdict, self._clock())
+        refund = Refund(
             id=str(uuid.uuid4()),
-            return_id=row.id,
-            order_id=row.order_id,
-            amount_cents=amount,
+            return_id=parcel.id,
+            order_id=parcel.order_id,
+            status=RefundStatus.PENDING if verdict.verified else RefundStatus.WITHHELD,
+            amount_cents=verdict.refund_cents,
             currency=self._policy.currency,
-            provider=self._refunds.provider_name,
-            status=(RefundStatus.PENDING if verified else RefundStatus.WITHHELD).value,
-            next_attempt_at=self._refunds.first_attempt_lease() if verified else None,
+            provider=self.refunds.provider_name,
         )
+        lease = self.refunds.first_attempt_lease() if verdict.verified else None
+        await store.add_refund(refund, lease)
+        store.record(_verdict_event(parcel, verdict))
+        return refund
 
     async def _try_refund(self, refund_id: str) -> None:
         try:
-            await self._refunds.attempt(refund_id, first=True)
+            await self.refunds.attempt(refund_id, first=True)
         except Exception:  # the refund is recorded: the worker pays it later
             log.exception("refund %s: first attempt failed", refund_id)
+
+    # Settling
+
+    async def settle_refurbished(
+        self, store: ReturnsStore, return_id: str, sku: str, units: int
+    ) -> None:
+        """Settles up to `units` REFURBISH units of `sku` whose work order completed, in the
+        caller's unit of work (the event consumer's, so a redelivered event settles nothing
+        twice); the last unit to settle closes the return. Never settles more units than were
+        sent to refurbishment."""
+        parcel = await store.lock_return(return_id)
+        if parcel is None or parcel.status is not ReturnStatus.INSPECTED:
+            log.warning("work order for return %s: nothing to settle", return_id)
+            return
+        now = self._clock()
+        if await store.settle_refurbished_units(return_id, sku, units, now) == 0:
+            await store.close_return(return_id, now)
 
     # Reading
 
@@ -285,27 +239,16 @@ class ReturnsService:
 
     async def many(self, return_ids: Sequence[str]) -> list[Return]:
         """The returns asked for, in the order asked; unknown ids are left out."""
-        async with self._db.snapshot() as session:
-            rows = (
-                await session.exec(select(ReturnRow).where(col(ReturnRow.id).in_(return_ids)))
-            ).all()
-            by_id = {r.id: r for r in await load_returns(session, list(rows))}
+        async with self.uow.read() as store:
+            by_id = {r.id: r for r in await store.returns(return_ids)}
         return [by_id[i] for i in return_ids if i in by_id]
 
     async def hub_queue(self, location_code: str) -> list[Return]:
         """Returns received at the location and not yet inspected, oldest receipt first."""
         if not location_code.strip():
             raise DomainError(ErrorCode.INVALID_INPUT, "locationCode is required", "location_code")
-        statement = (
-            select(ReturnRow)
-            .where(
-                ReturnRow.status == ReturnStatus.RECEIVED.value,
-                ReturnRow.destination_code == location_code,
-            )
-            .order_by(col(ReturnRow.received_at), col(ReturnRow.id))
-        )
-        async with self._db.snapshot() as session:
-            queue = await load_returns(session, list((await session.exec(statement)).all()))
+        async with self.uow.read() as store:
+            queue = await store.hub_queue(location_code)
         # An empty queue is the one answer that could hide a mistyped location.
         if not queue and not await self._inventory.location_exists(location_code):
             raise DomainError(
@@ -315,197 +258,44 @@ class ReturnsService:
 
     async def report(self, start: datetime | None, end: datetime | None) -> ReturnsReport:
         """Figures for the returns requested in [start, end); the backlog as it is now."""
-        period: list[ColumnElement[bool]] = []
-        if start is not None:
-            period.append(col(ReturnRow.requested_at) >= start)
-        if end is not None:
-            period.append(col(ReturnRow.requested_at) < end)
-        async with self._db.snapshot() as session:
-            returns = await _reported_returns(session, period)
-            backlog = await _backlog(session)
-        return build_report(returns, backlog, utcnow())
+        async with self.uow.read() as store:
+            returns = await store.reported_returns(start, end)
+            backlog = await store.backlog()
+        return build_report(returns, backlog, self._clock())
 
 
-async def settle_refurbished(session: AsyncSession, return_id: str, sku: str, units: int) -> None:
-    """Settles up to `units` REFURBISH units of `sku` whose work order completed, inside the
-    caller's transaction; the last unit to settle closes the return. Idempotent per event (the
-    consumer's guard), and never settles more units than were sent to refurbishment."""
-    row = await lock_return(session, return_id)
-    if row is None or row.status != ReturnStatus.INSPECTED.value:
-        log.warning("work order for return %s: nothing to settle", return_id)
-        return
-    pending = col(InspectedUnitRow.settled).is_(False)
-    statement = (
-        select(InspectedUnitRow)
-        .where(
-            InspectedUnitRow.return_id == return_id,
-            InspectedUnitRow.sku == sku,
-            InspectedUnitRow.disposition == Disposition.REFURBISH.value,
-            pending,
-        )
-        .order_by(col(InspectedUnitRow.unit_number))
-        .limit(units)
-    )
-    now = utcnow()
-    for unit in (await session.exec(statement)).all():
-        unit.settled, unit.settled_at = True, now
-        session.add(unit)
-    await session.flush()
-    left = (
-        await session.exec(
-            select(func.count()).where(InspectedUnitRow.return_id == return_id, pending)
-        )
-    ).one()
-    if left == 0:
-        row.status, row.closed_at = ReturnStatus.CLOSED.value, now
-        session.add(row)
-
-
-async def _require_return(session: AsyncSession, return_id: str) -> ReturnRow:
-    row = await lock_return(session, return_id)
-    if row is None:
+async def _require_return(store: ReturnsStore, return_id: str) -> ReturnParcel:
+    parcel = await store.lock_return(return_id)
+    if parcel is None:
         raise DomainError(ErrorCode.NOT_FOUND, f"no return {return_id}", "return_id")
-    return row
+    return parcel
 
 
-async def _mark_received(session: AsyncSession, row: ReturnRow) -> Return:
-    if row.status != ReturnStatus.REQUESTED.value:
-        raise DomainError(
-            ErrorCode.INVALID_STATE, f"return {row.id} was already received", "return_id"
-        )
-    row.status, row.received_at = ReturnStatus.RECEIVED.value, utcnow()
-    session.add(row)
-    requested = requested_lines(await line_rows(session, row.id))
-    record_event(
-        session,
-        PRODUCER,
-        events.ReturnReceived(
-            return_id=row.id, location_code=row.destination_code, lines=_units(requested)
-        ),
-    )
-    return (await load_returns(session, [row]))[0]
-
-
-def _record_verdict(
-    session: AsyncSession,
-    row: ReturnRow,
-    requested: Sequence[RequestedLine],
-    units: Sequence[SettledUnit],
-    verified: bool,
-) -> None:
-    if not verified:
+def _verdict_event(
+    parcel: ReturnParcel, verdict: Verdict
+) -> events.ReturnInspected | events.ReturnRejected:
+    if not verdict.verified:
         # What inventory counted as pending inspection leaves that pile; nothing is restocked.
-        record_event(
-            session,
-            PRODUCER,
-            events.ReturnRejected(
-                return_id=row.id,
-                location_code=row.destination_code,
-                lines=_units(requested),
-                fraud_flags=row.fraud_flags,
-            ),
+        return events.ReturnRejected(
+            return_id=parcel.id,
+            location_code=parcel.destination_code,
+            lines=_units(parcel.lines),
+            fraud_flags=[flag.value for flag in verdict.fraud_flags],
         )
-        return
-    record_event(
-        session,
-        PRODUCER,
-        events.ReturnInspected(
-            return_id=row.id,
-            location_code=row.destination_code,
-            lines=[
-                events.InspectedUnits(
-                    sku=sku,
-                    quantity=n,
-                    grade=enum_value(returns_pb.Grade, grade.value),
-                    disposition=enum_value(returns_pb.Disposition, disposition.value),
-                )
-                for sku, grade, disposition, n in rules.inspected_totals(units)
-            ],
-        ),
-    )
-
-
-def _add_units(
-    session: AsyncSession, return_id: str, units: Sequence[SettledUnit], now: datetime
-) -> None:
-    for number, u in enumerate(units):
-        session.add(
-            InspectedUnitRow(
-                return_id=return_id,
-                unit_number=number,
-                line_number=u.line_number,
-                sku=u.unit.sku,
-                grade=u.unit.grade.value,
-                serial_number=u.unit.serial_number,
-                disposition=u.disposition.value if u.disposition else "",
-                settled=u.settled,
-                settled_at=now if u.settled else None,
+    return events.ReturnInspected(
+        return_id=parcel.id,
+        location_code=parcel.destination_code,
+        lines=[
+            events.InspectedUnits(
+                sku=sku,
+                quantity=n,
+                grade=enum_value(returns_pb.Grade, grade.value),
+                disposition=enum_value(returns_pb.Disposition, disposition.value),
             )
-        )
-
-
-def _line_row(
-    return_id: str, number: int, line: RequestedLine, shipped: ShippedLine
-) -> ReturnLineRow:
-    return ReturnLineRow(
-        return_id=return_id,
-        line_number=number,
-        sku=line.sku,
-        quantity=line.quantity,
-        reason=line.reason,
-        unit_price_cents=shipped.unit_price_cents,
-        unit_weight_grams=shipped.unit_weight_grams,
-        serialized=shipped.serialized,
-        shipped_quantity=shipped.quantity,
-        shipped_serials=list(shipped.serial_numbers),
+            for sku, grade, disposition, n in rules.inspected_totals(verdict.units)
+        ],
     )
 
 
 def _units(lines: Sequence[RequestedLine]) -> list[events.ReturnUnits]:
     return [events.ReturnUnits(sku=sku, quantity=n) for sku, n in rules.units_by_sku(lines).items()]
-
-
-async def _reported_returns(
-    session: AsyncSession, period: Sequence[ColumnElement[bool]]
-) -> list[ReportedReturn]:
-    restocked = dict(
-        (
-            await session.exec(
-                select(InspectedUnitRow.return_id, func.count())
-                .join(ReturnRow, col(ReturnRow.id) == col(InspectedUnitRow.return_id))
-                .where(InspectedUnitRow.disposition == Disposition.RESTOCK.value, *period)
-                .group_by(col(InspectedUnitRow.return_id))
-            )
-        ).all()
-    )
-    rows = (
-        await session.exec(
-            select(ReturnRow, RefundRow.issued_at)
-            .join(RefundRow, col(RefundRow.return_id) == col(ReturnRow.id), isouter=True)
-            .where(*period)
-        )
-    ).all()
-    return [
-        ReportedReturn(
-            destination_kind=r.destination_kind,
-            estimated_cost_cents=r.estimated_cost_cents,
-            centralized_cost_cents=r.centralized_cost_cents,
-            requested_at=r.requested_at,
-            received_at=r.received_at,
-            inspected_at=r.inspected_at,
-            refund_issued_at=as_utc(issued_at) if issued_at else None,
-            restocked_units=restocked.get(r.id, 0),
-        )
-        for r, issued_at in rows
-    ]
-
-
-async def _backlog(session: AsyncSession) -> list[tuple[str, int, datetime]]:
-    rows = (
-        await session.exec(
-            select(ReturnRow.destination_code, func.count(), func.min(ReturnRow.received_at))
-            .where(ReturnRow.status == ReturnStatus.RECEIVED.value)
-            .group_by(col(ReturnRow.destination_code))
-        )
-    ).all()
-    return [(code, int(count), as_utc(oldest)) for code, count, oldest in rows]

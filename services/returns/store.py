@@ -1,174 +1,512 @@
-"""The returns service's tables and the conversions between rows and the domain."""
+"""The returns' store: the port its use cases call, and its implementation over the service's
+own tables (tables.py), which turns rows into the domain's returns and refunds."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import JSON, CheckConstraint, Index, text
-from sqlmodel import Field, SQLModel, col, select
+from sqlalchemy import ColumnElement, func, text, update
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.kernel.db import UTCDateTime, utcnow
-from services.kernel.unit_of_work import SqlStore
+from services.kernel.db import utcnow
+from services.kernel.unit_of_work import SqlStore, Store
 from services.returns.domain import rules
 from services.returns.domain.model import (
+    AcceptedReturn,
     Disposition,
     Grade,
     InspectedUnit,
     Refund,
+    RefundAttempt,
+    RefundPayment,
     RefundStatus,
     RequestedLine,
     Return,
+    ReturnParcel,
     ReturnStatus,
     SettledUnit,
     ShippedLine,
+    Verdict,
 )
+from services.returns.domain.report import ReportedReturn
+from services.returns.tables import InspectedUnitRow, RefundRow, ReturnLineRow, ReturnRow
 
+__all__ = ["TABLES", "RefundRow", "ReturnsStore", "SqlReturnsStore"]
+
+PRODUCER = "returns"
 # Any constant: the first half of the advisory lock key that serialises requests per order.
 ORDER_LOCK_CLASS = 7_243_119
 
-
-class ReturnRow(SQLModel, table=True):
-    __tablename__ = "returns"
-    __table_args__ = (
-        Index("ix_returns_queue", "status", "destination_code", "received_at"),
-        Index("ix_returns_requested_at", "requested_at"),
-    )
-
-    id: str = Field(primary_key=True, max_length=36)
-    order_id: str = Field(index=True, max_length=36)
-    placed_by: str = Field(default="", max_length=128)
-    status: str = Field(max_length=32)
-    destination_code: str = Field(max_length=64)
-    destination_kind: str = Field(max_length=32)
-    estimated_cost_cents: int
-    centralized_cost_cents: int
-    customer_latitude: float
-    customer_longitude: float
-    fraud_flags: list[str] = Field(default_factory=list, sa_type=JSON)
-    notes: str = Field(default="", max_length=2000)
-    measured_weight_grams: int | None = None
-    requested_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    received_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    inspected_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-
-
-class ReturnLineRow(SQLModel, table=True):
-    """A requested line, with what the order shipped of its SKU as of the request: inspection
-    checks the parcel against this snapshot and needs no other service."""
-
-    __tablename__ = "return_line"
-    __table_args__ = (CheckConstraint("quantity >= 1", name="return_line_quantity_positive"),)
-
-    return_id: str = Field(primary_key=True, foreign_key="returns.id", max_length=36)
-    line_number: int = Field(primary_key=True)
-    sku: str = Field(max_length=64)
-    quantity: int
-    reason: str = Field(max_length=32)
-    unit_price_cents: int
-    unit_weight_grams: int
-    serialized: bool
-    shipped_quantity: int
-    shipped_serials: list[str] = Field(default_factory=list, sa_type=JSON)
-
-
-class InspectedUnitRow(SQLModel, table=True):
-    __tablename__ = "inspected_unit"
-
-    return_id: str = Field(primary_key=True, foreign_key="returns.id", max_length=36)
-    unit_number: int = Field(primary_key=True)
-    # The requested line the unit answers; None for a unit never asked for.
-    line_number: int | None = None
-    sku: str = Field(max_length=64)
-    grade: str = Field(max_length=32)
-    serial_number: str = Field(default="", max_length=128)
-    # Empty on a rejected return: nothing is disposed of.
-    disposition: str = Field(default="", max_length=32)
-    settled: bool = False
-    settled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-
-
-class RefundRow(SQLModel, table=True):
-    """One refund per return; the ledger of what was paid back. `next_attempt_at` is both the
-    retry schedule and the lease of an attempt in flight (None: not retried automatically)."""
-
-    __tablename__ = "refund"
-    __table_args__ = (
-        CheckConstraint("amount_cents >= 0", name="refund_amount_not_negative"),
-        Index("ix_refund_due", "status", "next_attempt_at"),
-    )
-
-    id: str = Field(primary_key=True, max_length=36)
-    return_id: str = Field(unique=True, foreign_key="returns.id", max_length=36)
-    order_id: str = Field(max_length=36)
-    amount_cents: int
-    currency: str = Field(max_length=3)
-    provider: str = Field(max_length=32)
-    status: str = Field(max_length=32)
-    attempts: int = 0
-    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    last_error: str = Field(default="", max_length=500)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    issued_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-
-
 TABLES: tuple[type[SQLModel], ...] = (ReturnRow, ReturnLineRow, InspectedUnitRow, RefundRow)
+
+
+class ReturnsStore(Store, Protocol):
+    """What the returns' use cases ask of their storage, in one unit of work."""
+
+    # Requesting
+
+    async def lock_requested_units(self, order_id: str) -> dict[str, int]:
+        """Units per SKU the order's returns already ask for, rejected returns aside, with the
+        order's returns locked until the unit of work ends: two requests for one order take
+        turns, so they cannot both take the last returnable unit."""
+        ...
+
+    async def add_return(self, accepted: AcceptedReturn) -> Return:
+        """Stores a REQUESTED return with its lines and the shipped snapshot of each."""
+        ...
+
+    # Receiving and inspecting
+
+    async def lock_return(self, return_id: str) -> ReturnParcel | None:
+        """The return, locked until the unit of work ends, so a return is received once and
+        inspected once however many scanners try at the same time; None when unknown."""
+        ...
+
+    async def mark_received(self, return_id: str, at: datetime) -> Return:
+        """Sets a return locked by `lock_return` RECEIVED at `at`."""
+        ...
+
+    async def save_inspection(self, return_id: str, verdict: Verdict, at: datetime) -> None:
+        """Stores the verdict on a return locked by `lock_return`: its status, fraud flags,
+        notes and weight, and each unit with its disposition (those settled at once, at `at`);
+        a return the verdict CLOSES is closed at `at`."""
+        ...
+
+    async def add_refund(self, refund: Refund, next_attempt_at: datetime | None) -> None:
+        """Stores the return's one refund. `next_attempt_at` is when a PENDING refund falls to
+        the worker (until then it is leased to the inspection's own first attempt); None for
+        a refund never tried automatically (a withheld one)."""
+        ...
+
+    async def settle_refurbished_units(
+        self, return_id: str, sku: str, units: int, at: datetime
+    ) -> int:
+        """Settles at `at` up to `units` unsettled REFURBISH units of `sku`, first inspected
+        first (never more than were sent to refurbishment); returns how many units of the
+        return are still unsettled."""
+        ...
+
+    async def close_return(self, return_id: str, at: datetime) -> None:
+        """Sets the return CLOSED at `at`."""
+        ...
+
+    # Reading
+
+    async def returns(self, return_ids: Sequence[str]) -> list[Return]:
+        """The returns among `return_ids` that exist, in any order."""
+        ...
+
+    async def hub_queue(self, location_code: str) -> list[Return]:
+        """Returns received at the location and not yet inspected, oldest receipt first."""
+        ...
+
+    async def reported_returns(
+        self, start: datetime | None, end: datetime | None
+    ) -> list[ReportedReturn]:
+        """The returns requested in [start, end) (an open bound when None), with the times and
+        restocked units the report measures."""
+        ...
+
+    async def backlog(self) -> list[tuple[str, int, datetime]]:
+        """(location, returns received and not inspected, oldest receipt) per location."""
+        ...
+
+    # Refunds
+
+    async def claim_refund(
+        self, refund_id: str, provider: str, first: bool, now: datetime, lease_until: datetime
+    ) -> RefundAttempt | None:
+        """Claims the refund for one attempt with one conditional update: it must be PENDING,
+        recorded for `provider`, and its turn — never tried (`first`: the inspection's own
+        attempt, to which a new refund is leased) or due by `now`. The claim counts the attempt
+        and pushes the next one to `lease_until`, so two replicas, or the worker and the
+        inspection, never pay at once. None when it is not this caller's turn."""
+        ...
+
+    async def mark_refund_issued(self, refund_id: str, at: datetime) -> Refund | None:
+        """Sets the refund ISSUED at `at` with one conditional update from PENDING, which ends
+        its retries; None when it was not PENDING, so the caller that gets the refund is the
+        one that announces it, once."""
+        ...
+
+    async def postpone_refund(
+        self, refund_id: str, next_attempt_at: datetime | None, error: str
+    ) -> None:
+        """Notes why a PENDING refund was not issued and when to try again (None: not again
+        automatically, an operator looks at the error); an issued refund is left alone."""
+        ...
+
+    async def due_refunds(self, provider: str, now: datetime, limit: int) -> list[str]:
+        """Ids of PENDING refunds of `provider` whose next attempt is due by `now`, the
+        longest waiting first."""
+        ...
 
 
 class SqlReturnsStore(SqlStore):
     """The returns' store over their own database."""
 
     def __init__(self, session: AsyncSession) -> None:
-        super().__init__(session, "returns")
+        super().__init__(session, PRODUCER)
 
+    # Requesting
 
-async def lock_order_returns(session: AsyncSession, order_id: str) -> None:
-    """Serialises requests for one order's returns until the transaction ends, so two requests
-    cannot both take the last returnable unit. SQLite already has one writer at a time."""
-    connection = await session.connection()
-    if connection.dialect.name == "postgresql":
-        await session.exec(  # type: ignore[call-overload]
-            text("SELECT pg_advisory_xact_lock(:class, hashtext(:order_id))"),
-            params={"class": ORDER_LOCK_CLASS, "order_id": order_id},
+    async def lock_requested_units(self, order_id: str) -> dict[str, int]:
+        await self._lock_order(order_id)
+        statement = (
+            select(ReturnLineRow.sku, ReturnLineRow.quantity)
+            .join(ReturnRow, col(ReturnRow.id) == col(ReturnLineRow.return_id))
+            .where(ReturnRow.order_id == order_id, ReturnRow.status != ReturnStatus.REJECTED.value)
+        )
+        units: dict[str, int] = {}
+        for sku, quantity in (await self.session.exec(statement)).all():
+            units[sku] = units.get(sku, 0) + quantity
+        return units
+
+    async def _lock_order(self, order_id: str) -> None:
+        """A transaction-scoped advisory lock per order on PostgreSQL; SQLite already has one
+        writer at a time."""
+        connection = await self.session.connection()
+        if connection.dialect.name == "postgresql":
+            await self.session.exec(  # type: ignore[call-overload]
+                text("SELECT pg_advisory_xact_lock(:class, hashtext(:order_id))"),
+                params={"class": ORDER_LOCK_CLASS, "order_id": order_id},
+            )
+
+    async def add_return(self, accepted: AcceptedReturn) -> Return:
+        row = ReturnRow(
+            id=accepted.id,
+            order_id=accepted.order_id,
+            placed_by=accepted.placed_by,
+            status=ReturnStatus.REQUESTED.value,
+            destination_code=accepted.destination.code,
+            destination_kind=accepted.destination.kind,
+            estimated_cost_cents=accepted.estimated_cost_cents,
+            centralized_cost_cents=accepted.centralized_cost_cents,
+            customer_latitude=accepted.customer[0],
+            customer_longitude=accepted.customer[1],
+            requested_at=accepted.requested_at,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        for number, line in enumerate(accepted.lines):
+            self.session.add(_line_row(row.id, number, line, accepted.shipped[line.sku]))
+        return (await self._load([row]))[0]
+
+    # Receiving and inspecting
+
+    async def lock_return(self, return_id: str) -> ReturnParcel | None:
+        """SELECT … FOR UPDATE on PostgreSQL; SQLite has one writer at a time."""
+        statement = select(ReturnRow).where(ReturnRow.id == return_id).with_for_update()
+        row = (await self.session.exec(statement)).first()
+        if row is None:
+            return None
+        lines = await self._line_rows(return_id)
+        return ReturnParcel(
+            id=row.id,
+            order_id=row.order_id,
+            status=ReturnStatus(row.status),
+            destination_code=row.destination_code,
+            lines=tuple(RequestedLine(r.sku, r.quantity, r.reason) for r in lines),
+            shipped=_shipped_snapshot(lines),
         )
 
+    async def mark_received(self, return_id: str, at: datetime) -> Return:
+        row = await self._locked_row(return_id)
+        row.status, row.received_at = ReturnStatus.RECEIVED.value, at
+        self.session.add(row)
+        return (await self._load([row]))[0]
 
-async def lock_return(session: AsyncSession, return_id: str) -> ReturnRow | None:
-    """The return row, locked for this transaction (PostgreSQL; SQLite has one writer)."""
-    statement = select(ReturnRow).where(ReturnRow.id == return_id).with_for_update()
-    return (await session.exec(statement)).first()
+    async def save_inspection(self, return_id: str, verdict: Verdict, at: datetime) -> None:
+        row = await self._locked_row(return_id)
+        for number, unit in enumerate(verdict.units):
+            self.session.add(_unit_row(return_id, number, unit, at))
+        row.status = verdict.status.value
+        row.fraud_flags = [flag.value for flag in verdict.fraud_flags]
+        row.notes, row.measured_weight_grams = verdict.notes, verdict.measured_weight_grams
+        row.inspected_at = at
+        if verdict.status is ReturnStatus.CLOSED:
+            row.closed_at = at
+        self.session.add(row)
+
+    async def add_refund(self, refund: Refund, next_attempt_at: datetime | None) -> None:
+        self.session.add(
+            RefundRow(
+                id=refund.id,
+                return_id=refund.return_id,
+                order_id=refund.order_id,
+                amount_cents=refund.amount_cents,
+                currency=refund.currency,
+                provider=refund.provider,
+                status=refund.status.value,
+                next_attempt_at=next_attempt_at,
+            )
+        )
+
+    async def settle_refurbished_units(
+        self, return_id: str, sku: str, units: int, at: datetime
+    ) -> int:
+        pending = col(InspectedUnitRow.settled).is_(False)
+        statement = (
+            select(InspectedUnitRow)
+            .where(
+                InspectedUnitRow.return_id == return_id,
+                InspectedUnitRow.sku == sku,
+                InspectedUnitRow.disposition == Disposition.REFURBISH.value,
+                pending,
+            )
+            .order_by(col(InspectedUnitRow.unit_number))
+            .limit(units)
+        )
+        for unit in (await self.session.exec(statement)).all():
+            unit.settled, unit.settled_at = True, at
+            self.session.add(unit)
+        await self.session.flush()
+        left = select(func.count()).where(InspectedUnitRow.return_id == return_id, pending)
+        return int((await self.session.exec(left)).one())
+
+    async def close_return(self, return_id: str, at: datetime) -> None:
+        row = await self._locked_row(return_id)
+        row.status, row.closed_at = ReturnStatus.CLOSED.value, at
+        self.session.add(row)
+
+    async def _locked_row(self, return_id: str) -> ReturnRow:
+        # The row `lock_return` loaded: the session hands it back without another query.
+        row = await self.session.get(ReturnRow, return_id)
+        if row is None:
+            raise LookupError(f"no return {return_id}")
+        return row
+
+    # Reading
+
+    async def returns(self, return_ids: Sequence[str]) -> list[Return]:
+        statement = select(ReturnRow).where(col(ReturnRow.id).in_(return_ids))
+        return await self._load(list((await self.session.exec(statement)).all()))
+
+    async def hub_queue(self, location_code: str) -> list[Return]:
+        statement = (
+            select(ReturnRow)
+            .where(
+                ReturnRow.status == ReturnStatus.RECEIVED.value,
+                ReturnRow.destination_code == location_code,
+            )
+            .order_by(col(ReturnRow.received_at), col(ReturnRow.id))
+        )
+        return await self._load(list((await self.session.exec(statement)).all()))
+
+    async def reported_returns(
+        self, start: datetime | None, end: datetime | None
+    ) -> list[ReportedReturn]:
+        period: list[ColumnElement[bool]] = []
+        if start is not None:
+            period.append(col(ReturnRow.requested_at) >= start)
+        if end is not None:
+            period.append(col(ReturnRow.requested_at) < end)
+        restocked = dict(
+            (
+                await self.session.exec(
+                    select(InspectedUnitRow.return_id, func.count())
+                    .join(ReturnRow, col(ReturnRow.id) == col(InspectedUnitRow.return_id))
+                    .where(InspectedUnitRow.disposition == Disposition.RESTOCK.value, *period)
+                    .group_by(col(InspectedUnitRow.return_id))
+                )
+            ).all()
+        )
+        rows = (
+            await self.session.exec(
+                select(ReturnRow, RefundRow.issued_at)
+                .join(RefundRow, col(RefundRow.return_id) == col(ReturnRow.id), isouter=True)
+                .where(*period)
+            )
+        ).all()
+        return [
+            ReportedReturn(
+                destination_kind=r.destination_kind,
+                estimated_cost_cents=r.estimated_cost_cents,
+                centralized_cost_cents=r.centralized_cost_cents,
+                requested_at=r.requested_at,
+                received_at=r.received_at,
+                inspected_at=r.inspected_at,
+                refund_issued_at=_as_utc(issued_at) if issued_at else None,
+                restocked_units=restocked.get(r.id, 0),
+            )
+            for r, issued_at in rows
+        ]
+
+    async def backlog(self) -> list[tuple[str, int, datetime]]:
+        rows = (
+            await self.session.exec(
+                select(ReturnRow.destination_code, func.count(), func.min(ReturnRow.received_at))
+                .where(ReturnRow.status == ReturnStatus.RECEIVED.value)
+                .group_by(col(ReturnRow.destination_code))
+            )
+        ).all()
+        return [(code, int(count), _as_utc(oldest)) for code, count, oldest in rows]
+
+    # Refunds
+
+    async def claim_refund(
+        self, refund_id: str, provider: str, first: bool, now: datetime, lease_until: datetime
+    ) -> RefundAttempt | None:
+        t = RefundRow
+        turn = col(t.attempts) == 0 if first else col(t.next_attempt_at) <= now
+        statement = (
+            update(t)
+            .where(
+                col(t.id) == refund_id,
+                col(t.status) == RefundStatus.PENDING.value,
+                col(t.provider) == provider,
+                turn,
+            )
+            .values(attempts=col(t.attempts) + 1, next_attempt_at=lease_until)
+            .returning(
+                col(t.return_id),
+                col(t.order_id),
+                col(t.amount_cents),
+                col(t.currency),
+                col(t.attempts),
+            )
+        )
+        row = (await self.session.exec(statement)).first()  # type: ignore[call-overload]
+        if row is None:
+            return None
+        return_id, order_id, amount_cents, currency, attempts = row
+        payment = RefundPayment(refund_id, return_id, order_id, amount_cents, currency)
+        return RefundAttempt(payment, attempts)
+
+    async def mark_refund_issued(self, refund_id: str, at: datetime) -> Refund | None:
+        t = RefundRow
+        statement = (
+            update(t)
+            .where(col(t.id) == refund_id, col(t.status) == RefundStatus.PENDING.value)
+            .values(
+                status=RefundStatus.ISSUED.value,
+                issued_at=at,
+                next_attempt_at=None,
+                last_error="",
+            )
+            .returning(
+                col(t.return_id),
+                col(t.order_id),
+                col(t.amount_cents),
+                col(t.currency),
+                col(t.provider),
+            )
+        )
+        row = (await self.session.exec(statement)).first()  # type: ignore[call-overload]
+        if row is None:
+            return None
+        return_id, order_id, amount_cents, currency, provider = row
+        return Refund(
+            id=refund_id,
+            return_id=return_id,
+            order_id=order_id,
+            status=RefundStatus.ISSUED,
+            amount_cents=amount_cents,
+            currency=currency,
+            provider=provider,
+            issued_at=at,
+        )
+
+    async def postpone_refund(
+        self, refund_id: str, next_attempt_at: datetime | None, error: str
+    ) -> None:
+        t = RefundRow
+        await self.session.exec(  # type: ignore[call-overload]
+            update(t)
+            .where(col(t.id) == refund_id, col(t.status) == RefundStatus.PENDING.value)
+            .values(next_attempt_at=next_attempt_at, last_error=error[:500])
+        )
+
+    async def due_refunds(self, provider: str, now: datetime, limit: int) -> list[str]:
+        statement = (
+            select(RefundRow.id)
+            .where(
+                RefundRow.status == RefundStatus.PENDING.value,
+                RefundRow.provider == provider,
+                col(RefundRow.next_attempt_at) <= now,
+            )
+            .order_by(col(RefundRow.next_attempt_at))
+            .limit(limit)
+        )
+        return list((await self.session.exec(statement)).all())
+
+    # Rows into returns
+
+    async def _line_rows(self, return_id: str) -> list[ReturnLineRow]:
+        statement = (
+            select(ReturnLineRow)
+            .where(ReturnLineRow.return_id == return_id)
+            .order_by(col(ReturnLineRow.line_number))
+        )
+        return list((await self.session.exec(statement)).all())
+
+    async def _load(self, rows: Sequence[ReturnRow]) -> list[Return]:
+        """Assembles returns with lines, units and refunds in four queries, whatever the count."""
+        ids = [row.id for row in rows]
+        if not ids:
+            return []
+        lines: dict[str, list[ReturnLineRow]] = {i: [] for i in ids}
+        for line in (
+            await self.session.exec(
+                select(ReturnLineRow)
+                .where(col(ReturnLineRow.return_id).in_(ids))
+                .order_by(col(ReturnLineRow.return_id), col(ReturnLineRow.line_number))
+            )
+        ).all():
+            lines[line.return_id].append(line)
+        units: dict[str, list[SettledUnit]] = {i: [] for i in ids}
+        for unit in (
+            await self.session.exec(
+                select(InspectedUnitRow)
+                .where(col(InspectedUnitRow.return_id).in_(ids))
+                .order_by(col(InspectedUnitRow.return_id), col(InspectedUnitRow.unit_number))
+            )
+        ).all():
+            units[unit.return_id].append(_settled_unit(unit))
+        refunds = {
+            r.return_id: _refund(r)
+            for r in (
+                await self.session.exec(select(RefundRow).where(col(RefundRow.return_id).in_(ids)))
+            ).all()
+        }
+        return [_return(row, lines[row.id], units[row.id], refunds.get(row.id)) for row in rows]
 
 
-async def requested_elsewhere(session: AsyncSession, order_id: str) -> dict[str, int]:
-    """Units per SKU the order's returns already ask for, rejected returns aside."""
-    statement = (
-        select(ReturnLineRow.sku, ReturnLineRow.quantity)
-        .join(ReturnRow, col(ReturnRow.id) == col(ReturnLineRow.return_id))
-        .where(ReturnRow.order_id == order_id, ReturnRow.status != ReturnStatus.REJECTED.value)
+def _line_row(
+    return_id: str, number: int, line: RequestedLine, shipped: ShippedLine
+) -> ReturnLineRow:
+    return ReturnLineRow(
+        return_id=return_id,
+        line_number=number,
+        sku=line.sku,
+        quantity=line.quantity,
+        reason=line.reason,
+        unit_price_cents=shipped.unit_price_cents,
+        unit_weight_grams=shipped.unit_weight_grams,
+        serialized=shipped.serialized,
+        shipped_quantity=shipped.quantity,
+        shipped_serials=list(shipped.serial_numbers),
     )
-    units: dict[str, int] = {}
-    for sku, quantity in (await session.exec(statement)).all():
-        units[sku] = units.get(sku, 0) + quantity
-    return units
 
 
-async def line_rows(session: AsyncSession, return_id: str) -> list[ReturnLineRow]:
-    statement = (
-        select(ReturnLineRow)
-        .where(ReturnLineRow.return_id == return_id)
-        .order_by(col(ReturnLineRow.line_number))
+def _unit_row(return_id: str, number: int, unit: SettledUnit, at: datetime) -> InspectedUnitRow:
+    return InspectedUnitRow(
+        return_id=return_id,
+        unit_number=number,
+        line_number=unit.line_number,
+        sku=unit.unit.sku,
+        grade=unit.unit.grade.value,
+        serial_number=unit.unit.serial_number,
+        disposition=unit.disposition.value if unit.disposition else "",
+        settled=unit.settled,
+        settled_at=at if unit.settled else None,
     )
-    return list((await session.exec(statement)).all())
 
 
-def requested_lines(rows: Sequence[ReturnLineRow]) -> list[RequestedLine]:
-    return [RequestedLine(r.sku, r.quantity, r.reason) for r in rows]
-
-
-def shipped_snapshot(rows: Sequence[ReturnLineRow]) -> dict[str, ShippedLine]:
+def _shipped_snapshot(rows: Sequence[ReturnLineRow]) -> dict[str, ShippedLine]:
     """What the order shipped of each requested SKU, as recorded at the request."""
     return {
         r.sku: ShippedLine(
@@ -183,7 +521,7 @@ def shipped_snapshot(rows: Sequence[ReturnLineRow]) -> dict[str, ShippedLine]:
     }
 
 
-def settled_unit(row: InspectedUnitRow) -> SettledUnit:
+def _settled_unit(row: InspectedUnitRow) -> SettledUnit:
     return SettledUnit(
         InspectedUnit(row.sku, Grade(row.grade), row.serial_number),
         row.line_number,
@@ -192,7 +530,7 @@ def settled_unit(row: InspectedUnitRow) -> SettledUnit:
     )
 
 
-def refund_from_row(row: RefundRow) -> Refund:
+def _refund(row: RefundRow) -> Refund:
     return Refund(
         id=row.id,
         return_id=row.return_id,
@@ -205,39 +543,7 @@ def refund_from_row(row: RefundRow) -> Refund:
     )
 
 
-async def load_returns(session: AsyncSession, rows: Sequence[ReturnRow]) -> list[Return]:
-    """Assembles returns with lines, units and refunds in four queries, whatever the count."""
-    ids = [row.id for row in rows]
-    if not ids:
-        return []
-    lines: dict[str, list[ReturnLineRow]] = {i: [] for i in ids}
-    for line in (
-        await session.exec(
-            select(ReturnLineRow)
-            .where(col(ReturnLineRow.return_id).in_(ids))
-            .order_by(col(ReturnLineRow.return_id), col(ReturnLineRow.line_number))
-        )
-    ).all():
-        lines[line.return_id].append(line)
-    units: dict[str, list[SettledUnit]] = {i: [] for i in ids}
-    for unit in (
-        await session.exec(
-            select(InspectedUnitRow)
-            .where(col(InspectedUnitRow.return_id).in_(ids))
-            .order_by(col(InspectedUnitRow.return_id), col(InspectedUnitRow.unit_number))
-        )
-    ).all():
-        units[unit.return_id].append(settled_unit(unit))
-    refunds = {
-        r.return_id: refund_from_row(r)
-        for r in (
-            await session.exec(select(RefundRow).where(col(RefundRow.return_id).in_(ids)))
-        ).all()
-    }
-    return [_assemble(row, lines[row.id], units[row.id], refunds.get(row.id)) for row in rows]
-
-
-def _assemble(
+def _return(
     row: ReturnRow, lines: list[ReturnLineRow], units: list[SettledUnit], refund: Refund | None
 ) -> Return:
     return Return(
@@ -249,7 +555,9 @@ def _assemble(
         destination_kind=row.destination_kind,
         estimated_cost_cents=row.estimated_cost_cents,
         centralized_cost_cents=row.centralized_cost_cents,
-        lines=rules.present_lines(requested_lines(lines), units),
+        lines=rules.present_lines(
+            [RequestedLine(r.sku, r.quantity, r.reason) for r in lines], units
+        ),
         fraud_flags=tuple(row.fraud_flags),
         refund=refund,
         requested_at=row.requested_at,
@@ -261,7 +569,7 @@ def _assemble(
     )
 
 
-def as_utc(value: Any) -> datetime:
+def _as_utc(value: Any) -> datetime:
     """A timestamp from an aggregate: SQLite's lose their column type and come back as text."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)

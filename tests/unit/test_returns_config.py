@@ -11,11 +11,8 @@ from datetime import timedelta
 
 import pytest
 
-from services.returns.bootstrap import (
-    policy_from_env,
-    refund_provider_from_env,
-    retry_policy_from_env,
-)
+from services.returns.bootstrap import refund_provider_for
+from services.returns.domain.policy import channel_key
 from services.returns.refunds import (
     IssueOutcome,
     LedgerRefunds,
@@ -24,24 +21,28 @@ from services.returns.refunds import (
     outcome_for_status,
     signature,
 )
-from services.returns.service import channel_key
+from services.returns.settings import ReturnsSettings, WebhookSettings
 
 
 def test_defaults_follow_the_brief() -> None:
-    policy = policy_from_env({})
+    settings = ReturnsSettings.from_env({})
+    policy = settings.policy
     assert policy.window("web") == timedelta(days=30)
     assert policy.weight_tolerance == 0.3
     assert policy.cost_model.local_reach_km == 50
     assert policy.currency == "EUR"
-    assert isinstance(refund_provider_from_env({}), LedgerRefunds)
-    retry = retry_policy_from_env({})
+    assert settings.refund_provider == "ledger"
+    assert isinstance(refund_provider_for(settings), LedgerRefunds)
+    retry = settings.retry
     assert (retry.base_seconds, retry.max_seconds, retry.lease) == (2, 600, timedelta(seconds=30))
+    assert settings.worker_interval == timedelta(seconds=2)
+    assert settings == ReturnsSettings()
 
 
 def test_each_channel_may_have_its_own_return_window() -> None:
-    policy = policy_from_env(
+    policy = ReturnsSettings.from_env(
         {"OMS_RETURN_WINDOW_DAYS": "14", "OMS_RETURN_WINDOW_DAYS_MARKET_PLACE": "60"}
-    )
+    ).policy
     assert channel_key("market-place") == "MARKET_PLACE"
     assert policy.window("market-place") == timedelta(days=60)
     assert policy.window("web") == timedelta(days=14)
@@ -50,11 +51,41 @@ def test_each_channel_may_have_its_own_return_window() -> None:
 def test_the_webhook_provider_needs_its_url_and_secret() -> None:
     env = {"OMS_REFUND_PROVIDER": "webhook", "OMS_REFUND_WEBHOOK_URL": "http://pay.example/r"}
     with pytest.raises(ValueError, match="SECRET"):
-        refund_provider_from_env(env)
-    provider = refund_provider_from_env({**env, "OMS_REFUND_WEBHOOK_SECRET": "s"})
+        ReturnsSettings.from_env(env)
+    settings = ReturnsSettings.from_env({**env, "OMS_REFUND_WEBHOOK_SECRET": "s"})
+    assert settings.webhook == WebhookSettings("http://pay.example/r", "s", 3.0)
+    provider = refund_provider_for(settings)
     assert provider.name == "webhook"
     with pytest.raises(ValueError, match="ledger or webhook"):
-        refund_provider_from_env({"OMS_REFUND_PROVIDER": "cash"})
+        ReturnsSettings.from_env({"OMS_REFUND_PROVIDER": "cash"})
+
+
+def test_every_refund_setting_is_read() -> None:
+    settings = ReturnsSettings.from_env(
+        {
+            "OMS_RETURN_WEIGHT_TOLERANCE": "0.1",
+            "OMS_RETURN_LOCAL_REACH_KM": "25",
+            "OMS_REFUND_CURRENCY": "CHF",
+            "OMS_REFUND_PROVIDER": "webhook",
+            "OMS_REFUND_WEBHOOK_URL": "http://pay.example/r",
+            "OMS_REFUND_WEBHOOK_SECRET": "s",
+            "OMS_REFUND_WEBHOOK_TIMEOUT_SECONDS": "1.5",
+            "OMS_REFUND_RETRY_BASE_SECONDS": "0.5",
+            "OMS_REFUND_RETRY_MAX_SECONDS": "60",
+            "OMS_REFUND_LEASE_SECONDS": "10",
+            "OMS_REFUND_WORKER_INTERVAL_SECONDS": "0.25",
+        }
+    )
+    policy = settings.policy
+    assert (policy.weight_tolerance, policy.cost_model.local_reach_km, policy.currency) == (
+        0.1,
+        25,
+        "CHF",
+    )
+    assert settings.webhook == WebhookSettings("http://pay.example/r", "s", 1.5)
+    retry = settings.retry
+    assert (retry.base_seconds, retry.max_seconds, retry.lease) == (0.5, 60, timedelta(seconds=10))
+    assert settings.worker_interval == timedelta(seconds=0.25)
 
 
 @pytest.mark.parametrize(

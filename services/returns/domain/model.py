@@ -3,6 +3,7 @@ separate fields, as Shopify keeps them."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -128,6 +129,37 @@ class NewReturn:
 
 
 @dataclass(frozen=True)
+class AcceptedReturn:
+    """A request that passed every check, as it is stored: routed, costed, and with what the
+    order shipped of each requested SKU (the snapshot inspection checks the parcel against)."""
+
+    id: str
+    order_id: str
+    placed_by: str
+    destination: ReturnSite
+    estimated_cost_cents: int
+    centralized_cost_cents: int
+    customer: tuple[float, float]
+    lines: tuple[RequestedLine, ...]
+    shipped: Mapping[str, ShippedLine]
+    requested_at: datetime
+
+
+@dataclass(frozen=True)
+class ReturnParcel:
+    """A return as the hub handles it: where it goes, where it stands, what it asks for, and
+    what the order shipped of those SKUs as of the request (so inspection needs no other
+    service)."""
+
+    id: str
+    order_id: str
+    status: ReturnStatus
+    destination_code: str
+    lines: tuple[RequestedLine, ...]
+    shipped: Mapping[str, ShippedLine]
+
+
+@dataclass(frozen=True)
 class InspectedUnit:
     sku: str
     grade: Grade
@@ -156,6 +188,24 @@ class SettledUnit:
 
 
 @dataclass(frozen=True)
+class Verdict:
+    """What an inspection decided: the return's next status, why the parcel is not what was
+    sold (no flags: verified), each unit's disposition, and the refund it earns (verified) or
+    withholds (rejected)."""
+
+    status: ReturnStatus
+    fraud_flags: tuple[FraudFlag, ...]
+    units: tuple[SettledUnit, ...]
+    refund_cents: int
+    notes: str = ""
+    measured_weight_grams: int | None = None
+
+    @property
+    def verified(self) -> bool:
+        return not self.fraud_flags
+
+
+@dataclass(frozen=True)
 class ReturnLineView:
     """A line as clients see it: the requested line, split by grade and disposition once
     inspected."""
@@ -178,6 +228,25 @@ class Refund:
     currency: str
     provider: str
     issued_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RefundPayment:
+    """What a provider needs to pay one refund."""
+
+    refund_id: str
+    return_id: str
+    order_id: str
+    amount_cents: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class RefundAttempt:
+    """A refund claimed for one try at paying it: the `attempt`-th (counting this one)."""
+
+    payment: RefundPayment
+    attempt: int
 
 
 @dataclass(frozen=True)

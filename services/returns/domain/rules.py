@@ -21,15 +21,18 @@ from services.returns.domain.model import (
     FraudFlag,
     Grade,
     InspectedUnit,
+    Inspection,
     NewReturn,
     RequestedLine,
     ReturnLineView,
+    ReturnParcel,
     ReturnReason,
     ReturnSite,
     ReturnStatus,
     SettledUnit,
     ShippedLine,
     ShippedOrder,
+    Verdict,
 )
 
 HUB = "RETURN_HUB"
@@ -260,6 +263,56 @@ def validate_inspection(
         )
     if len(notes) > MAX_NOTES:
         raise DomainError(ErrorCode.INVALID_INPUT, f"at most {MAX_NOTES} characters", "notes")
+
+
+def require_inspectable(parcel: ReturnParcel, acting_location_code: str) -> None:
+    """A return is inspected once, after its receipt, and by its destination: a scanner at
+    another location (FORBIDDEN) or a return not RECEIVED (INVALID_STATE) is refused.
+    Back-office tools name no acting location."""
+    acting = acting_location_code
+    if acting and acting != parcel.destination_code:
+        raise DomainError(
+            ErrorCode.FORBIDDEN,
+            f"return {parcel.id} is inspected at {parcel.destination_code}, not {acting}",
+            "acting_location_code",
+        )
+    if parcel.status is not ReturnStatus.RECEIVED:
+        raise DomainError(
+            ErrorCode.INVALID_STATE,
+            f"only a received return is inspected; this one is {parcel.status}",
+            "return_id",
+        )
+
+
+def inspection_verdict(
+    parcel: ReturnParcel, inspection: Inspection, weight_tolerance: float
+) -> Verdict:
+    """What the inspection of `parcel` decides, once the scan is valid (`validate_inspection`).
+
+    Invariants: a parcel with any fraud flag is REJECTED, its units get no disposition and its
+    refund withholds the paid price of the units asked for; a verified parcel refunds the paid
+    price of every unit found, and is CLOSED at once unless a unit waits for refurbishment.
+    """
+    weight = inspection.measured_weight_grams
+    validate_inspection(inspection.units, parcel.shipped, weight, inspection.notes)
+    flags = fraud_flags(
+        units_by_sku(parcel.lines), inspection.units, parcel.shipped, weight, weight_tolerance
+    )
+    verified = not flags
+    serialized = {sku: line.serialized for sku, line in parcel.shipped.items()}
+    units = settle_units(parcel.lines, inspection.units, serialized, verified)
+    return Verdict(
+        status=status_after_inspection(units, verified),
+        fraud_flags=tuple(flags),
+        units=tuple(units),
+        refund_cents=(
+            refund_cents(inspection.units, parcel.shipped)
+            if verified
+            else requested_value_cents(parcel.lines, parcel.shipped)
+        ),
+        notes=inspection.notes,
+        measured_weight_grams=weight,
+    )
 
 
 def disposition_for(grade: Grade, serialized: bool) -> Disposition:

@@ -1,0 +1,99 @@
+"""The returns service's tables: returns, their requested lines, inspected units and refunds
+(no other service's data). Schema migrations are written against these definitions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, CheckConstraint, Index
+from sqlmodel import Field, SQLModel
+
+from services.kernel.db import UTCDateTime, utcnow
+
+
+class ReturnRow(SQLModel, table=True):
+    __tablename__ = "returns"
+    __table_args__ = (
+        Index("ix_returns_queue", "status", "destination_code", "received_at"),
+        Index("ix_returns_requested_at", "requested_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    order_id: str = Field(index=True, max_length=36)
+    placed_by: str = Field(default="", max_length=128)
+    status: str = Field(max_length=32)
+    destination_code: str = Field(max_length=64)
+    destination_kind: str = Field(max_length=32)
+    estimated_cost_cents: int
+    centralized_cost_cents: int
+    customer_latitude: float
+    customer_longitude: float
+    fraud_flags: list[str] = Field(default_factory=list, sa_type=JSON)
+    notes: str = Field(default="", max_length=2000)
+    measured_weight_grams: int | None = None
+    requested_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    received_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    inspected_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ReturnLineRow(SQLModel, table=True):
+    """A requested line, with what the order shipped of its SKU as of the request: inspection
+    checks the parcel against this snapshot and needs no other service."""
+
+    __tablename__ = "return_line"
+    __table_args__ = (CheckConstraint("quantity >= 1", name="return_line_quantity_positive"),)
+
+    return_id: str = Field(primary_key=True, foreign_key="returns.id", max_length=36)
+    line_number: int = Field(primary_key=True)
+    sku: str = Field(max_length=64)
+    quantity: int
+    reason: str = Field(max_length=32)
+    unit_price_cents: int
+    unit_weight_grams: int
+    serialized: bool
+    shipped_quantity: int
+    shipped_serials: list[str] = Field(default_factory=list, sa_type=JSON)
+
+
+class InspectedUnitRow(SQLModel, table=True):
+    __tablename__ = "inspected_unit"
+
+    return_id: str = Field(primary_key=True, foreign_key="returns.id", max_length=36)
+    unit_number: int = Field(primary_key=True)
+    # The requested line the unit answers; None for a unit never asked for.
+    line_number: int | None = None
+    sku: str = Field(max_length=64)
+    grade: str = Field(max_length=32)
+    serial_number: str = Field(default="", max_length=128)
+    # Empty on a rejected return: nothing is disposed of.
+    disposition: str = Field(default="", max_length=32)
+    settled: bool = False
+    settled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class RefundRow(SQLModel, table=True):
+    """One refund per return; the ledger of what was paid back. `next_attempt_at` is both the
+    retry schedule and the lease of an attempt in flight (None: not retried automatically)."""
+
+    __tablename__ = "refund"
+    __table_args__ = (
+        CheckConstraint("amount_cents >= 0", name="refund_amount_not_negative"),
+        Index("ix_refund_due", "status", "next_attempt_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    return_id: str = Field(unique=True, foreign_key="returns.id", max_length=36)
+    order_id: str = Field(max_length=36)
+    amount_cents: int
+    currency: str = Field(max_length=3)
+    provider: str = Field(max_length=32)
+    status: str = Field(max_length=32)
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str = Field(default="", max_length=500)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    issued_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+TABLES: tuple[type[SQLModel], ...] = (ReturnRow, ReturnLineRow, InspectedUnitRow, RefundRow)
