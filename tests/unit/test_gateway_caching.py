@@ -7,7 +7,7 @@ from strawberry.extensions.validation_cache import _get_validate_cache
 from gateway.auth import Role
 from gateway.schema import build_schema
 from gateway.settings import QueryLimits
-from tests.unit.test_gateway_schema import context_for
+from tests.fakes.gateway import context_for
 
 QUERY = '{ availability(skus: ["TEE"], channel: "web") { sku available } }'
 

@@ -1,0 +1,355 @@
+"""Fakes of the services' gRPC stubs for the gateway's schema tests, answering each RPC with
+a fixed, plausible reply, and a context built over them."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import grpc
+from strawberry.types import ExecutionResult
+
+from gateway.auth import Principal, Role
+from gateway.context import Context
+from gateway.feed import InventoryFeed, StockChange
+from gateway.services import ServiceStubs
+from oms.events.v1.inventory_pb2 import StockLevelChanged
+from oms.inventory.v1 import inventory_pb2 as pb
+from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
+from oms.orders.v1 import orders_pb2 as opb
+from oms.orders.v1.orders_pb2_grpc import OrdersServiceStub
+from oms.returns.v1 import returns_pb2 as rpb
+from oms.returns.v1.returns_pb2_grpc import ReturnsServiceStub
+
+DC = pb.Location(id="1", code="DC-1", name="Main DC", kind=pb.LOCATION_KIND_DISTRIBUTION_CENTER)
+HUB = pb.Location(id="2", code="HUB-1", name="Hub", kind=pb.LOCATION_KIND_RETURN_HUB)
+
+
+class FakeService:
+    """Records the RPCs called and answers each with its reply, or fails them all."""
+
+    def __init__(self, fail_with: Exception | None = None) -> None:
+        self.fail_with = fail_with
+        self.calls: list[str] = []
+        self.requests: list[Any] = []
+
+    async def _answer(self, name: str, reply: Any, request: Any = None) -> Any:
+        self.calls.append(name)
+        self.requests.append(request)
+        if self.fail_with is not None:
+            raise self.fail_with
+        return reply
+
+
+class FakeInventory(FakeService):
+    """Answers every inventory RPC the schema calls with a fixed, plausible reply."""
+
+    def ListLocations(self, request: pb.ListLocationsRequest) -> Any:
+        return self._answer("ListLocations", pb.ListLocationsResponse(locations=[DC, HUB]))
+
+    def ListSkus(self, request: pb.ListSkusRequest) -> Any:
+        skus = [pb.Sku(code=code, title=code) for code in request.codes]
+        return self._answer("ListSkus", pb.ListSkusResponse(skus=skus))
+
+    def GetStockLevels(self, request: pb.GetStockLevelsRequest) -> Any:
+        levels = [pb.StockLevel(sku=sku, location_code="DC-1", on_hand=3) for sku in request.skus]
+        return self._answer("GetStockLevels", pb.GetStockLevelsResponse(levels=levels))
+
+    def GetAvailability(self, request: pb.GetAvailabilityRequest) -> Any:
+        found = [pb.SkuAvailability(sku=sku, available=1) for sku in request.skus]
+        return self._answer("GetAvailability", pb.GetAvailabilityResponse(availability=found))
+
+    def UpsertLocation(self, request: pb.UpsertLocationRequest) -> Any:
+        return self._answer("UpsertLocation", DC)
+
+    def UpsertSku(self, request: pb.UpsertSkuRequest) -> Any:
+        return self._answer("UpsertSku", pb.Sku(code=request.code, title=request.title))
+
+    def AdjustStock(self, request: pb.AdjustStockRequest) -> Any:
+        level = pb.StockLevel(sku=request.sku, location_code="DC-1", on_hand=request.delta)
+        return self._answer("AdjustStock", level)
+
+    def UpsertChannel(self, request: pb.UpsertChannelRequest) -> Any:
+        return self._answer("UpsertChannel", pb.Channel(code=request.code))
+
+
+def an_order(order_id: str = "o-1", placed_by: str = "storefront-1") -> opb.Order:
+    """An allocated order shipping one unit from DC-1, placed by the storefront `principal`."""
+    order = opb.Order(
+        id=order_id,
+        number="1001",
+        status=opb.ORDER_STATUS_ALLOCATED,
+        channel="web",
+        external_id=f"w-{order_id}",
+        email="ada@example.com",
+        ship_to=opb.Address(city="Berlin", latitude=52.5, longitude=13.4),
+        lines=[opb.OrderLine(sku="TEE", quantity=1, unit_price_cents=2500)],
+        shipments=[
+            opb.Shipment(
+                id=f"s-{order_id}",
+                location_code="DC-1",
+                status=opb.SHIPMENT_STATUS_ALLOCATED,
+                lines=[opb.ShipmentLine(sku="TEE", quantity=1)],
+            )
+        ],
+        placed_by=placed_by,
+        placed_at="2030-01-01T12:00:00+00:00",
+    )
+    parcel = opb.ParcelCost(location_code="DC-1", units=1, total_cents=600)
+    order.routing.CopyFrom(opb.Routing(parcels=[parcel], total_cents=600, algorithm="exact"))
+    return order
+
+
+class FakeOrders(FakeService):
+    """Answers every orders RPC the schema calls with `orders` (one order by default)."""
+
+    def __init__(
+        self, fail_with: Exception | None = None, orders: list[opb.Order] | None = None
+    ) -> None:
+        super().__init__(fail_with)
+        self.orders = orders if orders is not None else [an_order()]
+
+    def PlaceOrder(self, request: opb.PlaceOrderRequest) -> Any:
+        return self._answer("PlaceOrder", self.orders[0], request)
+
+    def GetOrders(self, request: opb.GetOrdersRequest) -> Any:
+        found = [o for o in self.orders if o.id in request.ids]
+        return self._answer("GetOrders", opb.GetOrdersResponse(orders=found), request)
+
+    def ListOrders(self, request: opb.ListOrdersRequest) -> Any:
+        edges = [opb.OrderEdge(cursor=f"c-{o.id}", order=o) for o in self.orders]
+        page = opb.ListOrdersResponse(edges=edges, end_cursor=edges[-1].cursor if edges else "")
+        return self._answer("ListOrders", page, request)
+
+    def CancelOrder(self, request: opb.CancelOrderRequest) -> Any:
+        cancelled = opb.Order()
+        cancelled.CopyFrom(self.orders[0])
+        cancelled.status = opb.ORDER_STATUS_CANCELLED
+        return self._answer("CancelOrder", cancelled, request)
+
+    def ShipShipment(self, request: opb.ShipShipmentRequest) -> Any:
+        order = self.orders[0]
+        reply = opb.ShipShipmentResponse(order=order, shipment=order.shipments[0])
+        return self._answer("ShipShipment", reply, request)
+
+
+def a_return(
+    return_id: str = "r-1", order_id: str = "o-1", destination: str = "HUB-1"
+) -> rpb.Return:
+    """A return of one TEE of `order_id` bound for `destination`, requested and not inspected."""
+    return rpb.Return(
+        id=return_id,
+        order_id=order_id,
+        status=rpb.RETURN_STATUS_REQUESTED,
+        destination_code=destination,
+        destination_kind="RETURN_HUB",
+        estimated_cost_cents=500,
+        centralized_cost_cents=3500,
+        lines=[rpb.ReturnLine(sku="TEE", quantity=1, reason=rpb.RETURN_REASON_SIZE_TOO_SMALL)],
+        requested_at="2030-01-02T12:00:00+00:00",
+        placed_by="storefront-1",
+    )
+
+
+class FakeReturns(FakeService):
+    """Answers every returns RPC the schema calls with `returns` (one return by default)."""
+
+    def __init__(
+        self, fail_with: Exception | None = None, returns: list[rpb.Return] | None = None
+    ) -> None:
+        super().__init__(fail_with)
+        self.returns = returns if returns is not None else [a_return()]
+
+    def RequestReturn(self, request: rpb.RequestReturnRequest) -> Any:
+        return self._answer("RequestReturn", self.returns[0], request)
+
+    def ReceiveReturn(self, request: rpb.ReceiveReturnRequest) -> Any:
+        return self._answer("ReceiveReturn", self.returns[0], request)
+
+    def InspectReturn(self, request: rpb.InspectReturnRequest) -> Any:
+        return self._answer("InspectReturn", self.returns[0], request)
+
+    def GetReturns(self, request: rpb.GetReturnsRequest) -> Any:
+        found = [r for r in self.returns if r.id in request.ids]
+        return self._answer("GetReturns", rpb.GetReturnsResponse(returns=found), request)
+
+    def HubQueue(self, request: rpb.HubQueueRequest) -> Any:
+        return self._answer("HubQueue", rpb.HubQueueResponse(returns=self.returns), request)
+
+    def GetReturnsReport(self, request: rpb.ReturnsReportRequest) -> Any:
+        return self._answer("GetReturnsReport", rpb.ReturnsReport(returns=1), request)
+
+
+def principal(role: Role) -> Principal:
+    return Principal(
+        subject=f"{role}-1", role=role, location_code="HUB-1" if role is Role.SCANNER else None
+    )
+
+
+def context_for(
+    role: Role | None,
+    inventory: FakeInventory | None = None,
+    feed: InventoryFeed | None = None,
+    orders: FakeOrders | None = None,
+    returns: FakeReturns | None = None,
+) -> Context:
+    services = ServiceStubs(
+        {
+            InventoryServiceStub: inventory or FakeInventory(),
+            OrdersServiceStub: orders or FakeOrders(),
+            ReturnsServiceStub: returns or FakeReturns(),
+        }
+    )
+    return Context.create(services, feed or InventoryFeed(), principal_for(role))
+
+
+def principal_for(role: Role | None) -> Principal | None:
+    return None if role is None else principal(role)
+
+
+def error_codes(result: ExecutionResult) -> list[str | None]:
+    return [(error.extensions or {}).get("code") for error in result.errors or []]
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    document: str
+    roles: frozenset[Role]
+    variables: dict[str, Any] | None = None
+
+
+PLACE_ORDER_VARIABLES = {
+    "input": {
+        "channel": "web",
+        "externalId": "w-1",
+        "email": "ada@example.com",
+        "shipTo": {"latitude": 52.5, "longitude": 13.4},
+        "lines": [{"sku": "TEE", "quantity": 1, "unitPriceCents": 2500}],
+    }
+}
+
+REQUEST_RETURN_VARIABLES = {
+    "input": {
+        "orderId": "o-1",
+        "lines": [{"sku": "TEE", "quantity": 1, "reason": "SIZE_TOO_SMALL"}],
+    }
+}
+INSPECT_RETURN_VARIABLES = {"input": {"returnId": "r-1", "lines": [{"sku": "TEE", "grade": "NEW"}]}}
+
+READERS = frozenset({Role.SCANNER, Role.BACKOFFICE, Role.ADMIN})
+WRITERS = frozenset({Role.BACKOFFICE, Role.ADMIN})
+SELLERS = frozenset({Role.STOREFRONT, Role.BACKOFFICE, Role.ADMIN})
+
+OPERATIONS = [
+    Operation("locations", "{ locations { code kind } }", READERS),
+    Operation("skus", '{ skus(codes: ["TEE"]) { code } }', READERS),
+    Operation("stockLevels", '{ stockLevels(sku: "TEE") { onHand location { code } } }', READERS),
+    Operation(
+        "availability", '{ availability(skus: ["TEE"], channel: "web") { available } }', SELLERS
+    ),
+    Operation(
+        "upsertLocation",
+        "mutation($input: LocationInput!) { upsertLocation(input: $input) { location { code } } }",
+        WRITERS,
+        {
+            "input": {
+                "code": "DC-1",
+                "name": "DC",
+                "kind": "DISTRIBUTION_CENTER",
+                "latitude": 1.0,
+                "longitude": 2.0,
+            }
+        },
+    ),
+    Operation(
+        "upsertSku",
+        "mutation($input: SkuInput!) { upsertSku(input: $input) { sku { code } } }",
+        WRITERS,
+        {"input": {"code": "TEE", "title": "Tee", "unitCostCents": 800, "weightGrams": 200}},
+    ),
+    Operation(
+        "adjustStock",
+        "mutation($input: StockAdjustmentInput!) { adjustStock(input: $input) { stockLevel { onHand } } }",
+        WRITERS,
+        {"input": {"sku": "TEE", "locationCode": "DC-1", "delta": 5, "reason": "count"}},
+    ),
+    Operation(
+        "upsertChannel",
+        "mutation($input: ChannelInput!) { upsertChannel(input: $input) { channel { code } } }",
+        WRITERS,
+        {"input": {"code": "web", "defaultSafetyStock": 2}},
+    ),
+    Operation(
+        "placeOrder",
+        "mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { order { id } userErrors { code } } }",
+        SELLERS,
+        PLACE_ORDER_VARIABLES,
+    ),
+    Operation(
+        "order",
+        '{ order(id: "o-1") { id status shipments { location { code } } routing { totalCents } } }',
+        SELLERS,
+    ),
+    Operation("orders", "{ orders(first: 10) { edges { node { id } } } }", SELLERS),
+    Operation("cancelOrder", 'mutation { cancelOrder(id: "o-1") { order { status } } }', SELLERS),
+    Operation(
+        "shipShipment", 'mutation { shipShipment(id: "s-o-1") { shipment { id } } }', WRITERS
+    ),
+    Operation(
+        "requestReturn",
+        "mutation($input: RequestReturnInput!) { requestReturn(input: $input) { return { id } userErrors { code } } }",
+        SELLERS,
+        REQUEST_RETURN_VARIABLES,
+    ),
+    Operation(
+        "receiveReturn",
+        'mutation { receiveReturn(id: "r-1", locationCode: "HUB-1") { return { id } userErrors { code } } }',
+        READERS,
+    ),
+    Operation(
+        "inspectReturn",
+        "mutation($input: InspectReturnInput!) { inspectReturn(input: $input) { return { id } userErrors { code } } }",
+        READERS,
+        INSPECT_RETURN_VARIABLES,
+    ),
+    Operation("return", '{ return(id: "r-1") { id destination { code } } }', frozenset(Role)),
+    Operation("hubQueue", '{ hubQueue(locationCode: "HUB-1") { id } }', READERS),
+    Operation("returnsReport", "{ returnsReport { returns savingCents } }", WRITERS),
+]
+
+SUBSCRIPTION = (
+    'subscription { inventoryChanged(skus: ["TEE"]) { sku available location { code } } }'
+)
+
+
+def rpc_error(status: grpc.Status) -> grpc.aio.AioRpcError:
+    return grpc.aio.AioRpcError(
+        status.code,
+        grpc.aio.Metadata(),
+        grpc.aio.Metadata(*status.trailing_metadata),
+        status.details,
+    )
+
+
+async def next_result(subscription: Any) -> ExecutionResult:
+    return await asyncio.wait_for(anext(subscription), timeout=5)
+
+
+async def first_change(
+    subscription: Any, feed: InventoryFeed, delivered: StockChange
+) -> ExecutionResult:
+    """The subscription's first result, delivering it until the resolver, which subscribes to the
+    feed only once first awaited, has received it."""
+    pending = asyncio.ensure_future(next_result(subscription))
+    while not pending.done():
+        feed.deliver(delivered)
+        await asyncio.sleep(0.01)
+    return pending.result()
+
+
+def change(sku: str, available: int) -> StockChange:
+    level = StockLevelChanged(sku=sku, location_code="DC-1", on_hand=available, available=available)
+    return StockChange(level, datetime.now(UTC))

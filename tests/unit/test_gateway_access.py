@@ -1,0 +1,56 @@
+"""Who may call what through the gateway's schema, executed without HTTP or services: every
+operation for every role, and no operation without a principal."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.auth import Role
+from gateway.schema import build_schema
+from tests.fakes.gateway import (
+    OPERATIONS,
+    FakeInventory,
+    FakeOrders,
+    FakeReturns,
+    Operation,
+    context_for,
+    error_codes,
+)
+
+
+def test_schema_builds_with_every_domain_type() -> None:
+    sdl = build_schema().as_str()
+    for name in (
+        "type Query",
+        "type Mutation",
+        "type Subscription",
+        "input PlaceOrderInput",
+        "enum WorkOrderStatus",
+    ):
+        assert name in sdl
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: op.name)
+@pytest.mark.parametrize("role", list(Role), ids=str)
+async def test_each_role_reaches_only_its_operations(operation: Operation, role: Role) -> None:
+    inventory, orders, returns = FakeInventory(), FakeOrders(), FakeReturns()
+    result = await build_schema().execute(
+        operation.document,
+        operation.variables,
+        context_value=context_for(role, inventory, orders=orders, returns=returns),
+    )
+    if role in operation.roles:
+        assert result.errors is None, result.errors
+        assert inventory.calls or orders.calls or returns.calls
+    else:
+        assert error_codes(result) == ["FORBIDDEN"]
+        assert "open to the roles" in result.errors[0].message  # type: ignore[index]
+        assert inventory.calls == orders.calls == returns.calls == []
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: op.name)
+async def test_no_principal_is_unauthenticated(operation: Operation) -> None:
+    result = await build_schema().execute(
+        operation.document, operation.variables, context_value=context_for(None)
+    )
+    assert error_codes(result) == ["UNAUTHENTICATED"]

@@ -1,0 +1,58 @@
+"""The stock feed through the gateway's schema: who may watch it, and how it fans out to
+subscribers, each with a bounded queue."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from gateway.auth import Role
+from gateway.feed import InventoryFeed
+from gateway.schema import build_schema
+from tests.fakes.gateway import (
+    SELLERS,
+    SUBSCRIPTION,
+    change,
+    context_for,
+    error_codes,
+    first_change,
+    next_result,
+)
+
+
+@pytest.mark.parametrize("role", list(Role), ids=str)
+async def test_inventory_changed_is_for_sellers(role: Role) -> None:
+    feed = InventoryFeed()
+    subscription = await build_schema().subscribe(
+        SUBSCRIPTION, context_value=context_for(role, feed=feed)
+    )
+    try:
+        if role not in SELLERS:
+            assert error_codes(await next_result(subscription)) == ["FORBIDDEN"]
+            return
+        result = await first_change(subscription, feed, change("TEE", available=4))
+        assert result.errors is None
+        assert result.data == {
+            "inventoryChanged": {"sku": "TEE", "available": 4, "location": {"code": "DC-1"}}
+        }
+    finally:
+        await subscription.aclose()
+
+
+async def test_feed_filters_by_sku_and_drops_the_oldest_for_a_slow_subscriber() -> None:
+    feed = InventoryFeed(queue_size=2)
+    tee_only = feed.changes(["TEE"])
+    everything = feed.changes()
+    first_tee = asyncio.ensure_future(anext(tee_only))
+    first_any = asyncio.ensure_future(anext(everything))
+    await asyncio.sleep(0)  # both generators now wait on their queues
+    feed.deliver(change("MUG", 1))
+    feed.deliver(change("TEE", 2))
+    assert (await first_tee).level.sku == "TEE"
+    assert (await first_any).level.sku == "MUG"
+    for available in (3, 4, 5):  # `everything` holds TEE 2 and falls behind
+        feed.deliver(change("TEE", available))
+    assert [(await anext(everything)).level.available for _ in range(2)] == [4, 5]
+    await tee_only.aclose()
+    await everything.aclose()
