@@ -65,7 +65,7 @@ class InventoryService:
         accepts_returns: bool | None = None,
     ) -> Location:
         code = rules.require_code(code, "code", "location code")
-        name = rules.require_text(name, "name", "name")
+        name = rules.require_words(name, "name", "name")
         rules.require_coordinates(latitude, longitude)
         default_ships, default_returns = rules.default_capabilities(kind)
         async with self._db.transaction() as session:
@@ -102,7 +102,7 @@ class InventoryService:
         self, code: str, title: str, unit_cost_cents: int, weight_grams: int, serialized: bool
     ) -> Sku:
         code = rules.require_code(code, "code", "SKU code")
-        title = rules.require_text(title, "title", "title")
+        title = rules.require_words(title, "title", "title")
         rules.require_non_negative(unit_cost_cents, "unit_cost_cents", "unit cost")
         rules.require_non_negative(weight_grams, "weight_grams", "weight")
         async with self._db.transaction() as session:
