@@ -216,14 +216,18 @@ class InventoryService:
 
     async def release(self, key: str) -> Reservation:
         """Gives back what the key still holds. Releasing an unknown key records it as
-        released, so a reservation that arrives late under that key is refused."""
+        released, so a reservation that arrives late under that key is refused.
+
+        Settling (releasing or committing) holds the reservation until the unit of work ends,
+        so two settlements of one key take turns and its units move once.
+        """
         async with self.uow.write() as store:
-            reservation = await store.reservation(key)
+            reservation = await store.reservation_to_settle(key)
             if reservation is None:
                 if await store.claim_reservation(key, "unknown", ReservationStatus.RELEASED):
                     return Reservation(key, ReservationStatus.RELEASED)
                 # A concurrent reservation claimed the key first: give back what it holds.
-                reservation = await _require_reservation(store, key)
+                reservation = await _reservation_to_settle(store, key)
             for line in reservation.held:
                 movement = Movement(
                     line.sku,
@@ -241,7 +245,7 @@ class InventoryService:
     async def commit(self, key: str, location_code: str = "") -> Reservation:
         """Ships held units (all, or those at one location): on hand and reserved go down."""
         async with self.uow.write() as store:
-            reservation = await _require_reservation(store, key)
+            reservation = await _reservation_to_settle(store, key)
             if reservation.status is ReservationStatus.RELEASED:
                 raise DomainError(ErrorCode.INVALID_STATE, f"reservation {key} was released", "key")
             shipped = rules.lines_to_ship(reservation, location_code)
@@ -329,6 +333,13 @@ async def _hold(store: InventoryStore, key: str, index: int, line: ReservationLi
         await require_sku(store, line.sku, f"lines.{index}.sku")
         await require_location(store, line.location_code, f"lines.{index}.location_code")
         raise
+
+
+async def _reservation_to_settle(store: InventoryStore, key: str) -> Reservation:
+    reservation = await store.reservation_to_settle(key)
+    if reservation is None:
+        raise DomainError(ErrorCode.NOT_FOUND, f"no reservation {key}", "key")
+    return reservation
 
 
 async def _require_reservation(store: InventoryStore, key: str) -> Reservation:

@@ -136,6 +136,15 @@ class InventoryStore(Store, Protocol):
         order; None when the key was never used."""
         ...
 
+    async def reservation_to_settle(self, key: str) -> Reservation | None:
+        """`reservation`, held until the unit of work ends, for releasing or committing it.
+
+        Two units of work settling one key take turns, and the second reads the lines as the
+        first left them, so it cannot give back or ship the same units again (which would
+        spend another reservation's hold on the level).
+        """
+        ...
+
     async def claim_reservation(
         self, key: str, holder_type: str, status: ReservationStatus
     ) -> bool:
@@ -369,10 +378,23 @@ class SqlInventoryStore(SqlStore):
 
     async def reservation(self, key: str) -> Reservation | None:
         header = await self.session.get(ReservationRow, key)
-        if header is None:
-            return None
+        return await self._with_lines(header) if header else None
+
+    async def reservation_to_settle(self, key: str) -> Reservation | None:
+        # FOR UPDATE on PostgreSQL (SQLite has one writer at a time): a second settler waits
+        # for the first to commit, then reads its header and lines afresh.
+        statement = (
+            select(ReservationRow)
+            .where(ReservationRow.key == key)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        header = (await self.session.exec(statement)).first()
+        return await self._with_lines(header) if header else None
+
+    async def _with_lines(self, header: ReservationRow) -> Reservation:
         by_status: dict[str, list[ReservationLine]] = {s.value: [] for s in ReservationStatus}
-        for line in await self._line_rows(key):
+        for line in await self._line_rows(header.key):
             by_status[line.status].append(
                 ReservationLine(line.sku, line.location_code, line.quantity)
             )

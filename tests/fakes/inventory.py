@@ -161,6 +161,10 @@ class MemoryInventoryStore(MemoryStore[InventoryData]):
     async def reservation(self, key: str) -> Reservation | None:
         return self.data.reservations.get(key)
 
+    async def reservation_to_settle(self, key: str) -> Reservation | None:
+        # One unit of work at a time here: nothing to lock.
+        return self.data.reservations.get(key)
+
     async def claim_reservation(
         self, key: str, holder_type: str, status: ReservationStatus
     ) -> bool:
