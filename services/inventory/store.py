@@ -183,13 +183,21 @@ class SqlInventoryStore(SqlStore):
         return [row.to_domain() for row in (await self.session.exec(statement)).all()]
 
     async def save_location(self, location: Location) -> None:
+        fields = {
+            "code": location.code,
+            "name": location.name,
+            "kind": location.kind.value,
+            "latitude": location.latitude,
+            "longitude": location.longitude,
+            "ships_orders": location.ships_orders,
+            "accepts_returns": location.accepts_returns,
+            "updated_at": utcnow(),
+        }
         row = await self.session.get(LocationRow, location.id)
         if row is None:
-            row = LocationRow(id=location.id, code=location.code)
-        row.code, row.name, row.kind = location.code, location.name, location.kind.value
-        row.latitude, row.longitude = location.latitude, location.longitude
-        row.ships_orders, row.accepts_returns = location.ships_orders, location.accepts_returns
-        row.updated_at = utcnow()
+            row = LocationRow.model_validate({"id": location.id, **fields})
+        else:
+            row.sqlmodel_update(fields)
         self.session.add(row)
 
     async def has_location(self, code: str) -> bool:
@@ -284,12 +292,12 @@ class SqlInventoryStore(SqlStore):
                 pending_inspection=col(t.pending_inspection) + delta.pending_inspection,
                 in_repair=col(t.in_repair) + delta.in_repair,
             )
-            .returning(
+            .returning(  # type: ignore[call-overload]
                 t.on_hand,
                 t.reserved,
                 t.in_transit,
                 t.pending_inspection,
-                t.in_repair,  # type: ignore[arg-type]
+                t.in_repair,
             )
         )
         row = (await self.session.exec(statement)).first()  # type: ignore[call-overload]

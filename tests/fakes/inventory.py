@@ -93,8 +93,13 @@ class MemoryInventoryStore(MemoryStore[InventoryData]):
             in_repair=level.in_repair + delta.in_repair,
         )
         # The SQL store's WHERE clause, condition by condition.
-        states = (after.on_hand, after.reserved, after.in_transit)
-        states += (after.pending_inspection, after.in_repair)
+        states = (
+            after.on_hand,
+            after.reserved,
+            after.in_transit,
+            after.pending_inspection,
+            after.in_repair,
+        )
         if min(states) < 0 or after.reserved > after.on_hand:
             return None
         self.data.levels[(movement.sku, movement.location_code)] = after

@@ -588,22 +588,26 @@ def returned(*lines: tuple[str, int]) -> list[ReturnUnits]:
 
 def inspected(*lines: tuple[str, int, int]) -> list[InspectedUnits]:
     return [
-        InspectedUnits(sku=sku, quantity=units, disposition=disposition)
+        InspectedUnits(sku=sku, quantity=units, disposition=disposition)  # type: ignore[arg-type]
         for sku, units, disposition in lines
     ]
 
 
-def refurbishment(
-    quantity: int = 2, kind: int = wpb.WORK_ORDER_KIND_REFURBISH
-) -> dict[str, str | int]:
-    return {
-        "work_order_id": "W1",
-        "kind": kind,
-        "sku": "PHONE",
-        "quantity": quantity,
-        "location_code": "HUB-BER",
-        "source_return_id": "R1",
-    }
+def refurbishment(quantity: int = 2, kind: int = wpb.WORK_ORDER_KIND_REFURBISH) -> WorkOrderOpened:
+    """Work order W1 refurbishing returned PHONEs at the hub (its completion carries the same
+    fields)."""
+    return WorkOrderOpened(
+        work_order_id="W1",
+        kind=kind,  # type: ignore[arg-type]
+        sku="PHONE",
+        quantity=quantity,
+        location_code="HUB-BER",
+        source_return_id="R1",
+    )
+
+
+def completed(opened: WorkOrderOpened) -> WorkOrderCompleted:
+    return WorkOrderCompleted.FromString(opened.SerializeToString())
 
 
 Subscriptions = Subscription[InventoryStore]
@@ -657,9 +661,9 @@ async def test_returned_units_move_through_inspection_and_repair_into_stock() ->
     # Restocked units are sellable at once; the others only leave the inspection pile.
     assert await hub_levels(service) == {"PHONE": (1, 0, 0, 0), "TEE": (1, 0, 0, 0)}
 
-    assert await apply_event(uow, workorders, envelope(WorkOrderOpened(**refurbishment())))
+    assert await apply_event(uow, workorders, envelope(refurbishment()))
     assert await hub_levels(service) == {"PHONE": (1, 0, 0, 2), "TEE": (1, 0, 0, 0)}
-    assert await apply_event(uow, workorders, envelope(WorkOrderCompleted(**refurbishment())))
+    assert await apply_event(uow, workorders, envelope(completed(refurbishment())))
     assert await hub_levels(service) == {"PHONE": (3, 0, 0, 0), "TEE": (1, 0, 0, 0)}
 
     second = ReturnReceived(return_id="R2", location_code="HUB-BER", lines=returned(("TEE", 1)))
@@ -724,7 +728,7 @@ async def test_bad_data_in_an_event_is_logged_and_skipped(
     with caplog.at_level(logging.WARNING):
         assert await apply_event(uow, returns, envelope(bad_data))
         assert await apply_event(uow, returns, envelope(nowhere))
-        zero = WorkOrderOpened(**refurbishment(quantity=0))
+        zero = refurbishment(quantity=0)
         assert await apply_event(uow, workorders, envelope(zero))
     # The known line of the same event still counts.
     assert await hub_levels(service) == {"TEE": (0, 0, 1, 0)}
@@ -738,7 +742,7 @@ async def test_bad_data_in_an_event_is_logged_and_skipped(
     ]
 
     # Kits move stock through reservations; a refund is not inventory's business.
-    kit = WorkOrderOpened(**refurbishment(kind=wpb.WORK_ORDER_KIND_KIT_ASSEMBLY))
+    kit = refurbishment(kind=wpb.WORK_ORDER_KIND_KIT_ASSEMBLY)
     assert await apply_event(uow, workorders, envelope(kit))
     refund = RefundIssued(return_id="R1", refund_id="F1", amount_cents=100, provider="test")
     assert not await apply_event(uow, returns, envelope(refund))
@@ -826,10 +830,10 @@ async def test_no_sequence_of_use_cases_oversells_or_unbalances_the_ledger(
     service = bootstrap(uow)
     for code in LOCATIONS:
         await service.upsert_location(code, code, DC, 1, 1)
-    levels = [(sku, code) for sku in SKUS for code in LOCATIONS]
     for sku in SKUS:
         await service.upsert_sku(sku, sku, 100, 10, serialized=False)
-    for (sku, code), units in zip(levels, opening, strict=True):
+    places = [(sku, code) for sku in SKUS for code in LOCATIONS]
+    for (sku, code), units in zip(places, opening, strict=True):
         if units:
             await service.adjust_stock(sku, code, units, "opening count")
     for operation in sequence:
