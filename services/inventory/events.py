@@ -1,16 +1,16 @@
 """What inventory consumes: returned units arriving and being inspected, refurbishments opening
 and completing — each a stock movement applied in the consumer's transaction.
 
-The kernel's consumer runs a handler inside the transaction that also records the event as
+The kernel's consumer runs a handler inside the unit of work that also records the event as
 processed, so the stock change, its ledger row, its StockLevelChanged event and the guard
-commit together: a redelivered event moves nothing twice.
+commit together: a redelivered event moves nothing twice. A handler only says which movements
+its event asks for; `InventoryService.apply_movements` applies them.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Protocol, TypeVar
 
 from google.protobuf.message import Message
@@ -19,10 +19,9 @@ from oms.events.v1.returns_pb2 import ReturnInspected, ReturnReceived, ReturnRej
 from oms.events.v1.workorders_pb2 import WorkOrderCompleted, WorkOrderOpened
 from oms.returns.v1.returns_pb2 import DISPOSITION_RESTOCK, Disposition
 from oms.workorders.v1.workorders_pb2 import WORK_ORDER_KIND_REFURBISH
-from services.inventory.domain.model import SourceType, StockDelta
-from services.inventory.service import apply_movement, require_location, require_sku
-from services.inventory.store import SqlInventoryStore, ensure_stock_level
-from services.kernel.errors import DomainError
+from services.inventory.domain.model import Movement, SourceType, StockDelta
+from services.inventory.service import InventoryService
+from services.inventory.store import InventoryStore
 from services.kernel.events import Subscription
 from services.kernel.proto_enums import enum_name
 
@@ -38,19 +37,6 @@ class _Units(Protocol):
 
 
 U = TypeVar("U", bound=_Units)
-M = TypeVar("M", bound=Message)
-
-
-@dataclass(frozen=True)
-class Movement:
-    """One change an event asks for, before it is checked against what inventory knows."""
-
-    sku: str
-    location_code: str
-    delta: StockDelta
-    reason: str
-    source_type: SourceType
-    source_id: str
 
 
 def _counted(event: Message, lines: Iterable[U]) -> list[U]:
@@ -150,62 +136,41 @@ def _work_order_completed(event: WorkOrderCompleted) -> list[Movement]:
     return _refurbishment(event, delta, "completed")
 
 
-async def apply_movements(
-    store: SqlInventoryStore, event: Message, movements: list[Movement]
-) -> None:
-    """Applies the movements an event asks for.
+def subscriptions(service: InventoryService) -> list[Subscription[InventoryStore]]:
+    async def apply(store: InventoryStore, event: Message, movements: list[Movement]) -> None:
+        await service.apply_movements(store, movements, event.DESCRIPTOR.name)
 
-    A SKU or location inventory does not know is bad data that no retry will fix, so that
-    movement is logged and skipped rather than holding the stream forever. A movement that
-    would break a level's invariant raises instead: its usual cause is an earlier event not
-    yet applied (a redelivery out of order), which a later retry of this one will find.
-    """
-    session = store.session
-    for movement in movements:
-        try:
-            await require_sku(session, movement.sku, "sku")
-            await require_location(session, movement.location_code, "location_code")
-        except DomainError as error:
-            log.warning("%s: %s; skipped", event.DESCRIPTOR.name, error.message)
-            continue
-        await ensure_stock_level(session, movement.sku, movement.location_code)
-        await apply_movement(
-            session,
-            movement.sku,
-            movement.location_code,
-            movement.delta,
-            movement.reason,
-            movement.source_type,
-            movement.source_id,
-        )
+    async def on_return_received(store: InventoryStore, event: ReturnReceived) -> None:
+        await apply(store, event, _return_received(event))
 
+    async def on_return_inspected(store: InventoryStore, event: ReturnInspected) -> None:
+        await apply(store, event, _return_inspected(event))
 
-def _handler(
-    movements_for: Callable[[M], list[Movement]],
-) -> Callable[[SqlInventoryStore, M], Awaitable[None]]:
-    async def handle(store: SqlInventoryStore, event: M) -> None:
-        await apply_movements(store, event, movements_for(event))
+    async def on_return_rejected(store: InventoryStore, event: ReturnRejected) -> None:
+        await apply(store, event, _return_rejected(event))
 
-    return handle
+    async def on_work_order_opened(store: InventoryStore, event: WorkOrderOpened) -> None:
+        await apply(store, event, _work_order_opened(event))
 
+    async def on_work_order_completed(store: InventoryStore, event: WorkOrderCompleted) -> None:
+        await apply(store, event, _work_order_completed(event))
 
-def subscriptions() -> list[Subscription[SqlInventoryStore]]:
     return [
         Subscription(
             "inventory-returns",
             "oms.returns.>",
             {
-                ReturnReceived: _handler(_return_received),
-                ReturnInspected: _handler(_return_inspected),
-                ReturnRejected: _handler(_return_rejected),
+                ReturnReceived: on_return_received,
+                ReturnInspected: on_return_inspected,
+                ReturnRejected: on_return_rejected,
             },
         ),
         Subscription(
             "inventory-workorders",
             "oms.workorders.>",
             {
-                WorkOrderOpened: _handler(_work_order_opened),
-                WorkOrderCompleted: _handler(_work_order_completed),
+                WorkOrderOpened: on_work_order_opened,
+                WorkOrderCompleted: on_work_order_completed,
             },
         ),
     ]

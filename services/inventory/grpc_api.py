@@ -7,6 +7,7 @@ import grpc
 from oms.inventory.v1 import inventory_pb2 as pb
 from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceServicer
 from services.inventory.domain.model import (
+    LedgerEntry,
     Location,
     LocationKind,
     Reservation,
@@ -60,6 +61,24 @@ def level_to_proto(level: StockLevel) -> pb.StockLevel:
         in_transit=level.in_transit,
         pending_inspection=level.pending_inspection,
         in_repair=level.in_repair,
+    )
+
+
+def movement_to_proto(entry: LedgerEntry) -> pb.StockMovement:
+    movement, delta = entry.movement, entry.movement.delta
+    return pb.StockMovement(
+        id=entry.id,
+        sku=movement.sku,
+        location_code=movement.location_code,
+        on_hand_delta=delta.on_hand,
+        reserved_delta=delta.reserved,
+        in_transit_delta=delta.in_transit,
+        pending_inspection_delta=delta.pending_inspection,
+        in_repair_delta=delta.in_repair,
+        reason=movement.reason,
+        source_type=movement.source_type.value,
+        source_id=movement.source_id,
+        occurred_at=entry.occurred_at.isoformat(),
     )
 
 
@@ -200,25 +219,7 @@ class InventoryGrpc(InventoryServiceServicer):
     async def ListMovements(
         self, request: pb.ListMovementsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListMovementsResponse:
-        rows = await self._service.movements(
+        entries = await self._service.movements(
             request.sku, request.location_code, request.limit or 100
         )
-        return pb.ListMovementsResponse(
-            movements=[
-                pb.StockMovement(
-                    id=row.id or 0,
-                    sku=row.sku,
-                    location_code=row.location_code,
-                    on_hand_delta=row.on_hand_delta,
-                    reserved_delta=row.reserved_delta,
-                    in_transit_delta=row.in_transit_delta,
-                    pending_inspection_delta=row.pending_inspection_delta,
-                    in_repair_delta=row.in_repair_delta,
-                    reason=row.reason,
-                    source_type=row.source_type,
-                    source_id=row.source_id,
-                    occurred_at=row.occurred_at.isoformat(),
-                )
-                for row in rows
-            ]
-        )
+        return pb.ListMovementsResponse(movements=[movement_to_proto(x) for x in entries])

@@ -1,21 +1,24 @@
-"""Inventory use cases: each one transaction, each stock change a ledger row and an event."""
+"""Inventory use cases: each one unit of work, each stock change a ledger row and an event.
+
+Each use case runs in one unit of work, whose store holds the queries and records the events;
+the rules come from `domain/`.
+"""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
-
-from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from oms.events.v1.inventory_pb2 import StockLevelChanged
 from services.inventory.domain import rules
 from services.inventory.domain.model import (
+    AppliedMovement,
     Channel,
+    LedgerEntry,
     Location,
     LocationKind,
+    Movement,
     Reservation,
     ReservationLine,
     ReservationStatus,
@@ -25,32 +28,20 @@ from services.inventory.domain.model import (
     StockDelta,
     StockLevel,
 )
-from services.inventory.store import (
-    ChannelRow,
-    ChannelSafetyStockRow,
-    LocationRow,
-    ReservationLineRow,
-    ReservationRow,
-    SkuRow,
-    StockLevelRow,
-    StockMovementRow,
-    apply_delta_atomically,
-    ensure_stock_level,
-    sellable_units,
-    sourcing_rows,
-)
-from services.kernel.db import Database, utcnow
+from services.inventory.settings import InventorySettings
+from services.inventory.store import InventoryStore
 from services.kernel.errors import DomainError, ErrorCode
-from services.kernel.outbox import record_event
+from services.kernel.unit_of_work import UnitOfWork
 
-PRODUCER = "inventory"
+log = logging.getLogger(__name__)
 
 
 class InventoryService:
-    """The inventory's use cases over its own database."""
+    """The inventory's use cases."""
 
-    def __init__(self, db: Database) -> None:
-        self._db = db
+    def __init__(self, uow: UnitOfWork[InventoryStore], settings: InventorySettings) -> None:
+        self.uow = uow
+        self._settings = settings
 
     # Locations and SKUs
 
@@ -65,62 +56,42 @@ class InventoryService:
         accepts_returns: bool | None = None,
     ) -> Location:
         code = rules.require_code(code, "code", "location code")
-        name = rules.require_text(name, "name", "name")
+        name = rules.require_words(name, "name", "name")
         rules.require_coordinates(latitude, longitude)
-        default_ships, default_returns = rules.default_capabilities(kind)
-        async with self._db.transaction() as session:
-            row = (await session.exec(select(LocationRow).where(LocationRow.code == code))).first()
-            if row is None:
-                row = LocationRow(
-                    id=str(uuid.uuid4()),
-                    code=code,
-                    name=name,
-                    kind=kind.value,
-                    latitude=latitude,
-                    longitude=longitude,
-                    ships_orders=default_ships,
-                    accepts_returns=default_returns,
-                )
-            row.name, row.kind = name, kind.value
-            row.latitude, row.longitude = latitude, longitude
-            if ships_orders is not None:
-                row.ships_orders = ships_orders
-            if accepts_returns is not None:
-                row.accepts_returns = accepts_returns
-            row.updated_at = utcnow()
-            session.add(row)
-        return row.to_domain()
+        async with self.uow.write() as store:
+            location = rules.upserted_location(
+                await store.location(code),
+                new_id=str(uuid.uuid4()),
+                code=code,
+                name=name,
+                kind=kind,
+                latitude=latitude,
+                longitude=longitude,
+                ships_orders=ships_orders,
+                accepts_returns=accepts_returns,
+            )
+            await store.save_location(location)
+        return location
 
     async def locations(self, codes: Sequence[str] = ()) -> list[Location]:
-        statement = select(LocationRow).order_by(col(LocationRow.code))
-        if codes:
-            statement = statement.where(col(LocationRow.code).in_(codes))
-        async with self._db.snapshot() as session:
-            return [row.to_domain() for row in (await session.exec(statement)).all()]
+        async with self.uow.read() as store:
+            return await store.locations(codes)
 
     async def upsert_sku(
         self, code: str, title: str, unit_cost_cents: int, weight_grams: int, serialized: bool
     ) -> Sku:
         code = rules.require_code(code, "code", "SKU code")
-        title = rules.require_text(title, "title", "title")
+        title = rules.require_words(title, "title", "title")
         rules.require_non_negative(unit_cost_cents, "unit_cost_cents", "unit cost")
         rules.require_non_negative(weight_grams, "weight_grams", "weight")
-        async with self._db.transaction() as session:
-            row = await session.get(SkuRow, code) or SkuRow(
-                code=code, title=title, unit_cost_cents=0, weight_grams=0
-            )
-            row.title, row.unit_cost_cents = title, unit_cost_cents
-            row.weight_grams, row.serialized = weight_grams, serialized
-            row.updated_at = utcnow()
-            session.add(row)
-        return row.to_domain()
+        sku = Sku(code, title, unit_cost_cents, weight_grams, serialized)
+        async with self.uow.write() as store:
+            await store.save_sku(sku)
+        return sku
 
     async def skus(self, codes: Sequence[str] = ()) -> list[Sku]:
-        statement = select(SkuRow).order_by(col(SkuRow.code))
-        if codes:
-            statement = statement.where(col(SkuRow.code).in_(codes))
-        async with self._db.snapshot() as session:
-            return [row.to_domain() for row in (await session.exec(statement)).all()]
+        async with self.uow.read() as store:
+            return await store.skus(codes)
 
     # Stock
 
@@ -129,52 +100,54 @@ class InventoryService:
     ) -> StockLevel:
         """Changes on-hand units; refused when it would take on hand below what is reserved."""
         reason = rules.require_adjustment(delta, reason)
-        async with self._db.transaction() as session:
-            await require_sku(session, sku, "sku")
-            await require_location(session, location_code, "location_code")
-            await ensure_stock_level(session, sku, location_code)
-            return await apply_movement(
-                session,
-                sku,
-                location_code,
-                StockDelta(on_hand=delta),
-                reason,
-                SourceType.ADJUSTMENT,
-                str(uuid.uuid4()),
-                field="delta",
-            )
+        movement = Movement(
+            sku,
+            location_code,
+            StockDelta(on_hand=delta),
+            reason,
+            SourceType.ADJUSTMENT,
+            str(uuid.uuid4()),
+        )
+        async with self.uow.write() as store:
+            await require_sku(store, sku, "sku")
+            await require_location(store, location_code, "location_code")
+            await store.open_stock_level(sku, location_code)
+            return await move(store, movement, field="delta")
+
+    async def apply_movements(
+        self, store: InventoryStore, movements: Sequence[Movement], cause: str
+    ) -> None:
+        """Applies the movements an event (named by `cause`) asks for, in the caller's unit of
+        work: the event consumer's, so the levels, their ledger rows and events and the
+        processed-event guard commit together, and a redelivered event moves nothing twice.
+
+        A SKU or location inventory does not know is bad data that no retry will fix, so that
+        movement is logged and skipped rather than holding the stream forever. A movement that
+        would break a level's invariant raises instead: its usual cause is an earlier event not
+        yet applied (a redelivery out of order), which a later retry of this one will find.
+        """
+        for movement in movements:
+            try:
+                await require_sku(store, movement.sku, "sku")
+                await require_location(store, movement.location_code, "location_code")
+            except DomainError as error:
+                log.warning("%s: %s; skipped", cause, error.message)
+                continue
+            await store.open_stock_level(movement.sku, movement.location_code)
+            await move(store, movement)
 
     async def stock_levels(
         self, skus: Sequence[str] = (), location_codes: Sequence[str] = ()
     ) -> list[StockLevel]:
-        statement = select(StockLevelRow).order_by(
-            col(StockLevelRow.sku), col(StockLevelRow.location_code)
-        )
-        if skus:
-            statement = statement.where(col(StockLevelRow.sku).in_(skus))
-        if location_codes:
-            statement = statement.where(col(StockLevelRow.location_code).in_(location_codes))
-        async with self._db.snapshot() as session:
-            return [row.to_domain() for row in (await session.exec(statement)).all()]
+        async with self.uow.read() as store:
+            return await store.stock_levels(skus, location_codes)
 
     async def availability(self, skus: Sequence[str], channel: str) -> list[tuple[str, int]]:
         """Units each SKU may be promised on `channel`. Unknown SKUs and channels have none
         held back and nothing sellable, so they report 0 rather than an error."""
-        async with self._db.snapshot() as session:
-            sellable = await sellable_units(session, skus)
-            channel_row = await session.get(ChannelRow, channel)
-            overrides = {
-                row.sku: row.units
-                for row in (
-                    await session.exec(
-                        select(ChannelSafetyStockRow).where(
-                            ChannelSafetyStockRow.channel == channel,
-                            col(ChannelSafetyStockRow.sku).in_(skus),
-                        )
-                    )
-                ).all()
-            }
-        default = channel_row.default_safety_stock if channel_row else 0
+        async with self.uow.read() as store:
+            sellable = await store.sellable_units(skus)
+            default, overrides = await store.safety_stock(channel, skus)
         return rules.channel_availability(skus, sellable, overrides, default)
 
     async def sourcing_options(
@@ -182,16 +155,10 @@ class InventoryService:
     ) -> tuple[list[tuple[Location, dict[str, int]]], list[str]]:
         """Each shipping location holding available units of the SKUs, with those units; and
         the SKUs that do not exist (one call answers both questions a placement asks)."""
-        async with self._db.snapshot() as session:
-            rows = await sourcing_rows(session, skus)
-            known = set(
-                (await session.exec(select(SkuRow.code).where(col(SkuRow.code).in_(skus)))).all()
-            )
-        options: dict[str, tuple[Location, dict[str, int]]] = {}
-        for location_row, sku, units in rows:
-            entry = options.setdefault(location_row.code, (location_row.to_domain(), {}))
-            entry[1][sku] = units
-        return list(options.values()), [sku for sku in skus if sku not in known]
+        async with self.uow.read() as store:
+            options = await store.sourcing_options(skus)
+            known = await store.known_skus(skus)
+        return options, [sku for sku in skus if sku not in known]
 
     async def upsert_channel(
         self, code: str, default_safety_stock: int, safety_stock: Sequence[SafetyStock]
@@ -200,50 +167,23 @@ class InventoryService:
         rules.require_non_negative(default_safety_stock, "default_safety_stock", "safety stock")
         for index, item in enumerate(safety_stock):
             rules.require_non_negative(item.units, f"safety_stock.{index}.units", "safety stock")
-        async with self._db.transaction() as session:
-            row = await session.get(ChannelRow, code) or ChannelRow(code=code)
-            row.default_safety_stock = default_safety_stock
-            session.add(row)
-            await session.flush()
-            await session.exec(  # type: ignore[call-overload]
-                delete(ChannelSafetyStockRow).where(col(ChannelSafetyStockRow.channel) == code)
-            )
-            for item in safety_stock:
-                session.add(ChannelSafetyStockRow(channel=code, sku=item.sku, units=item.units))
-        return Channel(code, default_safety_stock, tuple(safety_stock))
+        channel = Channel(code, default_safety_stock, tuple(safety_stock))
+        async with self.uow.write() as store:
+            await store.save_channel(channel)
+        return channel
 
-    async def movements(
-        self, sku: str, location_code: str, limit: int = 100
-    ) -> list[StockMovementRow]:
-        statement = (
-            select(StockMovementRow)
-            .where(
-                StockMovementRow.sku == sku,
-                StockMovementRow.location_code == location_code,
-            )
-            .order_by(col(StockMovementRow.id).desc())
-            .limit(max(1, min(limit, 1000)))
-        )
-        async with self._db.snapshot() as session:
-            return list((await session.exec(statement)).all())
+    async def movements(self, sku: str, location_code: str, limit: int = 100) -> list[LedgerEntry]:
+        """A level's ledger, newest first, one bounded page."""
+        page = rules.movements_page(limit, self._settings.max_movements_page)
+        async with self.uow.read() as store:
+            return await store.recent_movements(sku, location_code, page)
 
     async def ledger_discrepancies(self) -> list[tuple[StockLevel, StockLevel]]:
         """Levels that differ from a replay of the ledger, as (stored, rebuilt) pairs."""
-        async with self._db.snapshot() as session:
-            movements = (
-                await session.exec(select(StockMovementRow).order_by(col(StockMovementRow.id)))
-            ).all()
-            stored = (await session.exec(select(StockLevelRow))).all()
-        rebuilt = rules.levels_from_ledger((m.sku, m.location_code, m.delta()) for m in movements)
-        mismatches = []
-        for row in stored:
-            level = row.to_domain()
-            replayed = rebuilt.get(
-                (row.sku, row.location_code), StockLevel(row.sku, row.location_code)
-            )
-            if level != replayed:
-                mismatches.append((level, replayed))
-        return mismatches
+        async with self.uow.read() as store:
+            ledger = await store.ledger()
+            stored = await store.stock_levels((), ())
+        return rules.ledger_discrepancies(stored, ledger)
 
     # Reservations
 
@@ -258,71 +198,38 @@ class InventoryService:
         """
         key = rules.require_code(key, "key", "reservation key")
         ordered = rules.normalize_reservation_lines(lines)
-        try:
-            async with self._db.transaction() as session:
-                existing = await session.get(ReservationRow, key)
-                if existing is not None and existing.status == ReservationStatus.RELEASED.value:
-                    raise DomainError(
-                        ErrorCode.INVALID_STATE, f"reservation {key} was released", "key"
-                    )
-                if existing is not None:
-                    return await _existing_reservation(session, existing)
-                session.add(
-                    ReservationRow(
-                        key=key,
-                        holder_type=holder_type or "order",
-                        status=ReservationStatus.HELD.value,
-                    )
-                )
-                await session.flush()
-                for index, line in enumerate(ordered):
-                    try:
-                        await apply_movement(
-                            session,
-                            line.sku,
-                            line.location_code,
-                            StockDelta(reserved=line.quantity),
-                            f"reserved for {key}",
-                            SourceType.RESERVATION,
-                            key,
-                            field=f"lines.{index}.quantity",
-                        )
-                    except DomainError:
-                        # Only a refused line pays for finding out whether it names an unknown
-                        # SKU or location (no level row exists for those either).
-                        await require_sku(session, line.sku, f"lines.{index}.sku")
-                        await require_location(
-                            session, line.location_code, f"lines.{index}.location_code"
-                        )
-                        raise
-                    session.add(
-                        ReservationLineRow(
-                            key=key,
-                            sku=line.sku,
-                            location_code=line.location_code,
-                            quantity=line.quantity,
-                        )
-                    )
-        except IntegrityError:
-            # A concurrent call under the same key won the claim; answer with its result.
-            return await self.reservation(key)
+        async with self.uow.write() as store:
+            existing = await store.reservation(key)
+            if existing is not None and existing.status is ReservationStatus.RELEASED:
+                raise DomainError(ErrorCode.INVALID_STATE, f"reservation {key} was released", "key")
+            if existing is not None:
+                return existing
+            if not await store.claim_reservation(
+                key, holder_type or "order", ReservationStatus.HELD
+            ):
+                # A concurrent call under the same key won the claim; answer with its result.
+                return await _require_reservation(store, key)
+            for index, line in enumerate(ordered):
+                await _hold(store, key, index, line)
+                await store.add_reservation_line(key, line)
         return Reservation(key, ReservationStatus.HELD, held=tuple(ordered))
 
     async def release(self, key: str) -> Reservation:
         """Gives back what the key still holds. Releasing an unknown key records it as
-        released, so a reservation that arrives late under that key is refused."""
-        async with self._db.transaction() as session:
-            header = await session.get(ReservationRow, key)
-            if header is None:
-                session.add(
-                    ReservationRow(
-                        key=key, holder_type="unknown", status=ReservationStatus.RELEASED.value
-                    )
-                )
-                return Reservation(key, ReservationStatus.RELEASED)
-            for line in await _lines(session, key, ReservationStatus.HELD):
-                await apply_movement(
-                    session,
+        released, so a reservation that arrives late under that key is refused.
+
+        Settling (releasing or committing) holds the reservation until the unit of work ends,
+        so two settlements of one key take turns and its units move once.
+        """
+        async with self.uow.write() as store:
+            reservation = await store.reservation_to_settle(key)
+            if reservation is None:
+                if await store.claim_reservation(key, "unknown", ReservationStatus.RELEASED):
+                    return Reservation(key, ReservationStatus.RELEASED)
+                # A concurrent reservation claimed the key first: give back what it holds.
+                reservation = await _reservation_to_settle(store, key)
+            for line in reservation.held:
+                movement = Movement(
                     line.sku,
                     line.location_code,
                     StockDelta(reserved=-line.quantity),
@@ -330,24 +237,20 @@ class InventoryService:
                     SourceType.RESERVATION,
                     key,
                 )
-                line.status = ReservationStatus.RELEASED.value
-                session.add(line)
-            return await _settle(session, header)
+                await move(store, movement)
+            released = rules.settled(reservation, reservation.held, ReservationStatus.RELEASED)
+            await store.save_reservation(released)
+            return released
 
     async def commit(self, key: str, location_code: str = "") -> Reservation:
         """Ships held units (all, or those at one location): on hand and reserved go down."""
-        async with self._db.transaction() as session:
-            header = await session.get(ReservationRow, key)
-            if header is None:
-                raise DomainError(ErrorCode.NOT_FOUND, f"no reservation {key}", "key")
-            held = await _lines(session, key, ReservationStatus.HELD)
-            if header.status == ReservationStatus.RELEASED.value:
+        async with self.uow.write() as store:
+            reservation = await _reservation_to_settle(store, key)
+            if reservation.status is ReservationStatus.RELEASED:
                 raise DomainError(ErrorCode.INVALID_STATE, f"reservation {key} was released", "key")
-            for line in held:
-                if location_code and line.location_code != location_code:
-                    continue
-                await apply_movement(
-                    session,
+            shipped = rules.lines_to_ship(reservation, location_code)
+            for line in shipped:
+                movement = Movement(
                     line.sku,
                     line.location_code,
                     StockDelta(on_hand=-line.quantity, reserved=-line.quantity),
@@ -355,123 +258,92 @@ class InventoryService:
                     SourceType.SHIPMENT,
                     key,
                 )
-                line.status = ReservationStatus.COMMITTED.value
-                session.add(line)
-            return await _settle(session, header)
+                await move(store, movement)
+            committed = rules.settled(reservation, shipped, ReservationStatus.COMMITTED)
+            await store.save_reservation(committed)
+            return committed
 
     async def reservation(self, key: str) -> Reservation:
-        async with self._db.snapshot() as session:
-            header = await session.get(ReservationRow, key)
-            if header is None:
-                raise DomainError(ErrorCode.NOT_FOUND, f"no reservation {key}", "key")
-            return await _existing_reservation(session, header)
+        async with self.uow.read() as store:
+            return await _require_reservation(store, key)
 
 
-async def require_sku(session: AsyncSession, code: str, field: str) -> None:
-    if await session.get(SkuRow, code) is None:
+async def require_sku(store: InventoryStore, code: str, field: str) -> None:
+    if not await store.has_sku(code):
         raise DomainError(ErrorCode.NOT_FOUND, f"unknown SKU {code!r}", field)
 
 
-async def require_location(session: AsyncSession, code: str, field: str) -> None:
-    found = (await session.exec(select(LocationRow.id).where(LocationRow.code == code))).first()
-    if found is None:
+async def require_location(store: InventoryStore, code: str, field: str) -> None:
+    if not await store.has_location(code):
         raise DomainError(ErrorCode.NOT_FOUND, f"unknown location {code!r}", field)
 
 
-async def apply_movement(
-    session: AsyncSession,
-    sku: str,
-    location_code: str,
-    delta: StockDelta,
-    reason: str,
-    source_type: SourceType,
-    source_id: str,
-    field: str | None = None,
-) -> StockLevel:
-    """Applies one movement inside the caller's transaction: the level (atomically), its
-    ledger row and its StockLevelChanged event, so all three commit or none does.
+async def move(store: InventoryStore, movement: Movement, field: str | None = None) -> StockLevel:
+    """Applies one movement in the caller's unit of work: the level (atomically), its ledger
+    row and its StockLevelChanged event, so all three commit or none does.
 
-    The level row must exist (`ensure_stock_level`); a delta that would break an invariant
-    (a state below zero, reserved above on hand) is refused with INSUFFICIENT_STOCK.
+    The level must exist (`open_stock_level`); a delta that would break an invariant (a state
+    below zero, reserved above on hand) is refused with INSUFFICIENT_STOCK.
     """
-    level = await apply_delta_atomically(session, sku, location_code, delta)
-    if level is None:
+    applied = await store.move(movement)
+    if applied is None:
         raise DomainError(
             ErrorCode.INSUFFICIENT_STOCK,
-            f"not enough {sku} available at {location_code}",
+            f"not enough {movement.sku} available at {movement.location_code}",
             field,
         )
-    movement = StockMovementRow(
-        sku=sku,
-        location_code=location_code,
-        on_hand_delta=delta.on_hand,
-        reserved_delta=delta.reserved,
-        in_transit_delta=delta.in_transit,
-        pending_inspection_delta=delta.pending_inspection,
-        in_repair_delta=delta.in_repair,
-        reason=reason,
-        source_type=source_type.value,
-        source_id=source_id,
-    )
-    session.add(movement)
-    await session.flush()
-    record_event(
-        session,
-        PRODUCER,
-        StockLevelChanged(
-            sku=sku,
-            location_code=location_code,
-            on_hand=level.on_hand,
-            reserved=level.reserved,
-            available=level.available,
-            in_transit=level.in_transit,
-            pending_inspection=level.pending_inspection,
-            in_repair=level.in_repair,
-            reason=reason,
-            source_type=source_type.value,
-            source_id=source_id,
-            movement_id=movement.id or 0,
-        ),
-    )
-    return level
+    store.record(stock_level_changed(movement, applied))
+    return applied.level
 
 
-async def _lines(
-    session: AsyncSession, key: str, status: ReservationStatus | None = None
-) -> list[ReservationLineRow]:
-    statement = select(ReservationLineRow).where(ReservationLineRow.key == key)
-    if status is not None:
-        statement = statement.where(ReservationLineRow.status == status.value)
-    statement = statement.order_by(
-        col(ReservationLineRow.sku), col(ReservationLineRow.location_code)
-    )
-    return list((await session.exec(statement)).all())
-
-
-async def _existing_reservation(session: AsyncSession, header: ReservationRow) -> Reservation:
-    by_status: dict[str, list[ReservationLine]] = {s.value: [] for s in ReservationStatus}
-    for line in await _lines(session, header.key):
-        by_status[line.status].append(ReservationLine(line.sku, line.location_code, line.quantity))
-    return Reservation(
-        key=header.key,
-        status=ReservationStatus(header.status),
-        held=tuple(by_status[ReservationStatus.HELD.value]),
-        committed=tuple(by_status[ReservationStatus.COMMITTED.value]),
-        released=tuple(by_status[ReservationStatus.RELEASED.value]),
+def stock_level_changed(movement: Movement, applied: AppliedMovement) -> StockLevelChanged:
+    level = applied.level
+    return StockLevelChanged(
+        sku=movement.sku,
+        location_code=movement.location_code,
+        on_hand=level.on_hand,
+        reserved=level.reserved,
+        available=level.available,
+        in_transit=level.in_transit,
+        pending_inspection=level.pending_inspection,
+        in_repair=level.in_repair,
+        reason=movement.reason,
+        source_type=movement.source_type.value,
+        source_id=movement.source_id,
+        movement_id=applied.movement_id,
     )
 
 
-async def _settle(session: AsyncSession, header: ReservationRow) -> Reservation:
-    """Recomputes the header's status from its lines, saves it and returns the reservation."""
-    await session.flush()
-    lines = await _lines(session, header.key)
-    count = {s: sum(1 for line in lines if line.status == s.value) for s in ReservationStatus}
-    status = rules.reservation_status(
-        count[ReservationStatus.HELD],
-        count[ReservationStatus.COMMITTED],
-        count[ReservationStatus.RELEASED],
+async def _hold(store: InventoryStore, key: str, index: int, line: ReservationLine) -> None:
+    """Reserves one line's units; refused when they are not available, or NOT_FOUND when the
+    line names a SKU or location inventory does not know."""
+    movement = Movement(
+        line.sku,
+        line.location_code,
+        StockDelta(reserved=line.quantity),
+        f"reserved for {key}",
+        SourceType.RESERVATION,
+        key,
     )
-    header.status = status.value
-    header.updated_at = utcnow()
-    session.add(header)
-    return await _existing_reservation(session, header)
+    try:
+        await move(store, movement, field=f"lines.{index}.quantity")
+    except DomainError:
+        # Only a refused line pays for finding out whether it names an unknown SKU or
+        # location (no level exists for those either).
+        await require_sku(store, line.sku, f"lines.{index}.sku")
+        await require_location(store, line.location_code, f"lines.{index}.location_code")
+        raise
+
+
+async def _reservation_to_settle(store: InventoryStore, key: str) -> Reservation:
+    reservation = await store.reservation_to_settle(key)
+    if reservation is None:
+        raise DomainError(ErrorCode.NOT_FOUND, f"no reservation {key}", "key")
+    return reservation
+
+
+async def _require_reservation(store: InventoryStore, key: str) -> Reservation:
+    reservation = await store.reservation(key)
+    if reservation is None:
+        raise DomainError(ErrorCode.NOT_FOUND, f"no reservation {key}", "key")
+    return reservation

@@ -1,270 +1,477 @@
-"""The inventory service's tables and the queries that touch them (no other service's data)."""
+"""The inventory's store: the port its use cases call, and its queries over its own tables
+(`tables.py`; no other service's data)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from typing import Protocol
 
-from sqlalchemy import CheckConstraint, Index, func, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.inventory.domain.model import (
+    AppliedMovement,
+    Channel,
+    LedgerEntry,
     Location,
-    LocationKind,
+    Movement,
+    Reservation,
+    ReservationLine,
     ReservationStatus,
     Sku,
-    StockDelta,
+    SourceType,
     StockLevel,
 )
-from services.kernel.db import UTCDateTime, utcnow
-from services.kernel.unit_of_work import SqlStore
-
-
-class LocationRow(SQLModel, table=True):
-    __tablename__ = "location"
-
-    id: str = Field(primary_key=True, max_length=36)
-    code: str = Field(unique=True, max_length=64)
-    name: str = Field(max_length=200)
-    kind: str = Field(max_length=32)
-    latitude: float
-    longitude: float
-    ships_orders: bool
-    accepts_returns: bool
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-
-    def to_domain(self) -> Location:
-        return Location(
-            id=self.id,
-            code=self.code,
-            name=self.name,
-            kind=LocationKind(self.kind),
-            latitude=self.latitude,
-            longitude=self.longitude,
-            ships_orders=self.ships_orders,
-            accepts_returns=self.accepts_returns,
-        )
-
-
-class SkuRow(SQLModel, table=True):
-    __tablename__ = "sku"
-
-    code: str = Field(primary_key=True, max_length=64)
-    title: str = Field(max_length=200)
-    unit_cost_cents: int
-    weight_grams: int
-    serialized: bool = False
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-
-    def to_domain(self) -> Sku:
-        return Sku(
-            code=self.code,
-            title=self.title,
-            unit_cost_cents=self.unit_cost_cents,
-            weight_grams=self.weight_grams,
-            serialized=self.serialized,
-        )
-
-
-class StockLevelRow(SQLModel, table=True):
-    """Current units per SKU and location; the checks make an oversell impossible to commit."""
-
-    __tablename__ = "stock_level"
-    __table_args__ = (
-        CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
-        CheckConstraint("reserved >= 0 AND reserved <= on_hand", name="reserved_within_on_hand"),
-        CheckConstraint(
-            "in_transit >= 0 AND pending_inspection >= 0 AND in_repair >= 0",
-            name="states_not_negative",
-        ),
-    )
-
-    sku: str = Field(primary_key=True, max_length=64)
-    location_code: str = Field(primary_key=True, max_length=64)
-    on_hand: int = 0
-    reserved: int = 0
-    in_transit: int = 0
-    pending_inspection: int = 0
-    in_repair: int = 0
-
-    def to_domain(self) -> StockLevel:
-        return StockLevel(
-            sku=self.sku,
-            location_code=self.location_code,
-            on_hand=self.on_hand,
-            reserved=self.reserved,
-            in_transit=self.in_transit,
-            pending_inspection=self.pending_inspection,
-            in_repair=self.in_repair,
-        )
-
-
-class StockMovementRow(SQLModel, table=True):
-    """The append-only ledger: every change to a level, with its reason and source."""
-
-    __tablename__ = "stock_movement"
-    __table_args__ = (Index("ix_stock_movement_level", "sku", "location_code", "id"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    sku: str = Field(max_length=64)
-    location_code: str = Field(max_length=64)
-    on_hand_delta: int = 0
-    reserved_delta: int = 0
-    in_transit_delta: int = 0
-    pending_inspection_delta: int = 0
-    in_repair_delta: int = 0
-    reason: str = Field(max_length=200)
-    source_type: str = Field(max_length=32)
-    source_id: str = Field(max_length=100)
-    occurred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-
-    def delta(self) -> StockDelta:
-        return StockDelta(
-            on_hand=self.on_hand_delta,
-            reserved=self.reserved_delta,
-            in_transit=self.in_transit_delta,
-            pending_inspection=self.pending_inspection_delta,
-            in_repair=self.in_repair_delta,
-        )
-
-
-class ReservationRow(SQLModel, table=True):
-    """One holder's claim (an order, a work order). Its primary key makes a claim unique."""
-
-    __tablename__ = "reservation"
-
-    key: str = Field(primary_key=True, max_length=100)
-    holder_type: str = Field(max_length=32)
-    status: str = Field(max_length=32)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-
-
-class ReservationLineRow(SQLModel, table=True):
-    __tablename__ = "reservation_line"
-
-    key: str = Field(primary_key=True, foreign_key="reservation.key", max_length=100)
-    sku: str = Field(primary_key=True, max_length=64)
-    location_code: str = Field(primary_key=True, max_length=64)
-    quantity: int
-    status: str = Field(default=ReservationStatus.HELD.value, max_length=32)
-
-
-class ChannelRow(SQLModel, table=True):
-    __tablename__ = "channel"
-
-    code: str = Field(primary_key=True, max_length=64)
-    default_safety_stock: int = 0
-
-
-class ChannelSafetyStockRow(SQLModel, table=True):
-    __tablename__ = "channel_safety_stock"
-
-    channel: str = Field(primary_key=True, foreign_key="channel.code", max_length=64)
-    sku: str = Field(primary_key=True, max_length=64)
-    units: int
-
-
-TABLES: tuple[type[SQLModel], ...] = (
+from services.inventory.tables import (
+    TABLES,
+    ChannelRow,
+    ChannelSafetyStockRow,
     LocationRow,
+    ReservationLineRow,
+    ReservationRow,
     SkuRow,
     StockLevelRow,
     StockMovementRow,
-    ReservationRow,
-    ReservationLineRow,
-    ChannelRow,
-    ChannelSafetyStockRow,
 )
+from services.kernel.db import insert_ignoring_conflict, utcnow
+from services.kernel.unit_of_work import SqlStore, Store
+
+__all__ = ["PRODUCER", "TABLES", "InventoryStore", "SqlInventoryStore"]
+
+PRODUCER = "inventory"
+
+
+class InventoryStore(Store, Protocol):
+    """What the inventory's use cases ask of their storage, in one unit of work."""
+
+    # Locations and SKUs
+
+    async def location(self, code: str) -> Location | None:
+        """The location with this code, if any."""
+        ...
+
+    async def locations(self, codes: Sequence[str]) -> list[Location]:
+        """The locations with these codes (all of them when none is named), by code."""
+        ...
+
+    async def save_location(self, location: Location) -> None:
+        """Stores the location under its id, replacing what was stored."""
+        ...
+
+    async def has_location(self, code: str) -> bool: ...
+
+    async def skus(self, codes: Sequence[str]) -> list[Sku]:
+        """The SKUs with these codes (all of them when none is named), by code."""
+        ...
+
+    async def save_sku(self, sku: Sku) -> None:
+        """Stores the SKU under its code, replacing what was stored."""
+        ...
+
+    async def has_sku(self, code: str) -> bool: ...
+
+    async def known_skus(self, codes: Sequence[str]) -> set[str]:
+        """The codes among these that name a SKU."""
+        ...
+
+    # Stock and its ledger
+
+    async def open_stock_level(self, sku: str, location_code: str) -> None:
+        """Makes sure the SKU has a level at the location (at zero when new), so a movement
+        has a level to change; harmless when one exists or is being created concurrently."""
+        ...
+
+    async def move(self, movement: Movement) -> AppliedMovement | None:
+        """Applies the movement to its level and appends it to the ledger, atomically.
+
+        None, with nothing changed, when the level does not exist or the movement would take
+        a state below zero or reserved above on hand: the check and the change are one step,
+        so no concurrent unit of work can spend the same units in between. Units of work
+        that move several levels move them in (SKU, location) order.
+        """
+        ...
+
+    async def stock_levels(
+        self, skus: Sequence[str], location_codes: Sequence[str]
+    ) -> list[StockLevel]:
+        """Levels matching both filters (an empty one matches all), by SKU then location."""
+        ...
+
+    async def sellable_units(self, skus: Sequence[str]) -> dict[str, int]:
+        """Available units per SKU summed over the locations that ship orders; a SKU without
+        a level at any such location is left out."""
+        ...
+
+    async def sourcing_options(self, skus: Sequence[str]) -> list[tuple[Location, dict[str, int]]]:
+        """Each location that ships orders and has available units of the SKUs, by code, with
+        those units per SKU (SKUs in code order, only those with units)."""
+        ...
+
+    async def recent_movements(self, sku: str, location_code: str, limit: int) -> list[LedgerEntry]:
+        """The latest `limit` ledger entries of one level, newest first."""
+        ...
+
+    async def ledger(self) -> list[Movement]:
+        """Every movement ever applied, in the order applied."""
+        ...
+
+    # Channels
+
+    async def safety_stock(self, channel: str, skus: Sequence[str]) -> tuple[int, dict[str, int]]:
+        """The channel's default safety stock (0 for a channel never set up) and the units it
+        holds back of those SKUs that have their own."""
+        ...
+
+    async def save_channel(self, channel: Channel) -> None:
+        """Stores the channel; its per-SKU safety stock replaces what it had."""
+        ...
+
+    # Reservations
+
+    async def reservation(self, key: str) -> Reservation | None:
+        """The reservation under this key with its lines by state, each in (SKU, location)
+        order; None when the key was never used."""
+        ...
+
+    async def reservation_to_settle(self, key: str) -> Reservation | None:
+        """`reservation`, held until the unit of work ends, for releasing or committing it.
+
+        Two units of work settling one key take turns, and the second reads the lines as the
+        first left them, so it cannot give back or ship the same units again (which would
+        spend another reservation's hold on the level).
+        """
+        ...
+
+    async def claim_reservation(
+        self, key: str, holder_type: str, status: ReservationStatus
+    ) -> bool:
+        """Stores a reservation without lines under the key, unless the key is taken; True
+        when this call claimed it. Of concurrent claims of one key exactly one wins, and the
+        others return False once the winner's unit of work has ended."""
+        ...
+
+    async def add_reservation_line(self, key: str, line: ReservationLine) -> None:
+        """Adds a HELD line to the reservation this unit of work claimed."""
+        ...
+
+    async def save_reservation(self, reservation: Reservation) -> None:
+        """Stores the reservation's status and the state of each of its lines (the lines
+        themselves never change once reserved)."""
+        ...
 
 
 class SqlInventoryStore(SqlStore):
     """The inventory's store over its own database."""
 
     def __init__(self, session: AsyncSession) -> None:
-        super().__init__(session, "inventory")
+        super().__init__(session, PRODUCER)
 
+    # Locations and SKUs
 
-async def ensure_stock_level(session: AsyncSession, sku: str, location_code: str) -> None:
-    """Creates the level row at zero if missing, without racing a concurrent creator."""
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(StockLevelRow)
-        .values(sku=sku, location_code=location_code)
-        .on_conflict_do_nothing(index_elements=["sku", "location_code"])
-    )
-    await session.exec(statement)  # type: ignore[call-overload]
+    async def location(self, code: str) -> Location | None:
+        statement = select(LocationRow).where(LocationRow.code == code)
+        row = (await self.session.exec(statement)).first()
+        return row.to_domain() if row else None
 
+    async def locations(self, codes: Sequence[str]) -> list[Location]:
+        statement = select(LocationRow).order_by(col(LocationRow.code))
+        if codes:
+            statement = statement.where(col(LocationRow.code).in_(codes))
+        return [row.to_domain() for row in (await self.session.exec(statement)).all()]
 
-async def apply_delta_atomically(
-    session: AsyncSession, sku: str, location_code: str, delta: StockDelta
-) -> StockLevel | None:
-    """Applies `delta` in one conditional UPDATE; None when the level would break an invariant.
+    async def save_location(self, location: Location) -> None:
+        fields = {
+            "code": location.code,
+            "name": location.name,
+            "kind": location.kind.value,
+            "latitude": location.latitude,
+            "longitude": location.longitude,
+            "ships_orders": location.ships_orders,
+            "accepts_returns": location.accepts_returns,
+            "updated_at": utcnow(),
+        }
+        row = await self.session.get(LocationRow, location.id)
+        if row is None:
+            row = LocationRow.model_validate({"id": location.id, **fields})
+        else:
+            row.sqlmodel_update(fields)
+        self.session.add(row)
 
-    The condition is evaluated on the row as it is when the update takes its lock
-    (PostgreSQL re-checks it after waiting; SQLite has one writer at a time), so a read of
-    "enough units" can never go stale between the check and the write.
-    """
-    t = StockLevelRow
-    new_on_hand = col(t.on_hand) + delta.on_hand
-    new_reserved = col(t.reserved) + delta.reserved
-    statement = (
-        update(t)
-        .where(
-            col(t.sku) == sku,
-            col(t.location_code) == location_code,
-            new_on_hand >= 0,
-            new_reserved >= 0,
-            new_reserved <= new_on_hand,
-            col(t.in_transit) + delta.in_transit >= 0,
-            col(t.pending_inspection) + delta.pending_inspection >= 0,
-            col(t.in_repair) + delta.in_repair >= 0,
+    async def has_location(self, code: str) -> bool:
+        statement = select(LocationRow.id).where(LocationRow.code == code)
+        return (await self.session.exec(statement)).first() is not None
+
+    async def skus(self, codes: Sequence[str]) -> list[Sku]:
+        statement = select(SkuRow).order_by(col(SkuRow.code))
+        if codes:
+            statement = statement.where(col(SkuRow.code).in_(codes))
+        return [row.to_domain() for row in (await self.session.exec(statement)).all()]
+
+    async def save_sku(self, sku: Sku) -> None:
+        row = await self.session.get(SkuRow, sku.code) or SkuRow(
+            code=sku.code, title=sku.title, unit_cost_cents=0, weight_grams=0
         )
-        .values(
-            on_hand=new_on_hand,
-            reserved=new_reserved,
-            in_transit=col(t.in_transit) + delta.in_transit,
-            pending_inspection=col(t.pending_inspection) + delta.pending_inspection,
-            in_repair=col(t.in_repair) + delta.in_repair,
+        row.title, row.unit_cost_cents = sku.title, sku.unit_cost_cents
+        row.weight_grams, row.serialized = sku.weight_grams, sku.serialized
+        row.updated_at = utcnow()
+        self.session.add(row)
+
+    async def has_sku(self, code: str) -> bool:
+        return await self.session.get(SkuRow, code) is not None
+
+    async def known_skus(self, codes: Sequence[str]) -> set[str]:
+        statement = select(SkuRow.code).where(col(SkuRow.code).in_(codes))
+        return set((await self.session.exec(statement)).all())
+
+    # Stock and its ledger
+
+    async def open_stock_level(self, sku: str, location_code: str) -> None:
+        insert = pg_insert if self.session.bind.dialect.name == "postgresql" else sqlite_insert
+        statement = (
+            insert(StockLevelRow)
+            .values(sku=sku, location_code=location_code)
+            .on_conflict_do_nothing(index_elements=["sku", "location_code"])
         )
-        .returning(
-            t.on_hand,
-            t.reserved,
-            t.in_transit,
-            t.pending_inspection,
-            t.in_repair,  # type: ignore[arg-type]
+        await self.session.exec(statement)  # type: ignore[call-overload]
+
+    async def move(self, movement: Movement) -> AppliedMovement | None:
+        """Applies the movement's delta in one conditional UPDATE, then appends its ledger row;
+        None (nothing written) when the level would break an invariant.
+
+        The condition is evaluated on the row as it is when the update takes its lock
+        (PostgreSQL re-checks it after waiting; SQLite has one writer at a time), so a read of
+        "enough units" can never go stale between the check and the write. Callers that move
+        several levels take them in (SKU, location) order, so two reservations touching the
+        same levels never wait on each other in a cycle.
+        """
+        level = await self._apply_delta_atomically(movement)
+        if level is None:
+            return None
+        delta = movement.delta
+        row = StockMovementRow(
+            sku=movement.sku,
+            location_code=movement.location_code,
+            on_hand_delta=delta.on_hand,
+            reserved_delta=delta.reserved,
+            in_transit_delta=delta.in_transit,
+            pending_inspection_delta=delta.pending_inspection,
+            in_repair_delta=delta.in_repair,
+            reason=movement.reason,
+            source_type=movement.source_type.value,
+            source_id=movement.source_id,
         )
+        self.session.add(row)
+        await self.session.flush()
+        return AppliedMovement(level, row.id or 0)
+
+    async def _apply_delta_atomically(self, movement: Movement) -> StockLevel | None:
+        """The level after the movement's delta, applied only if every state stays at or above
+        zero and reserved within on hand (see `move`)."""
+        t, delta = StockLevelRow, movement.delta
+        new_on_hand = col(t.on_hand) + delta.on_hand
+        new_reserved = col(t.reserved) + delta.reserved
+        statement = (
+            update(t)
+            .where(
+                col(t.sku) == movement.sku,
+                col(t.location_code) == movement.location_code,
+                new_on_hand >= 0,
+                new_reserved >= 0,
+                new_reserved <= new_on_hand,
+                col(t.in_transit) + delta.in_transit >= 0,
+                col(t.pending_inspection) + delta.pending_inspection >= 0,
+                col(t.in_repair) + delta.in_repair >= 0,
+            )
+            .values(
+                on_hand=new_on_hand,
+                reserved=new_reserved,
+                in_transit=col(t.in_transit) + delta.in_transit,
+                pending_inspection=col(t.pending_inspection) + delta.pending_inspection,
+                in_repair=col(t.in_repair) + delta.in_repair,
+            )
+            .returning(  # type: ignore[call-overload]
+                t.on_hand,
+                t.reserved,
+                t.in_transit,
+                t.pending_inspection,
+                t.in_repair,
+            )
+        )
+        row = (await self.session.exec(statement)).first()  # type: ignore[call-overload]
+        if row is None:
+            return None
+        return StockLevel(movement.sku, movement.location_code, *row)
+
+    async def stock_levels(
+        self, skus: Sequence[str], location_codes: Sequence[str]
+    ) -> list[StockLevel]:
+        statement = select(StockLevelRow).order_by(
+            col(StockLevelRow.sku), col(StockLevelRow.location_code)
+        )
+        if skus:
+            statement = statement.where(col(StockLevelRow.sku).in_(skus))
+        if location_codes:
+            statement = statement.where(col(StockLevelRow.location_code).in_(location_codes))
+        return [row.to_domain() for row in (await self.session.exec(statement)).all()]
+
+    async def sellable_units(self, skus: Sequence[str]) -> dict[str, int]:
+        level, location = StockLevelRow, LocationRow
+        statement = (
+            select(level.sku, func.sum(col(level.on_hand) - col(level.reserved)))
+            .join(location, col(location.code) == col(level.location_code))
+            .where(col(level.sku).in_(skus), col(location.ships_orders).is_(True))
+            .group_by(col(level.sku))
+        )
+        return {sku: int(units) for sku, units in (await self.session.exec(statement)).all()}
+
+    async def sourcing_options(self, skus: Sequence[str]) -> list[tuple[Location, dict[str, int]]]:
+        level, location = StockLevelRow, LocationRow
+        available = col(level.on_hand) - col(level.reserved)
+        statement = (
+            select(location, level.sku, available)
+            .join(level, col(location.code) == col(level.location_code))
+            .where(col(level.sku).in_(skus), col(location.ships_orders).is_(True), available > 0)
+            .order_by(col(location.code), col(level.sku))
+        )
+        options: dict[str, tuple[Location, dict[str, int]]] = {}
+        for row, sku, units in (await self.session.exec(statement)).all():
+            entry = options.setdefault(row.code, (row.to_domain(), {}))
+            entry[1][sku] = int(units)
+        return list(options.values())
+
+    async def recent_movements(self, sku: str, location_code: str, limit: int) -> list[LedgerEntry]:
+        statement = (
+            select(StockMovementRow)
+            .where(StockMovementRow.sku == sku, StockMovementRow.location_code == location_code)
+            .order_by(col(StockMovementRow.id).desc())
+            .limit(limit)
+        )
+        return [
+            LedgerEntry(row.id or 0, _movement(row), row.occurred_at)
+            for row in (await self.session.exec(statement)).all()
+        ]
+
+    async def ledger(self) -> list[Movement]:
+        statement = select(StockMovementRow).order_by(col(StockMovementRow.id))
+        return [_movement(row) for row in (await self.session.exec(statement)).all()]
+
+    # Channels
+
+    async def safety_stock(self, channel: str, skus: Sequence[str]) -> tuple[int, dict[str, int]]:
+        row = await self.session.get(ChannelRow, channel)
+        statement = select(ChannelSafetyStockRow).where(
+            ChannelSafetyStockRow.channel == channel, col(ChannelSafetyStockRow.sku).in_(skus)
+        )
+        overrides = {item.sku: item.units for item in (await self.session.exec(statement)).all()}
+        return (row.default_safety_stock if row else 0), overrides
+
+    async def save_channel(self, channel: Channel) -> None:
+        row = await self.session.get(ChannelRow, channel.code) or ChannelRow(code=channel.code)
+        row.default_safety_stock = channel.default_safety_stock
+        self.session.add(row)
+        # The channel row first: its safety stock rows refer to it.
+        await self.session.flush()
+        await self.session.exec(  # type: ignore[call-overload]
+            delete(ChannelSafetyStockRow).where(col(ChannelSafetyStockRow.channel) == channel.code)
+        )
+        for item in channel.safety_stock:
+            self.session.add(
+                ChannelSafetyStockRow(channel=channel.code, sku=item.sku, units=item.units)
+            )
+
+    # Reservations
+
+    async def reservation(self, key: str) -> Reservation | None:
+        header = await self.session.get(ReservationRow, key)
+        return await self._with_lines(header) if header else None
+
+    async def reservation_to_settle(self, key: str) -> Reservation | None:
+        # FOR UPDATE on PostgreSQL (SQLite has one writer at a time): a second settler waits
+        # for the first to commit, then reads its header and lines afresh.
+        statement = (
+            select(ReservationRow)
+            .where(ReservationRow.key == key)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        header = (await self.session.exec(statement)).first()
+        return await self._with_lines(header) if header else None
+
+    async def _with_lines(self, header: ReservationRow) -> Reservation:
+        by_status: dict[str, list[ReservationLine]] = {s.value: [] for s in ReservationStatus}
+        for line in await self._line_rows(header.key):
+            by_status[line.status].append(
+                ReservationLine(line.sku, line.location_code, line.quantity)
+            )
+        return Reservation(
+            key=header.key,
+            status=ReservationStatus(header.status),
+            held=tuple(by_status[ReservationStatus.HELD.value]),
+            committed=tuple(by_status[ReservationStatus.COMMITTED.value]),
+            released=tuple(by_status[ReservationStatus.RELEASED.value]),
+        )
+
+    async def claim_reservation(
+        self, key: str, holder_type: str, status: ReservationStatus
+    ) -> bool:
+        now = utcnow()
+        return await insert_ignoring_conflict(
+            self.session,
+            ReservationRow,
+            {
+                "key": key,
+                "holder_type": holder_type,
+                "status": status.value,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+
+    async def add_reservation_line(self, key: str, line: ReservationLine) -> None:
+        self.session.add(
+            ReservationLineRow(
+                key=key, sku=line.sku, location_code=line.location_code, quantity=line.quantity
+            )
+        )
+
+    async def save_reservation(self, reservation: Reservation) -> None:
+        status_of = {
+            (line.sku, line.location_code): status
+            for status, lines in (
+                (ReservationStatus.HELD, reservation.held),
+                (ReservationStatus.COMMITTED, reservation.committed),
+                (ReservationStatus.RELEASED, reservation.released),
+            )
+            for line in lines
+        }
+        for row in await self._line_rows(reservation.key):
+            row.status = status_of[(row.sku, row.location_code)].value
+            self.session.add(row)
+        header = await self.session.get(ReservationRow, reservation.key)
+        if header is None:
+            raise LookupError(f"no reservation {reservation.key} to save")
+        header.status = reservation.status.value
+        header.updated_at = utcnow()
+        self.session.add(header)
+
+    async def _line_rows(self, key: str) -> list[ReservationLineRow]:
+        statement = (
+            select(ReservationLineRow)
+            .where(ReservationLineRow.key == key)
+            .order_by(col(ReservationLineRow.sku), col(ReservationLineRow.location_code))
+        )
+        return list((await self.session.exec(statement)).all())
+
+
+def _movement(row: StockMovementRow) -> Movement:
+    return Movement(
+        sku=row.sku,
+        location_code=row.location_code,
+        delta=row.delta(),
+        reason=row.reason,
+        source_type=SourceType(row.source_type),
+        source_id=row.source_id,
     )
-    row = (await session.exec(statement)).first()  # type: ignore[call-overload]
-    if row is None:
-        return None
-    return StockLevel(sku, location_code, *row)
-
-
-async def sellable_units(session: AsyncSession, skus: Sequence[str]) -> dict[str, int]:
-    """Available units per SKU summed over the locations that ship orders."""
-    level, location = StockLevelRow, LocationRow
-    statement = (
-        select(level.sku, func.sum(col(level.on_hand) - col(level.reserved)))
-        .join(location, col(location.code) == col(level.location_code))
-        .where(col(level.sku).in_(skus), col(location.ships_orders).is_(True))
-        .group_by(col(level.sku))
-    )
-    return {sku: int(units) for sku, units in (await session.exec(statement)).all()}
-
-
-async def sourcing_rows(
-    session: AsyncSession, skus: Sequence[str]
-) -> list[tuple[LocationRow, str, int]]:
-    """(location, sku, available) for every shipping location with units of the SKUs."""
-    level, location = StockLevelRow, LocationRow
-    available = col(level.on_hand) - col(level.reserved)
-    statement = (
-        select(location, level.sku, available)
-        .join(level, col(location.code) == col(level.location_code))
-        .where(col(level.sku).in_(skus), col(location.ships_orders).is_(True), available > 0)
-        .order_by(col(location.code), col(level.sku))
-    )
-    return [(row, sku, int(units)) for row, sku, units in (await session.exec(statement)).all()]

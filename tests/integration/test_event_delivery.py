@@ -22,7 +22,7 @@ from oms.events.v1.envelope_pb2 import EventEnvelope
 from oms.events.v1.inventory_pb2 import StockLevelChanged
 from oms.inventory.v1 import inventory_pb2 as pb
 from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
-from services.inventory.store import StockMovementRow
+from services.inventory.tables import StockMovementRow
 from services.kernel.db import Database
 from services.kernel.events import EventConsumer, Subscription, ensure_stream
 from services.kernel.grpc_client import open_channel

@@ -25,8 +25,10 @@ from oms.events.v1.workorders_pb2 import WorkOrderCompleted, WorkOrderOpened
 from oms.inventory.v1 import inventory_pb2 as inv
 from oms.returns.v1 import returns_pb2 as rpb
 from oms.workorders.v1 import workorders_pb2 as wpb
-from services.inventory.service import InventoryService
+from services.inventory.bootstrap import bootstrap
+from services.inventory.store import SqlInventoryStore
 from services.kernel.proto_enums import enum_value
+from services.kernel.unit_of_work import SqlUnitOfWork
 from tests.integration.conftest import (
     InventoryUnderTest,
     consumer_idle,
@@ -153,7 +155,8 @@ async def test_returned_units_move_through_inspection_and_repair_into_stock(
             ("WORK_ORDER", "W1"),
             ("WORK_ORDER", "W1"),
         ]
-        assert await InventoryService(inventory.running.db).ledger_discrepancies() == []
+        service = bootstrap(SqlUnitOfWork(inventory.running.db, SqlInventoryStore))
+        assert await service.ledger_discrepancies() == []
 
         # Each movement is published as it happens, with its cause.
         async def all_published() -> bool:
@@ -218,4 +221,5 @@ async def test_a_redelivered_event_moves_stock_once_and_bad_data_does_not_block_
         inv.ListMovementsRequest(sku="PHONE", location_code=HUB)
     )
     assert len(movements.movements) == 1
-    assert await InventoryService(inventory.running.db).ledger_discrepancies() == []
+    service = bootstrap(SqlUnitOfWork(inventory.running.db, SqlInventoryStore))
+    assert await service.ledger_discrepancies() == []

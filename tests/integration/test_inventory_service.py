@@ -12,9 +12,11 @@ from launcher.embedded_nats import EmbeddedNats
 from oms.events.v1.envelope_pb2 import EventEnvelope
 from oms.events.v1.inventory_pb2 import StockLevelChanged
 from oms.inventory.v1 import inventory_pb2 as pb
-from services.inventory.service import InventoryService
+from services.inventory.bootstrap import bootstrap
+from services.inventory.store import SqlInventoryStore
 from services.kernel.errors import ErrorCode, from_rpc_error
 from services.kernel.events import unpack
+from services.kernel.unit_of_work import SqlUnitOfWork
 from tests.integration.conftest import InventoryUnderTest
 
 DC = pb.LOCATION_KIND_DISTRIBUTION_CENTER
@@ -211,7 +213,8 @@ async def test_reservations_are_atomic_and_idempotent(inventory: InventoryUnderT
 
     history = await stub.ListMovements(pb.ListMovementsRequest(sku="TEE-M", location_code="HUB-1"))
     assert [m.source_type for m in history.movements] == ["SHIPMENT", "RESERVATION", "ADJUSTMENT"]
-    assert await InventoryService(inventory.running.db).ledger_discrepancies() == []
+    service = bootstrap(SqlUnitOfWork(inventory.running.db, SqlInventoryStore))
+    assert await service.ledger_discrepancies() == []
 
 
 async def test_every_level_change_is_published(

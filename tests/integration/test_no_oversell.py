@@ -14,11 +14,13 @@ from launcher.embedded_nats import EmbeddedNats
 from launcher.ports import free_port
 from oms.inventory.v1 import inventory_pb2 as pb
 from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
-from services.inventory.service import InventoryService
+from services.inventory.bootstrap import bootstrap
+from services.inventory.store import SqlInventoryStore
 from services.kernel.db import Database
 from services.kernel.errors import ErrorCode, from_rpc_error
 from services.kernel.grpc_client import open_channel
 from services.kernel.settings import normalize_database_url
+from services.kernel.unit_of_work import SqlUnitOfWork
 from tests.support.processes import ServiceProcess
 
 BUYERS = 60
@@ -86,7 +88,7 @@ async def seed(stub: InventoryServiceStub, stock: dict[str, int]) -> None:
 async def assert_ledger_balances(db_url: str) -> None:
     db = Database(normalize_database_url(db_url))
     try:
-        assert await InventoryService(db).ledger_discrepancies() == []
+        assert await bootstrap(SqlUnitOfWork(db, SqlInventoryStore)).ledger_discrepancies() == []
     finally:
         await db.dispose()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -78,6 +79,35 @@ class StockDelta:
     in_transit: int = 0
     pending_inspection: int = 0
     in_repair: int = 0
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One change to one stock level and its cause: what a ledger row records."""
+
+    sku: str
+    location_code: str
+    delta: StockDelta
+    reason: str
+    source_type: SourceType
+    source_id: str
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """A movement as the append-only ledger holds it: numbered in the order it was applied."""
+
+    id: int
+    movement: Movement
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class AppliedMovement:
+    """What applying a movement left: the level after it, and its ledger entry's number."""
+
+    level: StockLevel
+    movement_id: int
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Inventory rules: input validation, what a location can do, levels, availability, reservations.
+"""Inventory rules: input validation, what a location can do, levels, the ledger, availability,
+reservations.
 
 Invariants every stock level keeps (the store enforces them atomically, these functions state
 them): each state is never negative, and reserved never exceeds on hand, so available
@@ -11,7 +12,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
 from services.inventory.domain.model import (
+    Location,
     LocationKind,
+    Movement,
+    Reservation,
     ReservationLine,
     ReservationStatus,
     StockDelta,
@@ -21,6 +25,8 @@ from services.kernel.errors import DomainError, ErrorCode
 
 MAX_CODE_LENGTH = 64
 MAX_TEXT_LENGTH = 200
+# The most ledger entries one page of a level's history returns.
+MAX_MOVEMENTS_PAGE = 1000
 
 
 def require_code(value: str, field: str, what: str) -> str:
@@ -35,7 +41,8 @@ def require_code(value: str, field: str, what: str) -> str:
     return code
 
 
-def require_text(value: str, field: str, what: str) -> str:
+def require_words(value: str, field: str, what: str) -> str:
+    """Free text (a name, a title, a reason): trimmed, non-empty, bounded length."""
     text = value.strip()
     if not text or len(text) > MAX_TEXT_LENGTH:
         raise DomainError(
@@ -67,10 +74,47 @@ def default_capabilities(kind: LocationKind) -> tuple[bool, bool]:
     return True, kind is not LocationKind.THIRD_PARTY_WAREHOUSE
 
 
+def upserted_location(
+    existing: Location | None,
+    *,
+    new_id: str,
+    code: str,
+    name: str,
+    kind: LocationKind,
+    latitude: float,
+    longitude: float,
+    ships_orders: bool | None,
+    accepts_returns: bool | None,
+) -> Location:
+    """The location an upsert by code leaves.
+
+    A location keeps its id (`new_id` names a new one); name, kind and coordinates are
+    replaced. A capability the operator leaves out (None) keeps its current value, or, for a new
+    location, takes its kind's default (`default_capabilities`): changing an existing
+    location's kind never silently changes what it does.
+    """
+    if existing is None:
+        default_ships, default_returns = default_capabilities(kind)
+        current_id, current_ships, current_returns = new_id, default_ships, default_returns
+    else:
+        current_id = existing.id
+        current_ships, current_returns = existing.ships_orders, existing.accepts_returns
+    return Location(
+        id=current_id,
+        code=code,
+        name=name,
+        kind=kind,
+        latitude=latitude,
+        longitude=longitude,
+        ships_orders=current_ships if ships_orders is None else ships_orders,
+        accepts_returns=current_returns if accepts_returns is None else accepts_returns,
+    )
+
+
 def require_adjustment(delta: int, reason: str) -> str:
     if delta == 0:
         raise DomainError(ErrorCode.INVALID_QUANTITY, "delta must not be zero", "delta")
-    return require_text(reason, "reason", "reason")
+    return require_words(reason, "reason", "reason")
 
 
 def apply_delta(level: StockLevel, delta: StockDelta) -> StockLevel:
@@ -109,6 +153,30 @@ def levels_from_ledger(
         key = (sku, location_code)
         levels[key] = apply_delta(levels.get(key, StockLevel(sku, location_code)), delta)
     return levels
+
+
+def ledger_discrepancies(
+    stored: Iterable[StockLevel], ledger: Iterable[Movement]
+) -> list[tuple[StockLevel, StockLevel]]:
+    """Stored levels that differ from a replay of the whole ledger, as (stored, rebuilt) pairs.
+
+    Every change to a level is a ledger row written in the same transaction, so the replay
+    equals the stored levels unless something changed a level outside a movement.
+    """
+    rebuilt = levels_from_ledger((m.sku, m.location_code, m.delta) for m in ledger)
+    mismatches = []
+    for level in stored:
+        replayed = rebuilt.get(
+            (level.sku, level.location_code), StockLevel(level.sku, level.location_code)
+        )
+        if level != replayed:
+            mismatches.append((level, replayed))
+    return mismatches
+
+
+def movements_page(limit: int, most: int = MAX_MOVEMENTS_PAGE) -> int:
+    """How many ledger entries one page returns: what was asked for, within 1..`most`."""
+    return max(1, min(limit, most))
 
 
 def channel_availability(
@@ -155,3 +223,43 @@ def reservation_status(held: int, committed: int, released: int) -> ReservationS
     if committed:
         return ReservationStatus.COMMITTED
     return ReservationStatus.RELEASED
+
+
+def lines_to_ship(reservation: Reservation, location_code: str = "") -> list[ReservationLine]:
+    """The held lines a commit ships: all of them, or those at one location when named."""
+    return [
+        line
+        for line in reservation.held
+        if not location_code or line.location_code == location_code
+    ]
+
+
+def settled(
+    reservation: Reservation, lines: Sequence[ReservationLine], outcome: ReservationStatus
+) -> Reservation:
+    """The reservation once `lines` (some of its held lines) were shipped (`COMMITTED`) or given
+    back (`RELEASED`).
+
+    Those lines leave `held` for `outcome`'s group, each group stays in (SKU, location) order,
+    and the status follows from how many lines are in each state (`reservation_status`), so a
+    commit or release that settles nothing still leaves the status its lines imply.
+    """
+    if outcome not in (ReservationStatus.COMMITTED, ReservationStatus.RELEASED):
+        raise ValueError(f"a held line is settled as COMMITTED or RELEASED, not {outcome}")
+    moved = set(lines)
+    held = tuple(line for line in reservation.held if line not in moved)
+    committed, released = list(reservation.committed), list(reservation.released)
+    (committed if outcome is ReservationStatus.COMMITTED else released).extend(
+        line for line in reservation.held if line in moved
+    )
+
+    def in_lock_order(group: list[ReservationLine]) -> tuple[ReservationLine, ...]:
+        return tuple(sorted(group, key=lambda line: (line.sku, line.location_code)))
+
+    return Reservation(
+        key=reservation.key,
+        status=reservation_status(len(held), len(committed), len(released)),
+        held=held,
+        committed=in_lock_order(committed),
+        released=in_lock_order(released),
+    )

@@ -1,0 +1,175 @@
+"""The inventory service's tables (no other service's data); only its SQL store touches them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Index
+from sqlmodel import Field, SQLModel
+
+from services.inventory.domain.model import (
+    Location,
+    LocationKind,
+    ReservationStatus,
+    Sku,
+    StockDelta,
+    StockLevel,
+)
+from services.kernel.db import UTCDateTime, utcnow
+
+
+class LocationRow(SQLModel, table=True):
+    __tablename__ = "location"
+
+    id: str = Field(primary_key=True, max_length=36)
+    code: str = Field(unique=True, max_length=64)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=32)
+    latitude: float
+    longitude: float
+    ships_orders: bool
+    accepts_returns: bool
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    def to_domain(self) -> Location:
+        return Location(
+            id=self.id,
+            code=self.code,
+            name=self.name,
+            kind=LocationKind(self.kind),
+            latitude=self.latitude,
+            longitude=self.longitude,
+            ships_orders=self.ships_orders,
+            accepts_returns=self.accepts_returns,
+        )
+
+
+class SkuRow(SQLModel, table=True):
+    __tablename__ = "sku"
+
+    code: str = Field(primary_key=True, max_length=64)
+    title: str = Field(max_length=200)
+    unit_cost_cents: int
+    weight_grams: int
+    serialized: bool = False
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    def to_domain(self) -> Sku:
+        return Sku(
+            code=self.code,
+            title=self.title,
+            unit_cost_cents=self.unit_cost_cents,
+            weight_grams=self.weight_grams,
+            serialized=self.serialized,
+        )
+
+
+class StockLevelRow(SQLModel, table=True):
+    """Current units per SKU and location; the checks make an oversell impossible to commit."""
+
+    __tablename__ = "stock_level"
+    __table_args__ = (
+        CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
+        CheckConstraint("reserved >= 0 AND reserved <= on_hand", name="reserved_within_on_hand"),
+        CheckConstraint(
+            "in_transit >= 0 AND pending_inspection >= 0 AND in_repair >= 0",
+            name="states_not_negative",
+        ),
+    )
+
+    sku: str = Field(primary_key=True, max_length=64)
+    location_code: str = Field(primary_key=True, max_length=64)
+    on_hand: int = 0
+    reserved: int = 0
+    in_transit: int = 0
+    pending_inspection: int = 0
+    in_repair: int = 0
+
+    def to_domain(self) -> StockLevel:
+        return StockLevel(
+            sku=self.sku,
+            location_code=self.location_code,
+            on_hand=self.on_hand,
+            reserved=self.reserved,
+            in_transit=self.in_transit,
+            pending_inspection=self.pending_inspection,
+            in_repair=self.in_repair,
+        )
+
+
+class StockMovementRow(SQLModel, table=True):
+    """The append-only ledger: every change to a level, with its reason and source."""
+
+    __tablename__ = "stock_movement"
+    __table_args__ = (Index("ix_stock_movement_level", "sku", "location_code", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    sku: str = Field(max_length=64)
+    location_code: str = Field(max_length=64)
+    on_hand_delta: int = 0
+    reserved_delta: int = 0
+    in_transit_delta: int = 0
+    pending_inspection_delta: int = 0
+    in_repair_delta: int = 0
+    reason: str = Field(max_length=200)
+    source_type: str = Field(max_length=32)
+    source_id: str = Field(max_length=100)
+    occurred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    def delta(self) -> StockDelta:
+        return StockDelta(
+            on_hand=self.on_hand_delta,
+            reserved=self.reserved_delta,
+            in_transit=self.in_transit_delta,
+            pending_inspection=self.pending_inspection_delta,
+            in_repair=self.in_repair_delta,
+        )
+
+
+class ReservationRow(SQLModel, table=True):
+    """One holder's claim (an order, a work order). Its primary key makes a claim unique."""
+
+    __tablename__ = "reservation"
+
+    key: str = Field(primary_key=True, max_length=100)
+    holder_type: str = Field(max_length=32)
+    status: str = Field(max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ReservationLineRow(SQLModel, table=True):
+    __tablename__ = "reservation_line"
+
+    key: str = Field(primary_key=True, foreign_key="reservation.key", max_length=100)
+    sku: str = Field(primary_key=True, max_length=64)
+    location_code: str = Field(primary_key=True, max_length=64)
+    quantity: int
+    status: str = Field(default=ReservationStatus.HELD.value, max_length=32)
+
+
+class ChannelRow(SQLModel, table=True):
+    __tablename__ = "channel"
+
+    code: str = Field(primary_key=True, max_length=64)
+    default_safety_stock: int = 0
+
+
+class ChannelSafetyStockRow(SQLModel, table=True):
+    __tablename__ = "channel_safety_stock"
+
+    channel: str = Field(primary_key=True, foreign_key="channel.code", max_length=64)
+    sku: str = Field(primary_key=True, max_length=64)
+    units: int
+
+
+TABLES: tuple[type[SQLModel], ...] = (
+    LocationRow,
+    SkuRow,
+    StockLevelRow,
+    StockMovementRow,
+    ReservationRow,
+    ReservationLineRow,
+    ChannelRow,
+    ChannelSafetyStockRow,
+)

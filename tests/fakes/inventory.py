@@ -1,0 +1,201 @@
+"""The inventory's store in memory, with the SQL store's conditional update written out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from services.inventory.domain.model import (
+    AppliedMovement,
+    Channel,
+    LedgerEntry,
+    Location,
+    Movement,
+    Reservation,
+    ReservationLine,
+    ReservationStatus,
+    Sku,
+    StockLevel,
+)
+from services.inventory.store import InventoryStore
+from services.kernel.db import utcnow
+from tests.fakes.kernel import MemoryData, MemoryStore, MemoryUnitOfWork
+
+
+@dataclass
+class InventoryData(MemoryData):
+    locations: dict[str, Location] = field(default_factory=dict)
+    skus: dict[str, Sku] = field(default_factory=dict)
+    # By (SKU, location code).
+    levels: dict[tuple[str, str], StockLevel] = field(default_factory=dict)
+    ledger: list[LedgerEntry] = field(default_factory=list)
+    channels: dict[str, Channel] = field(default_factory=dict)
+    reservations: dict[str, Reservation] = field(default_factory=dict)
+    holders: dict[str, str] = field(default_factory=dict)
+
+
+def _lock_order(lines: Sequence[ReservationLine]) -> tuple[ReservationLine, ...]:
+    return tuple(sorted(lines, key=lambda line: (line.sku, line.location_code)))
+
+
+class MemoryInventoryStore(MemoryStore[InventoryData]):
+    # Locations and SKUs
+
+    async def location(self, code: str) -> Location | None:
+        return self.data.locations.get(code)
+
+    async def locations(self, codes: Sequence[str]) -> list[Location]:
+        return [
+            self.data.locations[code]
+            for code in sorted(self.data.locations)
+            if not codes or code in codes
+        ]
+
+    async def save_location(self, location: Location) -> None:
+        stored = self.data.locations.get(location.code)
+        if stored is not None and stored.id != location.id:
+            raise AssertionError("one location per code (a unique constraint in SQL)")
+        self.data.locations[location.code] = location
+
+    async def has_location(self, code: str) -> bool:
+        return code in self.data.locations
+
+    async def skus(self, codes: Sequence[str]) -> list[Sku]:
+        return [
+            self.data.skus[code] for code in sorted(self.data.skus) if not codes or code in codes
+        ]
+
+    async def save_sku(self, sku: Sku) -> None:
+        self.data.skus[sku.code] = sku
+
+    async def has_sku(self, code: str) -> bool:
+        return code in self.data.skus
+
+    async def known_skus(self, codes: Sequence[str]) -> set[str]:
+        return {code for code in codes if code in self.data.skus}
+
+    # Stock and its ledger
+
+    async def open_stock_level(self, sku: str, location_code: str) -> None:
+        self.data.levels.setdefault((sku, location_code), StockLevel(sku, location_code))
+
+    async def move(self, movement: Movement) -> AppliedMovement | None:
+        level = self.data.levels.get((movement.sku, movement.location_code))
+        if level is None:
+            return None  # the UPDATE matches no row
+        delta = movement.delta
+        after = replace(
+            level,
+            on_hand=level.on_hand + delta.on_hand,
+            reserved=level.reserved + delta.reserved,
+            in_transit=level.in_transit + delta.in_transit,
+            pending_inspection=level.pending_inspection + delta.pending_inspection,
+            in_repair=level.in_repair + delta.in_repair,
+        )
+        # The SQL store's WHERE clause, condition by condition.
+        states = (
+            after.on_hand,
+            after.reserved,
+            after.in_transit,
+            after.pending_inspection,
+            after.in_repair,
+        )
+        if min(states) < 0 or after.reserved > after.on_hand:
+            return None
+        self.data.levels[(movement.sku, movement.location_code)] = after
+        entry = LedgerEntry(len(self.data.ledger) + 1, movement, utcnow())
+        self.data.ledger.append(entry)
+        return AppliedMovement(after, entry.id)
+
+    async def stock_levels(
+        self, skus: Sequence[str], location_codes: Sequence[str]
+    ) -> list[StockLevel]:
+        return [
+            self.data.levels[key]
+            for key in sorted(self.data.levels)
+            if (not skus or key[0] in skus) and (not location_codes or key[1] in location_codes)
+        ]
+
+    def _shipping_levels(self, skus: Sequence[str]) -> list[tuple[Location, StockLevel]]:
+        return [
+            (self.data.locations[level.location_code], level)
+            for level in (self.data.levels[key] for key in sorted(self.data.levels))
+            if level.sku in skus and self.data.locations[level.location_code].ships_orders
+        ]
+
+    async def sellable_units(self, skus: Sequence[str]) -> dict[str, int]:
+        sellable: dict[str, int] = {}
+        for _location, level in self._shipping_levels(skus):
+            sellable[level.sku] = sellable.get(level.sku, 0) + level.available
+        return sellable
+
+    async def sourcing_options(self, skus: Sequence[str]) -> list[tuple[Location, dict[str, int]]]:
+        options: dict[str, tuple[Location, dict[str, int]]] = {}
+        for location, level in self._shipping_levels(skus):
+            if level.available > 0:
+                options.setdefault(location.code, (location, {}))[1][level.sku] = level.available
+        return [options[code] for code in sorted(options)]
+
+    async def recent_movements(self, sku: str, location_code: str, limit: int) -> list[LedgerEntry]:
+        entries = [
+            entry
+            for entry in reversed(self.data.ledger)
+            if (entry.movement.sku, entry.movement.location_code) == (sku, location_code)
+        ]
+        return entries[:limit]
+
+    async def ledger(self) -> list[Movement]:
+        return [entry.movement for entry in self.data.ledger]
+
+    # Channels
+
+    async def safety_stock(self, channel: str, skus: Sequence[str]) -> tuple[int, dict[str, int]]:
+        found = self.data.channels.get(channel)
+        if found is None:
+            return 0, {}
+        overrides = {item.sku: item.units for item in found.safety_stock if item.sku in skus}
+        return found.default_safety_stock, overrides
+
+    async def save_channel(self, channel: Channel) -> None:
+        if len({item.sku for item in channel.safety_stock}) != len(channel.safety_stock):
+            raise AssertionError("one safety stock per channel and SKU (a primary key in SQL)")
+        self.data.channels[channel.code] = channel
+
+    # Reservations
+
+    async def reservation(self, key: str) -> Reservation | None:
+        return self.data.reservations.get(key)
+
+    async def reservation_to_settle(self, key: str) -> Reservation | None:
+        # One unit of work at a time here: nothing to lock.
+        return self.data.reservations.get(key)
+
+    async def claim_reservation(
+        self, key: str, holder_type: str, status: ReservationStatus
+    ) -> bool:
+        if key in self.data.reservations:
+            return False
+        self.data.reservations[key] = Reservation(key, status)
+        self.data.holders[key] = holder_type
+        return True
+
+    async def add_reservation_line(self, key: str, line: ReservationLine) -> None:
+        reservation = self.data.reservations[key]
+        lines = (*reservation.held, *reservation.committed, *reservation.released)
+        if any((x.sku, x.location_code) == (line.sku, line.location_code) for x in lines):
+            raise AssertionError("one line per SKU and location (a primary key in SQL)")
+        self.data.reservations[key] = replace(
+            reservation, held=_lock_order([*reservation.held, line])
+        )
+
+    async def save_reservation(self, reservation: Reservation) -> None:
+        stored = self.data.reservations[reservation.key]
+        before = sorted((*stored.held, *stored.committed, *stored.released), key=str)
+        after = (*reservation.held, *reservation.committed, *reservation.released)
+        if before != sorted(after, key=str):
+            raise AssertionError("a reservation's lines never change once reserved")
+        self.data.reservations[reservation.key] = reservation
+
+
+def memory_uow() -> MemoryUnitOfWork[InventoryStore, InventoryData]:
+    return MemoryUnitOfWork(InventoryData(), MemoryInventoryStore)
