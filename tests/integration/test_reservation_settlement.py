@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from services.inventory.bootstrap import SERVICE as INVENTORY
 from services.inventory.bootstrap import bootstrap
 from services.inventory.domain.model import (
     LocationKind,
@@ -16,12 +17,12 @@ from services.inventory.domain.model import (
     StockLevel,
 )
 from services.inventory.service import InventoryService
-from services.inventory.store import TABLES, SqlInventoryStore
+from services.inventory.store import SqlInventoryStore
 from services.kernel.db import Database
 from services.kernel.errors import DomainError, ErrorCode
-from services.kernel.outbox import OutboxMessage
+from services.kernel.migrate import migrate, streams
 from services.kernel.settings import normalize_database_url
-from services.kernel.unit_of_work import ProcessedEvent, SqlUnitOfWork
+from services.kernel.unit_of_work import SqlUnitOfWork
 
 ROUNDS = 12
 Settle = Callable[[InventoryService, str], Awaitable[object]]
@@ -30,7 +31,7 @@ Settle = Callable[[InventoryService, str], Awaitable[object]]
 @pytest.fixture
 async def service(db_url: str) -> AsyncIterator[InventoryService]:
     db = Database(normalize_database_url(db_url))
-    await db.create_tables([*TABLES, OutboxMessage, ProcessedEvent])
+    await migrate(db, streams(INVENTORY.name, INVENTORY.tables))
     inventory = bootstrap(SqlUnitOfWork(db, SqlInventoryStore))
     await inventory.upsert_sku("S", "s", 1, 1, serialized=False)
     await inventory.upsert_location("L", "l", LocationKind.DISTRIBUTION_CENTER, 1, 1)
