@@ -23,6 +23,14 @@ def proto_files() -> list[Path]:
     return sorted(PROTO_ROOT.rglob("*.proto"))
 
 
+def _plugin(name: str) -> str:
+    """A protoc plugin installed beside this Python (mypy-protobuf's, from the test extras)."""
+    found = Path(sys.executable).parent / name
+    if not found.exists():
+        raise RuntimeError(f"{name} not found beside {sys.executable}: pip install mypy-protobuf")
+    return str(found)
+
+
 def generate(out_dir: Path) -> None:
     """Writes the generated package into `out_dir / "oms"`, replacing what was there."""
     target = out_dir / GENERATED_PACKAGE
@@ -33,8 +41,13 @@ def generate(out_dir: Path) -> None:
             f"-I{PROTO_ROOT}",
             f"-I{well_known}",
             f"--python_out={scratch}",
-            f"--pyi_out={scratch}",
             f"--grpc_python_out={scratch}",
+            # Typed stubs of the messages and the gRPC stubs (mypy-protobuf), so the type
+            # checker sees enum values and RPC signatures.
+            f"--plugin=protoc-gen-mypy={_plugin('protoc-gen-mypy')}",
+            f"--mypy_out={scratch}",
+            f"--plugin=protoc-gen-mypy_grpc={_plugin('protoc-gen-mypy_grpc')}",
+            f"--mypy_grpc_out={scratch}",
             *(str(p.relative_to(PROTO_ROOT)) for p in proto_files()),
         ]
         if protoc.main(args) != 0:

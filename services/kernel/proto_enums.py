@@ -4,8 +4,12 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, TypeVar
 
-from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
+if TYPE_CHECKING:  # the generic wrapper exists in the type stubs only
+    from google.protobuf.internal.enum_type_wrapper import _EnumTypeWrapper
+
+V = TypeVar("V", bound=int)
 
 
 def snake_case(camel: str) -> str:
@@ -13,11 +17,11 @@ def snake_case(camel: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", camel).lower()
 
 
-def _prefix(enum: EnumTypeWrapper) -> str:
+def _prefix(enum: _EnumTypeWrapper[V]) -> str:
     return snake_case(enum.DESCRIPTOR.name).upper() + "_"
 
 
-def enum_name(enum: EnumTypeWrapper, value: int) -> str:
+def enum_name(enum: _EnumTypeWrapper[V], value: int) -> str:
     """`enum_name(LocationKind, 4)` -> `"RETURN_HUB"`.
 
     A number the enum does not define (proto3 enums accept any) comes back as its digits,
@@ -25,9 +29,10 @@ def enum_name(enum: EnumTypeWrapper, value: int) -> str:
     """
     if value not in enum.values():
         return str(value)
-    return enum.Name(value).removeprefix(_prefix(enum))
+    number = enum.values()[enum.values().index(value)]  # the same number, typed as the enum's
+    return enum.Name(number).removeprefix(_prefix(enum))
 
 
-def enum_value(enum: EnumTypeWrapper, name: str) -> int:
-    """`enum_value(LocationKind, "RETURN_HUB")` -> `4`."""
+def enum_value(enum: _EnumTypeWrapper[V], name: str) -> V:
+    """`enum_value(LocationKind, "RETURN_HUB")` -> `4`, typed as the enum's values."""
     return enum.Value(_prefix(enum) + name)
