@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from gateway.convert import request
 from gateway.inventory.types import LocationKind
 from oms.inventory.v1 import inventory_pb2 as pb
 
@@ -30,28 +31,9 @@ class LocationInput:
         description="Returns this location can inspect in a day; no limit when left out.",
     )
 
-    def capacities_given(self) -> list[str]:
-        """The capacity fields the caller set (not acted on yet)."""
-        given = {
-            "dailyShipCapacity": self.daily_ship_capacity,
-            "dailyInspectionCapacity": self.daily_inspection_capacity,
-        }
-        return [name for name, value in given.items() if isinstance(value, int)]
-
     def to_proto(self) -> pb.UpsertLocationRequest:
-        request = pb.UpsertLocationRequest(
-            code=self.code,
-            name=self.name,
-            kind=self.kind.to_proto(),
-            latitude=self.latitude,
-            longitude=self.longitude,
-        )
-        # Presence matters: a flag left unset takes the kind's default in the service.
-        if isinstance(self.ships_orders, bool):
-            request.ships_orders = self.ships_orders
-        if isinstance(self.accepts_returns, bool):
-            request.accepts_returns = self.accepts_returns
-        return request
+        # Presence matters: a flag left out keeps its value (or takes the kind's default).
+        return request(pb.UpsertLocationRequest, self)
 
 
 @strawberry.input

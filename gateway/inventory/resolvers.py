@@ -9,7 +9,7 @@ import strawberry
 
 from gateway.auth import Role
 from gateway.context import Context
-from gateway.errors import not_served_yet, query_answer
+from gateway.errors import query_answer
 from gateway.inventory.inputs import ChannelInput, LocationInput, SkuInput, StockAdjustmentInput
 from gateway.inventory.types import (
     AdjustStockPayload,
@@ -86,9 +86,6 @@ class InventoryMutation:
         extensions=allow(*STOCK_WRITERS), description="Creates or updates by code."
     )
     async def upsert_location(self, info: Info, input: LocationInput) -> UpsertLocationPayload:
-        if given := input.capacities_given():
-            refusals = [not_served_yet(f"input.{name}", name) for name in given]
-            return UpsertLocationPayload(user_errors=refusals)
         call = _inventory(info).UpsertLocation(input.to_proto())
         return await answer(UpsertLocationPayload, call, location=Location.from_proto)
 

@@ -8,6 +8,7 @@ from enum import Enum
 import strawberry
 
 from gateway.context import Context
+from gateway.convert import reply
 from gateway.feed import StockChange
 from gateway.mutations import Payload
 from oms.inventory.v1 import inventory_pb2 as pb
@@ -39,19 +40,16 @@ class Location:
     longitude: float
     ships_orders: bool = strawberry.field(description="Whether orders may ship from here.")
     accepts_returns: bool = strawberry.field(description="Whether returns may be sent here.")
+    daily_ship_capacity: int | None = strawberry.field(
+        description="Orders it can ship in a day; null: no limit."
+    )
+    daily_inspection_capacity: int | None = strawberry.field(
+        description="Returns it can inspect in a day; null: no limit."
+    )
 
     @classmethod
     def from_proto(cls, location: pb.Location) -> Location:
-        return cls(
-            id=strawberry.ID(location.id),
-            code=location.code,
-            name=location.name,
-            kind=LocationKind.from_proto(location.kind),
-            latitude=location.latitude,
-            longitude=location.longitude,
-            ships_orders=location.ships_orders,
-            accepts_returns=location.accepts_returns,
-        )
+        return reply(cls, location)
 
 
 @strawberry.type

@@ -9,7 +9,7 @@ from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceServicer
 from services.inventory.domain.model import (
     LedgerEntry,
     Location,
-    LocationKind,
+    LocationChange,
     Reservation,
     ReservationLine,
     SafetyStock,
@@ -17,28 +17,12 @@ from services.inventory.domain.model import (
     StockLevel,
 )
 from services.inventory.service import InventoryService
-from services.kernel.errors import DomainError, ErrorCode
-from services.kernel.proto_enums import enum_name, enum_value
-
-
-def kind_from_proto(value: int) -> LocationKind:
-    name = enum_name(pb.LocationKind, value)
-    if name not in LocationKind.__members__:
-        raise DomainError(ErrorCode.INVALID_INPUT, "location kind is required", "kind")
-    return LocationKind(name)
+from services.kernel.messages import from_message, to_message
+from services.kernel.proto_enums import enum_value
 
 
 def location_to_proto(location: Location) -> pb.Location:
-    return pb.Location(
-        id=location.id,
-        code=location.code,
-        name=location.name,
-        kind=enum_value(pb.LocationKind, location.kind.value),
-        latitude=location.latitude,
-        longitude=location.longitude,
-        ships_orders=location.ships_orders,
-        accepts_returns=location.accepts_returns,
-    )
+    return to_message(pb.Location, location)
 
 
 def sku_to_proto(sku: Sku) -> pb.Sku:
@@ -106,17 +90,7 @@ class InventoryGrpc(InventoryServiceServicer):
     async def UpsertLocation(
         self, request: pb.UpsertLocationRequest, context: grpc.aio.ServicerContext
     ) -> pb.Location:
-        location = await self._service.upsert_location(
-            code=request.code,
-            name=request.name,
-            kind=kind_from_proto(request.kind),
-            latitude=request.latitude,
-            longitude=request.longitude,
-            ships_orders=request.ships_orders if request.HasField("ships_orders") else None,
-            accepts_returns=(
-                request.accepts_returns if request.HasField("accepts_returns") else None
-            ),
-        )
+        location = await self._service.upsert_location(from_message(LocationChange, request))
         return location_to_proto(location)
 
     async def ListLocations(

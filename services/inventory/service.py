@@ -17,7 +17,7 @@ from services.inventory.domain.model import (
     Channel,
     LedgerEntry,
     Location,
-    LocationKind,
+    LocationChange,
     Movement,
     Reservation,
     ReservationLine,
@@ -45,31 +45,11 @@ class InventoryService:
 
     # Locations and SKUs
 
-    async def upsert_location(
-        self,
-        code: str,
-        name: str,
-        kind: LocationKind,
-        latitude: float,
-        longitude: float,
-        ships_orders: bool | None = None,
-        accepts_returns: bool | None = None,
-    ) -> Location:
-        code = rules.require_code(code, "code", "location code")
-        name = rules.require_words(name, "name", "name")
-        rules.require_coordinates(latitude, longitude)
+    async def upsert_location(self, change: LocationChange) -> Location:
+        change = rules.require_location_change(change)
         async with self.uow.write() as store:
-            location = rules.upserted_location(
-                await store.location(code),
-                new_id=str(uuid.uuid4()),
-                code=code,
-                name=name,
-                kind=kind,
-                latitude=latitude,
-                longitude=longitude,
-                ships_orders=ships_orders,
-                accepts_returns=accepts_returns,
-            )
+            existing = await store.location(change.code)
+            location = rules.upserted_location(existing, change, new_id=str(uuid.uuid4()))
             await store.save_location(location)
         return location
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Protocol
 
 from sqlalchemy import delete, func, update
@@ -183,16 +184,7 @@ class SqlInventoryStore(SqlStore):
         return [row.to_domain() for row in (await self.session.exec(statement)).all()]
 
     async def save_location(self, location: Location) -> None:
-        fields = {
-            "code": location.code,
-            "name": location.name,
-            "kind": location.kind.value,
-            "latitude": location.latitude,
-            "longitude": location.longitude,
-            "ships_orders": location.ships_orders,
-            "accepts_returns": location.accepts_returns,
-            "updated_at": utcnow(),
-        }
+        fields = asdict(location) | {"kind": location.kind.value, "updated_at": utcnow()}
         row = await self.session.get(LocationRow, location.id)
         if row is None:
             row = LocationRow.model_validate({"id": location.id, **fields})

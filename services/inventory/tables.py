@@ -29,18 +29,14 @@ class LocationRow(SQLModel, table=True):
     longitude: float
     ships_orders: bool
     accepts_returns: bool
+    # None: no limit (revision 0002).
+    daily_ship_capacity: int | None = None
+    daily_inspection_capacity: int | None = None
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
     def to_domain(self) -> Location:
         return Location(
-            id=self.id,
-            code=self.code,
-            name=self.name,
-            kind=LocationKind(self.kind),
-            latitude=self.latitude,
-            longitude=self.longitude,
-            ships_orders=self.ships_orders,
-            accepts_returns=self.accepts_returns,
+            **self.model_dump(exclude={"updated_at"}) | {"kind": LocationKind(self.kind)}
         )
 
 

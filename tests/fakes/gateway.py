@@ -62,7 +62,7 @@ class FakeInventory(FakeService):
         return self._answer("GetAvailability", pb.GetAvailabilityResponse(availability=found))
 
     def UpsertLocation(self, request: pb.UpsertLocationRequest) -> Any:
-        return self._answer("UpsertLocation", DC)
+        return self._answer("UpsertLocation", DC, request)
 
     def UpsertSku(self, request: pb.UpsertSkuRequest) -> Any:
         return self._answer("UpsertSku", pb.Sku(code=request.code, title=request.title))

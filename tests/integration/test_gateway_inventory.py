@@ -465,3 +465,43 @@ async def test_a_scanner_sees_stock_at_its_own_location_only(gateway: Gateway) -
     at_the_hub = await gateway.data(query, role=Role.SCANNER)
     assert sorted(x["location"]["code"] for x in everywhere["stockLevels"]) == ["DC-EU", "HUB-BER"]
     assert at_the_hub["stockLevels"] == [{"location": {"code": "HUB-BER"}, "onHand": 3}]
+
+
+async def test_a_location_declares_its_daily_capacities(gateway: Gateway) -> None:
+    hub = {
+        "code": "HUB-1",
+        "name": "Hub",
+        "kind": "RETURN_HUB",
+        "latitude": 52.5,
+        "longitude": 13.4,
+    }
+    declared = await gateway.data(
+        CAPACITIES, {"input": hub | {"dailyShipCapacity": 5, "dailyInspectionCapacity": 40}}
+    )
+    assert declared["upsertLocation"] == {
+        "location": {"code": "HUB-1", "dailyShipCapacity": 5, "dailyInspectionCapacity": 40},
+        "userErrors": [],
+    }
+    # Left out: no limit.
+    unlimited = await gateway.data(CAPACITIES, {"input": hub | {"dailyShipCapacity": 8}})
+    assert unlimited["upsertLocation"]["location"] == {
+        "code": "HUB-1",
+        "dailyShipCapacity": 8,
+        "dailyInspectionCapacity": None,
+    }
+    negative = await gateway.data(CAPACITIES, {"input": hub | {"dailyShipCapacity": -1}})
+    assert negative["upsertLocation"]["location"] is None
+    assert [(e["code"], e["field"]) for e in negative["upsertLocation"]["userErrors"]] == [
+        ("INVALID_INPUT", "input.dailyShipCapacity")
+    ]
+    listed = await gateway.data("{ locations { code dailyShipCapacity } }")
+    assert listed == {"locations": [{"code": "HUB-1", "dailyShipCapacity": 8}]}
+
+
+CAPACITIES = """
+mutation UpsertLocation($input: LocationInput!) {
+  upsertLocation(input: $input) {
+    location { code dailyShipCapacity dailyInspectionCapacity }
+    userErrors { field message code }
+  }
+}"""

@@ -15,22 +15,24 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from launcher.cli import main
+from launcher.embedded_nats import EmbeddedNats
+from oms.inventory.v1 import inventory_pb2 as inv
+from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
 from services.inventory.bootstrap import SERVICE as INVENTORY
 from services.kernel.db import Database
+from services.kernel.grpc_client import open_channel
 from services.kernel.migrate import (
-    KERNEL_STREAM,
     MigrationStream,
     current_revisions,
     migrate,
     streams,
 )
-from services.kernel.runtime import ServiceDefinition
-from services.kernel.settings import normalize_database_url
+from services.kernel.runtime import ServiceDefinition, start_service
+from services.kernel.settings import ServiceSettings, normalize_database_url
 from services.orders.bootstrap import SERVICE as ORDERS
 from services.procurement.bootstrap import SERVICE as PROCUREMENT
 from services.returns.bootstrap import SERVICE as RETURNS
 from services.workorders.bootstrap import SERVICE as WORKORDERS
-from tests.support.databases import create_test_tables
 
 SERVICES = (INVENTORY, ORDERS, RETURNS, WORKORDERS, PROCUREMENT)
 
@@ -70,8 +72,13 @@ async def test_the_revisions_build_the_tables_the_code_declares(
 
 async def test_a_database_made_before_migrations_is_adopted_with_its_data(db_url: str) -> None:
     db = Database(normalize_database_url(db_url))
-    # What the release before migrations did at start-up: create_all of every table.
-    await create_test_tables(db, [*KERNEL_STREAM.tables, *INVENTORY.tables])
+    to_migrate = streams(INVENTORY.name, INVENTORY.tables)
+    # What the release before migrations left: its tables (revision 0001) and no version table.
+    await migrate(db, to_migrate, target="0001")
+    async with db.engine.begin() as connection:
+        for stream in to_migrate:
+            await connection.execute(text(f"DROP TABLE {stream.version_table}"))
+    assert await current_revisions(db, to_migrate) == {"kernel": "", "inventory": ""}
     async with db.engine.begin() as connection:
         await connection.execute(
             text(
@@ -79,7 +86,6 @@ async def test_a_database_made_before_migrations_is_adopted_with_its_data(db_url
                 "updated_at) VALUES ('TEE', 'Tee', 800, 200, false, CURRENT_TIMESTAMP)"
             )
         )
-    to_migrate = streams(INVENTORY.name, INVENTORY.tables)
     await migrate(db, to_migrate)
     assert await current_revisions(db, to_migrate) == {s.name: head(s) for s in to_migrate}
     async with db.engine.connect() as connection:
@@ -118,3 +124,49 @@ def test_oms_migrate_brings_every_database_to_the_newest_revision(
     assert sorted(p.name for p in tmp_path.glob("*.sqlite")) == [
         f"{name}.sqlite" for name in sorted(s.name for s in SERVICES)
     ]
+
+
+async def test_a_service_started_on_an_older_schema_keeps_its_data_and_gains_the_new_columns(
+    db_url: str, nats_server: EmbeddedNats
+) -> None:
+    url = normalize_database_url(db_url)
+    db = Database(url)
+    to_migrate = streams(INVENTORY.name, INVENTORY.tables)
+    await migrate(db, to_migrate, target="0001")  # as the first release left it
+    async with db.engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO location (id, code, name, kind, latitude, longitude, ships_orders, "
+                "accepts_returns, updated_at) VALUES ('l-1', 'HUB-BER', 'Berlin hub', "
+                "'RETURN_HUB', 52.5, 13.4, true, true, CURRENT_TIMESTAMP)"
+            )
+        )
+    await db.dispose()
+    settings = ServiceSettings(
+        name="inventory", database_url=url, nats_url=nats_server.url, grpc_listen="127.0.0.1:0"
+    )
+    running = await start_service(INVENTORY, settings)
+    channel = open_channel(f"127.0.0.1:{running.port}")
+    try:
+        stub = InventoryServiceStub(channel)
+        [kept] = (await stub.ListLocations(inv.ListLocationsRequest())).locations
+        assert (kept.id, kept.code, kept.name) == ("l-1", "HUB-BER", "Berlin hub")
+        assert not kept.HasField("daily_inspection_capacity")  # the new column, empty
+        upsert = inv.UpsertLocationRequest(
+            code="HUB-BER",
+            name="Berlin hub",
+            kind=inv.LOCATION_KIND_RETURN_HUB,
+            latitude=52.5,
+            longitude=13.4,
+            daily_inspection_capacity=40,
+        )
+        await stub.UpsertLocation(upsert)
+        [changed] = (await stub.ListLocations(inv.ListLocationsRequest())).locations
+        assert (changed.id, changed.daily_inspection_capacity) == ("l-1", 40)
+        assert await current_revisions(running.db, to_migrate) == {
+            s.name: head(s) for s in to_migrate
+        }
+        assert head(to_migrate[1]) > "0001"
+    finally:
+        await channel.close()
+        await running.stop()

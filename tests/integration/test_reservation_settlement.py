@@ -11,6 +11,7 @@ import pytest
 from services.inventory.bootstrap import SERVICE as INVENTORY
 from services.inventory.bootstrap import bootstrap
 from services.inventory.domain.model import (
+    LocationChange,
     LocationKind,
     ReservationLine,
     ReservationStatus,
@@ -34,7 +35,9 @@ async def service(db_url: str) -> AsyncIterator[InventoryService]:
     await migrate(db, streams(INVENTORY.name, INVENTORY.tables))
     inventory = bootstrap(SqlUnitOfWork(db, SqlInventoryStore))
     await inventory.upsert_sku("S", "s", 1, 1, serialized=False)
-    await inventory.upsert_location("L", "l", LocationKind.DISTRIBUTION_CENTER, 1, 1)
+    await inventory.upsert_location(
+        LocationChange("L", "l", LocationKind.DISTRIBUTION_CENTER, 1, 1)
+    )
     await inventory.adjust_stock("S", "L", 100, "count")
     yield inventory
     await db.dispose()

@@ -151,25 +151,6 @@ async def test_limits_refuse_too_deep_too_many_aliases_and_too_many_tokens() -> 
 
 async def test_contract_fields_not_acted_on_yet_are_refused_not_ignored() -> None:
     inventory, returns = FakeInventory(), FakeReturns()
-    location = OPERATIONS[4].variables["input"] | {"dailyShipCapacity": 10}  # type: ignore[index]
-    upsert = await build_schema().execute(
-        "mutation($input: LocationInput!) { upsertLocation(input: $input) "
-        "{ location { code } userErrors { field code message } } }",
-        {"input": location},
-        context_value=context_for(Role.ADMIN, inventory, returns=returns),
-    )
-    assert upsert.data == {
-        "upsertLocation": {
-            "location": None,
-            "userErrors": [
-                {
-                    "field": "input.dailyShipCapacity",
-                    "code": "INVALID_INPUT",
-                    "message": "dailyShipCapacity is not served yet",
-                }
-            ],
-        }
-    }
     keyed = REQUEST_RETURN_VARIABLES["input"] | {"idempotencyKey": "loop-1"}
     request = await build_schema().execute(
         "mutation($input: RequestReturnInput!) { requestReturn(input: $input) "

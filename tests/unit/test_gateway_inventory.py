@@ -10,9 +10,12 @@ import pytest
 from gateway.auth import Role
 from gateway.feed import InventoryFeed
 from gateway.schema import build_schema
+from oms.inventory.v1 import inventory_pb2 as pb
 from tests.fakes.gateway import (
+    OPERATIONS,
     SELLERS,
     SUBSCRIPTION,
+    FakeInventory,
     change,
     context_for,
     error_codes,
@@ -56,3 +59,26 @@ async def test_feed_filters_by_sku_and_drops_the_oldest_for_a_slow_subscriber() 
     assert [(await anext(everything)).level.available for _ in range(2)] == [4, 5]
     await tee_only.aclose()
     await everything.aclose()
+
+
+async def test_a_location_passes_what_was_given_and_leaves_unset_what_was_not() -> None:
+    inventory = FakeInventory()
+    given = OPERATIONS[4].variables["input"] | {  # type: ignore[index]
+        "dailyInspectionCapacity": 40,
+        "shipsOrders": False,
+    }
+    result = await build_schema().execute(
+        "mutation($input: LocationInput!) { upsertLocation(input: $input) "
+        "{ location { code dailyShipCapacity } userErrors { code } } }",
+        {"input": given},
+        context_value=context_for(Role.ADMIN, inventory),
+    )
+    assert result.errors is None
+    [sent] = inventory.requests
+    assert (sent.code, sent.kind, sent.latitude) == (
+        "DC-1",
+        pb.LOCATION_KIND_DISTRIBUTION_CENTER,
+        1.0,
+    )
+    assert (sent.daily_inspection_capacity, sent.ships_orders) == (40, False)
+    assert not sent.HasField("daily_ship_capacity") and not sent.HasField("accepts_returns")

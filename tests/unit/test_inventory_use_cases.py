@@ -30,6 +30,7 @@ from oms.returns.v1 import returns_pb2 as rpb
 from oms.workorders.v1 import workorders_pb2 as wpb
 from services.inventory.bootstrap import bootstrap
 from services.inventory.domain.model import (
+    LocationChange,
     LocationKind,
     Reservation,
     ReservationLine,
@@ -66,7 +67,9 @@ async def seed(
     await service.upsert_sku(sku, sku.title(), 800, 200, serialized=False)
     for code, units in stock.items():
         kind = HUB if code.startswith("HUB") else DC
-        await service.upsert_location(code, code, kind, 52.5, 13.4, ships_orders=ships)
+        await service.upsert_location(
+            LocationChange(code, code, kind, 52.5, 13.4, ships_orders=ships)
+        )
         if units:
             await service.adjust_stock(sku, code, units, "count")
 
@@ -85,7 +88,9 @@ def changes(uow: Uow) -> list[tuple[str, str, int, int, int, str]]:
 
 async def test_a_location_is_upserted_by_code_keeping_its_id_and_its_capabilities() -> None:
     service = bootstrap(memory_uow())
-    first = await service.upsert_location(" HUB-BER ", "Berlin hub", HUB, 52.5, 13.4)
+    first = await service.upsert_location(
+        LocationChange(" HUB-BER ", "Berlin hub", HUB, 52.5, 13.4)
+    )
     assert (first.code, first.kind, first.ships_orders, first.accepts_returns) == (
         "HUB-BER",
         HUB,
@@ -93,14 +98,14 @@ async def test_a_location_is_upserted_by_code_keeping_its_id_and_its_capabilitie
         True,
     )
     second = await service.upsert_location(
-        "HUB-BER", "Berlin return hub", HUB, 52.6, 13.5, ships_orders=False
+        LocationChange("HUB-BER", "Berlin return hub", HUB, 52.6, 13.5, ships_orders=False)
     )
     assert second.id == first.id
     assert (second.name, second.latitude, second.longitude) == ("Berlin return hub", 52.6, 13.5)
     assert (second.ships_orders, second.accepts_returns) == (False, True)
     # A new kind keeps what the location does unless the operator says otherwise.
     third = await service.upsert_location(
-        "HUB-BER", "Berlin", LocationKind.THIRD_PARTY_WAREHOUSE, 52.5, 13.4
+        LocationChange("HUB-BER", "Berlin", LocationKind.THIRD_PARTY_WAREHOUSE, 52.5, 13.4)
     )
     assert (third.id, third.kind, third.ships_orders, third.accepts_returns) == (
         first.id,
@@ -109,7 +114,7 @@ async def test_a_location_is_upserted_by_code_keeping_its_id_and_its_capabilitie
         True,
     )
     warehouse = await service.upsert_location(
-        "3PL-1", "Outsourced", LocationKind.THIRD_PARTY_WAREHOUSE, 48.1, 11.6
+        LocationChange("3PL-1", "Outsourced", LocationKind.THIRD_PARTY_WAREHOUSE, 48.1, 11.6)
     )
     assert (warehouse.ships_orders, warehouse.accepts_returns) == (True, False)
     assert warehouse.id != first.id
@@ -121,12 +126,30 @@ async def test_a_location_is_upserted_by_code_keeping_its_id_and_its_capabilitie
 async def test_a_bad_location_is_refused_and_nothing_is_stored() -> None:
     service = bootstrap(memory_uow())
     cases = [
-        (service.upsert_location("has space", "n", DC, 1, 1), (ErrorCode.INVALID_INPUT, "code")),
-        (service.upsert_location("", "n", DC, 1, 1), (ErrorCode.INVALID_INPUT, "code")),
-        (service.upsert_location("X" * 65, "n", DC, 1, 1), (ErrorCode.INVALID_INPUT, "code")),
-        (service.upsert_location("X", "  ", DC, 1, 1), (ErrorCode.INVALID_INPUT, "name")),
-        (service.upsert_location("X", "n", DC, 90.5, 1), (ErrorCode.INVALID_INPUT, "latitude")),
-        (service.upsert_location("X", "n", DC, 1, -181), (ErrorCode.INVALID_INPUT, "longitude")),
+        (
+            service.upsert_location(LocationChange("has space", "n", DC, 1, 1)),
+            (ErrorCode.INVALID_INPUT, "code"),
+        ),
+        (
+            service.upsert_location(LocationChange("", "n", DC, 1, 1)),
+            (ErrorCode.INVALID_INPUT, "code"),
+        ),
+        (
+            service.upsert_location(LocationChange("X" * 65, "n", DC, 1, 1)),
+            (ErrorCode.INVALID_INPUT, "code"),
+        ),
+        (
+            service.upsert_location(LocationChange("X", "  ", DC, 1, 1)),
+            (ErrorCode.INVALID_INPUT, "name"),
+        ),
+        (
+            service.upsert_location(LocationChange("X", "n", DC, 90.5, 1)),
+            (ErrorCode.INVALID_INPUT, "latitude"),
+        ),
+        (
+            service.upsert_location(LocationChange("X", "n", DC, 1, -181)),
+            (ErrorCode.INVALID_INPUT, "longitude"),
+        ),
     ]
     for call, expected in cases:
         assert await refused(call) == expected
@@ -200,7 +223,7 @@ async def test_an_adjustment_is_refused_with_stable_codes_and_changes_nothing() 
     service = bootstrap(uow)
     await seed(service, {"DC-1": 3})
     await service.reserve("o-1", [ReservationLine("TEE", "DC-1", 2)], "order")
-    await service.upsert_location("DC-EMPTY", "empty", DC, 1, 1)
+    await service.upsert_location(LocationChange("DC-EMPTY", "empty", DC, 1, 1))
     before = (len(uow.published(StockLevelChanged)), await service.stock_levels())
     cases = [
         (service.adjust_stock("TEE", "DC-1", 0, "x"), (ErrorCode.INVALID_QUANTITY, "delta")),
@@ -397,7 +420,7 @@ async def test_reserving_again_under_a_key_answers_with_its_reservation() -> Non
 async def test_a_bad_reservation_is_refused_with_the_line_at_fault() -> None:
     service = bootstrap(memory_uow())
     await seed(service, {"DC-1": 3})
-    await service.upsert_location("DC-EMPTY", "empty", DC, 1, 1)
+    await service.upsert_location(LocationChange("DC-EMPTY", "empty", DC, 1, 1))
     line = ReservationLine
     cases = [
         (service.reserve("a b", [line("TEE", "DC-1", 1)], ""), (ErrorCode.INVALID_INPUT, "key")),
@@ -616,7 +639,7 @@ Subscriptions = Subscription[InventoryStore]
 async def returns_hub() -> tuple[InventoryService, Uow, Subscriptions, Subscriptions]:
     uow = memory_uow()
     service = bootstrap(uow)
-    await service.upsert_location("HUB-BER", "Berlin hub", HUB, 52.5, 13.4)
+    await service.upsert_location(LocationChange("HUB-BER", "Berlin hub", HUB, 52.5, 13.4))
     for sku in ("PHONE", "TEE"):
         await service.upsert_sku(sku, sku, 900, 200, serialized=sku == "PHONE")
     returns, workorders = subscriptions(service)
@@ -829,7 +852,7 @@ async def test_no_sequence_of_use_cases_oversells_or_unbalances_the_ledger(
     uow = memory_uow()
     service = bootstrap(uow)
     for code in LOCATIONS:
-        await service.upsert_location(code, code, DC, 1, 1)
+        await service.upsert_location(LocationChange(code, code, DC, 1, 1))
     for sku in SKUS:
         await service.upsert_sku(sku, sku, 100, 10, serialized=False)
     places = [(sku, code) for sku in SKUS for code in LOCATIONS]
@@ -857,3 +880,18 @@ async def test_no_sequence_of_use_cases_oversells_or_unbalances_the_ledger(
                 key = (line.sku, line.location_code)
                 held[key] = held.get(key, 0) + line.quantity
         assert {(x.sku, x.location_code): x.reserved for x in levels if x.reserved} == held
+
+
+async def test_a_location_declares_daily_capacities_and_no_limit_when_left_out() -> None:
+    service = bootstrap(memory_uow())
+    hub = LocationChange("HUB-1", "Hub", HUB, 52.5, 13.4, daily_inspection_capacity=40)
+    assert (await service.upsert_location(hub)).daily_inspection_capacity == 40
+    again = await service.upsert_location(LocationChange("HUB-1", "Hub", HUB, 52.5, 13.4))
+    assert (again.daily_ship_capacity, again.daily_inspection_capacity) == (None, None)
+    negative = LocationChange("HUB-1", "Hub", HUB, 52.5, 13.4, daily_ship_capacity=-1)
+    assert await refused(service.upsert_location(negative)) == (
+        ErrorCode.INVALID_INPUT,
+        "daily_ship_capacity",
+    )
+    no_kind = LocationChange("HUB-2", "Hub", None, 52.5, 13.4)
+    assert await refused(service.upsert_location(no_kind)) == (ErrorCode.INVALID_INPUT, "kind")

@@ -77,6 +77,8 @@ class Location(_message.Message):
     LONGITUDE_FIELD_NUMBER: _builtins.int
     SHIPS_ORDERS_FIELD_NUMBER: _builtins.int
     ACCEPTS_RETURNS_FIELD_NUMBER: _builtins.int
+    DAILY_SHIP_CAPACITY_FIELD_NUMBER: _builtins.int
+    DAILY_INSPECTION_CAPACITY_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     code: _builtins.str
     name: _builtins.str
@@ -87,6 +89,9 @@ class Location(_message.Message):
     """Whether orders may ship from here (routing and availability count it)."""
     accepts_returns: _builtins.bool
     """Whether returns may be sent here."""
+    daily_ship_capacity: _builtins.int
+    """Orders it can ship in a day, and returns it can inspect in a day; unset: no limit."""
+    daily_inspection_capacity: _builtins.int
     def __init__(
         self,
         *,
@@ -98,12 +103,21 @@ class Location(_message.Message):
         longitude: _builtins.float = ...,
         ships_orders: _builtins.bool = ...,
         accepts_returns: _builtins.bool = ...,
+        daily_ship_capacity: _builtins.int | None = ...,
+        daily_inspection_capacity: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_daily_inspection_capacity", b"_daily_inspection_capacity", "_daily_ship_capacity", b"_daily_ship_capacity", "daily_inspection_capacity", b"daily_inspection_capacity", "daily_ship_capacity", b"daily_ship_capacity"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepts_returns", b"accepts_returns", "code", b"code", "id", b"id", "kind", b"kind", "latitude", b"latitude", "longitude", b"longitude", "name", b"name", "ships_orders", b"ships_orders"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_daily_inspection_capacity", b"_daily_inspection_capacity", "_daily_ship_capacity", b"_daily_ship_capacity", "accepts_returns", b"accepts_returns", "code", b"code", "daily_inspection_capacity", b"daily_inspection_capacity", "daily_ship_capacity", b"daily_ship_capacity", "id", b"id", "kind", b"kind", "latitude", b"latitude", "longitude", b"longitude", "name", b"name", "ships_orders", b"ships_orders"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__daily_inspection_capacity: _TypeAlias = _typing.Literal["daily_inspection_capacity"]  # noqa: Y015
+    _WhichOneofArgType__daily_inspection_capacity: _TypeAlias = _typing.Literal["_daily_inspection_capacity", b"_daily_inspection_capacity"]  # noqa: Y015
+    _WhichOneofReturnType__daily_ship_capacity: _TypeAlias = _typing.Literal["daily_ship_capacity"]  # noqa: Y015
+    _WhichOneofArgType__daily_ship_capacity: _TypeAlias = _typing.Literal["_daily_ship_capacity", b"_daily_ship_capacity"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__daily_inspection_capacity) -> _WhichOneofReturnType__daily_inspection_capacity | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__daily_ship_capacity) -> _WhichOneofReturnType__daily_ship_capacity | None: ...
 
 Global___Location: _TypeAlias = Location  # noqa: Y015
 
@@ -191,6 +205,8 @@ class UpsertLocationRequest(_message.Message):
     LONGITUDE_FIELD_NUMBER: _builtins.int
     SHIPS_ORDERS_FIELD_NUMBER: _builtins.int
     ACCEPTS_RETURNS_FIELD_NUMBER: _builtins.int
+    DAILY_SHIP_CAPACITY_FIELD_NUMBER: _builtins.int
+    DAILY_INSPECTION_CAPACITY_FIELD_NUMBER: _builtins.int
     code: _builtins.str
     name: _builtins.str
     kind: Global___LocationKind.ValueType
@@ -199,6 +215,9 @@ class UpsertLocationRequest(_message.Message):
     ships_orders: _builtins.bool
     """Left out: the default for the kind (every kind ships; hubs, stores and DCs take returns)."""
     accepts_returns: _builtins.bool
+    daily_ship_capacity: _builtins.int
+    """Left out: no limit."""
+    daily_inspection_capacity: _builtins.int
     def __init__(
         self,
         *,
@@ -209,17 +228,27 @@ class UpsertLocationRequest(_message.Message):
         longitude: _builtins.float = ...,
         ships_orders: _builtins.bool | None = ...,
         accepts_returns: _builtins.bool | None = ...,
+        daily_ship_capacity: _builtins.int | None = ...,
+        daily_inspection_capacity: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_accepts_returns", b"_accepts_returns", "_ships_orders", b"_ships_orders", "accepts_returns", b"accepts_returns", "ships_orders", b"ships_orders"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_accepts_returns", b"_accepts_returns", "_daily_inspection_capacity", b"_daily_inspection_capacity", "_daily_ship_capacity", b"_daily_ship_capacity", "_ships_orders", b"_ships_orders", "accepts_returns", b"accepts_returns", "daily_inspection_capacity", b"daily_inspection_capacity", "daily_ship_capacity", b"daily_ship_capacity", "ships_orders", b"ships_orders"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_accepts_returns", b"_accepts_returns", "_ships_orders", b"_ships_orders", "accepts_returns", b"accepts_returns", "code", b"code", "kind", b"kind", "latitude", b"latitude", "longitude", b"longitude", "name", b"name", "ships_orders", b"ships_orders"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_accepts_returns", b"_accepts_returns", "_daily_inspection_capacity", b"_daily_inspection_capacity", "_daily_ship_capacity", b"_daily_ship_capacity", "_ships_orders", b"_ships_orders", "accepts_returns", b"accepts_returns", "code", b"code", "daily_inspection_capacity", b"daily_inspection_capacity", "daily_ship_capacity", b"daily_ship_capacity", "kind", b"kind", "latitude", b"latitude", "longitude", b"longitude", "name", b"name", "ships_orders", b"ships_orders"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__accepts_returns: _TypeAlias = _typing.Literal["accepts_returns"]  # noqa: Y015
     _WhichOneofArgType__accepts_returns: _TypeAlias = _typing.Literal["_accepts_returns", b"_accepts_returns"]  # noqa: Y015
+    _WhichOneofReturnType__daily_inspection_capacity: _TypeAlias = _typing.Literal["daily_inspection_capacity"]  # noqa: Y015
+    _WhichOneofArgType__daily_inspection_capacity: _TypeAlias = _typing.Literal["_daily_inspection_capacity", b"_daily_inspection_capacity"]  # noqa: Y015
+    _WhichOneofReturnType__daily_ship_capacity: _TypeAlias = _typing.Literal["daily_ship_capacity"]  # noqa: Y015
+    _WhichOneofArgType__daily_ship_capacity: _TypeAlias = _typing.Literal["_daily_ship_capacity", b"_daily_ship_capacity"]  # noqa: Y015
     _WhichOneofReturnType__ships_orders: _TypeAlias = _typing.Literal["ships_orders"]  # noqa: Y015
     _WhichOneofArgType__ships_orders: _TypeAlias = _typing.Literal["_ships_orders", b"_ships_orders"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__accepts_returns) -> _WhichOneofReturnType__accepts_returns | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__daily_inspection_capacity) -> _WhichOneofReturnType__daily_inspection_capacity | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__daily_ship_capacity) -> _WhichOneofReturnType__daily_ship_capacity | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__ships_orders) -> _WhichOneofReturnType__ships_orders | None: ...
 

@@ -42,6 +42,24 @@ class Location:
     longitude: float
     ships_orders: bool
     accepts_returns: bool
+    # What it can do in a day; None: no limit.
+    daily_ship_capacity: int | None = None
+    daily_inspection_capacity: int | None = None
+
+
+@dataclass(frozen=True)
+class LocationChange:
+    """An upsert of a location by code as the operator sent it; None is a part left out."""
+
+    code: str
+    name: str
+    kind: LocationKind | None
+    latitude: float
+    longitude: float
+    ships_orders: bool | None = None
+    accepts_returns: bool | None = None
+    daily_ship_capacity: int | None = None
+    daily_inspection_capacity: int | None = None
 
 
 @dataclass(frozen=True)

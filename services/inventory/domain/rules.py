@@ -8,11 +8,13 @@ them): each state is never negative, and reserved never exceeds on hand, so avai
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
 from services.inventory.domain.model import (
     Location,
+    LocationChange,
     LocationKind,
     Movement,
     Reservation,
@@ -74,40 +76,52 @@ def default_capabilities(kind: LocationKind) -> tuple[bool, bool]:
     return True, kind is not LocationKind.THIRD_PARTY_WAREHOUSE
 
 
-def upserted_location(
-    existing: Location | None,
-    *,
-    new_id: str,
-    code: str,
-    name: str,
-    kind: LocationKind,
-    latitude: float,
-    longitude: float,
-    ships_orders: bool | None,
-    accepts_returns: bool | None,
-) -> Location:
-    """The location an upsert by code leaves.
+def require_location_change(change: LocationChange) -> LocationChange:
+    """The change with its code and name trimmed; refuses a blank or overlong code or name, a
+    missing kind, coordinates off the map and a negative capacity."""
+    if change.kind is None:
+        raise DomainError(ErrorCode.INVALID_INPUT, "location kind is required", "kind")
+    require_coordinates(change.latitude, change.longitude)
+    for field in ("daily_ship_capacity", "daily_inspection_capacity"):
+        capacity = getattr(change, field)
+        if capacity is not None:
+            require_non_negative(capacity, field, "a daily capacity")
+    return dataclasses.replace(
+        change,
+        code=require_code(change.code, "code", "location code"),
+        name=require_words(change.name, "name", "name"),
+    )
 
-    A location keeps its id (`new_id` names a new one); name, kind and coordinates are
-    replaced. A capability the operator leaves out (None) keeps its current value, or, for a new
-    location, takes its kind's default (`default_capabilities`): changing an existing
-    location's kind never silently changes what it does.
+
+def upserted_location(existing: Location | None, change: LocationChange, new_id: str) -> Location:
+    """The location an upsert by code leaves (`change` as `require_location_change` left it).
+
+    A location keeps its id (`new_id` names a new one); name, kind, coordinates and daily
+    capacities are replaced (a capacity left out is no limit). A capability the operator leaves
+    out (None) keeps its current value, or, for a new location, takes its kind's default
+    (`default_capabilities`): changing an existing location's kind never silently changes what
+    it does.
     """
+    assert change.kind is not None, "require_location_change refuses a missing kind"
     if existing is None:
-        default_ships, default_returns = default_capabilities(kind)
+        default_ships, default_returns = default_capabilities(change.kind)
         current_id, current_ships, current_returns = new_id, default_ships, default_returns
     else:
         current_id = existing.id
         current_ships, current_returns = existing.ships_orders, existing.accepts_returns
     return Location(
         id=current_id,
-        code=code,
-        name=name,
-        kind=kind,
-        latitude=latitude,
-        longitude=longitude,
-        ships_orders=current_ships if ships_orders is None else ships_orders,
-        accepts_returns=current_returns if accepts_returns is None else accepts_returns,
+        code=change.code,
+        name=change.name,
+        kind=change.kind,
+        latitude=change.latitude,
+        longitude=change.longitude,
+        ships_orders=current_ships if change.ships_orders is None else change.ships_orders,
+        accepts_returns=(
+            current_returns if change.accepts_returns is None else change.accepts_returns
+        ),
+        daily_ship_capacity=change.daily_ship_capacity,
+        daily_inspection_capacity=change.daily_inspection_capacity,
     )
 
 

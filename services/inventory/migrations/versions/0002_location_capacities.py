@@ -1,0 +1,26 @@
+"""Locations declare what they can ship and inspect in a day
+
+Revision 0002, after 0001.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0002"
+down_revision: str | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("location", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("daily_ship_capacity", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("daily_inspection_capacity", sa.Integer(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("location", schema=None) as batch_op:
+        batch_op.drop_column("daily_inspection_capacity")
+        batch_op.drop_column("daily_ship_capacity")

@@ -1,0 +1,137 @@
+"""Protobuf messages to and from plain objects by field name, so that a field added to a
+message and to a dataclass (or a GraphQL type) needs no converter line between them.
+
+Conventions the protos follow, which the conversion relies on: an enum's values carry the
+enum's name as prefix (`LOCATION_KIND_RETURN_HUB`, see `proto_enums`); times travel as RFC 3339
+text; a field that may be left out is `optional`, and None on the Python side.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import types
+import typing
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+from google.protobuf.message_factory import GetMessageClass
+
+from services.kernel.proto_enums import snake_case
+
+M = TypeVar("M", bound=Message)
+T = TypeVar("T")
+
+
+def to_message(message_type: type[M], source: object, /, **overrides: object) -> M:
+    """A `message_type` whose fields take the same-named attributes of `source`.
+
+    Enum members (by name) become the proto enum's numbers, datetimes RFC 3339 text, nested
+    objects nested messages; None leaves a field unset. `overrides` give fields by name,
+    for those `source` has under another name or not at all.
+    """
+    message = message_type()
+    fields: list[FieldDescriptor] = list(message_type.DESCRIPTOR.fields)  # type: ignore[arg-type]
+    for field in fields:
+        if field.name in overrides:
+            value = overrides[field.name]
+        elif hasattr(source, field.name):
+            value = getattr(source, field.name)
+        else:
+            continue
+        _assign(message, field, value)
+    return message
+
+
+def _assign(message: Message, field: FieldDescriptor, value: object) -> None:
+    if value is None:
+        return
+    if field.is_repeated:
+        items = [_wire_value(field, item) for item in value]  # type: ignore[attr-defined]
+        getattr(message, field.name).extend(items)
+    elif field.message_type is not None:
+        getattr(message, field.name).CopyFrom(_wire_value(field, value))
+    else:
+        setattr(message, field.name, _wire_value(field, value))
+
+
+def _wire_value(field: FieldDescriptor, value: object) -> Any:
+    if field.message_type is not None:
+        if isinstance(value, Message):
+            return value
+        return to_message(GetMessageClass(field.message_type), value)
+    if field.enum_type is not None:
+        if isinstance(value, int):
+            return value
+        name = value.name if isinstance(value, enum.Enum) else str(value)
+        prefix = snake_case(field.enum_type.name).upper() + "_"
+        return field.enum_type.values_by_name[prefix + name].number
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def from_message(target: type[T], message: Message, /, **overrides: object) -> T:
+    """A `target` (a dataclass) built from the message's same-named fields.
+
+    Enum numbers become the field's enum type (by name, without the proto prefix); an unset
+    optional field, or empty RFC 3339 text for a datetime, becomes None; nested messages
+    become the field's dataclass type. `overrides` give fields by name.
+    """
+    hints = typing.get_type_hints(target)
+    proto_fields = message.DESCRIPTOR.fields_by_name
+    values: dict[str, object] = {}
+    for field in dataclasses.fields(target):  # type: ignore[arg-type]
+        if field.name in overrides:
+            values[field.name] = overrides[field.name]
+        elif field.name in proto_fields:
+            proto_field: FieldDescriptor = proto_fields[field.name]  # type: ignore[assignment]
+            values[field.name] = _python_value(message, proto_field, hints[field.name])
+    return target(**values)
+
+
+def _python_value(message: Message, field: FieldDescriptor, hint: Any) -> object:
+    if field.has_presence and not field.is_repeated:
+        if not message.HasField(field.name):
+            return None
+    raw = getattr(message, field.name)
+    kind = _concrete(hint)
+    if field.is_repeated:
+        item = _item_type(hint)
+        return tuple(_convert(field, value, item) for value in raw)
+    return _convert(field, raw, kind)
+
+
+def _convert(field: FieldDescriptor, raw: object, kind: Any) -> object:
+    if field.enum_type is not None and isinstance(kind, type) and issubclass(kind, enum.Enum):
+        if raw not in field.enum_type.values_by_number or raw == 0:  # unknown or unspecified
+            return None
+        name = field.enum_type.values_by_number[raw].name  # type: ignore[index]
+        return kind[name.removeprefix(snake_case(field.enum_type.name).upper() + "_")]
+    if field.message_type is not None and dataclasses.is_dataclass(kind):
+        return from_message(kind, raw)  # type: ignore[arg-type]
+    if kind is datetime:
+        return datetime.fromisoformat(raw) if raw else None  # type: ignore[arg-type]
+    return raw
+
+
+def _concrete(hint: Any) -> Any:
+    """`X | None` -> `X`."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        options = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        return options[0] if len(options) == 1 else hint
+    return hint
+
+
+def _item_type(hint: Any) -> Any:
+    """`tuple[X, ...]` or `list[X]` -> `X`."""
+    args = typing.get_args(_concrete(hint))
+    return args[0] if args else Any
+
+
+def fields_of(source: object) -> Mapping[str, object]:
+    """A dataclass's fields by name (for overrides built from another object)."""
+    return {f.name: getattr(source, f.name) for f in dataclasses.fields(source)}  # type: ignore[arg-type]
