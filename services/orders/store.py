@@ -81,7 +81,8 @@ class OrdersStore(Store, Protocol):
         ...
 
     async def mark_shipping(self, shipment_id: str) -> None:
-        """Notes that the shipment's commit in inventory is under way (SHIPPING)."""
+        """Notes that the shipment's commit in inventory is under way (SHIPPING): from then on
+        its order cannot be cancelled."""
         ...
 
     async def mark_shipped(
@@ -97,7 +98,8 @@ class OrdersStore(Store, Protocol):
         ...
 
     async def orders(self, order_ids: Sequence[str]) -> list[Order]:
-        """The orders with these ids that clients may see (never a PLACING claim), any order."""
+        """The orders with these ids that clients may see (never a PLACING claim), in no
+        particular order."""
         ...
 
     async def page(
@@ -197,6 +199,8 @@ class SqlOrdersStore(SqlStore):
 
     def __init__(self, session: AsyncSession) -> None:
         super().__init__(session, PRODUCER)
+        # The order rows this unit of work has locked, by order id: each is read once.
+        self._locked: dict[str, OrderRow] = {}
 
     async def claim(self, order_id: str, new: NewOrder) -> bool:
         now = utcnow()
@@ -359,10 +363,13 @@ class SqlOrdersStore(SqlStore):
             .with_for_update()
             .execution_options(populate_existing=True)
         )
-        return (await self.session.exec(statement)).first()
+        row = (await self.session.exec(statement)).first()
+        if row is not None:
+            self._locked[order_id] = row
+        return row
 
     async def _required_row(self, order_id: str) -> OrderRow:
-        row = await self._locked_row(order_id)
+        row = self._locked.get(order_id) or await self._locked_row(order_id)
         if row is None:
             raise LookupError(f"no order {order_id}")
         return row
