@@ -1,2 +1,2 @@
-"""The orders service: its domain arrives in a later issue; today it runs, owns its
-database and outbox, and serves gRPC health and reflection."""
+"""The orders service: places orders over inventory with cost-based routing (a saga that a
+crash cannot leave holding stock), cancels and ships them, and serves order pages."""

@@ -1,42 +1,40 @@
-"""Names the concrete parts of the orders service."""
+"""Names the concrete parts of the orders service: `bootstrap` wires the use cases over any unit
+of work and any inventory (tests pass in-memory ones), `build` over the service's database and
+the inventory service's gRPC API."""
 
 from __future__ import annotations
 
-import os
-from datetime import timedelta
-
 from oms.orders.v1 import orders_pb2, orders_pb2_grpc
 from services.kernel.runtime import ServiceContext, ServiceDefinition, ServiceParts
-from services.orders.domain.routing import CostModel
+from services.kernel.unit_of_work import SqlUnitOfWork, UnitOfWork
 from services.orders.grpc_api import OrdersGrpc
-from services.orders.inventory_client import InventoryClient
+from services.orders.inventory_client import Inventory, InventoryClient
 from services.orders.recovery import placement_recovery
 from services.orders.service import OrdersService
-from services.orders.store import TABLES
+from services.orders.settings import OrdersSettings
+from services.orders.store import TABLES, OrdersStore, SqlOrdersStore
 
 
-def cost_model_from_env() -> CostModel:
-    """The routing knobs an operator sets without code (the README lists them)."""
-    defaults = CostModel()
-    return CostModel(
-        extra_parcel_cents=int(
-            os.environ.get("OMS_ROUTING_EXTRA_PARCEL_CENTS", defaults.extra_parcel_cents)
-        ),
-        max_locations=int(os.environ.get("OMS_ROUTING_MAX_LOCATIONS", defaults.max_locations)),
-    )
+def bootstrap(
+    uow: UnitOfWork[OrdersStore], inventory: Inventory, settings: OrdersSettings | None = None
+) -> OrdersService:
+    return OrdersService(uow, inventory, settings or OrdersSettings())
 
 
 def build(context: ServiceContext) -> ServiceParts:
-    service = OrdersService(
-        context.db, InventoryClient(context.channels["inventory"]), cost_model_from_env()
+    settings = OrdersSettings.from_env(context.env)
+    service = bootstrap(
+        SqlUnitOfWork(context.db, SqlOrdersStore),
+        InventoryClient(context.channels["inventory"]),
+        settings,
     )
-    stale_after = float(os.environ.get("OMS_ORDERS_RECOVERY_AFTER_SECONDS", "30"))
     servicer = OrdersGrpc(service)
     return ServiceParts(
         register_grpc=lambda server: orders_pb2_grpc.add_OrdersServiceServicer_to_server(
             servicer, server
         ),
-        workers=[placement_recovery(service, stale_after=timedelta(seconds=stale_after))],
+        uow=service.uow,
+        workers=[placement_recovery(service, stale_after=settings.recovery_after)],
     )
 
 

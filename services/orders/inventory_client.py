@@ -1,8 +1,10 @@
-"""The orders service's port to the inventory service (gRPC), in the orders' own terms."""
+"""The orders service's port to the inventory service, in the orders' own terms, and its gRPC
+adapter."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 import grpc
 
@@ -13,7 +15,38 @@ from services.kernel.proto_enums import enum_name
 from services.orders.domain.routing import Candidate
 
 
+class Inventory(Protocol):
+    """What placement, cancellation and shipping ask of inventory. A reservation's key is the
+    order's id; lines are (sku, location code, units)."""
+
+    async def sourcing_options(self, skus: Sequence[str]) -> tuple[list[Candidate], list[str]]:
+        """Where the SKUs can ship from, and which of them inventory does not know."""
+        ...
+
+    async def reserve(self, key: str, lines: Sequence[tuple[str, str, int]]) -> bool:
+        """Holds all lines or none; False when stock ran short. Holding again under a key that
+        holds returns True and holds nothing more; under a released key it is refused
+        (INVALID_STATE), so a late hold of an abandoned placement can never take stock."""
+        ...
+
+    async def release(self, key: str) -> None:
+        """Gives back what the key holds; a key never seen is remembered as released."""
+        ...
+
+    async def commit(self, key: str, location_code: str) -> None:
+        """Ships what the key holds at the location (on hand and reserved go down); again, it
+        ships nothing more. Refused for a released key (INVALID_STATE), an unknown one
+        (NOT_FOUND)."""
+        ...
+
+    async def held_lines(self, key: str) -> list[tuple[str, str, int]] | None:
+        """What the key holds; None when inventory never saw it."""
+        ...
+
+
 class InventoryClient:
+    """`Inventory` over the inventory service's gRPC API."""
+
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self._stub = InventoryServiceStub(channel)
 

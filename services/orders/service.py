@@ -9,131 +9,86 @@ Placement is a saga with the order's id as the reservation key:
    release the key (so a late hold cannot survive) and forget the claim.
 A crash between the steps leaves a PLACING order, which `recover_stale` completes (inventory
 holds the key) or releases (it does not).
+
+Each step is one unit of work, committing its change with its events; none is open across a
+call to inventory, so a slow inventory never holds an order's lock. The queries live in
+`store.py`, the rules in `domain/`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
-
-from sqlalchemy import delete, func
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from datetime import timedelta
 
 from oms.events.v1 import orders_pb2 as events
-from services.kernel.db import Database, utcnow
+from services.kernel.db import utcnow
 from services.kernel.errors import DomainError, ErrorCode
-from services.kernel.outbox import record_event
+from services.kernel.unit_of_work import UnitOfWork
 from services.orders.domain import rules
 from services.orders.domain.model import NewOrder, Order, OrderStatus, Shipment, ShipmentStatus
-from services.orders.domain.routing import CostModel, RoutingPlan, plan_order
-from services.orders.inventory_client import InventoryClient
-from services.orders.store import (
-    OrderLineRow,
-    OrderRow,
-    ShipmentLineRow,
-    ShipmentRow,
-    load_orders,
-    routing_to_json,
-)
+from services.orders.domain.routing import RoutingPlan, plan_order
+from services.orders.inventory_client import Inventory
+from services.orders.settings import OrdersSettings
+from services.orders.store import OrdersStore
 
-PRODUCER = "orders"
 REPLAN_ATTEMPTS = 3
-PENDING = (OrderStatus.ALLOCATED, OrderStatus.PARTIALLY_SHIPPED, OrderStatus.BACKORDERED)
-HIDDEN = (OrderStatus.PLACING,)
-MAX_PAGE = 100
+# How long a duplicate placement waits for the first one to settle, and how often it looks.
+SETTLE_PATIENCE_SECONDS = 10.0
+SETTLE_POLL_SECONDS = 0.02
 
 
 class OrdersService:
+    """The orders' use cases."""
+
     def __init__(
-        self, db: Database, inventory: InventoryClient, cost_model: CostModel | None = None
+        self, uow: UnitOfWork[OrdersStore], inventory: Inventory, settings: OrdersSettings
     ) -> None:
-        self._db = db
+        self.uow = uow
         self._inventory = inventory
-        self._cost_model = cost_model or CostModel()
+        self._cost_model = settings.cost_model
 
     # Placing
 
     async def place(self, new: NewOrder) -> Order:
+        """Places an order, or returns the one placed before under its (channel, external id)
+        and holds nothing more. Refused with nothing held and no order left: unknown SKU
+        (NOT_FOUND on its line), stock short (INSUFFICIENT_STOCK), invalid input."""
         rules.validate_new_order(new)
-        order_id = await self._claim(new)
-        if order_id is None:  # placed before, or by a concurrent request with the same id
-            claimed = await self._find_by_external_id(new.channel, new.external_id)
-            return await self._when_placed(claimed) if claimed else await self.place(new)
+        order_id = str(uuid.uuid4())
+        async with self.uow.write() as store:
+            claimed = await store.claim(order_id, new)
+        if not claimed:  # placed before, or by a concurrent request with the same id
+            first = await self._order_by_external_id(new.channel, new.external_id)
+            return await self._when_placed(first) if first else await self.place(new)
         try:
-            plan = await self._hold_cheapest_plan(order_id, rules.units_by_sku(new), new)
+            plan = await self._hold_cheapest_plan(order_id, new)
         except DomainError:
             await self._abandon(order_id)
             raise
         return await self._allocate(order_id, plan)
 
-    async def _claim(self, new: NewOrder) -> str | None:
-        order_id = str(uuid.uuid4())
-        try:
-            async with self._db.transaction() as session:
-                session.add(
-                    OrderRow(
-                        id=order_id,
-                        status=OrderStatus.PLACING.value,
-                        channel=new.channel,
-                        external_id=new.external_id,
-                        email=new.email,
-                        ship_to=new.ship_to.__dict__,
-                        split_policy=new.split_policy.value,
-                        placed_by=new.placed_by,
-                    )
-                )
-                await session.flush()
-                for number, line in enumerate(new.lines):
-                    session.add(
-                        OrderLineRow(
-                            order_id=order_id,
-                            line_number=number,
-                            sku=line.sku,
-                            quantity=line.quantity,
-                            unit_price_cents=line.unit_price_cents,
-                        )
-                    )
-        except IntegrityError:
-            return None
-        return order_id
-
-    async def _hold_cheapest_plan(
-        self, order_id: str, units: dict[str, int], new: NewOrder
-    ) -> RoutingPlan:
+    async def _hold_cheapest_plan(self, order_id: str, new: NewOrder) -> RoutingPlan:
+        """Plans from current stock and holds the plan in inventory; plans again when the hold
+        is refused because stock moved since it was read."""
+        units = rules.units_by_sku(new)
         ship_to = (new.ship_to.latitude, new.ship_to.longitude)
         for _attempt in range(REPLAN_ATTEMPTS):
             candidates, unknown = await self._inventory.sourcing_options(sorted(units))
-            if unknown:
-                index = next(i for i, line in enumerate(new.lines) if line.sku in unknown)
-                raise DomainError(
-                    ErrorCode.NOT_FOUND,
-                    f"unknown SKU {new.lines[index].sku!r}",
-                    f"lines.{index}.sku",
-                )
+            rules.require_known_skus(new.lines, unknown)
             plan = plan_order(units, candidates, ship_to, new.split_policy, self._cost_model)
             if plan is None:
                 break
-            lines = [(sku, p.location_code, q) for p in plan.parcels for sku, q in p.lines]
-            if await self._inventory.reserve(order_id, lines):
+            if await self._inventory.reserve(order_id, rules.lines_to_hold(plan)):
                 return plan
-        raise DomainError(
-            ErrorCode.INSUFFICIENT_STOCK,
-            "not enough stock to fill the order"
-            + (" from one location" if new.split_policy.value == "SHIP_COMPLETE" else ""),
-            "lines",
-        )
+        raise rules.short_of_stock(new.split_policy)
 
     async def _abandon(self, order_id: str) -> None:
         """Compensates a placement that will not happen: nothing stays held, no order stays."""
         await self._inventory.release(order_id)
-        async with self._db.transaction() as session:
-            await session.exec(delete(OrderLineRow).where(col(OrderLineRow.order_id) == order_id))  # type: ignore[call-overload]
-            await session.exec(delete(OrderRow).where(col(OrderRow.id) == order_id))  # type: ignore[call-overload]
+        async with self.uow.write() as store:
+            await store.forget_claim(order_id)
 
     async def _allocate(
         self,
@@ -141,112 +96,84 @@ class OrdersService:
         plan: RoutingPlan | None,
         held: Sequence[tuple[str, str, int]] = (),
     ) -> Order:
-        """Records the held stock as shipments (one per location) and publishes OrderPlaced."""
-        parcels: dict[str, list[tuple[str, int]]] = {}
-        if plan is not None:
-            for parcel in plan.parcels:
-                parcels[parcel.location_code] = list(parcel.lines)
-        for sku, location_code, units in held:
-            parcels.setdefault(location_code, []).append((sku, units))
-        async with self._db.transaction() as session:
-            row = await _lock_order(session, order_id, placing=True)
-            if row.status != OrderStatus.PLACING.value:
-                return (await load_orders(session, [row]))[0]
-            row.status = OrderStatus.ALLOCATED.value
-            row.routing = routing_to_json(plan) if plan else None
-            row.updated_at = utcnow()
-            session.add(row)
-            facts = []
-            for location_code, lines in sorted(parcels.items()):
-                shipment_id = str(uuid.uuid4())
-                session.add(
-                    ShipmentRow(
-                        id=shipment_id,
-                        order_id=order_id,
-                        location_code=location_code,
-                        status=ShipmentStatus.ALLOCATED.value,
-                    )
-                )
-                await session.flush()
-                for sku, units in lines:
-                    session.add(ShipmentLineRow(shipment_id=shipment_id, sku=sku, quantity=units))
-                facts.append(_shipment_fact(shipment_id, location_code, lines))
-            order = (await load_orders(session, [row]))[0]
-            record_event(
-                session,
-                PRODUCER,
+        """Records the held stock as shipments (one per location) and publishes OrderPlaced.
+        An order no longer PLACING (allocated meanwhile) is returned as it is."""
+        shipments = [
+            Shipment(str(uuid.uuid4()), location_code, ShipmentStatus.ALLOCATED, lines)
+            for location_code, lines in rules.parcels_by_location(plan, held)
+        ]
+        async with self.uow.write() as store:
+            claim = await store.lock_order(order_id)
+            if claim is None:
+                raise DomainError(ErrorCode.NOT_FOUND, f"no order {order_id}", "id")
+            if claim.status is not OrderStatus.PLACING:
+                return claim
+            order = await store.allocate(order_id, plan, shipments)
+            store.record(
                 events.OrderPlaced(
                     order_id=order.id,
                     number=order.number,
                     channel=order.channel,
                     lines=[_line_fact(x.sku, x.quantity, x.unit_price_cents) for x in order.lines],
-                    shipments=facts,
+                    shipments=[_shipment_fact(s.id, s.location_code, s.lines) for s in shipments],
                     routing_cost_cents=plan.total_cents if plan else 0,
-                ),
+                )
             )
         return order
 
-    async def _when_placed(self, row: OrderRow, patience_seconds: float = 10.0) -> Order:
+    async def _when_placed(self, order: Order) -> Order:
         """The order once its placement has settled (another request may still be placing it)."""
-        deadline = asyncio.get_running_loop().time() + patience_seconds
-        while row.status == OrderStatus.PLACING.value:
+        deadline = asyncio.get_running_loop().time() + SETTLE_PATIENCE_SECONDS
+        while order.status is OrderStatus.PLACING:
             if asyncio.get_running_loop().time() > deadline:
                 raise DomainError(
                     ErrorCode.INVALID_STATE, "the order is still being placed; retry", "external_id"
                 )
-            await asyncio.sleep(0.02)
-            found = await self._find_by_external_id(row.channel, row.external_id)
+            await asyncio.sleep(SETTLE_POLL_SECONDS)
+            found = await self._order_by_external_id(order.channel, order.external_id)
             if found is None:
                 raise DomainError(
                     ErrorCode.INSUFFICIENT_STOCK, "not enough stock to fill the order", "lines"
                 )
-            row = found
-        async with self._db.snapshot() as session:
-            return (await load_orders(session, [row]))[0]
+            order = found
+        return order
 
     async def recover_stale(self, older_than: timedelta) -> int:
-        """Completes or releases placements and cancellations a crash left half done."""
-        cutoff = utcnow() - older_than
-        async with self._db.snapshot() as session:
-            stale = (
-                await session.exec(
-                    select(OrderRow).where(
-                        OrderRow.status == OrderStatus.PLACING.value,
-                        col(OrderRow.updated_at) < cutoff,
-                    )
-                )
-            ).all()
-        for row in stale:
-            held = await self._inventory.held_lines(row.id)
+        """Completes or releases placements a crash left half done: those PLACING for longer
+        than `older_than`. Completed when inventory holds their key, else released (so a late
+        hold is refused) and forgotten. Returns how many it resolved."""
+        async with self.uow.read() as store:
+            stale = await store.stale_claims(utcnow() - older_than)
+        for order_id in stale:
+            held = await self._inventory.held_lines(order_id)
             if held:
-                await self._allocate(row.id, None, held)
+                await self._allocate(order_id, None, held)
             else:
-                await self._abandon(row.id)
+                await self._abandon(order_id)
         return len(stale)
 
     # Cancelling and shipping
 
     async def cancel(self, order_id: str) -> Order:
-        async with self._db.transaction() as session:
-            row = await _lock_order(session, order_id)
-            order = (await load_orders(session, [row]))[0]
+        """Cancels an order: its stock goes back to inventory, it and its shipments become
+        CANCELLED, OrderCancelled is published. Cancelling a cancelled order returns it.
+
+        Refused (INVALID_STATE) once a shipment is SHIPPING or SHIPPED. Both checks run under
+        the order's lock, and a shipment becomes SHIPPING under that lock before inventory
+        commits it, so the final check sees any shipment that started to ship meanwhile.
+        """
+        async with self.uow.write() as store:
+            order = _visible(await store.lock_order(order_id), order_id)
             if order.status is OrderStatus.CANCELLED:
                 return order
-            rules.require_cancellable(order.status, [s.status for s in order.shipments])
+            rules.require_cancellable(order.status, _statuses(order))
         await self._inventory.release(order_id)
-        async with self._db.transaction() as session:
-            row = await _lock_order(session, order_id)
-            rules.require_cancellable(
-                OrderStatus(row.status), await _shipment_statuses(session, order_id)
-            )
-            row.status = OrderStatus.CANCELLED.value
-            row.cancelled_at = row.updated_at = utcnow()
-            session.add(row)
-            for shipment in await _shipments(session, order_id):
-                shipment.status = ShipmentStatus.CANCELLED.value
-                session.add(shipment)
-            record_event(session, PRODUCER, events.OrderCancelled(order_id=order_id))
-            return (await load_orders(session, [row]))[0]
+        async with self.uow.write() as store:
+            order = _visible(await store.lock_order(order_id), order_id)
+            rules.require_cancellable(order.status, _statuses(order))
+            cancelled = await store.mark_cancelled(order_id)
+            store.record(events.OrderCancelled(order_id=order_id))
+        return cancelled
 
     async def ship(
         self,
@@ -256,67 +183,49 @@ class OrdersService:
     ) -> tuple[Order, Shipment]:
         """Ships one shipment: its units leave on-hand at its location, with the serial numbers
         scanned into the parcel (per SKU, at most its units). Idempotent: shipping a shipped
-        shipment again changes nothing, its serial numbers included."""
-        if len(tracking_number) > 128:
-            raise DomainError(
-                ErrorCode.INVALID_INPUT, "tracking number is too long", "tracking_number"
+        shipment again changes nothing, its serial numbers included.
+
+        The shipment turns SHIPPING under its order's lock before inventory commits it, which
+        bars a concurrent cancel; a shipment left SHIPPING by a crash is committed again (a
+        commit is idempotent in inventory) when it is shipped again.
+        """
+        rules.require_tracking_number(tracking_number)
+        async with self.uow.write() as store:
+            order, shipment = _with_shipment(
+                await store.lock_order_of_shipment(shipment_id), shipment_id
             )
-        async with self._db.transaction() as session:
-            shipment = await session.get(ShipmentRow, shipment_id)
-            if shipment is None:
-                raise DomainError(ErrorCode.NOT_FOUND, f"no shipment {shipment_id}", "shipment_id")
-            row = await _lock_order(session, shipment.order_id)
-            if shipment.status == ShipmentStatus.CANCELLED.value:
-                raise DomainError(
-                    ErrorCode.INVALID_STATE, "the shipment was cancelled", "shipment_id"
-                )
-            shipped = {x.sku: x.quantity for x in await _shipment_lines(session, shipment_id)}
-            serial_numbers = rules.shipped_serials(serials, shipped)
-            if shipment.status == ShipmentStatus.ALLOCATED.value:
-                shipment.status = ShipmentStatus.SHIPPING.value
-                session.add(shipment)
-        if shipment.status == ShipmentStatus.SHIPPING.value:
-            await self._inventory.commit(row.id, shipment.location_code)
+            rules.require_shippable(shipment)
+            serial_numbers = rules.shipped_serials(serials, dict(shipment.lines))
+            status = shipment.status
+            if status is ShipmentStatus.ALLOCATED:
+                await store.mark_shipping(shipment_id)
+                status = ShipmentStatus.SHIPPING
+        if status is ShipmentStatus.SHIPPING:
+            await self._inventory.commit(order.id, shipment.location_code)
             await self._record_shipped(shipment_id, tracking_number, serial_numbers)
-        async with self._db.snapshot() as session:
-            order_row = await session.get(OrderRow, row.number)
-            assert order_row is not None
-            order = (await load_orders(session, [order_row]))[0]
-        return order, next(s for s in order.shipments if s.id == shipment_id)
+        async with self.uow.read() as store:
+            [order] = await store.orders([order.id])
+        return _with_shipment(order, shipment_id)
 
     async def _record_shipped(
         self, shipment_id: str, tracking_number: str, serial_numbers: dict[str, tuple[str, ...]]
     ) -> None:
-        async with self._db.transaction() as session:
-            shipment = await session.get(ShipmentRow, shipment_id)
-            assert shipment is not None
-            row = await _lock_order(session, shipment.order_id)
-            if shipment.status == ShipmentStatus.SHIPPED.value:
+        """Records a committed shipment as SHIPPED, moves its order on and publishes
+        ShipmentShipped, once: a shipment already SHIPPED is left as it is."""
+        async with self.uow.write() as store:
+            order, shipment = _with_shipment(
+                await store.lock_order_of_shipment(shipment_id), shipment_id
+            )
+            if shipment.status is ShipmentStatus.SHIPPED:
                 return
-            shipment.status = ShipmentStatus.SHIPPED.value
-            shipment.tracking_number = tracking_number
-            shipment.shipped_at = utcnow()
-            session.add(shipment)
-            await session.flush()
-            status = rules.status_after_shipping(await _shipment_statuses(session, row.id))
-            row.status = status.value
-            row.updated_at = utcnow()
-            if status is OrderStatus.SHIPPED:
-                row.shipped_at = row.updated_at
-            session.add(row)
-            line_rows = await _shipment_lines(session, shipment_id)
-            for line in line_rows:
-                line.serial_numbers = list(serial_numbers.get(line.sku, ()))
-                session.add(line)
-            lines = [(x.sku, x.quantity) for x in line_rows]
-            record_event(
-                session,
-                PRODUCER,
+            status = rules.status_once_shipped(order.shipments, shipment_id)
+            await store.mark_shipped(shipment_id, tracking_number, serial_numbers, status)
+            store.record(
                 events.ShipmentShipped(
-                    order_id=row.id,
-                    shipment=_shipment_fact(shipment_id, shipment.location_code, lines),
+                    order_id=order.id,
+                    shipment=_shipment_fact(shipment_id, shipment.location_code, shipment.lines),
                     tracking_number=tracking_number,
-                ),
+                )
             )
 
     # Reading
@@ -329,109 +238,48 @@ class OrdersService:
 
     async def orders(self, order_ids: Sequence[str]) -> list[Order]:
         """The orders asked for, in the order asked; unknown ids are left out."""
-        async with self._db.snapshot() as session:
-            rows = (
-                await session.exec(
-                    select(OrderRow).where(
-                        col(OrderRow.id).in_(order_ids), col(OrderRow.status).not_in(HIDDEN)
-                    )
-                )
-            ).all()
-            by_id = {o.id: o for o in await load_orders(session, list(rows))}
+        async with self.uow.read() as store:
+            by_id = {o.id: o for o in await store.orders(order_ids)}
         return [by_id[i] for i in order_ids if i in by_id]
 
     async def page(
         self, first: int, after: str, status: OrderStatus | None, placed_by: str = ""
     ) -> tuple[list[tuple[str, Order]], bool]:
         """Most recent first: ([(cursor, order)], has next page)."""
-        if not 1 <= first <= MAX_PAGE:
-            raise DomainError(
-                ErrorCode.INVALID_INPUT, f"first must be within 1..{MAX_PAGE}", "first"
-            )
-        statement = select(OrderRow).where(col(OrderRow.status).not_in(HIDDEN))
-        if after:
-            statement = statement.where(col(OrderRow.number) < decode_cursor(after))
-        if status is not None:
-            statement = statement.where(OrderRow.status == status.value)
-        if placed_by:
-            statement = statement.where(OrderRow.placed_by == placed_by)
-        statement = statement.order_by(col(OrderRow.number).desc()).limit(first + 1)
-        async with self._db.snapshot() as session:
-            rows = list((await session.exec(statement)).all())
-            orders = await load_orders(session, rows[:first])
-        return [(encode_cursor(int(o.number)), o) for o in orders], len(rows) > first
+        rules.require_page_size(first)
+        before = rules.decode_cursor(after) if after else None
+        async with self.uow.read() as store:
+            orders, has_next = await store.page(first, before, status, placed_by)
+        return [(rules.encode_cursor(int(o.number)), o) for o in orders], has_next
 
     async def pending_summary(self) -> tuple[int, int]:
         """(orders not yet shipped, age of the oldest in whole minutes)."""
-        pending = [s.value for s in PENDING]
-        async with self._db.snapshot() as session:
-            count, oldest = (
-                await session.exec(
-                    select(func.count(), func.min(OrderRow.placed_at)).where(
-                        col(OrderRow.status).in_(pending)
-                    )
-                )
-            ).one()
-        if not count or oldest is None:
-            return 0, 0
-        if isinstance(oldest, str):  # SQLite aggregates lose the column type
-            oldest = datetime.fromisoformat(oldest)
-        if oldest.tzinfo is None:
-            oldest = oldest.replace(tzinfo=utcnow().tzinfo)
-        return int(count), int((utcnow() - oldest).total_seconds() // 60)
+        async with self.uow.read() as store:
+            count, oldest = await store.waiting_orders(rules.PENDING)
+        return rules.pending_summary(count, oldest, utcnow())
 
-    async def _find_by_external_id(self, channel: str, external_id: str) -> OrderRow | None:
-        async with self._db.snapshot() as session:
-            return (
-                await session.exec(
-                    select(OrderRow).where(
-                        OrderRow.channel == channel, OrderRow.external_id == external_id
-                    )
-                )
-            ).first()
+    async def _order_by_external_id(self, channel: str, external_id: str) -> Order | None:
+        async with self.uow.read() as store:
+            return await store.order_by_external_id(channel, external_id)
 
 
-def encode_cursor(number: int) -> str:
-    return base64.urlsafe_b64encode(f"order:{number}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        kind, _, number = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if kind != "order":
-            raise ValueError(kind)
-        return int(number)
-    except ValueError as error:
-        raise DomainError(
-            ErrorCode.INVALID_INPUT, "not a cursor from this list", "after"
-        ) from error
-
-
-async def _lock_order(session: AsyncSession, order_id: str, placing: bool = False) -> OrderRow:
-    """The order row, locked for this transaction (PostgreSQL; SQLite has one writer).
-
-    An order still being placed is found only when `placing` asks for it.
-    """
-    row = (
-        await session.exec(select(OrderRow).where(OrderRow.id == order_id).with_for_update())
-    ).first()
-    if row is None or (row.status in HIDDEN and not placing):
+def _visible(order: Order | None, order_id: str) -> Order:
+    """The order, unless there is none a client may see (NOT_FOUND)."""
+    if order is None or not rules.is_visible(order.status):
         raise DomainError(ErrorCode.NOT_FOUND, f"no order {order_id}", "id")
-    return row
+    return order
 
 
-async def _shipments(session: AsyncSession, order_id: str) -> list[ShipmentRow]:
-    statement = select(ShipmentRow).where(ShipmentRow.order_id == order_id)
-    return list((await session.exec(statement)).all())
+def _with_shipment(order: Order | None, shipment_id: str) -> tuple[Order, Shipment]:
+    """The order and its shipment `shipment_id` (NOT_FOUND when it has none)."""
+    shipment = next((s for s in order.shipments if s.id == shipment_id), None) if order else None
+    if order is None or shipment is None:
+        raise DomainError(ErrorCode.NOT_FOUND, f"no shipment {shipment_id}", "shipment_id")
+    return order, shipment
 
 
-async def _shipment_statuses(session: AsyncSession, order_id: str) -> list[ShipmentStatus]:
-    return [ShipmentStatus(s.status) for s in await _shipments(session, order_id)]
-
-
-async def _shipment_lines(session: AsyncSession, shipment_id: str) -> list[ShipmentLineRow]:
-    statement = select(ShipmentLineRow).where(ShipmentLineRow.shipment_id == shipment_id)
-    return list((await session.exec(statement)).all())
+def _statuses(order: Order) -> list[ShipmentStatus]:
+    return [s.status for s in order.shipments]
 
 
 def _line_fact(sku: str, quantity: int, unit_price_cents: int = 0) -> events.OrderLineFact:

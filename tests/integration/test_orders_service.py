@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import timedelta
 
 import grpc
@@ -12,10 +13,11 @@ from oms.inventory.v1 import inventory_pb2 as inv
 from oms.orders.v1 import orders_pb2 as pb
 from services.kernel.db import utcnow
 from services.kernel.errors import ErrorCode, from_rpc_error
-from services.orders.bootstrap import cost_model_from_env
+from services.kernel.unit_of_work import SqlUnitOfWork
+from services.orders.bootstrap import bootstrap
 from services.orders.inventory_client import InventoryClient
-from services.orders.service import OrdersService
-from services.orders.store import OrderLineRow, OrderRow
+from services.orders.settings import OrdersSettings
+from services.orders.store import OrderLineRow, OrderRow, SqlOrdersStore
 from tests.integration.conftest import OrdersUnderTest
 
 BERLIN = pb.Address(name="Ada", city="Berlin", latitude=52.52, longitude=13.40)
@@ -251,8 +253,10 @@ async def test_interrupted_placements_are_completed_or_released(orders: OrdersUn
         )
     )
 
-    service = OrdersService(
-        db, InventoryClient(orders.running.channels["inventory"]), cost_model_from_env()
+    service = bootstrap(
+        SqlUnitOfWork(db, SqlOrdersStore),
+        InventoryClient(orders.running.channels["inventory"]),
+        OrdersSettings.from_env(os.environ),
     )
     assert await service.recover_stale(timedelta(seconds=30)) == 2
 

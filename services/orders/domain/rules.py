@@ -1,14 +1,31 @@
-"""Order rules: what a valid order is, and how shipments decide the order's status."""
+"""Order rules: what a valid order is, what shipments it opens, how shipments decide its
+status, which orders clients see and wait on, and how a page of them is resumed."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import base64
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
 
 from services.kernel.errors import DomainError, ErrorCode
-from services.orders.domain.model import NewOrder, OrderStatus, ShipmentStatus
+from services.orders.domain.model import (
+    NewOrder,
+    OrderLine,
+    OrderStatus,
+    Shipment,
+    ShipmentStatus,
+)
+from services.orders.domain.routing import RoutingPlan, SplitPolicy
 
 MAX_LINES = 200
 MAX_SERIAL_LENGTH = 128
+MAX_TRACKING_NUMBER = 128
+MAX_PAGE = 100
+# States a client never sees: a claim is not an order until its stock is held.
+HIDDEN = (OrderStatus.PLACING,)
+# Orders waiting to ship: what the pending summary counts.
+PENDING = (OrderStatus.ALLOCATED, OrderStatus.PARTIALLY_SHIPPED, OrderStatus.BACKORDERED)
+_CURSOR_KIND = "order"
 
 
 def validate_new_order(order: NewOrder) -> None:
@@ -45,6 +62,7 @@ def validate_new_order(order: NewOrder) -> None:
 
 
 def units_by_sku(order: NewOrder) -> dict[str, int]:
+    """Units ordered per SKU; lines naming one SKU twice add up."""
     units: dict[str, int] = {}
     for line in order.lines:
         units[line.sku] = units.get(line.sku, 0) + line.quantity
@@ -89,11 +107,74 @@ def shipped_serials(
     return {sku: tuple(numbers) for sku, numbers in by_sku.items() if numbers}
 
 
+def require_known_skus(lines: Sequence[OrderLine], unknown: Collection[str]) -> None:
+    """Refuses an order naming a SKU inventory does not know (NOT_FOUND), on the first line
+    that names one."""
+    for index, line in enumerate(lines):
+        if line.sku in unknown:
+            raise DomainError(
+                ErrorCode.NOT_FOUND, f"unknown SKU {line.sku!r}", f"lines.{index}.sku"
+            )
+
+
+def short_of_stock(policy: SplitPolicy) -> DomainError:
+    """The refusal of an order the stock cannot fill (under SHIP_COMPLETE: from one location)."""
+    where = " from one location" if policy is SplitPolicy.SHIP_COMPLETE else ""
+    return DomainError(
+        ErrorCode.INSUFFICIENT_STOCK, f"not enough stock to fill the order{where}", "lines"
+    )
+
+
+def lines_to_hold(plan: RoutingPlan) -> list[tuple[str, str, int]]:
+    """What inventory is asked to hold for a plan: (sku, location, units), parcel by parcel."""
+    return [(sku, p.location_code, units) for p in plan.parcels for sku, units in p.lines]
+
+
+def parcels_by_location(
+    plan: RoutingPlan | None, held: Sequence[tuple[str, str, int]] = ()
+) -> list[tuple[str, tuple[tuple[str, int], ...]]]:
+    """The shipments an allocation opens: one per location, as (location, ((sku, units), ...)),
+    by location code.
+
+    From a plan, each parcel becomes a shipment with its lines as planned; from what inventory
+    holds (a placement completed after a crash, with no plan left), each held line joins its
+    location's shipment in the order inventory lists them. Every held unit ships exactly once.
+    """
+    parcels: dict[str, list[tuple[str, int]]] = {}
+    if plan is not None:
+        for parcel in plan.parcels:
+            parcels[parcel.location_code] = list(parcel.lines)
+    for sku, location_code, units in held:
+        parcels.setdefault(location_code, []).append((sku, units))
+    return [(code, tuple(lines)) for code, lines in sorted(parcels.items())]
+
+
+def require_tracking_number(tracking_number: str) -> None:
+    """A tracking number is bounded (it may be empty: not every carrier gives one)."""
+    if len(tracking_number) > MAX_TRACKING_NUMBER:
+        raise DomainError(ErrorCode.INVALID_INPUT, "tracking number is too long", "tracking_number")
+
+
+def require_shippable(shipment: Shipment) -> None:
+    """A cancelled shipment never ships (its stock went back when its order was cancelled)."""
+    if shipment.status is ShipmentStatus.CANCELLED:
+        raise DomainError(ErrorCode.INVALID_STATE, "the shipment was cancelled", "shipment_id")
+
+
 def status_after_shipping(shipment_statuses: Sequence[ShipmentStatus]) -> OrderStatus:
+    """The order's status once its shipments are in these states: SHIPPED when all shipped,
+    PARTIALLY_SHIPPED when some did, ALLOCATED while none has."""
     shipped = sum(1 for s in shipment_statuses if s is ShipmentStatus.SHIPPED)
     if shipped == len(shipment_statuses):
         return OrderStatus.SHIPPED
     return OrderStatus.PARTIALLY_SHIPPED if shipped else OrderStatus.ALLOCATED
+
+
+def status_once_shipped(shipments: Sequence[Shipment], shipment_id: str) -> OrderStatus:
+    """The order's status once the shipment `shipment_id` has shipped, the others as they are."""
+    return status_after_shipping(
+        [ShipmentStatus.SHIPPED if s.id == shipment_id else s.status for s in shipments]
+    )
 
 
 def require_cancellable(status: OrderStatus, shipment_statuses: Sequence[ShipmentStatus]) -> None:
@@ -104,3 +185,43 @@ def require_cancellable(status: OrderStatus, shipment_statuses: Sequence[Shipmen
         raise DomainError(
             ErrorCode.INVALID_STATE, "an order with a shipped shipment cannot be cancelled", "id"
         )
+
+
+def is_visible(status: OrderStatus) -> bool:
+    """Whether clients see an order in this state (a PLACING claim they never do)."""
+    return status not in HIDDEN
+
+
+def require_page_size(first: int) -> None:
+    """A page holds 1..MAX_PAGE orders."""
+    if not 1 <= first <= MAX_PAGE:
+        raise DomainError(ErrorCode.INVALID_INPUT, f"first must be within 1..{MAX_PAGE}", "first")
+
+
+def encode_cursor(number: int) -> str:
+    """The opaque cursor of the order with this number: the page after it starts below it."""
+    return base64.urlsafe_b64encode(f"{_CURSOR_KIND}:{number}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> int:
+    """The order number an `encode_cursor` cursor names; anything else is refused
+    (INVALID_INPUT on `after`), never read as some other position."""
+    try:
+        kind, _, number = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        if kind != _CURSOR_KIND:
+            raise ValueError(kind)
+        return int(number)
+    except ValueError as error:
+        raise DomainError(
+            ErrorCode.INVALID_INPUT, "not a cursor from this list", "after"
+        ) from error
+
+
+def pending_summary(
+    count: int, oldest_placed_at: datetime | None, now: datetime
+) -> tuple[int, int]:
+    """(orders waiting to ship, whole minutes the oldest of them has waited); (0, 0) when none
+    waits."""
+    if not count or oldest_placed_at is None:
+        return 0, 0
+    return count, int((now - oldest_placed_at).total_seconds() // 60)
