@@ -24,7 +24,7 @@ from bench.phases import Bench, availability, event_delay, place_orders, seed, s
 from bench.profile import Profiler
 from bench.report import PhaseResult, machine, print_cpu_table, print_table, write_json
 from bench.system import RunningOms, running_oms
-from gateway.auth import Role
+from services.kernel.caller import Role
 
 WARM_UP_ORDERS = 50
 WARM_UP_QUERIES = 200

@@ -33,7 +33,8 @@ from bench.network import CITIES
 from bench.phases import settle
 from bench.report import PhaseResult, machine, print_cpu_table, print_table, write_json
 from bench.system import RunningOms, running_oms
-from gateway.auth import Role, issue_token, load_or_create_signing_key
+from gateway.auth import issue_token, load_or_create_signing_key
+from services.kernel.caller import Role
 
 SETUP_CONCURRENCY = 16
 CATCH_UP_LIMIT_SECONDS = 300.0

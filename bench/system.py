@@ -16,9 +16,10 @@ from pathlib import Path
 
 import httpx
 
-from gateway.auth import Role, issue_token, load_or_create_signing_key
+from gateway.auth import issue_token, load_or_create_signing_key
 from launcher.ports import free_port
 from launcher.processes import owned_child_options
+from services.kernel.caller import Role
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 READY_TIMEOUT_SECONDS = 180.0

@@ -7,32 +7,16 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from pathlib import Path
 
 import jwt
 
+from services.kernel.caller import Caller, Role
+
 ALGORITHM = "HS256"
 ISSUER = "oms"
 DEFAULT_TTL = timedelta(hours=12)
-
-
-class Role(StrEnum):
-    STOREFRONT = "storefront"
-    SCANNER = "scanner"
-    BACKOFFICE = "backoffice"
-    ADMIN = "admin"
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: a role and, for a scanner, the location it is bound to."""
-
-    subject: str
-    role: Role
-    location_code: str | None = None
 
 
 class InvalidToken(Exception):
@@ -87,7 +71,7 @@ def issue_token(
     return jwt.encode(claims, key, algorithm=ALGORITHM)
 
 
-def verify_token(key: bytes, token: str) -> Principal:
+def verify_token(key: bytes, token: str) -> Caller:
     try:
         claims = jwt.decode(
             token,
@@ -102,10 +86,10 @@ def verify_token(key: bytes, token: str) -> Principal:
     location = claims.get("loc")
     if role is Role.SCANNER and not location:
         raise InvalidToken("scanner token without a location")
-    return Principal(subject=str(claims["sub"]), role=role, location_code=location)
+    return Caller(subject=str(claims["sub"]), role=role, location_code=location)
 
 
-def principal_from_header(key: bytes, authorization: str | None) -> Principal:
+def principal_from_header(key: bytes, authorization: str | None) -> Caller:
     """The principal from an `Authorization: Bearer <token>` value."""
     if not authorization:
         raise InvalidToken("missing Authorization header")

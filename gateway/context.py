@@ -4,30 +4,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.auth import Principal
 from gateway.feed import InventoryFeed
 from gateway.inventory.loaders import InventoryLoaders
 from gateway.services import ServiceStubs
 from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
+from services.kernel.caller import Caller
 
 
 @dataclass
 class Context:
-    services: ServiceStubs
+    stubs: ServiceStubs
     feed: InventoryFeed
     loaders: InventoryLoaders
     # Set once the caller has authenticated: per HTTP request before anything executes, per
     # WebSocket when its connection_init is accepted.
-    principal: Principal | None = None
+    principal: Caller | None = None
     # The WebSocket's connection_init payload; strawberry fills it in.
     connection_params: dict[str, object] | None = None
+
+    @property
+    def services(self) -> ServiceStubs:
+        """The services' stubs, each call carrying who is calling (the services decide what
+        the caller may see and do)."""
+        return self.stubs.on_behalf_of(self.principal)
 
     @classmethod
     def create(
         cls,
         services: ServiceStubs,
         feed: InventoryFeed,
-        principal: Principal | None = None,
+        principal: Caller | None = None,
         *,
         long_lived: bool = False,
     ) -> Context:

@@ -1,14 +1,18 @@
 """The gateway's way to the services: one gRPC stub per service, looked up by the stub's type,
 so a resolver writes `info.context.services[OrdersServiceStub].PlaceOrder(...)` and a new
-service needs no field of its own anywhere in the gateway."""
+service needs no field of its own anywhere in the gateway. Every call carries whom it is for
+(`Caller.metadata`), so the services decide what that caller may see and do."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import grpc
+
+from services.kernel.caller import Caller
 
 T = TypeVar("T")
 
@@ -24,11 +28,27 @@ class ServiceNotConfigured(LookupError):
     """The gateway was started without a target for a service a resolver needs (a fault)."""
 
 
+class _OnBehalfOf:
+    """A stub whose every call carries the caller's metadata."""
+
+    def __init__(self, stub: object, metadata: tuple[tuple[str, str], ...]) -> None:
+        self._stub = stub
+        self._metadata = metadata
+
+    def __getattr__(self, name: str) -> Any:
+        return functools.partial(getattr(self._stub, name), metadata=self._metadata)
+
+
 class ServiceStubs:
     """The stubs of the services the gateway reaches, by type."""
 
-    def __init__(self, stubs: Mapping[type[Any], object]) -> None:
+    def __init__(self, stubs: Mapping[type[Any], object], caller: Caller | None = None) -> None:
         self._stubs = dict(stubs)
+        self._metadata = caller.metadata() if caller else ()
+
+    def on_behalf_of(self, caller: Caller | None) -> ServiceStubs:
+        """The same stubs, each call saying it is for `caller`."""
+        return ServiceStubs(self._stubs, caller)
 
     @classmethod
     def over(cls, channels: Mapping[str, grpc.aio.Channel]) -> ServiceStubs:
@@ -39,7 +59,8 @@ class ServiceStubs:
 
     def __getitem__(self, wanted: type[T]) -> T:
         try:
-            found: T = self._stubs[wanted]  # type: ignore[assignment]
+            stub = self._stubs[wanted]
         except KeyError:
             raise ServiceNotConfigured(f"the gateway has no target for {wanted.__name__}") from None
+        found: T = _OnBehalfOf(stub, self._metadata) if self._metadata else stub  # type: ignore[assignment]
         return found

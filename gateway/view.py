@@ -20,10 +20,11 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
-from gateway.auth import InvalidToken, Principal, principal_from_header
+from gateway.auth import InvalidToken, principal_from_header
 from gateway.backends import Backends
 from gateway.context import Context
 from gateway.permissions import UNAUTHENTICATED
+from services.kernel.caller import Caller
 
 # Subscriptions need a long-lived connection; this view serves them over WebSocket only.
 HTTP_OPERATION_TYPES = frozenset({OperationType.QUERY, OperationType.MUTATION})
@@ -106,7 +107,7 @@ class GraphQLView(GraphQL[Context, None]):
             raise HTTPException(400, "The request body must be a JSON object")
         return parsed
 
-    def _authenticate(self, authorization: str | None) -> Principal:
+    def _authenticate(self, authorization: str | None) -> Caller:
         try:
             return principal_from_header(self._signing_key, authorization)
         except InvalidToken as error:

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from gateway.auth import Role, issue_token, signing_key_from_env, signing_key_path
+from gateway.auth import issue_token, signing_key_from_env, signing_key_path
+from services.kernel.caller import Role
 from services.kernel.settings import SERVICE_NAMES
 from services.kernel.settings import data_dir as data_dir_from_env
 

@@ -7,7 +7,6 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
-from gateway.auth import Role
 from gateway.context import Context
 from gateway.errors import query_answer
 from gateway.inventory.inputs import ChannelInput, LocationInput, SkuInput, StockAdjustmentInput
@@ -27,6 +26,7 @@ from gateway.mutations import answer
 from gateway.permissions import allow
 from oms.inventory.v1 import inventory_pb2 as pb
 from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
+from services.kernel.caller import Role
 
 Info = strawberry.Info[Context, None]
 
@@ -61,9 +61,7 @@ class InventoryQuery:
         description="The SKU's level at each location (a scanner sees its own location only).",
     )
     async def stock_levels(self, info: Info, sku: str) -> list[StockLevel]:
-        principal = info.context.principal
-        bound_to = [principal.location_code] if principal and principal.location_code else []
-        request = pb.GetStockLevelsRequest(skus=[sku], location_codes=bound_to)
+        request = pb.GetStockLevelsRequest(skus=[sku])
         response = await query_answer(_inventory(info).GetStockLevels(request))
         return [StockLevel.from_proto(level) for level in response.levels]
 

@@ -74,7 +74,7 @@ class PlaceOrderInput:
     lines: list[OrderLineInput]
     split_policy: SplitPolicy | None = SplitPolicy.ALLOW_SPLIT
 
-    def to_proto(self, placed_by: str) -> pb.PlaceOrderRequest:
+    def to_proto(self) -> pb.PlaceOrderRequest:
         return pb.PlaceOrderRequest(
             channel=self.channel,
             external_id=self.external_id,
@@ -82,5 +82,4 @@ class PlaceOrderInput:
             ship_to=self.ship_to.to_proto(),
             lines=[line.to_proto() for line in self.lines],
             split_policy=(self.split_policy or SplitPolicy.ALLOW_SPLIT).to_proto(),
-            placed_by=placed_by,
         )

@@ -77,12 +77,11 @@ class InspectReturnInput:
     )
     notes: str | None = strawberry.UNSET
 
-    def to_proto(self, acting_location_code: str) -> pb.InspectReturnRequest:
+    def to_proto(self) -> pb.InspectReturnRequest:
         request = pb.InspectReturnRequest(
             return_id=self.return_id,
             lines=[line.to_proto() for line in self.lines],
             notes=self.notes or "",
-            acting_location_code=acting_location_code,
         )
         # Presence matters: a parcel not weighed is not checked by weight.
         if isinstance(self.measured_weight_grams, int):

@@ -1,10 +1,11 @@
-"""Returns queries and mutations, each calling the returns service once (a storefront's request
-and read check the order's owner with the orders service first); the locations they mention are
-batched through the request's loader.
+"""Returns queries and mutations, each calling the returns service once; the locations they
+mention are batched through the request's loader.
 
-A scanner works at its own location only: it scans and inspects the parcels bound there and reads
-that hub's queue and returns. A storefront requests and reads returns of the orders it placed.
-A return or order the caller may not see is answered exactly like one that does not exist.
+The returns service decides what the caller may see and do (each call carries whom it is for):
+a scanner works at its own location only — it scans and inspects the parcels bound there and
+reads that hub's queue and returns; a storefront requests and reads returns of the orders it
+placed. A return or order the caller may not see is answered exactly like one that does not
+exist.
 """
 
 from __future__ import annotations
@@ -14,16 +15,13 @@ from typing import Annotated
 
 import strawberry
 
-from gateway.auth import Principal, Role
 from gateway.context import Context
 from gateway.errors import (
-    ErrorCode,
-    UserError,
     not_served_yet,
     query_answer,
 )
 from gateway.mutations import answer
-from gateway.permissions import FORBIDDEN, AuthError, allow
+from gateway.permissions import allow
 from gateway.returns.inputs import InspectReturnInput, RequestReturnInput
 from gateway.returns.types import (
     InspectReturnPayload,
@@ -34,6 +32,7 @@ from gateway.returns.types import (
 )
 from oms.returns.v1 import returns_pb2 as pb
 from oms.returns.v1.returns_pb2_grpc import ReturnsServiceStub
+from services.kernel.caller import Role
 
 Info = strawberry.Info[Context, None]
 
@@ -45,41 +44,10 @@ READERS = (Role.SCANNER, Role.STOREFRONT, *STAFF)
 # Where the service's fields are in each mutation's arguments, when not simply camel-cased.
 REQUEST_RETURN_FIELDS = {"customer": "input.customerAddress"}
 RECEIVE_RETURN_ARGUMENTS = {"return_id": "id"}
-# A scanner refused at another hub's return: the return is what it may not touch.
-INSPECT_RETURN_FIELDS = {"acting_location_code": "input.returnId"}
-
-
-def _principal(info: Info) -> Principal:
-    principal = info.context.principal
-    assert principal is not None, "the permission extension runs before any resolver"
-    return principal
 
 
 def _returns(info: Info) -> ReturnsServiceStub:
     return info.context.services[ReturnsServiceStub]
-
-
-def _scanner_location(info: Info) -> str:
-    """The scanner's own location; empty for the other roles, which work everywhere."""
-    principal = _principal(info)
-    if principal.role is not Role.SCANNER:
-        return ""
-    return principal.location_code or ""
-
-
-def _may_see(info: Info, found: pb.Return) -> bool:
-    """A scanner sees the returns bound for its location, a storefront those of the orders it
-    placed (matched by its token subject); the other roles see every return."""
-    principal = _principal(info)
-    if principal.role is Role.SCANNER:
-        return found.destination_code == (principal.location_code or "")
-    if principal.role is Role.STOREFRONT:
-        return found.placed_by == principal.subject
-    return True
-
-
-def _other_hub(scanner: str, location_code: str) -> str:
-    return f"this scanner works at {scanner}, not at {location_code}"
 
 
 @strawberry.type
@@ -92,10 +60,7 @@ class ReturnsQuery:
     )
     async def return_(self, info: Info, id: strawberry.ID) -> Return | None:
         response = await query_answer(_returns(info).GetReturns(pb.GetReturnsRequest(ids=[id])))
-        found = next(iter(response.returns), None)
-        if found is None or not _may_see(info, found):
-            return None
-        return Return.from_proto(found)
+        return next((Return.from_proto(found) for found in response.returns), None)
 
     @strawberry.field(
         extensions=allow(*HUB_STAFF),
@@ -103,9 +68,6 @@ class ReturnsQuery:
         "scanner reads its own location's queue only.",
     )
     async def hub_queue(self, info: Info, location_code: str) -> list[Return]:
-        scanner = _scanner_location(info)
-        if scanner and location_code != scanner:
-            raise AuthError(_other_hub(scanner, location_code), extensions={"code": FORBIDDEN})
         request = pb.HubQueueRequest(location_code=location_code)
         response = await query_answer(_returns(info).HubQueue(request))
         return [Return.from_proto(r) for r in response.returns]
@@ -140,13 +102,9 @@ class ReturnsMutation:
         if isinstance(input.idempotency_key, str):
             refusal = not_served_yet("input.idempotencyKey", "idempotencyKey")
             return RequestReturnPayload(user_errors=[refusal])
-        request = input.to_proto()
-        principal = _principal(info)
-        if principal.role is Role.STOREFRONT:
-            request.requested_by = principal.subject
         return await answer(
             RequestReturnPayload,
-            _returns(info).RequestReturn(request),
+            _returns(info).RequestReturn(input.to_proto()),
             paths=REQUEST_RETURN_FIELDS,
             return_=Return.from_proto,
         )
@@ -160,14 +118,6 @@ class ReturnsMutation:
     async def receive_return(
         self, info: Info, id: strawberry.ID, location_code: str
     ) -> ReceiveReturnPayload:
-        scanner = _scanner_location(info)
-        if scanner and location_code != scanner:
-            elsewhere = UserError(
-                field="locationCode",
-                message=_other_hub(scanner, location_code),
-                code=ErrorCode.FORBIDDEN,
-            )
-            return ReceiveReturnPayload(user_errors=[elsewhere])
         request = pb.ReceiveReturnRequest(return_id=id, location_code=location_code)
         return await answer(
             ReceiveReturnPayload,
@@ -184,10 +134,5 @@ class ReturnsMutation:
         "(INVALID_STATE); a scanner inspects its own location's returns only (FORBIDDEN).",
     )
     async def inspect_return(self, info: Info, input: InspectReturnInput) -> InspectReturnPayload:
-        request = input.to_proto(acting_location_code=_scanner_location(info))
-        return await answer(
-            InspectReturnPayload,
-            _returns(info).InspectReturn(request),
-            paths=INSPECT_RETURN_FIELDS,
-            return_=Return.from_proto,
-        )
+        call = _returns(info).InspectReturn(input.to_proto())
+        return await answer(InspectReturnPayload, call, return_=Return.from_proto)

@@ -17,6 +17,7 @@ from services.inventory.domain.model import (
     StockLevel,
 )
 from services.inventory.service import InventoryService
+from services.kernel.grpc_server import caller_of
 from services.kernel.messages import from_message, to_message
 from services.kernel.proto_enums import enum_value
 
@@ -128,7 +129,9 @@ class InventoryGrpc(InventoryServiceServicer):
     async def GetStockLevels(
         self, request: pb.GetStockLevelsRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetStockLevelsResponse:
-        levels = await self._service.stock_levels(list(request.skus), list(request.location_codes))
+        levels = await self._service.stock_levels(
+            list(request.skus), list(request.location_codes), caller_of(context)
+        )
         return pb.GetStockLevelsResponse(levels=[level_to_proto(x) for x in levels])
 
     async def GetAvailability(

@@ -30,6 +30,7 @@ from services.inventory.domain.model import (
 )
 from services.inventory.settings import InventorySettings
 from services.inventory.store import InventoryStore
+from services.kernel.caller import INTERNAL, Caller
 from services.kernel.errors import DomainError, ErrorCode
 from services.kernel.unit_of_work import UnitOfWork
 
@@ -117,8 +118,17 @@ class InventoryService:
             await move(store, movement)
 
     async def stock_levels(
-        self, skus: Sequence[str] = (), location_codes: Sequence[str] = ()
+        self,
+        skus: Sequence[str] = (),
+        location_codes: Sequence[str] = (),
+        caller: Caller = INTERNAL,
     ) -> list[StockLevel]:
+        """The levels of these SKUs at these locations (empty: any); a scanner reads those at
+        its own location only."""
+        if caller.bound_location:
+            if location_codes and caller.bound_location not in location_codes:
+                return []
+            location_codes = [caller.bound_location]
         async with self.uow.read() as store:
             return await store.stock_levels(skus, location_codes)
 

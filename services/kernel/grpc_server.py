@@ -9,11 +9,17 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from services.kernel.caller import Caller
 from services.kernel.errors import DomainError, to_grpc_status
 
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+
+
+def caller_of(context: grpc.aio.ServicerContext) -> Caller:
+    """Whom the call is for, as its metadata says (another service when it says nothing)."""
+    return Caller.from_metadata(context.invocation_metadata())
 
 
 class DomainErrorInterceptor(grpc.aio.ServerInterceptor):

@@ -9,6 +9,7 @@ import grpc
 from oms.orders.v1 import orders_pb2 as pb
 from oms.orders.v1.orders_pb2_grpc import OrdersServiceServicer
 from services.kernel.geo import require_placed
+from services.kernel.grpc_server import caller_of
 from services.kernel.proto_enums import enum_name, enum_value
 from services.orders.domain.model import (
     Address,
@@ -103,7 +104,7 @@ def order_to_proto(order: Order) -> pb.Order:
     return message
 
 
-def new_order_from_proto(request: pb.PlaceOrderRequest) -> NewOrder:
+def new_order_from_proto(request: pb.PlaceOrderRequest, placed_by: str) -> NewOrder:
     a = request.ship_to
     policy = (
         SplitPolicy.SHIP_COMPLETE
@@ -130,7 +131,7 @@ def new_order_from_proto(request: pb.PlaceOrderRequest) -> NewOrder:
         ),
         lines=tuple(OrderLine(x.sku, x.quantity, x.unit_price_cents) for x in request.lines),
         split_policy=policy,
-        placed_by=request.placed_by,
+        placed_by=placed_by,
     )
 
 
@@ -147,24 +148,26 @@ class OrdersGrpc(OrdersServiceServicer):
     async def PlaceOrder(
         self, request: pb.PlaceOrderRequest, context: grpc.aio.ServicerContext
     ) -> pb.Order:
-        return order_to_proto(await self._service.place(new_order_from_proto(request)))
+        caller = caller_of(context)
+        new = new_order_from_proto(request, placed_by=caller.subject)
+        return order_to_proto(await self._service.place(new, caller))
 
     async def GetOrder(
         self, request: pb.GetOrderRequest, context: grpc.aio.ServicerContext
     ) -> pb.Order:
-        return order_to_proto(await self._service.order(request.id))
+        return order_to_proto(await self._service.order(request.id, caller_of(context)))
 
     async def GetOrders(
         self, request: pb.GetOrdersRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetOrdersResponse:
-        orders = await self._service.orders(list(request.ids))
+        orders = await self._service.orders(list(request.ids), caller_of(context))
         return pb.GetOrdersResponse(orders=[order_to_proto(o) for o in orders])
 
     async def ListOrders(
         self, request: pb.ListOrdersRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListOrdersResponse:
         edges, has_next = await self._service.page(
-            request.first, request.after, status_from_proto(request.status), request.placed_by
+            request.first, request.after, status_from_proto(request.status), caller_of(context)
         )
         return pb.ListOrdersResponse(
             edges=[pb.OrderEdge(cursor=c, order=order_to_proto(o)) for c, o in edges],
@@ -175,7 +178,7 @@ class OrdersGrpc(OrdersServiceServicer):
     async def CancelOrder(
         self, request: pb.CancelOrderRequest, context: grpc.aio.ServicerContext
     ) -> pb.Order:
-        return order_to_proto(await self._service.cancel(request.id))
+        return order_to_proto(await self._service.cancel(request.id, caller_of(context)))
 
     async def ShipShipment(
         self, request: pb.ShipShipmentRequest, context: grpc.aio.ServicerContext

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from oms.events.v1 import orders_pb2 as events
+from services.kernel.caller import INTERNAL, Caller
 from services.kernel.db import utcnow
 from services.kernel.errors import DomainError, ErrorCode
 from services.kernel.unit_of_work import UnitOfWork
@@ -51,17 +52,22 @@ class OrdersService:
 
     # Placing
 
-    async def place(self, new: NewOrder) -> Order:
+    async def place(self, new: NewOrder, caller: Caller = INTERNAL) -> Order:
         """Places an order, or returns the one placed before under its (channel, external id)
         and holds nothing more. Refused with nothing held and no order left: unknown SKU
-        (NOT_FOUND on its line), stock short (INSUFFICIENT_STOCK), invalid input."""
+        (NOT_FOUND on its line), stock short (INSUFFICIENT_STOCK), invalid input, and an
+        external id that names an order `caller` may not see (INVALID_INPUT: taken, without
+        saying what that order holds)."""
         rules.validate_new_order(new)
         order_id = str(uuid.uuid4())
         async with self.uow.write() as store:
             claimed = await store.claim(order_id, new)
         if not claimed:  # placed before, or by a concurrent request with the same id
             first = await self._order_by_external_id(new.channel, new.external_id)
-            return await self._when_placed(first) if first else await self.place(new)
+            if first is None:
+                return await self.place(new, caller)
+            rules.require_own_external_id(first, caller)
+            return await self._when_placed(first)
         try:
             plan = await self._hold_cheapest_plan(order_id, new)
         except DomainError:
@@ -154,7 +160,7 @@ class OrdersService:
 
     # Cancelling and shipping
 
-    async def cancel(self, order_id: str) -> Order:
+    async def cancel(self, order_id: str, caller: Caller = INTERNAL) -> Order:
         """Cancels an order: its stock goes back to inventory, it and its shipments become
         CANCELLED, OrderCancelled is published. Cancelling a cancelled order returns it.
 
@@ -163,7 +169,7 @@ class OrdersService:
         commits it, so the final check sees any shipment that started to ship meanwhile.
         """
         async with self.uow.write() as store:
-            order = _visible(await store.lock_order(order_id), order_id)
+            order = _visible(await store.lock_order(order_id), order_id, caller)
             if order.status is OrderStatus.CANCELLED:
                 return order
             rules.require_cancellable(order.status, _statuses(order))
@@ -230,26 +236,29 @@ class OrdersService:
 
     # Reading
 
-    async def order(self, order_id: str) -> Order:
-        orders = await self.orders([order_id])
+    async def order(self, order_id: str, caller: Caller = INTERNAL) -> Order:
+        orders = await self.orders([order_id], caller)
         if not orders:
             raise DomainError(ErrorCode.NOT_FOUND, f"no order {order_id}", "id")
         return orders[0]
 
-    async def orders(self, order_ids: Sequence[str]) -> list[Order]:
-        """The orders asked for, in the order asked; unknown ids are left out."""
+    async def orders(self, order_ids: Sequence[str], caller: Caller = INTERNAL) -> list[Order]:
+        """The orders asked for that `caller` may see, in the order asked; unknown ids, and
+        other storefronts' orders, are left out alike."""
         async with self.uow.read() as store:
             by_id = {o.id: o for o in await store.orders(order_ids)}
-        return [by_id[i] for i in order_ids if i in by_id]
+        return [
+            by_id[i] for i in order_ids if i in by_id and caller.sees_orders_of(by_id[i].placed_by)
+        ]
 
     async def page(
-        self, first: int, after: str, status: OrderStatus | None, placed_by: str = ""
+        self, first: int, after: str, status: OrderStatus | None, caller: Caller = INTERNAL
     ) -> tuple[list[tuple[str, Order]], bool]:
-        """Most recent first: ([(cursor, order)], has next page)."""
+        """Most recent first, of the orders `caller` may see: ([(cursor, order)], has next)."""
         rules.require_page_size(first)
         before = rules.decode_cursor(after) if after else None
         async with self.uow.read() as store:
-            orders, has_next = await store.page(first, before, status, placed_by)
+            orders, has_next = await store.page(first, before, status, caller.own_orders_only)
         return [(rules.encode_cursor(int(o.number)), o) for o in orders], has_next
 
     async def pending_summary(self) -> tuple[int, int]:
@@ -263,9 +272,14 @@ class OrdersService:
             return await store.order_by_external_id(channel, external_id)
 
 
-def _visible(order: Order | None, order_id: str) -> Order:
-    """The order, unless there is none a client may see (NOT_FOUND)."""
-    if order is None or not rules.is_visible(order.status):
+def _visible(order: Order | None, order_id: str, caller: Caller = INTERNAL) -> Order:
+    """The order, unless there is none the caller may see (NOT_FOUND, word for word what an
+    unknown id gets, so another storefront's order does not show it exists)."""
+    if (
+        order is None
+        or not rules.is_visible(order.status)
+        or not caller.sees_orders_of(order.placed_by)
+    ):
         raise DomainError(ErrorCode.NOT_FOUND, f"no order {order_id}", "id")
     return order
 

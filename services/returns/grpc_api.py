@@ -8,7 +8,9 @@ import grpc
 
 from oms.returns.v1 import returns_pb2 as pb
 from oms.returns.v1.returns_pb2_grpc import ReturnsServiceServicer
+from services.kernel.caller import Caller
 from services.kernel.geo import require_placed
+from services.kernel.grpc_server import caller_of
 from services.kernel.proto_enums import enum_name, enum_value
 from services.returns.domain import rules
 from services.returns.domain.model import (
@@ -75,7 +77,7 @@ def return_to_proto(r: Return) -> pb.Return:
     return message
 
 
-def new_return_from_proto(request: pb.RequestReturnRequest) -> NewReturn:
+def new_return_from_proto(request: pb.RequestReturnRequest, caller: Caller) -> NewReturn:
     customer = None
     if request.HasField("customer"):
         given = request.customer
@@ -91,11 +93,11 @@ def new_return_from_proto(request: pb.RequestReturnRequest) -> NewReturn:
             for x in request.lines
         ),
         customer=customer,
-        requested_by=request.requested_by,
+        requested_by=caller.own_orders_only,
     )
 
 
-def inspection_from_proto(request: pb.InspectReturnRequest) -> Inspection:
+def inspection_from_proto(request: pb.InspectReturnRequest, caller: Caller) -> Inspection:
     return Inspection(
         return_id=request.return_id,
         units=tuple(
@@ -110,7 +112,7 @@ def inspection_from_proto(request: pb.InspectReturnRequest) -> Inspection:
             request.measured_weight_grams if request.HasField("measured_weight_grams") else None
         ),
         notes=request.notes,
-        acting_location_code=request.acting_location_code,
+        acting_location_code=caller.bound_location,
     )
 
 
@@ -152,34 +154,38 @@ class ReturnsGrpc(ReturnsServiceServicer):
     async def RequestReturn(
         self, request: pb.RequestReturnRequest, context: grpc.aio.ServicerContext
     ) -> pb.Return:
-        return return_to_proto(await self._service.request(new_return_from_proto(request)))
+        new = new_return_from_proto(request, caller_of(context))
+        return return_to_proto(await self._service.request(new))
 
     async def ReceiveReturn(
         self, request: pb.ReceiveReturnRequest, context: grpc.aio.ServicerContext
     ) -> pb.Return:
-        received = await self._service.receive(request.return_id, request.location_code)
+        received = await self._service.receive(
+            request.return_id, request.location_code, caller_of(context)
+        )
         return return_to_proto(received)
 
     async def InspectReturn(
         self, request: pb.InspectReturnRequest, context: grpc.aio.ServicerContext
     ) -> pb.Return:
-        return return_to_proto(await self._service.inspect(inspection_from_proto(request)))
+        inspection = inspection_from_proto(request, caller_of(context))
+        return return_to_proto(await self._service.inspect(inspection))
 
     async def GetReturn(
         self, request: pb.GetReturnRequest, context: grpc.aio.ServicerContext
     ) -> pb.Return:
-        return return_to_proto(await self._service.get(request.id))
+        return return_to_proto(await self._service.get(request.id, caller_of(context)))
 
     async def GetReturns(
         self, request: pb.GetReturnsRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetReturnsResponse:
-        found = await self._service.many(list(request.ids))
+        found = await self._service.many(list(request.ids), caller_of(context))
         return pb.GetReturnsResponse(returns=[return_to_proto(r) for r in found])
 
     async def HubQueue(
         self, request: pb.HubQueueRequest, context: grpc.aio.ServicerContext
     ) -> pb.HubQueueResponse:
-        queue = await self._service.hub_queue(request.location_code)
+        queue = await self._service.hub_queue(request.location_code, caller_of(context))
         return pb.HubQueueResponse(returns=[return_to_proto(r) for r in queue])
 
     async def GetReturnsReport(

@@ -21,6 +21,7 @@ from datetime import datetime
 
 from oms.events.v1 import returns_pb2 as events
 from oms.returns.v1 import returns_pb2 as returns_pb
+from services.kernel.caller import INTERNAL, Caller
 from services.kernel.db import utcnow
 from services.kernel.errors import DomainError, ErrorCode
 from services.kernel.proto_enums import enum_value
@@ -130,10 +131,14 @@ class ReturnsService:
 
     # Receiving
 
-    async def receive(self, return_id: str, location_code: str) -> Return:
-        """The hub's scan: only at the return's destination, and only once."""
+    async def receive(
+        self, return_id: str, location_code: str, caller: Caller = INTERNAL
+    ) -> Return:
+        """The hub's scan: only at the return's destination, only once, and by a scanner only
+        at its own location."""
         if not location_code.strip():
             raise DomainError(ErrorCode.INVALID_INPUT, "locationCode is required", "location_code")
+        rules.require_works_at(caller, location_code)
         async with self.uow.write() as store:
             parcel = await _require_return(store, return_id)
             if parcel.destination_code == location_code:
@@ -231,22 +236,25 @@ class ReturnsService:
 
     # Reading
 
-    async def get(self, return_id: str) -> Return:
-        found = await self.many([return_id])
+    async def get(self, return_id: str, caller: Caller = INTERNAL) -> Return:
+        found = await self.many([return_id], caller)
         if not found:
             raise DomainError(ErrorCode.NOT_FOUND, f"no return {return_id}", "id")
         return found[0]
 
-    async def many(self, return_ids: Sequence[str]) -> list[Return]:
-        """The returns asked for, in the order asked; unknown ids are left out."""
+    async def many(self, return_ids: Sequence[str], caller: Caller = INTERNAL) -> list[Return]:
+        """The returns asked for that `caller` may see (`rules.may_see`), in the order asked;
+        unknown ids and returns the caller may not see are left out alike."""
         async with self.uow.read() as store:
             by_id = {r.id: r for r in await store.returns(return_ids)}
-        return [by_id[i] for i in return_ids if i in by_id]
+        return [by_id[i] for i in return_ids if i in by_id and rules.may_see(by_id[i], caller)]
 
-    async def hub_queue(self, location_code: str) -> list[Return]:
-        """Returns received at the location and not yet inspected, oldest receipt first."""
+    async def hub_queue(self, location_code: str, caller: Caller = INTERNAL) -> list[Return]:
+        """Returns received at the location and not yet inspected, oldest receipt first; a
+        scanner reads its own location's queue only."""
         if not location_code.strip():
             raise DomainError(ErrorCode.INVALID_INPUT, "locationCode is required", "location_code")
+        rules.require_works_at(caller, location_code)
         async with self.uow.read() as store:
             queue = await store.hub_queue(location_code)
         # An empty queue is the one answer that could hide a mistyped location.

@@ -13,9 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.auth import Role, issue_token
+from gateway.auth import issue_token
 from launcher.embedded_nats import EmbeddedNats
 from launcher.ports import free_port
+from services.kernel.caller import Role
 from tests.support.databases import postgres_database
 from tests.support.processes import ServiceProcess
 

@@ -11,7 +11,6 @@ from typing import Any
 import grpc
 from strawberry.types import ExecutionResult
 
-from gateway.auth import Principal, Role
 from gateway.context import Context
 from gateway.feed import InventoryFeed, StockChange
 from gateway.services import ServiceStubs
@@ -22,9 +21,13 @@ from oms.orders.v1 import orders_pb2 as opb
 from oms.orders.v1.orders_pb2_grpc import OrdersServiceStub
 from oms.returns.v1 import returns_pb2 as rpb
 from oms.returns.v1.returns_pb2_grpc import ReturnsServiceStub
+from services.kernel.caller import Caller, Role
 
 DC = pb.Location(id="1", code="DC-1", name="Main DC", kind=pb.LOCATION_KIND_DISTRIBUTION_CENTER)
 HUB = pb.Location(id="2", code="HUB-1", name="Hub", kind=pb.LOCATION_KIND_RETURN_HUB)
+
+
+Metadata = tuple[tuple[str, str], ...]
 
 
 class FakeService:
@@ -34,10 +37,15 @@ class FakeService:
         self.fail_with = fail_with
         self.calls: list[str] = []
         self.requests: list[Any] = []
+        # Whom each call said it was for.
+        self.callers: list[Caller] = []
 
-    async def _answer(self, name: str, reply: Any, request: Any = None) -> Any:
+    async def _answer(
+        self, name: str, reply: Any, request: Any = None, metadata: Metadata = ()
+    ) -> Any:
         self.calls.append(name)
         self.requests.append(request)
+        self.callers.append(Caller.from_metadata(metadata))
         if self.fail_with is not None:
             raise self.fail_with
         return reply
@@ -46,33 +54,49 @@ class FakeService:
 class FakeInventory(FakeService):
     """Answers every inventory RPC the schema calls with a fixed, plausible reply."""
 
-    def ListLocations(self, request: pb.ListLocationsRequest) -> Any:
-        return self._answer("ListLocations", pb.ListLocationsResponse(locations=[DC, HUB]))
+    def ListLocations(self, request: pb.ListLocationsRequest, metadata: Metadata = ()) -> Any:
+        return self._answer(
+            "ListLocations",
+            pb.ListLocationsResponse(locations=[DC, HUB]),
+            request,
+            metadata=metadata,
+        )
 
-    def ListSkus(self, request: pb.ListSkusRequest) -> Any:
+    def ListSkus(self, request: pb.ListSkusRequest, metadata: Metadata = ()) -> Any:
         skus = [pb.Sku(code=code, title=code) for code in request.codes]
-        return self._answer("ListSkus", pb.ListSkusResponse(skus=skus))
+        return self._answer("ListSkus", pb.ListSkusResponse(skus=skus), request, metadata=metadata)
 
-    def GetStockLevels(self, request: pb.GetStockLevelsRequest) -> Any:
+    def GetStockLevels(self, request: pb.GetStockLevelsRequest, metadata: Metadata = ()) -> Any:
         levels = [pb.StockLevel(sku=sku, location_code="DC-1", on_hand=3) for sku in request.skus]
-        return self._answer("GetStockLevels", pb.GetStockLevelsResponse(levels=levels))
+        return self._answer(
+            "GetStockLevels", pb.GetStockLevelsResponse(levels=levels), request, metadata=metadata
+        )
 
-    def GetAvailability(self, request: pb.GetAvailabilityRequest) -> Any:
+    def GetAvailability(self, request: pb.GetAvailabilityRequest, metadata: Metadata = ()) -> Any:
         found = [pb.SkuAvailability(sku=sku, available=1) for sku in request.skus]
-        return self._answer("GetAvailability", pb.GetAvailabilityResponse(availability=found))
+        return self._answer(
+            "GetAvailability",
+            pb.GetAvailabilityResponse(availability=found),
+            request,
+            metadata=metadata,
+        )
 
-    def UpsertLocation(self, request: pb.UpsertLocationRequest) -> Any:
-        return self._answer("UpsertLocation", DC, request)
+    def UpsertLocation(self, request: pb.UpsertLocationRequest, metadata: Metadata = ()) -> Any:
+        return self._answer("UpsertLocation", DC, request, metadata=metadata)
 
-    def UpsertSku(self, request: pb.UpsertSkuRequest) -> Any:
-        return self._answer("UpsertSku", pb.Sku(code=request.code, title=request.title))
+    def UpsertSku(self, request: pb.UpsertSkuRequest, metadata: Metadata = ()) -> Any:
+        return self._answer(
+            "UpsertSku", pb.Sku(code=request.code, title=request.title), request, metadata=metadata
+        )
 
-    def AdjustStock(self, request: pb.AdjustStockRequest) -> Any:
+    def AdjustStock(self, request: pb.AdjustStockRequest, metadata: Metadata = ()) -> Any:
         level = pb.StockLevel(sku=request.sku, location_code="DC-1", on_hand=request.delta)
-        return self._answer("AdjustStock", level)
+        return self._answer("AdjustStock", level, request, metadata=metadata)
 
-    def UpsertChannel(self, request: pb.UpsertChannelRequest) -> Any:
-        return self._answer("UpsertChannel", pb.Channel(code=request.code))
+    def UpsertChannel(self, request: pb.UpsertChannelRequest, metadata: Metadata = ()) -> Any:
+        return self._answer(
+            "UpsertChannel", pb.Channel(code=request.code), request, metadata=metadata
+        )
 
 
 def an_order(order_id: str = "o-1", placed_by: str = "storefront-1") -> opb.Order:
@@ -111,28 +135,30 @@ class FakeOrders(FakeService):
         super().__init__(fail_with)
         self.orders = orders if orders is not None else [an_order()]
 
-    def PlaceOrder(self, request: opb.PlaceOrderRequest) -> Any:
-        return self._answer("PlaceOrder", self.orders[0], request)
+    def PlaceOrder(self, request: opb.PlaceOrderRequest, metadata: Metadata = ()) -> Any:
+        return self._answer("PlaceOrder", self.orders[0], request, metadata=metadata)
 
-    def GetOrders(self, request: opb.GetOrdersRequest) -> Any:
+    def GetOrders(self, request: opb.GetOrdersRequest, metadata: Metadata = ()) -> Any:
         found = [o for o in self.orders if o.id in request.ids]
-        return self._answer("GetOrders", opb.GetOrdersResponse(orders=found), request)
+        return self._answer(
+            "GetOrders", opb.GetOrdersResponse(orders=found), request, metadata=metadata
+        )
 
-    def ListOrders(self, request: opb.ListOrdersRequest) -> Any:
+    def ListOrders(self, request: opb.ListOrdersRequest, metadata: Metadata = ()) -> Any:
         edges = [opb.OrderEdge(cursor=f"c-{o.id}", order=o) for o in self.orders]
         page = opb.ListOrdersResponse(edges=edges, end_cursor=edges[-1].cursor if edges else "")
-        return self._answer("ListOrders", page, request)
+        return self._answer("ListOrders", page, request, metadata=metadata)
 
-    def CancelOrder(self, request: opb.CancelOrderRequest) -> Any:
+    def CancelOrder(self, request: opb.CancelOrderRequest, metadata: Metadata = ()) -> Any:
         cancelled = opb.Order()
         cancelled.CopyFrom(self.orders[0])
         cancelled.status = opb.ORDER_STATUS_CANCELLED
-        return self._answer("CancelOrder", cancelled, request)
+        return self._answer("CancelOrder", cancelled, request, metadata=metadata)
 
-    def ShipShipment(self, request: opb.ShipShipmentRequest) -> Any:
+    def ShipShipment(self, request: opb.ShipShipmentRequest, metadata: Metadata = ()) -> Any:
         order = self.orders[0]
         reply = opb.ShipShipmentResponse(order=order, shipment=order.shipments[0])
-        return self._answer("ShipShipment", reply, request)
+        return self._answer("ShipShipment", reply, request, metadata=metadata)
 
 
 def a_return(
@@ -162,28 +188,34 @@ class FakeReturns(FakeService):
         super().__init__(fail_with)
         self.returns = returns if returns is not None else [a_return()]
 
-    def RequestReturn(self, request: rpb.RequestReturnRequest) -> Any:
-        return self._answer("RequestReturn", self.returns[0], request)
+    def RequestReturn(self, request: rpb.RequestReturnRequest, metadata: Metadata = ()) -> Any:
+        return self._answer("RequestReturn", self.returns[0], request, metadata=metadata)
 
-    def ReceiveReturn(self, request: rpb.ReceiveReturnRequest) -> Any:
-        return self._answer("ReceiveReturn", self.returns[0], request)
+    def ReceiveReturn(self, request: rpb.ReceiveReturnRequest, metadata: Metadata = ()) -> Any:
+        return self._answer("ReceiveReturn", self.returns[0], request, metadata=metadata)
 
-    def InspectReturn(self, request: rpb.InspectReturnRequest) -> Any:
-        return self._answer("InspectReturn", self.returns[0], request)
+    def InspectReturn(self, request: rpb.InspectReturnRequest, metadata: Metadata = ()) -> Any:
+        return self._answer("InspectReturn", self.returns[0], request, metadata=metadata)
 
-    def GetReturns(self, request: rpb.GetReturnsRequest) -> Any:
+    def GetReturns(self, request: rpb.GetReturnsRequest, metadata: Metadata = ()) -> Any:
         found = [r for r in self.returns if r.id in request.ids]
-        return self._answer("GetReturns", rpb.GetReturnsResponse(returns=found), request)
+        return self._answer(
+            "GetReturns", rpb.GetReturnsResponse(returns=found), request, metadata=metadata
+        )
 
-    def HubQueue(self, request: rpb.HubQueueRequest) -> Any:
-        return self._answer("HubQueue", rpb.HubQueueResponse(returns=self.returns), request)
+    def HubQueue(self, request: rpb.HubQueueRequest, metadata: Metadata = ()) -> Any:
+        return self._answer(
+            "HubQueue", rpb.HubQueueResponse(returns=self.returns), request, metadata=metadata
+        )
 
-    def GetReturnsReport(self, request: rpb.ReturnsReportRequest) -> Any:
-        return self._answer("GetReturnsReport", rpb.ReturnsReport(returns=1), request)
+    def GetReturnsReport(self, request: rpb.ReturnsReportRequest, metadata: Metadata = ()) -> Any:
+        return self._answer(
+            "GetReturnsReport", rpb.ReturnsReport(returns=1), request, metadata=metadata
+        )
 
 
-def principal(role: Role) -> Principal:
-    return Principal(
+def principal(role: Role) -> Caller:
+    return Caller(
         subject=f"{role}-1", role=role, location_code="HUB-1" if role is Role.SCANNER else None
     )
 
@@ -205,7 +237,7 @@ def context_for(
     return Context.create(services, feed or InventoryFeed(), principal_for(role))
 
 
-def principal_for(role: Role | None) -> Principal | None:
+def principal_for(role: Role | None) -> Caller | None:
     return None if role is None else principal(role)
 
 

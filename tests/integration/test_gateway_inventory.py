@@ -16,9 +16,10 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from gateway.auth import Role, issue_token
+from gateway.auth import issue_token
 from launcher.embedded_nats import EmbeddedNats
 from services.inventory.bootstrap import SERVICE as INVENTORY
+from services.kernel.caller import Role
 from services.kernel.runtime import RunningService, ServiceDefinition, start_service
 from services.kernel.settings import ServiceSettings, normalize_database_url
 from services.orders.bootstrap import SERVICE as ORDERS

@@ -12,7 +12,7 @@ import grpc
 import httpx
 import pytest
 
-from gateway.auth import Principal, Role, issue_token
+from gateway.auth import issue_token
 from gateway.context import Context
 from gateway.feed import InventoryFeed
 from gateway.schema import build_schema
@@ -20,6 +20,7 @@ from gateway.services import ServiceStubs
 from launcher.embedded_nats import EmbeddedNats
 from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
 from oms.orders.v1.orders_pb2_grpc import OrdersServiceStub
+from services.kernel.caller import Caller, Role
 from tests.e2e.test_contract_documents import OPERATIONS as CONTRACT_OPERATIONS
 from tests.integration.conftest import InventoryUnderTest, OrdersUnderTest
 from tests.integration.test_gateway_inventory import (
@@ -441,7 +442,7 @@ async def test_a_page_of_orders_asks_inventory_once_for_its_locations(
             {InventoryServiceStub: InventoryServiceStub(channel), OrdersServiceStub: orders.stub}
         )
         context = Context.create(
-            services, InventoryFeed(), Principal(subject="ops", role=Role.BACKOFFICE)
+            services, InventoryFeed(), Caller(subject="ops", role=Role.BACKOFFICE)
         )
         result = await build_schema().execute(
             "{ orders(first: 50) { edges { node { shipments { location { code kind } } "

@@ -11,8 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.auth import Role, issue_token
+from gateway.auth import issue_token
 from launcher.embedded_nats import EmbeddedNats
+from services.kernel.caller import Role
 from tests.integration.conftest import (
     InventoryUnderTest,
     OrdersUnderTest,

@@ -26,6 +26,7 @@ from oms.inventory.v1 import inventory_pb2 as inv
 from oms.orders.v1 import orders_pb2 as orders_pb
 from oms.returns.v1 import returns_pb2 as pb
 from oms.workorders.v1.workorders_pb2 import WorkOrderKind
+from services.kernel.caller import Caller, Role
 from services.kernel.errors import ErrorCode, from_rpc_error
 from services.kernel.events import ensure_stream, stream_name, unpack
 from services.kernel.outbox import subject_for
@@ -364,12 +365,10 @@ async def test_each_grade_gets_its_disposition_and_the_paid_price_is_refunded_on
         ("MUG", "UNSALEABLE"),
     ]
     grams = 3 * 200 + 2 * 400 + 2 * 300
-    scanner_elsewhere = inspection(parcel.id, *units, grams=grams)
-    scanner_elsewhere.acting_location_code = "STORE-BER"
-    assert await refusal(stub.InspectReturn(scanner_elsewhere)) == (
-        ErrorCode.FORBIDDEN,
-        "acting_location_code",
-    )
+    scanner_elsewhere = Caller("store-1", Role.SCANNER, "STORE-BER").metadata()
+    assert await refusal(
+        stub.InspectReturn(inspection(parcel.id, *units, grams=grams), metadata=scanner_elsewhere)
+    ) == (ErrorCode.FORBIDDEN, "return_id")
     no_serial = inspection(parcel.id, *units[:3], ("PHONE", "NEW"), *units[4:], grams=grams)
     assert await refusal(stub.InspectReturn(no_serial)) == (
         ErrorCode.INVALID_INPUT,
@@ -381,9 +380,10 @@ async def test_each_grade_gets_its_disposition_and_the_paid_price_is_refunded_on
         "lines.0.grade",
     )
 
-    at_the_hub = inspection(parcel.id, *units, grams=grams)
-    at_the_hub.acting_location_code = "HUB-BER"
-    inspected = await stub.InspectReturn(at_the_hub)
+    at_the_hub = Caller("hub-1", Role.SCANNER, "HUB-BER").metadata()
+    inspected = await stub.InspectReturn(
+        inspection(parcel.id, *units, grams=grams), metadata=at_the_hub
+    )
     assert inspected.status == pb.RETURN_STATUS_INSPECTED  # two units wait for refurbishment
     assert list(inspected.fraud_flags) == []
     assert [(x.sku, x.quantity, *line_names(x), x.settled_quantity) for x in inspected.lines] == [

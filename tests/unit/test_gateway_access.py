@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.auth import Role
 from gateway.schema import build_schema
+from services.kernel.caller import Role
 from tests.fakes.gateway import (
     OPERATIONS,
     FakeInventory,

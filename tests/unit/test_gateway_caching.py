@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from strawberry.extensions.validation_cache import _get_validate_cache
 
-from gateway.auth import Role
 from gateway.schema import build_schema
 from gateway.settings import QueryLimits
+from services.kernel.caller import Role
 from tests.fakes.gateway import context_for
 
 QUERY = '{ availability(skus: ["TEE"], channel: "web") { sku available } }'

@@ -6,11 +6,11 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from gateway.auth import Role
 from gateway.errors import graphql_field_path, user_error_from_rpc
 from gateway.feed import InventoryFeed
 from gateway.schema import build_schema
 from gateway.settings import QueryLimits
+from services.kernel.caller import Role
 from services.kernel.errors import DomainError, ErrorCode, to_grpc_status
 from tests.fakes.gateway import (
     OPERATIONS,

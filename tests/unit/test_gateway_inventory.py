@@ -7,10 +7,10 @@ import asyncio
 
 import pytest
 
-from gateway.auth import Role
 from gateway.feed import InventoryFeed
 from gateway.schema import build_schema
 from oms.inventory.v1 import inventory_pb2 as pb
+from services.kernel.caller import Role
 from tests.fakes.gateway import (
     OPERATIONS,
     SELLERS,

@@ -44,6 +44,7 @@ from services.inventory.events import subscriptions
 from services.inventory.service import InventoryService
 from services.inventory.settings import InventorySettings
 from services.inventory.store import InventoryStore
+from services.kernel.caller import Caller, Role
 from services.kernel.errors import DomainError, ErrorCode
 from services.kernel.events import Subscription, apply_event
 from tests.fakes.inventory import InventoryData, MemoryInventoryStore, memory_uow
@@ -895,3 +896,15 @@ async def test_a_location_declares_daily_capacities_and_no_limit_when_left_out()
     )
     no_kind = LocationChange("HUB-2", "Hub", None, 52.5, 13.4)
     assert await refused(service.upsert_location(no_kind)) == (ErrorCode.INVALID_INPUT, "kind")
+
+
+async def test_a_scanner_reads_stock_at_its_own_location_only() -> None:
+    service = bootstrap(memory_uow())
+    await seed(service, {"DC-1": 5, "HUB-BER": 2})
+    scanner = Caller("hub-1", Role.SCANNER, "HUB-BER")
+    assert [x.location_code for x in await service.stock_levels(["TEE"], (), scanner)] == [
+        "HUB-BER"
+    ]
+    assert await service.stock_levels(["TEE"], ["DC-1"], scanner) == []
+    ops = Caller("ops", Role.BACKOFFICE)
+    assert len(await service.stock_levels(["TEE"], (), ops)) == 2

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from gateway.auth import Role, load_or_create_signing_key, verify_token
+from gateway.auth import load_or_create_signing_key, verify_token
 from launcher.cli import main
 from launcher.plan import GATEWAY, ChildSpec, GrpcHealth, HttpOk, dialable, plan_children
+from services.kernel.caller import Role
 from services.kernel.settings import SERVICE_NAMES
 
 NATS_URL = "nats://127.0.0.1:39999"

@@ -16,6 +16,7 @@ from oms.events.v1.orders_pb2 import (
     ShipmentFact,
     ShipmentShipped,
 )
+from services.kernel.caller import Caller, Role
 from services.kernel.db import utcnow
 from services.kernel.errors import DomainError, ErrorCode
 from services.orders.bootstrap import bootstrap
@@ -496,7 +497,7 @@ async def test_orders_page_most_recent_first() -> None:
 
     cancelled, _ = await service.page(10, "", OrderStatus.CANCELLED)
     assert [o.id for _, o in cancelled] == [placed[1].id]
-    mine, _ = await service.page(10, "", None, placed_by="shop-eu")
+    mine, _ = await service.page(10, "", None, Caller("shop-eu", Role.STOREFRONT))
     assert [o.id for _, o in mine] == [placed[3].id, placed[1].id]
 
     assert await refused(service.page(0, "", None)) == (ErrorCode.INVALID_INPUT, "first")
@@ -554,3 +555,23 @@ async def test_one_location_at_most_means_no_split() -> None:
         ErrorCode.INSUFFICIENT_STOCK,
         "lines",
     )
+
+
+async def test_a_storefront_sees_places_and_cancels_only_its_own_orders() -> None:
+    service, _, inventory = system({("TEE", "DC-LIS"): 10})
+    shop_eu, shop_us = Caller("shop-eu", Role.STOREFRONT), Caller("shop-us", Role.STOREFRONT)
+    ops = Caller("ops", Role.BACKOFFICE)
+    mine = await service.place(new_order("w-1", {"TEE": 1}, placed_by="shop-eu"), shop_eu)
+    assert await service.orders([mine.id], shop_eu) == [mine]
+    assert await service.orders([mine.id], shop_us) == []
+    assert await service.orders([mine.id], ops) == [mine]
+    # Answered exactly as an unknown order would be.
+    assert await refused(service.order(mine.id, shop_us)) == (ErrorCode.NOT_FOUND, "id")
+    assert await refused(service.cancel(mine.id, shop_us)) == (ErrorCode.NOT_FOUND, "id")
+    # Another storefront's external id is taken, and nothing of that order is told.
+    taken = service.place(new_order("w-1", {"TEE": 5}, placed_by="shop-us"), shop_us)
+    assert await refused(taken) == (ErrorCode.INVALID_INPUT, "external_id")
+    # The back office placing the same id gets the first order, holding nothing more.
+    assert await service.place(new_order("w-1", {"TEE": 1}, placed_by="ops"), ops) == mine
+    assert inventory.available("TEE", "DC-LIS") == 9
+    assert (await service.cancel(mine.id, shop_eu)).status is OrderStatus.CANCELLED

@@ -25,6 +25,7 @@ from oms.events.v1.returns_pb2 import (
 from oms.events.v1.workorders_pb2 import WorkOrderCompleted
 from oms.returns.v1 import returns_pb2 as pb
 from oms.workorders.v1.workorders_pb2 import WorkOrderKind
+from services.kernel.caller import Caller, Role
 from services.kernel.errors import DomainError, ErrorCode
 from services.kernel.events import apply_event
 from services.kernel.proto_enums import enum_value
@@ -356,7 +357,7 @@ async def test_the_inspection_is_refused_until_the_scan_is_right() -> None:
     cases = [
         (
             inspection(parcel.id, *EVERY_UNIT, at="STORE-BER"),
-            (ErrorCode.FORBIDDEN, "acting_location_code"),
+            (ErrorCode.FORBIDDEN, "return_id"),
         ),
         (
             inspection(parcel.id, *EVERY_UNIT[:3], ("PHONE", "NEW"), *EVERY_UNIT[4:]),
@@ -846,3 +847,30 @@ async def test_the_report_shows_what_local_returns_save_how_fast_they_refund_and
     )
     before = await system.service.report(None, start)
     assert (before.returns, before.saving_cents, before.awaiting_inspection) == (0, 0, 1)
+
+
+async def test_each_caller_sees_and_works_on_the_returns_that_are_theirs() -> None:
+    system = returns_service()
+    parcel = await system.request(("TEE", 1))  # Ada's, bound for the Berlin hub
+    at_the_hub = Caller("hub-ber-1", Role.SCANNER, "HUB-BER")
+    elsewhere = Caller("store-1", Role.SCANNER, "STORE-BER")
+    ada, eve = Caller("ada", Role.STOREFRONT), Caller("eve", Role.STOREFRONT)
+    ops = Caller("ops", Role.BACKOFFICE)
+    for caller in (at_the_hub, ada, ops):
+        assert [r.id for r in await system.service.many([parcel.id], caller)] == [parcel.id]
+    for caller in (elsewhere, eve):
+        assert await system.service.many([parcel.id], caller) == []
+        # Answered as a return that does not exist.
+        assert await refused(system.service.get(parcel.id, caller)) == (ErrorCode.NOT_FOUND, "id")
+    # A scanner scans and reads its queue at its own location only.
+    assert await refused(system.service.receive(parcel.id, "HUB-BER", elsewhere)) == (
+        ErrorCode.FORBIDDEN,
+        "location_code",
+    )
+    assert await refused(system.service.hub_queue("HUB-BER", elsewhere)) == (
+        ErrorCode.FORBIDDEN,
+        "location_code",
+    )
+    received = await system.service.receive(parcel.id, "HUB-BER", at_the_hub)
+    assert received.status is ReturnStatus.RECEIVED
+    assert [r.id for r in await system.service.hub_queue("HUB-BER", at_the_hub)] == [parcel.id]

@@ -368,12 +368,10 @@ class PlaceOrderRequest(_message.Message):
     SHIP_TO_FIELD_NUMBER: _builtins.int
     LINES_FIELD_NUMBER: _builtins.int
     SPLIT_POLICY_FIELD_NUMBER: _builtins.int
-    PLACED_BY_FIELD_NUMBER: _builtins.int
     channel: _builtins.str
     external_id: _builtins.str
     email: _builtins.str
     split_policy: Global___SplitPolicy.ValueType
-    placed_by: _builtins.str
     @_builtins.property
     def ship_to(self) -> Global___Address: ...
     @_builtins.property
@@ -387,11 +385,10 @@ class PlaceOrderRequest(_message.Message):
         ship_to: Global___Address | None = ...,
         lines: _abc.Iterable[Global___OrderLine] | None = ...,
         split_policy: Global___SplitPolicy.ValueType = ...,
-        placed_by: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["ship_to", b"ship_to"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "email", b"email", "external_id", b"external_id", "lines", b"lines", "placed_by", b"placed_by", "ship_to", b"ship_to", "split_policy", b"split_policy"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "email", b"email", "external_id", b"external_id", "lines", b"lines", "ship_to", b"ship_to", "split_policy", b"split_policy"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -465,24 +462,20 @@ class ListOrdersRequest(_message.Message):
     FIRST_FIELD_NUMBER: _builtins.int
     AFTER_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
-    PLACED_BY_FIELD_NUMBER: _builtins.int
     first: _builtins.int
     after: _builtins.str
     """An opaque cursor from a previous page; empty for the first page."""
     status: Global___OrderStatus.ValueType
-    placed_by: _builtins.str
-    """Only orders placed by this subject, when set."""
     def __init__(
         self,
         *,
         first: _builtins.int = ...,
         after: _builtins.str = ...,
         status: Global___OrderStatus.ValueType = ...,
-        placed_by: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "first", b"first", "placed_by", b"placed_by", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "first", b"first", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

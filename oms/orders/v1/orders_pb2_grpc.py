@@ -26,7 +26,10 @@ if _version_not_supported:
 
 
 class OrdersServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Every call may carry whom it is for in its metadata (oms-caller-role, -subject, -location):
+    a storefront places orders under its subject and sees, lists and cancels those only; any
+    other order is answered as one that does not exist.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -72,11 +75,15 @@ class OrdersServiceStub:
 
 
 class OrdersServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Every call may carry whom it is for in its metadata (oms-caller-role, -subject, -location):
+    a storefront places orders under its subject and sees, lists and cancels those only; any
+    other order is answered as one that does not exist.
+    """
 
     def PlaceOrder(self, request, context):
         """Validates, routes, reserves and records the order. Placing the same
-        (channel, external_id) again returns the first order.
+        (channel, external_id) again returns the first order (INVALID_INPUT on external_id when
+        a storefront names another caller's order).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -166,7 +173,10 @@ def add_OrdersServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class OrdersService:
-    """Missing associated documentation comment in .proto file."""
+    """Every call may carry whom it is for in its metadata (oms-caller-role, -subject, -location):
+    a storefront places orders under its subject and sees, lists and cancels those only; any
+    other order is answered as one that does not exist.
+    """
 
     @staticmethod
     def PlaceOrder(request,

@@ -29,13 +29,19 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class OrdersServiceStub:
+    """Every call may carry whom it is for in its metadata (oms-caller-role, -subject, -location):
+    a storefront places orders under its subject and sees, lists and cancels those only; any
+    other order is answered as one that does not exist.
+    """
+
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> OrdersServiceAsyncStub: ...
     PlaceOrder: _grpc.UnaryUnaryMultiCallable[_orders_pb2.PlaceOrderRequest, _orders_pb2.Order]
     """Validates, routes, reserves and records the order. Placing the same
-    (channel, external_id) again returns the first order.
+    (channel, external_id) again returns the first order (INVALID_INPUT on external_id when
+    a storefront names another caller's order).
     """
     GetOrder: _grpc.UnaryUnaryMultiCallable[_orders_pb2.GetOrderRequest, _orders_pb2.Order]
     GetOrders: _grpc.UnaryUnaryMultiCallable[_orders_pb2.GetOrdersRequest, _orders_pb2.GetOrdersResponse]
@@ -47,10 +53,16 @@ class OrdersServiceStub:
 
 @_typing.type_check_only
 class OrdersServiceAsyncStub(OrdersServiceStub):
+    """Every call may carry whom it is for in its metadata (oms-caller-role, -subject, -location):
+    a storefront places orders under its subject and sees, lists and cancels those only; any
+    other order is answered as one that does not exist.
+    """
+
     def __init__(self, channel: _aio.Channel) -> None: ...
     PlaceOrder: _aio.UnaryUnaryMultiCallable[_orders_pb2.PlaceOrderRequest, _orders_pb2.Order]  # type: ignore[assignment]
     """Validates, routes, reserves and records the order. Placing the same
-    (channel, external_id) again returns the first order.
+    (channel, external_id) again returns the first order (INVALID_INPUT on external_id when
+    a storefront names another caller's order).
     """
     GetOrder: _aio.UnaryUnaryMultiCallable[_orders_pb2.GetOrderRequest, _orders_pb2.Order]  # type: ignore[assignment]
     GetOrders: _aio.UnaryUnaryMultiCallable[_orders_pb2.GetOrdersRequest, _orders_pb2.GetOrdersResponse]  # type: ignore[assignment]
@@ -61,6 +73,11 @@ class OrdersServiceAsyncStub(OrdersServiceStub):
     GetPendingOrdersSummary: _aio.UnaryUnaryMultiCallable[_orders_pb2.PendingOrdersSummaryRequest, _orders_pb2.PendingOrdersSummary]  # type: ignore[assignment]
 
 class OrdersServiceServicer(metaclass=_abc_1.ABCMeta):
+    """Every call may carry whom it is for in its metadata (oms-caller-role, -subject, -location):
+    a storefront places orders under its subject and sees, lists and cancels those only; any
+    other order is answered as one that does not exist.
+    """
+
     @_abc_1.abstractmethod
     def PlaceOrder(
         self,
@@ -68,7 +85,8 @@ class OrdersServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_orders_pb2.Order, _abc.Awaitable[_orders_pb2.Order]]:
         """Validates, routes, reserves and records the order. Placing the same
-        (channel, external_id) again returns the first order.
+        (channel, external_id) again returns the first order (INVALID_INPUT on external_id when
+        a storefront names another caller's order).
         """
 
     @_abc_1.abstractmethod

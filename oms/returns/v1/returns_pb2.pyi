@@ -343,12 +343,7 @@ class RequestReturnRequest(_message.Message):
     ORDER_ID_FIELD_NUMBER: _builtins.int
     LINES_FIELD_NUMBER: _builtins.int
     CUSTOMER_FIELD_NUMBER: _builtins.int
-    REQUESTED_BY_FIELD_NUMBER: _builtins.int
     order_id: _builtins.str
-    requested_by: _builtins.str
-    """When set, only an order placed by this subject may be returned (NOT_FOUND otherwise, as
-    for an unknown order): a storefront returns its own orders only.
-    """
     @_builtins.property
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___RequestedLine]: ...
     @_builtins.property
@@ -361,11 +356,10 @@ class RequestReturnRequest(_message.Message):
         order_id: _builtins.str = ...,
         lines: _abc.Iterable[Global___RequestedLine] | None = ...,
         customer: Global___Coordinates | None = ...,
-        requested_by: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_customer", b"_customer", "customer", b"customer"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_customer", b"_customer", "customer", b"customer", "lines", b"lines", "order_id", b"order_id", "requested_by", b"requested_by"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_customer", b"_customer", "customer", b"customer", "lines", b"lines", "order_id", b"order_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__customer: _TypeAlias = _typing.Literal["customer"]  # noqa: Y015
     _WhichOneofArgType__customer: _TypeAlias = _typing.Literal["_customer", b"_customer"]  # noqa: Y015
@@ -428,14 +422,9 @@ class InspectReturnRequest(_message.Message):
     LINES_FIELD_NUMBER: _builtins.int
     MEASURED_WEIGHT_GRAMS_FIELD_NUMBER: _builtins.int
     NOTES_FIELD_NUMBER: _builtins.int
-    ACTING_LOCATION_CODE_FIELD_NUMBER: _builtins.int
     return_id: _builtins.str
     measured_weight_grams: _builtins.int
     notes: _builtins.str
-    acting_location_code: _builtins.str
-    """The scanner's own location, when a scanner inspects: refused (FORBIDDEN) unless it is the
-    return's destination.
-    """
     @_builtins.property
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___InspectedLine]: ...
     def __init__(
@@ -445,11 +434,10 @@ class InspectReturnRequest(_message.Message):
         lines: _abc.Iterable[Global___InspectedLine] | None = ...,
         measured_weight_grams: _builtins.int | None = ...,
         notes: _builtins.str = ...,
-        acting_location_code: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_measured_weight_grams", b"_measured_weight_grams", "measured_weight_grams", b"measured_weight_grams"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_measured_weight_grams", b"_measured_weight_grams", "acting_location_code", b"acting_location_code", "lines", b"lines", "measured_weight_grams", b"measured_weight_grams", "notes", b"notes", "return_id", b"return_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_measured_weight_grams", b"_measured_weight_grams", "lines", b"lines", "measured_weight_grams", b"measured_weight_grams", "notes", b"notes", "return_id", b"return_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__measured_weight_grams: _TypeAlias = _typing.Literal["measured_weight_grams"]  # noqa: Y015
     _WhichOneofArgType__measured_weight_grams: _TypeAlias = _typing.Literal["_measured_weight_grams", b"_measured_weight_grams"]  # noqa: Y015

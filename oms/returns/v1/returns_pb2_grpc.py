@@ -26,7 +26,11 @@ if _version_not_supported:
 
 
 class ReturnsServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Every call may carry whom it is for in its metadata (oms-caller-role, -subject, -location):
+    a storefront returns and reads the returns of the orders it placed; a scanner scans,
+    inspects and reads the returns bound for its location, and its location's queue
+    (FORBIDDEN elsewhere). A return the caller may not see is answered as one that does not exist.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -72,7 +76,11 @@ class ReturnsServiceStub:
 
 
 class ReturnsServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Every call may carry whom it is for in its metadata (oms-caller-role, -subject, -location):
+    a storefront returns and reads the returns of the orders it placed; a scanner scans,
+    inspects and reads the returns bound for its location, and its location's queue
+    (FORBIDDEN elsewhere). A return the caller may not see is answered as one that does not exist.
+    """
 
     def RequestReturn(self, request, context):
         """Missing associated documentation comment in .proto file."""
@@ -164,7 +172,11 @@ def add_ReturnsServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class ReturnsService:
-    """Missing associated documentation comment in .proto file."""
+    """Every call may carry whom it is for in its metadata (oms-caller-role, -subject, -location):
+    a storefront returns and reads the returns of the orders it placed; a scanner scans,
+    inspects and reads the returns bound for its location, and its location's queue
+    (FORBIDDEN elsewhere). A return the caller may not see is answered as one that does not exist.
+    """
 
     @staticmethod
     def RequestReturn(request,

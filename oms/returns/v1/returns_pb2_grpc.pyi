@@ -29,6 +29,12 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class ReturnsServiceStub:
+    """Every call may carry whom it is for in its metadata (oms-caller-role, -subject, -location):
+    a storefront returns and reads the returns of the orders it placed; a scanner scans,
+    inspects and reads the returns bound for its location, and its location's queue
+    (FORBIDDEN elsewhere). A return the caller may not see is answered as one that does not exist.
+    """
+
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
@@ -44,6 +50,12 @@ class ReturnsServiceStub:
 
 @_typing.type_check_only
 class ReturnsServiceAsyncStub(ReturnsServiceStub):
+    """Every call may carry whom it is for in its metadata (oms-caller-role, -subject, -location):
+    a storefront returns and reads the returns of the orders it placed; a scanner scans,
+    inspects and reads the returns bound for its location, and its location's queue
+    (FORBIDDEN elsewhere). A return the caller may not see is answered as one that does not exist.
+    """
+
     def __init__(self, channel: _aio.Channel) -> None: ...
     RequestReturn: _aio.UnaryUnaryMultiCallable[_returns_pb2.RequestReturnRequest, _returns_pb2.Return]  # type: ignore[assignment]
     ReceiveReturn: _aio.UnaryUnaryMultiCallable[_returns_pb2.ReceiveReturnRequest, _returns_pb2.Return]  # type: ignore[assignment]
@@ -55,6 +67,12 @@ class ReturnsServiceAsyncStub(ReturnsServiceStub):
     GetReturnsReport: _aio.UnaryUnaryMultiCallable[_returns_pb2.ReturnsReportRequest, _returns_pb2.ReturnsReport]  # type: ignore[assignment]
 
 class ReturnsServiceServicer(metaclass=_abc_1.ABCMeta):
+    """Every call may carry whom it is for in its metadata (oms-caller-role, -subject, -location):
+    a storefront returns and reads the returns of the orders it placed; a scanner scans,
+    inspects and reads the returns bound for its location, and its location's queue
+    (FORBIDDEN elsewhere). A return the caller may not see is answered as one that does not exist.
+    """
+
     @_abc_1.abstractmethod
     def RequestReturn(
         self,

@@ -7,9 +7,11 @@ import base64
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
+from services.kernel.caller import Caller
 from services.kernel.errors import DomainError, ErrorCode
 from services.orders.domain.model import (
     NewOrder,
+    Order,
     OrderLine,
     OrderStatus,
     Shipment,
@@ -225,3 +227,14 @@ def pending_summary(
     if not count or oldest_placed_at is None:
         return 0, 0
     return count, int((now - oldest_placed_at).total_seconds() // 60)
+
+
+def require_own_external_id(first: Order, caller: Caller) -> None:
+    """A storefront that names an order another caller placed is told the id is taken, and
+    nothing of what that order holds."""
+    if not caller.sees_orders_of(first.placed_by):
+        raise DomainError(
+            ErrorCode.INVALID_INPUT,
+            "externalId already names an order placed by another caller",
+            "external_id",
+        )

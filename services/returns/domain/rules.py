@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from services.kernel.caller import Caller
 from services.kernel.errors import DomainError, ErrorCode
 from services.kernel.geo import distance_km
 from services.returns.domain.model import (
@@ -24,6 +25,7 @@ from services.returns.domain.model import (
     Inspection,
     NewReturn,
     RequestedLine,
+    Return,
     ReturnLineView,
     ReturnParcel,
     ReturnReason,
@@ -267,14 +269,14 @@ def validate_inspection(
 
 def require_inspectable(parcel: ReturnParcel, acting_location_code: str) -> None:
     """A return is inspected once, after its receipt, and by its destination: a scanner at
-    another location (FORBIDDEN) or a return not RECEIVED (INVALID_STATE) is refused.
-    Back-office tools name no acting location."""
+    another location (FORBIDDEN, on the return) or a return not RECEIVED (INVALID_STATE) is
+    refused. Back-office tools name no acting location."""
     acting = acting_location_code
     if acting and acting != parcel.destination_code:
         raise DomainError(
             ErrorCode.FORBIDDEN,
             f"return {parcel.id} is inspected at {parcel.destination_code}, not {acting}",
-            "acting_location_code",
+            "return_id",
         )
     if parcel.status is not ReturnStatus.RECEIVED:
         raise DomainError(
@@ -460,3 +462,19 @@ def requested_value_cents(
 def retry_delay_seconds(attempts: int, base_seconds: float, max_seconds: float) -> float:
     """Exponential backoff after `attempts` failed tries: base, 2·base, 4·base, … capped."""
     return min(max_seconds, base_seconds * 2 ** max(0, min(attempts - 1, 30)))
+
+
+def may_see(found: Return, caller: Caller) -> bool:
+    """A scanner sees the returns bound for its location, a storefront those of the orders it
+    placed; the other callers see every return."""
+    return caller.works_at(found.destination_code) and caller.sees_orders_of(found.placed_by)
+
+
+def require_works_at(caller: Caller, location_code: str) -> None:
+    """A scanner acts at its own location only (FORBIDDEN on `location_code` elsewhere)."""
+    if not caller.works_at(location_code):
+        raise DomainError(
+            ErrorCode.FORBIDDEN,
+            f"this scanner works at {caller.location_code}, not at {location_code}",
+            "location_code",
+        )
