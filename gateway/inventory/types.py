@@ -62,13 +62,7 @@ class Sku:
 
     @classmethod
     def from_proto(cls, sku: pb.Sku) -> Sku:
-        return cls(
-            code=sku.code,
-            title=sku.title,
-            unit_cost_cents=sku.unit_cost_cents,
-            weight_grams=sku.weight_grams,
-            serialized=sku.serialized,
-        )
+        return reply(cls, sku)
 
 
 @strawberry.type(description="Units of one SKU at one location, in each state.")
@@ -91,16 +85,7 @@ class StockLevel:
 
     @classmethod
     def from_proto(cls, level: pb.StockLevel) -> StockLevel:
-        return cls(
-            sku=level.sku,
-            location_code=level.location_code,
-            on_hand=level.on_hand,
-            reserved=level.reserved,
-            available=level.available,
-            in_transit=level.in_transit,
-            pending_inspection=level.pending_inspection,
-            in_repair=level.in_repair,
-        )
+        return reply(cls, level)
 
 
 @strawberry.type(description="A stock level right after it changed, and why it changed.")
@@ -110,19 +95,7 @@ class InventoryChange(StockLevel):
 
     @classmethod
     def from_change(cls, change: StockChange) -> InventoryChange:
-        level = change.level
-        return cls(
-            sku=level.sku,
-            location_code=level.location_code,
-            on_hand=level.on_hand,
-            reserved=level.reserved,
-            available=level.available,
-            in_transit=level.in_transit,
-            pending_inspection=level.pending_inspection,
-            in_repair=level.in_repair,
-            reason=level.reason,
-            occurred_at=change.occurred_at,
-        )
+        return reply(cls, change.level, occurred_at=change.occurred_at)
 
 
 @strawberry.type
@@ -145,11 +118,7 @@ class Channel:
 
     @classmethod
     def from_proto(cls, channel: pb.Channel) -> Channel:
-        return cls(
-            code=channel.code,
-            default_safety_stock=channel.default_safety_stock,
-            safety_stock=[SafetyStock(sku=s.sku, units=s.units) for s in channel.safety_stock],
-        )
+        return reply(cls, channel)
 
 
 @strawberry.type

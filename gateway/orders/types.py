@@ -8,10 +8,11 @@ from enum import Enum
 import strawberry
 
 from gateway.context import Context
+from gateway.convert import reply
 from gateway.inventory.types import Location
 from gateway.mutations import Payload
 from oms.orders.v1 import orders_pb2 as pb
-from services.kernel.proto_enums import enum_name, enum_value
+from services.kernel.proto_enums import enum_value
 
 Info = strawberry.Info[Context, None]
 
@@ -38,10 +39,6 @@ class OrderStatus(Enum):
     SHIPPED = "SHIPPED"
     CANCELLED = "CANCELLED"
 
-    @classmethod
-    def from_proto(cls, status: pb.OrderStatus.ValueType) -> OrderStatus:
-        return cls[enum_name(pb.OrderStatus, status)]
-
     def to_proto(self) -> pb.OrderStatus.ValueType:
         return enum_value(pb.OrderStatus, self.name)
 
@@ -51,15 +48,6 @@ class ShipmentStatus(Enum):
     ALLOCATED = "ALLOCATED"
     SHIPPED = "SHIPPED"
     CANCELLED = "CANCELLED"
-
-    @classmethod
-    def from_proto(cls, status: pb.ShipmentStatus.ValueType) -> ShipmentStatus:
-        return cls[enum_name(pb.ShipmentStatus, status)]
-
-
-def _timestamp(value: str) -> datetime | None:
-    """The service sends RFC 3339, empty until the state is reached."""
-    return datetime.fromisoformat(value) if value else None
 
 
 async def _location(info: Info, code: str) -> Location:
@@ -82,15 +70,7 @@ class Address:
 
     @classmethod
     def from_proto(cls, address: pb.Address) -> Address:
-        return cls(
-            name=address.name or None,
-            line1=address.line1 or None,
-            city=address.city or None,
-            postal_code=address.postal_code or None,
-            country=address.country or None,
-            latitude=address.latitude,
-            longitude=address.longitude,
-        )
+        return reply(cls, address)
 
 
 @strawberry.type
@@ -124,17 +104,7 @@ class Shipment:
 
     @classmethod
     def from_proto(cls, shipment: pb.Shipment) -> Shipment:
-        return cls(
-            id=strawberry.ID(shipment.id),
-            status=ShipmentStatus.from_proto(shipment.status),
-            location_code=shipment.location_code,
-            lines=[
-                ShipmentLine(sku=x.sku, quantity=x.quantity, serial_numbers=list(x.serial_numbers))
-                for x in shipment.lines
-            ],
-            tracking_number=shipment.tracking_number or None,
-            shipped_at=_timestamp(shipment.shipped_at),
-        )
+        return reply(cls, shipment)
 
 
 @strawberry.type(description="One parcel of the routing plan and what it costs.")
@@ -166,24 +136,7 @@ class Routing:
 
     @classmethod
     def from_proto(cls, routing: pb.Routing) -> Routing:
-        return cls(
-            parcels=[
-                Parcel(
-                    location_code=p.location_code,
-                    distance_km=p.distance_km,
-                    shipping_cents=p.shipping_cents,
-                    handling_cents=p.handling_cents,
-                    extra_parcel_cents=p.extra_parcel_cents,
-                    total_cents=p.total_cents,
-                    units=p.units,
-                )
-                for p in routing.parcels
-            ],
-            total_cents=routing.total_cents,
-            algorithm=routing.algorithm,
-            candidates_considered=routing.candidates_considered,
-            explanation=routing.explanation,
-        )
+        return reply(cls, routing)
 
 
 @strawberry.type
@@ -207,24 +160,7 @@ class Order:
 
     @classmethod
     def from_proto(cls, order: pb.Order) -> Order:
-        return cls(
-            id=strawberry.ID(order.id),
-            number=order.number,
-            status=OrderStatus.from_proto(order.status),
-            channel=order.channel,
-            external_id=order.external_id,
-            email=order.email,
-            ship_to=Address.from_proto(order.ship_to),
-            lines=[
-                OrderLine(sku=x.sku, quantity=x.quantity, unit_price_cents=x.unit_price_cents)
-                for x in order.lines
-            ],
-            shipments=[Shipment.from_proto(s) for s in order.shipments],
-            routing=Routing.from_proto(order.routing) if order.HasField("routing") else None,
-            placed_at=datetime.fromisoformat(order.placed_at),
-            shipped_at=_timestamp(order.shipped_at),
-            cancelled_at=_timestamp(order.cancelled_at),
-        )
+        return reply(cls, order)
 
 
 @strawberry.type

@@ -8,10 +8,10 @@ from enum import Enum
 import strawberry
 
 from gateway.context import Context
+from gateway.convert import reply
 from gateway.inventory.types import Location, LocationKind
 from gateway.mutations import Payload
 from oms.returns.v1 import returns_pb2 as pb
-from services.kernel.proto_enums import enum_name
 
 Info = strawberry.Info[Context, None]
 
@@ -37,10 +37,6 @@ class ReturnStatus(Enum):
     REJECTED = "REJECTED"
     CLOSED = "CLOSED"
 
-    @classmethod
-    def from_proto(cls, status: pb.ReturnStatus.ValueType) -> ReturnStatus:
-        return cls[enum_name(pb.ReturnStatus, status)]
-
 
 @strawberry.enum
 class Grade(Enum):
@@ -65,15 +61,6 @@ class RefundStatus(Enum):
     ISSUED = "ISSUED"
     WITHHELD = "WITHHELD"
 
-    @classmethod
-    def from_proto(cls, status: pb.RefundStatus.ValueType) -> RefundStatus:
-        return cls[enum_name(pb.RefundStatus, status)]
-
-
-def _timestamp(value: str) -> datetime | None:
-    """The service sends RFC 3339, empty until the state is reached."""
-    return datetime.fromisoformat(value) if value else None
-
 
 async def _location(info: Info, code: str) -> Location:
     # Through the request's loader, so a hub's queue asks inventory once for its locations.
@@ -96,18 +83,7 @@ class ReturnLine:
 
     @classmethod
     def from_proto(cls, line: pb.ReturnLine) -> ReturnLine:
-        return cls(
-            sku=line.sku,
-            quantity=line.quantity,
-            reason=ReturnReason[enum_name(pb.ReturnReason, line.reason)],
-            grade=Grade[enum_name(pb.Grade, line.grade)] if line.grade else None,
-            disposition=(
-                Disposition[enum_name(pb.Disposition, line.disposition)]
-                if line.disposition
-                else None
-            ),
-            settled_quantity=line.settled_quantity,
-        )
+        return reply(cls, line)
 
 
 @strawberry.type
@@ -118,11 +94,7 @@ class Refund:
 
     @classmethod
     def from_proto(cls, refund: pb.Refund) -> Refund:
-        return cls(
-            status=RefundStatus.from_proto(refund.status),
-            amount_cents=refund.amount_cents,
-            issued_at=_timestamp(refund.issued_at),
-        )
+        return reply(cls, refund)
 
 
 @strawberry.type(
@@ -155,24 +127,13 @@ class Return:
         return await _location(info, self.destination_code)
 
     @classmethod
-    def from_proto(cls, r: pb.Return) -> Return:
-        return cls(
-            id=strawberry.ID(r.id),
-            status=ReturnStatus.from_proto(r.status),
-            order_id=strawberry.ID(r.order_id),
-            destination_code=r.destination_code,
-            estimated_cost_cents=r.estimated_cost_cents,
-            centralized_cost_cents=r.centralized_cost_cents,
-            lines=[ReturnLine.from_proto(line) for line in r.lines],
-            fraud_flags=list(r.fraud_flags),
-            refund=Refund.from_proto(r.refund) if r.HasField("refund") else None,
-            notes=r.notes or None,
-            measured_weight_grams=r.measured_weight_grams or None,
-            requested_at=datetime.fromisoformat(r.requested_at),
-            received_at=_timestamp(r.received_at),
-            inspected_at=_timestamp(r.inspected_at),
-            closed_at=_timestamp(r.closed_at),
-        )
+    def from_proto(cls, found: pb.Return) -> Return:
+        # Empty notes and no weight read as not given.
+        given = {
+            "notes": found.notes or None,
+            "measured_weight_grams": found.measured_weight_grams or None,
+        }
+        return reply(cls, found, **given)
 
 
 @strawberry.type(description="Returns sent to one kind of location, and what they cost.")
@@ -217,34 +178,7 @@ class ReturnsReport:
 
     @classmethod
     def from_proto(cls, report: pb.ReturnsReport) -> ReturnsReport:
-        return cls(
-            returns=report.returns,
-            by_destination_kind=[
-                DestinationKindFigures(
-                    kind=LocationKind[k.kind],
-                    returns=k.returns,
-                    handling_cost_cents=k.handling_cost_cents,
-                    centralized_cost_cents=k.centralized_cost_cents,
-                )
-                for k in report.by_destination_kind
-            ],
-            handling_cost_cents=report.handling_cost_cents,
-            centralized_cost_cents=report.centralized_cost_cents,
-            saving_cents=report.saving_cents,
-            request_to_refund_hours_p50=report.request_to_refund_hours_p50,
-            request_to_refund_hours_p90=report.request_to_refund_hours_p90,
-            receipt_to_restock_hours_p50=report.receipt_to_restock_hours_p50,
-            receipt_to_restock_hours_p90=report.receipt_to_restock_hours_p90,
-            backlog=[
-                HubBacklog(
-                    location_code=b.location_code,
-                    awaiting_inspection=b.awaiting_inspection,
-                    oldest_minutes=b.oldest_minutes,
-                )
-                for b in report.backlog
-            ],
-            awaiting_inspection=report.awaiting_inspection,
-        )
+        return reply(cls, report)
 
 
 @strawberry.type

@@ -19,7 +19,6 @@ from services.inventory.domain.model import (
 from services.inventory.service import InventoryService
 from services.kernel.grpc_server import caller_of
 from services.kernel.messages import from_message, to_message
-from services.kernel.proto_enums import enum_value
 
 
 def location_to_proto(location: Location) -> pb.Location:
@@ -27,26 +26,11 @@ def location_to_proto(location: Location) -> pb.Location:
 
 
 def sku_to_proto(sku: Sku) -> pb.Sku:
-    return pb.Sku(
-        code=sku.code,
-        title=sku.title,
-        unit_cost_cents=sku.unit_cost_cents,
-        weight_grams=sku.weight_grams,
-        serialized=sku.serialized,
-    )
+    return to_message(pb.Sku, sku)
 
 
 def level_to_proto(level: StockLevel) -> pb.StockLevel:
-    return pb.StockLevel(
-        sku=level.sku,
-        location_code=level.location_code,
-        on_hand=level.on_hand,
-        reserved=level.reserved,
-        available=level.available,
-        in_transit=level.in_transit,
-        pending_inspection=level.pending_inspection,
-        in_repair=level.in_repair,
-    )
+    return to_message(pb.StockLevel, level)
 
 
 def movement_to_proto(entry: LedgerEntry) -> pb.StockMovement:
@@ -67,21 +51,8 @@ def movement_to_proto(entry: LedgerEntry) -> pb.StockMovement:
     )
 
 
-def _lines_to_proto(lines: tuple[ReservationLine, ...]) -> list[pb.ReservationLine]:
-    return [
-        pb.ReservationLine(sku=x.sku, location_code=x.location_code, quantity=x.quantity)
-        for x in lines
-    ]
-
-
 def reservation_to_proto(reservation: Reservation) -> pb.Reservation:
-    return pb.Reservation(
-        key=reservation.key,
-        status=enum_value(pb.ReservationStatus, reservation.status.value),
-        held=_lines_to_proto(reservation.held),
-        committed=_lines_to_proto(reservation.committed),
-        released=_lines_to_proto(reservation.released),
-    )
+    return to_message(pb.Reservation, reservation)
 
 
 class InventoryGrpc(InventoryServiceServicer):
@@ -165,11 +136,7 @@ class InventoryGrpc(InventoryServiceServicer):
             request.default_safety_stock,
             [SafetyStock(x.sku, x.units) for x in request.safety_stock],
         )
-        return pb.Channel(
-            code=channel.code,
-            default_safety_stock=channel.default_safety_stock,
-            safety_stock=[pb.SafetyStock(sku=x.sku, units=x.units) for x in channel.safety_stock],
-        )
+        return to_message(pb.Channel, channel)
 
     async def Reserve(
         self, request: pb.ReserveRequest, context: grpc.aio.ServicerContext

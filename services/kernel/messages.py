@@ -47,8 +47,8 @@ def to_message(message_type: type[M], source: object, /, **overrides: object) ->
 
 
 def _assign(message: Message, field: FieldDescriptor, value: object) -> None:
-    if value is None:
-        return
+    if value is None or (field.enum_type is not None and value == ""):
+        return  # left out; an enum's empty name is its unspecified value
     if field.is_repeated:
         items = [_wire_value(field, item) for item in value]  # type: ignore[attr-defined]
         getattr(message, field.name).extend(items)
@@ -78,8 +78,9 @@ def from_message(target: type[T], message: Message, /, **overrides: object) -> T
     """A `target` (a dataclass) built from the message's same-named fields.
 
     Enum numbers become the field's enum type (by name, without the proto prefix); an unset
-    optional field, or empty RFC 3339 text for a datetime, becomes None; nested messages
-    become the field's dataclass type. `overrides` give fields by name.
+    optional field, and empty text where the target allows None (a datetime, an optional
+    string), become None; nested messages become the field's dataclass type. `overrides` give
+    fields by name.
     """
     hints = typing.get_type_hints(target)
     proto_fields = message.DESCRIPTOR.fields_by_name
@@ -99,9 +100,11 @@ def _python_value(message: Message, field: FieldDescriptor, hint: Any) -> object
             return None
     raw = getattr(message, field.name)
     kind = _concrete(hint)
+    if raw == "" and kind is not hint:
+        return None  # text that may be absent: proto3 sends its absence as ""
     if field.is_repeated:
-        item = _item_type(hint)
-        return tuple(_convert(field, value, item) for value in raw)
+        items = [_convert(field, value, _item_type(hint)) for value in raw]
+        return items if typing.get_origin(kind) is list else tuple(items)
     return _convert(field, raw, kind)
 
 
@@ -111,6 +114,8 @@ def _convert(field: FieldDescriptor, raw: object, kind: Any) -> object:
             return None
         name = field.enum_type.values_by_number[raw].name  # type: ignore[index]
         return kind[name.removeprefix(snake_case(field.enum_type.name).upper() + "_")]
+    if isinstance(raw, str) and isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return kind[raw] if raw else None  # an enum the message carries by name
     if field.message_type is not None and dataclasses.is_dataclass(kind):
         return from_message(kind, raw)  # type: ignore[arg-type]
     if kind is datetime:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import grpc
 
 from oms.returns.v1 import returns_pb2 as pb
@@ -11,13 +9,13 @@ from oms.returns.v1.returns_pb2_grpc import ReturnsServiceServicer
 from services.kernel.caller import Caller
 from services.kernel.geo import require_placed
 from services.kernel.grpc_server import caller_of
-from services.kernel.proto_enums import enum_name, enum_value
+from services.kernel.messages import to_message
+from services.kernel.proto_enums import enum_name
 from services.returns.domain import rules
 from services.returns.domain.model import (
     InspectedUnit,
     Inspection,
     NewReturn,
-    Refund,
     RequestedLine,
     Return,
 )
@@ -25,56 +23,8 @@ from services.returns.domain.report import ReturnsReport, parse_bound
 from services.returns.service import ReturnsService
 
 
-def _time(value: datetime | None) -> str:
-    return value.isoformat() if value else ""
-
-
-def refund_to_proto(refund: Refund) -> pb.Refund:
-    return pb.Refund(
-        id=refund.id,
-        status=enum_value(pb.RefundStatus, refund.status.value),
-        amount_cents=refund.amount_cents,
-        provider=refund.provider,
-        issued_at=_time(refund.issued_at),
-    )
-
-
-def return_to_proto(r: Return) -> pb.Return:
-    message = pb.Return(
-        id=r.id,
-        order_id=r.order_id,
-        placed_by=r.placed_by,
-        status=enum_value(pb.ReturnStatus, r.status.value),
-        destination_code=r.destination_code,
-        destination_kind=r.destination_kind,
-        estimated_cost_cents=r.estimated_cost_cents,
-        centralized_cost_cents=r.centralized_cost_cents,
-        lines=[
-            pb.ReturnLine(
-                sku=x.sku,
-                quantity=x.quantity,
-                reason=enum_value(pb.ReturnReason, x.reason),
-                grade=enum_value(pb.Grade, x.grade) if x.grade else pb.GRADE_UNSPECIFIED,
-                disposition=(
-                    enum_value(pb.Disposition, x.disposition)
-                    if x.disposition
-                    else pb.DISPOSITION_UNSPECIFIED
-                ),
-                settled_quantity=x.settled_quantity,
-            )
-            for x in r.lines
-        ],
-        fraud_flags=r.fraud_flags,
-        requested_at=_time(r.requested_at),
-        received_at=_time(r.received_at),
-        inspected_at=_time(r.inspected_at),
-        closed_at=_time(r.closed_at),
-        notes=r.notes,
-        measured_weight_grams=r.measured_weight_grams or 0,
-    )
-    if r.refund is not None:
-        message.refund.CopyFrom(refund_to_proto(r.refund))
-    return message
+def return_to_proto(found: Return) -> pb.Return:
+    return to_message(pb.Return, found)
 
 
 def new_return_from_proto(request: pb.RequestReturnRequest, caller: Caller) -> NewReturn:

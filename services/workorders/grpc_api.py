@@ -6,31 +6,15 @@ import grpc
 
 from oms.workorders.v1 import workorders_pb2 as pb
 from oms.workorders.v1.workorders_pb2_grpc import WorkOrdersServiceServicer
-from services.kernel.proto_enums import enum_name, enum_value
+from services.kernel.messages import to_message
+from services.kernel.proto_enums import enum_name
 from services.workorders.domain import rules
 from services.workorders.domain.model import WorkOrder
 from services.workorders.service import WorkOrdersService
 
 
 def work_order_to_proto(work_order: WorkOrder) -> pb.WorkOrder:
-    return pb.WorkOrder(
-        id=work_order.id,
-        kind=enum_value(pb.WorkOrderKind, work_order.kind.value),
-        status=enum_value(pb.WorkOrderStatus, work_order.status.value),
-        sku=work_order.sku,
-        quantity=work_order.quantity,
-        location_code=work_order.location_code,
-        source_return_id=work_order.source_return_id,
-        operations=[
-            pb.Operation(
-                name=x.name,
-                status=enum_value(pb.OperationStatus, x.status.value),
-                labor_minutes=x.labor_minutes,
-            )
-            for x in work_order.operations
-        ],
-        created_at=work_order.created_at.isoformat(),
-    )
+    return to_message(pb.WorkOrder, work_order)
 
 
 class WorkOrdersGrpc(WorkOrdersServiceServicer):

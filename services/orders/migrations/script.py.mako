@@ -1,17 +1,10 @@
-"""${message}
-
-Revision ${up_revision}, after ${down_revision | comma,n}.
-"""
-
-from collections.abc import Sequence
+"""${message} (revision ${up_revision})."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = ${repr(up_revision)}
-down_revision: str | None = ${repr(down_revision)}
-branch_labels: str | Sequence[str] | None = ${repr(branch_labels)}
-depends_on: str | Sequence[str] | None = ${repr(depends_on)}
+revision = ${repr(up_revision)}
+down_revision = ${repr(down_revision)}
 
 
 def upgrade() -> None:

@@ -1,17 +1,10 @@
-"""Locations declare what they can ship and inspect in a day
-
-Revision 0002, after 0001.
-"""
-
-from collections.abc import Sequence
+"""Locations declare what they can ship and inspect in a day (revision 0002)."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002"
-down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0002"
+down_revision = "0001"
 
 
 def upgrade() -> None:

@@ -1,20 +1,11 @@
-"""The workorders schema of the first release
-
-Revision 0001, the first: the schema as the first release created it.
-"""
-
-from collections.abc import Sequence
+"""The workorders schema of the first release (revision 0001)."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0001"
-down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
-
-# A database made before migrations existed holds exactly these tables: it is stamped at this
-# revision rather than created again (services/kernel/migrate.py).
+revision = "0001"
+down_revision = None
+# Tables a database made before migrations holds; it is stamped here (kernel/migrate.py).
 ADOPTS = (
     "work_order",
     "work_order_operation",
