@@ -80,7 +80,7 @@ def verify_token(key: bytes, token: str) -> Caller:
             issuer=ISSUER,
             options={"require": ["exp", "iat", "iss", "sub"]},
         )
-        role = Role(claims.get("role"))
+        role = Role(str(claims.get("role", "")))
     except (jwt.PyJWTError, ValueError) as error:
         raise InvalidToken(str(error) or "invalid token") from error
     location = claims.get("loc")

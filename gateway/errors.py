@@ -14,7 +14,9 @@ from services.kernel import errors as kernel_errors
 
 T = TypeVar("T")
 
-ErrorCode = strawberry.enum(kernel_errors.ErrorCode, name="ErrorCode")
+# The kernel's codes, registered as the schema's ErrorCode enum.
+ErrorCode = kernel_errors.ErrorCode
+strawberry.enum(ErrorCode, name="ErrorCode")
 
 
 @strawberry.type

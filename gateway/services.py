@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import functools
 import importlib
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, cast
 
 import grpc
 
@@ -21,7 +21,7 @@ def stub_type(service: str) -> type[Any]:
     """The generated stub class of a service: the one `*ServiceStub` in `oms.<name>.v1`."""
     module = importlib.import_module(f"oms.{service}.v1.{service}_pb2_grpc")
     (found,) = (value for name, value in vars(module).items() if name.endswith("ServiceStub"))
-    return found  # type: ignore[no-any-return]
+    return cast(type[Any], found)
 
 
 class ServiceNotConfigured(LookupError):
@@ -57,10 +57,11 @@ class ServiceStubs:
             {stub_type(name): stub_type(name)(channel) for name, channel in channels.items()}
         )
 
-    def __getitem__(self, wanted: type[T]) -> T:
+    def __getitem__(self, wanted: Callable[[grpc.aio.Channel], T]) -> T:
+        """The stub of the `wanted` type (typed as its asyncio stub, what an aio channel makes)."""
         try:
-            stub = self._stubs[wanted]
+            stub = self._stubs[cast(type[Any], wanted)]  # keyed by the stub class
         except KeyError:
-            raise ServiceNotConfigured(f"the gateway has no target for {wanted.__name__}") from None
-        found: T = _OnBehalfOf(stub, self._metadata) if self._metadata else stub  # type: ignore[assignment]
-        return found
+            name = getattr(wanted, "__name__", repr(wanted))
+            raise ServiceNotConfigured(f"the gateway has no target for {name}") from None
+        return cast(T, _OnBehalfOf(stub, self._metadata) if self._metadata else stub)

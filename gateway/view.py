@@ -58,7 +58,7 @@ class GraphQLView(GraphQL[Context, None]):
             backends.services, backends.feed, long_lived=isinstance(request, WebSocket)
         )
 
-    async def execute_single(  # type: ignore[override]
+    async def execute_single(
         self,
         request: Request,
         request_adapter: Any,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 from collections.abc import Sequence
@@ -128,7 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Imported here: `oms token` needs none of the process machinery.
     from launcher.up import Up
 
-    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    if isinstance(sys.stdout, io.TextIOWrapper):  # not when a test captures it
+        sys.stdout.reconfigure(line_buffering=True)
     return Up(_data_dir(args.data_dir), args.port, os.environ).run()
 
 

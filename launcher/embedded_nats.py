@@ -87,7 +87,7 @@ class EmbeddedNats:
         url = f"http://{self.host}:{self.monitor_port}/healthz?js-enabled-only=true"
         try:
             with urllib.request.urlopen(url, timeout=0.5) as response:
-                return response.status == 200
+                return bool(response.status == 200)
         except OSError:
             return False
 

@@ -10,6 +10,7 @@ import urllib.request
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -58,15 +59,16 @@ def is_ready(readiness: Readiness) -> bool:
         # A fresh channel per probe: a long-lived one backs off for seconds after a refusal.
         with grpc.insecure_channel(readiness.target) as channel:
             try:
-                response = health_pb2_grpc.HealthStub(channel).Check(
+                stub: Any = health_pb2_grpc.HealthStub(channel)  # its type stubs lack Check
+                response = stub.Check(
                     health_pb2.HealthCheckRequest(service=""), timeout=PROBE_TIMEOUT_SECONDS
                 )
             except grpc.RpcError:
                 return False
-            return response.status == health_pb2.HealthCheckResponse.SERVING
+            return bool(response.status == health_pb2.HealthCheckResponse.SERVING)
     try:
         with urllib.request.urlopen(readiness.url, timeout=PROBE_TIMEOUT_SECONDS) as response:
-            return response.status == 200
+            return bool(response.status == 200)
     except OSError:
         return False
 

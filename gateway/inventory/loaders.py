@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from strawberry.dataloader import DataLoader
 
 from oms.inventory.v1 import inventory_pb2 as pb
-from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
+
+if TYPE_CHECKING:  # the asyncio stub's type exists for the type checker only
+    from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceAsyncStub
 
 
 @dataclass(frozen=True)
@@ -16,7 +19,7 @@ class InventoryLoaders:
     skus: DataLoader[str, pb.Sku | None]
 
     @classmethod
-    def over(cls, inventory: InventoryServiceStub, cache: bool = True) -> InventoryLoaders:
+    def over(cls, inventory: InventoryServiceAsyncStub, cache: bool = True) -> InventoryLoaders:
         async def load_locations(codes: list[str]) -> list[pb.Location | None]:
             response = await inventory.ListLocations(pb.ListLocationsRequest(codes=codes))
             found = {location.code: location for location in response.locations}

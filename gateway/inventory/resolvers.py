@@ -4,6 +4,7 @@ service once (the locations they mention are batched through the request's loade
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from typing import TYPE_CHECKING
 
 import strawberry
 
@@ -28,6 +29,9 @@ from oms.inventory.v1 import inventory_pb2 as pb
 from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
 from services.kernel.caller import Role
 
+if TYPE_CHECKING:  # the asyncio stub's type exists for the type checker only
+    from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceAsyncStub
+
 Info = strawberry.Info[Context, None]
 
 STOCK_READERS = (Role.SCANNER, Role.BACKOFFICE, Role.ADMIN)
@@ -35,7 +39,7 @@ STOCK_WRITERS = (Role.BACKOFFICE, Role.ADMIN)
 SELLERS = (Role.STOREFRONT, Role.BACKOFFICE, Role.ADMIN)
 
 
-def _inventory(info: Info) -> InventoryServiceStub:
+def _inventory(info: Info) -> InventoryServiceAsyncStub:
     return info.context.services[InventoryServiceStub]
 
 

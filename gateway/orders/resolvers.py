@@ -8,6 +8,8 @@ exactly like one that does not exist, so nothing leaks.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import strawberry
 
 from gateway.context import Context
@@ -28,6 +30,9 @@ from oms.orders.v1 import orders_pb2 as pb
 from oms.orders.v1.orders_pb2_grpc import OrdersServiceStub
 from services.kernel.caller import Role
 
+if TYPE_CHECKING:  # the asyncio stub's type exists for the type checker only
+    from oms.orders.v1.orders_pb2_grpc import OrdersServiceAsyncStub
+
 Info = strawberry.Info[Context, None]
 
 SELLERS = (Role.STOREFRONT, Role.BACKOFFICE, Role.ADMIN)
@@ -38,7 +43,7 @@ SHIPPERS = (Role.BACKOFFICE, Role.ADMIN)
 SHIP_SHIPMENT_ARGUMENTS = {"shipment_id": "id", "serials": "serialNumbers"}
 
 
-def _orders(info: Info) -> OrdersServiceStub:
+def _orders(info: Info) -> OrdersServiceAsyncStub:
     return info.context.services[OrdersServiceStub]
 
 

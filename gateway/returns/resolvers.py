@@ -11,7 +11,7 @@ exist.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -34,6 +34,9 @@ from oms.returns.v1 import returns_pb2 as pb
 from oms.returns.v1.returns_pb2_grpc import ReturnsServiceStub
 from services.kernel.caller import Role
 
+if TYPE_CHECKING:  # the asyncio stub's type exists for the type checker only
+    from oms.returns.v1.returns_pb2_grpc import ReturnsServiceAsyncStub
+
 Info = strawberry.Info[Context, None]
 
 STAFF = (Role.BACKOFFICE, Role.ADMIN)
@@ -46,7 +49,7 @@ REQUEST_RETURN_FIELDS = {"customer": "input.customerAddress"}
 RECEIVE_RETURN_ARGUMENTS = {"return_id": "id"}
 
 
-def _returns(info: Info) -> ReturnsServiceStub:
+def _returns(info: Info) -> ReturnsServiceAsyncStub:
     return info.context.services[ReturnsServiceStub]
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import grpc
-
 from oms.inventory.v1 import inventory_pb2 as pb
 from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceServicer
 from services.inventory.domain.model import (
@@ -17,7 +15,7 @@ from services.inventory.domain.model import (
     StockLevel,
 )
 from services.inventory.service import InventoryService
-from services.kernel.grpc_server import caller_of
+from services.kernel.grpc_server import ServicerContext, caller_of
 from services.kernel.messages import from_message, to_message
 
 
@@ -60,20 +58,18 @@ class InventoryGrpc(InventoryServiceServicer):
         self._service = service
 
     async def UpsertLocation(
-        self, request: pb.UpsertLocationRequest, context: grpc.aio.ServicerContext
+        self, request: pb.UpsertLocationRequest, context: ServicerContext
     ) -> pb.Location:
         location = await self._service.upsert_location(from_message(LocationChange, request))
         return location_to_proto(location)
 
     async def ListLocations(
-        self, request: pb.ListLocationsRequest, context: grpc.aio.ServicerContext
+        self, request: pb.ListLocationsRequest, context: ServicerContext
     ) -> pb.ListLocationsResponse:
         locations = await self._service.locations(list(request.codes))
         return pb.ListLocationsResponse(locations=[location_to_proto(x) for x in locations])
 
-    async def UpsertSku(
-        self, request: pb.UpsertSkuRequest, context: grpc.aio.ServicerContext
-    ) -> pb.Sku:
+    async def UpsertSku(self, request: pb.UpsertSkuRequest, context: ServicerContext) -> pb.Sku:
         sku = await self._service.upsert_sku(
             request.code,
             request.title,
@@ -84,13 +80,13 @@ class InventoryGrpc(InventoryServiceServicer):
         return sku_to_proto(sku)
 
     async def ListSkus(
-        self, request: pb.ListSkusRequest, context: grpc.aio.ServicerContext
+        self, request: pb.ListSkusRequest, context: ServicerContext
     ) -> pb.ListSkusResponse:
         skus = await self._service.skus(list(request.codes))
         return pb.ListSkusResponse(skus=[sku_to_proto(x) for x in skus])
 
     async def AdjustStock(
-        self, request: pb.AdjustStockRequest, context: grpc.aio.ServicerContext
+        self, request: pb.AdjustStockRequest, context: ServicerContext
     ) -> pb.StockLevel:
         level = await self._service.adjust_stock(
             request.sku, request.location_code, request.delta, request.reason
@@ -98,7 +94,7 @@ class InventoryGrpc(InventoryServiceServicer):
         return level_to_proto(level)
 
     async def GetStockLevels(
-        self, request: pb.GetStockLevelsRequest, context: grpc.aio.ServicerContext
+        self, request: pb.GetStockLevelsRequest, context: ServicerContext
     ) -> pb.GetStockLevelsResponse:
         levels = await self._service.stock_levels(
             list(request.skus), list(request.location_codes), caller_of(context)
@@ -106,7 +102,7 @@ class InventoryGrpc(InventoryServiceServicer):
         return pb.GetStockLevelsResponse(levels=[level_to_proto(x) for x in levels])
 
     async def GetAvailability(
-        self, request: pb.GetAvailabilityRequest, context: grpc.aio.ServicerContext
+        self, request: pb.GetAvailabilityRequest, context: ServicerContext
     ) -> pb.GetAvailabilityResponse:
         rows = await self._service.availability(list(request.skus), request.channel)
         return pb.GetAvailabilityResponse(
@@ -114,7 +110,7 @@ class InventoryGrpc(InventoryServiceServicer):
         )
 
     async def GetSourcingOptions(
-        self, request: pb.GetSourcingOptionsRequest, context: grpc.aio.ServicerContext
+        self, request: pb.GetSourcingOptionsRequest, context: ServicerContext
     ) -> pb.GetSourcingOptionsResponse:
         options, unknown = await self._service.sourcing_options(list(request.skus))
         return pb.GetSourcingOptionsResponse(
@@ -129,7 +125,7 @@ class InventoryGrpc(InventoryServiceServicer):
         )
 
     async def UpsertChannel(
-        self, request: pb.UpsertChannelRequest, context: grpc.aio.ServicerContext
+        self, request: pb.UpsertChannelRequest, context: ServicerContext
     ) -> pb.Channel:
         channel = await self._service.upsert_channel(
             request.code,
@@ -138,30 +134,24 @@ class InventoryGrpc(InventoryServiceServicer):
         )
         return to_message(pb.Channel, channel)
 
-    async def Reserve(
-        self, request: pb.ReserveRequest, context: grpc.aio.ServicerContext
-    ) -> pb.Reservation:
+    async def Reserve(self, request: pb.ReserveRequest, context: ServicerContext) -> pb.Reservation:
         lines = [ReservationLine(x.sku, x.location_code, x.quantity) for x in request.lines]
         reservation = await self._service.reserve(request.key, lines, request.holder_type)
         return reservation_to_proto(reservation)
 
-    async def Release(
-        self, request: pb.ReleaseRequest, context: grpc.aio.ServicerContext
-    ) -> pb.Reservation:
+    async def Release(self, request: pb.ReleaseRequest, context: ServicerContext) -> pb.Reservation:
         return reservation_to_proto(await self._service.release(request.key))
 
-    async def Commit(
-        self, request: pb.CommitRequest, context: grpc.aio.ServicerContext
-    ) -> pb.Reservation:
+    async def Commit(self, request: pb.CommitRequest, context: ServicerContext) -> pb.Reservation:
         return reservation_to_proto(await self._service.commit(request.key, request.location_code))
 
     async def GetReservation(
-        self, request: pb.GetReservationRequest, context: grpc.aio.ServicerContext
+        self, request: pb.GetReservationRequest, context: ServicerContext
     ) -> pb.Reservation:
         return reservation_to_proto(await self._service.reservation(request.key))
 
     async def ListMovements(
-        self, request: pb.ListMovementsRequest, context: grpc.aio.ServicerContext
+        self, request: pb.ListMovementsRequest, context: ServicerContext
     ) -> pb.ListMovementsResponse:
         entries = await self._service.movements(
             request.sku, request.location_code, request.limit or 100

@@ -8,8 +8,6 @@ from dataclasses import asdict
 from typing import Protocol
 
 from sqlalchemy import delete, func, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -221,13 +219,8 @@ class SqlInventoryStore(SqlStore):
     # Stock and its ledger
 
     async def open_stock_level(self, sku: str, location_code: str) -> None:
-        insert = pg_insert if self.session.bind.dialect.name == "postgresql" else sqlite_insert
-        statement = (
-            insert(StockLevelRow)
-            .values(sku=sku, location_code=location_code)
-            .on_conflict_do_nothing(index_elements=["sku", "location_code"])
-        )
-        await self.session.exec(statement)  # type: ignore[call-overload]
+        values: dict[str, object] = {"sku": sku, "location_code": location_code}
+        await insert_ignoring_conflict(self.session, StockLevelRow, values)
 
     async def move(self, movement: Movement) -> AppliedMovement | None:
         """Applies the movement's delta in one conditional UPDATE, then appends its ledger row;
@@ -284,7 +277,7 @@ class SqlInventoryStore(SqlStore):
                 pending_inspection=col(t.pending_inspection) + delta.pending_inspection,
                 in_repair=col(t.in_repair) + delta.in_repair,
             )
-            .returning(  # type: ignore[call-overload]
+            .returning(  # type: ignore[call-overload]  # sqlmodel's exec() types lack it
                 t.on_hand,
                 t.reserved,
                 t.in_transit,
@@ -292,7 +285,7 @@ class SqlInventoryStore(SqlStore):
                 t.in_repair,
             )
         )
-        row = (await self.session.exec(statement)).first()  # type: ignore[call-overload]
+        row = (await self.session.exec(statement)).first()
         if row is None:
             return None
         return StockLevel(movement.sku, movement.location_code, *row)
@@ -366,7 +359,7 @@ class SqlInventoryStore(SqlStore):
         self.session.add(row)
         # The channel row first: its safety stock rows refer to it.
         await self.session.flush()
-        await self.session.exec(  # type: ignore[call-overload]
+        await self.session.exec(
             delete(ChannelSafetyStockRow).where(col(ChannelSafetyStockRow.channel) == channel.code)
         )
         for item in channel.safety_stock:

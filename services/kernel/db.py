@@ -70,7 +70,7 @@ def _enter_wal(cursor: Any) -> None:
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
-    def on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy emit BEGIN itself, so that it can be BEGIN IMMEDIATE.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -81,7 +81,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
-    def on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+    def on_begin(connection: Any) -> None:
         # Writers take the write lock up front; readers take none (WAL lets them read beside
         # the writer), or they would queue behind every write in SQLite's busy handler.
         read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
@@ -96,8 +96,9 @@ async def insert_ignoring_conflict(
     One statement, so a concurrent insert of the same key never raises: on PostgreSQL the
     second waits for the first to commit and then inserts nothing.
     """
-    insert = postgres_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    columns = table.__table__  # type: ignore[attr-defined]
+    dialect = (await session.connection()).dialect.name
+    insert = postgres_insert if dialect == "postgresql" else sqlite_insert
+    columns = table.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
     # RETURNING, not the row count: psycopg's async cursor reports -1 for an INSERT.
     statement = (
         insert(columns)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -14,9 +17,16 @@ class DefaultDeadline(grpc.aio.UnaryUnaryClientInterceptor):
     def __init__(self, seconds: float) -> None:
         self._seconds = seconds
 
-    async def intercept_unary_unary(self, continuation, client_call_details, request):  # type: ignore[no-untyped-def]
+    async def intercept_unary_unary(
+        self,
+        continuation: Callable[[grpc.aio.ClientCallDetails, Any], Awaitable[Any]],
+        client_call_details: grpc.aio.ClientCallDetails,
+        request: Any,
+    ) -> Any:
         if client_call_details.timeout is None:
-            client_call_details = client_call_details._replace(timeout=self._seconds)
+            # ClientCallDetails is a namedtuple at run time; its stub does not say so.
+            details: Any = client_call_details
+            client_call_details = details._replace(timeout=self._seconds)
         return await continuation(client_call_details, request)
 
 
@@ -41,9 +51,9 @@ def open_channel(
 async def is_serving(channel: grpc.aio.Channel, timeout: float = 1.0) -> bool:
     """Asks the standard health service whether the server behind `channel` is serving."""
     try:
-        response = await health_pb2_grpc.HealthStub(channel).Check(
-            health_pb2.HealthCheckRequest(service=""), timeout=timeout
-        )
+        # The health stubs' types describe no aio stub.
+        stub: Any = health_pb2_grpc.HealthStub(channel)
+        response = await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout)
     except grpc.RpcError:
         return False
-    return response.status == health_pb2.HealthCheckResponse.SERVING
+    return bool(response.status == health_pb2.HealthCheckResponse.SERVING)

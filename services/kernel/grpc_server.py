@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -17,7 +18,13 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 
 
-def caller_of(context: grpc.aio.ServicerContext) -> Caller:
+if TYPE_CHECKING:  # generic in the type stubs only
+    ServicerContext = grpc.aio.ServicerContext[Any, Any]
+else:
+    ServicerContext = grpc.aio.ServicerContext
+
+
+def caller_of(context: ServicerContext) -> Caller:
     """Whom the call is for, as its metadata says (another service when it says nothing)."""
     return Caller.from_metadata(context.invocation_metadata())
 
@@ -25,13 +32,20 @@ def caller_of(context: grpc.aio.ServicerContext) -> Caller:
 class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
     """Turns a DomainError raised by any unary handler into its rich gRPC status."""
 
-    async def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
+    async def intercept_service(
+        self,
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]
+        ],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = await continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler
-        inner = handler.unary_unary
+        # The handler is an aio one (its context is an aio context); the stubs know sync ones.
+        inner: Any = handler.unary_unary
 
-        async def guarded(request, context):  # type: ignore[no-untyped-def]
+        async def guarded(request: Any, context: ServicerContext) -> Any:
             try:
                 return await inner(request, context)
             except DomainError as error:

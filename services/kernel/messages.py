@@ -12,9 +12,9 @@ import dataclasses
 import enum
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
@@ -34,7 +34,7 @@ def to_message(message_type: type[M], source: object, /, **overrides: object) ->
     for those `source` has under another name or not at all.
     """
     message = message_type()
-    fields: list[FieldDescriptor] = list(message_type.DESCRIPTOR.fields)  # type: ignore[arg-type]
+    fields = cast(list[FieldDescriptor], list(message_type.DESCRIPTOR.fields))
     for field in fields:
         if field.name in overrides:
             value = overrides[field.name]
@@ -50,7 +50,7 @@ def _assign(message: Message, field: FieldDescriptor, value: object) -> None:
     if value is None or (field.enum_type is not None and value == ""):
         return  # left out; an enum's empty name is its unspecified value
     if field.is_repeated:
-        items = [_wire_value(field, item) for item in value]  # type: ignore[attr-defined]
+        items = [_wire_value(field, item) for item in cast(Iterable[object], value)]
         getattr(message, field.name).extend(items)
     elif field.message_type is not None:
         getattr(message, field.name).CopyFrom(_wire_value(field, value))
@@ -85,11 +85,11 @@ def from_message(target: type[T], message: Message, /, **overrides: object) -> T
     hints = typing.get_type_hints(target)
     proto_fields = message.DESCRIPTOR.fields_by_name
     values: dict[str, object] = {}
-    for field in dataclasses.fields(target):  # type: ignore[arg-type]
+    for field in dataclasses.fields(cast(Any, target)):
         if field.name in overrides:
             values[field.name] = overrides[field.name]
         elif field.name in proto_fields:
-            proto_field: FieldDescriptor = proto_fields[field.name]  # type: ignore[assignment]
+            proto_field = cast(FieldDescriptor, proto_fields[field.name])
             values[field.name] = _python_value(message, proto_field, hints[field.name])
     return target(**values)
 
@@ -112,14 +112,14 @@ def _convert(field: FieldDescriptor, raw: object, kind: Any) -> object:
     if field.enum_type is not None and isinstance(kind, type) and issubclass(kind, enum.Enum):
         if raw not in field.enum_type.values_by_number or raw == 0:  # unknown or unspecified
             return None
-        name = field.enum_type.values_by_number[raw].name  # type: ignore[index]
+        name = field.enum_type.values_by_number[cast(int, raw)].name
         return kind[name.removeprefix(snake_case(field.enum_type.name).upper() + "_")]
     if isinstance(raw, str) and isinstance(kind, type) and issubclass(kind, enum.Enum):
         return kind[raw] if raw else None  # an enum the message carries by name
     if field.message_type is not None and dataclasses.is_dataclass(kind):
-        return from_message(kind, raw)  # type: ignore[arg-type]
+        return from_message(cast(type[Any], kind), cast(Message, raw))
     if kind is datetime:
-        return datetime.fromisoformat(raw) if raw else None  # type: ignore[arg-type]
+        return datetime.fromisoformat(str(raw)) if raw else None
     return raw
 
 
@@ -139,4 +139,4 @@ def _item_type(hint: Any) -> Any:
 
 def fields_of(source: object) -> Mapping[str, object]:
     """A dataclass's fields by name (for overrides built from another object)."""
-    return {f.name: getattr(source, f.name) for f in dataclasses.fields(source)}  # type: ignore[arg-type]
+    return {f.name: getattr(source, f.name) for f in dataclasses.fields(cast(Any, source))}

@@ -15,7 +15,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from alembic import command
 from alembic.autogenerate.api import AutogenContext
@@ -49,12 +49,12 @@ class MigrationStream:
         """The stream's own tables only: autogenerate compares against nothing else."""
         own = MetaData()
         for table in self.tables:
-            table.__table__.to_metadata(own)  # type: ignore[attr-defined]
+            table.__table__.to_metadata(own)  # type: ignore[attr-defined]  # undeclared by SQLModel
         return own
 
     @property
     def table_names(self) -> frozenset[str]:
-        return frozenset(t.__tablename__ for t in self.tables)  # type: ignore[attr-defined]
+        return frozenset(str(t.__tablename__) for t in self.tables)
 
 
 KERNEL_STREAM = MigrationStream(
@@ -172,7 +172,7 @@ def _adopt_unversioned(context: Any, stream: MigrationStream, connection: Connec
         migration.stamp(script, first.revision)
 
 
-def _render_item(kind: str, item: Any, _context: AutogenContext) -> str | bool:
+def _render_item(kind: str, item: Any, _context: AutogenContext) -> str | Literal[False]:
     """Plain SQLAlchemy types in generated revisions, so they never import our modules."""
     if kind == "type" and isinstance(item, AutoString):
         return f"sa.String(length={item.length})" if item.length else "sa.String()"

@@ -121,11 +121,12 @@ class OutboxRelay:
                     timeout=self._publish_timeout,
                     headers={"Nats-Msg-Id": row.event_id},
                 )
-                published.append(row.id)  # type: ignore[arg-type]
+                assert row.id is not None, "a stored row has its id"
+                published.append(row.id)
         finally:
             if published:
                 async with self._db.transaction() as session:
-                    await session.exec(  # type: ignore[call-overload]
+                    await session.exec(
                         delete(OutboxMessage).where(col(OutboxMessage.id).in_(published))
                     )
         return len(published)

@@ -26,6 +26,8 @@ from services.kernel.settings import ServiceSettings, grpc_target
 from services.kernel.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
+# Named apart: `RunningService.grpc` (the server) hides the module inside that class.
+GrpcChannel = grpc.aio.Channel
 
 
 class Worker(Protocol):
@@ -77,7 +79,7 @@ class RunningService:
     db: Database
     nats: NatsClient
     grpc: GrpcServer
-    channels: Mapping[str, grpc.aio.Channel]
+    channels: Mapping[str, GrpcChannel]
     workers: list[Worker]
     tasks: list[asyncio.Task[None]]
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import grpc
-
 from oms.orders.v1 import orders_pb2 as pb
 from oms.orders.v1.orders_pb2_grpc import OrdersServiceServicer
 from services.kernel.geo import require_placed
-from services.kernel.grpc_server import caller_of
+from services.kernel.grpc_server import ServicerContext, caller_of
 from services.kernel.proto_enums import enum_name, enum_value
 from services.orders.domain.model import (
     Address,
@@ -145,26 +143,22 @@ class OrdersGrpc(OrdersServiceServicer):
     def __init__(self, service: OrdersService) -> None:
         self._service = service
 
-    async def PlaceOrder(
-        self, request: pb.PlaceOrderRequest, context: grpc.aio.ServicerContext
-    ) -> pb.Order:
+    async def PlaceOrder(self, request: pb.PlaceOrderRequest, context: ServicerContext) -> pb.Order:
         caller = caller_of(context)
         new = new_order_from_proto(request, placed_by=caller.subject)
         return order_to_proto(await self._service.place(new, caller))
 
-    async def GetOrder(
-        self, request: pb.GetOrderRequest, context: grpc.aio.ServicerContext
-    ) -> pb.Order:
+    async def GetOrder(self, request: pb.GetOrderRequest, context: ServicerContext) -> pb.Order:
         return order_to_proto(await self._service.order(request.id, caller_of(context)))
 
     async def GetOrders(
-        self, request: pb.GetOrdersRequest, context: grpc.aio.ServicerContext
+        self, request: pb.GetOrdersRequest, context: ServicerContext
     ) -> pb.GetOrdersResponse:
         orders = await self._service.orders(list(request.ids), caller_of(context))
         return pb.GetOrdersResponse(orders=[order_to_proto(o) for o in orders])
 
     async def ListOrders(
-        self, request: pb.ListOrdersRequest, context: grpc.aio.ServicerContext
+        self, request: pb.ListOrdersRequest, context: ServicerContext
     ) -> pb.ListOrdersResponse:
         edges, has_next = await self._service.page(
             request.first, request.after, status_from_proto(request.status), caller_of(context)
@@ -176,12 +170,12 @@ class OrdersGrpc(OrdersServiceServicer):
         )
 
     async def CancelOrder(
-        self, request: pb.CancelOrderRequest, context: grpc.aio.ServicerContext
+        self, request: pb.CancelOrderRequest, context: ServicerContext
     ) -> pb.Order:
         return order_to_proto(await self._service.cancel(request.id, caller_of(context)))
 
     async def ShipShipment(
-        self, request: pb.ShipShipmentRequest, context: grpc.aio.ServicerContext
+        self, request: pb.ShipShipmentRequest, context: ServicerContext
     ) -> pb.ShipShipmentResponse:
         serials = [(x.sku, list(x.serial_numbers)) for x in request.serials]
         order, shipment = await self._service.ship(
@@ -192,7 +186,7 @@ class OrdersGrpc(OrdersServiceServicer):
         )
 
     async def GetPendingOrdersSummary(
-        self, request: pb.PendingOrdersSummaryRequest, context: grpc.aio.ServicerContext
+        self, request: pb.PendingOrdersSummaryRequest, context: ServicerContext
     ) -> pb.PendingOrdersSummary:
         count, oldest = await self._service.pending_summary()
         return pb.PendingOrdersSummary(pending_orders=count, oldest_pending_minutes=oldest)

@@ -241,8 +241,8 @@ class SqlOrdersStore(SqlStore):
         return await self._one((await self.session.exec(statement)).first())
 
     async def forget_claim(self, order_id: str) -> None:
-        await self.session.exec(delete(OrderLineRow).where(col(OrderLineRow.order_id) == order_id))  # type: ignore[call-overload]
-        await self.session.exec(delete(OrderRow).where(col(OrderRow.id) == order_id))  # type: ignore[call-overload]
+        await self.session.exec(delete(OrderLineRow).where(col(OrderLineRow.order_id) == order_id))
+        await self.session.exec(delete(OrderRow).where(col(OrderRow.id) == order_id))
 
     async def stale_claims(self, idle_since: datetime) -> list[str]:
         statement = select(OrderRow.id).where(

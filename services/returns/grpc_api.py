@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import grpc
-
 from oms.returns.v1 import returns_pb2 as pb
 from oms.returns.v1.returns_pb2_grpc import ReturnsServiceServicer
 from services.kernel.caller import Caller
 from services.kernel.geo import require_placed
-from services.kernel.grpc_server import caller_of
+from services.kernel.grpc_server import ServicerContext, caller_of
 from services.kernel.messages import to_message
 from services.kernel.proto_enums import enum_name
 from services.returns.domain import rules
@@ -102,13 +100,13 @@ class ReturnsGrpc(ReturnsServiceServicer):
         self._service = service
 
     async def RequestReturn(
-        self, request: pb.RequestReturnRequest, context: grpc.aio.ServicerContext
+        self, request: pb.RequestReturnRequest, context: ServicerContext
     ) -> pb.Return:
         new = new_return_from_proto(request, caller_of(context))
         return return_to_proto(await self._service.request(new))
 
     async def ReceiveReturn(
-        self, request: pb.ReceiveReturnRequest, context: grpc.aio.ServicerContext
+        self, request: pb.ReceiveReturnRequest, context: ServicerContext
     ) -> pb.Return:
         received = await self._service.receive(
             request.return_id, request.location_code, caller_of(context)
@@ -116,30 +114,28 @@ class ReturnsGrpc(ReturnsServiceServicer):
         return return_to_proto(received)
 
     async def InspectReturn(
-        self, request: pb.InspectReturnRequest, context: grpc.aio.ServicerContext
+        self, request: pb.InspectReturnRequest, context: ServicerContext
     ) -> pb.Return:
         inspection = inspection_from_proto(request, caller_of(context))
         return return_to_proto(await self._service.inspect(inspection))
 
-    async def GetReturn(
-        self, request: pb.GetReturnRequest, context: grpc.aio.ServicerContext
-    ) -> pb.Return:
+    async def GetReturn(self, request: pb.GetReturnRequest, context: ServicerContext) -> pb.Return:
         return return_to_proto(await self._service.get(request.id, caller_of(context)))
 
     async def GetReturns(
-        self, request: pb.GetReturnsRequest, context: grpc.aio.ServicerContext
+        self, request: pb.GetReturnsRequest, context: ServicerContext
     ) -> pb.GetReturnsResponse:
         found = await self._service.many(list(request.ids), caller_of(context))
         return pb.GetReturnsResponse(returns=[return_to_proto(r) for r in found])
 
     async def HubQueue(
-        self, request: pb.HubQueueRequest, context: grpc.aio.ServicerContext
+        self, request: pb.HubQueueRequest, context: ServicerContext
     ) -> pb.HubQueueResponse:
         queue = await self._service.hub_queue(request.location_code, caller_of(context))
         return pb.HubQueueResponse(returns=[return_to_proto(r) for r in queue])
 
     async def GetReturnsReport(
-        self, request: pb.ReturnsReportRequest, context: grpc.aio.ServicerContext
+        self, request: pb.ReturnsReportRequest, context: ServicerContext
     ) -> pb.ReturnsReport:
         start = parse_bound(getattr(request, "from"), "from")
         end = parse_bound(request.to, "to")

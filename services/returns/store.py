@@ -170,9 +170,9 @@ class SqlReturnsStore(SqlStore):
         writer at a time."""
         connection = await self.session.connection()
         if connection.dialect.name == "postgresql":
-            await self.session.exec(  # type: ignore[call-overload]
+            await connection.execute(
                 text("SELECT pg_advisory_xact_lock(:class, hashtext(:order_id))"),
-                params={"class": ORDER_LOCK_CLASS, "order_id": order_id},
+                {"class": ORDER_LOCK_CLASS, "order_id": order_id},
             )
 
     async def add_return(self, accepted: AcceptedReturn) -> Return:
@@ -369,7 +369,7 @@ class SqlReturnsStore(SqlStore):
                 col(t.attempts),
             )
         )
-        row = (await self.session.exec(statement)).first()  # type: ignore[call-overload]
+        row = (await self.session.exec(statement)).first()
         if row is None:
             return None
         return_id, order_id, amount_cents, currency, attempts = row
@@ -395,7 +395,7 @@ class SqlReturnsStore(SqlStore):
                 col(t.provider),
             )
         )
-        row = (await self.session.exec(statement)).first()  # type: ignore[call-overload]
+        row = (await self.session.exec(statement)).first()
         if row is None:
             return None
         return_id, order_id, amount_cents, currency, provider = row
@@ -414,7 +414,7 @@ class SqlReturnsStore(SqlStore):
         self, refund_id: str, next_attempt_at: datetime | None, error: str
     ) -> None:
         t = RefundRow
-        await self.session.exec(  # type: ignore[call-overload]
+        await self.session.exec(
             update(t)
             .where(col(t.id) == refund_id, col(t.status) == RefundStatus.PENDING.value)
             .values(next_attempt_at=next_attempt_at, last_error=error[:500])
@@ -571,6 +571,5 @@ def _return(
 
 def _as_utc(value: Any) -> datetime:
     """A timestamp from an aggregate: SQLite's lose their column type and come back as text."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=utcnow().tzinfo)
+    found: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return found if found.tzinfo else found.replace(tzinfo=utcnow().tzinfo)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import grpc
-
 from oms.workorders.v1 import workorders_pb2 as pb
 from oms.workorders.v1.workorders_pb2_grpc import WorkOrdersServiceServicer
+from services.kernel.grpc_server import ServicerContext
 from services.kernel.messages import to_message
 from services.kernel.proto_enums import enum_name
 from services.workorders.domain import rules
@@ -22,7 +21,7 @@ class WorkOrdersGrpc(WorkOrdersServiceServicer):
         self._service = service
 
     async def ListWorkOrders(
-        self, request: pb.ListWorkOrdersRequest, context: grpc.aio.ServicerContext
+        self, request: pb.ListWorkOrdersRequest, context: ServicerContext
     ) -> pb.ListWorkOrdersResponse:
         work_orders = await self._service.work_orders(
             rules.status_filter(

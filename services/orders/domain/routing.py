@@ -155,7 +155,9 @@ def _plan_cost(codes: Sequence[str], costs: Mapping[str, int], model: CostModel)
     return sum(costs[c] for c in codes) + model.extra_parcel_cents * max(0, len(codes) - 1)
 
 
-def _rank(codes: Sequence[str], costs: Mapping[str, int], model: CostModel) -> tuple:  # type: ignore[type-arg]
+def _rank(
+    codes: Sequence[str], costs: Mapping[str, int], model: CostModel
+) -> tuple[int, int, tuple[str, ...]]:
     return (_plan_cost(codes, costs, model), len(codes), tuple(sorted(codes)))
 
 

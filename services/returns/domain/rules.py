@@ -434,7 +434,8 @@ def present_lines(
             continue
         groups: dict[tuple[Grade, Disposition], list[SettledUnit]] = {}
         for u in mine:
-            groups.setdefault((u.unit.grade, u.disposition), []).append(u)  # type: ignore[arg-type]
+            if u.disposition is not None:  # `mine` holds disposed units only
+                groups.setdefault((u.unit.grade, u.disposition), []).append(u)
         for (grade, disposition), group in groups.items():
             settled = sum(1 for u in group if u.settled)
             views.append(
@@ -461,7 +462,7 @@ def requested_value_cents(
 
 def retry_delay_seconds(attempts: int, base_seconds: float, max_seconds: float) -> float:
     """Exponential backoff after `attempts` failed tries: base, 2·base, 4·base, … capped."""
-    return min(max_seconds, base_seconds * 2 ** max(0, min(attempts - 1, 30)))
+    return float(min(max_seconds, base_seconds * 2 ** max(0, min(attempts - 1, 30))))
 
 
 def may_see(found: Return, caller: Caller) -> bool:
