@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncGenerator, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -67,7 +67,9 @@ class InventoryFeed:
             await self._subscription.unsubscribe()
             self._subscription = None
 
-    async def changes(self, skus: Collection[str] | None = None) -> AsyncIterator[StockChange]:
+    async def changes(
+        self, skus: Collection[str] | None = None
+    ) -> AsyncGenerator[StockChange, None]:
         """Changes of these SKUs (every SKU when None) from now until the caller stops."""
         subscriber = _Subscriber(None if skus is None else frozenset(skus), self._queue_size)
         self._subscribers.add(subscriber)

@@ -12,11 +12,11 @@ from datetime import timedelta
 import pytest
 
 from services.returns.bootstrap import refund_provider_for
+from services.returns.domain.model import RefundPayment
 from services.returns.domain.policy import channel_key
 from services.returns.refunds import (
     IssueOutcome,
     LedgerRefunds,
-    RefundPayment,
     WebhookRefunds,
     outcome_for_status,
     signature,

@@ -117,8 +117,8 @@ def brute_force_cost(lines, network, ship_to, model) -> int | None:  # type: ign
 @settings(max_examples=300, deadline=None)
 @given(lines=orders, network=candidates, policy=policies)
 def test_plans_respect_stock_plan_each_unit_once_and_never_lose_to_one_location(
-    lines, network, policy
-) -> None:  # type: ignore[no-untyped-def]
+    lines: dict[str, int], network: list[Candidate], policy: SplitPolicy
+) -> None:
     model = CostModel()
     plan = plan_order(lines, network, BERLIN, policy, model)
     singles = [c for c in network if all(c.available.get(s, 0) >= q for s, q in lines.items())]

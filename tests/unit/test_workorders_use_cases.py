@@ -21,7 +21,7 @@ from services.workorders.settings import WorkOrdersSettings
 from tests.fakes.workorders import memory_uow
 
 
-def inspected(return_id: str, *lines: tuple[str, int, int]) -> EventEnvelope:
+def inspected(return_id: str, *lines: tuple[str, int, rpb.Disposition.ValueType]) -> EventEnvelope:
     event = ReturnInspected(
         return_id=return_id,
         location_code="HUB-BER",
