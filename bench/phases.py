@@ -13,10 +13,10 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
 from bench.client import Answer, GraphQLClient
-from bench.documents import operation
 from bench.load import run_load
 from bench.network import CHANNEL, Network, order_input
 from bench.report import PhaseResult
+from tests.support.contract import operation
 
 SEED_CONCURRENCY = 16
 EVENT_TIMEOUT_SECONDS = 5.0

@@ -27,7 +27,6 @@ from typing import Any
 
 from bench.client import Answer, GraphQLClient
 from bench.cpu import cpu_seconds, used_since
-from bench.documents import operation
 from bench.load import run_load
 from bench.network import CITIES
 from bench.phases import settle
@@ -35,6 +34,7 @@ from bench.report import PhaseResult, machine, print_cpu_table, print_table, wri
 from bench.system import RunningOms, running_oms
 from gateway.auth import issue_token, load_or_create_signing_key
 from services.kernel.caller import Role
+from tests.support.contract import operation
 
 SETUP_CONCURRENCY = 16
 CATCH_UP_LIMIT_SECONDS = 300.0

@@ -14,11 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
-from graphql import print_ast
 
 from launcher.ports import free_port
-from tests.e2e.test_contract_documents import OPERATIONS
 from tests.e2e.test_launcher import RunningOms, oms, user_env
+from tests.support.contract import operation
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -33,11 +32,6 @@ SHOP = "shop-eu"
 POLL_SECONDS = 15.0
 
 
-def document(name: str) -> str:
-    """The contract's operation with the fragments it spreads, as the client sends it."""
-    return print_ast(OPERATIONS[name])
-
-
 @dataclass
 class Client:
     """One role's view of the gateway, with a token minted by `oms token`."""
@@ -48,7 +42,7 @@ class Client:
     def post(self, name: str, **variables: Any) -> dict[str, Any]:
         response = self.http.post(
             "/graphql",
-            json={"query": document(name), "variables": variables},
+            json={"query": operation(name), "variables": variables},
             headers={"Authorization": f"Bearer {self.token}"},
         )
         assert response.status_code == 200, response.text
