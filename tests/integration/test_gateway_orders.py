@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import grpc
-import httpx
 import pytest
 
-from gateway.auth import issue_token
 from gateway.context import Context
 from gateway.feed import InventoryFeed
 from gateway.schema import build_schema
@@ -24,13 +21,13 @@ from services.kernel.caller import Caller, Role
 from tests.integration.conftest import InventoryUnderTest, OrdersUnderTest
 from tests.integration.test_gateway_inventory import (
     ADJUST_STOCK,
-    SIGNING_KEY,
     STOCK_LEVELS,
     UPSERT_LOCATION,
     UPSERT_SKU,
 )
 from tests.support.contract import operation
-from tests.support.gateway import serving_gateway
+from tests.support.gateway import SIGNING_KEY, serving_gateway
+from tests.support.graphql import GraphQLClient
 
 # code: (kind, latitude, longitude). The customer is in Berlin: the hub is a few km away, the
 # distribution centre is in Lisbon.
@@ -82,37 +79,8 @@ def order_input(external_id: str, lines: dict[str, int], **extra: Any) -> dict[s
     }
 
 
-@dataclass
-class Gateway:
-    http: httpx.AsyncClient
-
-    async def post(
-        self,
-        query: str,
-        variables: dict[str, Any] | None = None,
-        role: Role = Role.ADMIN,
-        subject: str | None = None,
-    ) -> dict[str, Any]:
-        location = "HUB-BER" if role is Role.SCANNER else None
-        token = issue_token(SIGNING_KEY, role, location, subject=subject or f"{role}-a")
-        response = await self.http.post(
-            "/graphql",
-            json={"query": query, "variables": variables or {}},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    async def data(
-        self,
-        query: str,
-        variables: dict[str, Any] | None = None,
-        role: Role = Role.ADMIN,
-        subject: str | None = None,
-    ) -> dict[str, Any]:
-        body = await self.post(query, variables, role, subject)
-        assert "errors" not in body, body
-        return body["data"]
+class Gateway(GraphQLClient):
+    """The one client, with this module's shortcuts."""
 
     async def place(
         self, external_id: str, lines: dict[str, int], role: Role = Role.ADMIN, **extra: Any
@@ -143,13 +111,9 @@ async def gateway(
     orders: OrdersUnderTest, inventory: InventoryUnderTest, nats_server: EmbeddedNats
 ) -> AsyncIterator[Gateway]:
     """The gateway under uvicorn, as `python -m gateway` runs it, over the two services."""
-    targets = {
-        "inventory": f"127.0.0.1:{inventory.running.port}",
-        "orders": f"127.0.0.1:{orders.running.port}",
-    }
+    targets = {"inventory": inventory.target, "orders": orders.service.target}
     async with serving_gateway(targets, nats_server.url, SIGNING_KEY) as url:
-        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
-            gateway = Gateway(http)
+        async with Gateway(url, SIGNING_KEY, scanner_location="HUB-BER", timeout=10) as gateway:
             await gateway.seed()
             yield gateway
 

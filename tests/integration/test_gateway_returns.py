@@ -5,13 +5,10 @@ documents. Who may do what, the refusals' codes and fields, the hub queue and th
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 
-from gateway.auth import issue_token
 from launcher.embedded_nats import EmbeddedNats
 from services.kernel.caller import Role
 from tests.integration.conftest import (
@@ -23,14 +20,14 @@ from tests.integration.conftest import (
 )
 from tests.integration.test_gateway_inventory import (
     ADJUST_STOCK,
-    SIGNING_KEY,
     STOCK_LEVELS,
     UPSERT_LOCATION,
     UPSERT_SKU,
 )
 from tests.integration.test_gateway_orders import order_input
 from tests.support.contract import operation
-from tests.support.gateway import serving_gateway
+from tests.support.gateway import SIGNING_KEY, serving_gateway
+from tests.support.graphql import GraphQLClient
 
 # code: (kind, latitude, longitude). The customer is in Berlin; the only stock is in Lisbon.
 LOCATIONS = {
@@ -63,34 +60,8 @@ def returns_env() -> dict[str, str]:
     return {f"OMS_RETURN_WINDOW_DAYS_{OUTLET.upper()}": "0"}
 
 
-@dataclass
-class Gateway:
-    http: httpx.AsyncClient
-
-    async def post(
-        self,
-        query: str,
-        variables: dict[str, Any] | None = None,
-        role: Role = Role.ADMIN,
-        subject: str | None = None,
-        location: str = "HUB-BER",
-    ) -> dict[str, Any]:
-        scanner_at = location if role is Role.SCANNER else None
-        token = issue_token(SIGNING_KEY, role, scanner_at, subject=subject or f"{role}-a")
-        response = await self.http.post(
-            "/graphql",
-            json={"query": query, "variables": variables or {}},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    async def data(
-        self, query: str, variables: dict[str, Any] | None = None, **who: Any
-    ) -> dict[str, Any]:
-        body = await self.post(query, variables, **who)
-        assert "errors" not in body, body
-        return body["data"]
+class Gateway(GraphQLClient):
+    """The one client, with this module's shortcuts."""
 
     async def shipped_order(
         self, external_id: str, units: int = 1, subject: str = "storefront-a", **extra: Any
@@ -162,16 +133,10 @@ async def gateway(
     nats_server: EmbeddedNats,
 ) -> AsyncIterator[Gateway]:
     """The gateway under uvicorn, as `python -m gateway` runs it, over the four services."""
-    running = {
-        "inventory": inventory.running,
-        "orders": orders.running,
-        "returns": returns.running,
-        "workorders": workorders.running,
-    }
-    targets = {name: f"127.0.0.1:{r.port}" for name, r in running.items()}
+    services = (inventory, orders.service, returns.service, workorders)
+    targets = {s.definition.name: s.target for s in services}
     async with serving_gateway(targets, nats_server.url, SIGNING_KEY) as url:
-        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
-            gateway = Gateway(http)
+        async with Gateway(url, SIGNING_KEY, scanner_location="HUB-BER", timeout=10) as gateway:
             await gateway.seed()
             yield gateway
 
