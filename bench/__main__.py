@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
-from bench.client import GraphQLClient
 from bench.cpu import cpu_seconds, used_since
 from bench.network import build_network
 from bench.phases import Bench, availability, event_delay, place_orders, seed, settle
@@ -65,11 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def measure(oms: RunningOms, args: argparse.Namespace) -> list[PhaseResult]:
-    client = GraphQLClient(oms.base_url, connections=max([*args.concurrency, 16]) + 4)
+    client = oms.client(connections=max([*args.concurrency, 16]) + 4)
     bench = Bench(
         client,
-        admin=oms.token(Role.ADMIN),
-        storefront=oms.token(Role.STOREFRONT),
+        admin=client.token(Role.ADMIN, subject="bench-admin"),
+        storefront=client.token(Role.STOREFRONT, subject="bench-storefront"),
         network=build_network(args.locations, args.skus, args.seed),
         run_id=secrets.token_hex(3),
         rng=random.Random(args.seed + 1),
@@ -95,8 +94,7 @@ async def measure(oms: RunningOms, args: argparse.Namespace) -> list[PhaseResult
             results.append(await _metered(oms, availability(bench, args.queries, 16)))
         _progress(results[-1:])
         await settle(nats_url)
-        ws_url = oms.base_url.replace("http://", "ws://") + "/graphql"
-        results += await event_delay(bench, ws_url, args.events)
+        results += await event_delay(bench, client.ws_url, args.events)
         _progress(results[-2:])
     finally:
         await client.close()

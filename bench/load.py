@@ -7,8 +7,8 @@ import itertools
 import time
 from collections.abc import Awaitable, Callable
 
-from bench.client import Answer
 from bench.report import PhaseResult
+from tests.support.graphql import Answer
 
 Request = Callable[[int], Awaitable[Answer]]
 

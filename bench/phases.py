@@ -12,11 +12,11 @@ import nats
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
-from bench.client import Answer, GraphQLClient
-from bench.documents import operation
 from bench.load import run_load
 from bench.network import CHANNEL, Network, order_input
 from bench.report import PhaseResult
+from tests.support.contract import operation
+from tests.support.graphql import Answer, GraphQLClient
 
 SEED_CONCURRENCY = 16
 EVENT_TIMEOUT_SECONDS = 5.0

@@ -25,16 +25,15 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench.client import Answer, GraphQLClient
 from bench.cpu import cpu_seconds, used_since
-from bench.documents import operation
 from bench.load import run_load
 from bench.network import CITIES
 from bench.phases import settle
 from bench.report import PhaseResult, machine, print_cpu_table, print_table, write_json
 from bench.system import RunningOms, running_oms
-from gateway.auth import issue_token, load_or_create_signing_key
 from services.kernel.caller import Role
+from tests.support.contract import operation
+from tests.support.graphql import Answer, GraphQLClient
 
 SETUP_CONCURRENCY = 16
 CATCH_UP_LIMIT_SECONDS = 300.0
@@ -326,15 +325,14 @@ def _skus(rng: random.Random, count: int) -> list[dict[str, Any]]:
 
 
 async def measure(oms: RunningOms, args: argparse.Namespace) -> list[PhaseResult]:
-    key = load_or_create_signing_key(oms.data_dir)
     hubs = _locations(args.hubs)[1:]
-    client = GraphQLClient(oms.base_url, connections=max(args.concurrency, SETUP_CONCURRENCY) + 4)
+    client = oms.client(connections=max(args.concurrency, SETUP_CONCURRENCY) + 4)
     rng = random.Random(args.seed)
     spike = Spike(
         client,
-        admin=oms.token(Role.ADMIN),
-        storefront=oms.token(Role.STOREFRONT),
-        scanners={h["code"]: issue_token(key, Role.SCANNER, h["code"]) for h in hubs},
+        admin=client.token(Role.ADMIN, subject="bench-admin"),
+        storefront=client.token(Role.STOREFRONT, subject="bench-storefront"),
+        scanners={h["code"]: client.token(Role.SCANNER, h["code"]) for h in hubs},
         skus=_skus(rng, args.skus),
         rng=rng,
     )

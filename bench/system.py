@@ -16,10 +16,10 @@ from pathlib import Path
 
 import httpx
 
-from gateway.auth import issue_token, load_or_create_signing_key
+from gateway.auth import load_or_create_signing_key
 from launcher.ports import free_port
 from launcher.processes import owned_child_options
-from services.kernel.caller import Role
+from tests.support.graphql import GraphQLClient
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 READY_TIMEOUT_SECONDS = 180.0
@@ -30,7 +30,7 @@ _ROW = re.compile(r"^\s+([a-z]+)\s+(\S+)\s+(\d+)\s+(\S+)$")
 
 @dataclass
 class RunningOms:
-    """The `oms up` process, where its parts listen, and bearer tokens for the gateway."""
+    """The `oms up` process, where its parts listen, and a client of its gateway."""
 
     process: subprocess.Popen[str]
     data_dir: Path
@@ -43,8 +43,10 @@ class RunningOms:
         rows = (_ROW.match(line) for line in self.lines)
         return {m[1]: (m[2], int(m[3])) for m in rows if m is not None}
 
-    def token(self, role: Role) -> str:
-        return issue_token(load_or_create_signing_key(self.data_dir), role, subject=f"bench-{role}")
+    def client(self, connections: int) -> GraphQLClient:
+        """A GraphQL client of the gateway, minting tokens with the data dir's signing key."""
+        key = load_or_create_signing_key(self.data_dir)
+        return GraphQLClient(self.base_url, key, connections=connections)
 
 
 def _user_env() -> dict[str, str]:

@@ -6,33 +6,24 @@ fail: the list only shrinks, and whoever makes an operation validate removes it 
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from graphql import (
     DocumentNode,
     EnumTypeDefinitionNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLEnumType,
     GraphQLInputObjectType,
     GraphQLSchema,
     InputObjectTypeDefinitionNode,
-    Node,
-    OperationDefinitionNode,
     ast_from_value,
     is_non_null_type,
     parse,
     print_ast,
     validate,
-    visit,
 )
-from graphql.language import Visitor
 from graphql.pyutils import Undefined
 
 from gateway.schema import build_schema
+from tests.support.contract import contract_dir, operations
 
 NOT_SERVED_YET = {
     # backoffice.graphql
@@ -49,70 +40,12 @@ NOT_SERVED_YET = {
 }
 
 
-def contract_dir() -> Path:
-    configured = os.environ.get("OMS_CONTRACT_DIR")
-    path = (
-        Path(configured)
-        if configured
-        else Path(__file__).resolve().parents[2].parent / "shared" / "contract"
-    )
-    assert (path / "types.graphql").is_file(), (
-        f"contract not found at {path} (set OMS_CONTRACT_DIR)"
-    )
-    return path
-
-
 @pytest.fixture(scope="module")
 def schema() -> GraphQLSchema:
     return build_schema()._schema
 
 
-def client_documents() -> dict[str, DocumentNode]:
-    return {
-        path.name: parse(path.read_text())
-        for path in sorted(contract_dir().glob("*.graphql"))
-        if path.name != "types.graphql"
-    }
-
-
-class _SpreadCollector(Visitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.names: set[str] = set()
-
-    def enter_fragment_spread(self, node: FragmentSpreadNode, *_args: object) -> None:
-        self.names.add(node.name.value)
-
-
-def fragments_used(
-    node: Node, fragments: dict[str, FragmentDefinitionNode]
-) -> list[FragmentDefinitionNode]:
-    """The fragments `node` spreads, directly or through other fragments."""
-    used: dict[str, FragmentDefinitionNode] = {}
-    pending = [node]
-    while pending:
-        collector = _SpreadCollector()
-        visit(pending.pop(), collector)
-        for name in collector.names - used.keys():
-            used[name] = fragments[name]
-            pending.append(fragments[name])
-    return list(used.values())
-
-
-def operations() -> Iterator[tuple[str, DocumentNode]]:
-    """Each named operation as a document of its own, with the fragments it uses from its file."""
-    for file_name, document in client_documents().items():
-        fragments = {
-            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-        }
-        for definition in document.definitions:
-            if isinstance(definition, OperationDefinitionNode):
-                assert definition.name is not None, f"anonymous operation in {file_name}"
-                used = fragments_used(definition, fragments)
-                yield definition.name.value, DocumentNode(definitions=(definition, *used))
-
-
-OPERATIONS = dict(operations())
+OPERATIONS = operations()
 
 
 def test_not_served_yet_names_only_contract_operations() -> None:

@@ -23,6 +23,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from launcher.ports import free_port
 from services.kernel.settings import SERVICE_NAMES
+from tests.support.graphql import GraphQLClient
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -187,23 +188,19 @@ def backoffice_token(data_dir: Path) -> str:
     return result.stdout.splitlines()[-1]
 
 
-def graphql(running: RunningOms, token: str, query: str, **variables: Any) -> dict[str, Any]:
-    response = httpx.post(
-        f"{running.base_url}/graphql",
-        json={"query": query, "variables": variables},
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=30,
-    )
-    body = response.json()
-    assert "errors" not in body, body
-    for payload in body["data"].values():
-        assert not (isinstance(payload, dict) and payload.get("userErrors")), body
-    return dict(body["data"])
+async def graphql(running: RunningOms, token: str, query: str, **variables: Any) -> dict[str, Any]:
+    """The answer's data, which must carry no errors and no userErrors."""
+    async with GraphQLClient(running.base_url, timeout=30) as client:
+        data = await client.data(query, variables, token=token)
+    for payload in data.values():
+        assert not (isinstance(payload, dict) and payload.get("userErrors")), data
+    return data
 
 
-def on_hand(running: RunningOms, token: str, sku: str) -> int:
+async def on_hand(running: RunningOms, token: str, sku: str) -> int:
     query = "query($sku: String!) { stockLevels(sku: $sku) { onHand } }"
-    return sum(level["onHand"] for level in graphql(running, token, query, sku=sku)["stockLevels"])
+    levels = (await graphql(running, token, query, sku=sku))["stockLevels"]
+    return sum(level["onHand"] for level in levels)
 
 
 async def _inventory_events(nats_url: str) -> int:
@@ -215,21 +212,21 @@ async def _inventory_events(nats_url: str) -> int:
         await client.close()
 
 
-def inventory_events(running: RunningOms, at_least: int = 1) -> int:
+async def inventory_events(running: RunningOms, at_least: int = 1) -> int:
     """Messages in the inventory stream, once the outbox has relayed `at_least` of them."""
     deadline = time.monotonic() + 15
-    while (count := asyncio.run(_inventory_events(running.parts["nats"].address))) < at_least:
+    while (count := await _inventory_events(running.parts["nats"].address)) < at_least:
         if time.monotonic() > deadline:
             break
-        time.sleep(0.2)
+        await asyncio.sleep(0.2)
     return count
 
 
-def test_stock_and_events_survive_a_restart(start_oms: Any, tmp_path: Path) -> None:
+async def test_stock_and_events_survive_a_restart(start_oms: Any, tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     first = start_oms(data_dir)
     token = backoffice_token(data_dir)
-    graphql(
+    await graphql(
         first,
         token,
         "mutation($input: LocationInput!) { upsertLocation(input: $input) { userErrors { code } } }",
@@ -241,28 +238,28 @@ def test_stock_and_events_survive_a_restart(start_oms: Any, tmp_path: Path) -> N
             "longitude": 13.40,
         },
     )
-    graphql(
+    await graphql(
         first,
         token,
         "mutation($input: SkuInput!) { upsertSku(input: $input) { userErrors { code } } }",
         input={"code": "TEE-1", "title": "Tee", "unitCostCents": 450, "weightGrams": 180},
     )
-    graphql(
+    await graphql(
         first,
         token,
         "mutation($input: StockAdjustmentInput!) "
         "{ adjustStock(input: $input) { userErrors { code } } }",
         input={"sku": "TEE-1", "locationCode": "DC-1", "delta": 7, "reason": "launcher e2e"},
     )
-    assert on_hand(first, token, "TEE-1") == 7
-    events_before = inventory_events(first)
+    assert await on_hand(first, token, "TEE-1") == 7
+    events_before = await inventory_events(first)
     assert events_before >= 1, first.output
     assert first.terminate() == 0, first.output
 
     second = start_oms(data_dir)
 
-    assert on_hand(second, backoffice_token(data_dir), "TEE-1") == 7
-    assert inventory_events(second, events_before) >= events_before
+    assert await on_hand(second, backoffice_token(data_dir), "TEE-1") == 7
+    assert await inventory_events(second, events_before) >= events_before
     assert second.terminate() == 0, second.output
 
 

@@ -9,15 +9,15 @@ from collections.abc import AsyncIterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import httpx
 import pytest
 
-from gateway.auth import issue_token
 from launcher.embedded_nats import EmbeddedNats
 from launcher.ports import free_port
 from services.kernel.caller import Role
 from tests.support.databases import postgres_database
+from tests.support.graphql import GraphQLClient
 from tests.support.processes import ServiceProcess
 
 pytestmark = pytest.mark.postgres
@@ -81,32 +81,18 @@ async def cluster(nats_server: EmbeddedNats, tmp_path: Path) -> AsyncIterator[Cl
             for process in [*inventories, *orders]:
                 await process.wait_serving()
             await gateway.wait_http_ok()
-            yield Cluster(f"http://{gateway.target}/graphql", everything)
+            yield Cluster(f"http://{gateway.target}", everything)
         finally:
             for process in reversed(everything):
                 process.terminate()
 
 
-async def graphql(
-    client: httpx.AsyncClient, url: str, token: str, query: str, variables: dict
-) -> dict:  # type: ignore[type-arg]
-    response = await client.post(
-        url,
-        json={"query": query, "variables": variables},
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    body = response.json()
-    assert response.status_code == 200 and "errors" not in body, body
-    return body["data"]  # type: ignore[no-any-return]
-
-
 async def test_fifty_concurrent_buyers_never_share_a_unit(cluster: Cluster) -> None:
-    admin = issue_token(SECRET.encode(), Role.ADMIN)
-    shop = issue_token(SECRET.encode(), Role.STOREFRONT)
-    async with httpx.AsyncClient(timeout=60) as client:
+    async with GraphQLClient(cluster.gateway, SECRET.encode(), timeout=60) as client:
+        admin, shop = client.token(Role.ADMIN), client.token(Role.STOREFRONT)
 
-        async def call(token: str, query: str, variables: dict) -> dict:  # type: ignore[type-arg]
-            return await graphql(client, cluster.gateway, token, query, variables)
+        async def call(token: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+            return await client.data(query, variables, token=token)
 
         for code, kind, lat, lon, units in (
             ("HUB-BER", "RETURN_HUB", 52.5, 13.4, 3),

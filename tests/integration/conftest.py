@@ -7,8 +7,8 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Generic, TypeAlias, TypeVar
 
-import grpc
 import nats
 import pytest
 from google.protobuf.message import Message
@@ -27,46 +27,56 @@ from oms.workorders.v1.workorders_pb2_grpc import WorkOrdersServiceStub
 from services.inventory.bootstrap import SERVICE as INVENTORY
 from services.kernel.db import utcnow
 from services.kernel.events import ensure_stream, stream_name
-from services.kernel.grpc_client import open_channel
 from services.kernel.outbox import OutboxMessage, subject_for
-from services.kernel.runtime import RunningService, start_service
-from services.kernel.settings import ServiceSettings, normalize_database_url
+from services.kernel.runtime import RunningService
 from services.orders.bootstrap import SERVICE as ORDERS
 from services.returns.bootstrap import SERVICE as RETURNS
 from services.workorders.bootstrap import SERVICE as WORKORDERS
 from tests.support.databases import database_url
+from tests.support.services import ServiceUnderTest, running_service
+
+if TYPE_CHECKING:
+    from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceAsyncStub
+    from oms.orders.v1.orders_pb2_grpc import OrdersServiceAsyncStub
+    from oms.returns.v1.returns_pb2_grpc import ReturnsServiceAsyncStub
+    from oms.workorders.v1.workorders_pb2_grpc import WorkOrdersServiceAsyncStub
+
+S = TypeVar("S")
+# The stubs' asynchronous types, which the type checker alone knows (they are in the .pyi only).
+InventoryClient: TypeAlias = "InventoryServiceAsyncStub"
+OrdersClient: TypeAlias = "OrdersServiceAsyncStub"
+ReturnsClient: TypeAlias = "ReturnsServiceAsyncStub"
+WorkOrdersClient: TypeAlias = "WorkOrdersServiceAsyncStub"
+
+InventoryUnderTest = ServiceUnderTest[InventoryClient]
+WorkOrdersUnderTest = ServiceUnderTest[WorkOrdersClient]
 
 
 @dataclass
-class InventoryUnderTest:
-    running: RunningService
-    stub: InventoryServiceStub
+class Calling(Generic[S]):
+    """A service under test seen with clients of the services it calls."""
+
+    service: ServiceUnderTest[S]
+
+    @property
+    def running(self) -> RunningService:
+        return self.service.running
+
+    @property
+    def stub(self) -> S:
+        return self.service.stub
+
+
+@dataclass
+class OrdersUnderTest(Calling[OrdersClient]):
+    inventory: InventoryClient
 
 
 @pytest.fixture
 async def inventory(db_url: str, nats_server: EmbeddedNats) -> AsyncIterator[InventoryUnderTest]:
     """The inventory service started in-process on a free port, and a client for it."""
-    settings = ServiceSettings(
-        name="inventory",
-        database_url=normalize_database_url(db_url),
-        nats_url=nats_server.url,
-        grpc_listen="127.0.0.1:0",
-        shutdown_grace_seconds=2,
-    )
-    running = await start_service(INVENTORY, settings)
-    channel = open_channel(f"127.0.0.1:{running.port}")
-    try:
-        yield InventoryUnderTest(running, InventoryServiceStub(channel))
-    finally:
-        await channel.close()
-        await running.stop()
-
-
-@dataclass
-class OrdersUnderTest:
-    running: RunningService
-    stub: OrdersServiceStub
-    inventory: InventoryServiceStub
+    async with running_service(INVENTORY, InventoryServiceStub, db_url, nats_server.url) as service:
+        yield service
 
 
 @pytest.fixture
@@ -74,32 +84,16 @@ async def orders(
     inventory: InventoryUnderTest, backend: str, nats_server: EmbeddedNats, tmp_path: Path
 ) -> AsyncIterator[OrdersUnderTest]:
     """The orders service, with its own database of the same backend, calling `inventory`."""
+    calls = {"inventory": inventory.target}
     with database_url(backend, tmp_path, "orders") as url:
-        settings = ServiceSettings(
-            name="orders",
-            database_url=normalize_database_url(url),
-            nats_url=nats_server.url,
-            grpc_listen="127.0.0.1:0",
-            shutdown_grace_seconds=2,
-            grpc_targets={"inventory": f"127.0.0.1:{inventory.running.port}"},
-        )
-        running = await start_service(ORDERS, settings)
-        channel = open_channel(f"127.0.0.1:{running.port}")
-        try:
-            yield OrdersUnderTest(running, OrdersServiceStub(channel), inventory.stub)
-        finally:
-            await channel.close()
-            await running.stop()
+        async with running_service(
+            ORDERS, OrdersServiceStub, url, nats_server.url, calls=calls
+        ) as service:
+            yield OrdersUnderTest(service, inventory.stub)
 
 
 # The returns loop: events published as the returns and work orders services publish them, and
 # the work orders service in-process.
-
-
-@dataclass
-class WorkOrdersUnderTest:
-    running: RunningService
-    stub: WorkOrdersServiceStub
 
 
 @pytest.fixture
@@ -108,20 +102,10 @@ async def workorders(
 ) -> AsyncIterator[WorkOrdersUnderTest]:
     """The work orders service, with its own database of the test's backend."""
     with database_url(backend, tmp_path, "workorders") as url:
-        settings = ServiceSettings(
-            name="workorders",
-            database_url=normalize_database_url(url),
-            nats_url=nats_server.url,
-            grpc_listen="127.0.0.1:0",
-            shutdown_grace_seconds=2,
-        )
-        running = await start_service(WORKORDERS, settings)
-        channel = open_channel(f"127.0.0.1:{running.port}")
-        try:
-            yield WorkOrdersUnderTest(running, WorkOrdersServiceStub(channel))
-        finally:
-            await channel.close()
-            await running.stop()
+        async with running_service(
+            WORKORDERS, WorkOrdersServiceStub, url, nats_server.url
+        ) as service:
+            yield service
 
 
 @pytest.fixture
@@ -191,30 +175,13 @@ async def outbox_drained(running: RunningService) -> bool:
 
 
 @dataclass
-class ReturnsUnderTest:
-    running: RunningService
-    stub: ReturnsServiceStub
-    orders: OrdersServiceStub
-    inventory: InventoryServiceStub
-    # The environment the service was started with (its policy and refund provider).
-    env: dict[str, str]
-    channel: grpc.aio.Channel
+class ReturnsUnderTest(Calling[ReturnsClient]):
+    orders: OrdersClient
+    inventory: InventoryClient
 
     async def restart(self) -> None:
         """Stops the service gracefully and starts it again on the same database."""
-        await self.channel.close()
-        await self.running.stop()
-        self.running = await _start_returns(self.running.settings, self.env)
-        self.channel = open_channel(f"127.0.0.1:{self.running.port}")
-        self.stub = ReturnsServiceStub(self.channel)
-
-
-async def _start_returns(settings: ServiceSettings, env: dict[str, str]) -> RunningService:
-    # The service reads its policy from the environment once, while it is built.
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in env.items():
-            patch.setenv(name, value)
-        return await start_service(RETURNS, settings)
+        await self.service.restart()
 
 
 @pytest.fixture
@@ -234,25 +201,9 @@ async def returns(
 ) -> AsyncIterator[ReturnsUnderTest]:
     """The returns service, with its own database of the same backend, calling `inventory`
     and `orders`."""
+    calls = {"inventory": inventory.target, "orders": orders.service.target}
     with database_url(backend, tmp_path, "returns") as url:
-        settings = ServiceSettings(
-            name="returns",
-            database_url=normalize_database_url(url),
-            nats_url=nats_server.url,
-            grpc_listen="127.0.0.1:0",
-            shutdown_grace_seconds=2,
-            grpc_targets={
-                "inventory": f"127.0.0.1:{inventory.running.port}",
-                "orders": f"127.0.0.1:{orders.running.port}",
-            },
-        )
-        running = await _start_returns(settings, returns_env)
-        channel = open_channel(f"127.0.0.1:{running.port}")
-        under_test = ReturnsUnderTest(
-            running, ReturnsServiceStub(channel), orders.stub, inventory.stub, returns_env, channel
-        )
-        try:
-            yield under_test
-        finally:
-            await under_test.channel.close()
-            await under_test.running.stop()
+        async with running_service(
+            RETURNS, ReturnsServiceStub, url, nats_server.url, calls=calls, env=returns_env
+        ) as service:
+            yield ReturnsUnderTest(service, orders.stub, inventory.stub)

@@ -6,30 +6,42 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
-import httpx
+import grpc
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from gateway.auth import issue_token
 from launcher.embedded_nats import EmbeddedNats
+from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
+from oms.orders.v1.orders_pb2_grpc import OrdersServiceStub
+from oms.procurement.v1.procurement_pb2_grpc import ProcurementServiceStub
+from oms.returns.v1.returns_pb2_grpc import ReturnsServiceStub
+from oms.workorders.v1.workorders_pb2_grpc import WorkOrdersServiceStub
 from services.inventory.bootstrap import SERVICE as INVENTORY
 from services.kernel.caller import Role
-from services.kernel.runtime import RunningService, ServiceDefinition, start_service
-from services.kernel.settings import ServiceSettings, normalize_database_url
+from services.kernel.runtime import RunningService, ServiceDefinition
 from services.orders.bootstrap import SERVICE as ORDERS
 from services.procurement.bootstrap import SERVICE as PROCUREMENT
 from services.returns.bootstrap import SERVICE as RETURNS
 from services.workorders.bootstrap import SERVICE as WORKORDERS
-from tests.support.gateway import serving_gateway
+from tests.support.gateway import SIGNING_KEY, serving_gateway
+from tests.support.graphql import GraphQLClient
+from tests.support.services import ServiceUnderTest, running_service
 
-SIGNING_KEY = b"integration-test-signing-key-0123456789"
-OTHER_SERVICES = (ORDERS, RETURNS, PROCUREMENT, WORKORDERS)
+# The services the gateway reaches, and their clients.
+SERVICES: list[tuple[ServiceDefinition, Callable[[grpc.aio.Channel], object]]] = [
+    (INVENTORY, InventoryServiceStub),
+    (ORDERS, OrdersServiceStub),
+    (RETURNS, ReturnsServiceStub),
+    (PROCUREMENT, ProcurementServiceStub),
+    (WORKORDERS, WorkOrdersServiceStub),
+]
 
 UPSERT_LOCATION = """
 mutation UpsertLocation($input: LocationInput!) {
@@ -68,37 +80,12 @@ subscription InventoryChanged($skus: [String!]) {
 }"""
 
 
-@dataclass
-class Gateway:
-    url: str
-    http: httpx.AsyncClient
-    services: dict[str, RunningService]
+class Gateway(GraphQLClient):
+    """The one client, with the services behind the gateway and a shortcut to adjust stock."""
 
-    @property
-    def ws_url(self) -> str:
-        return self.url.replace("http://", "ws://") + "/graphql"
-
-    @staticmethod
-    def token(role: Role) -> str:
-        location = "HUB-BER" if role is Role.SCANNER else None
-        return issue_token(SIGNING_KEY, role, location_code=location)
-
-    async def post(
-        self, query: str, variables: dict[str, Any] | None = None, role: Role = Role.ADMIN
-    ) -> httpx.Response:
-        return await self.http.post(
-            "/graphql",
-            json={"query": query, "variables": variables or {}},
-            headers={"Authorization": f"Bearer {self.token(role)}"},
-        )
-
-    async def data(
-        self, query: str, variables: dict[str, Any] | None = None, role: Role = Role.ADMIN
-    ) -> dict[str, Any]:
-        response = await self.post(query, variables, role)
-        body = response.json()
-        assert response.status_code == 200 and "errors" not in body, body
-        return body["data"]
+    def __init__(self, url: str, services: dict[str, RunningService]) -> None:
+        super().__init__(url, SIGNING_KEY, scanner_location="HUB-BER", timeout=10)
+        self.services = services
 
     async def adjust(self, sku: str, location: str, delta: int) -> dict[str, Any]:
         variables = {
@@ -107,34 +94,22 @@ class Gateway:
         return (await self.data(ADJUST_STOCK, variables))["adjustStock"]
 
 
-async def start(definition: ServiceDefinition, database_url: str, nats_url: str) -> RunningService:
-    settings = ServiceSettings(
-        name=definition.name,
-        database_url=normalize_database_url(database_url),
-        nats_url=nats_url,
-        grpc_listen="127.0.0.1:0",
-        shutdown_grace_seconds=1,
-    )
-    return await start_service(definition, settings)
-
-
 @pytest.fixture
 async def gateway(db_url: str, nats_server: EmbeddedNats, tmp_path: Path) -> AsyncIterator[Gateway]:
-    """Every service in-process (inventory for real, the others as the skeletons they are now)
+    """Every service in-process (inventory on the test's database, the others on SQLite files)
     and the gateway under uvicorn, as `python -m gateway` runs it."""
-    services: dict[str, RunningService] = {}
-    try:
-        services["inventory"] = await start(INVENTORY, db_url, nats_server.url)
-        for definition in OTHER_SERVICES:
-            database = f"sqlite:///{tmp_path / definition.name}.sqlite"
-            services[definition.name] = await start(definition, database, nats_server.url)
-        targets = {name: f"127.0.0.1:{s.port}" for name, s in services.items()}
+    async with AsyncExitStack() as stack:
+        started: list[ServiceUnderTest[object]] = []
+        for definition, stub in SERVICES:
+            database = db_url
+            if definition is not INVENTORY:
+                database = f"sqlite:///{tmp_path / definition.name}.sqlite"
+            service = running_service(definition, stub, database, nats_server.url)
+            started.append(await stack.enter_async_context(service))
+        targets = {s.definition.name: s.target for s in started}
         async with serving_gateway(targets, nats_server.url, SIGNING_KEY) as url:
-            async with httpx.AsyncClient(base_url=url, timeout=10) as http:
-                yield Gateway(url, http, services)
-    finally:
-        for service in services.values():
-            await service.stop()
+            async with Gateway(url, {s.definition.name: s.running for s in started}) as gateway:
+                yield gateway
 
 
 async def seed(gateway: Gateway) -> None:
@@ -281,7 +256,7 @@ async def test_graphiql_page_needs_no_token(gateway: Gateway) -> None:
 async def test_storefront_may_not_adjust_stock(gateway: Gateway) -> None:
     await seed(gateway)
     variables = {"input": {"sku": "TEE", "locationCode": "DC-EU", "delta": 100, "reason": "steal"}}
-    response = await gateway.post(ADJUST_STOCK, variables, role=Role.STOREFRONT)
+    response = await gateway.response(ADJUST_STOCK, variables, role=Role.STOREFRONT)
     assert response.status_code == 200
     body = response.json()
     assert body["data"] is None
@@ -349,7 +324,7 @@ async def test_unknown_input_fields_are_refused_before_execution(gateway: Gatewa
             "warehouse": "X",
         }
     }
-    response = await gateway.post(ADJUST_STOCK, variables)
+    response = await gateway.response(ADJUST_STOCK, variables)
     assert response.status_code == 400
     assert "warehouse" in response.json()["errors"][0]["message"]
     levels = (await gateway.data(STOCK_LEVELS, {"sku": "TEE"}))["stockLevels"]

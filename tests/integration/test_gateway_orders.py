@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import grpc
-import httpx
 import pytest
 
-from gateway.auth import issue_token
 from gateway.context import Context
 from gateway.feed import InventoryFeed
 from gateway.schema import build_schema
@@ -21,16 +18,16 @@ from launcher.embedded_nats import EmbeddedNats
 from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
 from oms.orders.v1.orders_pb2_grpc import OrdersServiceStub
 from services.kernel.caller import Caller, Role
-from tests.e2e.test_contract_documents import OPERATIONS as CONTRACT_OPERATIONS
 from tests.integration.conftest import InventoryUnderTest, OrdersUnderTest
 from tests.integration.test_gateway_inventory import (
     ADJUST_STOCK,
-    SIGNING_KEY,
     STOCK_LEVELS,
     UPSERT_LOCATION,
     UPSERT_SKU,
 )
-from tests.support.gateway import serving_gateway
+from tests.support.contract import operation
+from tests.support.gateway import SIGNING_KEY, serving_gateway
+from tests.support.graphql import GraphQLClient
 
 # code: (kind, latitude, longitude). The customer is in Berlin: the hub is a few km away, the
 # distribution centre is in Lisbon.
@@ -66,12 +63,6 @@ mutation Ship($id: ID!, $trackingNumber: String) {
 }"""
 
 
-def contract(name: str) -> str:
-    """The operation's text as it stands in the contract, with the fragments it spreads."""
-    definitions = CONTRACT_OPERATIONS[name].definitions
-    return "\n\n".join(d.loc.source.body[d.loc.start : d.loc.end] for d in definitions)  # type: ignore[union-attr]
-
-
 def order_input(external_id: str, lines: dict[str, int], **extra: Any) -> dict[str, Any]:
     return {
         "input": {
@@ -88,43 +79,14 @@ def order_input(external_id: str, lines: dict[str, int], **extra: Any) -> dict[s
     }
 
 
-@dataclass
-class Gateway:
-    http: httpx.AsyncClient
-
-    async def post(
-        self,
-        query: str,
-        variables: dict[str, Any] | None = None,
-        role: Role = Role.ADMIN,
-        subject: str | None = None,
-    ) -> dict[str, Any]:
-        location = "HUB-BER" if role is Role.SCANNER else None
-        token = issue_token(SIGNING_KEY, role, location, subject=subject or f"{role}-a")
-        response = await self.http.post(
-            "/graphql",
-            json={"query": query, "variables": variables or {}},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    async def data(
-        self,
-        query: str,
-        variables: dict[str, Any] | None = None,
-        role: Role = Role.ADMIN,
-        subject: str | None = None,
-    ) -> dict[str, Any]:
-        body = await self.post(query, variables, role, subject)
-        assert "errors" not in body, body
-        return body["data"]
+class Gateway(GraphQLClient):
+    """The one client, with this module's shortcuts."""
 
     async def place(
         self, external_id: str, lines: dict[str, int], role: Role = Role.ADMIN, **extra: Any
     ) -> dict[str, Any]:
         variables = order_input(external_id, lines, **extra)
-        return (await self.data(contract("PlaceOrder"), variables, role))["placeOrder"]
+        return (await self.data(operation("PlaceOrder"), variables, role))["placeOrder"]
 
     async def stock(self, sku: str) -> dict[str, tuple[int, int]]:
         """(on hand, reserved) by location."""
@@ -149,13 +111,9 @@ async def gateway(
     orders: OrdersUnderTest, inventory: InventoryUnderTest, nats_server: EmbeddedNats
 ) -> AsyncIterator[Gateway]:
     """The gateway under uvicorn, as `python -m gateway` runs it, over the two services."""
-    targets = {
-        "inventory": f"127.0.0.1:{inventory.running.port}",
-        "orders": f"127.0.0.1:{orders.running.port}",
-    }
+    targets = {"inventory": inventory.target, "orders": orders.service.target}
     async with serving_gateway(targets, nats_server.url, SIGNING_KEY) as url:
-        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
-            gateway = Gateway(http)
+        async with Gateway(url, SIGNING_KEY, scanner_location="HUB-BER", timeout=10) as gateway:
             await gateway.seed()
             yield gateway
 
@@ -186,7 +144,7 @@ async def test_an_order_ships_from_the_hub_near_the_customer_and_explains_why(
             }
         ],
     }
-    assert (await gateway.data(contract("Order"), {"id": order["id"]}))["order"] == order
+    assert (await gateway.data(operation("Order"), {"id": order["id"]}))["order"] == order
 
     detail = (await gateway.data(ORDER_ROUTING, {"id": order["id"]}))["order"]
     assert detail["email"] == "ada@example.com"
@@ -255,7 +213,7 @@ async def test_refusals_name_the_input_field(
 ) -> None:
     variables = order_input(external_id, lines)
     variables["input"]["shipTo"] = BERLIN | shift
-    refused = (await gateway.data(contract("PlaceOrder"), variables))["placeOrder"]
+    refused = (await gateway.data(operation("PlaceOrder"), variables))["placeOrder"]
     assert refused["order"] is None
     assert codes(refused) == [expected]
     assert await gateway.stock("TEE") == {"DC-LIS": (50, 0), "HUB-BER": (2, 0)}
@@ -266,7 +224,7 @@ async def test_an_address_without_coordinates_is_refused_until_it_can_be_placed(
 ) -> None:
     variables = order_input("w-nowhere", {"TEE": 1})
     variables["input"]["shipTo"] = {"city": "Berlin", "postalCode": "10115", "country": "DE"}
-    refused = (await gateway.data(contract("PlaceOrder"), variables))["placeOrder"]
+    refused = (await gateway.data(operation("PlaceOrder"), variables))["placeOrder"]
     assert refused["order"] is None
     assert codes(refused) == [("INVALID_ADDRESS", "input.shipTo")]
     assert await gateway.stock("TEE") == {"DC-LIS": (50, 0), "HUB-BER": (2, 0)}
@@ -277,7 +235,7 @@ async def test_shipping_takes_units_off_on_hand_and_moves_the_order(gateway: Gat
     by_location = {s["location"]["code"]: s["id"] for s in order["shipments"]}
 
     shipped = await gateway.data(
-        contract("ShipShipment"), {"id": by_location["DC-LIS"], "trackingNumber": "TRK-1"}
+        operation("ShipShipment"), {"id": by_location["DC-LIS"], "trackingNumber": "TRK-1"}
     )
     assert shipped["shipShipment"] == {
         "shipment": {"id": by_location["DC-LIS"], "status": "SHIPPED"},
@@ -303,7 +261,7 @@ async def test_shipping_takes_units_off_on_hand_and_moves_the_order(gateway: Gat
     assert last["order"]["status"] == "SHIPPED" and last["order"]["shippedAt"]
     assert await gateway.stock("CAP") == {"HUB-BER": (0, 0)}
 
-    late = (await gateway.data(contract("CancelOrder"), {"id": order["id"]}))["cancelOrder"]
+    late = (await gateway.data(operation("CancelOrder"), {"id": order["id"]}))["cancelOrder"]
     assert late["order"] is None
     assert codes(late) == [("INVALID_STATE", "id")]
 
@@ -315,35 +273,35 @@ async def test_cancelling_releases_what_the_order_held(gateway: Gateway) -> None
     order = (await gateway.place("w-cancel", {"TEE": 2}))["order"]
     assert await gateway.stock("TEE") == {"DC-LIS": (50, 0), "HUB-BER": (2, 2)}
 
-    cancelled = (await gateway.data(contract("CancelOrder"), {"id": order["id"]}))["cancelOrder"]
+    cancelled = (await gateway.data(operation("CancelOrder"), {"id": order["id"]}))["cancelOrder"]
     assert cancelled == {"order": {"id": order["id"], "status": "CANCELLED"}, "userErrors": []}
     assert await gateway.stock("TEE") == {"DC-LIS": (50, 0), "HUB-BER": (2, 0)}
     detail = (await gateway.data(ORDER_ROUTING, {"id": order["id"]}))["order"]
     assert detail["cancelledAt"] and [s["status"] for s in detail["shipments"]] == ["CANCELLED"]
 
-    again = (await gateway.data(contract("CancelOrder"), {"id": order["id"]}))["cancelOrder"]
+    again = (await gateway.data(operation("CancelOrder"), {"id": order["id"]}))["cancelOrder"]
     assert again == cancelled
     ship = (await gateway.data(SHIP, {"id": order["shipments"][0]["id"]}))["shipShipment"]
     assert codes(ship) == [("INVALID_STATE", "id")]
     assert await gateway.stock("TEE") == {"DC-LIS": (50, 0), "HUB-BER": (2, 0)}
 
-    unknown = await gateway.data(contract("CancelOrder"), {"id": "no-such-order"})
+    unknown = await gateway.data(operation("CancelOrder"), {"id": "no-such-order"})
     assert codes(unknown["cancelOrder"]) == [("NOT_FOUND", "id")]
-    assert (await gateway.data(contract("Order"), {"id": "no-such-order"})) == {"order": None}
+    assert (await gateway.data(operation("Order"), {"id": "no-such-order"})) == {"order": None}
 
 
 async def test_orders_are_paged_most_recent_first_and_filtered_by_status(
     gateway: Gateway,
 ) -> None:
     placed = [(await gateway.place(f"w-page-{n}", {"TEE": 1}))["order"] for n in range(5)]
-    await gateway.data(contract("CancelOrder"), {"id": placed[1]["id"]})
+    await gateway.data(operation("CancelOrder"), {"id": placed[1]["id"]})
 
     seen: list[dict[str, Any]] = []
     after = None
     has_next = True
     pages = 0
     while has_next:
-        page = (await gateway.data(contract("Orders"), {"first": 2, "after": after}))["orders"]
+        page = (await gateway.data(operation("Orders"), {"first": 2, "after": after}))["orders"]
         seen += [edge["node"] for edge in page["edges"]]
         assert page["pageInfo"]["endCursor"] == page["edges"][-1]["cursor"]
         after, has_next = page["pageInfo"]["endCursor"], page["pageInfo"]["hasNextPage"]
@@ -352,7 +310,7 @@ async def test_orders_are_paged_most_recent_first_and_filtered_by_status(
     assert [o["id"] for o in seen] == [o["id"] for o in reversed(placed)]
     assert [o["status"] for o in seen] == ["ALLOCATED"] * 3 + ["CANCELLED", "ALLOCATED"]
 
-    cancelled = await gateway.data(contract("Orders"), {"first": 10, "status": "CANCELLED"})
+    cancelled = await gateway.data(operation("Orders"), {"first": 10, "status": "CANCELLED"})
     assert [e["node"]["id"] for e in cancelled["orders"]["edges"]] == [placed[1]["id"]]
     assert cancelled["orders"]["pageInfo"] == {
         "hasNextPage": False,
@@ -361,34 +319,34 @@ async def test_orders_are_paged_most_recent_first_and_filtered_by_status(
 
     # Bad arguments to a query are top-level errors with a code, not faults.
     for variables in ({"first": 0}, {"first": 2, "after": "not-a-cursor"}):
-        body = await gateway.post(contract("Orders"), variables)
+        body = await gateway.post(operation("Orders"), variables)
         assert [e["extensions"]["code"] for e in body["errors"]] == ["INVALID_INPUT"]
 
 
 async def test_a_storefront_sees_only_the_orders_it_placed(gateway: Gateway) -> None:
     order = (await gateway.place("w-mine", {"TEE": 1}, role=Role.STOREFRONT))["order"]
-    assert (await gateway.data(contract("Order"), {"id": order["id"]}, Role.STOREFRONT))[
+    assert (await gateway.data(operation("Order"), {"id": order["id"]}, Role.STOREFRONT))[
         "order"
     ] == order
 
     other = {"role": Role.STOREFRONT, "subject": "storefront-b"}
-    assert (await gateway.data(contract("Order"), {"id": order["id"]}, **other)) == {"order": None}
-    refused = await gateway.data(contract("CancelOrder"), {"id": order["id"]}, **other)
+    assert (await gateway.data(operation("Order"), {"id": order["id"]}, **other)) == {"order": None}
+    refused = await gateway.data(operation("CancelOrder"), {"id": order["id"]}, **other)
     assert refused["cancelOrder"] == {
         "order": None,
         "userErrors": [{"field": "id", "message": f"no order {order['id']}", "code": "NOT_FOUND"}],
     }
-    mine = await gateway.data(contract("Orders"), {"first": 10}, Role.STOREFRONT)
-    theirs = await gateway.data(contract("Orders"), {"first": 10}, **other)
+    mine = await gateway.data(operation("Orders"), {"first": 10}, Role.STOREFRONT)
+    theirs = await gateway.data(operation("Orders"), {"first": 10}, **other)
     assert [e["node"]["id"] for e in mine["orders"]["edges"]] == [order["id"]]
     assert theirs["orders"]["edges"] == []
     # Reusing the (channel, externalId) of another's order tells nothing about it.
     variables = order_input("w-mine", {"TEE": 1})
-    taken = (await gateway.data(contract("PlaceOrder"), variables, **other))["placeOrder"]
+    taken = (await gateway.data(operation("PlaceOrder"), variables, **other))["placeOrder"]
     assert taken["order"] is None and codes(taken) == [("INVALID_INPUT", "input.externalId")]
     assert order["id"] not in str(taken)
 
-    backoffice = await gateway.data(contract("Order"), {"id": order["id"]}, Role.BACKOFFICE)
+    backoffice = await gateway.data(operation("Order"), {"id": order["id"]}, Role.BACKOFFICE)
     assert backoffice["order"]["status"] == "ALLOCATED"
     assert await gateway.stock("TEE") == {"DC-LIS": (50, 0), "HUB-BER": (2, 1)}
 
@@ -403,14 +361,14 @@ async def test_the_scanner_may_not_touch_orders(gateway: Gateway) -> None:
         "Orders": {"first": 10},
     }
     for name, variables in attempts.items():
-        body = await gateway.post(contract(name), variables, Role.SCANNER)
+        body = await gateway.post(operation(name), variables, Role.SCANNER)
         assert not any((body["data"] or {}).values()), name
         assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"], name
     storefront_may_not_ship = await gateway.post(
-        contract("ShipShipment"), attempts["ShipShipment"], Role.STOREFRONT
+        operation("ShipShipment"), attempts["ShipShipment"], Role.STOREFRONT
     )
     assert [e["extensions"]["code"] for e in storefront_may_not_ship["errors"]] == ["FORBIDDEN"]
-    page = await gateway.data(contract("Orders"), {"first": 10})
+    page = await gateway.data(operation("Orders"), {"first": 10})
     assert [e["node"]["status"] for e in page["orders"]["edges"]] == ["ALLOCATED"]
 
 

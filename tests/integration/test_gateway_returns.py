@@ -5,13 +5,10 @@ documents. Who may do what, the refusals' codes and fields, the hub queue and th
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 
-from gateway.auth import issue_token
 from launcher.embedded_nats import EmbeddedNats
 from services.kernel.caller import Role
 from tests.integration.conftest import (
@@ -23,13 +20,14 @@ from tests.integration.conftest import (
 )
 from tests.integration.test_gateway_inventory import (
     ADJUST_STOCK,
-    SIGNING_KEY,
     STOCK_LEVELS,
     UPSERT_LOCATION,
     UPSERT_SKU,
 )
-from tests.integration.test_gateway_orders import contract, order_input
-from tests.support.gateway import serving_gateway
+from tests.integration.test_gateway_orders import order_input
+from tests.support.contract import operation
+from tests.support.gateway import SIGNING_KEY, serving_gateway
+from tests.support.graphql import GraphQLClient
 
 # code: (kind, latitude, longitude). The customer is in Berlin; the only stock is in Lisbon.
 LOCATIONS = {
@@ -62,34 +60,8 @@ def returns_env() -> dict[str, str]:
     return {f"OMS_RETURN_WINDOW_DAYS_{OUTLET.upper()}": "0"}
 
 
-@dataclass
-class Gateway:
-    http: httpx.AsyncClient
-
-    async def post(
-        self,
-        query: str,
-        variables: dict[str, Any] | None = None,
-        role: Role = Role.ADMIN,
-        subject: str | None = None,
-        location: str = "HUB-BER",
-    ) -> dict[str, Any]:
-        scanner_at = location if role is Role.SCANNER else None
-        token = issue_token(SIGNING_KEY, role, scanner_at, subject=subject or f"{role}-a")
-        response = await self.http.post(
-            "/graphql",
-            json={"query": query, "variables": variables or {}},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    async def data(
-        self, query: str, variables: dict[str, Any] | None = None, **who: Any
-    ) -> dict[str, Any]:
-        body = await self.post(query, variables, **who)
-        assert "errors" not in body, body
-        return body["data"]
+class Gateway(GraphQLClient):
+    """The one client, with this module's shortcuts."""
 
     async def shipped_order(
         self, external_id: str, units: int = 1, subject: str = "storefront-a", **extra: Any
@@ -98,12 +70,12 @@ class Gateway:
         variables = order_input(external_id, {"TEE": units}, **extra)
         placed = (
             await self.data(
-                contract("PlaceOrder"), variables, role=Role.STOREFRONT, subject=subject
+                operation("PlaceOrder"), variables, role=Role.STOREFRONT, subject=subject
             )
         )["placeOrder"]
         assert placed["userErrors"] == [], placed
         for shipment in placed["order"]["shipments"]:
-            shipped = await self.data(contract("ShipShipment"), {"id": shipment["id"]})
+            shipped = await self.data(operation("ShipShipment"), {"id": shipment["id"]})
             assert shipped["shipShipment"]["userErrors"] == []
         return str(placed["order"]["id"])
 
@@ -114,12 +86,12 @@ class Gateway:
                 "lines": [{"sku": "TEE", "quantity": units, "reason": "SIZE_TOO_SMALL"}],
             }
         }
-        return (await self.data(contract("RequestReturn"), variables, **who))["requestReturn"]
+        return (await self.data(operation("RequestReturn"), variables, **who))["requestReturn"]
 
     async def receive(self, return_id: str, at: str = "HUB-BER", **who: Any) -> dict[str, Any]:
         variables = {"id": return_id, "locationCode": at}
         who = {"role": Role.SCANNER, "location": at} | who
-        return (await self.data(contract("ReceiveReturn"), variables, **who))["receiveReturn"]
+        return (await self.data(operation("ReceiveReturn"), variables, **who))["receiveReturn"]
 
     async def inspect(
         self, return_id: str, *grades: str, grams: int | None = None, **who: Any
@@ -130,11 +102,11 @@ class Gateway:
         if grams is not None:
             variables["input"]["measuredWeightGrams"] = grams
         who = {"role": Role.SCANNER, "location": "HUB-BER"} | who
-        return (await self.data(contract("InspectReturn"), variables, **who))["inspectReturn"]
+        return (await self.data(operation("InspectReturn"), variables, **who))["inspectReturn"]
 
     async def queue(self, at: str = "HUB-BER", **who: Any) -> list[str]:
         who = {"role": Role.SCANNER, "location": at} | who
-        found = await self.data(contract("HubQueue"), {"locationCode": at}, **who)
+        found = await self.data(operation("HubQueue"), {"locationCode": at}, **who)
         return [r["id"] for r in found["hubQueue"]]
 
     async def levels(self, sku: str = "TEE") -> dict[str, dict[str, int]]:
@@ -161,16 +133,10 @@ async def gateway(
     nats_server: EmbeddedNats,
 ) -> AsyncIterator[Gateway]:
     """The gateway under uvicorn, as `python -m gateway` runs it, over the four services."""
-    running = {
-        "inventory": inventory.running,
-        "orders": orders.running,
-        "returns": returns.running,
-        "workorders": workorders.running,
-    }
-    targets = {name: f"127.0.0.1:{r.port}" for name, r in running.items()}
+    services = (inventory, orders.service, returns.service, workorders)
+    targets = {s.definition.name: s.target for s in services}
     async with serving_gateway(targets, nats_server.url, SIGNING_KEY) as url:
-        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
-            gateway = Gateway(http)
+        async with Gateway(url, SIGNING_KEY, scanner_location="HUB-BER", timeout=10) as gateway:
             await gateway.seed()
             yield gateway
 
@@ -250,8 +216,8 @@ async def test_each_role_reaches_only_what_it_may(gateway: Gateway) -> None:
     }
     return_id = (await gateway.request(order_id, role=Role.STOREFRONT))["return"]["id"]
     by_id = {"id": return_id}
-    assert (await gateway.data(contract("Return"), by_id, role=Role.STOREFRONT))["return"]
-    assert (await gateway.data(contract("Return"), by_id, **other_storefront)) == {"return": None}
+    assert (await gateway.data(operation("Return"), by_id, role=Role.STOREFRONT))["return"]
+    assert (await gateway.data(operation("Return"), by_id, **other_storefront)) == {"return": None}
 
     munich = {"role": Role.SCANNER, "location": "HUB-MUC"}
     forbidden = await gateway.receive(return_id, at="HUB-BER", **munich)
@@ -259,14 +225,14 @@ async def test_each_role_reaches_only_what_it_may(gateway: Gateway) -> None:
     wrong_hub = await gateway.receive(return_id, at="HUB-MUC")
     assert wrong_hub["return"] is None
     assert codes(wrong_hub) == [("WRONG_LOCATION", "locationCode")]
-    assert (await gateway.data(contract("Return"), by_id, **munich)) == {"return": None}
-    queue = await gateway.post(contract("HubQueue"), {"locationCode": "HUB-BER"}, **munich)
+    assert (await gateway.data(operation("Return"), by_id, **munich)) == {"return": None}
+    queue = await gateway.post(operation("HubQueue"), {"locationCode": "HUB-BER"}, **munich)
     assert queue["data"] is None and top_level_codes(queue) == ["FORBIDDEN"]
 
     assert (await gateway.receive(return_id))["userErrors"] == []
     elsewhere = await gateway.inspect(return_id, "NEW", **munich)
     assert codes(elsewhere) == [("FORBIDDEN", "input.returnId")]
-    berlin = await gateway.data(contract("Return"), by_id, role=Role.SCANNER)
+    berlin = await gateway.data(operation("Return"), by_id, role=Role.SCANNER)
     assert berlin["return"]["status"] == "RECEIVED"
 
     not_for_them = [
@@ -277,11 +243,11 @@ async def test_each_role_reaches_only_what_it_may(gateway: Gateway) -> None:
         (Role.STOREFRONT, "Report", {}),
     ]
     for role, name, variables in not_for_them:
-        document = REPORT if name == "Report" else contract(name)
+        document = REPORT if name == "Report" else operation(name)
         body = await gateway.post(document, variables, role=role)
         assert top_level_codes(body) == ["FORBIDDEN"], (role, name)
     # Back office works everywhere.
-    queue_bo = await gateway.data(contract("HubQueue"), {"locationCode": "HUB-BER"})
+    queue_bo = await gateway.data(operation("HubQueue"), {"locationCode": "HUB-BER"})
     assert [r["id"] for r in queue_bo["hubQueue"]] == [return_id]
 
 
@@ -308,10 +274,10 @@ async def test_refusals_have_stable_codes_and_name_the_input(gateway: Gateway) -
         }
     }
     # The GraphQL layer cannot know the range; the service names the argument's field.
-    off_map = (await gateway.data(contract("RequestReturn"), variables))["requestReturn"]
+    off_map = (await gateway.data(operation("RequestReturn"), variables))["requestReturn"]
     assert codes(off_map) == [("INVALID_INPUT", "input.customerAddress.latitude")]
     variables["input"]["customerAddress"] = {"city": "Berlin", "country": "DE"}
-    unplaced = (await gateway.data(contract("RequestReturn"), variables))["requestReturn"]
+    unplaced = (await gateway.data(operation("RequestReturn"), variables))["requestReturn"]
     assert codes(unplaced) == [("INVALID_ADDRESS", "input.customerAddress")]
 
     late_order = await gateway.shipped_order("o-late", channel=OUTLET)
@@ -321,7 +287,7 @@ async def test_refusals_have_stable_codes_and_name_the_input(gateway: Gateway) -
     assert codes(await gateway.receive("no-such-return")) == [("NOT_FOUND", "id")]
     unknown = await gateway.inspect("no-such-return", "NEW")
     assert codes(unknown) == [("NOT_FOUND", "input.returnId")]
-    nowhere = await gateway.post(contract("HubQueue"), {"locationCode": "NOWHERE"})
+    nowhere = await gateway.post(operation("HubQueue"), {"locationCode": "NOWHERE"})
     assert nowhere["data"] is None and top_level_codes(nowhere) == ["NOT_FOUND"]
 
 
@@ -330,7 +296,7 @@ async def test_inspecting_before_the_scan_is_refused_and_nothing_moves(gateway: 
     return_id = (await gateway.request(order_id))["return"]["id"]
     early = await gateway.inspect(return_id, "NEW")
     assert early["return"] is None and codes(early) == [("INVALID_STATE", "input.returnId")]
-    status = (await gateway.data(contract("Return"), {"id": return_id}))["return"]["status"]
+    status = (await gateway.data(operation("Return"), {"id": return_id}))["return"]["status"]
     assert status == "REQUESTED"
     assert "HUB-BER" not in await gateway.levels()
 
@@ -377,7 +343,7 @@ async def test_the_report_weighs_local_against_central_and_shows_the_backlog(
             "customerAddress": moved,
         }
     }
-    central = (await gateway.data(contract("RequestReturn"), variables))["requestReturn"]
+    central = (await gateway.data(operation("RequestReturn"), variables))["requestReturn"]
     assert central["return"]["destination"] == {"code": "DC-LIS", "kind": "DISTRIBUTION_CENTER"}
 
     report = (await gateway.data(REPORT))["returnsReport"]

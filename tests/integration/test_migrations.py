@@ -20,19 +20,19 @@ from oms.inventory.v1 import inventory_pb2 as inv
 from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
 from services.inventory.bootstrap import SERVICE as INVENTORY
 from services.kernel.db import Database
-from services.kernel.grpc_client import open_channel
 from services.kernel.migrate import (
     MigrationStream,
     current_revisions,
     migrate,
     streams,
 )
-from services.kernel.runtime import ServiceDefinition, start_service
-from services.kernel.settings import ServiceSettings, normalize_database_url
+from services.kernel.runtime import ServiceDefinition
+from services.kernel.settings import normalize_database_url
 from services.orders.bootstrap import SERVICE as ORDERS
 from services.procurement.bootstrap import SERVICE as PROCUREMENT
 from services.returns.bootstrap import SERVICE as RETURNS
 from services.workorders.bootstrap import SERVICE as WORKORDERS
+from tests.support.services import running_service
 
 SERVICES = (INVENTORY, ORDERS, RETURNS, WORKORDERS, PROCUREMENT)
 
@@ -142,13 +142,8 @@ async def test_a_service_started_on_an_older_schema_keeps_its_data_and_gains_the
             )
         )
     await db.dispose()
-    settings = ServiceSettings(
-        name="inventory", database_url=url, nats_url=nats_server.url, grpc_listen="127.0.0.1:0"
-    )
-    running = await start_service(INVENTORY, settings)
-    channel = open_channel(f"127.0.0.1:{running.port}")
-    try:
-        stub = InventoryServiceStub(channel)
+    async with running_service(INVENTORY, InventoryServiceStub, url, nats_server.url) as inventory:
+        stub, running = inventory.stub, inventory.running
         [kept] = (await stub.ListLocations(inv.ListLocationsRequest())).locations
         assert (kept.id, kept.code, kept.name) == ("l-1", "HUB-BER", "Berlin hub")
         assert not kept.HasField("daily_inspection_capacity")  # the new column, empty
@@ -167,6 +162,3 @@ async def test_a_service_started_on_an_older_schema_keeps_its_data_and_gains_the
             s.name: head(s) for s in to_migrate
         }
         assert head(to_migrate[1]) > "0001"
-    finally:
-        await channel.close()
-        await running.stop()

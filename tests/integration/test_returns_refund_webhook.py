@@ -25,8 +25,6 @@ from launcher.ports import free_port
 from oms.events.v1.returns_pb2 import RefundIssued
 from oms.returns.v1 import returns_pb2 as pb
 from services.kernel.events import unpack
-from services.kernel.runtime import start_service
-from services.returns.bootstrap import SERVICE as RETURNS
 from services.returns.store import RefundRow
 from tests.integration.conftest import ReturnsUnderTest
 from tests.integration.test_returns_service import (
@@ -232,13 +230,10 @@ async def test_outages_are_retried_with_backoff_until_the_refund_is_issued(
 
 
 async def test_the_worker_the_inspection_and_a_second_replica_racing_pay_once(
-    returns: ReturnsUnderTest, platform: FakePlatform, monkeypatch: pytest.MonkeyPatch
+    returns: ReturnsUnderTest, platform: FakePlatform
 ) -> None:
     await seed(returns)
-    for name, value in returns.env.items():
-        monkeypatch.setenv(name, value)
-    replica = await start_service(RETURNS, returns.running.settings)
-    try:
+    async with returns.service.replica():
         platform.fail_first = 2  # both replicas' workers and the inspection get a turn
         answers = await asyncio.gather(inspected(returns), inspected(returns))
         for answer in answers:
@@ -253,8 +248,6 @@ async def test_the_worker_the_inspection_and_a_second_replica_racing_pay_once(
         events = [unpack(e, RefundIssued) for e in await published(returns, "RefundIssued")]
         assert sorted(e.refund_id for e in events) == sorted(a.refund.id for a in answers)
         assert sorted(platform.payments) == sorted(a.refund.id for a in answers)
-    finally:
-        await replica.stop()
 
 
 async def test_a_restart_neither_loses_nor_doubles_a_refund(

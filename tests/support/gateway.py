@@ -12,6 +12,9 @@ from gateway.app import create_app
 from gateway.settings import GatewaySettings
 from launcher.ports import free_port
 
+# The key the tests' gateways verify tokens with, and their clients sign them with.
+SIGNING_KEY = b"integration-test-signing-key-0123456789"
+
 
 @asynccontextmanager
 async def serving_gateway(
