@@ -94,6 +94,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="for developers: write the revision that brings one --service's schema to its "
         "tables as the code declares them",
     )
+
+    letters = commands.add_parser(
+        "dead-letters",
+        help="list the events services set aside, or replay one",
+        description="Reads the databases the OMS_* variables name (the data dir's SQLite files "
+        "by default). An unpublishable event is replayed by putting it back in the outbox; an "
+        "unapplied one by applying it with its consumer's handler.",
+    )
+    letters.add_argument("--data-dir", type=Path, help=data_dir_help)
+    letters.add_argument(
+        "--service", action="append", default=[], choices=SERVICE_NAMES, help="only this service"
+    )
+    letters.add_argument("--all", action="store_true", help="also the letters already replayed")
+    letters.add_argument(
+        "--replay", type=int, metavar="ID", help="replay this letter (one --service)"
+    )
     return parser
 
 
@@ -121,6 +137,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "token":
         return _token(args)
+    if args.command == "dead-letters":
+        from launcher.dead_letters import run as dead_letters
+
+        env = {**os.environ, "OMS_DATA_DIR": str(_data_dir(args.data_dir))}
+        return dead_letters(args.service, env, args.replay, args.all)
     if args.command == "migrate":
         from launcher.migrations import run
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -54,19 +55,34 @@ class EmbeddedNats:
     def url(self) -> str:
         return f"nats://{self.host}:{self.port}"
 
+    @property
+    def config_file(self) -> Path:
+        return self.store_dir / "nats-server.conf"
+
+    def write_config(self) -> None:
+        """JetStream flushes every write to disk before it acknowledges it (`sync_interval:
+        always`): an event the relay saw acknowledged survives a crash of the machine, not only
+        of the process. The outbox deletes a row on that acknowledgement."""
+        self.config_file.write_text(
+            "jetstream {\n"
+            f"  store_dir: {json.dumps(str(self.store_dir))}\n"
+            "  sync_interval: always\n"
+            "}\n"
+        )
+
     def start(self, timeout: float = 15.0) -> None:
         """Starts the server and returns once JetStream is ready."""
         self.store_dir.mkdir(parents=True, exist_ok=True)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        self.write_config()
         options = owned_child_options() if self.owned else {}
         self.process = subprocess.Popen(
             [
                 str(nats_server_binary()),
+                "-c", str(self.config_file),
                 "-a", self.host,
                 "-p", str(self.port),
                 "-m", str(self.monitor_port),
-                "-js",
-                "-sd", str(self.store_dir),
                 "-l", str(self.log_file),
             ],
             stdin=subprocess.DEVNULL,

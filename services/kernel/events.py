@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import nats
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -26,6 +26,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 
 from oms.events.v1.envelope_pb2 import EventEnvelope
+from services.kernel.dead_letters import DeadLetter, DeadLetterKind
+from services.kernel.settings import StreamSettings
 from services.kernel.unit_of_work import Store, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,10 @@ log = logging.getLogger(__name__)
 DOMAINS = ("inventory", "orders", "returns", "procurement", "workorders")
 # Long enough to cover a relay that retries after a broker restart.
 DUPLICATE_WINDOW_SECONDS = 15 * 60
+
+# Deliveries of an event whose handler keeps failing before it is set aside: with the
+# doubling delay, about three minutes of retries (a service it needs may be restarting).
+DEFAULT_MAX_DELIVERIES = 10
 
 M = TypeVar("M", bound=Message)
 S = TypeVar("S", bound=Store)
@@ -82,17 +88,20 @@ async def connect_patiently(url: str, name: str, patience_seconds: float = 30.0)
             await asyncio.sleep(0.5)
 
 
-async def ensure_stream(js: JetStreamContext, domain: str, replicas: int = 1) -> None:
-    """Creates the domain's stream, or brings its configuration up to date.
-
-    `replicas` > 1 (at most the cluster's size) keeps the stream through the loss of a node.
-    """
+async def ensure_stream(
+    js: JetStreamContext, domain: str, settings: StreamSettings | None = None
+) -> None:
+    """Creates the domain's stream, or brings its configuration up to date: its replicas (> 1,
+    at most the cluster's size, keeps it through the loss of a node) and its retention."""
+    kept = settings or StreamSettings()
     config = StreamConfig(
         name=stream_name(domain),
         subjects=[f"oms.{domain}.>"],
         storage=StorageType.FILE,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
-        num_replicas=replicas,
+        num_replicas=kept.replicas,
+        max_age=kept.max_age_seconds,
+        max_bytes=kept.max_bytes,
     )
     try:
         await js.add_stream(config)
@@ -106,10 +115,18 @@ def redelivery_delay(deliveries: int) -> float:
     return float(min(0.5 * 2 ** max(0, deliveries - 1), 60.0))
 
 
+class UnreadableEvent(Exception):
+    """A message that is not the event it claims to be: no retry will make it readable."""
+
+
 def unpack(envelope: EventEnvelope, payload_type: type[M]) -> M:
     payload = payload_type()
-    if not envelope.payload.Unpack(payload):
-        raise TypeError(f"event {envelope.event_id} is not a {payload_type.__name__}")
+    try:
+        unpacked = envelope.payload.Unpack(payload)
+    except DecodeError as error:
+        raise UnreadableEvent(f"event {envelope.event_id}: {error}") from error
+    if not unpacked:
+        raise UnreadableEvent(f"event {envelope.event_id} is not a {payload_type.__name__}")
     return payload
 
 
@@ -158,12 +175,27 @@ class EventConsumer(Generic[S]):
         uow: UnitOfWork[S],
         subscription: Subscription[S],
         batch: int = 64,
+        max_deliveries: int = DEFAULT_MAX_DELIVERIES,
     ) -> None:
         self._js = js
         self._uow = uow
         self._sub = subscription
         self._batch = batch
+        self._max_deliveries = max_deliveries
         self._stopping = False
+        self.name = f"consumer {subscription.durable}"
+        # Since when fetching has failed (the broker away), for readiness.
+        self._failing_since: float | None = None
+        self._last_failure = ""
+
+    def stuck(self, after_seconds: float = 60.0) -> str | None:
+        """Why no event has been fetched for a while, if so."""
+        if self._failing_since is None:
+            return None
+        waited = asyncio.get_running_loop().time() - self._failing_since
+        if waited < after_seconds:
+            return None
+        return f"cannot fetch for {waited:.0f}s: {self._last_failure}"
 
     async def run(self) -> None:
         domain = self._sub.subject.split(".")[1]
@@ -180,7 +212,9 @@ class EventConsumer(Generic[S]):
                         ),
                     )
                 messages = await pull.fetch(self._batch, timeout=1)
+                self._failing_since = None
             except (NatsTimeoutError, TimeoutError):
+                self._failing_since = None
                 continue
             except NotFoundError:
                 pull = None
@@ -188,6 +222,9 @@ class EventConsumer(Generic[S]):
                 continue
             except Exception as error:  # broker away: retry until it is back
                 log.warning("consumer %s waiting: %s", self._sub.durable, error)
+                if self._failing_since is None:
+                    self._failing_since = asyncio.get_running_loop().time()
+                self._last_failure = f"{type(error).__name__}: {error}"
                 await asyncio.sleep(0.5)
                 continue
             for message in messages:
@@ -196,17 +233,58 @@ class EventConsumer(Generic[S]):
             await pull.unsubscribe()
 
     async def _apply(self, message: Msg) -> None:
-        envelope = EventEnvelope.FromString(message.data)
+        deliveries = message.metadata.num_delivered or 1
         try:
-            await apply_event(self._uow, self._sub, envelope)
-        except Exception:
-            log.exception("consumer %s failed on event %s", self._sub.durable, envelope.event_id)
-            await message.nak(delay=redelivery_delay(message.metadata.num_delivered))
+            envelope = EventEnvelope.FromString(message.data)
+        except DecodeError as error:
+            await self._set_aside(message, None, f"unreadable envelope: {error}", deliveries)
             return
         try:
-            await message.ack()
-        except Exception as error:  # redelivered later and skipped as processed
-            log.warning("ack of %s lost: %s", envelope.event_id, error)
+            await apply_event(self._uow, self._sub, envelope)
+        except UnreadableEvent as error:
+            await self._set_aside(message, envelope, str(error), deliveries)
+            return
+        except Exception as error:
+            log.exception("consumer %s failed on event %s", self._sub.durable, envelope.event_id)
+            if deliveries >= self._max_deliveries:
+                reason = f"failed {deliveries} times, last: {type(error).__name__}: {error}"
+                await self._set_aside(message, envelope, reason, deliveries)
+            else:
+                await message.nak(delay=redelivery_delay(deliveries))
+            return
+        await _settle(message.ack(), envelope.event_id)
+
+    async def _set_aside(
+        self, message: Msg, envelope: EventEnvelope | None, reason: str, deliveries: int
+    ) -> None:
+        """Keeps the event as a dead letter and stops its redelivery; if it cannot be kept
+        (the database is away), it comes back later instead."""
+        letter = DeadLetter(
+            kind=DeadLetterKind.UNAPPLIED,
+            event_id=envelope.event_id if envelope else "",
+            event_type=envelope.event_type if envelope else "",
+            subject=message.subject,
+            data=message.data,
+            reason=reason,
+            consumer=self._sub.durable,
+            deliveries=deliveries,
+        )
+        try:
+            async with self._uow.write() as store:
+                await store.set_aside(letter)
+        except Exception:
+            log.exception("consumer %s could not set an event aside", self._sub.durable)
+            await _settle(message.nak(delay=redelivery_delay(deliveries)), letter.event_id)
+            return
+        await _settle(message.term(), letter.event_id)
 
     def stop(self) -> None:
         self._stopping = True
+
+
+async def _settle(answer: Awaitable[None], event_id: str) -> None:
+    """Sends an ack, nak or term; a lost one only means a redelivery the guard absorbs."""
+    try:
+        await answer
+    except Exception as error:
+        log.warning("answer to %s lost: %s", event_id or "an unreadable event", error)

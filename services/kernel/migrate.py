@@ -28,6 +28,7 @@ from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
 from services.kernel.db import Database, UTCDateTime
+from services.kernel.dead_letters import DeadLetterRow
 from services.kernel.outbox import OutboxMessage
 from services.kernel.unit_of_work import ProcessedEvent
 
@@ -58,7 +59,10 @@ class MigrationStream:
 
 
 KERNEL_STREAM = MigrationStream(
-    "kernel", KERNEL_MIGRATIONS, (OutboxMessage, ProcessedEvent), "alembic_version_kernel"
+    "kernel",
+    KERNEL_MIGRATIONS,
+    (OutboxMessage, ProcessedEvent, DeadLetterRow),
+    "alembic_version_kernel",
 )
 
 

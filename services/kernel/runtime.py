@@ -9,7 +9,7 @@ import os
 import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import grpc
 from nats.aio.client import Client as NatsClient
@@ -17,25 +17,19 @@ from sqlmodel import SQLModel
 
 from services.kernel import events
 from services.kernel.db import Database
+from services.kernel.dead_letters import STREAM_DOMAIN as DEAD_LETTERS
 from services.kernel.events import EventConsumer, Subscription
 from services.kernel.grpc_client import open_channel
 from services.kernel.grpc_server import GrpcServer, start_grpc_server
 from services.kernel.migrate import migrate, streams
-from services.kernel.outbox import OutboxRelay
+from services.kernel.relay import OutboxRelay
 from services.kernel.settings import ServiceSettings, grpc_target
+from services.kernel.supervision import Worker, WorkerSupervisor
 from services.kernel.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 # Named apart: `RunningService.grpc` (the server) hides the module inside that class.
 GrpcChannel = grpc.aio.Channel
-
-
-class Worker(Protocol):
-    """A background loop owned by a service: runs until stopped."""
-
-    async def run(self) -> None: ...
-
-    def stop(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -80,8 +74,7 @@ class RunningService:
     nats: NatsClient
     grpc: GrpcServer
     channels: Mapping[str, GrpcChannel]
-    workers: list[Worker]
-    tasks: list[asyncio.Task[None]]
+    workers: WorkerSupervisor
 
     @property
     def port(self) -> int:
@@ -90,12 +83,7 @@ class RunningService:
     async def stop(self) -> None:
         """In-flight calls finish, workers drain, the outbox relays what it can, then close."""
         await self.grpc.stop(self.settings.shutdown_grace_seconds)
-        for worker in self.workers:
-            worker.stop()
-        grace = self.settings.shutdown_grace_seconds
-        _done, pending = await asyncio.wait(self.tasks, timeout=grace)
-        for task in pending:
-            task.cancel()
+        await self.workers.stop(self.settings.shutdown_grace_seconds)
         for channel in self.channels.values():
             await channel.close()
         with contextlib.suppress(Exception):
@@ -114,7 +102,8 @@ async def start_service(
     await migrate(db, streams(definition.name, definition.tables))
     nats_client = await events.connect_patiently(settings.nats_url, f"oms-{settings.name}")
     js = nats_client.jetstream()
-    await events.ensure_stream(js, definition.name, settings.stream_replicas)
+    for domain in (definition.name, DEAD_LETTERS):
+        await events.ensure_stream(js, domain, settings.streams)
     channels = {
         name: open_channel(settings.grpc_targets.get(name) or grpc_target(name))
         for name in definition.calls
@@ -123,17 +112,22 @@ async def start_service(
     parts = definition.build(context)
     if parts.subscriptions and parts.uow is None:
         raise ValueError(f"{definition.name} subscribes to events but names no unit of work")
-    workers: list[Worker] = [
-        OutboxRelay(db, js),
-        *(EventConsumer(js, parts.uow, sub) for sub in parts.subscriptions if parts.uow),
-        *parts.workers,
-    ]
-    tasks = [asyncio.create_task(w.run(), name=f"{definition.name}-worker") for w in workers]
     server = await start_grpc_server(
         settings.grpc_listen, parts.register_grpc, definition.grpc_service_names
     )
+    consumers = (
+        EventConsumer(js, parts.uow, sub, max_deliveries=settings.max_deliveries)
+        for sub in parts.subscriptions
+        if parts.uow
+    )
+    workers = WorkerSupervisor(
+        definition.name,
+        [OutboxRelay(db, js, definition.name), *consumers, *parts.workers],
+        server.set_serving,
+    )
+    workers.start()
     log.info("%s serving gRPC on port %d", definition.name, server.port)
-    return RunningService(settings, db, nats_client, server, channels, workers, tasks)
+    return RunningService(settings, db, nats_client, server, channels, workers)
 
 
 async def serve(definition: ServiceDefinition, settings: ServiceSettings) -> None:

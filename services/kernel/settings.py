@@ -48,6 +48,33 @@ def nats_url(env: Mapping[str, str] = os.environ) -> str:
 
 
 @dataclass(frozen=True)
+class StreamSettings:
+    """How each JetStream stream is kept: its replicas, and how long and how much it retains.
+
+    Retention bounds the stream, not the flow: a consumer away for longer than `max_age` misses
+    what aged out (the outbox keeps every event until the stream has it), so keep it above the
+    longest outage you plan for.
+    """
+
+    # 1 on one machine, 3 on a NATS cluster (survives the loss of a node).
+    replicas: int = 1
+    max_age_seconds: float = 7 * 24 * 3600.0
+    max_bytes: int = 1024**3
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> StreamSettings:
+        defaults = cls()
+        return cls(
+            replicas=int(env.get("OMS_NATS_STREAM_REPLICAS", defaults.replicas)),
+            max_age_seconds=float(
+                env.get("OMS_NATS_STREAM_MAX_AGE_DAYS", defaults.max_age_seconds / 86400)
+            )
+            * 86400,
+            max_bytes=int(env.get("OMS_NATS_STREAM_MAX_BYTES", defaults.max_bytes)),
+        )
+
+
+@dataclass(frozen=True)
 class ServiceSettings:
     """What one service process needs to start."""
 
@@ -58,8 +85,9 @@ class ServiceSettings:
     shutdown_grace_seconds: float = 5.0
     # Where the services this one calls are reached, by service name.
     grpc_targets: Mapping[str, str] = field(default_factory=dict)
-    # JetStream replicas of the service's stream: 1 on one machine, 3 on a NATS cluster.
-    stream_replicas: int = 1
+    streams: StreamSettings = field(default_factory=StreamSettings)
+    # Deliveries of an event whose handler keeps failing before it is set aside.
+    max_deliveries: int = 10
 
     @classmethod
     def from_env(cls, name: str, env: Mapping[str, str] = os.environ) -> ServiceSettings:
@@ -74,5 +102,6 @@ class ServiceSettings:
             grpc_listen=env.get(prefix + "GRPC_LISTEN", f"127.0.0.1:{DEFAULT_GRPC_PORTS[name]}"),
             shutdown_grace_seconds=float(env.get("OMS_SHUTDOWN_GRACE_SECONDS", "5")),
             grpc_targets={other: grpc_target(other, env) for other in SERVICE_NAMES},
-            stream_replicas=int(env.get("OMS_NATS_STREAM_REPLICAS", "1")),
+            streams=StreamSettings.from_env(env),
+            max_deliveries=int(env.get("OMS_EVENT_MAX_DELIVERIES", "10")),
         )

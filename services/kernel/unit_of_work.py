@@ -19,6 +19,7 @@ from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kernel.db import Database, UTCDateTime, insert_ignoring_conflict, utcnow
+from services.kernel.dead_letters import DeadLetter, set_aside
 from services.kernel.outbox import record_event
 
 
@@ -32,6 +33,10 @@ class Store(Protocol):
     async def first_delivery(self, consumer: str, event_id: str) -> bool:
         """Notes that `consumer` applies `event_id` now; False when it already had (a
         redelivery), so the caller applies nothing."""
+        ...
+
+    async def set_aside(self, letter: DeadLetter) -> None:
+        """Keeps an event that cannot be applied, and announces it (`dead_letters`)."""
         ...
 
 
@@ -74,6 +79,9 @@ class SqlStore:
         return await insert_ignoring_conflict(
             self.session, ProcessedEvent, {"consumer": consumer, "event_id": event_id}
         )
+
+    async def set_aside(self, letter: DeadLetter) -> None:
+        set_aside(self.session, self.producer, letter)
 
 
 SqlS = TypeVar("SqlS", bound=SqlStore)

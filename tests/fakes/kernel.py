@@ -10,6 +10,8 @@ from typing import Generic, TypeVar
 
 from google.protobuf.message import Message
 
+from services.kernel.dead_letters import DeadLetter
+
 
 @dataclass
 class MemoryData:
@@ -19,6 +21,8 @@ class MemoryData:
     outbox: list[Message] = field(default_factory=list)
     # (consumer, event id) pairs applied.
     processed: set[tuple[str, str]] = field(default_factory=set)
+    # Events set aside.
+    dead_letters: list[DeadLetter] = field(default_factory=list)
 
 
 D = TypeVar("D", bound=MemoryData)
@@ -38,6 +42,9 @@ class MemoryStore(Generic[D]):
             return False
         self.data.processed.add((consumer, event_id))
         return True
+
+    async def set_aside(self, letter: DeadLetter) -> None:
+        self.data.dead_letters.append(letter)
 
 
 S = TypeVar("S")

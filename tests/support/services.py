@@ -57,6 +57,7 @@ def running_service(
     *,
     calls: Mapping[str, str] | None = None,
     env: Mapping[str, str] | None = None,
+    max_deliveries: int = ServiceSettings.max_deliveries,
 ) -> AbstractAsyncContextManager[ServiceUnderTest[S]]:
     """The service on `database_url` and `nats_url`, serving on a free port, reaching the services
     it calls at the targets in `calls`; its own settings are read from `env` alone, so that the
@@ -68,6 +69,7 @@ def running_service(
         grpc_listen="127.0.0.1:0",
         shutdown_grace_seconds=SHUTDOWN_GRACE_SECONDS,
         grpc_targets=dict(calls or {}),
+        max_deliveries=max_deliveries,
     )
     return _serving(definition, make_stub, settings, dict(env or {}))
 
