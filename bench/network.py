@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Any
+
+from tests.support.inputs import LocationInput, OrderLineInput, PlaceOrderInput, SkuInput
 
 # (city, country, latitude, longitude): where locations stand and customers live.
 CITIES = (
@@ -62,8 +63,8 @@ OTHER_LOCATIONS_PER_SKU = 3
 
 @dataclass(frozen=True)
 class Network:
-    locations: list[dict[str, Any]]
-    skus: list[dict[str, Any]]
+    locations: list[LocationInput]
+    skus: list[SkuInput]
     # (sku, location code, units) to add with adjustStock.
     stock: list[tuple[str, str, int]]
 
@@ -87,7 +88,7 @@ def build_network(locations: int, skus: int, seed: int = 7) -> Network:
             list(KIND_WEIGHTS), weights=list(KIND_WEIGHTS.values()), k=max(locations - 1, 0)
         ),
     ]
-    places = []
+    places: list[LocationInput] = []
     for number, kind in enumerate(kinds, start=1):
         city, _country, lat, lon = _near(rng, 0.3)
         code = f"{PREFIX[kind]}-{number:03d}"
@@ -102,7 +103,7 @@ def build_network(locations: int, skus: int, seed: int = 7) -> Network:
         )
     centres = [p["code"] for p in places if p["kind"] == "DISTRIBUTION_CENTER"]
     others = [p["code"] for p in places if p["kind"] != "DISTRIBUTION_CENTER"]
-    items = [
+    items: list[SkuInput] = [
         {
             "code": f"SKU-{number:05d}",
             "title": f"Article {number}",
@@ -119,10 +120,10 @@ def build_network(locations: int, skus: int, seed: int = 7) -> Network:
     return Network(places, items, stock)
 
 
-def order_input(rng: random.Random, network: Network, external_id: str) -> dict[str, Any]:
+def order_input(rng: random.Random, network: Network, external_id: str) -> PlaceOrderInput:
     """A storefront order: 1 to 3 lines of distinct random SKUs, shipped to someone in Europe."""
     city, country, lat, lon = _near(rng, 0.5)
-    lines = [
+    lines: list[OrderLineInput] = [
         {
             "sku": item["code"],
             "quantity": rng.choice((1, 1, 1, 2)),

@@ -34,6 +34,14 @@ from bench.system import RunningOms, running_oms
 from services.kernel.caller import Role
 from tests.support.contract import operation
 from tests.support.graphql import Answer, GraphQLClient
+from tests.support.inputs import (
+    AddressInput,
+    LocationInput,
+    OrderLineInput,
+    PlaceOrderInput,
+    SkuInput,
+    StockAdjustmentInput,
+)
 
 SETUP_CONCURRENCY = 16
 CATCH_UP_LIMIT_SECONDS = 300.0
@@ -73,7 +81,7 @@ class Spike:
     admin: str
     storefront: str
     scanners: dict[str, str]
-    skus: list[dict[str, Any]]
+    skus: list[SkuInput]
     rng: random.Random
 
 
@@ -81,19 +89,14 @@ def _city(name: str) -> tuple[float, float]:
     return next((lat, lon) for city, _country, lat, lon in CITIES if city == name)
 
 
-def _locations(hubs: int) -> list[dict[str, Any]]:
-    lat, lon = _city(DC_CITY)
-    places = [{"code": "DC-LIS", "kind": "DISTRIBUTION_CENTER", "latitude": lat, "longitude": lon}]
-    for city in HUB_CITIES[:hubs]:
+def _locations(hubs: int) -> list[LocationInput]:
+    sites = [("DC-LIS", "DISTRIBUTION_CENTER", DC_CITY)]
+    sites += [(f"RH-{city[:3].upper()}", "RETURN_HUB", city) for city in HUB_CITIES[:hubs]]
+    places: list[LocationInput] = []
+    for code, kind, city in sites:
         lat, lon = _city(city)
-        places.append(
-            {"code": f"RH-{city[:3].upper()}", "kind": "RETURN_HUB"}
-            | {
-                "latitude": lat,
-                "longitude": lon,
-            }
-        )
-    return [p | {"name": p["code"]} for p in places]
+        places.append({"code": code, "name": code, "kind": kind, "latitude": lat, "longitude": lon})
+    return places
 
 
 async def _must(phase: PhaseResult) -> PhaseResult:
@@ -102,15 +105,20 @@ async def _must(phase: PhaseResult) -> PhaseResult:
     return phase
 
 
-async def seed(spike: Spike, hubs: list[dict[str, Any]], count: int) -> list[PhaseResult]:
+async def seed(spike: Spike, hubs: list[LocationInput], count: int) -> list[PhaseResult]:
     """The DC and the hubs, the SKUs, and enough stock at the DC for every order."""
     client, admin = spike.client, spike.admin
     places = [*_locations(0), *hubs]
     upsert_location, upsert_sku = operation("UpsertLocation"), operation("UpsertSku")
 
     async def stock(i: int) -> Answer:
-        change = {"sku": spike.skus[i]["code"], "locationCode": "DC-LIS", "delta": count}
-        return await client.call(admin, operation("AdjustStock"), input=change | {"reason": "seed"})
+        change: StockAdjustmentInput = {
+            "sku": spike.skus[i]["code"],
+            "locationCode": "DC-LIS",
+            "delta": count,
+            "reason": "seed",
+        }
+        return await client.call(admin, operation("AdjustStock"), input=change)
 
     return [
         await _must(
@@ -141,14 +149,14 @@ def _outcome(rng: random.Random) -> tuple[str, float]:
 
 
 async def ship_orders(
-    spike: Spike, hubs: list[dict[str, Any]], count: int, run_id: str
+    spike: Spike, hubs: list[LocationInput], count: int, run_id: str
 ) -> tuple[list[PhaseResult], list[Parcel]]:
     """`count` one-unit orders to customers within 15 km of a hub, each shipped (from the DC)."""
     plans = []
     for i in range(count):
         hub, sku = hubs[i % len(hubs)], spike.rng.choice(spike.skus)
         grade, share = _outcome(spike.rng)
-        spot = {
+        spot: AddressInput = {
             "latitude": hub["latitude"] + spike.rng.uniform(-0.1, 0.1),
             "longitude": hub["longitude"] + spike.rng.uniform(-0.1, 0.1),
         }
@@ -157,9 +165,18 @@ async def ship_orders(
 
     async def place(i: int) -> Answer:
         _hub, sku, _grade, _share, spot = plans[i]
-        line = {"sku": sku["code"], "quantity": 1, "unitPriceCents": 2 * sku["unitCostCents"]}
-        order = {"channel": "web", "externalId": f"spike-{run_id}-{i}", "email": "c@example.com"}
-        order |= {"shipTo": spot, "lines": [line]}
+        line: OrderLineInput = {
+            "sku": sku["code"],
+            "quantity": 1,
+            "unitPriceCents": 2 * sku["unitCostCents"],
+        }
+        order: PlaceOrderInput = {
+            "channel": "web",
+            "externalId": f"spike-{run_id}-{i}",
+            "email": "c@example.com",
+            "shipTo": spot,
+            "lines": [line],
+        }
         answer = await spike.client.call(spike.storefront, operation("PlaceOrder"), input=order)
         placed[i] = ((answer.data or {}).get("placeOrder") or {}).get("order") or {}
         return answer
@@ -312,7 +329,7 @@ async def _wait_until(check: Callable[[], Awaitable[bool]], what: str) -> float:
     return time.perf_counter()
 
 
-def _skus(rng: random.Random, count: int) -> list[dict[str, Any]]:
+def _skus(rng: random.Random, count: int) -> list[SkuInput]:
     return [
         {
             "code": f"RET-{n:03d}",

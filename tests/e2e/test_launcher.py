@@ -143,7 +143,7 @@ def start_oms(tmp_path: Path) -> Iterator[Any]:
 
 def assert_serving(target: str) -> None:
     with grpc.insecure_channel(target) as channel:
-        response = health_pb2_grpc.HealthStub(channel).Check(
+        response = health_pb2_grpc.HealthStub(channel).Check(  # type: ignore[attr-defined]  # types-grpcio-health-checking's HealthStub lacks its methods
             health_pb2.HealthCheckRequest(service=""), timeout=5
         )
     assert response.status == health_pb2.HealthCheckResponse.SERVING, target

@@ -106,7 +106,7 @@ async def test_fifty_concurrent_buyers_never_share_a_unit(cluster: Cluster) -> N
             await call(admin, "mutation($i: StockAdjustmentInput!) { adjustStock(input: $i) { userErrors { code } } }",
                        {"i": {"sku": "LAST", "locationCode": code, "delta": units, "reason": "count"}})  # fmt: skip
 
-        def order(buyer: int) -> dict:  # type: ignore[type-arg]
+        def order(buyer: int) -> dict[str, Any]:
             return {"input": {
                 "channel": "web", "externalId": f"race-{buyer}", "email": f"b{buyer}@example.com",
                 "shipTo": {"latitude": 52.52, "longitude": 13.40},
@@ -129,7 +129,7 @@ async def test_fifty_concurrent_buyers_never_share_a_unit(cluster: Cluster) -> N
             ]
         ] * (BUYERS - UNITS)
 
-        promised = Counter()
+        promised: Counter[str] = Counter()
         for winner in winners:
             for shipment in winner["shipments"]:
                 for line in shipment["lines"]:

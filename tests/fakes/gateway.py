@@ -22,6 +22,7 @@ from oms.orders.v1.orders_pb2_grpc import OrdersServiceStub
 from oms.returns.v1 import returns_pb2 as rpb
 from oms.returns.v1.returns_pb2_grpc import ReturnsServiceStub
 from services.kernel.caller import Caller, Role
+from tests.support.inputs import LocationInput
 
 DC = pb.Location(id="1", code="DC-1", name="Main DC", kind=pb.LOCATION_KIND_DISTRIBUTION_CENTER)
 HUB = pb.Location(id="2", code="HUB-1", name="Hub", kind=pb.LOCATION_KIND_RETURN_HUB)
@@ -253,6 +254,15 @@ class Operation:
     variables: dict[str, Any] | None = None
 
 
+UPSERT_LOCATION_VARIABLES: dict[str, LocationInput] = {
+    "input": {
+        "code": "DC-1",
+        "name": "DC",
+        "kind": "DISTRIBUTION_CENTER",
+        "latitude": 1.0,
+        "longitude": 2.0,
+    }
+}
 PLACE_ORDER_VARIABLES = {
     "input": {
         "channel": "web",
@@ -286,15 +296,7 @@ OPERATIONS = [
         "upsertLocation",
         "mutation($input: LocationInput!) { upsertLocation(input: $input) { location { code } } }",
         WRITERS,
-        {
-            "input": {
-                "code": "DC-1",
-                "name": "DC",
-                "kind": "DISTRIBUTION_CENTER",
-                "latitude": 1.0,
-                "longitude": 2.0,
-            }
-        },
+        UPSERT_LOCATION_VARIABLES,
     ),
     Operation(
         "upsertSku",

@@ -26,6 +26,7 @@ class MemoryData:
 
 
 D = TypeVar("D", bound=MemoryData)
+M = TypeVar("M", bound=Message)
 
 
 class MemoryStore(Generic[D]):
@@ -68,6 +69,6 @@ class MemoryUnitOfWork(Generic[S, D]):
     async def read(self) -> AsyncIterator[S]:
         yield self._store(copy.deepcopy(self.data))
 
-    def published(self, payload_type: type[Message]) -> list[Message]:
+    def published(self, payload_type: type[M]) -> list[M]:
         """The committed events of one type, in order."""
         return [event for event in self.data.outbox if isinstance(event, payload_type)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TypedDict, Unpack
 
 from services.kernel.db import utcnow
 from services.kernel.errors import DomainError, ErrorCode
@@ -16,6 +17,15 @@ from tests.fakes.kernel import MemoryData, MemoryStore, MemoryUnitOfWork
 
 # (sku, location code, units), as the inventory port speaks of held stock.
 Line = tuple[str, str, int]
+
+
+class ShipmentChange(TypedDict, total=False):
+    """What shipping changes on a shipment."""
+
+    status: ShipmentStatus
+    tracking_number: str
+    shipped_at: datetime | None
+    serial_numbers: dict[str, tuple[str, ...]]
 
 
 @dataclass
@@ -165,13 +175,12 @@ class MemoryOrdersStore(MemoryStore[OrdersData]):
         self.data.updated_at[order.id] = utcnow()
         return order
 
-    def _change_shipment(self, shipment_id: str, **changes: object) -> Order:
+    def _change_shipment(self, shipment_id: str, **changes: Unpack[ShipmentChange]) -> Order:
         order = next(
             o for o in self.data.orders.values() if any(s.id == shipment_id for s in o.shipments)
         )
         shipments = tuple(
-            replace(s, **changes) if s.id == shipment_id else s  # type: ignore[arg-type]
-            for s in order.shipments
+            replace(s, **changes) if s.id == shipment_id else s for s in order.shipments
         )
         return self._save(replace(order, shipments=shipments))
 

@@ -14,6 +14,7 @@ import pytest
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from nats.js import JetStreamContext
+from nats.js.api import ConsumerInfo
 from nats.js.errors import NotFoundError
 from sqlalchemy import func
 from sqlmodel import select
@@ -162,7 +163,8 @@ async def eventually(
 async def consumer_idle(js: JetStreamContext, domain: str, durable: str) -> bool:
     """The durable consumer exists and has acknowledged everything its stream holds."""
     try:
-        info = await js.consumer_info(stream_name(domain), durable)
+        # nats.py leaves `consumer_info` unannotated; it returns a ConsumerInfo.
+        info: ConsumerInfo = await js.consumer_info(stream_name(domain), durable)
     except NotFoundError:
         return False
     return info.num_pending == 0 and info.num_ack_pending == 0

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import Connection, event
+from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlmodel import Field, SQLModel, select
 
 from services.kernel.db import Database
@@ -24,7 +25,7 @@ async def test_writes_begin_immediate_and_reads_begin_deferred(tmp_path: Path) -
     begins: list[str] = []
 
     @event.listens_for(db.engine.sync_engine, "before_cursor_execute")
-    def record(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+    def record(_conn: Connection, _cursor: DBAPICursor, statement: str, *_args: object) -> None:
         if statement.startswith("BEGIN"):
             begins.append(statement)
 

@@ -53,7 +53,9 @@ async def apply_movement(store: ProjectionStore, change: StockLevelChanged) -> N
 
 
 @contextlib.asynccontextmanager
-async def consuming(db: Database, nats_url: str, durable: str) -> AsyncIterator[EventConsumer]:
+async def consuming(
+    db: Database, nats_url: str, durable: str
+) -> AsyncIterator[EventConsumer[ProjectionStore]]:
     client = await nats.connect(nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.25)
     consumer = EventConsumer(
         client.jetstream(),

@@ -15,6 +15,7 @@ import grpc
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 from gateway.auth import issue_token
 from launcher.embedded_nats import EmbeddedNats
@@ -74,6 +75,7 @@ AVAILABILITY = """
 query Availability($skus: [String!]!, $channel: String!) {
   availability(skus: $skus, channel: $channel) { sku available }
 }"""
+PROTOCOL = Subprotocol("graphql-transport-ws")
 INVENTORY_CHANGED = """
 subscription InventoryChanged($skus: [String!]) {
   inventoryChanged(skus: $skus) { sku location { code } available onHand reason occurredAt }
@@ -91,7 +93,9 @@ class Gateway(GraphQLClient):
         variables = {
             "input": {"sku": sku, "locationCode": location, "delta": delta, "reason": "count"}
         }
-        return (await self.data(ADJUST_STOCK, variables))["adjustStock"]
+        answer = await self.data(ADJUST_STOCK, variables)
+        adjusted: dict[str, Any] = answer["adjustStock"]
+        return adjusted
 
 
 @pytest.fixture
@@ -343,7 +347,7 @@ class Subscriber:
     async def connect(
         cls, gateway: Gateway, authorization: str | None
     ) -> AsyncIterator[Subscriber]:
-        async with connect(gateway.ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        async with connect(gateway.ws_url, subprotocols=[PROTOCOL]) as ws:
             payload = {"Authorization": authorization} if authorization else {}
             await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
             yield cls(ws)
@@ -362,7 +366,7 @@ class Subscriber:
         assert message["type"] == "next" and "errors" not in message["payload"], message
         self.received[message["id"]].append(message["payload"]["data"]["inventoryChanged"])
 
-    async def receive_until(self, done: Any, timeout: float) -> None:
+    async def receive_until(self, done: Callable[[], object], timeout: float) -> None:
         async with asyncio.timeout(timeout):
             while not done():
                 await self.receive(timeout)

@@ -4,8 +4,8 @@ GraphQL over HTTP to the gateway under uvicorn, sending the contract's own docum
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 import grpc
 import pytest
@@ -27,7 +27,8 @@ from tests.integration.test_gateway_inventory import (
 )
 from tests.support.contract import operation
 from tests.support.gateway import SIGNING_KEY, serving_gateway
-from tests.support.graphql import GraphQLClient
+from tests.support.graphql import GraphQLClient, Requester
+from tests.support.inputs import LocationInput, SkuInput, StockAdjustmentInput
 
 # code: (kind, latitude, longitude). The customer is in Berlin: the hub is a few km away, the
 # distribution centre is in Lisbon.
@@ -39,6 +40,9 @@ BERLIN = {"name": "Ada", "city": "Berlin", "latitude": 52.52, "longitude": 13.40
 # (sku, location): on-hand. CAP is only at the hub and MUG only at the DC, so an order of both
 # must split.
 STOCK = {("TEE", "DC-LIS"): 50, ("TEE", "HUB-BER"): 2, ("MUG", "DC-LIS"): 5, ("CAP", "HUB-BER"): 1}
+# What a call the interceptor counts carries and answers, whatever the method.
+Request = TypeVar("Request")
+Response = TypeVar("Response")
 
 ORDER_ROUTING = """
 query OrderRouting($id: ID!) {
@@ -86,7 +90,9 @@ class Gateway(GraphQLClient):
         self, external_id: str, lines: dict[str, int], role: Role = Role.ADMIN, **extra: Any
     ) -> dict[str, Any]:
         variables = order_input(external_id, lines, **extra)
-        return (await self.data(operation("PlaceOrder"), variables, role))["placeOrder"]
+        answer = await self.data(operation("PlaceOrder"), variables, role)
+        placed: dict[str, Any] = answer["placeOrder"]
+        return placed
 
     async def stock(self, sku: str) -> dict[str, tuple[int, int]]:
         """(on hand, reserved) by location."""
@@ -95,14 +101,24 @@ class Gateway(GraphQLClient):
 
     async def seed(self) -> None:
         for code, (kind, latitude, longitude) in LOCATIONS.items():
-            location = {"code": code, "name": code, "kind": kind}
-            location |= {"latitude": latitude, "longitude": longitude}
+            location: LocationInput = {
+                "code": code,
+                "name": code,
+                "kind": kind,
+                "latitude": latitude,
+                "longitude": longitude,
+            }
             await self.data(UPSERT_LOCATION, {"input": location})
         for code in sorted({sku for sku, _ in STOCK}):
-            sku = {"code": code, "title": code, "unitCostCents": 800, "weightGrams": 200}
+            sku: SkuInput = {"code": code, "title": code, "unitCostCents": 800, "weightGrams": 200}
             await self.data(UPSERT_SKU, {"input": sku})
-        for (sku, location), units in STOCK.items():
-            adjustment = {"sku": sku, "locationCode": location, "delta": units, "reason": "count"}
+        for (code, at), units in STOCK.items():
+            adjustment: StockAdjustmentInput = {
+                "sku": code,
+                "locationCode": at,
+                "delta": units,
+                "reason": "count",
+            }
             await self.data(ADJUST_STOCK, {"input": adjustment})
 
 
@@ -329,7 +345,7 @@ async def test_a_storefront_sees_only_the_orders_it_placed(gateway: Gateway) -> 
         "order"
     ] == order
 
-    other = {"role": Role.STOREFRONT, "subject": "storefront-b"}
+    other: Requester = {"role": Role.STOREFRONT, "subject": "storefront-b"}
     assert (await gateway.data(operation("Order"), {"id": order["id"]}, **other)) == {"order": None}
     refused = await gateway.data(operation("CancelOrder"), {"id": order["id"]}, **other)
     assert refused["cancelOrder"] == {
@@ -378,7 +394,15 @@ class CallCounter(grpc.aio.UnaryUnaryClientInterceptor):
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
 
-    async def intercept_unary_unary(self, continuation, client_call_details, request):  # type: ignore[no-untyped-def]
+    async def intercept_unary_unary(
+        self,
+        continuation: Callable[
+            [grpc.aio.ClientCallDetails, Request],
+            Awaitable[grpc.aio.UnaryUnaryCall[Request, Response]],
+        ],
+        client_call_details: grpc.aio.ClientCallDetails,
+        request: Request,
+    ) -> Response | grpc.aio.UnaryUnaryCall[Request, Response]:
         method = client_call_details.method
         self.calls[method.decode() if isinstance(method, bytes) else method] += 1
         return await continuation(client_call_details, request)

@@ -5,7 +5,7 @@ documents. Who may do what, the refusals' codes and fields, the hub queue and th
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Unpack
 
 import pytest
 
@@ -27,7 +27,8 @@ from tests.integration.test_gateway_inventory import (
 from tests.integration.test_gateway_orders import order_input
 from tests.support.contract import operation
 from tests.support.gateway import SIGNING_KEY, serving_gateway
-from tests.support.graphql import GraphQLClient
+from tests.support.graphql import GraphQLClient, Requester
+from tests.support.inputs import LocationInput
 
 # code: (kind, latitude, longitude). The customer is in Berlin; the only stock is in Lisbon.
 LOCATIONS = {
@@ -79,22 +80,30 @@ class Gateway(GraphQLClient):
             assert shipped["shipShipment"]["userErrors"] == []
         return str(placed["order"]["id"])
 
-    async def request(self, order_id: str, units: int = 1, **who: Any) -> dict[str, Any]:
+    async def request(
+        self, order_id: str, units: int = 1, **who: Unpack[Requester]
+    ) -> dict[str, Any]:
         variables = {
             "input": {
                 "orderId": order_id,
                 "lines": [{"sku": "TEE", "quantity": units, "reason": "SIZE_TOO_SMALL"}],
             }
         }
-        return (await self.data(operation("RequestReturn"), variables, **who))["requestReturn"]
+        answer = await self.data(operation("RequestReturn"), variables, **who)
+        requested: dict[str, Any] = answer["requestReturn"]
+        return requested
 
-    async def receive(self, return_id: str, at: str = "HUB-BER", **who: Any) -> dict[str, Any]:
+    async def receive(
+        self, return_id: str, at: str = "HUB-BER", **who: Unpack[Requester]
+    ) -> dict[str, Any]:
         variables = {"id": return_id, "locationCode": at}
         who = {"role": Role.SCANNER, "location": at} | who
-        return (await self.data(operation("ReceiveReturn"), variables, **who))["receiveReturn"]
+        answer = await self.data(operation("ReceiveReturn"), variables, **who)
+        received: dict[str, Any] = answer["receiveReturn"]
+        return received
 
     async def inspect(
-        self, return_id: str, *grades: str, grams: int | None = None, **who: Any
+        self, return_id: str, *grades: str, grams: int | None = None, **who: Unpack[Requester]
     ) -> dict[str, Any]:
         variables: dict[str, Any] = {
             "input": {"returnId": return_id, "lines": [{"sku": "TEE", "grade": g} for g in grades]}
@@ -102,9 +111,11 @@ class Gateway(GraphQLClient):
         if grams is not None:
             variables["input"]["measuredWeightGrams"] = grams
         who = {"role": Role.SCANNER, "location": "HUB-BER"} | who
-        return (await self.data(operation("InspectReturn"), variables, **who))["inspectReturn"]
+        answer = await self.data(operation("InspectReturn"), variables, **who)
+        inspected: dict[str, Any] = answer["inspectReturn"]
+        return inspected
 
-    async def queue(self, at: str = "HUB-BER", **who: Any) -> list[str]:
+    async def queue(self, at: str = "HUB-BER", **who: Unpack[Requester]) -> list[str]:
         who = {"role": Role.SCANNER, "location": at} | who
         found = await self.data(operation("HubQueue"), {"locationCode": at}, **who)
         return [r["id"] for r in found["hubQueue"]]
@@ -115,8 +126,13 @@ class Gateway(GraphQLClient):
 
     async def seed(self) -> None:
         for code, (kind, latitude, longitude) in LOCATIONS.items():
-            location = {"code": code, "name": code, "kind": kind}
-            location |= {"latitude": latitude, "longitude": longitude}
+            location: LocationInput = {
+                "code": code,
+                "name": code,
+                "kind": kind,
+                "latitude": latitude,
+                "longitude": longitude,
+            }
             await self.data(UPSERT_LOCATION, {"input": location})
         sku = {"code": "TEE", "title": "Tee", "unitCostCents": 800, "weightGrams": 200}
         await self.data(UPSERT_SKU, {"input": sku})
@@ -205,7 +221,7 @@ async def test_a_return_is_routed_scanned_inspected_and_refunded_once(gateway: G
 
 async def test_each_role_reaches_only_what_it_may(gateway: Gateway) -> None:
     order_id = await gateway.shipped_order("w-roles")
-    other_storefront = {"role": Role.STOREFRONT, "subject": "storefront-b"}
+    other_storefront: Requester = {"role": Role.STOREFRONT, "subject": "storefront-b"}
     refused = await gateway.request(order_id, **other_storefront)
     # Word for word the answer for an order that does not exist.
     assert refused == {
@@ -219,7 +235,7 @@ async def test_each_role_reaches_only_what_it_may(gateway: Gateway) -> None:
     assert (await gateway.data(operation("Return"), by_id, role=Role.STOREFRONT))["return"]
     assert (await gateway.data(operation("Return"), by_id, **other_storefront)) == {"return": None}
 
-    munich = {"role": Role.SCANNER, "location": "HUB-MUC"}
+    munich: Requester = {"role": Role.SCANNER, "location": "HUB-MUC"}
     forbidden = await gateway.receive(return_id, at="HUB-BER", **munich)
     assert codes(forbidden) == [("FORBIDDEN", "locationCode")]
     wrong_hub = await gateway.receive(return_id, at="HUB-MUC")

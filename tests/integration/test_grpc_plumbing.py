@@ -11,6 +11,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 )
 
 from services.kernel.grpc_client import is_serving, open_channel
+from services.kernel.grpc_server import ServicerContext
 from tests.integration.conftest import InventoryUnderTest
 
 
@@ -32,12 +33,12 @@ async def test_a_service_answers_reflection_and_health(inventory: InventoryUnder
 
 
 async def test_a_call_without_a_deadline_gets_the_default_one() -> None:
-    async def slow(_request: bytes, _context: grpc.aio.ServicerContext) -> bytes:
+    async def slow(_request: bytes, _context: ServicerContext) -> bytes:
         await asyncio.sleep(5)
         return b""
 
     server = grpc.aio.server()
-    handler = grpc.unary_unary_rpc_method_handler(slow)
+    handler: grpc.RpcMethodHandler[bytes, bytes] = grpc.unary_unary_rpc_method_handler(slow)
     server.add_generic_rpc_handlers(
         [grpc.method_handlers_generic_handler("test.Slow", {"Call": handler})]
     )
@@ -45,8 +46,11 @@ async def test_a_call_without_a_deadline_gets_the_default_one() -> None:
     await server.start()
     channel = open_channel(f"127.0.0.1:{port}", deadline_seconds=0.2)
     try:
+        call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(
+            "/test.Slow/Call"
+        )
         with pytest.raises(grpc.aio.AioRpcError) as raised:
-            await channel.unary_unary("/test.Slow/Call")(b"")
+            await call(b"")
         assert raised.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
     finally:
         await channel.close()

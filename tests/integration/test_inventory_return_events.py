@@ -5,6 +5,7 @@ repair until their work order completes — each movement once, and the ledger s
 from __future__ import annotations
 
 import contextlib
+from typing import TypedDict
 
 import nats
 from nats.aio.msg import Msg
@@ -40,6 +41,17 @@ from tests.integration.conftest import (
 HUB = "HUB-BER"
 # (on hand, reserved, pending inspection, in repair)
 Level = tuple[int, int, int, int]
+
+
+class WorkOrderFields(TypedDict):
+    """What WorkOrderOpened and WorkOrderCompleted both say of one work order."""
+
+    work_order_id: str
+    kind: wpb.WorkOrderKind.ValueType
+    sku: str
+    quantity: int
+    location_code: str
+    source_return_id: str
 
 
 async def seed(inventory: InventoryUnderTest) -> None:
@@ -119,7 +131,7 @@ async def test_returned_units_move_through_inspection_and_repair_into_stock(
         # Restocked units are sellable at once; the others leave the inspection pile.
         await until_levels(inventory, {"PHONE": (1, 0, 0, 0), "TEE": (1, 0, 0, 0)})
 
-        repair = {
+        repair: WorkOrderFields = {
             "work_order_id": "W1",
             "kind": wpb.WORK_ORDER_KIND_REFURBISH,
             "sku": "PHONE",

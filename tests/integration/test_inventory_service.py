@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 import grpc
 import nats
 import pytest
+from nats.aio.msg import Msg
 
 from launcher.embedded_nats import EmbeddedNats
 from oms.events.v1.envelope_pb2 import EventEnvelope
@@ -17,13 +19,15 @@ from services.inventory.store import SqlInventoryStore
 from services.kernel.errors import ErrorCode, from_rpc_error
 from services.kernel.events import unpack
 from services.kernel.unit_of_work import SqlUnitOfWork
-from tests.integration.conftest import InventoryUnderTest
+from tests.integration.conftest import InventoryClient, InventoryUnderTest
 
 DC = pb.LOCATION_KIND_DISTRIBUTION_CENTER
 HUB = pb.LOCATION_KIND_RETURN_HUB
 
 
-async def seed(stub, *, sku: str = "TEE-M", stock: dict[str, int] | None = None) -> None:  # type: ignore[no-untyped-def]
+async def seed(
+    stub: InventoryClient, *, sku: str = "TEE-M", stock: dict[str, int] | None = None
+) -> None:
     await stub.UpsertSku(
         pb.UpsertSkuRequest(code=sku, title="Tee", unit_cost_cents=800, weight_grams=200)
     )
@@ -38,7 +42,7 @@ async def seed(stub, *, sku: str = "TEE-M", stock: dict[str, int] | None = None)
             )
 
 
-async def refusal(call) -> tuple[grpc.StatusCode, ErrorCode, str | None]:  # type: ignore[no-untyped-def]
+async def refusal(call: Awaitable[object]) -> tuple[grpc.StatusCode, ErrorCode, str | None]:
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await call
     error = from_rpc_error(raised.value)
@@ -83,7 +87,7 @@ async def test_locations_and_skus_upsert_by_code(inventory: InventoryUnderTest) 
 async def test_bad_input_is_refused_with_stable_codes(inventory: InventoryUnderTest) -> None:
     stub = inventory.stub
     await seed(stub, stock={"DC-1": 3})
-    cases = [
+    cases: list[tuple[Awaitable[object], tuple[grpc.StatusCode, ErrorCode, str]]] = [
         (stub.AdjustStock(pb.AdjustStockRequest(sku="TEE-M", location_code="DC-1", delta=0, reason="x")),
          (grpc.StatusCode.INVALID_ARGUMENT, ErrorCode.INVALID_QUANTITY, "delta")),
         (stub.AdjustStock(pb.AdjustStockRequest(sku="NOPE", location_code="DC-1", delta=1, reason="x")),
@@ -224,7 +228,7 @@ async def test_every_level_change_is_published(
     received: list[StockLevelChanged] = []
     got_all = asyncio.Event()
 
-    async def collect(message) -> None:  # type: ignore[no-untyped-def]
+    async def collect(message: Msg) -> None:
         received.append(unpack(EventEnvelope.FromString(message.data), StockLevelChanged))
         if len(received) == 3:
             got_all.set()

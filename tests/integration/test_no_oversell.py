@@ -21,6 +21,7 @@ from services.kernel.errors import ErrorCode, from_rpc_error
 from services.kernel.grpc_client import open_channel
 from services.kernel.settings import normalize_database_url
 from services.kernel.unit_of_work import SqlUnitOfWork
+from tests.integration.conftest import InventoryClient
 from tests.support.processes import ServiceProcess
 
 BUYERS = 60
@@ -30,7 +31,7 @@ UNITS = 5
 @pytest.fixture
 async def stubs(
     db_url: str, nats_server: EmbeddedNats, tmp_path: Path
-) -> AsyncIterator[list[InventoryServiceStub]]:
+) -> AsyncIterator[list[InventoryClient]]:
     """Clients of two inventory processes sharing one database."""
     replicas = []
     for _ in range(2):
@@ -57,7 +58,7 @@ async def stubs(
             assert replica.terminate() == 0, replica.log_path.read_text()[-2000:]
 
 
-async def reserve(stub: InventoryServiceStub, key: str, lines: list[tuple[str, int]]) -> str:
+async def reserve(stub: InventoryClient, key: str, lines: list[tuple[str, int]]) -> str:
     request = pb.ReserveRequest(
         key=key,
         lines=[pb.ReservationLine(sku="LAST", location_code=loc, quantity=q) for loc, q in lines],
@@ -70,7 +71,7 @@ async def reserve(stub: InventoryServiceStub, key: str, lines: list[tuple[str, i
     return "HELD"
 
 
-async def seed(stub: InventoryServiceStub, stock: dict[str, int]) -> None:
+async def seed(stub: InventoryClient, stock: dict[str, int]) -> None:
     await stub.UpsertSku(
         pb.UpsertSkuRequest(code="LAST", title="Last units", unit_cost_cents=100, weight_grams=1)
     )
@@ -94,7 +95,7 @@ async def assert_ledger_balances(db_url: str) -> None:
 
 
 async def test_concurrent_buyers_never_share_a_unit(
-    db_url: str, stubs: list[InventoryServiceStub]
+    db_url: str, stubs: list[InventoryClient]
 ) -> None:
     await seed(stubs[0], {"HUB-B": UNITS})
     outcomes = await asyncio.gather(
@@ -123,7 +124,7 @@ async def test_concurrent_buyers_never_share_a_unit(
 
 
 async def test_multi_location_reservations_hold_all_lines_or_none(
-    db_url: str, stubs: list[InventoryServiceStub]
+    db_url: str, stubs: list[InventoryClient]
 ) -> None:
     await seed(stubs[0], {"DC-A": 3, "HUB-B": 2})
     # Half the buyers list their lines in the other order: locks must not deadlock.
@@ -142,7 +143,7 @@ async def test_multi_location_reservations_hold_all_lines_or_none(
 
 @pytest.mark.parametrize("quantity", [1, 2])
 async def test_the_same_order_retried_concurrently_reserves_once(
-    stubs: list[InventoryServiceStub], quantity: int
+    stubs: list[InventoryClient], quantity: int
 ) -> None:
     await stubs[0].UpsertSku(
         pb.UpsertSkuRequest(code="S", title="s", unit_cost_cents=1, weight_grams=1)

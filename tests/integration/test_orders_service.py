@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Awaitable
 from datetime import timedelta
 
 import grpc
@@ -45,7 +46,9 @@ async def stock(system: OrdersUnderTest, levels: dict[tuple[str, str], int]) -> 
 
 
 def order_request(
-    external_id: str, lines: dict[str, int], policy: int = pb.SPLIT_POLICY_ALLOW_SPLIT
+    external_id: str,
+    lines: dict[str, int],
+    policy: pb.SplitPolicy.ValueType = pb.SPLIT_POLICY_ALLOW_SPLIT,
 ) -> pb.PlaceOrderRequest:
     return pb.PlaceOrderRequest(
         channel="web",
@@ -59,7 +62,7 @@ def order_request(
     )
 
 
-async def refusal(call) -> tuple[ErrorCode, str | None]:  # type: ignore[no-untyped-def]
+async def refusal(call: Awaitable[object]) -> tuple[ErrorCode, str | None]:
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await call
     error = from_rpc_error(raised.value)

@@ -3,6 +3,8 @@ through ShipShipment and GetOrder, and through the gateway's shipShipment and or
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 import grpc
 import pytest
 
@@ -53,7 +55,7 @@ def serials(**by_sku: list[str]) -> list[pb.ShipmentLine]:
     return [pb.ShipmentLine(sku=sku, serial_numbers=numbers) for sku, numbers in by_sku.items()]
 
 
-async def refusal(call) -> tuple[ErrorCode, str | None]:  # type: ignore[no-untyped-def]
+async def refusal(call: Awaitable[object]) -> tuple[ErrorCode, str | None]:
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await call
     error = from_rpc_error(raised.value)
@@ -67,7 +69,9 @@ async def test_serial_numbers_round_trip_and_too_many_are_refused(
     order = await placed_order(orders)
     [shipment] = order.shipments
 
-    def ship(entries: list[pb.ShipmentLine]) -> grpc.aio.UnaryUnaryCall:
+    def ship(
+        entries: list[pb.ShipmentLine],
+    ) -> grpc.aio.UnaryUnaryCall[pb.ShipShipmentRequest, pb.ShipShipmentResponse]:
         return orders.stub.ShipShipment(
             pb.ShipShipmentRequest(shipment_id=shipment.id, tracking_number="T1", serials=entries)
         )

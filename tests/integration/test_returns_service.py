@@ -7,11 +7,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeAlias, TypeVar, cast
 
 import grpc
 import nats
 import pytest
-from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from sqlmodel import select
 
 from oms.events.v1.envelope_pb2 import EventEnvelope
@@ -33,6 +33,13 @@ from services.kernel.outbox import subject_for
 from services.kernel.proto_enums import enum_name, enum_value
 from services.returns.store import RefundRow
 from tests.integration.conftest import ReturnsUnderTest
+
+if TYPE_CHECKING:  # the generic wrapper exists in the type stubs only
+    from google.protobuf.internal.enum_type_wrapper import _EnumTypeWrapper
+
+V = TypeVar("V", bound=int)
+# A unit as the hub inspects it: its SKU, its grade and, when the SKU is serialized, its serial.
+Unit: TypeAlias = tuple[str, str] | tuple[str, str, str]
 
 BERLIN = orders_pb.Address(name="Ada", city="Berlin", latitude=52.52, longitude=13.40)
 LISBON = pb.Coordinates(latitude=38.71, longitude=-9.13)
@@ -95,12 +102,13 @@ async def shipped_order(
     return order.id
 
 
-def number(enum: EnumTypeWrapper, name: str) -> int:
+def number(enum: _EnumTypeWrapper[V], name: str) -> V:
     """The enum's number for `name`; one the enum lacks for a name it does not have."""
     try:
         return enum_value(enum, name)
     except ValueError:
-        return 99
+        # Not one of the enum's values, which a proto3 enum field carries all the same.
+        return cast(V, 99)
 
 
 def line_names(line: pb.ReturnLine | InspectedUnits) -> tuple[str, str]:
@@ -122,9 +130,7 @@ def ask(
     )
 
 
-def inspection(
-    return_id: str, *units: tuple[str, str] | tuple[str, str, str], grams: int | None = None
-) -> pb.InspectReturnRequest:
+def inspection(return_id: str, *units: Unit, grams: int | None = None) -> pb.InspectReturnRequest:
     request = pb.InspectReturnRequest(
         return_id=return_id,
         lines=[
@@ -355,7 +361,7 @@ async def test_each_grade_gets_its_disposition_and_the_paid_price_is_refunded_on
     order_id = await shipped_order(returns, "w-5")
     parcel = await received(returns, ("TEE", 3), ("PHONE", 2), ("MUG", 2), order_id=order_id)
     stub = returns.stub
-    units = [
+    units: list[Unit] = [
         ("TEE", "NEW"),
         ("TEE", "LIKE_NEW"),
         ("TEE", "GOOD"),

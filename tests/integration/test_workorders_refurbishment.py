@@ -66,13 +66,13 @@ def inspected_again(envelope: EventEnvelope) -> ReturnInspected:
 
 
 async def work_orders(
-    system: WorkOrdersUnderTest, status: str | int = "", **filters: str
+    system: WorkOrdersUnderTest,
+    status: str | pb.WorkOrderStatus.ValueType = pb.WORK_ORDER_STATUS_UNSPECIFIED,
+    **filters: str,
 ) -> list[pb.WorkOrder]:
     """Work orders by filter; `status` by name, or by number for one the enum lacks."""
-    number = (
-        enum_value(pb.WorkOrderStatus, status) if isinstance(status, str) and status else status
-    )
-    request = pb.ListWorkOrdersRequest(status=number or 0, **filters)
+    number = enum_value(pb.WorkOrderStatus, status) if isinstance(status, str) else status
+    request = pb.ListWorkOrdersRequest(status=number, **filters)
     reply = await system.stub.ListWorkOrders(request)
     return list(reply.work_orders)
 
@@ -175,7 +175,7 @@ async def test_work_orders_are_listed_by_status_location_and_return(
     assert await work_orders(workorders, status="COMPLETED") == []
 
     with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await work_orders(workorders, status=99)
+        await work_orders(workorders, status=pb.WorkOrderStatus.ValueType(99))
     refusal = from_rpc_error(raised.value)
     assert refusal is not None and (refusal.code, refusal.field) == (
         ErrorCode.INVALID_INPUT,

@@ -52,5 +52,5 @@ async def create_test_tables(db: Database, tables: list[type[SQLModel]]) -> None
     async with db.engine.begin() as connection:
         await connection.run_sync(
             SQLModel.metadata.create_all,
-            tables=[t.__table__ for t in tables],  # type: ignore[attr-defined]
+            tables=[t.__table__ for t in tables],  # type: ignore[attr-defined]  # SQLModel does not declare it
         )

@@ -24,6 +24,13 @@ class Who(TypedDict, total=False):
     token: str | None
 
 
+class Requester(Who, total=False):
+    """Whom a request is for, role included: what a test spreads into a request as `**requester`
+    to send it as someone else."""
+
+    role: Role
+
+
 @dataclass(frozen=True)
 class Answer:
     """One response: its data, top-level errors, the payload's userErrors and the latency."""

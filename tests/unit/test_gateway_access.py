@@ -44,7 +44,8 @@ async def test_each_role_reaches_only_its_operations(operation: Operation, role:
         assert inventory.calls or orders.calls or returns.calls
     else:
         assert error_codes(result) == ["FORBIDDEN"]
-        assert "open to the roles" in result.errors[0].message  # type: ignore[index]
+        assert result.errors is not None
+        assert "open to the roles" in result.errors[0].message
         assert inventory.calls == orders.calls == returns.calls == []
 
 

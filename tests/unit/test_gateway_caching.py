@@ -19,5 +19,5 @@ async def test_a_repeated_document_is_validated_once() -> None:
     for _ in range(5):
         result = await schema.execute(QUERY, context_value=context_for(Role.STOREFRONT))
         assert result.errors is None
-    info = cache.cache_info()  # type: ignore[attr-defined]  # an lru_cache, typed as a Callable
+    info = cache.cache_info()  # type: ignore[attr-defined]  # strawberry annotates this lru_cache as a bare Callable
     assert (info.misses, info.hits) == (1, 4)

@@ -12,9 +12,9 @@ from gateway.schema import build_schema
 from oms.inventory.v1 import inventory_pb2 as pb
 from services.kernel.caller import Role
 from tests.fakes.gateway import (
-    OPERATIONS,
     SELLERS,
     SUBSCRIPTION,
+    UPSERT_LOCATION_VARIABLES,
     FakeInventory,
     change,
     context_for,
@@ -22,6 +22,7 @@ from tests.fakes.gateway import (
     first_change,
     next_result,
 )
+from tests.support.inputs import LocationInput
 
 
 @pytest.mark.parametrize("role", list(Role), ids=str)
@@ -63,7 +64,7 @@ async def test_feed_filters_by_sku_and_drops_the_oldest_for_a_slow_subscriber() 
 
 async def test_a_location_passes_what_was_given_and_leaves_unset_what_was_not() -> None:
     inventory = FakeInventory()
-    given = OPERATIONS[4].variables["input"] | {  # type: ignore[index]
+    given: LocationInput = UPSERT_LOCATION_VARIABLES["input"] | {
         "dailyInspectionCapacity": 40,
         "shipsOrders": False,
     }

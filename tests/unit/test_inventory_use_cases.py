@@ -610,19 +610,21 @@ def returned(*lines: tuple[str, int]) -> list[ReturnUnits]:
     return [ReturnUnits(sku=sku, quantity=units) for sku, units in lines]
 
 
-def inspected(*lines: tuple[str, int, int]) -> list[InspectedUnits]:
+def inspected(*lines: tuple[str, int, rpb.Disposition.ValueType]) -> list[InspectedUnits]:
     return [
-        InspectedUnits(sku=sku, quantity=units, disposition=disposition)  # type: ignore[arg-type]
+        InspectedUnits(sku=sku, quantity=units, disposition=disposition)
         for sku, units, disposition in lines
     ]
 
 
-def refurbishment(quantity: int = 2, kind: int = wpb.WORK_ORDER_KIND_REFURBISH) -> WorkOrderOpened:
+def refurbishment(
+    quantity: int = 2, kind: wpb.WorkOrderKind.ValueType = wpb.WORK_ORDER_KIND_REFURBISH
+) -> WorkOrderOpened:
     """Work order W1 refurbishing returned PHONEs at the hub (its completion carries the same
     fields)."""
     return WorkOrderOpened(
         work_order_id="W1",
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         sku="PHONE",
         quantity=quantity,
         location_code="HUB-BER",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import grpc
 import pytest
 
@@ -22,7 +24,7 @@ def test_plain_database_urls_get_the_async_drivers_we_ship() -> None:
     assert normalize_database_url("postgresql+asyncpg://u@h/db") == "postgresql+asyncpg://u@h/db"
 
 
-def test_service_settings_default_to_one_sqlite_file_per_service(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_service_settings_default_to_one_sqlite_file_per_service(tmp_path: Path) -> None:
     env = {"OMS_DATA_DIR": str(tmp_path), "OMS_ORDERS_DATABASE_URL": "postgresql://pg/orders"}
     inventory = ServiceSettings.from_env("inventory", env)
     orders = ServiceSettings.from_env("orders", env)

@@ -62,7 +62,8 @@ def test_a_message_becomes_the_object_with_enums_and_absences() -> None:
     )
     # Unspecified, or a number the enum does not have: no value.
     assert from_message(Place, pb.UpsertLocationRequest(code="X")).kind is None
-    assert from_message(Place, pb.UpsertLocationRequest(code="X", kind=99)).kind is None  # type: ignore[arg-type]
+    unknown = pb.LocationKind.ValueType(99)
+    assert from_message(Place, pb.UpsertLocationRequest(code="X", kind=unknown)).kind is None
 
 
 def test_nested_repeated_fields_and_times_both_ways() -> None:

@@ -3,7 +3,9 @@ properties that hold for any input, and the cases an operator reasons about."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import ParamSpec
 
 import pytest
 from hypothesis import given
@@ -61,11 +63,14 @@ PHONE = ShippedLine(
     "PHONE", 2, 60000, 400, serialized=True, serial_numbers=("SN-1", "SN-2"), shipped_at=NOW
 )
 SHIPPED = {"TEE": TEE, "PHONE": PHONE}
+P = ParamSpec("P")
 
 
-def refused(call, *args) -> tuple[ErrorCode, str | None]:  # type: ignore[no-untyped-def]
+def refused(
+    call: Callable[P, object], *args: P.args, **kwargs: P.kwargs
+) -> tuple[ErrorCode, str | None]:
     with pytest.raises(DomainError) as raised:
-        call(*args)
+        call(*args, **kwargs)
     return raised.value.code, raised.value.field
 
 

@@ -102,10 +102,15 @@ orders = st.dictionaries(skus, st.integers(1, 5), min_size=1)
 policies = st.sampled_from(list(SplitPolicy))
 
 
-def brute_force_cost(lines, network, ship_to, model) -> int | None:  # type: ignore[no-untyped-def]
+def brute_force_cost(
+    lines: dict[str, int],
+    network: list[Candidate],
+    ship_to: tuple[float, float],
+    model: CostModel,
+) -> int | None:
     """The cheapest feasible location set by trying every one: the exact search's reference."""
     costs = {c.code: model.parcel_cents(c, ship_to) for c in network}
-    best = None
+    best: int | None = None
     for size in range(1, min(model.max_locations, len(network)) + 1):
         for subset in itertools.combinations(network, size):
             if all(sum(c.available.get(s, 0) for c in subset) >= q for s, q in lines.items()):
