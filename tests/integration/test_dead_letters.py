@@ -30,7 +30,7 @@ from services.kernel.migrate import KERNEL_STREAM, migrate
 from services.kernel.outbox import OutboxMessage, record_event
 from services.kernel.relay import OutboxRelay
 from services.kernel.settings import ServiceSettings, normalize_database_url
-from tests.integration.conftest import event_envelope, eventually, publish_event
+from tests.integration.conftest import InventoryClient, event_envelope, eventually, publish_event
 from tests.support.services import running_service
 
 HUB = "HUB-BER"
@@ -48,7 +48,7 @@ async def jetstream(nats_server: EmbeddedNats) -> AsyncIterator[JetStreamContext
         await client.close()
 
 
-async def seed(stub: InventoryServiceStub) -> None:
+async def seed(stub: InventoryClient) -> None:
     await stub.UpsertLocation(
         inv.UpsertLocationRequest(
             code=HUB, name=HUB, kind=inv.LOCATION_KIND_RETURN_HUB, latitude=52.5, longitude=13.4
@@ -59,7 +59,7 @@ async def seed(stub: InventoryServiceStub) -> None:
     )
 
 
-async def pending_inspection(stub: InventoryServiceStub) -> int:
+async def pending_inspection(stub: InventoryClient) -> int:
     reply = await stub.GetStockLevels(inv.GetStockLevelsRequest(skus=["PHONE"]))
     return sum(level.pending_inspection for level in reply.levels)
 
