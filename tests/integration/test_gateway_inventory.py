@@ -34,6 +34,7 @@ from services.workorders.bootstrap import SERVICE as WORKORDERS
 from tests.support.gateway import SIGNING_KEY, serving_gateway
 from tests.support.graphql import GraphQLClient
 from tests.support.services import ServiceUnderTest, running_service
+from tests.support.stock import ADJUST_STOCK, STOCK_LEVELS, UPSERT_LOCATION, UPSERT_SKU
 
 # The services the gateway reaches, and their clients.
 SERVICES: list[tuple[ServiceDefinition, Callable[[grpc.aio.Channel], object]]] = [
@@ -44,33 +45,6 @@ SERVICES: list[tuple[ServiceDefinition, Callable[[grpc.aio.Channel], object]]] =
     (WORKORDERS, WorkOrdersServiceStub),
 ]
 
-UPSERT_LOCATION = """
-mutation UpsertLocation($input: LocationInput!) {
-  upsertLocation(input: $input) {
-    location { id code name kind latitude longitude shipsOrders acceptsReturns }
-    userErrors { field message code }
-  }
-}"""
-UPSERT_SKU = """
-mutation UpsertSku($input: SkuInput!) {
-  upsertSku(input: $input) {
-    sku { code title unitCostCents weightGrams serialized }
-    userErrors { field message code }
-  }
-}"""
-ADJUST_STOCK = """
-mutation AdjustStock($input: StockAdjustmentInput!) {
-  adjustStock(input: $input) {
-    stockLevel { sku location { code } onHand available }
-    userErrors { field message code }
-  }
-}"""
-STOCK_LEVELS = """
-query StockLevels($sku: String!) {
-  stockLevels(sku: $sku) {
-    sku location { code kind } onHand reserved available inTransit pendingInspection inRepair
-  }
-}"""
 AVAILABILITY = """
 query Availability($skus: [String!]!, $channel: String!) {
   availability(skus: $skus, channel: $channel) { sku available }

@@ -19,16 +19,10 @@ from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
 from oms.orders.v1.orders_pb2_grpc import OrdersServiceStub
 from services.kernel.caller import Caller, Role
 from tests.integration.conftest import InventoryUnderTest, OrdersUnderTest
-from tests.integration.test_gateway_inventory import (
-    ADJUST_STOCK,
-    STOCK_LEVELS,
-    UPSERT_LOCATION,
-    UPSERT_SKU,
-)
 from tests.support.contract import operation
 from tests.support.gateway import SIGNING_KEY, serving_gateway
 from tests.support.graphql import GraphQLClient, Requester
-from tests.support.inputs import LocationInput, SkuInput, StockAdjustmentInput
+from tests.support.stock import levels, seed
 
 # code: (kind, latitude, longitude). The customer is in Berlin: the hub is a few km away, the
 # distribution centre is in Lisbon.
@@ -96,30 +90,11 @@ class Gateway(GraphQLClient):
 
     async def stock(self, sku: str) -> dict[str, tuple[int, int]]:
         """(on hand, reserved) by location."""
-        levels = (await self.data(STOCK_LEVELS, {"sku": sku}))["stockLevels"]
-        return {x["location"]["code"]: (x["onHand"], x["reserved"]) for x in levels}
+        found = await levels(self, sku)
+        return {code: (x["onHand"], x["reserved"]) for code, x in found.items()}
 
     async def seed(self) -> None:
-        for code, (kind, latitude, longitude) in LOCATIONS.items():
-            location: LocationInput = {
-                "code": code,
-                "name": code,
-                "kind": kind,
-                "latitude": latitude,
-                "longitude": longitude,
-            }
-            await self.data(UPSERT_LOCATION, {"input": location})
-        for code in sorted({sku for sku, _ in STOCK}):
-            sku: SkuInput = {"code": code, "title": code, "unitCostCents": 800, "weightGrams": 200}
-            await self.data(UPSERT_SKU, {"input": sku})
-        for (code, at), units in STOCK.items():
-            adjustment: StockAdjustmentInput = {
-                "sku": code,
-                "locationCode": at,
-                "delta": units,
-                "reason": "count",
-            }
-            await self.data(ADJUST_STOCK, {"input": adjustment})
+        await seed(self, LOCATIONS, sorted({sku for sku, _ in STOCK}), STOCK)
 
 
 @pytest.fixture

@@ -18,17 +18,11 @@ from tests.integration.conftest import (
     WorkOrdersUnderTest,
     eventually,
 )
-from tests.integration.test_gateway_inventory import (
-    ADJUST_STOCK,
-    STOCK_LEVELS,
-    UPSERT_LOCATION,
-    UPSERT_SKU,
-)
 from tests.integration.test_gateway_orders import order_input
 from tests.support.contract import operation
 from tests.support.gateway import SIGNING_KEY, serving_gateway
 from tests.support.graphql import GraphQLClient, Requester
-from tests.support.inputs import LocationInput
+from tests.support.stock import levels, seed
 
 # code: (kind, latitude, longitude). The customer is in Berlin; the only stock is in Lisbon.
 LOCATIONS = {
@@ -120,24 +114,11 @@ class Gateway(GraphQLClient):
         found = await self.data(operation("HubQueue"), {"locationCode": at}, **who)
         return [r["id"] for r in found["hubQueue"]]
 
-    async def levels(self, sku: str = "TEE") -> dict[str, dict[str, int]]:
-        levels = (await self.data(STOCK_LEVELS, {"sku": sku}))["stockLevels"]
-        return {x["location"]["code"]: x for x in levels}
+    async def levels(self, sku: str = "TEE") -> dict[str, dict[str, Any]]:
+        return await levels(self, sku)
 
     async def seed(self) -> None:
-        for code, (kind, latitude, longitude) in LOCATIONS.items():
-            location: LocationInput = {
-                "code": code,
-                "name": code,
-                "kind": kind,
-                "latitude": latitude,
-                "longitude": longitude,
-            }
-            await self.data(UPSERT_LOCATION, {"input": location})
-        sku = {"code": "TEE", "title": "Tee", "unitCostCents": 800, "weightGrams": 200}
-        await self.data(UPSERT_SKU, {"input": sku})
-        adjustment = {"sku": "TEE", "locationCode": "DC-LIS", "delta": 50, "reason": "count"}
-        await self.data(ADJUST_STOCK, {"input": adjustment})
+        await seed(self, LOCATIONS, ["TEE"], {("TEE", "DC-LIS"): 50})
 
 
 @pytest.fixture

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Awaitable
 from datetime import timedelta
-
-import grpc
-import pytest
 
 from oms.inventory.v1 import inventory_pb2 as inv
 from oms.orders.v1 import orders_pb2 as pb
 from services.kernel.db import utcnow
-from services.kernel.errors import ErrorCode, from_rpc_error
+from services.kernel.errors import ErrorCode
 from services.kernel.unit_of_work import SqlUnitOfWork
 from services.orders.bootstrap import bootstrap
 from services.orders.inventory_client import InventoryClient
 from services.orders.settings import OrdersSettings
 from services.orders.store import OrderLineRow, OrderRow, SqlOrdersStore
 from tests.integration.conftest import OrdersUnderTest
+from tests.support.refusals import refusal
 
 BERLIN = pb.Address(name="Ada", city="Berlin", latitude=52.52, longitude=13.40)
 LOCATIONS = {
@@ -60,14 +57,6 @@ def order_request(
             pb.OrderLine(sku=sku, quantity=q, unit_price_cents=2500) for sku, q in lines.items()
         ],
     )
-
-
-async def refusal(call: Awaitable[object]) -> tuple[ErrorCode, str | None]:
-    with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await call
-    error = from_rpc_error(raised.value)
-    assert error is not None, raised.value
-    return error.code, error.field
 
 
 async def reserved(system: OrdersUnderTest, sku: str) -> dict[str, tuple[int, int]]:

@@ -3,17 +3,15 @@ through ShipShipment and GetOrder, and through the gateway's shipShipment and or
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-
 import grpc
-import pytest
 
 from oms.inventory.v1 import inventory_pb2 as inv
 from oms.orders.v1 import orders_pb2 as pb
-from services.kernel.errors import ErrorCode, from_rpc_error
+from services.kernel.errors import ErrorCode
 from tests.integration.conftest import OrdersUnderTest
 from tests.integration.test_gateway_orders import Gateway, codes
 from tests.integration.test_gateway_orders import gateway as gateway
+from tests.support.refusals import refusal
 
 BERLIN = pb.Address(name="Ada", city="Berlin", latitude=52.52, longitude=13.40)
 
@@ -53,14 +51,6 @@ async def placed_order(system: OrdersUnderTest) -> pb.Order:
 
 def serials(**by_sku: list[str]) -> list[pb.ShipmentLine]:
     return [pb.ShipmentLine(sku=sku, serial_numbers=numbers) for sku, numbers in by_sku.items()]
-
-
-async def refusal(call: Awaitable[object]) -> tuple[ErrorCode, str | None]:
-    with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await call
-    error = from_rpc_error(raised.value)
-    assert error is not None, raised.value
-    return error.code, error.field
 
 
 async def test_serial_numbers_round_trip_and_too_many_are_refused(

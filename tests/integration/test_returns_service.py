@@ -33,6 +33,7 @@ from services.kernel.outbox import subject_for
 from services.kernel.proto_enums import enum_name, enum_value
 from services.returns.store import RefundRow
 from tests.integration.conftest import ReturnsUnderTest
+from tests.support.refusals import refusal
 
 if TYPE_CHECKING:  # the generic wrapper exists in the type stubs only
     from google.protobuf.internal.enum_type_wrapper import _EnumTypeWrapper
@@ -156,14 +157,6 @@ async def received(
     return await system.stub.ReceiveReturn(
         pb.ReceiveReturnRequest(return_id=requested.id, location_code=requested.destination_code)
     )
-
-
-async def refusal(call: Awaitable[object]) -> tuple[ErrorCode, str | None]:
-    with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await call
-    error = from_rpc_error(raised.value)
-    assert error is not None, raised.value
-    return error.code, error.field
 
 
 async def published(system: ReturnsUnderTest, event_type: str) -> list[EventEnvelope]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable
 from dataclasses import replace
 from typing import Any
 
@@ -49,16 +48,11 @@ from services.kernel.errors import DomainError, ErrorCode
 from services.kernel.events import Subscription, apply_event
 from tests.fakes.inventory import InventoryData, MemoryInventoryStore, memory_uow
 from tests.fakes.kernel import MemoryUnitOfWork
+from tests.support.refusals import refused
 
 DC = LocationKind.DISTRIBUTION_CENTER
 HUB = LocationKind.RETURN_HUB
 Uow = MemoryUnitOfWork[InventoryStore, InventoryData]
-
-
-async def refused(call: Awaitable[object]) -> tuple[ErrorCode, str | None]:
-    with pytest.raises(DomainError) as raised:
-        await call
-    return raised.value.code, raised.value.field
 
 
 async def seed(

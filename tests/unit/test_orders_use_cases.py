@@ -4,7 +4,6 @@ and the pending summary, with the events each one records."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from dataclasses import replace
 from datetime import timedelta
 
@@ -36,6 +35,7 @@ from services.orders.settings import OrdersSettings
 from services.orders.store import OrdersStore
 from tests.fakes.kernel import MemoryUnitOfWork
 from tests.fakes.orders import Location, MemoryInventory, OrdersData, Unreachable, memory_uow
+from tests.support.refusals import refused
 
 BERLIN = Address(latitude=52.52, longitude=13.40, name="Ada", city="Berlin")
 LOCATIONS = {
@@ -72,12 +72,6 @@ def system(
     uow = memory_uow()
     inventory = MemoryInventory(LOCATIONS, on_hand)
     return bootstrap(uow, inventory), uow, inventory
-
-
-async def refused(call: Awaitable[object]) -> tuple[ErrorCode, str | None]:
-    with pytest.raises(DomainError) as refusal:
-        await call
-    return refusal.value.code, refusal.value.field
 
 
 def shipped_from(order: Order) -> list[tuple[str, tuple[tuple[str, int], ...]]]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -26,7 +25,7 @@ from oms.events.v1.workorders_pb2 import WorkOrderCompleted
 from oms.returns.v1 import returns_pb2 as pb
 from oms.workorders.v1.workorders_pb2 import WorkOrderKind
 from services.kernel.caller import Caller, Role
-from services.kernel.errors import DomainError, ErrorCode
+from services.kernel.errors import ErrorCode
 from services.kernel.events import apply_event
 from services.kernel.proto_enums import enum_value
 from services.returns.bootstrap import bootstrap
@@ -60,6 +59,7 @@ from tests.fakes.returns import (
     ReturnsUnitOfWork,
     memory_uow,
 )
+from tests.support.refusals import refused
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 BERLIN = (52.52, 13.40)
@@ -172,12 +172,6 @@ def inspection(
         notes="checked at the bench",
         acting_location_code=at,
     )
-
-
-async def refused(call: Awaitable[object]) -> tuple[ErrorCode, str | None]:
-    with pytest.raises(DomainError) as raised:
-        await call
-    return raised.value.code, raised.value.field
 
 
 def lines(r: Return) -> list[tuple[str, int, str, str, int]]:
