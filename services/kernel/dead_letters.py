@@ -160,9 +160,7 @@ async def mark_replayed(db: Database, letter_id: int) -> StoredDeadLetter:
     return _stored(row)
 
 
-async def _unreplayed(
-    session: AsyncSession, letter_id: int, kind: DeadLetterKind
-) -> DeadLetterRow:
+async def _unreplayed(session: AsyncSession, letter_id: int, kind: DeadLetterKind) -> DeadLetterRow:
     row = await session.get(DeadLetterRow, letter_id)
     if row is None or row.replayed_at is not None or row.kind != kind.value:
         raise LookupError(f"no {kind.value.lower()} dead letter {letter_id} waiting")
