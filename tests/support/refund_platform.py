@@ -67,6 +67,9 @@ class FakePlatform:
     secret: str = SECRET
     # Answer 503 to this many calls first (a platform outage).
     fail_first: int = 0
+    # Pay, then answer 503 to every nth payment, as if the answer were lost on its way back:
+    # only a retry under the same idempotency key keeps the refund from being paid twice.
+    lose_every_nth_answer: int = 0
     # Added to the platform's clock: how a test lets time pass for a replayed request.
     clock_offset_seconds: float = 0.0
     calls: list[Call] = field(default_factory=list)
@@ -102,7 +105,10 @@ class FakePlatform:
             call.status = 200  # a replay: the first answer again, nothing paid
         else:
             self.payments.append(call.idempotency_key)
-            call.status = 201
+            lost = (
+                self.lose_every_nth_answer and len(self.payments) % self.lose_every_nth_answer == 0
+            )
+            call.status = 503 if lost else 201
         return JSONResponse({"refund_id": call.body.get("refund_id")}, status_code=call.status)
 
     async def moved(self, request: Request) -> Response:
