@@ -54,17 +54,27 @@ class RestartPolicy:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> RestartPolicy:
-        """`OMS_RESTART_DELAY_SECONDS` and `OMS_RESTART_MAX_DELAY_SECONDS`; ValueError when a
-        value is not a positive number or the longest delay is shorter than the first."""
+        """`OMS_RESTART_DELAY_SECONDS` and `OMS_RESTART_MAX_DELAY_SECONDS`; ValueError naming the
+        variable when a value is not a positive number or the longest delay is the shorter."""
         defaults = cls()
-        first = float(env.get("OMS_RESTART_DELAY_SECONDS") or defaults.first_delay_seconds)
-        longest = float(env.get("OMS_RESTART_MAX_DELAY_SECONDS") or defaults.max_delay_seconds)
+        first = _seconds(env, "OMS_RESTART_DELAY_SECONDS", defaults.first_delay_seconds)
+        longest = _seconds(env, "OMS_RESTART_MAX_DELAY_SECONDS", defaults.max_delay_seconds)
         if not 0 < first <= longest:
             raise ValueError(
                 "OMS_RESTART_DELAY_SECONDS must be more than 0 and at most "
                 f"OMS_RESTART_MAX_DELAY_SECONDS (got {first:g} and {longest:g})"
             )
         return cls(first, longest, max(defaults.stable_after_seconds, longest))
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, not {text[:40]!r}") from None
 
 
 class Child:

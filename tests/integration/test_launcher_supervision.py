@@ -198,3 +198,8 @@ def test_the_restart_delays_come_from_the_environment(
 def test_restart_delays_that_make_no_sense_are_refused(env: dict[str, str]) -> None:
     with pytest.raises(ValueError, match="OMS_RESTART_DELAY_SECONDS must be more than 0"):
         RestartPolicy.from_env(env)
+
+
+def test_a_restart_delay_that_is_no_number_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="OMS_RESTART_MAX_DELAY_SECONDS must be a number"):
+        RestartPolicy.from_env({"OMS_RESTART_MAX_DELAY_SECONDS": "soon"})
