@@ -2,7 +2,9 @@
 
 Started in the order they depend on each other (broker, services, gateway) and stopped in the
 opposite one, so the gateway stops taking requests before the services it calls go away, and
-the services drain their outboxes into the broker before it stops.
+the services drain their outboxes into the broker before it stops. A part that dies before
+everything is ready stops the whole run (it is most likely misconfigured); once ready, a part
+that dies is restarted with backoff while the others keep running (see `launcher.supervisor`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import fcntl
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator, Mapping
@@ -24,7 +27,17 @@ from launcher.embedded_nats import EmbeddedNats
 from launcher.plan import GATEWAY, ChildSpec, dialable, gateway_listen, plan_children
 from launcher.plan import shutdown_grace_seconds as grace_from_env
 from launcher.ports import accepts_connections, free_port
-from launcher.supervisor import Child, ChildExited, Supervisor
+from launcher.supervisor import (
+    Child,
+    ChildExited,
+    Exited,
+    ReadyAgain,
+    Restarted,
+    RestartFailed,
+    RestartPolicy,
+    SupervisionEvent,
+    Supervisor,
+)
 from services.kernel.settings import SERVICE_NAMES
 
 READY_TIMEOUT_SECONDS = 120.0
@@ -76,16 +89,52 @@ def _print_table(rows: list[tuple[str, str, str, str]], out: TextIO) -> None:
         print("  " + "  ".join([*cells, row[3]]), file=out)
 
 
-def _report_exit(child: Child, out: TextIO) -> None:
-    code = child.exit_code or 0
-    how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
-    print(
-        f"oms: {child.name} (pid {child.pid}) exited unexpectedly ({how}); "
-        f"last lines of {child.log_path}:",
-        file=out,
-    )
+def _how_it_ended(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+def _print_log_tail(child: Child, out: TextIO) -> None:
     for line in child.log_tail().splitlines():
         print(f"    {line}", file=out)
+
+
+def _report_exit(child: Child, out: TextIO) -> None:
+    print(
+        f"oms: {child.name} (pid {child.pid}) exited unexpectedly "
+        f"({_how_it_ended(child.exit_code or 0)}); last lines of {child.log_path}:",
+        file=out,
+    )
+    _print_log_tail(child, out)
+
+
+def _report(event: SupervisionEvent, out: TextIO) -> None:
+    """One line per step of a restart, so an operator sees what died, when it comes back, and
+    that it did."""
+    child = event.child
+    if isinstance(event, Exited):
+        print(
+            f"oms: {child.name} (pid {event.pid}) exited unexpectedly "
+            f"({_how_it_ended(event.exit_code)}); restarting it in {event.delay_seconds:g}s "
+            f"(crash {child.crashes_in_a_row} in a row); last lines of {child.log_path}:",
+            file=out,
+        )
+        _print_log_tail(child, out)
+    elif isinstance(event, Restarted):
+        print(f"oms: {child.name} restarted (pid {child.pid}, restart {child.restarts})", file=out)
+    elif isinstance(event, RestartFailed):
+        print(
+            f"oms: {child.name} could not be restarted ({event.reason}); "
+            f"trying again in {event.delay_seconds:g}s",
+            file=out,
+        )
+    elif isinstance(event, ReadyAgain):
+        print(f"oms: {child.name} is ready again (pid {child.pid})", file=out)
+    out.flush()
 
 
 class Up:
@@ -119,6 +168,11 @@ class Up:
         # Created on first start; the gateway and `oms token` read the same file.
         signing_key_from_env(self.data_dir, dict(self.env))
         try:
+            self.supervisor.policy = RestartPolicy.from_env(self.env)
+        except ValueError as error:
+            print(f"oms: {error}", file=sys.stderr)
+            return 1
+        try:
             return self._start_and_watch()
         except ChildExited as exited:
             _report_exit(exited.child, sys.stderr)
@@ -151,7 +205,7 @@ class Up:
                 "   (Ctrl-C stops everything)",
                 flush=True,
             )
-            self.supervisor.watch(self.stop)
+            self.supervisor.watch(self.stop, lambda event: _report(event, sys.stderr))
         return 0
 
     def _start_embedded_nats(self) -> str:
@@ -159,8 +213,21 @@ class Up:
         self.nats = EmbeddedNats(store, log_file=self.logs / "nats.log", owned=True)
         self.nats.start()
         assert self.nats.process is not None
-        self.supervisor.adopt(NATS, self.nats.process, self.nats.log_file)
+        self.supervisor.adopt(
+            NATS, self.nats.process, self.nats.log_file, relaunch=self._restart_embedded_nats
+        )
         return self.nats.url
+
+    def _restart_embedded_nats(self) -> subprocess.Popen[bytes]:
+        """The broker again, on the same port and store, once JetStream is ready."""
+        assert self.nats is not None
+        try:
+            self.nats.start()
+        except BaseException:
+            self.nats.kill()  # not left holding the port for the next try
+            raise
+        assert self.nats.process is not None
+        return self.nats.process
 
     def _print_where(self, nats_url: str, children: list[ChildSpec]) -> None:
         rows = []

@@ -18,16 +18,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import http.client
 import json
 import logging
-import urllib.error
-import urllib.request
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
+
+import httpx
 
 from oms.events.v1 import returns_pb2 as events
 from services.kernel.db import utcnow
@@ -84,24 +84,44 @@ def outcome_for_status(status: int) -> IssueOutcome:
     return IssueOutcome.GIVE_UP
 
 
-def signature(secret: str, body: bytes) -> str:
-    """`sha256=<hex HMAC-SHA256 of the raw body>`, what the platform checks."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    """`t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." followed by the raw body>`.
+
+    The timestamp is signed with the body, so a platform that refuses requests signed more than
+    a few minutes ago (the README advises five) cannot be made to pay by a replay of an
+    old request; within that window the idempotency key keeps a replay from paying twice.
+    """
+    signed = str(timestamp).encode() + b"." + body
+    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def _bounded(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 class WebhookRefunds:
     """POSTs each refund as signed JSON to the returns platform, keyed by the refund id.
 
-    The standard library's HTTP client (in a worker thread) keeps the runtime free of an extra
-    dependency; one short call per attempt does not need a connection pool.
+    One deadline covers the whole call (connecting, sending, the answer's status line and
+    headers), so a platform that answers a byte at a time cannot hold an attempt past its lease;
+    the body of the answer is never read. A redirect is not followed: a POST turned into a GET
+    somewhere else proves nothing was paid, so it is a refusal for an operator to look at.
     """
 
     name = "webhook"
 
-    def __init__(self, url: str, secret: str, timeout_seconds: float = 3.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        secret: str,
+        deadline_seconds: float = 3.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._url = url
         self._secret = secret
-        self._timeout = timeout_seconds
+        self._deadline = deadline_seconds
+        self._clock = clock
 
     @staticmethod
     def body(payment: RefundPayment) -> bytes:
@@ -116,28 +136,36 @@ class WebhookRefunds:
             separators=(",", ":"),
         ).encode()
 
-    async def issue(self, payment: RefundPayment) -> IssueResult:
-        return await asyncio.to_thread(self._post, payment)
+    def headers(self, payment: RefundPayment, body: bytes) -> dict[str, str]:
+        """Signed afresh on every attempt, so a retry is never refused as stale."""
+        return {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: signature(self._secret, int(self._clock()), body),
+            "Idempotency-Key": payment.refund_id,
+        }
 
-    def _post(self, payment: RefundPayment) -> IssueResult:
+    async def issue(self, payment: RefundPayment) -> IssueResult:
         body = self.body(payment)
-        request = urllib.request.Request(
-            self._url,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                SIGNATURE_HEADER: signature(self._secret, body),
-                "Idempotency-Key": payment.refund_id,
-            },
-        )
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:
-                return IssueResult(outcome_for_status(response.status), f"HTTP {response.status}")
-        except urllib.error.HTTPError as error:
-            return IssueResult(outcome_for_status(error.code), f"HTTP {error.code}")
-        except (OSError, http.client.HTTPException) as error:  # refused, reset, timed out
+            async with asyncio.timeout(self._deadline):
+                return await self._post(body, self.headers(payment, body))
+        except TimeoutError:
+            return IssueResult(IssueOutcome.RETRY, f"no answer within {self._deadline:g}s")
+        except httpx.HTTPError as error:  # refused, reset, unreadable answer
             return IssueResult(IssueOutcome.RETRY, f"{type(error).__name__}: {error}")
+
+    async def _post(self, body: bytes, headers: dict[str, str]) -> IssueResult:
+        async with (
+            httpx.AsyncClient(follow_redirects=False, timeout=self._deadline) as client,
+            client.stream("POST", self._url, content=body, headers=headers) as response,
+        ):
+            status = response.status_code
+            if response.is_redirect:
+                where = _bounded(response.headers.get("location", "nowhere"))
+                return IssueResult(
+                    IssueOutcome.GIVE_UP, f"HTTP {status}: redirect to {where} not followed"
+                )
+            return IssueResult(outcome_for_status(status), f"HTTP {status}")
 
 
 @dataclass(frozen=True)
@@ -145,7 +173,8 @@ class RetryPolicy:
     base_seconds: float = 2.0
     max_seconds: float = 600.0
     # How long an attempt in flight holds its refund before another may try (a crashed
-    # attempt is retried after it); longer than any call to the platform.
+    # attempt is retried after it); longer than a call to the platform may last (settings.py
+    # refuses a webhook deadline that is not below it).
     lease: timedelta = field(default_factory=lambda: timedelta(seconds=30))
 
 

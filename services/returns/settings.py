@@ -9,8 +9,8 @@
 | `OMS_REFUND_CURRENCY` | `EUR` | currency of refunds (orders carry no currency yet) |
 | `OMS_REFUND_PROVIDER` | `ledger` | `ledger` (the service's own refund table) or `webhook` |
 | `OMS_REFUND_WEBHOOK_URL` | — | where the returns platform takes refunds (`webhook`) |
-| `OMS_REFUND_WEBHOOK_SECRET` | — | the HMAC-SHA256 key that signs each refund's body |
-| `OMS_REFUND_WEBHOOK_TIMEOUT_SECONDS` | `3` | one call to the platform |
+| `OMS_REFUND_WEBHOOK_SECRET` | — | the HMAC-SHA256 key that signs each refund (README) |
+| `OMS_REFUND_WEBHOOK_TIMEOUT_SECONDS` | `3` | the deadline of one whole call; below the lease |
 | `OMS_REFUND_RETRY_BASE_SECONDS` | `2` | first retry delay; it doubles per attempt |
 | `OMS_REFUND_RETRY_MAX_SECONDS` | `600` | longest retry delay |
 | `OMS_REFUND_LEASE_SECONDS` | `30` | how long an attempt in flight holds its refund |
@@ -36,6 +36,7 @@ class WebhookSettings:
 
     url: str
     secret: str
+    # The deadline of one whole call to the platform, not of each read.
     timeout_seconds: float = 3.0
 
 
@@ -49,6 +50,18 @@ class ReturnsSettings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     # How often the worker looks for refunds due another attempt.
     worker_interval: timedelta = field(default_factory=lambda: timedelta(seconds=2))
+
+    def __post_init__(self) -> None:
+        """A call that outlasts its lease would let a second attempt start while the first is
+        still waiting for its answer."""
+        if self.webhook is None:
+            return
+        deadline, lease = self.webhook.timeout_seconds, self.retry.lease.total_seconds()
+        if not 0 < deadline < lease:
+            raise ValueError(
+                f"OMS_REFUND_WEBHOOK_TIMEOUT_SECONDS ({deadline:g}) must be more than 0 and "
+                f"below OMS_REFUND_LEASE_SECONDS ({lease:g})"
+            )
 
     @property
     def refund_provider(self) -> str:

@@ -1,4 +1,5 @@
-"""`oms up` as a user runs it: ready, healthy, stopped cleanly, restarted with its data intact."""
+"""`oms up` as a user runs it: ready, healthy, stopped cleanly, restarted with its data intact;
+a part that dies is started again, later each time it keeps dying, while the rest keep running."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ PARTS = ("nats", *SERVICE_NAMES, "gateway")
 READY_TIMEOUT_SECONDS = 150.0
 STOP_TIMEOUT_SECONDS = 60.0
 ROW = re.compile(rf"^\s+({'|'.join(PARTS)})\s+(\S+)\s+(\d+)\s+(\S+)$")
+RESTARTED = re.compile(rf"^oms: ({'|'.join(PARTS)}) restarted \(pid (\d+), restart (\d+)\)$")
 
 
 def user_env() -> dict[str, str]:
@@ -64,12 +66,12 @@ class Part:
 class RunningOms:
     """One `oms up` process; its output is collected line by line as it comes."""
 
-    def __init__(self, data_dir: Path, port: int) -> None:
+    def __init__(self, data_dir: Path, port: int, env: Mapping[str, str] | None = None) -> None:
         self.port = port
         self.process = subprocess.Popen(
             oms("up", "--data-dir", str(data_dir), "--port", str(port)),
             cwd=REPO_ROOT,
-            env=user_env(),
+            env={**user_env(), **(env or {})},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -92,6 +94,35 @@ class RunningOms:
     def parts(self) -> dict[str, Part]:
         rows = (ROW.match(line) for line in self.lines)
         return {m[1]: Part(m[1], m[2], int(m[3]), Path(m[4])) for m in rows if m is not None}
+
+    @property
+    def restarts(self) -> list[tuple[str, int, int]]:
+        """(part, new pid, its restart count) for each restart `oms up` reported."""
+        found = (RESTARTED.match(line) for line in self.lines)
+        return [(m[1], int(m[2]), int(m[3])) for m in found if m is not None]
+
+    def pid_of(self, name: str) -> int:
+        """The part's pid now: the latest restart's, else the one it started with."""
+        again = [pid for part, pid, _ in self.restarts if part == name]
+        return again[-1] if again else self.parts[name].pid
+
+    def wait_for_line(self, line: str, timeout: float = READY_TIMEOUT_SECONDS) -> None:
+        deadline = time.monotonic() + timeout
+        while line not in self.lines:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self._reader.join(5)
+                pytest.fail(f"no line {line!r} from oms up:\n{self.output}")
+            time.sleep(0.05)
+
+    def wait_for_restart(self, name: str, count: int) -> int:
+        """The pid of the part's `count`th restart, once `oms up` has reported it."""
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while not (found := [pid for p, pid, n in self.restarts if (p, n) == (name, count)]):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self._reader.join(5)
+                pytest.fail(f"{name} not restarted a {count}th time:\n{self.output}")
+            time.sleep(0.05)
+        return found[0]
 
     @property
     def base_url(self) -> str:
@@ -120,7 +151,8 @@ class RunningOms:
 
     def kill_all(self) -> None:
         """Leaves nothing running, whatever state a failed test left it in."""
-        for pid in [self.process.pid, *(part.pid for part in self.parts.values())]:
+        started = [part.pid for part in self.parts.values()]
+        for pid in [self.process.pid, *started, *(pid for _, pid, _ in self.restarts)]:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
         self.process.wait()
@@ -130,8 +162,10 @@ class RunningOms:
 def start_oms(tmp_path: Path) -> Iterator[Any]:
     started: list[RunningOms] = []
 
-    def start(data_dir: Path = tmp_path / "data") -> RunningOms:
-        running = RunningOms(data_dir, free_port())
+    def start(
+        data_dir: Path = tmp_path / "data", env: Mapping[str, str] | None = None
+    ) -> RunningOms:
+        running = RunningOms(data_dir, free_port(), env)
         started.append(running)
         running.wait_ready()
         return running
@@ -150,7 +184,8 @@ def assert_serving(target: str) -> None:
 
 
 def assert_all_gone(running: RunningOms) -> None:
-    left = [part.name for part in running.parts.values() if alive(part.pid)]
+    left = [name for name in running.parts if alive(running.pid_of(name))]
+    left += [str(pid) for _, pid, _ in running.restarts if alive(pid)]
     assert not left, f"still running: {left}\n{running.output}"
 
 
@@ -263,15 +298,42 @@ async def test_stock_and_events_survive_a_restart(start_oms: Any, tmp_path: Path
     assert second.terminate() == 0, second.output
 
 
-def test_a_child_that_dies_is_reported_and_the_rest_are_stopped(
+async def test_a_part_that_keeps_dying_is_restarted_later_each_time_while_the_rest_keep_running(
     start_oms: Any, tmp_path: Path
 ) -> None:
-    running = start_oms()
-    orders = running.parts["orders"]
+    data_dir = tmp_path / "data"
+    running = start_oms(data_dir, env={"OMS_RESTART_DELAY_SECONDS": "0.5"})
+    started = running.parts
+    orders = started["orders"]
 
-    os.kill(orders.pid, signal.SIGKILL)
+    # Killed three times in a row, each time as soon as it was started again.
+    pid = orders.pid
+    for crash in (1, 2, 3):
+        os.kill(pid, signal.SIGKILL)
+        pid = running.wait_for_restart("orders", crash)
+    running.wait_for_line(f"oms: orders is ready again (pid {pid})")
 
-    assert running.wait_exit() != 0
-    assert f"orders (pid {orders.pid}) exited unexpectedly" in running.output
-    assert f"last lines of {orders.log}" in running.output
+    said = [line for line in running.lines if line.startswith("oms: orders (pid ")]
+    assert len(said) == 3, running.output
+    for line, delay, crash in zip(said, ("0.5", "1", "2"), (1, 2, 3), strict=True):
+        assert "exited unexpectedly (killed by SIGKILL)" in line, line
+        assert f"restarting it in {delay}s (crash {crash} in a row)" in line, line
+        assert line.endswith(f"last lines of {orders.log}:"), line
+    assert said[0].startswith(f"oms: orders (pid {orders.pid}) exited unexpectedly"), said
+    # Nothing else was stopped or restarted, and the gateway reaches the new orders process.
+    assert {name for name, _, _ in running.restarts} == {"orders"}, running.output
+    assert all(alive(part.pid) for name, part in started.items() if name != "orders")
+    assert_serving(orders.address)
+    # The gateway's channel to orders reconnects on its own backoff: a client asks again.
+    token = backoffice_token(data_dir)
+    deadline = time.monotonic() + 30
+    async with GraphQLClient(running.base_url, timeout=30) as client:
+        while (
+            answer := await client.call(token, "{ orders(first: 1) { edges { cursor } } }")
+        ).errors:
+            assert time.monotonic() < deadline, f"the gateway does not reach orders: {answer}"
+            await asyncio.sleep(0.2)
+    assert answer.data == {"orders": {"edges": []}}
+
+    assert running.terminate() == 0, running.output
     assert_all_gone(running)

@@ -1,25 +1,20 @@
 """Refunds through the returns platform's webhook, on SQLite and PostgreSQL: a small real HTTP
-server plays the platform (it checks the HMAC signature, pays once per idempotency key as the
-platform promises, and can fail or vanish), and the returns service must get every verified
-refund paid exactly once through failures, races between replicas and restarts."""
+server plays the platform (it checks the timestamped HMAC signature and refuses a stale one, pays
+once per idempotency key as the platform promises, and can fail, vanish, redirect or answer a byte
+at a time), and the returns service must get every verified refund paid exactly once through
+failures, races between replicas and restarts — and never take a redirect or a platform that
+keeps it waiting for a payment."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
+import contextlib
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from typing import Any
 
+import httpx
 import pytest
-import uvicorn
 from sqlmodel import select
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from launcher.ports import free_port
 from oms.events.v1.returns_pb2 import RefundIssued
@@ -34,72 +29,7 @@ from tests.integration.test_returns_service import (
     received,
     seed,
 )
-
-SECRET = "whsec-test-1234"
-
-
-@dataclass
-class Call:
-    idempotency_key: str
-    body: dict[str, Any]
-    signature_ok: bool
-    status: int = 0
-
-
-@dataclass
-class FakePlatform:
-    """The returns platform: POST /refunds, signed JSON, paid once per idempotency key."""
-
-    port: int
-    secret: str = SECRET
-    # Answer 503 to this many calls first (a platform outage).
-    fail_first: int = 0
-    calls: list[Call] = field(default_factory=list)
-    # Idempotency keys in the order they were paid.
-    payments: list[str] = field(default_factory=list)
-    server: uvicorn.Server | None = None
-    serving: asyncio.Task[None] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/refunds"
-
-    async def refunds(self, request: Request) -> Response:
-        raw = await request.body()
-        expected = "sha256=" + hmac.new(self.secret.encode(), raw, hashlib.sha256).hexdigest()
-        call = Call(
-            request.headers.get("idempotency-key", ""),
-            json.loads(raw),
-            hmac.compare_digest(request.headers.get("x-oms-signature", ""), expected),
-        )
-        self.calls.append(call)
-        if not call.signature_ok:
-            call.status = 401
-        elif len(self.calls) <= self.fail_first:
-            call.status = 503
-        elif call.idempotency_key in self.payments:
-            call.status = 200  # a replay: the first answer again, nothing paid
-        else:
-            self.payments.append(call.idempotency_key)
-            call.status = 201
-        return JSONResponse({"refund_id": call.body.get("refund_id")}, status_code=call.status)
-
-    async def start(self) -> None:
-        app = Starlette(routes=[Route("/refunds", self.refunds, methods=["POST"])])
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.serving = asyncio.create_task(self.server.serve())
-        while not self.server.started:
-            assert not self.serving.done(), "the fake platform did not start"
-            await asyncio.sleep(0.01)
-
-    async def stop(self) -> None:
-        assert self.server is not None and self.serving is not None
-        self.server.should_exit = True
-        await self.serving
-
-    def calls_for(self, refund_id: str) -> list[Call]:
-        return [c for c in self.calls if c.body.get("refund_id") == refund_id]
+from tests.support.refund_platform import SECRET, FakePlatform, Signature
 
 
 @pytest.fixture
@@ -113,14 +43,78 @@ async def platform() -> AsyncIterator[FakePlatform]:
             await fake.stop()
 
 
+class Trickle:
+    """A platform that reads the request, then answers `201 Created` a byte every 0.1 s, its
+    headers taking a minute: no single read waits long, the whole answer takes long."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.server: asyncio.Server | None = None
+        self._answering: set[asyncio.StreamWriter] = set()
+        # Answers cut short because the caller hung up, and answers sent in full.
+        self.hung_up = 0
+        self.finished = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/refunds"
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._answer, "127.0.0.1", self.port)
+
+    async def stop(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        for writer in self._answering:
+            writer.close()
+        await self.server.wait_closed()
+
+    async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        answer = b"HTTP/1.1 201 Created\r\nX-Padding: " + b"." * 600 + b"\r\n\r\n"
+        self._answering.add(writer)
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            for byte in answer:
+                writer.write(bytes([byte]))
+                await writer.drain()
+                await asyncio.sleep(0.1)
+            self.finished += 1
+        except (ConnectionError, asyncio.IncompleteReadError):
+            self.hung_up += 1
+        finally:
+            self._answering.discard(writer)
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+
 @pytest.fixture
-def returns_env(platform: FakePlatform) -> dict[str, str]:
+async def trickle() -> AsyncIterator[Trickle]:
+    slow = Trickle()
+    await slow.start()
+    yield slow
+    await slow.stop()
+
+
+@pytest.fixture
+def refunds_to() -> str:
+    """Which of the platform's doors the service is told to use; a test parametrizes it."""
+    return "refunds"
+
+
+@pytest.fixture
+def returns_env(platform: FakePlatform, trickle: Trickle, refunds_to: str) -> dict[str, str]:
     """Refunds go to the fake platform; retries are quick so the tests are."""
+    url = {
+        "refunds": platform.url,
+        "moved": platform.url.replace("/refunds", "/moved"),
+        "trickle": trickle.url,
+    }[refunds_to]
     return {
         "OMS_REFUND_PROVIDER": "webhook",
-        "OMS_REFUND_WEBHOOK_URL": platform.url,
+        "OMS_REFUND_WEBHOOK_URL": url,
         "OMS_REFUND_WEBHOOK_SECRET": SECRET,
-        "OMS_REFUND_WEBHOOK_TIMEOUT_SECONDS": "2",
+        "OMS_REFUND_WEBHOOK_TIMEOUT_SECONDS": "1",
         "OMS_REFUND_RETRY_BASE_SECONDS": "0.05",
         "OMS_REFUND_RETRY_MAX_SECONDS": "0.3",
         "OMS_REFUND_WORKER_INTERVAL_SECONDS": "0.05",
@@ -149,7 +143,8 @@ async def issued_once(system: ReturnsUnderTest, platform: FakePlatform, answer: 
     await eventually(is_issued, "the refund to be issued")
     assert platform.payments.count(refund_id) == 1
     assert all(
-        c.idempotency_key == refund_id and c.signature_ok for c in platform.calls_for(refund_id)
+        c.idempotency_key == refund_id and c.signature_ok is Signature.VALID
+        for c in platform.calls_for(refund_id)
     )
 
     async def announced() -> bool:
@@ -171,7 +166,7 @@ async def test_a_verified_return_is_refunded_with_a_signed_request_keyed_by_the_
     # The first attempt runs within the inspection: the answer already says ISSUED.
     assert answer.refund.status == pb.REFUND_STATUS_ISSUED and answer.refund.provider == "webhook"
     [call] = platform.calls
-    assert call.signature_ok and call.idempotency_key == answer.refund.id
+    assert call.signature_ok is Signature.VALID and call.idempotency_key == answer.refund.id
     assert call.body == {
         "refund_id": answer.refund.id,
         "return_id": answer.id,
@@ -190,7 +185,7 @@ async def test_a_refusal_is_not_retried_and_a_wrong_signature_is_refused(
     answer = await inspected(returns)
     assert answer.refund.status == pb.REFUND_STATUS_PENDING
     await asyncio.sleep(0.5)  # many worker rounds
-    assert [(c.status, c.signature_ok) for c in platform.calls] == [(401, False)]
+    assert [(c.status, c.signature_ok) for c in platform.calls] == [(401, Signature.FORGED)]
     assert platform.payments == []
     async with returns.running.db.snapshot() as session:
         row = (await session.exec(select(RefundRow))).one()
@@ -272,3 +267,66 @@ async def test_a_restart_neither_loses_nor_doubles_a_refund(
     await asyncio.sleep(0.5)
     assert len(platform.calls) == calls
     assert platform.payments == [answer.refund.id]
+
+
+async def test_a_replayed_request_is_refused_once_its_signature_is_stale(
+    returns: ReturnsUnderTest, platform: FakePlatform
+) -> None:
+    await seed(returns)
+    answer = await inspected(returns)
+    assert answer.refund.status == pb.REFUND_STATUS_ISSUED
+    [call] = platform.calls
+    replay = {
+        name: call.headers[name] for name in ("content-type", "x-oms-signature", "idempotency-key")
+    }
+
+    async def send_again() -> int:
+        async with httpx.AsyncClient() as client:
+            response = await client.post(platform.url, content=call.raw_body, headers=replay)
+        return response.status_code
+
+    # Within the tolerance a copy is the same request: answered as before, nothing paid again.
+    assert await send_again() == 200
+    # Six minutes later a copy captured on the way is refused, whatever the platform remembers.
+    platform.clock_offset_seconds = 6 * 60
+    assert await send_again() == 401
+    assert platform.calls[-1].signature_ok is Signature.STALE
+    assert platform.payments == [answer.refund.id]
+
+
+@pytest.mark.parametrize("refunds_to", ["moved"])
+async def test_a_redirect_is_not_followed_and_the_refund_is_not_issued(
+    returns: ReturnsUnderTest, platform: FakePlatform
+) -> None:
+    await seed(returns)
+    answer = await inspected(returns)
+    assert answer.refund.status == pb.REFUND_STATUS_PENDING
+    await asyncio.sleep(0.5)  # many worker rounds
+    assert platform.landed == [], "the redirect was followed"
+    assert await refund_status(returns, answer.id) == pb.REFUND_STATUS_PENDING
+    async with returns.running.db.snapshot() as session:
+        row = (await session.exec(select(RefundRow))).one()
+    # A refusal for an operator: the address is wrong, trying again would not pay.
+    assert (row.status, row.next_attempt_at) == ("PENDING", None)
+    assert row.last_error.startswith("HTTP 302: redirect to http://127.0.0.1:"), row.last_error
+    assert row.last_error.endswith("/landing not followed"), row.last_error
+    assert await published(returns, "RefundIssued") == []
+
+
+@pytest.mark.parametrize("refunds_to", ["trickle"])
+async def test_a_platform_that_answers_a_byte_at_a_time_is_cut_off_at_the_deadline(
+    returns: ReturnsUnderTest, trickle: Trickle
+) -> None:
+    await seed(returns)
+    # Each byte comes well within the deadline of 1 s; the whole answer would take a minute.
+    answer = await inspected(returns)
+    assert answer.refund.status == pb.REFUND_STATUS_PENDING
+
+    async def retried() -> bool:
+        return trickle.hung_up >= 2
+
+    await eventually(retried, "two attempts, each cut off at its deadline")
+    async with returns.running.db.snapshot() as session:
+        row = (await session.exec(select(RefundRow))).one()
+    assert (row.status, row.last_error) == ("PENDING", "no answer within 1s")
+    assert row.attempts >= 2 and trickle.finished == 0

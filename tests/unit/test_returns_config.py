@@ -108,7 +108,7 @@ def test_what_each_answer_of_the_platform_means(status: int, outcome: IssueOutco
     assert outcome_for_status(status) is outcome
 
 
-def test_the_body_is_the_agreed_json_and_its_signature_is_an_hmac_of_the_raw_bytes() -> None:
+def test_the_body_is_the_agreed_json_and_its_signature_covers_a_timestamp_and_the_body() -> None:
     payment = RefundPayment("rf-1", "rt-1", "or-1", 5000, "EUR")
     body = WebhookRefunds.body(payment)
     assert json.loads(body) == {
@@ -118,5 +118,24 @@ def test_the_body_is_the_agreed_json_and_its_signature_is_an_hmac_of_the_raw_byt
         "amount_cents": 5000,
         "currency": "EUR",
     }
-    expected = hmac.new(b"key", body, hashlib.sha256).hexdigest()
-    assert signature("key", body) == f"sha256={expected}"
+    provider = WebhookRefunds("http://pay.example/r", "key", clock=lambda: 1_700_000_000.9)
+    headers = provider.headers(payment, body)
+    expected = hmac.new(b"key", b"1700000000." + body, hashlib.sha256).hexdigest()
+    assert headers["X-OMS-Signature"] == f"t=1700000000,v1={expected}"
+    assert signature("key", 1_700_000_000, body) == headers["X-OMS-Signature"]
+    assert headers["Idempotency-Key"] == "rf-1"
+    assert headers["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize("deadline", ["30", "45", "0"])
+def test_a_webhook_call_must_end_before_its_lease_does(deadline: str) -> None:
+    env = {
+        "OMS_REFUND_PROVIDER": "webhook",
+        "OMS_REFUND_WEBHOOK_URL": "http://pay.example/r",
+        "OMS_REFUND_WEBHOOK_SECRET": "s",
+        "OMS_REFUND_LEASE_SECONDS": "30",
+    }
+    with pytest.raises(ValueError, match="below OMS_REFUND_LEASE_SECONDS"):
+        ReturnsSettings.from_env({**env, "OMS_REFUND_WEBHOOK_TIMEOUT_SECONDS": deadline})
+    settings = ReturnsSettings.from_env({**env, "OMS_REFUND_WEBHOOK_TIMEOUT_SECONDS": "29.5"})
+    assert settings.webhook is not None and settings.webhook.timeout_seconds == 29.5
