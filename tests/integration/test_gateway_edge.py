@@ -159,6 +159,13 @@ async def test_a_body_over_the_limit_is_refused_before_it_is_read(edge: Edge) ->
     )
     assert (chunked.status_code, refusal_code(chunked)) == (413, "REQUEST_TOO_LARGE")
 
+    # A WebSocket message is bounded the same way (plus room for its envelope).
+    async with connect(edge.ws_url, subprotocols=[PROTOCOL], max_size=None) as ws:
+        await init(ws, f"Bearer {edge.client.token(Role.STOREFRONT)}")
+        await ws.send(json.dumps({"type": "ping", "payload": {"pad": "x" * 300_000}}))
+        code, _ = await closed_with(ws, timeout=10)
+    assert code == 1009  # message too big
+
 
 async def test_query_text_is_bounded_comments_included(edge: Edge) -> None:
     # The LRU cache strawberry's ParserCache (and the gateway's) parses through.
