@@ -28,7 +28,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from gateway.auth import TokenPolicy, issue_token, read_token
-from gateway.settings import QueryLimits
+from gateway.settings import QueryLimits, RequestLimits
 from launcher.cli import main as oms
 from launcher.embedded_nats import EmbeddedNats
 from launcher.ports import free_port
@@ -54,6 +54,8 @@ AUDIT_DIR = Path(__file__).parents[1] / "http_audit"
 # The gateway's policy here: the default lifetimes, one second of clock leeway so that a token
 # made to expire soon does.
 POLICY = TokenPolicy(leeway=timedelta(seconds=1))
+# The default limits, but a short wait for a body that does not come.
+LIMITS = RequestLimits(body_timeout_seconds=2)
 
 
 @dataclass
@@ -101,6 +103,7 @@ async def serve(
                 SIGNING_KEY,
                 tokens=POLICY,
                 revocation_file=revocation_file,
+                requests=LIMITS,
             )
         )
         client = await stack.enter_async_context(GraphQLClient(url, SIGNING_KEY, timeout=10))
@@ -165,6 +168,37 @@ async def test_a_body_over_the_limit_is_refused_before_it_is_read(edge: Edge) ->
         await ws.send(json.dumps({"type": "ping", "payload": {"pad": "x" * 300_000}}))
         code, _ = await closed_with(ws, timeout=10)
     assert code == 1009  # message too big
+
+
+async def raw_post(edge: Edge, content_length: int, body: bytes) -> tuple[int, dict[str, Any]]:
+    """POSTs `body` announcing `content_length` bytes, over a plain socket (an HTTP client would
+    send what it announces); the status and JSON body of the answer."""
+    host, port = edge.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        head = (
+            f"POST /graphql HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+            f"Authorization: {edge.headers()['Authorization']}\r\n"
+            f"Content-Length: {content_length}\r\n\r\n"
+        )
+        writer.write(head.encode() + body)
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(65536), 30)
+    finally:
+        writer.close()
+    status_line, _, rest = answer.partition(b"\r\n")
+    return int(status_line.split()[1]), json.loads(rest.partition(b"\r\n\r\n")[2])
+
+
+async def test_a_body_is_refused_by_its_announced_size_and_awaited_for_a_while_only(
+    edge: Edge,
+) -> None:
+    # Announced too large: refused at once, without waiting for bytes that never come.
+    status, body = await raw_post(edge, 10**9, b'{"query"')
+    assert (status, body["errors"][0]["extensions"]["code"]) == (413, "REQUEST_TOO_LARGE")
+    # Announced within the limit but sent in part: given up after the body deadline.
+    status, body = await raw_post(edge, 100, b'{"query"')
+    assert (status, body["errors"][0]["extensions"]["code"]) == (408, "REQUEST_TIMEOUT")
 
 
 async def test_query_text_is_bounded_comments_included(edge: Edge) -> None:
@@ -432,3 +466,14 @@ def test_the_gateway_refuses_to_start_with_a_weak_key(tmp_path: Path, secret: st
     assert started.returncode == 2
     assert "OMS_JWT_SECRET" in started.stderr and "secrets.token_urlsafe" in started.stderr
     assert "Traceback" not in started.stderr
+
+
+async def test_a_document_that_does_not_parse_is_answered_on_a_socket_too(edge: Edge) -> None:
+    async with connect(edge.ws_url, subprotocols=[PROTOCOL]) as ws:
+        await init(ws, f"Bearer {edge.client.token(Role.STOREFRONT)}")
+        broken = {"query": "subscription { inventoryChanged { sku "}
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": broken}))
+        # graphql-transport-ws answers a document that does not parse by closing with 4400 and
+        # the syntax error as the reason (not a bare `complete`, the fault's answer).
+        code, reason = await closed_with(ws, timeout=10)
+    assert code == 4400 and reason.startswith("Syntax Error"), (code, reason)
