@@ -210,11 +210,6 @@ def bearer_token(authorization: str | None) -> str:
     return token.strip()
 
 
-def principal_from_header(key: bytes, authorization: str | None) -> Caller:
-    """The principal from an `Authorization: Bearer <token>` value."""
-    return verify_token(key, bearer_token(authorization))
-
-
 @dataclass(frozen=True)
 class TokenVerifier:
     """The gateway's check of bearer tokens: its key, its policy and the revoked ids."""
