@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 import logging
-import math
+import sys
 
 import uvicorn
 
-from gateway.app import create_app
+from gateway.server import server_config
 from gateway.settings import GatewaySettings
 
 
-def main() -> None:
+def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s gateway %(levelname)s %(message)s")
-    settings = GatewaySettings.from_env()
-    # uvicorn stops accepting on SIGTERM/SIGINT, lets requests in flight finish within the grace
-    # period, then runs the lifespan shutdown that closes the channels and drains NATS.
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
-        log_config=None,
-    )
+    try:
+        settings = GatewaySettings.from_env()
+    except (ValueError, OSError) as error:  # a weak key, a bad number, an unreadable file
+        print(f"gateway: {error}", file=sys.stderr)
+        return 2
+    uvicorn.Server(server_config(settings, log_config=None)).run()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -10,7 +10,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
+from gateway.auth import TokenVerifier
 from gateway.backends import Backends
+from gateway.dependencies import services_called
+from gateway.revocations import RevocationList
 from gateway.schema import build_schema
 from gateway.settings import GatewaySettings
 from gateway.view import GraphQLView
@@ -22,20 +25,35 @@ async def healthz(_request: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    """Ready when every service answers its health check as SERVING and NATS is connected."""
+    """Ready when every service the schema calls answers its health check as SERVING and NATS is
+    connected; the services no operation calls are not waited for."""
     backends: Backends = request.state.backends
     not_ready = await backends.not_ready()
+    checked = sorted(backends.needed)
     if not_ready:
-        return JSONResponse({"status": "not ready", "notReady": not_ready}, status_code=503)
-    return JSONResponse({"status": "ready"})
+        body = {"status": "not ready", "notReady": not_ready, "services": checked}
+        return JSONResponse(body, status_code=503)
+    return JSONResponse({"status": "ready", "services": checked})
+
+
+def token_verifier(settings: GatewaySettings) -> TokenVerifier:
+    """The check of bearer tokens with the settings' key, policy and revocation list."""
+    if settings.revocation_file is None:
+        return TokenVerifier(settings.signing_key, settings.tokens)
+    # An entry outlives every token that can carry its id (see gateway.revocations).
+    keep_for = settings.tokens.max_lifetime + settings.tokens.leeway
+    revoked = RevocationList(settings.revocation_file, keep_for)
+    return TokenVerifier(settings.signing_key, settings.tokens, revoked)
 
 
 def create_app(settings: GatewaySettings) -> Starlette:
-    view = GraphQLView(build_schema(settings.limits), settings.signing_key)
+    schema = build_schema(settings.limits)
+    view = GraphQLView(schema, token_verifier(settings), settings.requests, settings.limits)
+    needed = services_called(schema)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Backends]]:
-        backends = await Backends.open(settings)
+        backends = await Backends.open(settings, needed)
         try:
             yield {"backends": backends}
         finally:

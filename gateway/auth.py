@@ -1,12 +1,17 @@
 """Bearer tokens: HS256-signed JWTs carrying a role and, for scanners, a location.
 
-The signing key lives in the data dir (created on first use) unless configuration gives one.
+The signing key lives in the data dir (created on first use) unless configuration gives one; a
+weak configured key is refused. Every token has an id (`jti`), a non-empty subject and a lifetime
+no longer than the policy allows; an operator revokes a token by its id (`gateway.revocations`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
+from collections.abc import Container, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,10 +22,71 @@ from services.kernel.caller import Caller, Role
 ALGORITHM = "HS256"
 ISSUER = "oms"
 DEFAULT_TTL = timedelta(hours=12)
+# RFC 7518 §3.2: an HS256 key must be at least as long as the hash, 256 bits.
+MIN_KEY_BYTES = 32
+# A key of few distinct bytes ("aaaa…", "0101…") is guessable whatever its length.
+MIN_KEY_DISTINCT_BYTES = 8
+# Words of example files and tutorials; a key containing one was copied, not generated.
+PLACEHOLDER_WORDS = ("CHANGEME", "REPLACEME", "PLACEHOLDER")
+# The subject travels in every gRPC call's metadata; the id in the revocation list.
+MAX_SUBJECT_CHARS = 200
+TOKEN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+GENERATE_KEY = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
 
 
 class InvalidToken(Exception):
-    """The token is missing, malformed, badly signed, expired or carries no valid role."""
+    """The token is missing, malformed, badly signed, expired, revoked, too long-lived, or
+    carries no valid role or subject."""
+
+
+class WeakSigningKey(ValueError):
+    """A signing key anyone could guess: tokens signed with it prove nothing."""
+
+
+@dataclass(frozen=True)
+class TokenPolicy:
+    """How long a token may live, and how far the clocks of issuer and gateway may disagree."""
+
+    max_lifetime: timedelta = timedelta(hours=24)
+    leeway: timedelta = timedelta(seconds=30)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> TokenPolicy:
+        defaults = cls()
+        default_hours = defaults.max_lifetime / timedelta(hours=1)
+        hours = float(env.get("OMS_TOKEN_MAX_TTL_HOURS", default_hours))
+        leeway = float(env.get("OMS_TOKEN_LEEWAY_SECONDS", defaults.leeway.total_seconds()))
+        if hours <= 0 or not 0 <= leeway <= 300:
+            raise ValueError(
+                "OMS_TOKEN_MAX_TTL_HOURS must be more than 0 and OMS_TOKEN_LEEWAY_SECONDS "
+                f"within 0..300, got {hours:g} and {leeway:g}"
+            )
+        return cls(timedelta(hours=hours), timedelta(seconds=leeway))
+
+
+@dataclass(frozen=True)
+class VerifiedToken:
+    """A token that checked out: whom it speaks for, its id, and until when it holds."""
+
+    caller: Caller
+    token_id: str
+    expires_at: datetime
+
+
+def require_strong_key(key: bytes, source: str) -> bytes:
+    """`key` when it is strong enough to sign tokens; `WeakSigningKey` naming `source` else."""
+    letters = re.sub(rb"[^A-Za-z]", b"", key).upper()
+    if any(word.encode() in letters for word in PLACEHOLDER_WORDS):
+        problem = "is a placeholder from an example"
+    elif len(key) < MIN_KEY_BYTES:
+        problem = f"is {len(key)} bytes long; it must have at least {MIN_KEY_BYTES}"
+    elif len(set(key)) < MIN_KEY_DISTINCT_BYTES:
+        problem = f"has fewer than {MIN_KEY_DISTINCT_BYTES} distinct characters"
+    else:
+        return key
+    raise WeakSigningKey(
+        f"the token signing key ({source}) {problem}. Generate one with: {GENERATE_KEY}"
+    )
 
 
 def signing_key_path(data_dir: Path) -> Path:
@@ -31,7 +97,7 @@ def load_or_create_signing_key(data_dir: Path) -> bytes:
     """The key in the data dir; a new random one on first start (readable by the owner only)."""
     path = signing_key_path(data_dir)
     if path.exists():
-        return path.read_bytes().strip()
+        return require_strong_key(path.read_bytes().strip(), str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48).encode()
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -40,12 +106,12 @@ def load_or_create_signing_key(data_dir: Path) -> bytes:
     return key
 
 
-def signing_key_from_env(data_dir: Path, env: dict[str, str] | None = None) -> bytes:
-    """`OMS_JWT_SECRET` when set, else the data dir's key."""
+def signing_key_from_env(data_dir: Path, env: Mapping[str, str] | None = None) -> bytes:
+    """`OMS_JWT_SECRET` when set, else the data dir's key; `WeakSigningKey` when weak."""
     environment = os.environ if env is None else env
     configured = environment.get("OMS_JWT_SECRET")
     if configured:
-        return configured.encode()
+        return require_strong_key(configured.encode(), "OMS_JWT_SECRET")
     return load_or_create_signing_key(data_dir)
 
 
@@ -55,45 +121,116 @@ def issue_token(
     location_code: str | None = None,
     subject: str | None = None,
     ttl: timedelta = DEFAULT_TTL,
+    policy: TokenPolicy | None = None,
 ) -> str:
+    policy = policy or TokenPolicy()
     if role is Role.SCANNER and not location_code:
         raise ValueError("a scanner token must name its location")
+    if not timedelta(0) < ttl <= policy.max_lifetime:
+        raise ValueError(f"a token lives more than 0 and at most {policy.max_lifetime}")
+    if subject is not None and (not subject.strip() or len(subject) > MAX_SUBJECT_CHARS):
+        raise ValueError(f"a subject is 1 to {MAX_SUBJECT_CHARS} characters")
     now = datetime.now(UTC)
     claims: dict[str, object] = {
         "iss": ISSUER,
-        "sub": subject or f"{role.value}-{secrets.token_hex(4)}",
+        "sub": subject if subject is not None else f"{role.value}-{secrets.token_hex(4)}",
         "role": role.value,
         "iat": now,
         "exp": now + ttl,
+        "jti": secrets.token_hex(16),
     }
     if location_code:
         claims["loc"] = location_code
     return jwt.encode(claims, key, algorithm=ALGORITHM)
 
 
-def verify_token(key: bytes, token: str) -> Caller:
+def token_id_of(token: str) -> str:
+    """The id a token carries, read without checking its signature (for revoking it)."""
+    try:
+        token_id = jwt.decode(token, options={"verify_signature": False}).get("jti")
+    except jwt.PyJWTError as error:
+        raise InvalidToken(str(error) or "not a token") from error
+    if not isinstance(token_id, str) or not TOKEN_ID.fullmatch(token_id):
+        raise InvalidToken("the token carries no id")
+    return token_id
+
+
+def read_token(
+    key: bytes,
+    token: str,
+    policy: TokenPolicy | None = None,
+    revoked: Container[str] = frozenset(),
+) -> VerifiedToken:
+    """The token's caller, id and expiry, once its signature, issuer, times, lifetime, subject,
+    role and id check out and the id is not revoked."""
+    policy = policy or TokenPolicy()
     try:
         claims = jwt.decode(
             token,
             key,
             algorithms=[ALGORITHM],
             issuer=ISSUER,
-            options={"require": ["exp", "iat", "iss", "sub"]},
+            leeway=policy.leeway,
+            options={"require": ["exp", "iat", "iss", "sub", "jti"]},
         )
         role = Role(str(claims.get("role", "")))
     except (jwt.PyJWTError, ValueError) as error:
         raise InvalidToken(str(error) or "invalid token") from error
+    subject, token_id = claims["sub"], claims["jti"]
+    if not isinstance(subject, str) or not subject.strip() or len(subject) > MAX_SUBJECT_CHARS:
+        raise InvalidToken(f"the subject must be 1 to {MAX_SUBJECT_CHARS} characters")
+    if not isinstance(token_id, str) or not TOKEN_ID.fullmatch(token_id):
+        raise InvalidToken("the token id (jti) is malformed")
+    # PyJWT has checked that both are numbers.
+    issued_at = datetime.fromtimestamp(int(claims["iat"]), UTC)
+    expires_at = datetime.fromtimestamp(int(claims["exp"]), UTC)
+    if expires_at - issued_at > policy.max_lifetime:
+        raise InvalidToken(f"the token lives longer than {policy.max_lifetime}")
+    if token_id in revoked:
+        raise InvalidToken("the token has been revoked")
     location = claims.get("loc")
     if role is Role.SCANNER and not location:
         raise InvalidToken("scanner token without a location")
-    return Caller(subject=str(claims["sub"]), role=role, location_code=location)
+    caller = Caller(subject=subject, role=role, location_code=location)
+    return VerifiedToken(caller, token_id, expires_at)
 
 
-def principal_from_header(key: bytes, authorization: str | None) -> Caller:
-    """The principal from an `Authorization: Bearer <token>` value."""
+def verify_token(key: bytes, token: str, policy: TokenPolicy | None = None) -> Caller:
+    """The caller a valid token speaks for (`read_token` without a revocation list)."""
+    return read_token(key, token, policy).caller
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an `Authorization: Bearer <token>` value."""
     if not authorization:
         raise InvalidToken("missing Authorization header")
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken("Authorization must be 'Bearer <token>'")
-    return verify_token(key, token.strip())
+    return token.strip()
+
+
+@dataclass(frozen=True)
+class TokenVerifier:
+    """The gateway's check of bearer tokens: its key, its policy and the revoked ids."""
+
+    key: bytes
+    policy: TokenPolicy = TokenPolicy()
+    revoked: Container[str] = frozenset()
+
+    def from_header(self, authorization: str | None) -> VerifiedToken:
+        """The token of an `Authorization: Bearer <token>` value, verified."""
+        return read_token(self.key, bearer_token(authorization), self.policy, self.revoked)
+
+    def refusal(self, token: VerifiedToken, now: datetime | None = None) -> str | None:
+        """Why a token verified earlier no longer holds (expired, revoked); None while it does."""
+        if (now or datetime.now(UTC)) >= token.expires_at + self.policy.leeway:
+            return "the token has expired"
+        if token.token_id in self.revoked:
+            return "the token has been revoked"
+        return None
+
+    def seconds_left(self, token: VerifiedToken, now: datetime | None = None) -> float:
+        """How long until the token expires, leeway included."""
+        remaining = token.expires_at + self.policy.leeway - (now or datetime.now(UTC))
+        return max(remaining.total_seconds(), 0.0)

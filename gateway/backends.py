@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 
 import grpc
 from nats.aio.client import Client as NatsClient
@@ -25,9 +25,13 @@ class Backends:
     nats: NatsClient
     feed: InventoryFeed
     services: ServiceStubs
+    # The services readiness waits for: those the schema calls (all, when not told).
+    needed: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
-    async def open(cls, settings: GatewaySettings) -> Backends:
+    async def open(
+        cls, settings: GatewaySettings, needed: Collection[str] | None = None
+    ) -> Backends:
         channels = {name: open_channel(target) for name, target in settings.service_targets.items()}
         try:
             nats = await events.connect_patiently(settings.nats_url, "oms-gateway")
@@ -36,7 +40,8 @@ class Backends:
             raise
         feed = InventoryFeed(settings.subscriber_queue_size)
         await feed.start(nats)
-        return cls(channels, nats, feed, ServiceStubs.over(channels))
+        required = frozenset(channels if needed is None else needed)
+        return cls(channels, nats, feed, ServiceStubs.over(channels), required)
 
     async def close(self) -> None:
         await self.feed.stop()
@@ -45,8 +50,9 @@ class Backends:
         await asyncio.gather(*(channel.close() for channel in self.channels.values()))
 
     async def not_ready(self) -> list[str]:
-        """Names of the services not answering SERVING, and "nats" when it is disconnected."""
-        names = list(self.channels)
+        """Names of the needed services not answering SERVING, and "nats" when it is
+        disconnected."""
+        names = [name for name in self.channels if name in self.needed]
         serving = await asyncio.gather(*(is_serving(self.channels[name]) for name in names))
         missing = [name for name, ok in zip(names, serving, strict=True) if not ok]
         if not self.nats.is_connected:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateway.auth import VerifiedToken
 from gateway.feed import InventoryFeed
 from gateway.inventory.loaders import InventoryLoaders
 from gateway.services import ServiceStubs
@@ -19,8 +20,12 @@ class Context:
     # Set once the caller has authenticated: per HTTP request before anything executes, per
     # WebSocket when its connection_init is accepted.
     principal: Caller | None = None
+    # The token the principal came with: a WebSocket holds only while it does.
+    token: VerifiedToken | None = None
     # The WebSocket's connection_init payload; strawberry fills it in.
     connection_params: dict[str, object] | None = None
+    # The WebSocket upgrade's Authorization header, for clients that authenticate there.
+    handshake_authorization: str | None = None
 
     @property
     def services(self) -> ServiceStubs:

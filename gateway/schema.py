@@ -3,6 +3,8 @@ may ask for and masking of internal faults."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
@@ -37,6 +39,22 @@ def is_internal_fault(error: GraphQLError) -> bool:
     return error.original_error is not None and not isinstance(error.original_error, GraphQLError)
 
 
+class ParserCacheLeavingErrorsToStrawberry(ParserCache):
+    """Strawberry's parser cache, except that a document it cannot parse is left for strawberry
+    to parse again where it answers the caller with the syntax error: raised from the cache, the
+    error escapes a WebSocket operation as a fault. Only documents that parse are cached."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        try:
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options
+            )
+        except GraphQLError:
+            context.graphql_document = None
+        yield
+
+
 class GatewaySchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -60,10 +78,11 @@ def build_schema(limits: QueryLimits | None = None) -> GatewaySchema:
         subscription=Subscription,
         types=CONTRACT_TYPES,
         # Factories: each operation gets fresh extension instances; the caches they wrap are
-        # shared module-level LRU caches keyed by size.
+        # shared module-level LRU caches keyed by size, and by the document's text: the view
+        # refuses texts over `limits.max_query_chars` before they get here.
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-            lambda: ParserCache(maxsize=limits.parser_cache_size),
+            lambda: ParserCacheLeavingErrorsToStrawberry(maxsize=limits.parser_cache_size),
             lambda: ValidationCache(maxsize=limits.validation_cache_size),
             lambda: AddValidationRules(rules),
             lambda: MaskErrors(should_mask_error=is_internal_fault),

@@ -11,7 +11,16 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from gateway.auth import issue_token, signing_key_from_env, signing_key_path
+from gateway.auth import (
+    InvalidToken,
+    TokenPolicy,
+    issue_token,
+    read_token,
+    signing_key_from_env,
+    signing_key_path,
+    token_id_of,
+)
+from gateway.revocations import revocation_file, revoke
 from services.kernel.caller import Role
 from services.kernel.settings import SERVICE_NAMES
 from services.kernel.settings import data_dir as data_dir_from_env
@@ -56,12 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     token = commands.add_parser(
         "token",
-        help="print a bearer token for the gateway (alone on the last line)",
-        description="Signs a token with the data dir's key, or OMS_JWT_SECRET when set.",
+        help="print a bearer token for the gateway (alone on the last line), or revoke one",
+        description="Signs a token with the data dir's key, or OMS_JWT_SECRET when set. "
+        "Each token has an id (printed with it); --revoke ID lists it in the revocation file "
+        "the gateway reads ($OMS_TOKEN_REVOCATION_FILE, else secrets/revoked-tokens in the "
+        "data dir), and the gateway refuses it from its next request on.",
     )
-    token.add_argument(
-        "--role", required=True, type=str.lower, choices=[role.value for role in Role]
-    )
+    token.add_argument("--role", type=str.lower, choices=[role.value for role in Role])
     token.add_argument("--location", help="the location code a scanner is bound to")
     token.add_argument(
         "--subject",
@@ -69,7 +79,17 @@ def build_parser() -> argparse.ArgumentParser:
         "placed under its subject, so reissue with the same one (default: random)",
     )
     token.add_argument("--data-dir", type=Path, help=data_dir_help)
-    token.add_argument("--ttl-hours", type=_hours, default=12.0)
+    token.add_argument(
+        "--ttl-hours",
+        type=_hours,
+        default=12.0,
+        help="how long the token holds (default 12; at most $OMS_TOKEN_MAX_TTL_HOURS, 24)",
+    )
+    token.add_argument(
+        "--revoke",
+        metavar="ID_OR_TOKEN",
+        help="revoke the token with this id (or this token) instead of issuing one",
+    )
 
     migrate = commands.add_parser(
         "migrate",
@@ -114,6 +134,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _token(args: argparse.Namespace) -> int:
+    try:
+        policy = TokenPolicy.from_env(os.environ)
+        if args.revoke:
+            return _revoke(args.revoke, _data_dir(args.data_dir), policy)
+        return _issue(args, policy)
+    except (ValueError, InvalidToken) as error:  # WeakSigningKey is a ValueError
+        print(f"oms token: error: {error}", file=sys.stderr)
+        return 2
+
+
+def _issue(args: argparse.Namespace, policy: TokenPolicy) -> int:
+    if not args.role:
+        print("oms token: error: give --role to issue a token, or --revoke ID", file=sys.stderr)
+        return 2
     role = Role(args.role)
     if role is Role.SCANNER and not args.location:
         print("oms token: error: a scanner token needs --location CODE", file=sys.stderr)
@@ -123,12 +157,24 @@ def _token(args: argparse.Namespace) -> int:
         # A mistyped --data-dir would otherwise yield a token no running gateway accepts.
         print(f"oms token: note: created a new signing key in {data_dir}", file=sys.stderr)
     key = signing_key_from_env(data_dir)
-    token = issue_token(
-        key, role, args.location, subject=args.subject, ttl=timedelta(hours=args.ttl_hours)
-    )
+    ttl = timedelta(hours=args.ttl_hours)
+    token = issue_token(key, role, args.location, subject=args.subject, ttl=ttl, policy=policy)
+    issued = read_token(key, token, policy)
     bound = f" at {args.location}" if args.location else ""
-    print(f"# {role.value}{bound}, valid {args.ttl_hours:g}h; send 'Authorization: Bearer <token>'")
+    print(
+        f"# {role.value}{bound} for {issued.caller.subject}, valid {args.ttl_hours:g}h, "
+        f"id {issued.token_id}; send 'Authorization: Bearer <token>'"
+    )
     print(token)
+    return 0
+
+
+def _revoke(id_or_token: str, data_dir: Path, policy: TokenPolicy) -> int:
+    token_id = token_id_of(id_or_token) if id_or_token.count(".") == 2 else id_or_token
+    path = revocation_file(data_dir, os.environ)
+    # Kept as long as a token with this id can be valid, then dropped (gateway.revocations).
+    revoke(path, token_id, policy.max_lifetime + policy.leeway)
+    print(f"revoked token {token_id} (listed in {path})")
     return 0
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit, urlunsplit
 
-from gateway.auth import signing_key_from_env
+from gateway.auth import WeakSigningKey, signing_key_from_env
 from launcher.embedded_nats import EmbeddedNats
 from launcher.plan import GATEWAY, ChildSpec, dialable, gateway_listen, plan_children
 from launcher.plan import shutdown_grace_seconds as grace_from_env
@@ -166,7 +166,11 @@ class Up:
             print(f"oms: {listen} is taken; choose another port with --port", file=sys.stderr)
             return 1
         # Created on first start; the gateway and `oms token` read the same file.
-        signing_key_from_env(self.data_dir, dict(self.env))
+        try:
+            signing_key_from_env(self.data_dir, dict(self.env))
+        except WeakSigningKey as error:
+            print(f"oms: {error}", file=sys.stderr)
+            return 1
         try:
             self.supervisor.policy = RestartPolicy.from_env(self.env)
         except ValueError as error:
