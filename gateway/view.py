@@ -23,6 +23,7 @@ from strawberry.types.unset import UnsetType
 from gateway.auth import InvalidToken, principal_from_header
 from gateway.backends import Backends
 from gateway.context import Context
+from gateway.errors import TIMEOUT, UNAVAILABLE
 from gateway.permissions import UNAUTHENTICATED
 from services.kernel.caller import Caller
 
@@ -87,6 +88,8 @@ class GraphQLView(GraphQL[Context, None]):
             raise HTTPException(400, "No GraphQL query found in the request") from error
         if is_request_error(result):
             sub_response.status_code = HTTPStatus.BAD_REQUEST
+        elif is_service_away(result):
+            sub_response.status_code = HTTPStatus.SERVICE_UNAVAILABLE
         return result
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
@@ -118,6 +121,17 @@ def is_request_error(result: ExecutionResult) -> bool:
     """The document or its variables were refused before execution (no data, no field path)."""
     errors = result.errors or []
     return result.data is None and bool(errors) and all(error.path is None for error in errors)
+
+
+def is_service_away(result: ExecutionResult) -> bool:
+    """Nothing was answered because a service is away (UNAVAILABLE or TIMEOUT, see
+    gateway/errors.py): no root field has data and every error says so."""
+    errors = result.errors or []
+    return (
+        bool(errors)
+        and all((error.extensions or {}).get("code") in (UNAVAILABLE, TIMEOUT) for error in errors)
+        and all(value is None for value in (result.data or {}).values())
+    )
 
 
 def error_response(status_code: int, message: str) -> JSONResponse:

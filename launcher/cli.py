@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from gateway.auth import issue_token, signing_key_from_env, signing_key_path
+from gateway.auth import channels_problem, issue_token, signing_key_from_env, signing_key_path
 from services.kernel.caller import Role
 from services.kernel.settings import SERVICE_NAMES
 from services.kernel.settings import data_dir as data_dir_from_env
@@ -63,6 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--role", required=True, type=str.lower, choices=[role.value for role in Role]
     )
     token.add_argument("--location", help="the location code a scanner is bound to")
+    token.add_argument(
+        "--channel",
+        action="append",
+        default=[],
+        dest="channels",
+        metavar="CODE",
+        help="a sales channel a storefront sells on (repeat for several; a storefront token "
+        "needs at least one): it places and reads orders of these channels only",
+    )
     token.add_argument(
         "--subject",
         help="who the token speaks for, e.g. a storefront's name: a storefront sees the orders "
@@ -118,15 +127,29 @@ def _token(args: argparse.Namespace) -> int:
     if role is Role.SCANNER and not args.location:
         print("oms token: error: a scanner token needs --location CODE", file=sys.stderr)
         return 2
+    problem = channels_problem(args.channels) if role is Role.STOREFRONT else None
+    if problem:
+        print(
+            f"oms token: error: a storefront token needs --channel CODE ({problem})",
+            file=sys.stderr,
+        )
+        return 2
     data_dir = _data_dir(args.data_dir)
     if not os.environ.get("OMS_JWT_SECRET") and not signing_key_path(data_dir).exists():
         # A mistyped --data-dir would otherwise yield a token no running gateway accepts.
         print(f"oms token: note: created a new signing key in {data_dir}", file=sys.stderr)
     key = signing_key_from_env(data_dir)
+    channels = args.channels if role is Role.STOREFRONT else []
     token = issue_token(
-        key, role, args.location, subject=args.subject, ttl=timedelta(hours=args.ttl_hours)
+        key,
+        role,
+        args.location,
+        subject=args.subject,
+        ttl=timedelta(hours=args.ttl_hours),
+        channels=channels,
     )
     bound = f" at {args.location}" if args.location else ""
+    bound += f" on {', '.join(channels)}" if channels else ""
     print(f"# {role.value}{bound}, valid {args.ttl_hours:g}h; send 'Authorization: Bearer <token>'")
     print(token)
     return 0

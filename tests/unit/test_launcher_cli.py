@@ -66,13 +66,37 @@ def test_a_storefront_keeps_its_subject_across_reissued_tokens(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("OMS_JWT_SECRET", raising=False)
-    args = ["token", "--role", "storefront", "--subject", "shop-eu", "--data-dir", str(tmp_path)]
+    args = ["token", "--role", "storefront", "--subject", "shop-eu", "--channel", "web-eu"]
+    args += ["--data-dir", str(tmp_path)]
     key = load_or_create_signing_key(tmp_path)
     subjects = set()
     for _ in range(2):
         assert main(args) == 0
         subjects.add(verify_token(key, last_line(capsys.readouterr().out)).subject)
     assert subjects == {"shop-eu"}
+
+
+def test_a_storefront_token_names_the_channels_it_sells_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OMS_JWT_SECRET", raising=False)
+    args = ["token", "--role", "storefront", "--channel", "web-eu", "--channel", "amazon-de"]
+    assert main([*args, "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "on web-eu, amazon-de" in out
+    principal = verify_token(load_or_create_signing_key(tmp_path), last_line(out))
+    assert principal.channels == ("web-eu", "amazon-de")
+    assert principal.sells_on("web-eu") and not principal.sells_on("web-us")
+    # A storefront bound to no channel could take any channel's orders: refused.
+    assert main(["token", "--role", "storefront", "--data-dir", str(tmp_path)]) == 2
+    assert "--channel" in capsys.readouterr().err
+    assert main([*args[:3], "--channel", "web eu", "--data-dir", str(tmp_path)]) == 2
+    # Other roles work on every channel; the option binds nothing for them.
+    assert (
+        main(["token", "--role", "admin", "--channel", "web-eu", "--data-dir", str(tmp_path)]) == 0
+    )
+    admin = verify_token(load_or_create_signing_key(tmp_path), last_line(capsys.readouterr().out))
+    assert admin.channels == () and admin.sells_on("anything")
 
 
 def test_configured_secret_wins_over_the_data_dirs_key(
