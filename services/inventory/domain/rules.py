@@ -2,8 +2,8 @@
 reservations.
 
 Invariants every stock level keeps (the store enforces them atomically, these functions state
-them): each state is never negative, and reserved never exceeds on hand, so available
-(on hand - reserved) is never negative.
+them): each state is never negative nor above MAX_LEVEL_UNITS, and reserved never exceeds on
+hand, so available (on hand - reserved) is never negative.
 """
 
 from __future__ import annotations
@@ -182,16 +182,17 @@ def apply_delta(level: StockLevel, delta: StockDelta) -> StockLevel:
 
 
 def is_consistent(level: StockLevel) -> bool:
-    """The invariant: no state below zero and no more reserved than on hand."""
+    """The invariant: every state within 0..MAX_LEVEL_UNITS and no more reserved than on hand."""
+    states = (
+        level.on_hand,
+        level.reserved,
+        level.in_transit,
+        level.pending_inspection,
+        level.in_repair,
+    )
     return (
-        min(
-            level.on_hand,
-            level.reserved,
-            level.in_transit,
-            level.pending_inspection,
-            level.in_repair,
-        )
-        >= 0
+        min(states) >= 0
+        and max(states) <= bounds.MAX_LEVEL_UNITS
         and level.reserved <= level.on_hand
     )
 
