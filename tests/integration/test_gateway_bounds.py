@@ -142,7 +142,7 @@ async def test_a_megabytes_long_address_is_refused_and_order_pages_stay_whole(
 
 
 async def test_nul_bytes_and_lone_surrogates_are_invalid_input_not_faults(
-    gateway: Gateway, inventory: InventoryUnderTest
+    gateway: Gateway, inventory: InventoryUnderTest, orders: OrdersUnderTest
 ) -> None:
     cases = [
         ("externalId", "w-1\u0000", "input.externalId"),
@@ -166,6 +166,9 @@ async def test_nul_bytes_and_lone_surrogates_are_invalid_input_not_faults(
     assert await refusal(inventory.stub.GetStockLevels(lookup)) == ("INVALID_INPUT", "skus.0")
     adjust = ipb.AdjustStockRequest(sku="TEE", location_code="DC-LIS", delta=1, reason="a\x00b")
     assert await refusal(inventory.stub.AdjustStock(adjust)) == ("INVALID_INPUT", "reason")
+    # Nor in a field no rule of the service looks at: the gRPC edge refuses it for every call.
+    by_id = opb.GetOrdersRequest(ids=["o-1", "o\x00"])
+    assert await refusal(orders.stub.GetOrders(by_id)) == ("INVALID_INPUT", "ids.1")
     assert await gateway.order_count() == 0
 
 
