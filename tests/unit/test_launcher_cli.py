@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import jwt
 import pytest
 
-from gateway.auth import load_or_create_signing_key, verify_token
+from gateway.auth import InvalidToken, load_or_create_signing_key, verify_token
 from launcher.cli import main
 from launcher.plan import GATEWAY, ChildSpec, GrpcHealth, HttpOk, dialable, plan_children
 from services.kernel.caller import Role
@@ -97,6 +99,18 @@ def test_a_storefront_token_names_the_channels_it_sells_on(
     )
     admin = verify_token(load_or_create_signing_key(tmp_path), last_line(capsys.readouterr().out))
     assert admin.channels == () and admin.sells_on("anything")
+
+
+def test_a_storefront_token_without_channels_is_not_accepted() -> None:
+    key = b"a-test-signing-key-of-at-least-32-bytes"
+    now = datetime.now(UTC)
+    claims = {"iss": "oms", "sub": "shop", "role": "storefront", "iat": now}
+    for channels in (None, [], ["web eu"], "web", ["w" * 65]):
+        given = claims | {"exp": now + timedelta(hours=1)}
+        if channels is not None:
+            given["channels"] = channels
+        with pytest.raises(InvalidToken):
+            verify_token(key, jwt.encode(given, key, algorithm="HS256"))
 
 
 def test_configured_secret_wins_over_the_data_dirs_key(
