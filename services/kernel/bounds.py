@@ -140,7 +140,7 @@ def out_of_bounds(
             items = list(item)
             if len(items) > max_items:
                 return DomainError(
-                    ErrorCode.INVALID_INPUT, f"at most {max_items} items", where or None
+                    ErrorCode.INVALID_INPUT, f"must hold at most {max_items} items", where or None
                 )
             pending.extend((_join(where, str(i)), name, x) for i, x in enumerate(items))
     return None

@@ -77,7 +77,10 @@ def test_inputs_are_walked_with_each_fields_own_bound() -> None:
     assert walk(Input("web", "n" * 20, [Line("TEE"), Line("CAP")])) is None
     assert walk(Input("w" * 11)) == ("input.channel", "must be at most 10 characters")
     assert walk(Input("web", "n" * 21)) == ("input.notes", "must be at most 20 characters")
-    assert walk(Input("web", lines=[Line("TEE")] * 3)) == ("input.lines", "at most 2 items")
+    assert walk(Input("web", lines=[Line("TEE")] * 3)) == (
+        "input.lines",
+        "must hold at most 2 items",
+    )
     assert walk(Input("web", lines=[Line("T\ud800")])) == (
         "input.lines.0.sku",
         "must be text only (no lone surrogates)",
