@@ -1,4 +1,5 @@
-"""Bearer tokens: HS256-signed JWTs carrying a role and, for scanners, a location.
+"""Bearer tokens: HS256-signed JWTs carrying a role and, for scanners, a location, for
+storefronts the channels they sell on.
 
 The signing key lives in the data dir (created on first use) unless configuration gives one; a
 weak configured key is refused. Every token has an id (`jti`), a non-empty subject and a lifetime
@@ -10,13 +11,14 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from collections.abc import Container, Mapping
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jwt
 
+from services.kernel.bounds import MAX_CHANNELS, MAX_CODE
 from services.kernel.caller import Caller, Role
 
 ALGORITHM = "HS256"
@@ -122,10 +124,13 @@ def issue_token(
     subject: str | None = None,
     ttl: timedelta = DEFAULT_TTL,
     policy: TokenPolicy | None = None,
+    channels: Sequence[str] = (),
 ) -> str:
     policy = policy or TokenPolicy()
     if role is Role.SCANNER and not location_code:
         raise ValueError("a scanner token must name its location")
+    if role is Role.STOREFRONT and channels_problem(channels):
+        raise ValueError(f"a storefront token must name its channels: {channels_problem(channels)}")
     if not timedelta(0) < ttl <= policy.max_lifetime:
         raise ValueError(f"a token lives more than 0 and at most {policy.max_lifetime}")
     if subject is not None and (not subject.strip() or len(subject) > MAX_SUBJECT_CHARS):
@@ -141,7 +146,31 @@ def issue_token(
     }
     if location_code:
         claims["loc"] = location_code
+    if role is Role.STOREFRONT:
+        claims[CHANNELS_CLAIM] = list(channels)
     return jwt.encode(claims, key, algorithm=ALGORITHM)
+
+
+# The sales channels a storefront token is bound to: it places and reads orders of these only.
+CHANNELS_CLAIM = "channels"
+
+
+def channels_problem(channels: object) -> str | None:
+    """Why `channels` is no storefront's list of channels (1..MAX_CHANNELS codes); None when it
+    is one."""
+    if not isinstance(channels, (list, tuple)) or not channels:
+        return "at least one channel"
+    if len(channels) > MAX_CHANNELS:
+        return f"at most {MAX_CHANNELS} channels"
+    for channel in channels:
+        if (
+            not isinstance(channel, str)
+            or not 0 < len(channel) <= MAX_CODE
+            or not channel.isprintable()
+            or any(ch.isspace() for ch in channel)
+        ):
+            return f"channel codes of 1-{MAX_CODE} characters without spaces"
+    return None
 
 
 def token_id_of(token: str) -> str:
@@ -191,7 +220,17 @@ def read_token(
     location = claims.get("loc")
     if role is Role.SCANNER and not location:
         raise InvalidToken("scanner token without a location")
-    caller = Caller(subject=subject, role=role, location_code=location)
+    channels = claims.get(CHANNELS_CLAIM, [])
+    if role is Role.STOREFRONT and channels_problem(channels):
+        raise InvalidToken(
+            f"storefront token without valid channels ({channels_problem(channels)})"
+        )
+    caller = Caller(
+        subject=subject,
+        role=role,
+        location_code=location,
+        channels=tuple(channels) if role is Role.STOREFRONT else (),
+    )
     return VerifiedToken(caller, token_id, expires_at)
 
 

@@ -1,4 +1,6 @@
-"""Service refusals in GraphQL: `userErrors` entries for mutations, coded errors for queries."""
+"""Service refusals in GraphQL: `userErrors` entries for mutations, coded errors for queries;
+and the one place a service that is away becomes a coded top-level error (UNAVAILABLE, TIMEOUT)
+while every other fault is masked."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from typing import TypeVar
 import grpc
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
 from strawberry.utils.str_converters import to_camel_case
 
 from services.kernel import errors as kernel_errors
@@ -17,6 +20,21 @@ T = TypeVar("T")
 # The kernel's codes, registered as the schema's ErrorCode enum.
 ErrorCode = kernel_errors.ErrorCode
 strawberry.enum(ErrorCode, name="ErrorCode")
+
+# Top-level codes of a request a service could not answer: the client may retry.
+UNAVAILABLE = "UNAVAILABLE"
+TIMEOUT = "TIMEOUT"
+AWAY = {
+    grpc.StatusCode.UNAVAILABLE: (
+        UNAVAILABLE,
+        "A service this request needs is unavailable; retry shortly.",
+    ),
+    grpc.StatusCode.DEADLINE_EXCEEDED: (
+        TIMEOUT,
+        "A service this request needs did not answer in time. A change it asked for may or may "
+        "not have been made: retry it with the same idempotency key (or external id).",
+    ),
+}
 
 
 @strawberry.type
@@ -85,3 +103,30 @@ async def query_answer(call: Awaitable[T]) -> T:
         if refusal is None:
             raise
         raise GraphQLError(refusal.message, extensions={"code": refusal.code.value}) from None
+
+
+def away(error: BaseException | None) -> tuple[str, str] | None:
+    """(code, message) when `error` is a call to a service that is unreachable or past its
+    deadline; None for anything else."""
+    if isinstance(error, grpc.aio.AioRpcError):
+        return AWAY.get(error.code())
+    return None
+
+
+class MaskFaults(MaskErrors):
+    """Masks internal faults ("Unexpected error."), except a service that is away: that
+    answers its code (`away`), so a client can tell a retry may help."""
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        found = away(error.original_error)
+        if found is None:
+            return super().anonymise_error(error)
+        code, message = found
+        return GraphQLError(
+            message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions={"code": code},
+        )

@@ -1,4 +1,5 @@
-"""Who may call what: each root field names the roles allowed to call it."""
+"""Who may call what: each root field names the roles allowed to call it, and gets its arguments
+checked against their bounds (gateway/bounds.py) once the caller may call it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from strawberry.extensions import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types import Info
 
+from gateway.bounds import InputBounds
 from services.kernel.caller import Role
 
 UNAUTHENTICATED = "UNAUTHENTICATED"
@@ -38,5 +40,10 @@ class RolesAllowed(BasePermission):
 
 def allow(*roles: Role) -> list[FieldExtension]:
     """Field extensions letting only these roles call the field, e.g.
-    `@strawberry.mutation(extensions=allow(Role.BACKOFFICE, Role.ADMIN))`."""
-    return [PermissionExtension([RolesAllowed(frozenset(roles))], use_directives=False)]
+    `@strawberry.mutation(extensions=allow(Role.BACKOFFICE, Role.ADMIN))`, with its arguments
+    within their bounds. (The last extension runs first: a caller the field is not open to is
+    told FORBIDDEN, whatever it sent.)"""
+    return [
+        InputBounds(),
+        PermissionExtension([RolesAllowed(frozenset(roles))], use_directives=False),
+    ]

@@ -3,27 +3,32 @@ may ask for and masking of internal faults."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
-    MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from gateway import channels, procurement, workorders
+from gateway.errors import MaskFaults, away
 from gateway.inventory.resolvers import InventoryMutation, InventoryQuery, InventorySubscription
 from gateway.orders.resolvers import OrdersMutation, OrdersQuery
 from gateway.returns.resolvers import ReturnsMutation, ReturnsQuery
+from gateway.scalars import SCALARS
 from gateway.settings import QueryLimits
+
+log = logging.getLogger(__name__)
 
 Query = merge_types("Query", (InventoryQuery, OrdersQuery, ReturnsQuery))
 Mutation = merge_types("Mutation", (InventoryMutation, OrdersMutation, ReturnsMutation))
@@ -60,8 +65,13 @@ class GatewaySchema(strawberry.Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         # Refusals and malformed documents are the caller's business and answered to them;
-        # only faults belong in the log, with their stack traces.
-        super().process_errors([e for e in errors if is_internal_fault(e)], execution_context)
+        # only faults belong in the log, with their stack traces — except a service away,
+        # which is one line each (an outage would otherwise bury the log in traces).
+        faults = [e for e in errors if is_internal_fault(e)]
+        for error in faults:
+            if away(error.original_error):
+                log.warning("%s: %s", ".".join(map(str, error.path or ())), error.original_error)
+        super().process_errors([e for e in faults if not away(e.original_error)], execution_context)
 
 
 def build_schema(limits: QueryLimits | None = None) -> GatewaySchema:
@@ -77,6 +87,7 @@ def build_schema(limits: QueryLimits | None = None) -> GatewaySchema:
         mutation=Mutation,
         subscription=Subscription,
         types=CONTRACT_TYPES,
+        config=StrawberryConfig(scalar_map=SCALARS),
         # Factories: each operation gets fresh extension instances; the caches they wrap are
         # shared module-level LRU caches keyed by size, and by the document's text: the view
         # refuses texts over `limits.max_query_chars` before they get here.
@@ -85,6 +96,6 @@ def build_schema(limits: QueryLimits | None = None) -> GatewaySchema:
             lambda: ParserCacheLeavingErrorsToStrawberry(maxsize=limits.parser_cache_size),
             lambda: ValidationCache(maxsize=limits.validation_cache_size),
             lambda: AddValidationRules(rules),
-            lambda: MaskErrors(should_mask_error=is_internal_fault),
+            lambda: MaskFaults(should_mask_error=is_internal_fault),
         ],
     )

@@ -40,6 +40,7 @@ from gateway.edge import (
     replay,
     too_large,
 )
+from gateway.errors import TIMEOUT, UNAVAILABLE
 from gateway.settings import QueryLimits, RequestLimits
 from gateway.sockets import TokenBoundHandler
 
@@ -163,6 +164,8 @@ class GraphQLView(GraphQL[Context, None]):
             # GraphQL response media type says 400 when the document was refused unrun.
             by_status = sub_response.media_type == MediaType.GRAPHQL_RESPONSE
             sub_response.status_code = HTTPStatus.BAD_REQUEST if by_status else HTTPStatus.OK
+        elif is_service_away(result):
+            sub_response.status_code = HTTPStatus.SERVICE_UNAVAILABLE
         return result
 
     async def process_result(
@@ -222,3 +225,14 @@ def is_request_error(result: ExecutionResult) -> bool:
     """The document or its variables were refused before execution (no data, no field path)."""
     errors: list[GraphQLError] = result.errors or []
     return result.data is None and bool(errors) and all(error.path is None for error in errors)
+
+
+def is_service_away(result: ExecutionResult) -> bool:
+    """Nothing was answered because a service is away (UNAVAILABLE or TIMEOUT, see
+    gateway/errors.py): no root field has data and every error says so."""
+    errors = result.errors or []
+    return (
+        bool(errors)
+        and all((error.extensions or {}).get("code") in (UNAVAILABLE, TIMEOUT) for error in errors)
+        and all(value is None for value in (result.data or {}).values())
+    )

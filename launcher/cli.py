@@ -14,6 +14,7 @@ from pathlib import Path
 from gateway.auth import (
     InvalidToken,
     TokenPolicy,
+    channels_problem,
     issue_token,
     read_token,
     signing_key_from_env,
@@ -73,6 +74,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     token.add_argument("--role", type=str.lower, choices=[role.value for role in Role])
     token.add_argument("--location", help="the location code a scanner is bound to")
+    token.add_argument(
+        "--channel",
+        action="append",
+        default=[],
+        dest="channels",
+        metavar="CODE",
+        help="a sales channel a storefront sells on (repeat for several; a storefront token "
+        "needs at least one): it places and reads orders of these channels only",
+    )
     token.add_argument(
         "--subject",
         help="who the token speaks for, e.g. a storefront's name: a storefront sees the orders "
@@ -152,15 +162,26 @@ def _issue(args: argparse.Namespace, policy: TokenPolicy) -> int:
     if role is Role.SCANNER and not args.location:
         print("oms token: error: a scanner token needs --location CODE", file=sys.stderr)
         return 2
+    problem = channels_problem(args.channels) if role is Role.STOREFRONT else None
+    if problem:
+        print(
+            f"oms token: error: a storefront token needs --channel CODE ({problem})",
+            file=sys.stderr,
+        )
+        return 2
     data_dir = _data_dir(args.data_dir)
     if not os.environ.get("OMS_JWT_SECRET") and not signing_key_path(data_dir).exists():
         # A mistyped --data-dir would otherwise yield a token no running gateway accepts.
         print(f"oms token: note: created a new signing key in {data_dir}", file=sys.stderr)
     key = signing_key_from_env(data_dir)
+    channels = args.channels if role is Role.STOREFRONT else []
     ttl = timedelta(hours=args.ttl_hours)
-    token = issue_token(key, role, args.location, subject=args.subject, ttl=ttl, policy=policy)
+    token = issue_token(
+        key, role, args.location, subject=args.subject, ttl=ttl, policy=policy, channels=channels
+    )
     issued = read_token(key, token, policy)
     bound = f" at {args.location}" if args.location else ""
+    bound += f" on {', '.join(channels)}" if channels else ""
     print(
         f"# {role.value}{bound} for {issued.caller.subject}, valid {args.ttl_hours:g}h, "
         f"id {issued.token_id}; send 'Authorization: Bearer <token>'"

@@ -66,10 +66,20 @@ class StockAdjustmentInput:
     location_code: str
     delta: int = strawberry.field(description="Signed change to on-hand units.")
     reason: str
+    idempotency_key: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Chosen by the client: sending the same key again changes nothing and "
+        "answers the stock level as it is (the same key with another SKU, location or delta "
+        "is refused).",
+    )
 
     def to_proto(self) -> pb.AdjustStockRequest:
         return pb.AdjustStockRequest(
-            sku=self.sku, location_code=self.location_code, delta=self.delta, reason=self.reason
+            sku=self.sku,
+            location_code=self.location_code,
+            delta=self.delta,
+            reason=self.reason,
+            idempotency_key=self.idempotency_key or "",
         )
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from strawberry.dataloader import DataLoader
 
 from oms.inventory.v1 import inventory_pb2 as pb
+from services.kernel.bounds import MAX_CODES
 
 if TYPE_CHECKING:  # the asyncio stub's type exists for the type checker only
     from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceAsyncStub
@@ -30,4 +31,9 @@ class InventoryLoaders:
             found = {sku.code: sku for sku in response.skus}
             return [found.get(code) for code in codes]
 
-        return cls(DataLoader(load_locations, cache=cache), DataLoader(load_skus, cache=cache))
+        # A batch asks for no more codes than the service takes at once.
+        most = MAX_CODES
+        return cls(
+            DataLoader(load_locations, cache=cache, max_batch_size=most),
+            DataLoader(load_skus, cache=cache, max_batch_size=most),
+        )

@@ -25,6 +25,7 @@ from gateway.inventory.types import (
 )
 from gateway.mutations import answer
 from gateway.permissions import allow
+from gateway.scalars import Int64
 from oms.inventory.v1 import inventory_pb2 as pb
 from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
 from services.kernel.caller import Role
@@ -79,7 +80,9 @@ class InventoryQuery:
     ) -> list[SkuAvailability]:
         request = pb.GetAvailabilityRequest(skus=skus, channel=channel)
         response = await query_answer(_inventory(info).GetAvailability(request))
-        return [SkuAvailability(sku=a.sku, available=a.available) for a in response.availability]
+        return [
+            SkuAvailability(sku=a.sku, available=Int64(a.available)) for a in response.availability
+        ]
 
 
 @strawberry.type
@@ -124,4 +127,4 @@ class InventorySubscription:
         self, info: Info, skus: list[str] | None = None
     ) -> AsyncGenerator[InventoryChange, None]:
         async for change in info.context.feed.changes(skus):
-            yield InventoryChange.from_change(change)
+            yield InventoryChange.from_change(change, info.context.principal)

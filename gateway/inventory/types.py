@@ -11,7 +11,9 @@ from gateway.context import Context
 from gateway.convert import reply
 from gateway.feed import StockChange
 from gateway.mutations import Payload
+from gateway.scalars import Int64
 from oms.inventory.v1 import inventory_pb2 as pb
+from services.kernel.caller import Caller
 from services.kernel.proto_enums import enum_name, enum_value
 
 
@@ -78,30 +80,71 @@ class StockLevel:
 
     @strawberry.field
     async def location(self, info: strawberry.Info[Context, None]) -> Location:
-        location = await info.context.loaders.locations.load(self.location_code)
-        if location is None:
-            raise LookupError(f"stock level at unknown location {self.location_code!r}")
-        return Location.from_proto(location)
+        return await _location(info, self.location_code)
 
     @classmethod
     def from_proto(cls, level: pb.StockLevel) -> StockLevel:
         return reply(cls, level)
 
 
-@strawberry.type(description="A stock level right after it changed, and why it changed.")
-class InventoryChange(StockLevel):
-    reason: str
+async def _location(info: strawberry.Info[Context, None], code: str) -> Location:
+    location = await info.context.loaders.locations.load(code)
+    if location is None:
+        raise LookupError(f"stock level at unknown location {code!r}")
+    return Location.from_proto(location)
+
+
+HIDDEN_FROM_STOREFRONTS = "Null for storefronts."
+
+
+@strawberry.type(
+    description="A stock level right after it changed, and why it changed. A storefront sees "
+    "what it may sell (the SKU, where, and the units available there); the other states and "
+    "the reason, which names other buyers' orders and the business's own moves, are null."
+)
+class InventoryChange:
+    sku: str
+    location_code: strawberry.Private[str]
+    available: int = strawberry.field(description="onHand - reserved.")
     occurred_at: datetime
+    on_hand: int | None = strawberry.field(description=HIDDEN_FROM_STOREFRONTS)
+    reserved: int | None = strawberry.field(description=HIDDEN_FROM_STOREFRONTS)
+    in_transit: int | None = strawberry.field(description=HIDDEN_FROM_STOREFRONTS)
+    pending_inspection: int | None = strawberry.field(description=HIDDEN_FROM_STOREFRONTS)
+    in_repair: int | None = strawberry.field(description=HIDDEN_FROM_STOREFRONTS)
+    reason: str | None = strawberry.field(description=HIDDEN_FROM_STOREFRONTS)
+
+    @strawberry.field
+    async def location(self, info: strawberry.Info[Context, None]) -> Location:
+        return await _location(info, self.location_code)
 
     @classmethod
-    def from_change(cls, change: StockChange) -> InventoryChange:
-        return reply(cls, change.level, occurred_at=change.occurred_at)
+    def from_change(cls, change: StockChange, caller: Caller | None) -> InventoryChange:
+        """The change as `caller` may see it (the feed comes from the broker, not from a
+        service that would decide it)."""
+        if caller is not None and caller.sees_internals:
+            return reply(cls, change.level, occurred_at=change.occurred_at)
+        level = change.level
+        return cls(
+            sku=level.sku,
+            location_code=level.location_code,
+            available=level.available,
+            occurred_at=change.occurred_at,
+            on_hand=None,
+            reserved=None,
+            in_transit=None,
+            pending_inspection=None,
+            in_repair=None,
+            reason=None,
+        )
 
 
 @strawberry.type
 class SkuAvailability:
     sku: str
-    available: int
+    available: Int64 = strawberry.field(
+        description="Summed over the locations that ship: may exceed a 32-bit Int."
+    )
 
 
 @strawberry.type

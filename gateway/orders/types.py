@@ -11,6 +11,7 @@ from gateway.context import Context
 from gateway.convert import reply
 from gateway.inventory.types import Location
 from gateway.mutations import Payload
+from gateway.scalars import Int64
 from oms.orders.v1 import orders_pb2 as pb
 from services.kernel.proto_enums import enum_value
 
@@ -111,12 +112,12 @@ class Shipment:
 class Parcel:
     location_code: strawberry.Private[str]
     distance_km: float = strawberry.field(description="Great-circle distance to the ship-to.")
-    shipping_cents: int
-    handling_cents: int
-    extra_parcel_cents: int = strawberry.field(
+    shipping_cents: Int64
+    handling_cents: Int64
+    extra_parcel_cents: Int64 = strawberry.field(
         description="The charge for a parcel past the first."
     )
-    total_cents: int
+    total_cents: Int64
     units: int
 
     @strawberry.field
@@ -127,7 +128,7 @@ class Parcel:
 @strawberry.type(description="Why the order ships from where it does: the cheapest plan found.")
 class Routing:
     parcels: list[Parcel]
-    total_cents: int
+    total_cents: Int64
     algorithm: str = strawberry.field(
         description='"exact", or "greedy" for orders with too many candidate locations to search.'
     )
@@ -151,8 +152,8 @@ class Order:
     lines: list[OrderLine]
     shipments: list[Shipment]
     routing: Routing | None = strawberry.field(
-        description="Null for an order recovered after a crash: its stock was held, but the "
-        "plan that chose it was not recorded."
+        description="Null for an order recovered after a crash (its stock was held, but the "
+        "plan that chose it was not recorded), and for storefronts: the cost model is internal."
     )
     placed_at: datetime
     shipped_at: datetime | None

@@ -40,7 +40,9 @@ class RequestReturnInput:
 
     def to_proto(self) -> pb.RequestReturnRequest:
         request = pb.RequestReturnRequest(
-            order_id=self.order_id, lines=[line.to_proto() for line in self.lines]
+            order_id=self.order_id,
+            lines=[line.to_proto() for line in self.lines],
+            idempotency_key=self.idempotency_key or "",
         )
         # Presence matters: without coordinates the service routes from the order's ship-to.
         if isinstance(self.customer_address, AddressInput):

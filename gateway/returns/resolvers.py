@@ -16,10 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from gateway.context import Context
-from gateway.errors import (
-    not_served_yet,
-    query_answer,
-)
+from gateway.errors import query_answer
 from gateway.mutations import answer
 from gateway.permissions import allow
 from gateway.returns.inputs import InspectReturnInput, RequestReturnInput
@@ -99,12 +96,11 @@ class ReturnsMutation:
         extensions=allow(*REQUESTERS),
         description="Accepts shipped units not yet returned (INVALID_QUANTITY) within the "
         "return window (OUTSIDE_WINDOW) and routes them to the hub near the customer, else the "
-        "distribution centre; a storefront returns only the orders it placed.",
+        "distribution centre; a storefront returns only the orders it placed. With an "
+        "`idempotencyKey` seen before for the order, answers the first return and creates "
+        "nothing.",
     )
     async def request_return(self, info: Info, input: RequestReturnInput) -> RequestReturnPayload:
-        if isinstance(input.idempotency_key, str):
-            refusal = not_served_yet("input.idempotencyKey", "idempotencyKey")
-            return RequestReturnPayload(user_errors=[refusal])
         return await answer(
             RequestReturnPayload,
             _returns(info).RequestReturn(input.to_proto()),

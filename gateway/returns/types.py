@@ -11,6 +11,7 @@ from gateway.context import Context
 from gateway.convert import reply
 from gateway.inventory.types import Location, LocationKind
 from gateway.mutations import Payload
+from gateway.scalars import Int64
 from oms.returns.v1 import returns_pb2 as pb
 
 Info = strawberry.Info[Context, None]
@@ -89,7 +90,7 @@ class ReturnLine:
 @strawberry.type
 class Refund:
     status: RefundStatus
-    amount_cents: int
+    amount_cents: Int64
     issued_at: datetime | None
 
     @classmethod
@@ -105,18 +106,20 @@ class Return:
     status: ReturnStatus
     order_id: strawberry.ID
     destination_code: strawberry.Private[str]
-    estimated_cost_cents: int = strawberry.field(description="Handling cost of the chosen route.")
-    centralized_cost_cents: int = strawberry.field(
+    estimated_cost_cents: Int64 = strawberry.field(description="Handling cost of the chosen route.")
+    centralized_cost_cents: Int64 = strawberry.field(
         description="What the same return would cost through the distribution centre."
     )
     lines: list[ReturnLine]
     fraud_flags: list[str] = strawberry.field(
         description="Why the parcel is not what was sold (WEIGHT_MISMATCH, SERIAL_MISMATCH, "
-        "QUANTITY_MISMATCH); empty when it is."
+        "QUANTITY_MISMATCH); empty when it is, and always for storefronts."
     )
     refund: Refund | None = strawberry.field(description="Null until inspected.")
-    notes: str | None
-    measured_weight_grams: int | None
+    notes: str | None = strawberry.field(description="The inspector's notes; null for storefronts.")
+    measured_weight_grams: int | None = strawberry.field(
+        description="What the hub weighed; null for storefronts."
+    )
     requested_at: datetime
     received_at: datetime | None
     inspected_at: datetime | None
@@ -140,8 +143,8 @@ class Return:
 class DestinationKindFigures:
     kind: LocationKind
     returns: int
-    handling_cost_cents: int
-    centralized_cost_cents: int = strawberry.field(
+    handling_cost_cents: Int64
+    centralized_cost_cents: Int64 = strawberry.field(
         description="What the same returns would have cost through the distribution centre."
     )
 
@@ -166,9 +169,9 @@ class HubBacklog:
 class ReturnsReport:
     returns: int
     by_destination_kind: list[DestinationKindFigures]
-    handling_cost_cents: int
-    centralized_cost_cents: int
-    saving_cents: int = strawberry.field(description="centralizedCostCents - handlingCostCents.")
+    handling_cost_cents: Int64
+    centralized_cost_cents: Int64
+    saving_cents: Int64 = strawberry.field(description="centralizedCostCents - handlingCostCents.")
     request_to_refund_hours_p50: float
     request_to_refund_hours_p90: float
     receipt_to_restock_hours_p50: float

@@ -89,7 +89,11 @@ class InventoryGrpc(InventoryServiceServicer):
         self, request: pb.AdjustStockRequest, context: ServicerContext
     ) -> pb.StockLevel:
         level = await self._service.adjust_stock(
-            request.sku, request.location_code, request.delta, request.reason
+            request.sku,
+            request.location_code,
+            request.delta,
+            request.reason,
+            request.idempotency_key,
         )
         return level_to_proto(level)
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from oms.events.v1.inventory_pb2 import StockLevelChanged
 from services.inventory.domain import rules
 from services.inventory.domain.model import (
+    Adjustment,
     AppliedMovement,
     Channel,
     LedgerEntry,
@@ -30,6 +31,8 @@ from services.inventory.domain.model import (
 )
 from services.inventory.settings import InventorySettings
 from services.inventory.store import InventoryStore
+from services.kernel import bounds
+from services.kernel.bounds import MAX_CENTS, MAX_LEVEL_UNITS
 from services.kernel.caller import INTERNAL, Caller
 from services.kernel.errors import DomainError, ErrorCode
 from services.kernel.unit_of_work import UnitOfWork
@@ -55,6 +58,7 @@ class InventoryService:
         return location
 
     async def locations(self, codes: Sequence[str] = ()) -> list[Location]:
+        codes = rules.require_codes(codes, "codes", "location codes")
         async with self.uow.read() as store:
             return await store.locations(codes)
 
@@ -63,7 +67,7 @@ class InventoryService:
     ) -> Sku:
         code = rules.require_code(code, "code", "SKU code")
         title = rules.require_words(title, "title", "title")
-        rules.require_non_negative(unit_cost_cents, "unit_cost_cents", "unit cost")
+        rules.require_non_negative(unit_cost_cents, "unit_cost_cents", "unit cost", MAX_CENTS)
         rules.require_non_negative(weight_grams, "weight_grams", "weight")
         sku = Sku(code, title, unit_cost_cents, weight_grams, serialized)
         async with self.uow.write() as store:
@@ -71,16 +75,24 @@ class InventoryService:
         return sku
 
     async def skus(self, codes: Sequence[str] = ()) -> list[Sku]:
+        codes = rules.require_codes(codes, "codes", "SKU codes")
         async with self.uow.read() as store:
             return await store.skus(codes)
 
     # Stock
 
     async def adjust_stock(
-        self, sku: str, location_code: str, delta: int, reason: str
+        self, sku: str, location_code: str, delta: int, reason: str, idempotency_key: str = ""
     ) -> StockLevel:
-        """Changes on-hand units; refused when it would take on hand below what is reserved."""
-        reason = rules.require_adjustment(delta, reason)
+        """Changes on-hand units; refused when it would take on hand below what is reserved
+        (INSUFFICIENT_STOCK) or above what a level holds (INVALID_QUANTITY).
+
+        Under an `idempotency_key` it changes them once: the same key again changes nothing
+        and answers the level as it is now. The key is claimed in the adjustment's own unit of
+        work, so of concurrent adjustments under one key exactly one moves stock (the others
+        wait for it, then find its claim), and a refused adjustment leaves the key unused.
+        """
+        reason = rules.require_adjustment(delta, reason, idempotency_key)
         movement = Movement(
             sku,
             location_code,
@@ -90,10 +102,22 @@ class InventoryService:
             str(uuid.uuid4()),
         )
         async with self.uow.write() as store:
+            if idempotency_key:
+                asked = Adjustment(idempotency_key, sku, location_code, delta)
+                first = await store.claim_adjustment(asked)
+                if first is not None:
+                    rules.require_same_adjustment(first, asked)
+                    return await _level(store, sku, location_code)
             await require_sku(store, sku, "sku")
             await require_location(store, location_code, "location_code")
             await store.open_stock_level(sku, location_code)
-            return await move(store, movement, field="delta")
+            try:
+                return await move(store, movement, field="delta")
+            except DomainError:
+                # Adding units can only fail by going past what a level holds.
+                if delta > 0:
+                    raise rules.over_capacity("delta") from None
+                raise
 
     async def apply_movements(
         self, store: InventoryStore, movements: Sequence[Movement], cause: str
@@ -125,6 +149,8 @@ class InventoryService:
     ) -> list[StockLevel]:
         """The levels of these SKUs at these locations (empty: any); a scanner reads those at
         its own location only."""
+        skus = rules.require_codes(skus, "skus", "SKUs")
+        location_codes = rules.require_codes(location_codes, "location_codes", "locations")
         if caller.bound_location:
             if location_codes and caller.bound_location not in location_codes:
                 return []
@@ -134,7 +160,10 @@ class InventoryService:
 
     async def availability(self, skus: Sequence[str], channel: str) -> list[tuple[str, int]]:
         """Units each SKU may be promised on `channel`. Unknown SKUs and channels have none
-        held back and nothing sellable, so they report 0 rather than an error."""
+        held back and nothing sellable, so they report 0 rather than an error. At most
+        MAX_CODES SKUs at once."""
+        skus = rules.require_codes(skus, "skus", "SKUs")
+        channel = rules.require_code(channel, "channel", "channel code")
         async with self.uow.read() as store:
             sellable = await store.sellable_units(skus)
             default, overrides = await store.safety_stock(channel, skus)
@@ -145,6 +174,7 @@ class InventoryService:
     ) -> tuple[list[tuple[Location, dict[str, int]]], list[str]]:
         """Each shipping location holding available units of the SKUs, with those units; and
         the SKUs that do not exist (one call answers both questions a placement asks)."""
+        skus = rules.require_codes(skus, "skus", "SKUs")
         async with self.uow.read() as store:
             options = await store.sourcing_options(skus)
             known = await store.known_skus(skus)
@@ -154,10 +184,19 @@ class InventoryService:
         self, code: str, default_safety_stock: int, safety_stock: Sequence[SafetyStock]
     ) -> Channel:
         code = rules.require_code(code, "code", "channel code")
-        rules.require_non_negative(default_safety_stock, "default_safety_stock", "safety stock")
+        rules.require_non_negative(
+            default_safety_stock, "default_safety_stock", "safety stock", MAX_LEVEL_UNITS
+        )
+        bounds.require_count(safety_stock, "safety_stock", bounds.MAX_CODES, "overrides")
+        overrides = []
         for index, item in enumerate(safety_stock):
-            rules.require_non_negative(item.units, f"safety_stock.{index}.units", "safety stock")
-        channel = Channel(code, default_safety_stock, tuple(safety_stock))
+            where = f"safety_stock.{index}"
+            sku = rules.require_code(item.sku, f"{where}.sku", "SKU code")
+            rules.require_non_negative(
+                item.units, f"{where}.units", "safety stock", MAX_LEVEL_UNITS
+            )
+            overrides.append(SafetyStock(sku, item.units))
+        channel = Channel(code, default_safety_stock, tuple(overrides))
         async with self.uow.write() as store:
             await store.save_channel(channel)
         return channel
@@ -256,6 +295,12 @@ class InventoryService:
     async def reservation(self, key: str) -> Reservation:
         async with self.uow.read() as store:
             return await _require_reservation(store, key)
+
+
+async def _level(store: InventoryStore, sku: str, location_code: str) -> StockLevel:
+    """The SKU's level at the location as it is now (at zero when it has none)."""
+    found = await store.stock_levels([sku], [location_code])
+    return found[0] if found else StockLevel(sku, location_code)
 
 
 async def require_sku(store: InventoryStore, code: str, field: str) -> None:

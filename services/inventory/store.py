@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.inventory.domain.model import (
+    Adjustment,
     AppliedMovement,
     Channel,
     LedgerEntry,
@@ -32,9 +33,11 @@ from services.inventory.tables import (
     ReservationLineRow,
     ReservationRow,
     SkuRow,
+    StockAdjustmentRow,
     StockLevelRow,
     StockMovementRow,
 )
+from services.kernel.bounds import MAX_LEVEL_UNITS
 from services.kernel.db import insert_ignoring_conflict, utcnow
 from services.kernel.unit_of_work import SqlStore, Store
 
@@ -83,11 +86,19 @@ class InventoryStore(Store, Protocol):
         has a level to change; harmless when one exists or is being created concurrently."""
         ...
 
+    async def claim_adjustment(self, adjustment: Adjustment) -> Adjustment | None:
+        """Claims the adjustment's idempotency key for this unit of work: None when this call
+        claimed it, else the adjustment that holds it. Of concurrent claims of one key exactly
+        one wins; the others wait for the winner's unit of work to end, then find its claim
+        (or, when it was rolled back, claim the key themselves)."""
+        ...
+
     async def move(self, movement: Movement) -> AppliedMovement | None:
         """Applies the movement to its level and appends it to the ledger, atomically.
 
         None, with nothing changed, when the level does not exist or the movement would take
-        a state below zero or reserved above on hand: the check and the change are one step,
+        a state below zero or above MAX_LEVEL_UNITS, or reserved above on hand: the check and
+        the change are one step,
         so no concurrent unit of work can spend the same units in between. Units of work
         that move several levels move them in (SKU, location) order.
         """
@@ -222,6 +233,23 @@ class SqlInventoryStore(SqlStore):
         values: dict[str, object] = {"sku": sku, "location_code": location_code}
         await insert_ignoring_conflict(self.session, StockLevelRow, values)
 
+    async def claim_adjustment(self, adjustment: Adjustment) -> Adjustment | None:
+        values: dict[str, object] = {
+            "key": adjustment.key,
+            "sku": adjustment.sku,
+            "location_code": adjustment.location_code,
+            "delta": adjustment.delta,
+            "created_at": utcnow(),
+        }
+        if await insert_ignoring_conflict(self.session, StockAdjustmentRow, values):
+            return None
+        # A claim that conflicts has met a committed row (PostgreSQL waits for the other
+        # claim's unit of work to end; SQLite has one writer at a time).
+        row = await self.session.get(StockAdjustmentRow, adjustment.key)
+        if row is None:
+            raise LookupError(f"adjustment key {adjustment.key!r} conflicts but is not stored")
+        return Adjustment(row.key, row.sku, row.location_code, row.delta)
+
     async def move(self, movement: Movement) -> AppliedMovement | None:
         """Applies the movement's delta in one conditional UPDATE, then appends its ledger row;
         None (nothing written) when the level would break an invariant.
@@ -258,24 +286,27 @@ class SqlInventoryStore(SqlStore):
         t, delta = StockLevelRow, movement.delta
         new_on_hand = col(t.on_hand) + delta.on_hand
         new_reserved = col(t.reserved) + delta.reserved
+        new_in_transit = col(t.in_transit) + delta.in_transit
+        new_pending = col(t.pending_inspection) + delta.pending_inspection
+        new_in_repair = col(t.in_repair) + delta.in_repair
         statement = (
             update(t)
             .where(
                 col(t.sku) == movement.sku,
                 col(t.location_code) == movement.location_code,
-                new_on_hand >= 0,
+                new_on_hand.between(0, MAX_LEVEL_UNITS),
                 new_reserved >= 0,
                 new_reserved <= new_on_hand,
-                col(t.in_transit) + delta.in_transit >= 0,
-                col(t.pending_inspection) + delta.pending_inspection >= 0,
-                col(t.in_repair) + delta.in_repair >= 0,
+                new_in_transit.between(0, MAX_LEVEL_UNITS),
+                new_pending.between(0, MAX_LEVEL_UNITS),
+                new_in_repair.between(0, MAX_LEVEL_UNITS),
             )
             .values(
                 on_hand=new_on_hand,
                 reserved=new_reserved,
-                in_transit=col(t.in_transit) + delta.in_transit,
-                pending_inspection=col(t.pending_inspection) + delta.pending_inspection,
-                in_repair=col(t.in_repair) + delta.in_repair,
+                in_transit=new_in_transit,
+                pending_inspection=new_pending,
+                in_repair=new_in_repair,
             )
             .returning(  # type: ignore[call-overload]  # sqlmodel's exec() types lack it
                 t.on_hand,

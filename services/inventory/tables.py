@@ -122,6 +122,19 @@ class StockMovementRow(SQLModel, table=True):
         )
 
 
+class StockAdjustmentRow(SQLModel, table=True):
+    """An adjustment made under an idempotency key: its primary key makes the key claimable
+    once (revision 0003)."""
+
+    __tablename__ = "stock_adjustment"
+
+    key: str = Field(primary_key=True, max_length=128)
+    sku: str = Field(max_length=64)
+    location_code: str = Field(max_length=64)
+    delta: int
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class ReservationRow(SQLModel, table=True):
     """One holder's claim (an order, a work order). Its primary key makes a claim unique."""
 
@@ -164,6 +177,7 @@ TABLES: tuple[type[SQLModel], ...] = (
     SkuRow,
     StockLevelRow,
     StockMovementRow,
+    StockAdjustmentRow,
     ReservationRow,
     ReservationLineRow,
     ChannelRow,

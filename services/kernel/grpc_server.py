@@ -10,12 +10,16 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from services.kernel.bounds import out_of_bounds
 from services.kernel.caller import Caller
 from services.kernel.errors import DomainError, to_grpc_status
 
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+# A call to another service that failed for these reasons is answered with the same code, so that
+# the caller can tell "a service was away" (retry) from a fault.
+PASSED_ON = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
 
 
 if TYPE_CHECKING:  # generic in the type stubs only
@@ -30,7 +34,10 @@ def caller_of(context: ServicerContext) -> Caller:
 
 
 class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
-    """Turns a DomainError raised by any unary handler into its rich gRPC status."""
+    """Refuses a request holding text or a list out of every bound (`bounds.out_of_bounds`:
+    NUL bytes, overlong text, huge lists) before its handler runs, turns a DomainError raised
+    by any unary handler into its rich gRPC status, and answers a call to another service that
+    failed for being away (`PASSED_ON`) with that same code."""
 
     async def intercept_service(
         self,
@@ -47,9 +54,17 @@ class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
 
         async def guarded(request: Any, context: ServicerContext) -> Any:
             try:
+                refusal = out_of_bounds(request)
+                if refusal is not None:
+                    raise refusal
                 return await inner(request, context)
             except DomainError as error:
                 await context.abort_with_status(to_grpc_status(error))
+            except grpc.aio.AioRpcError as error:
+                if error.code() not in PASSED_ON:
+                    raise
+                log.warning("%s: a service it calls failed: %s", handler_call_details.method, error)
+                await context.abort(error.code(), "a service this call needs did not answer")
 
         return grpc.unary_unary_rpc_method_handler(
             guarded,

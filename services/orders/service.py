@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from oms.events.v1 import orders_pb2 as events
+from services.kernel import bounds
 from services.kernel.caller import INTERNAL, Caller
 from services.kernel.db import utcnow
 from services.kernel.errors import DomainError, ErrorCode
@@ -59,6 +60,7 @@ class OrdersService:
         external id that names an order `caller` may not see (INVALID_INPUT: taken, without
         saying what that order holds)."""
         rules.validate_new_order(new)
+        rules.require_sells_on(caller, new.channel)
         order_id = str(uuid.uuid4())
         async with self.uow.write() as store:
             claimed = await store.claim(order_id, new)
@@ -67,13 +69,13 @@ class OrdersService:
             if first is None:
                 return await self.place(new, caller)
             rules.require_own_external_id(first, caller)
-            return await self._when_placed(first)
+            return rules.shown_to(await self._when_placed(first), caller)
         try:
             plan = await self._hold_cheapest_plan(order_id, new)
         except DomainError:
             await self._abandon(order_id)
             raise
-        return await self._allocate(order_id, plan)
+        return rules.shown_to(await self._allocate(order_id, plan), caller)
 
     async def _hold_cheapest_plan(self, order_id: str, new: NewOrder) -> RoutingPlan:
         """Plans from current stock and holds the plan in inventory; plans again when the hold
@@ -171,7 +173,7 @@ class OrdersService:
         async with self.uow.write() as store:
             order = _visible(await store.lock_order(order_id), order_id, caller)
             if order.status is OrderStatus.CANCELLED:
-                return order
+                return rules.shown_to(order, caller)
             rules.require_cancellable(order.status, _statuses(order))
         await self._inventory.release(order_id)
         async with self.uow.write() as store:
@@ -179,7 +181,7 @@ class OrdersService:
             rules.require_cancellable(order.status, _statuses(order))
             cancelled = await store.mark_cancelled(order_id)
             store.record(events.OrderCancelled(order_id=order_id))
-        return cancelled
+        return rules.shown_to(cancelled, caller)
 
     async def ship(
         self,
@@ -243,12 +245,16 @@ class OrdersService:
         return orders[0]
 
     async def orders(self, order_ids: Sequence[str], caller: Caller = INTERNAL) -> list[Order]:
-        """The orders asked for that `caller` may see, in the order asked; unknown ids, and
-        other storefronts' orders, are left out alike."""
+        """The orders asked for that `caller` may see (`rules.may_see`), as it sees them, in the
+        order asked; unknown ids, and other storefronts' or channels' orders, are left out
+        alike. At most MAX_IDS at once."""
+        bounds.require_count(order_ids, "ids", rules.MAX_IDS, "ids")
         async with self.uow.read() as store:
             by_id = {o.id: o for o in await store.orders(order_ids)}
         return [
-            by_id[i] for i in order_ids if i in by_id and caller.sees_orders_of(by_id[i].placed_by)
+            rules.shown_to(by_id[i], caller)
+            for i in order_ids
+            if i in by_id and rules.may_see(by_id[i], caller)
         ]
 
     async def page(
@@ -258,8 +264,11 @@ class OrdersService:
         rules.require_page_size(first)
         before = rules.decode_cursor(after) if after else None
         async with self.uow.read() as store:
-            orders, has_next = await store.page(first, before, status, caller.own_orders_only)
-        return [(rules.encode_cursor(int(o.number)), o) for o in orders], has_next
+            orders, has_next = await store.page(
+                first, before, status, caller.own_orders_only, caller.own_channels_only
+            )
+        page = [(rules.encode_cursor(int(o.number)), rules.shown_to(o, caller)) for o in orders]
+        return page, has_next
 
     async def pending_summary(self) -> tuple[int, int]:
         """(orders not yet shipped, age of the oldest in whole minutes)."""
@@ -275,11 +284,7 @@ class OrdersService:
 def _visible(order: Order | None, order_id: str, caller: Caller = INTERNAL) -> Order:
     """The order, unless there is none the caller may see (NOT_FOUND, word for word what an
     unknown id gets, so another storefront's order does not show it exists)."""
-    if (
-        order is None
-        or not rules.is_visible(order.status)
-        or not caller.sees_orders_of(order.placed_by)
-    ):
+    if order is None or not rules.is_visible(order.status) or not rules.may_see(order, caller):
         raise DomainError(ErrorCode.NOT_FOUND, f"no order {order_id}", "id")
     return order
 

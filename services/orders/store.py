@@ -103,11 +103,16 @@ class OrdersStore(Store, Protocol):
         ...
 
     async def page(
-        self, first: int, before_number: int | None, status: OrderStatus | None, placed_by: str
+        self,
+        first: int,
+        before_number: int | None,
+        status: OrderStatus | None,
+        placed_by: str,
+        channels: Sequence[str] | None = None,
     ) -> tuple[list[Order], bool]:
         """At most `first` orders that clients may see, most recent (highest number) first,
         numbered below `before_number` when given, in `status` and placed by `placed_by` when
-        given; and whether more follow."""
+        given, on one of `channels` unless None; and whether more follow."""
         ...
 
     async def waiting_orders(self, statuses: Sequence[OrderStatus]) -> tuple[int, datetime | None]:
@@ -330,9 +335,16 @@ class SqlOrdersStore(SqlStore):
         return await self._assemble(list((await self.session.exec(statement)).all()))
 
     async def page(
-        self, first: int, before_number: int | None, status: OrderStatus | None, placed_by: str
+        self,
+        first: int,
+        before_number: int | None,
+        status: OrderStatus | None,
+        placed_by: str,
+        channels: Sequence[str] | None = None,
     ) -> tuple[list[Order], bool]:
         statement = select(OrderRow).where(col(OrderRow.status).not_in(rules.HIDDEN))
+        if channels is not None:
+            statement = statement.where(col(OrderRow.channel).in_(channels))
         if before_number is not None:
             statement = statement.where(col(OrderRow.number) < before_number)
         if status is not None:

@@ -25,7 +25,7 @@ def return_to_proto(found: Return) -> pb.Return:
     return to_message(pb.Return, found)
 
 
-def new_return_from_proto(request: pb.RequestReturnRequest, caller: Caller) -> NewReturn:
+def new_return_from_proto(request: pb.RequestReturnRequest) -> NewReturn:
     customer = None
     if request.HasField("customer"):
         given = request.customer
@@ -41,7 +41,7 @@ def new_return_from_proto(request: pb.RequestReturnRequest, caller: Caller) -> N
             for x in request.lines
         ),
         customer=customer,
-        requested_by=caller.own_orders_only,
+        idempotency_key=request.idempotency_key,
     )
 
 
@@ -102,8 +102,8 @@ class ReturnsGrpc(ReturnsServiceServicer):
     async def RequestReturn(
         self, request: pb.RequestReturnRequest, context: ServicerContext
     ) -> pb.Return:
-        new = new_return_from_proto(request, caller_of(context))
-        return return_to_proto(await self._service.request(new))
+        new = new_return_from_proto(request)
+        return return_to_proto(await self._service.request(new, caller_of(context)))
 
     async def ReceiveReturn(
         self, request: pb.ReceiveReturnRequest, context: ServicerContext

@@ -21,6 +21,7 @@ from datetime import datetime
 
 from oms.events.v1 import returns_pb2 as events
 from oms.returns.v1 import returns_pb2 as returns_pb
+from services.kernel import bounds
 from services.kernel.caller import INTERNAL, Caller
 from services.kernel.db import utcnow
 from services.kernel.errors import DomainError, ErrorCode
@@ -72,13 +73,25 @@ class ReturnsService:
 
     # Requesting
 
-    async def request(self, new: NewReturn) -> Return:
-        """Accepts shipped units within the window, routed to the hub near the customer."""
+    async def request(self, new: NewReturn, caller: Caller = INTERNAL) -> Return:
+        """Accepts shipped units within the window, routed to the hub near the customer.
+
+        Under an idempotency key, the first return requested with it for the order is the
+        answer to every later request with it: nothing more is created, however often the
+        client retries, and a retry is answered from this service's own data (the order and
+        inventory need not answer). Requests of one order take turns when they are stored, so
+        of concurrent requests with one key exactly one creates the return.
+        """
         rules.validate_new_return(new)
+        if new.idempotency_key:
+            async with self.uow.read() as store:
+                first = await store.return_by_key(new.order_id, new.idempotency_key)
+            if first is not None:
+                return self._first_for(first, caller)
         order = await self._orders.shipped_order(new.order_id)
-        if new.requested_by and order.placed_by != new.requested_by:
+        if not rules.may_return(order, caller):
             # Someone else's order is answered as an unknown one: its existence is not theirs.
-            raise DomainError(ErrorCode.NOT_FOUND, f"no order {new.order_id}", "order_id")
+            raise _unknown_order(new.order_id)
         catalogue = await self._inventory.catalogue(line.sku for line in new.lines)
         rules.require_known_skus(new.lines, catalogue)
         shipped = rules.shipped_lines(order, catalogue)
@@ -91,7 +104,16 @@ class ReturnsService:
         units = sum(line.quantity for line in new.lines)
         sites = await self._inventory.return_sites()
         route = rules.route_return(sites, customer, units, self._policy.cost_model)
-        return await self._record_request(new, order, shipped, route, customer)
+        requested = await self._record_request(new, order, shipped, route, customer)
+        return rules.shown_to(requested, caller)
+
+    @staticmethod
+    def _first_for(first: Return, caller: Caller) -> Return:
+        """The return a retry found under its key, as `caller` sees it (one it may not see is
+        answered as an unknown order: another caller's key tells nothing)."""
+        if not rules.may_see(first, caller):
+            raise _unknown_order(first.order_id)
+        return rules.shown_to(first, caller)
 
     async def _record_request(
         self,
@@ -102,9 +124,16 @@ class ReturnsService:
         customer: tuple[float, float],
     ) -> Return:
         """Checks the units against the order's other returns and stores the return, with the
-        order's returns locked so that the check still holds when the return is stored."""
+        order's returns locked so that the check still holds when the return is stored; the
+        return already stored under the request's idempotency key, when there is one, is
+        found under the same lock and answered instead."""
         async with self.uow.write() as store:
-            rules.require_returnable(new.lines, shipped, await store.lock_requested_units(order.id))
+            requested_units = await store.lock_requested_units(order.id)
+            if new.idempotency_key:
+                first = await store.return_by_key(order.id, new.idempotency_key)
+                if first is not None:
+                    return first
+            rules.require_returnable(new.lines, shipped, requested_units)
             requested = await store.add_return(
                 AcceptedReturn(
                     id=str(uuid.uuid4()),
@@ -117,6 +146,7 @@ class ReturnsService:
                     lines=new.lines,
                     shipped=shipped,
                     requested_at=self._clock(),
+                    idempotency_key=new.idempotency_key,
                 )
             )
             store.record(
@@ -136,8 +166,7 @@ class ReturnsService:
     ) -> Return:
         """The hub's scan: only at the return's destination, only once, and by a scanner only
         at its own location."""
-        if not location_code.strip():
-            raise DomainError(ErrorCode.INVALID_INPUT, "locationCode is required", "location_code")
+        location_code = bounds.require_code(location_code, "location_code", "locationCode")
         rules.require_works_at(caller, location_code)
         async with self.uow.write() as store:
             parcel = await _require_return(store, return_id)
@@ -243,20 +272,25 @@ class ReturnsService:
         return found[0]
 
     async def many(self, return_ids: Sequence[str], caller: Caller = INTERNAL) -> list[Return]:
-        """The returns asked for that `caller` may see (`rules.may_see`), in the order asked;
-        unknown ids and returns the caller may not see are left out alike."""
+        """The returns asked for that `caller` may see (`rules.may_see`), as it sees them
+        (`rules.shown_to`), in the order asked; unknown ids and returns the caller may not see
+        are left out alike. At most MAX_IDS at once."""
+        bounds.require_count(return_ids, "ids", rules.MAX_IDS, "ids")
         async with self.uow.read() as store:
             by_id = {r.id: r for r in await store.returns(return_ids)}
-        return [by_id[i] for i in return_ids if i in by_id and rules.may_see(by_id[i], caller)]
+        return [
+            rules.shown_to(by_id[i], caller)
+            for i in return_ids
+            if i in by_id and rules.may_see(by_id[i], caller)
+        ]
 
     async def hub_queue(self, location_code: str, caller: Caller = INTERNAL) -> list[Return]:
-        """Returns received at the location and not yet inspected, oldest receipt first; a
-        scanner reads its own location's queue only."""
-        if not location_code.strip():
-            raise DomainError(ErrorCode.INVALID_INPUT, "locationCode is required", "location_code")
+        """Returns received at the location and not yet inspected, oldest receipt first, the
+        MAX_QUEUE oldest at most; a scanner reads its own location's queue only."""
+        location_code = bounds.require_code(location_code, "location_code", "locationCode")
         rules.require_works_at(caller, location_code)
         async with self.uow.read() as store:
-            queue = await store.hub_queue(location_code)
+            queue = await store.hub_queue(location_code, rules.MAX_QUEUE)
         # An empty queue is the one answer that could hide a mistyped location.
         if not queue and not await self._inventory.location_exists(location_code):
             raise DomainError(
@@ -270,6 +304,10 @@ class ReturnsService:
             returns = await store.reported_returns(start, end)
             backlog = await store.backlog()
         return build_report(returns, backlog, self._clock())
+
+
+def _unknown_order(order_id: str) -> DomainError:
+    return DomainError(ErrorCode.NOT_FOUND, f"no order {order_id}", "order_id")
 
 
 async def _require_return(store: ReturnsStore, return_id: str) -> ReturnParcel:

@@ -55,7 +55,12 @@ class ReturnsStore(Store, Protocol):
         ...
 
     async def add_return(self, accepted: AcceptedReturn) -> Return:
-        """Stores a REQUESTED return with its lines and the shipped snapshot of each."""
+        """Stores a REQUESTED return with its lines and the shipped snapshot of each, under its
+        idempotency key when it has one (one return per order and key: a unique constraint)."""
+        ...
+
+    async def return_by_key(self, order_id: str, idempotency_key: str) -> Return | None:
+        """The return requested for the order under this idempotency key, if any."""
         ...
 
     # Receiving and inspecting
@@ -99,8 +104,9 @@ class ReturnsStore(Store, Protocol):
         """The returns among `return_ids` that exist, in any order."""
         ...
 
-    async def hub_queue(self, location_code: str) -> list[Return]:
-        """Returns received at the location and not yet inspected, oldest receipt first."""
+    async def hub_queue(self, location_code: str, limit: int) -> list[Return]:
+        """Returns received at the location and not yet inspected, oldest receipt first, the
+        `limit` oldest at most."""
         ...
 
     async def reported_returns(
@@ -188,12 +194,20 @@ class SqlReturnsStore(SqlStore):
             customer_latitude=accepted.customer[0],
             customer_longitude=accepted.customer[1],
             requested_at=accepted.requested_at,
+            idempotency_key=accepted.idempotency_key or None,
         )
         self.session.add(row)
         await self.session.flush()
         for number, line in enumerate(accepted.lines):
             self.session.add(_line_row(row.id, number, line, accepted.shipped[line.sku]))
         return (await self._load([row]))[0]
+
+    async def return_by_key(self, order_id: str, idempotency_key: str) -> Return | None:
+        statement = select(ReturnRow).where(
+            ReturnRow.order_id == order_id, ReturnRow.idempotency_key == idempotency_key
+        )
+        found = list((await self.session.exec(statement)).all())
+        return (await self._load(found))[0] if found else None
 
     # Receiving and inspecting
 
@@ -285,7 +299,7 @@ class SqlReturnsStore(SqlStore):
         statement = select(ReturnRow).where(col(ReturnRow.id).in_(return_ids))
         return await self._load(list((await self.session.exec(statement)).all()))
 
-    async def hub_queue(self, location_code: str) -> list[Return]:
+    async def hub_queue(self, location_code: str, limit: int) -> list[Return]:
         statement = (
             select(ReturnRow)
             .where(
@@ -293,6 +307,7 @@ class SqlReturnsStore(SqlStore):
                 ReturnRow.destination_code == location_code,
             )
             .order_by(col(ReturnRow.received_at), col(ReturnRow.id))
+            .limit(limit)
         )
         return await self._load(list((await self.session.exec(statement)).all()))
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, Index
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Index, Integer
 from sqlmodel import Field, SQLModel
 
 from services.kernel.db import UTCDateTime, utcnow
+
+# Money that may outgrow 32 bits: BIGINT on PostgreSQL; SQLite's INTEGER holds 64 bits already.
+MONEY = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class ReturnRow(SQLModel, table=True):
@@ -16,6 +19,9 @@ class ReturnRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_returns_queue", "status", "destination_code", "received_at"),
         Index("ix_returns_requested_at", "requested_at"),
+        # One return per order and idempotency key (revision 0002); returns without a key
+        # (NULL) never collide.
+        Index("one_return_per_key", "order_id", "idempotency_key", unique=True),
     )
 
     id: str = Field(primary_key=True, max_length=36)
@@ -24,8 +30,9 @@ class ReturnRow(SQLModel, table=True):
     status: str = Field(max_length=32)
     destination_code: str = Field(max_length=64)
     destination_kind: str = Field(max_length=32)
-    estimated_cost_cents: int
-    centralized_cost_cents: int
+    # 64-bit (revision 0002): labour per unit times the units of a large return.
+    estimated_cost_cents: int = Field(sa_type=MONEY)
+    centralized_cost_cents: int = Field(sa_type=MONEY)
     customer_latitude: float
     customer_longitude: float
     fraud_flags: list[str] = Field(default_factory=list, sa_type=JSON)
@@ -35,6 +42,7 @@ class ReturnRow(SQLModel, table=True):
     received_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     inspected_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    idempotency_key: str | None = Field(default=None, max_length=128)
 
 
 class ReturnLineRow(SQLModel, table=True):
@@ -85,7 +93,8 @@ class RefundRow(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=36)
     return_id: str = Field(unique=True, foreign_key="returns.id", max_length=36)
     order_id: str = Field(max_length=36)
-    amount_cents: int
+    # 64-bit (revision 0002): the paid price of every unit of a large return.
+    amount_cents: int = Field(sa_type=MONEY)
     currency: str = Field(max_length=3)
     provider: str = Field(max_length=32)
     status: str = Field(max_length=32)

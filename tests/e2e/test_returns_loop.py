@@ -135,7 +135,8 @@ async def system(tmp_path: Path) -> AsyncIterator[System]:
             system = System(
                 backoffice=Client(graphql, mint(data_dir, "--role", "backoffice")),
                 storefront=Client(
-                    graphql, mint(data_dir, "--role", "storefront", "--subject", SHOP)
+                    graphql,
+                    mint(data_dir, "--role", "storefront", "--subject", SHOP, "--channel", "web"),
                 ),
                 scanner=Client(
                     graphql, mint(data_dir, "--role", "scanner", "--location", "HUB-BER")

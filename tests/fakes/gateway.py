@@ -217,7 +217,10 @@ class FakeReturns(FakeService):
 
 def principal(role: Role) -> Caller:
     return Caller(
-        subject=f"{role}-1", role=role, location_code="HUB-1" if role is Role.SCANNER else None
+        subject=f"{role}-1",
+        role=role,
+        location_code="HUB-1" if role is Role.SCANNER else None,
+        channels=("web",) if role is Role.STOREFRONT else (),
     )
 
 

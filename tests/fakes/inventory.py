@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from services.inventory.domain.model import (
+    Adjustment,
     AppliedMovement,
     Channel,
     LedgerEntry,
@@ -18,6 +19,7 @@ from services.inventory.domain.model import (
     StockLevel,
 )
 from services.inventory.store import InventoryStore
+from services.kernel.bounds import MAX_LEVEL_UNITS
 from services.kernel.db import utcnow
 from tests.fakes.kernel import MemoryData, MemoryStore, MemoryUnitOfWork
 
@@ -32,6 +34,7 @@ class InventoryData(MemoryData):
     channels: dict[str, Channel] = field(default_factory=dict)
     reservations: dict[str, Reservation] = field(default_factory=dict)
     holders: dict[str, str] = field(default_factory=dict)
+    adjustments: dict[str, Adjustment] = field(default_factory=dict)
 
 
 def _lock_order(lines: Sequence[ReservationLine]) -> tuple[ReservationLine, ...]:
@@ -79,6 +82,12 @@ class MemoryInventoryStore(MemoryStore[InventoryData]):
     async def open_stock_level(self, sku: str, location_code: str) -> None:
         self.data.levels.setdefault((sku, location_code), StockLevel(sku, location_code))
 
+    async def claim_adjustment(self, adjustment: Adjustment) -> Adjustment | None:
+        first = self.data.adjustments.get(adjustment.key)
+        if first is None:
+            self.data.adjustments[adjustment.key] = adjustment
+        return first
+
     async def move(self, movement: Movement) -> AppliedMovement | None:
         level = self.data.levels.get((movement.sku, movement.location_code))
         if level is None:
@@ -100,7 +109,7 @@ class MemoryInventoryStore(MemoryStore[InventoryData]):
             after.pending_inspection,
             after.in_repair,
         )
-        if min(states) < 0 or after.reserved > after.on_hand:
+        if min(states) < 0 or max(states) > MAX_LEVEL_UNITS or after.reserved > after.on_hand:
             return None
         self.data.levels[(movement.sku, movement.location_code)] = after
         entry = LedgerEntry(len(self.data.ledger) + 1, movement, utcnow())

@@ -154,7 +154,12 @@ class MemoryOrdersStore(MemoryStore[OrdersData]):
         ]
 
     async def page(
-        self, first: int, before_number: int | None, status: OrderStatus | None, placed_by: str
+        self,
+        first: int,
+        before_number: int | None,
+        status: OrderStatus | None,
+        placed_by: str,
+        channels: Sequence[str] | None = None,
     ) -> tuple[list[Order], bool]:
         matching = [
             o
@@ -163,6 +168,7 @@ class MemoryOrdersStore(MemoryStore[OrdersData]):
             and (before_number is None or int(o.number) < before_number)
             and (status is None or o.status is status)
             and (not placed_by or o.placed_by == placed_by)
+            and (channels is None or o.channel in channels)
         ]
         return matching[:first], len(matching) > first
 

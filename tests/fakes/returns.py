@@ -87,8 +87,21 @@ class MemoryReturnsStore(MemoryStore[ReturnsData]):
     async def add_return(self, accepted: AcceptedReturn) -> Return:
         assert accepted.id not in self.data.returns, "return ids are unique"
         assert all(line.quantity >= 1 for line in accepted.lines), "a CHECK constraint in SQL"
+        if accepted.idempotency_key:
+            found = await self.return_by_key(accepted.order_id, accepted.idempotency_key)
+            assert found is None, "one return per order and key (a unique index in SQL)"
         self.data.returns[accepted.id] = StoredReturn(accepted)
         return self._return(self.data.returns[accepted.id])
+
+    async def return_by_key(self, order_id: str, idempotency_key: str) -> Return | None:
+        return next(
+            (
+                self._return(r)
+                for r in self.data.returns.values()
+                if (r.accepted.order_id, r.accepted.idempotency_key) == (order_id, idempotency_key)
+            ),
+            None,
+        )
 
     # Receiving and inspecting
 
@@ -151,14 +164,14 @@ class MemoryReturnsStore(MemoryStore[ReturnsData]):
     async def returns(self, return_ids: Sequence[str]) -> list[Return]:
         return [self._return(r) for i, r in self.data.returns.items() if i in return_ids]
 
-    async def hub_queue(self, location_code: str) -> list[Return]:
+    async def hub_queue(self, location_code: str, limit: int) -> list[Return]:
         queue = [
             r
             for r in self.data.returns.values()
             if r.status is ReturnStatus.RECEIVED and r.accepted.destination.code == location_code
         ]
         queue.sort(key=lambda r: (r.received_at, r.accepted.id))
-        return [self._return(r) for r in queue]
+        return [self._return(r) for r in queue[:limit]]
 
     async def reported_returns(
         self, start: datetime | None, end: datetime | None

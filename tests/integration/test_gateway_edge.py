@@ -49,7 +49,7 @@ from tests.support.stock import ADJUST_STOCK, UPSERT_LOCATION, UPSERT_SKU
 PROTOCOL = Subprotocol("graphql-transport-ws")
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 LOCATIONS = "{ locations { code } }"
-INVENTORY_CHANGED = 'subscription { inventoryChanged(skus: ["TEE"]) { sku onHand } }'
+INVENTORY_CHANGED = 'subscription { inventoryChanged(skus: ["TEE"]) { sku available onHand } }'
 AUDIT_DIR = Path(__file__).parents[1] / "http_audit"
 # The gateway's policy here: the default lifetimes, one second of clock leeway so that a token
 # made to expire soon does.
@@ -300,7 +300,14 @@ async def test_graphql_over_http_audit_passes_without_warnings(edge: Edge) -> No
 def crafted(**claims: Any) -> str:
     """A token signed with the gateway's own key, carrying exactly these claims."""
     now = datetime.now(UTC)
-    base = {"iss": "oms", "sub": "shop-eu", "role": "storefront", "iat": now, "jti": "a1"}
+    base = {
+        "iss": "oms",
+        "sub": "shop-eu",
+        "role": "storefront",
+        "iat": now,
+        "jti": "a1",
+        "channels": ["web"],
+    }
     return jwt.encode({**base, "exp": now + timedelta(hours=1), **claims}, SIGNING_KEY, "HS256")
 
 
@@ -356,7 +363,9 @@ async def closed_with(ws: ClientConnection, timeout: float) -> tuple[int, str]:
 
 
 async def test_a_socket_closes_when_its_token_expires(edge: Edge) -> None:
-    token = issue_token(SIGNING_KEY, Role.STOREFRONT, subject="shop", ttl=timedelta(seconds=2))
+    token = issue_token(
+        SIGNING_KEY, Role.STOREFRONT, subject="shop", ttl=timedelta(seconds=2), channels=("web",)
+    )
     async with connect(edge.ws_url, subprotocols=[PROTOCOL]) as ws:
         await init(ws, f"Bearer {token}")
         subscribe = {"query": INVENTORY_CHANGED}
@@ -429,7 +438,8 @@ async def test_the_gql_client_subscribes_with_its_token_on_the_upgrade(edge: Edg
             listening.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listening
-    assert seen[0]["sku"] == "TEE" and seen[0]["onHand"] >= 1
+    # A storefront sees what it may sell, not the shelf count (onHand) behind it.
+    assert seen[0]["sku"] == "TEE" and seen[0]["available"] >= 1 and seen[0]["onHand"] is None
 
 
 async def test_a_bad_token_on_the_upgrade_is_refused(edge: Edge) -> None:

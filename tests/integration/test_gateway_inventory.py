@@ -363,8 +363,10 @@ async def test_inventory_changed_delivers_each_change_to_subscribers_of_its_sku(
     gateway: Gateway,
 ) -> None:
     await seed(gateway)
+    # The back office: it sees each change whole (a storefront sees less, see
+    # test_gateway_exposure.py).
     async with Subscriber.connect(
-        gateway, f"Bearer {gateway.token(Role.STOREFRONT)}"
+        gateway, f"Bearer {gateway.token(Role.BACKOFFICE)}"
     ) as subscriber:
         await subscriber.acknowledged()
         await subscriber.subscribe("tee", ["TEE"])

@@ -61,11 +61,17 @@ class Gateway(GraphQLClient):
     async def shipped_order(
         self, external_id: str, units: int = 1, subject: str = "storefront-a", **extra: Any
     ) -> str:
-        """A storefront's order of TEE, shipped (from Lisbon until returns restock the hub)."""
+        """A storefront's order of TEE, shipped (from Lisbon until returns restock the hub), on
+        a channel its token names."""
         variables = order_input(external_id, {"TEE": units}, **extra)
+        channels = (variables["input"]["channel"],)
         placed = (
             await self.data(
-                operation("PlaceOrder"), variables, role=Role.STOREFRONT, subject=subject
+                operation("PlaceOrder"),
+                variables,
+                role=Role.STOREFRONT,
+                subject=subject,
+                channels=channels,
             )
         )["placeOrder"]
         assert placed["userErrors"] == [], placed

@@ -14,6 +14,8 @@ from gateway.auth import issue_token
 from services.kernel.caller import Role
 
 PATH = "/graphql"
+# The channels a storefront's token names unless a request says others.
+STOREFRONT_CHANNELS = ("web",)
 
 
 class Who(TypedDict, total=False):
@@ -21,6 +23,7 @@ class Who(TypedDict, total=False):
 
     location: str | None
     subject: str | None
+    channels: tuple[str, ...] | None
     token: str | None
 
 
@@ -89,14 +92,22 @@ class GraphQLClient:
         return self.base_url.replace("http", "ws", 1) + PATH
 
     def token(
-        self, role: Role = Role.ADMIN, location: str | None = None, subject: str | None = None
+        self,
+        role: Role = Role.ADMIN,
+        location: str | None = None,
+        subject: str | None = None,
+        channels: tuple[str, ...] | None = None,
     ) -> str:
         """A bearer token for `role`, with the same subject on every request unless told another,
-        so that a storefront sees the orders it placed a request ago."""
+        so that a storefront sees the orders it placed a request ago; a storefront's names
+        `channels` (by default STOREFRONT_CHANNELS)."""
         if self.signing_key is None:
             raise ValueError("this client has no signing key: give each request its token")
         at = (location or self.scanner_location) if role is Role.SCANNER else None
-        return issue_token(self.signing_key, role, at, subject=subject or f"{role}-a")
+        sells_on = (channels or STOREFRONT_CHANNELS) if role is Role.STOREFRONT else ()
+        return issue_token(
+            self.signing_key, role, at, subject=subject or f"{role}-a", channels=sells_on
+        )
 
     async def response(
         self,
@@ -106,7 +117,9 @@ class GraphQLClient:
         **who: Unpack[Who],
     ) -> httpx.Response:
         """The raw response, for the tests of status codes and headers."""
-        token = who.get("token") or self.token(role, who.get("location"), who.get("subject"))
+        token = who.get("token") or self.token(
+            role, who.get("location"), who.get("subject"), who.get("channels")
+        )
         return await self._send(token, document, variables or {})
 
     async def post(

@@ -149,7 +149,7 @@ async def test_limits_refuse_too_deep_too_many_aliases_and_too_many_tokens() -> 
     assert within.errors is None
 
 
-async def test_contract_fields_not_acted_on_yet_are_refused_not_ignored() -> None:
+async def test_idempotency_keys_reach_the_services() -> None:
     inventory, returns = FakeInventory(), FakeReturns()
     keyed = REQUEST_RETURN_VARIABLES["input"] | {"idempotencyKey": "loop-1"}
     request = await build_schema().execute(
@@ -158,10 +158,21 @@ async def test_contract_fields_not_acted_on_yet_are_refused_not_ignored() -> Non
         {"input": keyed},
         context_value=context_for(Role.ADMIN, inventory, returns=returns),
     )
-    assert request.data == {
-        "requestReturn": {
-            "return": None,
-            "userErrors": [{"field": "input.idempotencyKey", "code": "INVALID_INPUT"}],
-        }
-    }
-    assert inventory.calls == returns.calls == []
+    assert request.errors is None
+    assert returns.requests[-1].idempotency_key == "loop-1"
+    adjust = await build_schema().execute(
+        "mutation($input: StockAdjustmentInput!) { adjustStock(input: $input) "
+        "{ stockLevel { onHand } userErrors { field code } } }",
+        {
+            "input": {
+                "sku": "TEE",
+                "locationCode": "DC-1",
+                "delta": 1,
+                "reason": "count",
+                "idempotencyKey": "count-1",
+            }
+        },
+        context_value=context_for(Role.ADMIN, inventory),
+    )
+    assert adjust.errors is None
+    assert inventory.requests[-1].idempotency_key == "count-1"

@@ -40,7 +40,7 @@ async def test_every_orders_call_says_whom_it_is_for() -> None:
         )
         assert result.errors is None, result.errors
     assert orders.calls == ["GetOrders", "ListOrders", "PlaceOrder", "CancelOrder"]
-    assert set(orders.callers) == {Caller("storefront-1", Role.STOREFRONT)}
+    assert set(orders.callers) == {Caller("storefront-1", Role.STOREFRONT, channels=("web",))}
     assert orders.requests[1] == opb.ListOrdersRequest(
         first=5, after="c-9", status=opb.ORDER_STATUS_SHIPPED
     )

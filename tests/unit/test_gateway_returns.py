@@ -138,7 +138,7 @@ async def test_every_returns_call_says_whom_it_is_for() -> None:
     ]
     scanner, storefront = (
         Caller("scanner-1", Role.SCANNER, "HUB-1"),
-        Caller("storefront-1", Role.STOREFRONT),
+        Caller("storefront-1", Role.STOREFRONT, channels=("web",)),
     )
     assert returns.callers == [scanner] * 4 + [storefront] * 2
     assert returns.requests[-1] == rpb.RequestReturnRequest(

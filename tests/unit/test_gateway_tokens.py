@@ -34,7 +34,13 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def signed(**claims: object) -> str:
-    base = {"iss": "oms", "sub": "shop-eu", "role": "storefront", "jti": "id-1"}
+    base = {
+        "iss": "oms",
+        "sub": "shop-eu",
+        "role": "storefront",
+        "jti": "id-1",
+        "channels": ["web"],
+    }
     return jwt.encode({**base, **claims}, KEY, "HS256")
 
 
@@ -69,7 +75,7 @@ def test_a_subject_is_required_and_bounded(subject: str) -> None:
     with pytest.raises(InvalidToken, match="subject"):
         read_token(KEY, signed(sub=subject, iat=now, exp=now + timedelta(hours=1)))
     with pytest.raises(ValueError, match="subject"):
-        issue_token(KEY, Role.STOREFRONT, subject=subject)
+        issue_token(KEY, Role.STOREFRONT, subject=subject, channels=("web",))
 
 
 def test_every_token_has_its_own_id() -> None:

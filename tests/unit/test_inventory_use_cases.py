@@ -904,3 +904,53 @@ async def test_a_scanner_reads_stock_at_its_own_location_only() -> None:
     assert await service.stock_levels(["TEE"], ["DC-1"], scanner) == []
     ops = Caller("ops", Role.BACKOFFICE)
     assert len(await service.stock_levels(["TEE"], (), ops)) == 2
+
+
+async def test_an_adjustment_under_an_idempotency_key_happens_once() -> None:
+    uow = memory_uow()
+    service = bootstrap(uow)
+    await seed(service, {"DC-1": 3})
+    first = await service.adjust_stock("TEE", "DC-1", 5, "delivery", "count-7")
+    assert first.on_hand == 8
+    # Retried: nothing changes, and the level is what it is now.
+    await service.adjust_stock("TEE", "DC-1", -1, "damaged")
+    again = await service.adjust_stock("TEE", "DC-1", 5, "delivery", "count-7")
+    assert again == StockLevel("TEE", "DC-1", on_hand=7)
+    assert [c[2] for c in changes(uow)] == [3, 8, 7]
+    # The key names that adjustment: another one under it is a mistake, refused.
+    other = service.adjust_stock("TEE", "DC-1", 6, "delivery", "count-7")
+    assert await refused(other) == (ErrorCode.INVALID_INPUT, "idempotency_key")
+    # A refused adjustment leaves its key unused.
+    short = service.adjust_stock("TEE", "DC-1", -50, "loss", "count-8")
+    assert await refused(short) == (ErrorCode.INSUFFICIENT_STOCK, "delta")
+    assert (await service.adjust_stock("TEE", "DC-1", -2, "loss", "count-8")).on_hand == 5
+    too_long = service.adjust_stock("TEE", "DC-1", 1, "x", "k" * 129)
+    assert await refused(too_long) == (ErrorCode.INVALID_INPUT, "idempotency_key")
+
+
+async def test_a_level_holds_a_bounded_number_of_units() -> None:
+    service = bootstrap(memory_uow())
+    await seed(service, {"DC-1": 999_999_999})
+    huge = service.adjust_stock("TEE", "DC-1", 1_000_000_001, "count")
+    assert await refused(huge) == (ErrorCode.INVALID_QUANTITY, "delta")
+    past = service.adjust_stock("TEE", "DC-1", 2, "count")
+    assert await refused(past) == (ErrorCode.INVALID_QUANTITY, "delta")
+    assert (await service.adjust_stock("TEE", "DC-1", 1, "count")).on_hand == 1_000_000_000
+
+
+async def test_queries_name_a_bounded_number_of_codes() -> None:
+    service = bootstrap(memory_uow())
+    await seed(service, {"DC-1": 1})
+    many = [f"SKU-{i}" for i in range(501)]
+    assert await refused(service.availability(many, "web")) == (ErrorCode.INVALID_INPUT, "skus")
+    assert await refused(service.stock_levels(many)) == (ErrorCode.INVALID_INPUT, "skus")
+    assert await refused(service.skus(many)) == (ErrorCode.INVALID_INPUT, "codes")
+    assert await refused(service.locations(many)) == (ErrorCode.INVALID_INPUT, "codes")
+    assert await refused(service.sourcing_options(many)) == (ErrorCode.INVALID_INPUT, "skus")
+    nul = service.availability(["TEE", "T\x00"], "web")
+    assert await refused(nul) == (ErrorCode.INVALID_INPUT, "skus.1")
+    assert await refused(service.availability(["TEE"], "w" * 65)) == (
+        ErrorCode.INVALID_INPUT,
+        "channel",
+    )
+    assert await service.availability(many[:500], "web") == [(sku, 0) for sku in many[:500]]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import jwt
 import pytest
 
-from gateway.auth import load_or_create_signing_key, verify_token
+from gateway.auth import InvalidToken, load_or_create_signing_key, verify_token
 from launcher.cli import main
 from launcher.plan import GATEWAY, ChildSpec, GrpcHealth, HttpOk, dialable, plan_children
 from services.kernel.caller import Role
@@ -66,13 +68,49 @@ def test_a_storefront_keeps_its_subject_across_reissued_tokens(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("OMS_JWT_SECRET", raising=False)
-    args = ["token", "--role", "storefront", "--subject", "shop-eu", "--data-dir", str(tmp_path)]
+    args = ["token", "--role", "storefront", "--subject", "shop-eu", "--channel", "web-eu"]
+    args += ["--data-dir", str(tmp_path)]
     key = load_or_create_signing_key(tmp_path)
     subjects = set()
     for _ in range(2):
         assert main(args) == 0
         subjects.add(verify_token(key, last_line(capsys.readouterr().out)).subject)
     assert subjects == {"shop-eu"}
+
+
+def test_a_storefront_token_names_the_channels_it_sells_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OMS_JWT_SECRET", raising=False)
+    args = ["token", "--role", "storefront", "--channel", "web-eu", "--channel", "amazon-de"]
+    assert main([*args, "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "on web-eu, amazon-de" in out
+    principal = verify_token(load_or_create_signing_key(tmp_path), last_line(out))
+    assert principal.channels == ("web-eu", "amazon-de")
+    assert principal.sells_on("web-eu") and not principal.sells_on("web-us")
+    # A storefront bound to no channel could take any channel's orders: refused.
+    assert main(["token", "--role", "storefront", "--data-dir", str(tmp_path)]) == 2
+    assert "--channel" in capsys.readouterr().err
+    assert main([*args[:3], "--channel", "web eu", "--data-dir", str(tmp_path)]) == 2
+    # Other roles work on every channel; the option binds nothing for them.
+    assert (
+        main(["token", "--role", "admin", "--channel", "web-eu", "--data-dir", str(tmp_path)]) == 0
+    )
+    admin = verify_token(load_or_create_signing_key(tmp_path), last_line(capsys.readouterr().out))
+    assert admin.channels == () and admin.sells_on("anything")
+
+
+def test_a_storefront_token_without_channels_is_not_accepted() -> None:
+    key = b"a-test-signing-key-of-at-least-32-bytes"
+    now = datetime.now(UTC)
+    claims = {"iss": "oms", "sub": "shop", "role": "storefront", "iat": now}
+    for channels in (None, [], ["web eu"], "web", ["w" * 65]):
+        given = claims | {"exp": now + timedelta(hours=1)}
+        if channels is not None:
+            given["channels"] = channels
+        with pytest.raises(InvalidToken):
+            verify_token(key, jwt.encode(given, key, algorithm="HS256"))
 
 
 def test_configured_secret_wins_over_the_data_dirs_key(

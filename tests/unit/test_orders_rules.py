@@ -102,6 +102,33 @@ def test_a_valid_order_passes() -> None:
             {"lines": (OrderLine("TEE", 1, -1),)},
             (ErrorCode.INVALID_INPUT, "lines.0.unit_price_cents"),
         ),
+        # Bounds: every text, every number (services/kernel/bounds.py).
+        ({"channel": "w" * 1_100_000}, (ErrorCode.INVALID_INPUT, "channel")),
+        ({"channel": "web eu"}, (ErrorCode.INVALID_INPUT, "channel")),
+        ({"external_id": "x" * 129}, (ErrorCode.INVALID_INPUT, "external_id")),
+        ({"external_id": "w-1\x00"}, (ErrorCode.INVALID_INPUT, "external_id")),
+        ({"email": "a@" + "b" * 320}, (ErrorCode.INVALID_INPUT, "email")),
+        (
+            {"ship_to": Address(latitude=0, longitude=0, line1="x" * 4_500_000)},
+            (ErrorCode.INVALID_INPUT, "ship_to.line1"),
+        ),
+        (
+            {"ship_to": Address(latitude=0, longitude=0, city="Berlin\ud800")},
+            (ErrorCode.INVALID_INPUT, "ship_to.city"),
+        ),
+        (
+            {"ship_to": Address(latitude=0, longitude=0, postal_code="1" * 33)},
+            (ErrorCode.INVALID_INPUT, "ship_to.postal_code"),
+        ),
+        ({"lines": (OrderLine("T" * 65, 1, 1),)}, (ErrorCode.INVALID_INPUT, "lines.0.sku")),
+        (
+            {"lines": (OrderLine("TEE", 100_001, 1),)},
+            (ErrorCode.INVALID_QUANTITY, "lines.0.quantity"),
+        ),
+        (
+            {"lines": (OrderLine("TEE", 1, 2**31),)},
+            (ErrorCode.INVALID_INPUT, "lines.0.unit_price_cents"),
+        ),
     ],
 )
 def test_an_invalid_order_is_refused_on_the_field_at_fault(
@@ -113,8 +140,11 @@ def test_an_invalid_order_is_refused_on_the_field_at_fault(
 def test_the_bounds_themselves_are_valid() -> None:
     edge = replace(
         ORDER,
-        ship_to=Address(latitude=-90, longitude=180),
-        lines=(OrderLine("TEE", 1, 0),) * rules.MAX_LINES,
+        channel="c" * 64,
+        external_id="x" * 128,
+        ship_to=Address(latitude=-90, longitude=180, line1="x" * 200, postal_code="1" * 32),
+        lines=(OrderLine("TEE", 1, 0),) * (rules.MAX_LINES - 1)
+        + (OrderLine("T", 100_000, 2**31 - 1),),
     )
     rules.validate_new_order(edge)
 
@@ -281,9 +311,17 @@ def test_a_cursor_names_an_order_number() -> None:
     assert rules.decode_cursor(rules.encode_cursor(42)) == 42
 
 
-@given(st.integers(min_value=0, max_value=2**63))
+@given(st.integers(min_value=1, max_value=2**63 - 1))
 def test_every_cursor_decodes_to_its_number(number: int) -> None:
     assert rules.decode_cursor(rules.encode_cursor(number)) == number
+
+
+@pytest.mark.parametrize("number", [0, 2**63, 10**40])
+def test_a_cursor_past_any_order_number_is_refused(number: int) -> None:
+    # A database cannot compare with a number past 64 bits: it would be a fault, not a page.
+    with pytest.raises(DomainError) as refused:
+        rules.decode_cursor(rules.encode_cursor(number))
+    assert (refused.value.code, refused.value.field) == (ErrorCode.INVALID_INPUT, "after")
 
 
 @pytest.mark.parametrize(

@@ -48,6 +48,9 @@ HUB_PARCEL, STORE_PARCEL, LISBON_PARCEL = 450 + 200, 450 + 350, 1900 + 150
 EXTRA_PARCEL = CostModel().extra_parcel_cents
 
 
+WEB = ("web",)
+
+
 def new_order(
     external_id: str,
     lines: dict[str, int],
@@ -492,8 +495,10 @@ async def test_orders_page_most_recent_first() -> None:
 
     cancelled, _ = await service.page(10, "", OrderStatus.CANCELLED)
     assert [o.id for _, o in cancelled] == [placed[1].id]
-    mine, _ = await service.page(10, "", None, Caller("shop-eu", Role.STOREFRONT))
+    mine, _ = await service.page(10, "", None, Caller("shop-eu", Role.STOREFRONT, channels=WEB))
     assert [o.id for _, o in mine] == [placed[3].id, placed[1].id]
+    elsewhere = Caller("shop-eu", Role.STOREFRONT, channels=("amazon-de",))
+    assert await service.page(10, "", None, elsewhere) == ([], False)
 
     assert await refused(service.page(0, "", None)) == (ErrorCode.INVALID_INPUT, "first")
     assert await refused(service.page(101, "", None)) == (ErrorCode.INVALID_INPUT, "first")
@@ -554,12 +559,13 @@ async def test_one_location_at_most_means_no_split() -> None:
 
 async def test_a_storefront_sees_places_and_cancels_only_its_own_orders() -> None:
     service, _, inventory = system({("TEE", "DC-LIS"): 10})
-    shop_eu, shop_us = Caller("shop-eu", Role.STOREFRONT), Caller("shop-us", Role.STOREFRONT)
+    shop_eu = Caller("shop-eu", Role.STOREFRONT, channels=WEB)
+    shop_us = Caller("shop-us", Role.STOREFRONT, channels=WEB)
     ops = Caller("ops", Role.BACKOFFICE)
     mine = await service.place(new_order("w-1", {"TEE": 1}, placed_by="shop-eu"), shop_eu)
     assert await service.orders([mine.id], shop_eu) == [mine]
     assert await service.orders([mine.id], shop_us) == []
-    assert await service.orders([mine.id], ops) == [mine]
+    assert [o.id for o in await service.orders([mine.id], ops)] == [mine.id]
     # Answered exactly as an unknown order would be.
     assert await refused(service.order(mine.id, shop_us)) == (ErrorCode.NOT_FOUND, "id")
     assert await refused(service.cancel(mine.id, shop_us)) == (ErrorCode.NOT_FOUND, "id")
@@ -567,6 +573,37 @@ async def test_a_storefront_sees_places_and_cancels_only_its_own_orders() -> Non
     taken = service.place(new_order("w-1", {"TEE": 5}, placed_by="shop-us"), shop_us)
     assert await refused(taken) == (ErrorCode.INVALID_INPUT, "external_id")
     # The back office placing the same id gets the first order, holding nothing more.
-    assert await service.place(new_order("w-1", {"TEE": 1}, placed_by="ops"), ops) == mine
+    assert (await service.place(new_order("w-1", {"TEE": 1}, placed_by="ops"), ops)).id == mine.id
     assert inventory.available("TEE", "DC-LIS") == 9
     assert (await service.cancel(mine.id, shop_eu)).status is OrderStatus.CANCELLED
+
+
+async def test_a_storefront_places_and_sees_orders_of_its_own_channels_only() -> None:
+    service, _, inventory = system({("TEE", "DC-LIS"): 10})
+    web_shop = Caller("shop", Role.STOREFRONT, channels=("web", "web-eu"))
+    marketplace = Caller("shop", Role.STOREFRONT, channels=("amazon-de",))
+    # Placing on a channel the token does not name is refused, and holds nothing.
+    claimed = new_order("w-1", {"TEE": 1}, placed_by="shop")
+    assert await refused(service.place(claimed, marketplace)) == (ErrorCode.FORBIDDEN, "channel")
+    assert inventory.available("TEE", "DC-LIS") == 10
+    mine = await service.place(claimed, web_shop)
+    # The same subject under a token for other channels sees nothing of it.
+    assert await service.orders([mine.id], marketplace) == []
+    assert await refused(service.order(mine.id, marketplace)) == (ErrorCode.NOT_FOUND, "id")
+    assert await refused(service.cancel(mine.id, marketplace)) == (ErrorCode.NOT_FOUND, "id")
+    assert [o.id for o in await service.orders([mine.id], web_shop)] == [mine.id]
+
+
+async def test_a_storefront_sees_its_orders_without_the_cost_model() -> None:
+    service, _, _ = system({("TEE", "DC-LIS"): 10})
+    shop = Caller("shop", Role.STOREFRONT, channels=WEB)
+    ops = Caller("ops", Role.BACKOFFICE)
+    placed = await service.place(new_order("w-1", {"TEE": 1}, placed_by="shop"), shop)
+    assert placed.routing is None
+    [seen] = await service.orders([placed.id], shop)
+    assert seen.routing is None
+    (_, listed), *_ = (await service.page(10, "", None, shop))[0]
+    assert listed.routing is None
+    assert (await service.cancel(placed.id, shop)).routing is None
+    [complete] = await service.orders([placed.id], ops)
+    assert complete.routing is not None and complete.routing.total_cents > 0

@@ -24,7 +24,7 @@ from oms.events.v1.returns_pb2 import (
 from oms.events.v1.workorders_pb2 import WorkOrderCompleted
 from oms.returns.v1 import returns_pb2 as pb
 from oms.workorders.v1.workorders_pb2 import WorkOrderKind
-from services.kernel.caller import Caller, Role
+from services.kernel.caller import INTERNAL, Caller, Role
 from services.kernel.errors import ErrorCode
 from services.kernel.events import apply_event
 from services.kernel.proto_enums import enum_value
@@ -110,11 +110,9 @@ class Returns:
         customer: tuple[float, float] | None = None,
         requested_by: str = "",
     ) -> Return:
-        return await self.service.request(
-            new_return(
-                order_id, *lines, reason=reason, customer=customer, requested_by=requested_by
-            )
-        )
+        caller = Caller(requested_by, Role.STOREFRONT, channels=("web",)) if requested_by else None
+        new = new_return(order_id, *lines, reason=reason, customer=customer)
+        return await self.service.request(new, caller or INTERNAL)
 
     async def received(self, *lines: tuple[str, int], order_id: str = "o-1") -> Return:
         requested = await self.request(*lines, order_id=order_id)
@@ -153,10 +151,10 @@ def new_return(
     *lines: tuple[str, int],
     reason: str = "UNWANTED",
     customer: tuple[float, float] | None = None,
-    requested_by: str = "",
+    idempotency_key: str = "",
 ) -> NewReturn:
     requested = tuple(RequestedLine(sku, n, reason) for sku, n in lines)
-    return NewReturn(order_id, requested, customer, requested_by)
+    return NewReturn(order_id, requested, customer, idempotency_key)
 
 
 def inspection(
@@ -868,3 +866,63 @@ async def test_each_caller_sees_and_works_on_the_returns_that_are_theirs() -> No
     received = await system.service.receive(parcel.id, "HUB-BER", at_the_hub)
     assert received.status is ReturnStatus.RECEIVED
     assert [r.id for r in await system.service.hub_queue("HUB-BER", at_the_hub)] == [parcel.id]
+
+
+async def test_a_request_under_an_idempotency_key_creates_one_return_however_often_retried() -> (
+    None
+):
+    system = returns_service()
+    keyed = new_return("o-1", ("TEE", 1), idempotency_key="scan-42")
+    first = await system.service.request(keyed)
+    # Retried, even with other lines: the first return, and nothing more is created.
+    for retry in (keyed, new_return("o-1", ("TEE", 2), idempotency_key="scan-42")):
+        assert (await system.service.request(retry)).id == first.id
+    assert len(system.uow.data.returns) == 1
+    assert len(system.uow.published(ReturnRequested)) == 1
+    # A retry is answered from the returns' own data: the orders service need not answer.
+    system.orders.orders.clear()
+    assert (await system.service.request(keyed)).id == first.id
+    # The key belongs to its order: another order's request with it is a request of its own.
+    system.orders.orders["o-2"] = shipped_order("o-2")
+    other = await system.service.request(new_return("o-2", ("TEE", 1), idempotency_key="scan-42"))
+    assert other.id != first.id
+    # Someone who may not see the first return learns nothing from its key.
+    eve = Caller("eve", Role.STOREFRONT, channels=("web",))
+    assert await refused(system.service.request(keyed, eve)) == (ErrorCode.NOT_FOUND, "order_id")
+    too_long = new_return("o-1", ("TEE", 1), idempotency_key="k" * 129)
+    assert await refused(system.service.request(too_long)) == (
+        ErrorCode.INVALID_INPUT,
+        "idempotency_key",
+    )
+
+
+async def test_a_storefront_sees_its_return_without_fraud_signals_or_the_inspectors_notes() -> None:
+    system = returns_service()
+    ada = Caller("ada", Role.STOREFRONT, channels=("web",))
+    keyed = new_return("o-1", ("TEE", 1), idempotency_key="k-1")
+    parcel = await system.service.request(keyed, ada)
+    await system.service.receive(parcel.id, parcel.destination_code)
+    # Weighed far too light: rejected, with the inspector's notes.
+    await system.inspect(parcel.id, ("TEE", "NEW"), grams=10)
+    [complete] = await system.service.many([parcel.id], Caller("ops", Role.BACKOFFICE))
+    assert complete.fraud_flags == ("WEIGHT_MISMATCH",)
+    assert (complete.notes, complete.measured_weight_grams) == ("checked at the bench", 10)
+    for seen in (
+        (await system.service.many([parcel.id], ada))[0],
+        await system.service.get(parcel.id, ada),
+        await system.service.request(keyed, ada),  # a retry
+    ):
+        assert (seen.status, seen.fraud_flags, seen.notes, seen.measured_weight_grams) == (
+            ReturnStatus.REJECTED,
+            (),
+            "",
+            None,
+        )
+
+
+async def test_a_storefront_returns_orders_of_its_own_channels_only() -> None:
+    system = returns_service()
+    elsewhere = Caller("ada", Role.STOREFRONT, channels=("amazon-de",))
+    refusal = system.service.request(new_return("o-1", ("TEE", 1)), elsewhere)
+    assert await refused(refusal) == (ErrorCode.NOT_FOUND, "order_id")
+    assert system.uow.data.returns == {}

@@ -24,17 +24,17 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n oms/inventory/v1/inventory.proto\x12\x10oms.inventory.v1\"\xb4\x02\n\x08Location\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12,\n\x04kind\x18\x04 \x01(\x0e\x32\x1e.oms.inventory.v1.LocationKind\x12\x10\n\x08latitude\x18\x05 \x01(\x01\x12\x11\n\tlongitude\x18\x06 \x01(\x01\x12\x14\n\x0cships_orders\x18\x07 \x01(\x08\x12\x17\n\x0f\x61\x63\x63\x65pts_returns\x18\x08 \x01(\x08\x12 \n\x13\x64\x61ily_ship_capacity\x18\t \x01(\x03H\x00\x88\x01\x01\x12&\n\x19\x64\x61ily_inspection_capacity\x18\n \x01(\x03H\x01\x88\x01\x01\x42\x16\n\x14_daily_ship_capacityB\x1c\n\x1a_daily_inspection_capacity\"e\n\x03Sku\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x17\n\x0funit_cost_cents\x18\x03 \x01(\x03\x12\x14\n\x0cweight_grams\x18\x04 \x01(\x03\x12\x12\n\nserialized\x18\x05 \x01(\x08\"\xa9\x01\n\nStockLevel\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\x12\x0f\n\x07on_hand\x18\x03 \x01(\x03\x12\x10\n\x08reserved\x18\x04 \x01(\x03\x12\x11\n\tavailable\x18\x05 \x01(\x03\x12\x12\n\nin_transit\x18\x06 \x01(\x03\x12\x1a\n\x12pending_inspection\x18\x07 \x01(\x03\x12\x11\n\tin_repair\x18\x08 \x01(\x03\"\xe4\x02\n\x15UpsertLocationRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12,\n\x04kind\x18\x03 \x01(\x0e\x32\x1e.oms.inventory.v1.LocationKind\x12\x10\n\x08latitude\x18\x04 \x01(\x01\x12\x11\n\tlongitude\x18\x05 \x01(\x01\x12\x19\n\x0cships_orders\x18\x06 \x01(\x08H\x00\x88\x01\x01\x12\x1c\n\x0f\x61\x63\x63\x65pts_returns\x18\x07 \x01(\x08H\x01\x88\x01\x01\x12 \n\x13\x64\x61ily_ship_capacity\x18\x08 \x01(\x03H\x02\x88\x01\x01\x12&\n\x19\x64\x61ily_inspection_capacity\x18\t \x01(\x03H\x03\x88\x01\x01\x42\x0f\n\r_ships_ordersB\x12\n\x10_accepts_returnsB\x16\n\x14_daily_ship_capacityB\x1c\n\x1a_daily_inspection_capacity\"%\n\x14ListLocationsRequest\x12\r\n\x05\x63odes\x18\x01 \x03(\t\"F\n\x15ListLocationsResponse\x12-\n\tlocations\x18\x01 \x03(\x0b\x32\x1a.oms.inventory.v1.Location\"r\n\x10UpsertSkuRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x17\n\x0funit_cost_cents\x18\x03 \x01(\x03\x12\x14\n\x0cweight_grams\x18\x04 \x01(\x03\x12\x12\n\nserialized\x18\x05 \x01(\x08\" \n\x0fListSkusRequest\x12\r\n\x05\x63odes\x18\x01 \x03(\t\"7\n\x10ListSkusResponse\x12#\n\x04skus\x18\x01 \x03(\x0b\x32\x15.oms.inventory.v1.Sku\"W\n\x12\x41\x64justStockRequest\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\x12\r\n\x05\x64\x65lta\x18\x03 \x01(\x03\x12\x0e\n\x06reason\x18\x04 \x01(\t\"=\n\x15GetStockLevelsRequest\x12\x0c\n\x04skus\x18\x01 \x03(\t\x12\x16\n\x0elocation_codes\x18\x02 \x03(\t\"F\n\x16GetStockLevelsResponse\x12,\n\x06levels\x18\x01 \x03(\x0b\x32\x1c.oms.inventory.v1.StockLevel\"7\n\x16GetAvailabilityRequest\x12\x0c\n\x04skus\x18\x01 \x03(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\"1\n\x0fSkuAvailability\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x11\n\tavailable\x18\x02 \x01(\x03\"R\n\x17GetAvailabilityResponse\x12\x37\n\x0c\x61vailability\x18\x01 \x03(\x0b\x32!.oms.inventory.v1.SkuAvailability\")\n\x0bSafetyStock\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\r\n\x05units\x18\x02 \x01(\x03\"j\n\x07\x43hannel\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x1c\n\x14\x64\x65\x66\x61ult_safety_stock\x18\x02 \x01(\x03\x12\x33\n\x0csafety_stock\x18\x03 \x03(\x0b\x32\x1d.oms.inventory.v1.SafetyStock\"w\n\x14UpsertChannelRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x1c\n\x14\x64\x65\x66\x61ult_safety_stock\x18\x02 \x01(\x03\x12\x33\n\x0csafety_stock\x18\x03 \x03(\x0b\x32\x1d.oms.inventory.v1.SafetyStock\"G\n\x0fReservationLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\"\xeb\x01\n\x0bReservation\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x33\n\x06status\x18\x02 \x01(\x0e\x32#.oms.inventory.v1.ReservationStatus\x12/\n\x04held\x18\x03 \x03(\x0b\x32!.oms.inventory.v1.ReservationLine\x12\x34\n\tcommitted\x18\x04 \x03(\x0b\x32!.oms.inventory.v1.ReservationLine\x12\x33\n\x08released\x18\x05 \x03(\x0b\x32!.oms.inventory.v1.ReservationLine\"d\n\x0eReserveRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x30\n\x05lines\x18\x02 \x03(\x0b\x32!.oms.inventory.v1.ReservationLine\x12\x13\n\x0bholder_type\x18\x03 \x01(\t\"\x1d\n\x0eReleaseRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\"3\n\rCommitRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\"$\n\x15GetReservationRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\")\n\x19GetSourcingOptionsRequest\x12\x0c\n\x04skus\x18\x01 \x03(\t\"*\n\x08SkuUnits\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x11\n\tavailable\x18\x02 \x01(\x03\"m\n\x0eSourcingOption\x12,\n\x08location\x18\x01 \x01(\x0b\x32\x1a.oms.inventory.v1.Location\x12-\n\tavailable\x18\x02 \x03(\x0b\x32\x1a.oms.inventory.v1.SkuUnits\"e\n\x1aGetSourcingOptionsResponse\x12\x31\n\x07options\x18\x01 \x03(\x0b\x32 .oms.inventory.v1.SourcingOption\x12\x14\n\x0cunknown_skus\x18\x02 \x03(\t\"\x90\x02\n\rStockMovement\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\x15\n\rlocation_code\x18\x03 \x01(\t\x12\x15\n\ron_hand_delta\x18\x04 \x01(\x03\x12\x16\n\x0ereserved_delta\x18\x05 \x01(\x03\x12\x18\n\x10in_transit_delta\x18\x06 \x01(\x03\x12 \n\x18pending_inspection_delta\x18\x07 \x01(\x03\x12\x17\n\x0fin_repair_delta\x18\x08 \x01(\x03\x12\x0e\n\x06reason\x18\t \x01(\t\x12\x13\n\x0bsource_type\x18\n \x01(\t\x12\x11\n\tsource_id\x18\x0b \x01(\t\x12\x13\n\x0boccurred_at\x18\x0c \x01(\t\"I\n\x14ListMovementsRequest\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\x12\r\n\x05limit\x18\x03 \x01(\x05\"K\n\x15ListMovementsResponse\x12\x32\n\tmovements\x18\x01 \x03(\x0b\x32\x1f.oms.inventory.v1.StockMovement*\xb4\x01\n\x0cLocationKind\x12\x1d\n\x19LOCATION_KIND_UNSPECIFIED\x10\x00\x12%\n!LOCATION_KIND_DISTRIBUTION_CENTER\x10\x01\x12\'\n#LOCATION_KIND_THIRD_PARTY_WAREHOUSE\x10\x02\x12\x17\n\x13LOCATION_KIND_STORE\x10\x03\x12\x1c\n\x18LOCATION_KIND_RETURN_HUB\x10\x04*\xc3\x01\n\x11ReservationStatus\x12\"\n\x1eRESERVATION_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17RESERVATION_STATUS_HELD\x10\x01\x12\x1f\n\x1bRESERVATION_STATUS_RELEASED\x10\x02\x12 \n\x1cRESERVATION_STATUS_COMMITTED\x10\x03\x12*\n&RESERVATION_STATUS_PARTIALLY_COMMITTED\x10\x04\x32\xe9\t\n\x10InventoryService\x12U\n\x0eUpsertLocation\x12\'.oms.inventory.v1.UpsertLocationRequest\x1a\x1a.oms.inventory.v1.Location\x12`\n\rListLocations\x12&.oms.inventory.v1.ListLocationsRequest\x1a\'.oms.inventory.v1.ListLocationsResponse\x12\x46\n\tUpsertSku\x12\".oms.inventory.v1.UpsertSkuRequest\x1a\x15.oms.inventory.v1.Sku\x12Q\n\x08ListSkus\x12!.oms.inventory.v1.ListSkusRequest\x1a\".oms.inventory.v1.ListSkusResponse\x12Q\n\x0b\x41\x64justStock\x12$.oms.inventory.v1.AdjustStockRequest\x1a\x1c.oms.inventory.v1.StockLevel\x12\x63\n\x0eGetStockLevels\x12\'.oms.inventory.v1.GetStockLevelsRequest\x1a(.oms.inventory.v1.GetStockLevelsResponse\x12\x66\n\x0fGetAvailability\x12(.oms.inventory.v1.GetAvailabilityRequest\x1a).oms.inventory.v1.GetAvailabilityResponse\x12o\n\x12GetSourcingOptions\x12+.oms.inventory.v1.GetSourcingOptionsRequest\x1a,.oms.inventory.v1.GetSourcingOptionsResponse\x12R\n\rUpsertChannel\x12&.oms.inventory.v1.UpsertChannelRequest\x1a\x19.oms.inventory.v1.Channel\x12J\n\x07Reserve\x12 .oms.inventory.v1.ReserveRequest\x1a\x1d.oms.inventory.v1.Reservation\x12J\n\x07Release\x12 .oms.inventory.v1.ReleaseRequest\x1a\x1d.oms.inventory.v1.Reservation\x12H\n\x06\x43ommit\x12\x1f.oms.inventory.v1.CommitRequest\x1a\x1d.oms.inventory.v1.Reservation\x12X\n\x0eGetReservation\x12\'.oms.inventory.v1.GetReservationRequest\x1a\x1d.oms.inventory.v1.Reservation\x12`\n\rListMovements\x12&.oms.inventory.v1.ListMovementsRequest\x1a\'.oms.inventory.v1.ListMovementsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n oms/inventory/v1/inventory.proto\x12\x10oms.inventory.v1\"\xb4\x02\n\x08Location\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12,\n\x04kind\x18\x04 \x01(\x0e\x32\x1e.oms.inventory.v1.LocationKind\x12\x10\n\x08latitude\x18\x05 \x01(\x01\x12\x11\n\tlongitude\x18\x06 \x01(\x01\x12\x14\n\x0cships_orders\x18\x07 \x01(\x08\x12\x17\n\x0f\x61\x63\x63\x65pts_returns\x18\x08 \x01(\x08\x12 \n\x13\x64\x61ily_ship_capacity\x18\t \x01(\x03H\x00\x88\x01\x01\x12&\n\x19\x64\x61ily_inspection_capacity\x18\n \x01(\x03H\x01\x88\x01\x01\x42\x16\n\x14_daily_ship_capacityB\x1c\n\x1a_daily_inspection_capacity\"e\n\x03Sku\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x17\n\x0funit_cost_cents\x18\x03 \x01(\x03\x12\x14\n\x0cweight_grams\x18\x04 \x01(\x03\x12\x12\n\nserialized\x18\x05 \x01(\x08\"\xa9\x01\n\nStockLevel\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\x12\x0f\n\x07on_hand\x18\x03 \x01(\x03\x12\x10\n\x08reserved\x18\x04 \x01(\x03\x12\x11\n\tavailable\x18\x05 \x01(\x03\x12\x12\n\nin_transit\x18\x06 \x01(\x03\x12\x1a\n\x12pending_inspection\x18\x07 \x01(\x03\x12\x11\n\tin_repair\x18\x08 \x01(\x03\"\xe4\x02\n\x15UpsertLocationRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12,\n\x04kind\x18\x03 \x01(\x0e\x32\x1e.oms.inventory.v1.LocationKind\x12\x10\n\x08latitude\x18\x04 \x01(\x01\x12\x11\n\tlongitude\x18\x05 \x01(\x01\x12\x19\n\x0cships_orders\x18\x06 \x01(\x08H\x00\x88\x01\x01\x12\x1c\n\x0f\x61\x63\x63\x65pts_returns\x18\x07 \x01(\x08H\x01\x88\x01\x01\x12 \n\x13\x64\x61ily_ship_capacity\x18\x08 \x01(\x03H\x02\x88\x01\x01\x12&\n\x19\x64\x61ily_inspection_capacity\x18\t \x01(\x03H\x03\x88\x01\x01\x42\x0f\n\r_ships_ordersB\x12\n\x10_accepts_returnsB\x16\n\x14_daily_ship_capacityB\x1c\n\x1a_daily_inspection_capacity\"%\n\x14ListLocationsRequest\x12\r\n\x05\x63odes\x18\x01 \x03(\t\"F\n\x15ListLocationsResponse\x12-\n\tlocations\x18\x01 \x03(\x0b\x32\x1a.oms.inventory.v1.Location\"r\n\x10UpsertSkuRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x17\n\x0funit_cost_cents\x18\x03 \x01(\x03\x12\x14\n\x0cweight_grams\x18\x04 \x01(\x03\x12\x12\n\nserialized\x18\x05 \x01(\x08\" \n\x0fListSkusRequest\x12\r\n\x05\x63odes\x18\x01 \x03(\t\"7\n\x10ListSkusResponse\x12#\n\x04skus\x18\x01 \x03(\x0b\x32\x15.oms.inventory.v1.Sku\"p\n\x12\x41\x64justStockRequest\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\x12\r\n\x05\x64\x65lta\x18\x03 \x01(\x03\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\"=\n\x15GetStockLevelsRequest\x12\x0c\n\x04skus\x18\x01 \x03(\t\x12\x16\n\x0elocation_codes\x18\x02 \x03(\t\"F\n\x16GetStockLevelsResponse\x12,\n\x06levels\x18\x01 \x03(\x0b\x32\x1c.oms.inventory.v1.StockLevel\"7\n\x16GetAvailabilityRequest\x12\x0c\n\x04skus\x18\x01 \x03(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\"1\n\x0fSkuAvailability\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x11\n\tavailable\x18\x02 \x01(\x03\"R\n\x17GetAvailabilityResponse\x12\x37\n\x0c\x61vailability\x18\x01 \x03(\x0b\x32!.oms.inventory.v1.SkuAvailability\")\n\x0bSafetyStock\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\r\n\x05units\x18\x02 \x01(\x03\"j\n\x07\x43hannel\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x1c\n\x14\x64\x65\x66\x61ult_safety_stock\x18\x02 \x01(\x03\x12\x33\n\x0csafety_stock\x18\x03 \x03(\x0b\x32\x1d.oms.inventory.v1.SafetyStock\"w\n\x14UpsertChannelRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x1c\n\x14\x64\x65\x66\x61ult_safety_stock\x18\x02 \x01(\x03\x12\x33\n\x0csafety_stock\x18\x03 \x03(\x0b\x32\x1d.oms.inventory.v1.SafetyStock\"G\n\x0fReservationLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\"\xeb\x01\n\x0bReservation\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x33\n\x06status\x18\x02 \x01(\x0e\x32#.oms.inventory.v1.ReservationStatus\x12/\n\x04held\x18\x03 \x03(\x0b\x32!.oms.inventory.v1.ReservationLine\x12\x34\n\tcommitted\x18\x04 \x03(\x0b\x32!.oms.inventory.v1.ReservationLine\x12\x33\n\x08released\x18\x05 \x03(\x0b\x32!.oms.inventory.v1.ReservationLine\"d\n\x0eReserveRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x30\n\x05lines\x18\x02 \x03(\x0b\x32!.oms.inventory.v1.ReservationLine\x12\x13\n\x0bholder_type\x18\x03 \x01(\t\"\x1d\n\x0eReleaseRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\"3\n\rCommitRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\"$\n\x15GetReservationRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\")\n\x19GetSourcingOptionsRequest\x12\x0c\n\x04skus\x18\x01 \x03(\t\"*\n\x08SkuUnits\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x11\n\tavailable\x18\x02 \x01(\x03\"m\n\x0eSourcingOption\x12,\n\x08location\x18\x01 \x01(\x0b\x32\x1a.oms.inventory.v1.Location\x12-\n\tavailable\x18\x02 \x03(\x0b\x32\x1a.oms.inventory.v1.SkuUnits\"e\n\x1aGetSourcingOptionsResponse\x12\x31\n\x07options\x18\x01 \x03(\x0b\x32 .oms.inventory.v1.SourcingOption\x12\x14\n\x0cunknown_skus\x18\x02 \x03(\t\"\x90\x02\n\rStockMovement\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\x15\n\rlocation_code\x18\x03 \x01(\t\x12\x15\n\ron_hand_delta\x18\x04 \x01(\x03\x12\x16\n\x0ereserved_delta\x18\x05 \x01(\x03\x12\x18\n\x10in_transit_delta\x18\x06 \x01(\x03\x12 \n\x18pending_inspection_delta\x18\x07 \x01(\x03\x12\x17\n\x0fin_repair_delta\x18\x08 \x01(\x03\x12\x0e\n\x06reason\x18\t \x01(\t\x12\x13\n\x0bsource_type\x18\n \x01(\t\x12\x11\n\tsource_id\x18\x0b \x01(\t\x12\x13\n\x0boccurred_at\x18\x0c \x01(\t\"I\n\x14ListMovementsRequest\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\x12\r\n\x05limit\x18\x03 \x01(\x05\"K\n\x15ListMovementsResponse\x12\x32\n\tmovements\x18\x01 \x03(\x0b\x32\x1f.oms.inventory.v1.StockMovement*\xb4\x01\n\x0cLocationKind\x12\x1d\n\x19LOCATION_KIND_UNSPECIFIED\x10\x00\x12%\n!LOCATION_KIND_DISTRIBUTION_CENTER\x10\x01\x12\'\n#LOCATION_KIND_THIRD_PARTY_WAREHOUSE\x10\x02\x12\x17\n\x13LOCATION_KIND_STORE\x10\x03\x12\x1c\n\x18LOCATION_KIND_RETURN_HUB\x10\x04*\xc3\x01\n\x11ReservationStatus\x12\"\n\x1eRESERVATION_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17RESERVATION_STATUS_HELD\x10\x01\x12\x1f\n\x1bRESERVATION_STATUS_RELEASED\x10\x02\x12 \n\x1cRESERVATION_STATUS_COMMITTED\x10\x03\x12*\n&RESERVATION_STATUS_PARTIALLY_COMMITTED\x10\x04\x32\xe9\t\n\x10InventoryService\x12U\n\x0eUpsertLocation\x12\'.oms.inventory.v1.UpsertLocationRequest\x1a\x1a.oms.inventory.v1.Location\x12`\n\rListLocations\x12&.oms.inventory.v1.ListLocationsRequest\x1a\'.oms.inventory.v1.ListLocationsResponse\x12\x46\n\tUpsertSku\x12\".oms.inventory.v1.UpsertSkuRequest\x1a\x15.oms.inventory.v1.Sku\x12Q\n\x08ListSkus\x12!.oms.inventory.v1.ListSkusRequest\x1a\".oms.inventory.v1.ListSkusResponse\x12Q\n\x0b\x41\x64justStock\x12$.oms.inventory.v1.AdjustStockRequest\x1a\x1c.oms.inventory.v1.StockLevel\x12\x63\n\x0eGetStockLevels\x12\'.oms.inventory.v1.GetStockLevelsRequest\x1a(.oms.inventory.v1.GetStockLevelsResponse\x12\x66\n\x0fGetAvailability\x12(.oms.inventory.v1.GetAvailabilityRequest\x1a).oms.inventory.v1.GetAvailabilityResponse\x12o\n\x12GetSourcingOptions\x12+.oms.inventory.v1.GetSourcingOptionsRequest\x1a,.oms.inventory.v1.GetSourcingOptionsResponse\x12R\n\rUpsertChannel\x12&.oms.inventory.v1.UpsertChannelRequest\x1a\x19.oms.inventory.v1.Channel\x12J\n\x07Reserve\x12 .oms.inventory.v1.ReserveRequest\x1a\x1d.oms.inventory.v1.Reservation\x12J\n\x07Release\x12 .oms.inventory.v1.ReleaseRequest\x1a\x1d.oms.inventory.v1.Reservation\x12H\n\x06\x43ommit\x12\x1f.oms.inventory.v1.CommitRequest\x1a\x1d.oms.inventory.v1.Reservation\x12X\n\x0eGetReservation\x12\'.oms.inventory.v1.GetReservationRequest\x1a\x1d.oms.inventory.v1.Reservation\x12`\n\rListMovements\x12&.oms.inventory.v1.ListMovementsRequest\x1a\'.oms.inventory.v1.ListMovementsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'oms.inventory.v1.inventory_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_LOCATIONKIND']._serialized_start=3269
-  _globals['_LOCATIONKIND']._serialized_end=3449
-  _globals['_RESERVATIONSTATUS']._serialized_start=3452
-  _globals['_RESERVATIONSTATUS']._serialized_end=3647
+  _globals['_LOCATIONKIND']._serialized_start=3294
+  _globals['_LOCATIONKIND']._serialized_end=3474
+  _globals['_RESERVATIONSTATUS']._serialized_start=3477
+  _globals['_RESERVATIONSTATUS']._serialized_end=3672
   _globals['_LOCATION']._serialized_start=55
   _globals['_LOCATION']._serialized_end=363
   _globals['_SKU']._serialized_start=365
@@ -54,49 +54,49 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTSKUSRESPONSE']._serialized_start=1260
   _globals['_LISTSKUSRESPONSE']._serialized_end=1315
   _globals['_ADJUSTSTOCKREQUEST']._serialized_start=1317
-  _globals['_ADJUSTSTOCKREQUEST']._serialized_end=1404
-  _globals['_GETSTOCKLEVELSREQUEST']._serialized_start=1406
-  _globals['_GETSTOCKLEVELSREQUEST']._serialized_end=1467
-  _globals['_GETSTOCKLEVELSRESPONSE']._serialized_start=1469
-  _globals['_GETSTOCKLEVELSRESPONSE']._serialized_end=1539
-  _globals['_GETAVAILABILITYREQUEST']._serialized_start=1541
-  _globals['_GETAVAILABILITYREQUEST']._serialized_end=1596
-  _globals['_SKUAVAILABILITY']._serialized_start=1598
-  _globals['_SKUAVAILABILITY']._serialized_end=1647
-  _globals['_GETAVAILABILITYRESPONSE']._serialized_start=1649
-  _globals['_GETAVAILABILITYRESPONSE']._serialized_end=1731
-  _globals['_SAFETYSTOCK']._serialized_start=1733
-  _globals['_SAFETYSTOCK']._serialized_end=1774
-  _globals['_CHANNEL']._serialized_start=1776
-  _globals['_CHANNEL']._serialized_end=1882
-  _globals['_UPSERTCHANNELREQUEST']._serialized_start=1884
-  _globals['_UPSERTCHANNELREQUEST']._serialized_end=2003
-  _globals['_RESERVATIONLINE']._serialized_start=2005
-  _globals['_RESERVATIONLINE']._serialized_end=2076
-  _globals['_RESERVATION']._serialized_start=2079
-  _globals['_RESERVATION']._serialized_end=2314
-  _globals['_RESERVEREQUEST']._serialized_start=2316
-  _globals['_RESERVEREQUEST']._serialized_end=2416
-  _globals['_RELEASEREQUEST']._serialized_start=2418
-  _globals['_RELEASEREQUEST']._serialized_end=2447
-  _globals['_COMMITREQUEST']._serialized_start=2449
-  _globals['_COMMITREQUEST']._serialized_end=2500
-  _globals['_GETRESERVATIONREQUEST']._serialized_start=2502
-  _globals['_GETRESERVATIONREQUEST']._serialized_end=2538
-  _globals['_GETSOURCINGOPTIONSREQUEST']._serialized_start=2540
-  _globals['_GETSOURCINGOPTIONSREQUEST']._serialized_end=2581
-  _globals['_SKUUNITS']._serialized_start=2583
-  _globals['_SKUUNITS']._serialized_end=2625
-  _globals['_SOURCINGOPTION']._serialized_start=2627
-  _globals['_SOURCINGOPTION']._serialized_end=2736
-  _globals['_GETSOURCINGOPTIONSRESPONSE']._serialized_start=2738
-  _globals['_GETSOURCINGOPTIONSRESPONSE']._serialized_end=2839
-  _globals['_STOCKMOVEMENT']._serialized_start=2842
-  _globals['_STOCKMOVEMENT']._serialized_end=3114
-  _globals['_LISTMOVEMENTSREQUEST']._serialized_start=3116
-  _globals['_LISTMOVEMENTSREQUEST']._serialized_end=3189
-  _globals['_LISTMOVEMENTSRESPONSE']._serialized_start=3191
-  _globals['_LISTMOVEMENTSRESPONSE']._serialized_end=3266
-  _globals['_INVENTORYSERVICE']._serialized_start=3650
-  _globals['_INVENTORYSERVICE']._serialized_end=4907
+  _globals['_ADJUSTSTOCKREQUEST']._serialized_end=1429
+  _globals['_GETSTOCKLEVELSREQUEST']._serialized_start=1431
+  _globals['_GETSTOCKLEVELSREQUEST']._serialized_end=1492
+  _globals['_GETSTOCKLEVELSRESPONSE']._serialized_start=1494
+  _globals['_GETSTOCKLEVELSRESPONSE']._serialized_end=1564
+  _globals['_GETAVAILABILITYREQUEST']._serialized_start=1566
+  _globals['_GETAVAILABILITYREQUEST']._serialized_end=1621
+  _globals['_SKUAVAILABILITY']._serialized_start=1623
+  _globals['_SKUAVAILABILITY']._serialized_end=1672
+  _globals['_GETAVAILABILITYRESPONSE']._serialized_start=1674
+  _globals['_GETAVAILABILITYRESPONSE']._serialized_end=1756
+  _globals['_SAFETYSTOCK']._serialized_start=1758
+  _globals['_SAFETYSTOCK']._serialized_end=1799
+  _globals['_CHANNEL']._serialized_start=1801
+  _globals['_CHANNEL']._serialized_end=1907
+  _globals['_UPSERTCHANNELREQUEST']._serialized_start=1909
+  _globals['_UPSERTCHANNELREQUEST']._serialized_end=2028
+  _globals['_RESERVATIONLINE']._serialized_start=2030
+  _globals['_RESERVATIONLINE']._serialized_end=2101
+  _globals['_RESERVATION']._serialized_start=2104
+  _globals['_RESERVATION']._serialized_end=2339
+  _globals['_RESERVEREQUEST']._serialized_start=2341
+  _globals['_RESERVEREQUEST']._serialized_end=2441
+  _globals['_RELEASEREQUEST']._serialized_start=2443
+  _globals['_RELEASEREQUEST']._serialized_end=2472
+  _globals['_COMMITREQUEST']._serialized_start=2474
+  _globals['_COMMITREQUEST']._serialized_end=2525
+  _globals['_GETRESERVATIONREQUEST']._serialized_start=2527
+  _globals['_GETRESERVATIONREQUEST']._serialized_end=2563
+  _globals['_GETSOURCINGOPTIONSREQUEST']._serialized_start=2565
+  _globals['_GETSOURCINGOPTIONSREQUEST']._serialized_end=2606
+  _globals['_SKUUNITS']._serialized_start=2608
+  _globals['_SKUUNITS']._serialized_end=2650
+  _globals['_SOURCINGOPTION']._serialized_start=2652
+  _globals['_SOURCINGOPTION']._serialized_end=2761
+  _globals['_GETSOURCINGOPTIONSRESPONSE']._serialized_start=2763
+  _globals['_GETSOURCINGOPTIONSRESPONSE']._serialized_end=2864
+  _globals['_STOCKMOVEMENT']._serialized_start=2867
+  _globals['_STOCKMOVEMENT']._serialized_end=3139
+  _globals['_LISTMOVEMENTSREQUEST']._serialized_start=3141
+  _globals['_LISTMOVEMENTSREQUEST']._serialized_end=3214
+  _globals['_LISTMOVEMENTSRESPONSE']._serialized_start=3216
+  _globals['_LISTMOVEMENTSRESPONSE']._serialized_end=3291
+  _globals['_INVENTORYSERVICE']._serialized_start=3675
+  _globals['_INVENTORYSERVICE']._serialized_end=4932
 # @@protoc_insertion_point(module_scope)

@@ -377,11 +377,16 @@ class AdjustStockRequest(_message.Message):
     LOCATION_CODE_FIELD_NUMBER: _builtins.int
     DELTA_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
     sku: _builtins.str
     location_code: _builtins.str
     delta: _builtins.int
     """Signed change to on-hand units."""
     reason: _builtins.str
+    idempotency_key: _builtins.str
+    """Chosen by the client: the same key again changes nothing and answers the level as it is.
+    Empty: no key.
+    """
     def __init__(
         self,
         *,
@@ -389,10 +394,11 @@ class AdjustStockRequest(_message.Message):
         location_code: _builtins.str = ...,
         delta: _builtins.int = ...,
         reason: _builtins.str = ...,
+        idempotency_key: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["delta", b"delta", "location_code", b"location_code", "reason", b"reason", "sku", b"sku"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["delta", b"delta", "idempotency_key", b"idempotency_key", "location_code", b"location_code", "reason", b"reason", "sku", b"sku"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -452,7 +458,9 @@ class GetAvailabilityRequest(_message.Message):
     CHANNEL_FIELD_NUMBER: _builtins.int
     channel: _builtins.str
     @_builtins.property
-    def skus(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def skus(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """At most 500."""
+
     def __init__(
         self,
         *,

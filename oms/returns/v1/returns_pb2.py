@@ -24,23 +24,23 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1coms/returns/v1/returns.proto\x12\x0eoms.returns.v1\"W\n\x0b\x43oordinates\x12\x15\n\x08latitude\x18\x01 \x01(\x01H\x00\x88\x01\x01\x12\x16\n\tlongitude\x18\x02 \x01(\x01H\x01\x88\x01\x01\x42\x0b\n\t_latitudeB\x0c\n\n_longitude\"\xdd\x01\n\nReturnLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12,\n\x06reason\x18\x07 \x01(\x0e\x32\x1c.oms.returns.v1.ReturnReason\x12$\n\x05grade\x18\x08 \x01(\x0e\x32\x15.oms.returns.v1.Grade\x12\x30\n\x0b\x64isposition\x18\t \x01(\x0e\x32\x1b.oms.returns.v1.Disposition\x12\x18\n\x10settled_quantity\x18\x06 \x01(\x03J\x04\x08\x03\x10\x04J\x04\x08\x04\x10\x05J\x04\x08\x05\x10\x06\"}\n\x06Refund\x12\n\n\x02id\x18\x01 \x01(\t\x12,\n\x06status\x18\x02 \x01(\x0e\x32\x1c.oms.returns.v1.RefundStatus\x12\x14\n\x0c\x61mount_cents\x18\x03 \x01(\x03\x12\x10\n\x08provider\x18\x04 \x01(\t\x12\x11\n\tissued_at\x18\x05 \x01(\t\"\xc3\x03\n\x06Return\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12,\n\x06status\x18\x03 \x01(\x0e\x32\x1c.oms.returns.v1.ReturnStatus\x12\x18\n\x10\x64\x65stination_code\x18\x04 \x01(\t\x12\x18\n\x10\x64\x65stination_kind\x18\x05 \x01(\t\x12\x1c\n\x14\x65stimated_cost_cents\x18\x06 \x01(\x03\x12\x1e\n\x16\x63\x65ntralized_cost_cents\x18\x07 \x01(\x03\x12)\n\x05lines\x18\x08 \x03(\x0b\x32\x1a.oms.returns.v1.ReturnLine\x12\x13\n\x0b\x66raud_flags\x18\t \x03(\t\x12&\n\x06refund\x18\n \x01(\x0b\x32\x16.oms.returns.v1.Refund\x12\x14\n\x0crequested_at\x18\x0b \x01(\t\x12\x13\n\x0breceived_at\x18\x0c \x01(\t\x12\x14\n\x0cinspected_at\x18\r \x01(\t\x12\x11\n\tclosed_at\x18\x0e \x01(\t\x12\r\n\x05notes\x18\x0f \x01(\t\x12\x1d\n\x15measured_weight_grams\x18\x10 \x01(\x03\x12\x11\n\tplaced_by\x18\x11 \x01(\t\"b\n\rRequestedLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12,\n\x06reason\x18\x04 \x01(\x0e\x32\x1c.oms.returns.v1.ReturnReasonJ\x04\x08\x03\x10\x04\"\x9d\x01\n\x14RequestReturnRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12,\n\x05lines\x18\x02 \x03(\x0b\x32\x1d.oms.returns.v1.RequestedLine\x12\x32\n\x08\x63ustomer\x18\x03 \x01(\x0b\x32\x1b.oms.returns.v1.CoordinatesH\x00\x88\x01\x01\x42\x0b\n\t_customerJ\x04\x08\x04\x10\x05\"@\n\x14ReceiveReturnRequest\x12\x11\n\treturn_id\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\"_\n\rInspectedLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x15\n\rserial_number\x18\x03 \x01(\t\x12$\n\x05grade\x18\x04 \x01(\x0e\x32\x15.oms.returns.v1.GradeJ\x04\x08\x02\x10\x03\"\xaa\x01\n\x14InspectReturnRequest\x12\x11\n\treturn_id\x18\x01 \x01(\t\x12,\n\x05lines\x18\x02 \x03(\x0b\x32\x1d.oms.returns.v1.InspectedLine\x12\"\n\x15measured_weight_grams\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\r\n\x05notes\x18\x04 \x01(\tB\x18\n\x16_measured_weight_gramsJ\x04\x08\x05\x10\x06\"\x1e\n\x10GetReturnRequest\x12\n\n\x02id\x18\x01 \x01(\t\" \n\x11GetReturnsRequest\x12\x0b\n\x03ids\x18\x01 \x03(\t\"=\n\x12GetReturnsResponse\x12\'\n\x07returns\x18\x01 \x03(\x0b\x32\x16.oms.returns.v1.Return\"(\n\x0fHubQueueRequest\x12\x15\n\rlocation_code\x18\x01 \x01(\t\";\n\x10HubQueueResponse\x12\'\n\x07returns\x18\x01 \x03(\x0b\x32\x16.oms.returns.v1.Return\"0\n\x14ReturnsReportRequest\x12\x0c\n\x04\x66rom\x18\x01 \x01(\t\x12\n\n\x02to\x18\x02 \x01(\t\"t\n\x16\x44\x65stinationKindFigures\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0f\n\x07returns\x18\x02 \x01(\x03\x12\x1b\n\x13handling_cost_cents\x18\x03 \x01(\x03\x12\x1e\n\x16\x63\x65ntralized_cost_cents\x18\x04 \x01(\x03\"X\n\nHubBacklog\x12\x15\n\rlocation_code\x18\x01 \x01(\t\x12\x1b\n\x13\x61waiting_inspection\x18\x02 \x01(\x03\x12\x16\n\x0eoldest_minutes\x18\x03 \x01(\x03\"\x98\x03\n\rReturnsReport\x12\x0f\n\x07returns\x18\x01 \x01(\x03\x12\x43\n\x13\x62y_destination_kind\x18\x02 \x03(\x0b\x32&.oms.returns.v1.DestinationKindFigures\x12\x1b\n\x13handling_cost_cents\x18\x03 \x01(\x03\x12\x1e\n\x16\x63\x65ntralized_cost_cents\x18\x04 \x01(\x03\x12\x14\n\x0csaving_cents\x18\x05 \x01(\x03\x12#\n\x1brequest_to_refund_hours_p50\x18\x06 \x01(\x01\x12#\n\x1brequest_to_refund_hours_p90\x18\x07 \x01(\x01\x12$\n\x1creceipt_to_restock_hours_p50\x18\x08 \x01(\x01\x12$\n\x1creceipt_to_restock_hours_p90\x18\t \x01(\x01\x12+\n\x07\x62\x61\x63klog\x18\n \x03(\x0b\x32\x1a.oms.returns.v1.HubBacklog\x12\x1b\n\x13\x61waiting_inspection\x18\x0b \x01(\x03*\xb9\x01\n\x0cReturnStatus\x12\x1d\n\x19RETURN_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17RETURN_STATUS_REQUESTED\x10\x01\x12\x1a\n\x16RETURN_STATUS_RECEIVED\x10\x02\x12\x1b\n\x17RETURN_STATUS_INSPECTED\x10\x03\x12\x1a\n\x16RETURN_STATUS_REJECTED\x10\x04\x12\x18\n\x14RETURN_STATUS_CLOSED\x10\x05*\xb7\x02\n\x0cReturnReason\x12\x1d\n\x19RETURN_REASON_UNSPECIFIED\x10\x00\x12\x17\n\x13RETURN_REASON_COLOR\x10\x01\x12\x1b\n\x17RETURN_REASON_DEFECTIVE\x10\x02\x12\"\n\x1eRETURN_REASON_NOT_AS_DESCRIBED\x10\x03\x12\x17\n\x13RETURN_REASON_OTHER\x10\x04\x12 \n\x1cRETURN_REASON_SIZE_TOO_LARGE\x10\x05\x12 \n\x1cRETURN_REASON_SIZE_TOO_SMALL\x10\x06\x12\x17\n\x13RETURN_REASON_STYLE\x10\x07\x12\x1a\n\x16RETURN_REASON_UNWANTED\x10\x08\x12\x1c\n\x18RETURN_REASON_WRONG_ITEM\x10\t*z\n\x05Grade\x12\x15\n\x11GRADE_UNSPECIFIED\x10\x00\x12\r\n\tGRADE_NEW\x10\x01\x12\x12\n\x0eGRADE_LIKE_NEW\x10\x02\x12\x0e\n\nGRADE_GOOD\x10\x03\x12\x11\n\rGRADE_DAMAGED\x10\x04\x12\x14\n\x10GRADE_UNSALEABLE\x10\x05*\x92\x01\n\x0b\x44isposition\x12\x1b\n\x17\x44ISPOSITION_UNSPECIFIED\x10\x00\x12\x17\n\x13\x44ISPOSITION_RESTOCK\x10\x01\x12\x19\n\x15\x44ISPOSITION_REFURBISH\x10\x02\x12\x19\n\x15\x44ISPOSITION_LIQUIDATE\x10\x03\x12\x17\n\x13\x44ISPOSITION_RECYCLE\x10\x04*~\n\x0cRefundStatus\x12\x1d\n\x19REFUND_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15REFUND_STATUS_PENDING\x10\x01\x12\x18\n\x14REFUND_STATUS_ISSUED\x10\x02\x12\x1a\n\x16REFUND_STATUS_WITHHELD\x10\x03\x32\xc1\x04\n\x0eReturnsService\x12M\n\rRequestReturn\x12$.oms.returns.v1.RequestReturnRequest\x1a\x16.oms.returns.v1.Return\x12M\n\rReceiveReturn\x12$.oms.returns.v1.ReceiveReturnRequest\x1a\x16.oms.returns.v1.Return\x12M\n\rInspectReturn\x12$.oms.returns.v1.InspectReturnRequest\x1a\x16.oms.returns.v1.Return\x12\x45\n\tGetReturn\x12 .oms.returns.v1.GetReturnRequest\x1a\x16.oms.returns.v1.Return\x12S\n\nGetReturns\x12!.oms.returns.v1.GetReturnsRequest\x1a\".oms.returns.v1.GetReturnsResponse\x12M\n\x08HubQueue\x12\x1f.oms.returns.v1.HubQueueRequest\x1a .oms.returns.v1.HubQueueResponse\x12W\n\x10GetReturnsReport\x12$.oms.returns.v1.ReturnsReportRequest\x1a\x1d.oms.returns.v1.ReturnsReportb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1coms/returns/v1/returns.proto\x12\x0eoms.returns.v1\"W\n\x0b\x43oordinates\x12\x15\n\x08latitude\x18\x01 \x01(\x01H\x00\x88\x01\x01\x12\x16\n\tlongitude\x18\x02 \x01(\x01H\x01\x88\x01\x01\x42\x0b\n\t_latitudeB\x0c\n\n_longitude\"\xdd\x01\n\nReturnLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12,\n\x06reason\x18\x07 \x01(\x0e\x32\x1c.oms.returns.v1.ReturnReason\x12$\n\x05grade\x18\x08 \x01(\x0e\x32\x15.oms.returns.v1.Grade\x12\x30\n\x0b\x64isposition\x18\t \x01(\x0e\x32\x1b.oms.returns.v1.Disposition\x12\x18\n\x10settled_quantity\x18\x06 \x01(\x03J\x04\x08\x03\x10\x04J\x04\x08\x04\x10\x05J\x04\x08\x05\x10\x06\"}\n\x06Refund\x12\n\n\x02id\x18\x01 \x01(\t\x12,\n\x06status\x18\x02 \x01(\x0e\x32\x1c.oms.returns.v1.RefundStatus\x12\x14\n\x0c\x61mount_cents\x18\x03 \x01(\x03\x12\x10\n\x08provider\x18\x04 \x01(\t\x12\x11\n\tissued_at\x18\x05 \x01(\t\"\xc3\x03\n\x06Return\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12,\n\x06status\x18\x03 \x01(\x0e\x32\x1c.oms.returns.v1.ReturnStatus\x12\x18\n\x10\x64\x65stination_code\x18\x04 \x01(\t\x12\x18\n\x10\x64\x65stination_kind\x18\x05 \x01(\t\x12\x1c\n\x14\x65stimated_cost_cents\x18\x06 \x01(\x03\x12\x1e\n\x16\x63\x65ntralized_cost_cents\x18\x07 \x01(\x03\x12)\n\x05lines\x18\x08 \x03(\x0b\x32\x1a.oms.returns.v1.ReturnLine\x12\x13\n\x0b\x66raud_flags\x18\t \x03(\t\x12&\n\x06refund\x18\n \x01(\x0b\x32\x16.oms.returns.v1.Refund\x12\x14\n\x0crequested_at\x18\x0b \x01(\t\x12\x13\n\x0breceived_at\x18\x0c \x01(\t\x12\x14\n\x0cinspected_at\x18\r \x01(\t\x12\x11\n\tclosed_at\x18\x0e \x01(\t\x12\r\n\x05notes\x18\x0f \x01(\t\x12\x1d\n\x15measured_weight_grams\x18\x10 \x01(\x03\x12\x11\n\tplaced_by\x18\x11 \x01(\t\"b\n\rRequestedLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12,\n\x06reason\x18\x04 \x01(\x0e\x32\x1c.oms.returns.v1.ReturnReasonJ\x04\x08\x03\x10\x04\"\xb6\x01\n\x14RequestReturnRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12,\n\x05lines\x18\x02 \x03(\x0b\x32\x1d.oms.returns.v1.RequestedLine\x12\x32\n\x08\x63ustomer\x18\x03 \x01(\x0b\x32\x1b.oms.returns.v1.CoordinatesH\x00\x88\x01\x01\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\tB\x0b\n\t_customerJ\x04\x08\x04\x10\x05\"@\n\x14ReceiveReturnRequest\x12\x11\n\treturn_id\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\"_\n\rInspectedLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x15\n\rserial_number\x18\x03 \x01(\t\x12$\n\x05grade\x18\x04 \x01(\x0e\x32\x15.oms.returns.v1.GradeJ\x04\x08\x02\x10\x03\"\xaa\x01\n\x14InspectReturnRequest\x12\x11\n\treturn_id\x18\x01 \x01(\t\x12,\n\x05lines\x18\x02 \x03(\x0b\x32\x1d.oms.returns.v1.InspectedLine\x12\"\n\x15measured_weight_grams\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\r\n\x05notes\x18\x04 \x01(\tB\x18\n\x16_measured_weight_gramsJ\x04\x08\x05\x10\x06\"\x1e\n\x10GetReturnRequest\x12\n\n\x02id\x18\x01 \x01(\t\" \n\x11GetReturnsRequest\x12\x0b\n\x03ids\x18\x01 \x03(\t\"=\n\x12GetReturnsResponse\x12\'\n\x07returns\x18\x01 \x03(\x0b\x32\x16.oms.returns.v1.Return\"(\n\x0fHubQueueRequest\x12\x15\n\rlocation_code\x18\x01 \x01(\t\";\n\x10HubQueueResponse\x12\'\n\x07returns\x18\x01 \x03(\x0b\x32\x16.oms.returns.v1.Return\"0\n\x14ReturnsReportRequest\x12\x0c\n\x04\x66rom\x18\x01 \x01(\t\x12\n\n\x02to\x18\x02 \x01(\t\"t\n\x16\x44\x65stinationKindFigures\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0f\n\x07returns\x18\x02 \x01(\x03\x12\x1b\n\x13handling_cost_cents\x18\x03 \x01(\x03\x12\x1e\n\x16\x63\x65ntralized_cost_cents\x18\x04 \x01(\x03\"X\n\nHubBacklog\x12\x15\n\rlocation_code\x18\x01 \x01(\t\x12\x1b\n\x13\x61waiting_inspection\x18\x02 \x01(\x03\x12\x16\n\x0eoldest_minutes\x18\x03 \x01(\x03\"\x98\x03\n\rReturnsReport\x12\x0f\n\x07returns\x18\x01 \x01(\x03\x12\x43\n\x13\x62y_destination_kind\x18\x02 \x03(\x0b\x32&.oms.returns.v1.DestinationKindFigures\x12\x1b\n\x13handling_cost_cents\x18\x03 \x01(\x03\x12\x1e\n\x16\x63\x65ntralized_cost_cents\x18\x04 \x01(\x03\x12\x14\n\x0csaving_cents\x18\x05 \x01(\x03\x12#\n\x1brequest_to_refund_hours_p50\x18\x06 \x01(\x01\x12#\n\x1brequest_to_refund_hours_p90\x18\x07 \x01(\x01\x12$\n\x1creceipt_to_restock_hours_p50\x18\x08 \x01(\x01\x12$\n\x1creceipt_to_restock_hours_p90\x18\t \x01(\x01\x12+\n\x07\x62\x61\x63klog\x18\n \x03(\x0b\x32\x1a.oms.returns.v1.HubBacklog\x12\x1b\n\x13\x61waiting_inspection\x18\x0b \x01(\x03*\xb9\x01\n\x0cReturnStatus\x12\x1d\n\x19RETURN_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17RETURN_STATUS_REQUESTED\x10\x01\x12\x1a\n\x16RETURN_STATUS_RECEIVED\x10\x02\x12\x1b\n\x17RETURN_STATUS_INSPECTED\x10\x03\x12\x1a\n\x16RETURN_STATUS_REJECTED\x10\x04\x12\x18\n\x14RETURN_STATUS_CLOSED\x10\x05*\xb7\x02\n\x0cReturnReason\x12\x1d\n\x19RETURN_REASON_UNSPECIFIED\x10\x00\x12\x17\n\x13RETURN_REASON_COLOR\x10\x01\x12\x1b\n\x17RETURN_REASON_DEFECTIVE\x10\x02\x12\"\n\x1eRETURN_REASON_NOT_AS_DESCRIBED\x10\x03\x12\x17\n\x13RETURN_REASON_OTHER\x10\x04\x12 \n\x1cRETURN_REASON_SIZE_TOO_LARGE\x10\x05\x12 \n\x1cRETURN_REASON_SIZE_TOO_SMALL\x10\x06\x12\x17\n\x13RETURN_REASON_STYLE\x10\x07\x12\x1a\n\x16RETURN_REASON_UNWANTED\x10\x08\x12\x1c\n\x18RETURN_REASON_WRONG_ITEM\x10\t*z\n\x05Grade\x12\x15\n\x11GRADE_UNSPECIFIED\x10\x00\x12\r\n\tGRADE_NEW\x10\x01\x12\x12\n\x0eGRADE_LIKE_NEW\x10\x02\x12\x0e\n\nGRADE_GOOD\x10\x03\x12\x11\n\rGRADE_DAMAGED\x10\x04\x12\x14\n\x10GRADE_UNSALEABLE\x10\x05*\x92\x01\n\x0b\x44isposition\x12\x1b\n\x17\x44ISPOSITION_UNSPECIFIED\x10\x00\x12\x17\n\x13\x44ISPOSITION_RESTOCK\x10\x01\x12\x19\n\x15\x44ISPOSITION_REFURBISH\x10\x02\x12\x19\n\x15\x44ISPOSITION_LIQUIDATE\x10\x03\x12\x17\n\x13\x44ISPOSITION_RECYCLE\x10\x04*~\n\x0cRefundStatus\x12\x1d\n\x19REFUND_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15REFUND_STATUS_PENDING\x10\x01\x12\x18\n\x14REFUND_STATUS_ISSUED\x10\x02\x12\x1a\n\x16REFUND_STATUS_WITHHELD\x10\x03\x32\xc1\x04\n\x0eReturnsService\x12M\n\rRequestReturn\x12$.oms.returns.v1.RequestReturnRequest\x1a\x16.oms.returns.v1.Return\x12M\n\rReceiveReturn\x12$.oms.returns.v1.ReceiveReturnRequest\x1a\x16.oms.returns.v1.Return\x12M\n\rInspectReturn\x12$.oms.returns.v1.InspectReturnRequest\x1a\x16.oms.returns.v1.Return\x12\x45\n\tGetReturn\x12 .oms.returns.v1.GetReturnRequest\x1a\x16.oms.returns.v1.Return\x12S\n\nGetReturns\x12!.oms.returns.v1.GetReturnsRequest\x1a\".oms.returns.v1.GetReturnsResponse\x12M\n\x08HubQueue\x12\x1f.oms.returns.v1.HubQueueRequest\x1a .oms.returns.v1.HubQueueResponse\x12W\n\x10GetReturnsReport\x12$.oms.returns.v1.ReturnsReportRequest\x1a\x1d.oms.returns.v1.ReturnsReportb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'oms.returns.v1.returns_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RETURNSTATUS']._serialized_start=2440
-  _globals['_RETURNSTATUS']._serialized_end=2625
-  _globals['_RETURNREASON']._serialized_start=2628
-  _globals['_RETURNREASON']._serialized_end=2939
-  _globals['_GRADE']._serialized_start=2941
-  _globals['_GRADE']._serialized_end=3063
-  _globals['_DISPOSITION']._serialized_start=3066
-  _globals['_DISPOSITION']._serialized_end=3212
-  _globals['_REFUNDSTATUS']._serialized_start=3214
-  _globals['_REFUNDSTATUS']._serialized_end=3340
+  _globals['_RETURNSTATUS']._serialized_start=2465
+  _globals['_RETURNSTATUS']._serialized_end=2650
+  _globals['_RETURNREASON']._serialized_start=2653
+  _globals['_RETURNREASON']._serialized_end=2964
+  _globals['_GRADE']._serialized_start=2966
+  _globals['_GRADE']._serialized_end=3088
+  _globals['_DISPOSITION']._serialized_start=3091
+  _globals['_DISPOSITION']._serialized_end=3237
+  _globals['_REFUNDSTATUS']._serialized_start=3239
+  _globals['_REFUNDSTATUS']._serialized_end=3365
   _globals['_COORDINATES']._serialized_start=48
   _globals['_COORDINATES']._serialized_end=135
   _globals['_RETURNLINE']._serialized_start=138
@@ -52,31 +52,31 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REQUESTEDLINE']._serialized_start=942
   _globals['_REQUESTEDLINE']._serialized_end=1040
   _globals['_REQUESTRETURNREQUEST']._serialized_start=1043
-  _globals['_REQUESTRETURNREQUEST']._serialized_end=1200
-  _globals['_RECEIVERETURNREQUEST']._serialized_start=1202
-  _globals['_RECEIVERETURNREQUEST']._serialized_end=1266
-  _globals['_INSPECTEDLINE']._serialized_start=1268
-  _globals['_INSPECTEDLINE']._serialized_end=1363
-  _globals['_INSPECTRETURNREQUEST']._serialized_start=1366
-  _globals['_INSPECTRETURNREQUEST']._serialized_end=1536
-  _globals['_GETRETURNREQUEST']._serialized_start=1538
-  _globals['_GETRETURNREQUEST']._serialized_end=1568
-  _globals['_GETRETURNSREQUEST']._serialized_start=1570
-  _globals['_GETRETURNSREQUEST']._serialized_end=1602
-  _globals['_GETRETURNSRESPONSE']._serialized_start=1604
-  _globals['_GETRETURNSRESPONSE']._serialized_end=1665
-  _globals['_HUBQUEUEREQUEST']._serialized_start=1667
-  _globals['_HUBQUEUEREQUEST']._serialized_end=1707
-  _globals['_HUBQUEUERESPONSE']._serialized_start=1709
-  _globals['_HUBQUEUERESPONSE']._serialized_end=1768
-  _globals['_RETURNSREPORTREQUEST']._serialized_start=1770
-  _globals['_RETURNSREPORTREQUEST']._serialized_end=1818
-  _globals['_DESTINATIONKINDFIGURES']._serialized_start=1820
-  _globals['_DESTINATIONKINDFIGURES']._serialized_end=1936
-  _globals['_HUBBACKLOG']._serialized_start=1938
-  _globals['_HUBBACKLOG']._serialized_end=2026
-  _globals['_RETURNSREPORT']._serialized_start=2029
-  _globals['_RETURNSREPORT']._serialized_end=2437
-  _globals['_RETURNSSERVICE']._serialized_start=3343
-  _globals['_RETURNSSERVICE']._serialized_end=3920
+  _globals['_REQUESTRETURNREQUEST']._serialized_end=1225
+  _globals['_RECEIVERETURNREQUEST']._serialized_start=1227
+  _globals['_RECEIVERETURNREQUEST']._serialized_end=1291
+  _globals['_INSPECTEDLINE']._serialized_start=1293
+  _globals['_INSPECTEDLINE']._serialized_end=1388
+  _globals['_INSPECTRETURNREQUEST']._serialized_start=1391
+  _globals['_INSPECTRETURNREQUEST']._serialized_end=1561
+  _globals['_GETRETURNREQUEST']._serialized_start=1563
+  _globals['_GETRETURNREQUEST']._serialized_end=1593
+  _globals['_GETRETURNSREQUEST']._serialized_start=1595
+  _globals['_GETRETURNSREQUEST']._serialized_end=1627
+  _globals['_GETRETURNSRESPONSE']._serialized_start=1629
+  _globals['_GETRETURNSRESPONSE']._serialized_end=1690
+  _globals['_HUBQUEUEREQUEST']._serialized_start=1692
+  _globals['_HUBQUEUEREQUEST']._serialized_end=1732
+  _globals['_HUBQUEUERESPONSE']._serialized_start=1734
+  _globals['_HUBQUEUERESPONSE']._serialized_end=1793
+  _globals['_RETURNSREPORTREQUEST']._serialized_start=1795
+  _globals['_RETURNSREPORTREQUEST']._serialized_end=1843
+  _globals['_DESTINATIONKINDFIGURES']._serialized_start=1845
+  _globals['_DESTINATIONKINDFIGURES']._serialized_end=1961
+  _globals['_HUBBACKLOG']._serialized_start=1963
+  _globals['_HUBBACKLOG']._serialized_end=2051
+  _globals['_RETURNSREPORT']._serialized_start=2054
+  _globals['_RETURNSREPORT']._serialized_end=2462
+  _globals['_RETURNSSERVICE']._serialized_start=3368
+  _globals['_RETURNSSERVICE']._serialized_end=3945
 # @@protoc_insertion_point(module_scope)

@@ -343,7 +343,12 @@ class RequestReturnRequest(_message.Message):
     ORDER_ID_FIELD_NUMBER: _builtins.int
     LINES_FIELD_NUMBER: _builtins.int
     CUSTOMER_FIELD_NUMBER: _builtins.int
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
     order_id: _builtins.str
+    idempotency_key: _builtins.str
+    """Chosen by the client: a request of the same order with a key seen before answers the
+    first return and creates nothing. Empty: no key.
+    """
     @_builtins.property
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___RequestedLine]: ...
     @_builtins.property
@@ -356,10 +361,11 @@ class RequestReturnRequest(_message.Message):
         order_id: _builtins.str = ...,
         lines: _abc.Iterable[Global___RequestedLine] | None = ...,
         customer: Global___Coordinates | None = ...,
+        idempotency_key: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_customer", b"_customer", "customer", b"customer"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_customer", b"_customer", "customer", b"customer", "lines", b"lines", "order_id", b"order_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_customer", b"_customer", "customer", b"customer", "idempotency_key", b"idempotency_key", "lines", b"lines", "order_id", b"order_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__customer: _TypeAlias = _typing.Literal["customer"]  # noqa: Y015
     _WhichOneofArgType__customer: _TypeAlias = _typing.Literal["_customer", b"_customer"]  # noqa: Y015
@@ -530,7 +536,7 @@ class HubQueueResponse(_message.Message):
     RETURNS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def returns(self) -> _containers.RepeatedCompositeFieldContainer[Global___Return]:
-        """Received and not yet inspected, oldest receipt first."""
+        """Received and not yet inspected, oldest receipt first (the 500 oldest at most)."""
 
     def __init__(
         self,

@@ -89,6 +89,16 @@ class StockLevel:
 
 
 @dataclass(frozen=True)
+class Adjustment:
+    """A change to on-hand units an operator asked for under an idempotency key."""
+
+    key: str
+    sku: str
+    location_code: str
+    delta: int
+
+
+@dataclass(frozen=True)
 class StockDelta:
     """A signed change to each state of one stock level."""
 

@@ -2,8 +2,8 @@
 reservations.
 
 Invariants every stock level keeps (the store enforces them atomically, these functions state
-them): each state is never negative, and reserved never exceeds on hand, so available
-(on hand - reserved) is never negative.
+them): each state is never negative nor above MAX_LEVEL_UNITS, and reserved never exceeds on
+hand, so available (on hand - reserved) is never negative.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
 from services.inventory.domain.model import (
+    Adjustment,
     Location,
     LocationChange,
     LocationKind,
@@ -23,34 +24,34 @@ from services.inventory.domain.model import (
     StockDelta,
     StockLevel,
 )
+from services.kernel import bounds
 from services.kernel.errors import DomainError, ErrorCode
 
-MAX_CODE_LENGTH = 64
-MAX_TEXT_LENGTH = 200
 # The most ledger entries one page of a level's history returns.
 MAX_MOVEMENTS_PAGE = 1000
+# The most lines one reservation holds: an order's lines, each split over a few locations.
+MAX_RESERVATION_LINES = 1000
 
-
-def require_code(value: str, field: str, what: str) -> str:
-    """A business code: trimmed, non-empty, no whitespace inside, bounded length."""
-    code = value.strip()
-    if not code or any(ch.isspace() for ch in code) or len(code) > MAX_CODE_LENGTH:
-        raise DomainError(
-            ErrorCode.INVALID_INPUT,
-            f"{what} must be 1-{MAX_CODE_LENGTH} characters without spaces",
-            field,
-        )
-    return code
+# Codes and free text, as every service bounds them (services/kernel/bounds.py).
+require_code = bounds.require_code
 
 
 def require_words(value: str, field: str, what: str) -> str:
     """Free text (a name, a title, a reason): trimmed, non-empty, bounded length."""
-    text = value.strip()
-    if not text or len(text) > MAX_TEXT_LENGTH:
-        raise DomainError(
-            ErrorCode.INVALID_INPUT, f"{what} must be 1-{MAX_TEXT_LENGTH} characters", field
-        )
-    return text
+    return bounds.require_text(value, field, what, bounds.MAX_TEXT)
+
+
+def require_codes(codes: Sequence[str], field: str, what: str) -> list[str]:
+    """Codes a query asks about: at most MAX_CODES of them, each within a code's bounds (a code
+    nothing is known under is no refusal: it simply matches nothing)."""
+    bounds.require_count(codes, field, bounds.MAX_CODES, what)
+    for index, code in enumerate(codes):
+        problem = bounds.text_problem(code, bounds.MAX_CODE)
+        if problem is not None:
+            raise DomainError(
+                ErrorCode.INVALID_INPUT, f"a code must be {problem}", f"{field}.{index}"
+            )
+    return list(codes)
 
 
 def require_coordinates(latitude: float, longitude: float) -> None:
@@ -62,9 +63,12 @@ def require_coordinates(latitude: float, longitude: float) -> None:
         )
 
 
-def require_non_negative(value: int, field: str, what: str) -> None:
+def require_non_negative(value: int, field: str, what: str, most: int = bounds.INT32_MAX) -> None:
+    """0 <= value <= most (by default what a stored figure holds)."""
     if value < 0:
         raise DomainError(ErrorCode.INVALID_INPUT, f"{what} cannot be negative", field)
+    if value > most:
+        raise DomainError(ErrorCode.INVALID_INPUT, f"{what} must be at most {most}", field)
 
 
 def default_capabilities(kind: LocationKind) -> tuple[bool, bool]:
@@ -125,10 +129,44 @@ def upserted_location(existing: Location | None, change: LocationChange, new_id:
     )
 
 
-def require_adjustment(delta: int, reason: str) -> str:
+def require_adjustment(delta: int, reason: str, idempotency_key: str = "") -> str:
+    """The reason trimmed; refuses a zero delta, one beyond what a level holds, and an
+    overlong or non-text idempotency key."""
     if delta == 0:
         raise DomainError(ErrorCode.INVALID_QUANTITY, "delta must not be zero", "delta")
+    if abs(delta) > bounds.MAX_LEVEL_UNITS:
+        raise DomainError(
+            ErrorCode.INVALID_QUANTITY,
+            f"delta must be within ±{bounds.MAX_LEVEL_UNITS}",
+            "delta",
+        )
+    if idempotency_key:
+        bounds.require_text(idempotency_key, "idempotency_key", "idempotencyKey", bounds.MAX_KEY)
     return require_words(reason, "reason", "reason")
+
+
+def require_same_adjustment(first: Adjustment, again: Adjustment) -> None:
+    """An idempotency key names one adjustment: sending it again with another SKU, location or
+    delta is a client's mistake, refused rather than answered with the first one's level."""
+    if (first.sku, first.location_code, first.delta) != (
+        again.sku,
+        again.location_code,
+        again.delta,
+    ):
+        raise DomainError(
+            ErrorCode.INVALID_INPUT,
+            "idempotencyKey was used for another adjustment",
+            "idempotency_key",
+        )
+
+
+def over_capacity(field: str | None) -> DomainError:
+    """The refusal of a change that would take a level past what it holds (MAX_LEVEL_UNITS)."""
+    return DomainError(
+        ErrorCode.INVALID_QUANTITY,
+        f"a stock level holds at most {bounds.MAX_LEVEL_UNITS} units in each state",
+        field,
+    )
 
 
 def apply_delta(level: StockLevel, delta: StockDelta) -> StockLevel:
@@ -144,16 +182,17 @@ def apply_delta(level: StockLevel, delta: StockDelta) -> StockLevel:
 
 
 def is_consistent(level: StockLevel) -> bool:
-    """The invariant: no state below zero and no more reserved than on hand."""
+    """The invariant: every state within 0..MAX_LEVEL_UNITS and no more reserved than on hand."""
+    states = (
+        level.on_hand,
+        level.reserved,
+        level.in_transit,
+        level.pending_inspection,
+        level.in_repair,
+    )
     return (
-        min(
-            level.on_hand,
-            level.reserved,
-            level.in_transit,
-            level.pending_inspection,
-            level.in_repair,
-        )
-        >= 0
+        min(states) >= 0
+        and max(states) <= bounds.MAX_LEVEL_UNITS
         and level.reserved <= level.on_hand
     )
 
@@ -218,11 +257,14 @@ def normalize_reservation_lines(lines: Sequence[ReservationLine]) -> list[Reserv
     """
     if not lines:
         raise DomainError(ErrorCode.INVALID_QUANTITY, "a reservation needs lines", "lines")
+    bounds.require_count(lines, "lines", MAX_RESERVATION_LINES, "lines")
     merged: dict[tuple[str, str], int] = defaultdict(int)
     for index, line in enumerate(lines):
-        if line.quantity < 1:
+        if not 1 <= line.quantity <= bounds.MAX_LEVEL_UNITS:
             raise DomainError(
-                ErrorCode.INVALID_QUANTITY, "quantity must be at least 1", f"lines.{index}.quantity"
+                ErrorCode.INVALID_QUANTITY,
+                f"quantity must be within 1..{bounds.MAX_LEVEL_UNITS}",
+                f"lines.{index}.quantity",
             )
         merged[(line.sku, line.location_code)] += line.quantity
     return [ReservationLine(sku, loc, qty) for (sku, loc), qty in sorted(merged.items())]

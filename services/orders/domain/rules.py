@@ -4,9 +4,11 @@ status, which orders clients see and wait on, and how a page of them is resumed.
 from __future__ import annotations
 
 import base64
+import dataclasses
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
+from services.kernel import bounds
 from services.kernel.caller import Caller
 from services.kernel.errors import DomainError, ErrorCode
 from services.orders.domain.model import (
@@ -19,25 +21,42 @@ from services.orders.domain.model import (
 )
 from services.orders.domain.routing import RoutingPlan, SplitPolicy
 
-MAX_LINES = 200
-MAX_SERIAL_LENGTH = 128
+MAX_LINES = bounds.MAX_LINES
+MAX_SERIAL_LENGTH = bounds.MAX_SERIAL
 MAX_TRACKING_NUMBER = 128
 MAX_PAGE = 100
+# The most orders asked for by id at once.
+MAX_IDS = bounds.MAX_CODES
+# Each part of an address, and how long it may be.
+ADDRESS_PARTS = {
+    "name": bounds.MAX_TEXT,
+    "line1": bounds.MAX_TEXT,
+    "city": bounds.MAX_TEXT,
+    "postal_code": bounds.MAX_POSTAL_CODE,
+    "country": bounds.MAX_CODE,
+}
 # States a client never sees: a claim is not an order until its stock is held.
 HIDDEN = (OrderStatus.PLACING,)
 # Orders waiting to ship: what the pending summary counts.
 PENDING = (OrderStatus.ALLOCATED, OrderStatus.PARTIALLY_SHIPPED, OrderStatus.BACKORDERED)
 _CURSOR_KIND = "order"
+# An encoded cursor is about 30 characters; anything much longer is not one.
+MAX_CURSOR = 100
 
 
 def validate_new_order(order: NewOrder) -> None:
-    """Refuses what cannot be placed, naming the input field at fault."""
-    if not order.channel.strip():
-        raise DomainError(ErrorCode.INVALID_INPUT, "channel is required", "channel")
-    if not order.external_id.strip():
-        raise DomainError(ErrorCode.INVALID_INPUT, "externalId is required", "external_id")
+    """Refuses what cannot be placed, naming the input field at fault: every text within its
+    bounds (services/kernel/bounds.py: a channel is a code, an external id, an email and each
+    part of the address are bounded), lines within MAX_LINES, each 1..MAX_UNITS units at
+    0..MAX_CENTS a unit."""
+    bounds.require_code(order.channel, "channel", "channel")
+    bounds.require_text(order.external_id, "external_id", "externalId", bounds.MAX_EXTERNAL_ID)
+    bounds.require_text(order.email, "email", "email", bounds.MAX_EMAIL)
     if "@" not in order.email:
         raise DomainError(ErrorCode.INVALID_INPUT, "email must be an address", "email")
+    for part, most in ADDRESS_PARTS.items():
+        where = f"ship_to.{part}"
+        bounds.require_text(getattr(order.ship_to, part), where, part, most, required=False)
     if not -90 <= order.ship_to.latitude <= 90:
         raise DomainError(
             ErrorCode.INVALID_INPUT, "latitude must be within -90..90", "ship_to.latitude"
@@ -51,14 +70,27 @@ def validate_new_order(order: NewOrder) -> None:
     if len(order.lines) > MAX_LINES:
         raise DomainError(ErrorCode.INVALID_INPUT, f"at most {MAX_LINES} lines", "lines")
     for index, line in enumerate(order.lines):
+        bounds.require_code(line.sku, f"lines.{index}.sku", "SKU code")
         if line.quantity < 1:
             raise DomainError(
                 ErrorCode.INVALID_QUANTITY, "quantity must be at least 1", f"lines.{index}.quantity"
+            )
+        if line.quantity > bounds.MAX_UNITS:
+            raise DomainError(
+                ErrorCode.INVALID_QUANTITY,
+                f"quantity must be at most {bounds.MAX_UNITS}",
+                f"lines.{index}.quantity",
             )
         if line.unit_price_cents < 0:
             raise DomainError(
                 ErrorCode.INVALID_INPUT,
                 "price cannot be negative",
+                f"lines.{index}.unit_price_cents",
+            )
+        if line.unit_price_cents > bounds.MAX_CENTS:
+            raise DomainError(
+                ErrorCode.INVALID_INPUT,
+                f"price must be at most {bounds.MAX_CENTS} cents",
                 f"lines.{index}.unit_price_cents",
             )
 
@@ -89,7 +121,7 @@ def shipped_serials(
         collected = by_sku.setdefault(sku, [])
         for position, raw in enumerate(numbers):
             serial, where = raw.strip(), f"serials.{index}.serial_numbers.{position}"
-            if not serial or len(serial) > MAX_SERIAL_LENGTH:
+            if not serial or bounds.text_problem(serial, MAX_SERIAL_LENGTH) is not None:
                 raise DomainError(
                     ErrorCode.INVALID_INPUT,
                     f"a serial number is 1-{MAX_SERIAL_LENGTH} characters",
@@ -153,8 +185,9 @@ def parcels_by_location(
 
 def require_tracking_number(tracking_number: str) -> None:
     """A tracking number is bounded (it may be empty: not every carrier gives one)."""
-    if len(tracking_number) > MAX_TRACKING_NUMBER:
-        raise DomainError(ErrorCode.INVALID_INPUT, "tracking number is too long", "tracking_number")
+    bounds.require_text(
+        tracking_number, "tracking_number", "tracking number", MAX_TRACKING_NUMBER, required=False
+    )
 
 
 def require_shippable(shipment: Shipment) -> None:
@@ -206,13 +239,18 @@ def encode_cursor(number: int) -> str:
 
 
 def decode_cursor(cursor: str) -> int:
-    """The order number an `encode_cursor` cursor names; anything else is refused
-    (INVALID_INPUT on `after`), never read as some other position."""
+    """The order number an `encode_cursor` cursor names; anything else (a number no order can
+    have included) is refused (INVALID_INPUT on `after`), never read as some other position."""
     try:
+        if len(cursor) > MAX_CURSOR:
+            raise ValueError("too long")
         kind, _, number = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if kind != _CURSOR_KIND:
+        if kind != _CURSOR_KIND or not number.isdigit():
             raise ValueError(kind)
-        return int(number)
+        position = int(number)
+        if not 1 <= position <= bounds.INT64_MAX:
+            raise ValueError(number)
+        return position
     except ValueError as error:
         raise DomainError(
             ErrorCode.INVALID_INPUT, "not a cursor from this list", "after"
@@ -227,6 +265,29 @@ def pending_summary(
     if not count or oldest_placed_at is None:
         return 0, 0
     return count, int((now - oldest_placed_at).total_seconds() // 60)
+
+
+def require_sells_on(caller: Caller, channel: str) -> None:
+    """A storefront places orders on the channels its token names only (FORBIDDEN on
+    `channel`), so it can never take another channel's external ids."""
+    if not caller.sells_on(channel):
+        raise DomainError(
+            ErrorCode.FORBIDDEN, f"this storefront does not sell on channel {channel!r}", "channel"
+        )
+
+
+def may_see(order: Order, caller: Caller) -> bool:
+    """Whether `caller` sees the order at all: a storefront sees the orders it placed on the
+    channels it sells on; every other caller sees every order."""
+    return caller.sees_order(order.placed_by, order.channel)
+
+
+def shown_to(order: Order, caller: Caller) -> Order:
+    """The order as `caller` sees it: without its routing (the internal cost model: what each
+    location and parcel costs) unless the caller sees how the business runs."""
+    if caller.sees_internals or order.routing is None:
+        return order
+    return dataclasses.replace(order, routing=None)
 
 
 def require_own_external_id(first: Order, caller: Caller) -> None:

@@ -124,8 +124,8 @@ class NewReturn:
     lines: tuple[RequestedLine, ...]
     # Where the customer is now; the order's ship-to when None.
     customer: tuple[float, float] | None = None
-    # When set, the order must have been placed by this subject.
-    requested_by: str = ""
+    # Chosen by the client: the same key again, for the same order, answers the first return.
+    idempotency_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -143,6 +143,7 @@ class AcceptedReturn:
     lines: tuple[RequestedLine, ...]
     shipped: Mapping[str, ShippedLine]
     requested_at: datetime
+    idempotency_key: str = ""
 
 
 @dataclass(frozen=True)

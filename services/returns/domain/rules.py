@@ -8,11 +8,13 @@ dropped at a local hub about $5 (no long-haul shipping, about $5 of labour).
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from services.kernel import bounds
 from services.kernel.caller import Caller
 from services.kernel.errors import DomainError, ErrorCode
 from services.kernel.geo import distance_km
@@ -39,8 +41,12 @@ from services.returns.domain.model import (
 
 HUB = "RETURN_HUB"
 DC = "DISTRIBUTION_CENTER"
-MAX_LINES = 200
-MAX_NOTES = 2000
+MAX_LINES = bounds.MAX_LINES
+MAX_NOTES = bounds.MAX_NOTES
+# The most returns a hub's queue lists at once (the oldest first).
+MAX_QUEUE = 500
+# The most returns asked for by id at once.
+MAX_IDS = bounds.MAX_CODES
 # Dispositions carried out the moment inspection decides them; refurbishment takes a work order.
 SETTLED_AT_INSPECTION = frozenset({Disposition.RESTOCK, Disposition.LIQUIDATE, Disposition.RECYCLE})
 
@@ -116,17 +122,27 @@ def route_return(
 
 
 def validate_new_return(new: NewReturn) -> None:
-    """Refuses a request that cannot be a return, naming the input field at fault."""
+    """Refuses a request that cannot be a return, naming the input field at fault: a blank or
+    overlong order id or idempotency key, no lines or more than MAX_LINES, a line's SKU that is
+    no code, a quantity outside 1..MAX_UNITS, an unknown reason, coordinates off the map."""
     if not new.order_id.strip():
         raise DomainError(ErrorCode.INVALID_INPUT, "orderId is required", "order_id")
+    bounds.require_text(new.order_id, "order_id", "orderId", bounds.MAX_ID)
+    if new.idempotency_key:
+        bounds.require_text(
+            new.idempotency_key, "idempotency_key", "idempotencyKey", bounds.MAX_KEY
+        )
     if not new.lines:
         raise DomainError(ErrorCode.INVALID_QUANTITY, "a return needs at least one line", "lines")
     if len(new.lines) > MAX_LINES:
         raise DomainError(ErrorCode.INVALID_INPUT, f"at most {MAX_LINES} lines", "lines")
     for index, line in enumerate(new.lines):
-        if line.quantity < 1:
+        bounds.require_code(line.sku, f"lines.{index}.sku", "SKU code")
+        if not 1 <= line.quantity <= bounds.MAX_UNITS:
             raise DomainError(
-                ErrorCode.INVALID_QUANTITY, "quantity must be at least 1", f"lines.{index}.quantity"
+                ErrorCode.INVALID_QUANTITY,
+                f"quantity must be within 1..{bounds.MAX_UNITS}",
+                f"lines.{index}.quantity",
             )
         if line.reason not in ReturnReason.__members__:
             raise DomainError(
@@ -246,12 +262,20 @@ def validate_inspection(
     measured_weight_grams: int | None,
     notes: str,
 ) -> None:
-    """Refuses what the scanner must correct: a serialized unit scanned without its serial
-    number, a negative weight, overlong notes. (A unit of a SKU not in the return is not an
-    input error: it is what fraud checks are for.)"""
+    """Refuses what the scanner must correct: more than MAX_INSPECTED_UNITS units, a SKU that
+    is no code, a serial number beyond its bounds, a serialized unit scanned without its serial
+    number, a weight outside 0..INT32_MAX grams, notes beyond MAX_NOTES. (A unit of a SKU not in
+    the return is not an input error: it is what fraud checks are for.)"""
+    bounds.require_count(units, "lines", bounds.MAX_INSPECTED_UNITS, "units")
     for index, unit in enumerate(units):
-        if not unit.sku.strip():
-            raise DomainError(ErrorCode.INVALID_INPUT, "sku is required", f"lines.{index}.sku")
+        bounds.require_code(unit.sku, f"lines.{index}.sku", "SKU code")
+        bounds.require_text(
+            unit.serial_number,
+            f"lines.{index}.serial_number",
+            "serial number",
+            bounds.MAX_SERIAL,
+            required=False,
+        )
         line = shipped.get(unit.sku)
         if line is not None and line.serialized and not unit.serial_number.strip():
             raise DomainError(
@@ -263,8 +287,13 @@ def validate_inspection(
         raise DomainError(
             ErrorCode.INVALID_INPUT, "weight cannot be negative", "measured_weight_grams"
         )
-    if len(notes) > MAX_NOTES:
-        raise DomainError(ErrorCode.INVALID_INPUT, f"at most {MAX_NOTES} characters", "notes")
+    if measured_weight_grams is not None and measured_weight_grams > bounds.INT32_MAX:
+        raise DomainError(
+            ErrorCode.INVALID_INPUT,
+            f"weight must be at most {bounds.INT32_MAX} grams",
+            "measured_weight_grams",
+        )
+    bounds.require_text(notes, "notes", "notes", MAX_NOTES, required=False)
 
 
 def require_inspectable(parcel: ReturnParcel, acting_location_code: str) -> None:
@@ -469,6 +498,21 @@ def may_see(found: Return, caller: Caller) -> bool:
     """A scanner sees the returns bound for its location, a storefront those of the orders it
     placed; the other callers see every return."""
     return caller.works_at(found.destination_code) and caller.sees_orders_of(found.placed_by)
+
+
+def may_return(order: ShippedOrder, caller: Caller) -> bool:
+    """A storefront returns the orders it placed on the channels it sells on; the other callers
+    (back office, the returns platform) any order."""
+    return caller.sees_order(order.placed_by, order.channel)
+
+
+def shown_to(found: Return, caller: Caller) -> Return:
+    """The return as `caller` sees it: a storefront sees neither the fraud signals nor the
+    inspector's notes and weighing (what the hub found is for the business to act on; the
+    status and the refund say what the customer needs to know)."""
+    if caller.sees_internals:
+        return found
+    return dataclasses.replace(found, fraud_flags=(), notes="", measured_weight_grams=None)
 
 
 def require_works_at(caller: Caller, location_code: str) -> None:
