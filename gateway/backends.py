@@ -28,7 +28,10 @@ class Backends:
 
     @classmethod
     async def open(cls, settings: GatewaySettings) -> Backends:
-        channels = {name: open_channel(target) for name, target in settings.service_targets.items()}
+        channels = {
+            name: open_channel(target, name, settings.credentials)
+            for name, target in settings.service_targets.items()
+        }
         try:
             nats = await events.connect_patiently(settings.nats_url, "oms-gateway")
         except BaseException:

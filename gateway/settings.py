@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from gateway.auth import signing_key_from_env
 from services.kernel.settings import SERVICE_NAMES, data_dir, grpc_target, nats_url
+from services.kernel.tls import GATEWAY, Credentials, credentials_from_env
 
 DEFAULT_LISTEN = "127.0.0.1:8000"
 
@@ -36,6 +37,8 @@ class GatewaySettings:
     # Events a slow subscriber may fall behind by before the oldest are dropped.
     subscriber_queue_size: int = 256
     shutdown_grace_seconds: float = 5.0
+    # The certificate its channels present to the services; None: plaintext, asked for.
+    credentials: Credentials | None = field(kw_only=True)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> GatewaySettings:
@@ -47,6 +50,7 @@ class GatewaySettings:
             nats_url=nats_url(env),
             signing_key=signing_key_from_env(data_dir(env), dict(env)),
             shutdown_grace_seconds=float(env.get("OMS_SHUTDOWN_GRACE_SECONDS", "5")),
+            credentials=credentials_from_env(GATEWAY, env),
         )
 
 

@@ -11,6 +11,8 @@ import uvicorn
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
 from launcher.ports import free_port
+from services.kernel.tls import GATEWAY
+from tests.support.trust import credentials
 
 # The key the tests' gateways verify tokens with, and their clients sign them with.
 SIGNING_KEY = b"integration-test-signing-key-0123456789"
@@ -27,6 +29,7 @@ async def serving_gateway(
         service_targets=dict(service_targets),
         nats_url=nats_url,
         signing_key=signing_key,
+        credentials=credentials(GATEWAY),
     )
     server = uvicorn.Server(
         uvicorn.Config(
