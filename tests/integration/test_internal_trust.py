@@ -7,7 +7,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import os
 import secrets
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,7 @@ from nats.js.errors import NotFoundError
 from launcher.embedded_nats import EmbeddedNats
 from launcher.nats_access import CONSUMES, PARTIES, NatsUser
 from launcher.pki import issue_all
+from launcher.ports import free_port
 from oms.events.v1.returns_pb2 import ReturnInspected
 from oms.inventory.v1 import inventory_pb2 as inv
 from oms.orders.v1 import orders_pb2 as pb
@@ -346,3 +350,23 @@ async def test_the_brokers_permissions_name_every_consumer_the_services_declare(
             for channel in channels.values():
                 await channel.close()
             await db.dispose()
+
+
+def test_a_lone_service_without_its_certificate_does_not_start(tmp_path: Path) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("OMS_")},
+        "OMS_DATA_DIR": str(tmp_path),
+        "OMS_INVENTORY_GRPC_LISTEN": f"127.0.0.1:{free_port()}",
+    }
+    started = subprocess.run(
+        [sys.executable, "-m", "services.inventory"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode == 2, started.stderr
+    assert "no TLS credentials in" in started.stderr
+    assert "OMS_INSECURE_PLAINTEXT=1" in started.stderr
+    assert "Traceback" not in started.stderr
+    assert not (tmp_path / "inventory.sqlite").exists(), "it stops before touching anything"
