@@ -5,12 +5,15 @@ sent to its own inboxes. The gateway may only listen to stock level changes.
 
 So a service's credentials cannot forge another service's events (`ReturnInspected` from
 anyone but returns), nor acknowledge, read or delete what another service consumes.
-`deploy/kubernetes/nats.yaml` states the same permissions for the cluster; a test compares them.
+`deploy/kubernetes/nats.yaml` and `deploy/nats-single.conf` state the same permissions (print
+them with `python -m launcher.nats_access`); a test compares them.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -118,3 +121,20 @@ def load_or_create_users(data_dir: Path) -> list[NatsUser]:
         known |= {party: secrets.token_urlsafe(32) for party in missing}
         write_private(path, json.dumps(known, indent=2).encode())
     return [NatsUser(party, known[party]) for party in PARTIES]
+
+
+def password_variable(party: str) -> str:
+    return f"OMS_NATS_PASSWORD_{party.upper()}"
+
+
+def deployment_authorization_config() -> str:
+    """The same block with each password read from the server's environment
+    (`$OMS_NATS_PASSWORD_<PART>`), as `deploy/` states it; nats-server refuses to start when one
+    is missing."""
+    users = [NatsUser(party, f"${password_variable(party)}") for party in PARTIES]
+    # A variable reference is a bare word in nats-server's configuration, never a string.
+    return re.sub(r'"(\$OMS_NATS_PASSWORD_[A-Z]+)"', r"\1", authorization_config(users))
+
+
+if __name__ == "__main__":
+    print(deployment_authorization_config())
