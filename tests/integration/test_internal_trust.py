@@ -28,7 +28,9 @@ from launcher.nats_access import CONSUMES, PARTIES, NatsUser
 from launcher.pki import issue_all
 from launcher.ports import free_port
 from oms.events.v1.returns_pb2 import ReturnInspected
+from oms.events.v1.workorders_pb2 import WorkOrderCompleted
 from oms.inventory.v1 import inventory_pb2 as inv
+from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
 from oms.orders.v1 import orders_pb2 as pb
 from oms.orders.v1.orders_pb2_grpc import OrdersServiceStub
 from services.inventory.bootstrap import SERVICE as INVENTORY
@@ -100,9 +102,11 @@ async def refusal_of(call: Awaitable[object]) -> grpc.StatusCode:
 
 @pytest.fixture
 def foreign_gateway(tmp_path: Path) -> Credentials:
-    """A certificate named `gateway` from a CA that is not ours, as an intruder would mint it."""
+    """A certificate named `gateway` from a CA that is not ours, as an intruder would mint it;
+    the intruder knows our CA's certificate (it is no secret), so it trusts our servers."""
     issue_all(tmp_path / "foreign", [GATEWAY])
-    return Credentials.load(tmp_path / "foreign" / GATEWAY)
+    forged = Credentials.load(tmp_path / "foreign" / GATEWAY)
+    return dataclasses.replace(forged, ca=credentials(GATEWAY).ca)
 
 
 # gRPC
@@ -117,15 +121,22 @@ async def test_only_holders_of_a_certificate_from_our_ca_reach_a_service(
     request = pb.GetOrderRequest(id=order.id)
 
     plaintext = grpc.aio.insecure_channel(target)
+    # TLS that trusts our server, but presents no certificate of its own.
+    anonymous = grpc.aio.secure_channel(
+        target,
+        grpc.ssl_channel_credentials(credentials(GATEWAY).ca),
+        options=[("grpc.ssl_target_name_override", "orders")],
+    )
     forged = open_channel(target, "orders", foreign_gateway)
+    channels = {"plaintext": plaintext, "anonymous": anonymous, "forged": forged}
     try:
-        for channel in (plaintext, forged):
+        for name, channel in channels.items():
             stub = OrdersServiceStub(channel)
             call = stub.GetOrder(request, metadata=SHOP_A.metadata(), timeout=5)
-            assert await refusal_of(call) is grpc.StatusCode.UNAVAILABLE
+            assert await refusal_of(call) is grpc.StatusCode.UNAVAILABLE, name
     finally:
-        await plaintext.close()
-        await forged.close()
+        for channel in channels.values():
+            await channel.close()
     # The real gateway's certificate gets through, speaking for shop-a.
     assert (await orders.stub.GetOrder(request, metadata=SHOP_A.metadata())).id == order.id
 
@@ -216,8 +227,8 @@ async def test_the_plaintext_health_port_answers_health_and_nothing_else(
             health: health_pb2_grpc.HealthStub = health_pb2_grpc.HealthStub(channel)
             answer = await health.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)  # type: ignore[attr-defined]  # the stubs lack its methods
             assert answer.status == health_pb2.HealthCheckResponse.SERVING
-            orders = OrdersServiceStub(channel)
-            call = orders.GetOrder(pb.GetOrderRequest(id="x"), timeout=5)
+            data = InventoryServiceStub(channel)
+            call = data.ListLocations(inv.ListLocationsRequest(), timeout=5)
             assert await refusal_of(call) is grpc.StatusCode.UNIMPLEMENTED
     finally:
         await running.stop()
@@ -303,7 +314,8 @@ async def test_a_service_reads_only_what_it_consumes_and_through_its_own_consume
 async def test_every_service_runs_under_its_own_user(
     broker: EmbeddedNats, users: dict[str, NatsUser], tmp_path: Path
 ) -> None:
-    """The permissions are enough to run: each service makes its streams and consumers."""
+    """The permissions are enough to run: each service makes its streams and consumers, and
+    its consumers fetch and acknowledge what the others publish."""
     async with contextlib.AsyncExitStack() as stack:
         for name, definition in DEFINITIONS.items():
             await stack.enter_async_context(
@@ -314,25 +326,38 @@ async def test_every_service_runs_under_its_own_user(
                     broker.url_for(users[name]),
                 )
             )
+        clients: dict[str, NatsClient] = {}
+        for name in SERVICE_NAMES:
+            clients[name] = await events.connect(broker.url_for(users[name]), f"oms-{name}")
+            stack.push_async_callback(clients[name].close)
+        # Events no handler acts on (no lines; not a refurbishment): each is simply applied.
+        await publish_event(
+            clients["returns"].jetstream(), event_envelope("returns", ReturnInspected())
+        )
+        await publish_event(
+            clients["workorders"].jetstream(), event_envelope("workorders", WorkOrderCompleted())
+        )
         for name, consumed in CONSUMES.items():
-            client = await events.connect(broker.url_for(users[name]), f"oms-{name}")
-            try:
-                for domain, durable in consumed:
-                    await consumer_exists(client, domain, durable)
-            finally:
-                await client.close()
+            for domain, durable in consumed:
+                await consumed_everything(clients[name], domain, durable)
 
 
-async def consumer_exists(client: NatsClient, domain: str, durable: str) -> None:
-    deadline = asyncio.get_running_loop().time() + 15
-    while True:
+async def consumed_everything(client: NatsClient, domain: str, durable: str) -> None:
+    """Waits until the durable consumer exists, has fetched its stream's one event and
+    acknowledged it."""
+    deadline = asyncio.get_running_loop().time() + 20
+    state = "missing"
+    while asyncio.get_running_loop().time() < deadline:
         try:
-            await client.jetstream().consumer_info(stream_name(domain), durable)
-            return
+            info = await client.jetstream().consumer_info(stream_name(domain), durable)
         except NotFoundError:
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"no consumer {durable} on {domain}") from None
             await asyncio.sleep(0.1)
+            continue
+        state = f"delivered {info.delivered.stream_seq}, unacknowledged {info.num_ack_pending}"
+        if info.delivered.stream_seq >= 1 and info.num_ack_pending == 0 == info.num_pending:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"consumer {durable} on {domain}: {state}")
 
 
 async def test_the_brokers_permissions_name_every_consumer_the_services_declare(
