@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
