@@ -83,9 +83,7 @@ async def _apply_again(
     service = definition(name)
     # Replayed as the service itself would apply it: calling others with its certificate (one
     # that calls no one needs none).
-    credentials = (
-        Credentials.load(settings.tls_dir) if service.calls and settings.tls_dir else None
-    )
+    credentials = Credentials.load(settings.tls_dir) if service.calls and settings.tls_dir else None
     channels = {
         other: open_channel(settings.grpc_targets[other], other, credentials)
         for other in service.calls
