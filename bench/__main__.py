@@ -78,7 +78,7 @@ async def measure(oms: RunningOms, args: argparse.Namespace) -> list[PhaseResult
     try:
         results += await seed(bench)
         _progress(results[-3:])
-        await settle(nats_url)
+        await settle(nats_url, oms.data_dir)
         if "placeOrder" in await client.root_fields(bench.admin, "Mutation"):
             await place_orders(bench, WARM_UP_ORDERS, max(args.concurrency), "warm-up")
             for level in sorted(args.concurrency):
@@ -86,14 +86,14 @@ async def measure(oms: RunningOms, args: argparse.Namespace) -> list[PhaseResult
                 with _profiling(oms, args, f"placeOrder-c{level}" if profiled else None):
                     results.append(await _metered(oms, place_orders(bench, args.orders, level, "")))
                 _progress(results[-1:])
-                await settle(nats_url)
+                await settle(nats_url, oms.data_dir)
         else:
             results.append(PhaseResult("placeOrder", note="not served yet by this gateway"))
         await availability(bench, WARM_UP_QUERIES, 16)
         with _profiling(oms, args, "availability"):
             results.append(await _metered(oms, availability(bench, args.queries, 16)))
         _progress(results[-1:])
-        await settle(nats_url)
+        await settle(nats_url, oms.data_dir)
         results += await event_delay(bench, client.ws_url, args.events)
         _progress(results[-2:])
     finally:

@@ -7,14 +7,18 @@ import json
 import random
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
-import nats
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
 from bench.load import run_load
 from bench.network import CHANNEL, Network, order_input
 from bench.report import PhaseResult
+from launcher.nats_access import passwords_path
+from services.kernel import events
+from services.kernel.events import stream_name
+from services.kernel.settings import SERVICE_NAMES
 from tests.support.contract import operation
 from tests.support.graphql import Answer, GraphQLClient
 
@@ -64,22 +68,33 @@ async def seed(bench: Bench) -> list[PhaseResult]:
     ]
 
 
-async def settle(nats_url: str) -> float:
-    """Waits until no stream grows for a second (the outboxes have relayed); returns seconds."""
+async def settle(nats_url: str, data_dir: Path) -> float:
+    """Waits until no stream grows for a second (the outboxes have relayed); returns seconds.
+
+    The broker of `oms up` lets each part see its own stream only, so each is asked as its
+    owner, with the passwords in the data dir."""
     started = time.perf_counter()
-    connection = await nats.connect(nats_url)
+    passwords = json.loads(passwords_path(data_dir).read_text())
+    host = nats_url.removeprefix("nats://")
+    connections = {
+        name: await events.connect(f"nats://{name}:{passwords[name]}@{host}", f"oms-{name}")
+        for name in SERVICE_NAMES
+    }
     try:
-        jetstream = connection.jetstream()
         previous, quiet_since = -1, time.perf_counter()
         while time.perf_counter() - started < SETTLE_LIMIT_SECONDS:
-            total = sum(info.state.messages for info in await jetstream.streams_info())
+            total = 0
+            for name, connection in connections.items():
+                info = await connection.jetstream().stream_info(stream_name(name))
+                total += info.state.messages
             if total != previous:
                 previous, quiet_since = total, time.perf_counter()
             elif time.perf_counter() - quiet_since >= 1.0:
                 break
             await asyncio.sleep(0.2)
     finally:
-        await connection.close()
+        for connection in connections.values():
+            await connection.close()
     return time.perf_counter() - started
 
 

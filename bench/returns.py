@@ -359,7 +359,7 @@ async def measure(oms: RunningOms, args: argparse.Namespace) -> list[PhaseResult
         shipped, parcels = await ship_orders(spike, hubs, args.returns, secrets.token_hex(3))
         results += shipped
         _progress(results)
-        await settle(oms.parts["nats"][0])
+        await settle(oms.parts["nats"][0], oms.data_dir)
         spike_results = await returns_spike(spike, parcels, args.concurrency, pids)
         _progress(spike_results)
         report = await client.call(spike.admin, REPORT)

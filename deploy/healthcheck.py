@@ -1,9 +1,10 @@
 """Container health check for compose: exit 0 when the process in this container is healthy.
 
-    python healthcheck.py grpc 127.0.0.1:50051     # standard gRPC health service says SERVING
+    python healthcheck.py grpc 127.0.0.1:8081      # the health-only port says SERVING
     python healthcheck.py http http://127.0.0.1:8000/readyz   # the URL answers 200
 
-Kubernetes does not need it: it probes gRPC and HTTP natively.
+Kubernetes does not need it: it probes gRPC (the same plaintext health-only port) and HTTP
+natively.
 """
 
 from __future__ import annotations

@@ -32,7 +32,10 @@ class Backends:
     async def open(
         cls, settings: GatewaySettings, needed: Collection[str] | None = None
     ) -> Backends:
-        channels = {name: open_channel(target) for name, target in settings.service_targets.items()}
+        channels = {
+            name: open_channel(target, name, settings.credentials)
+            for name, target in settings.service_targets.items()
+        }
         try:
             nats = await events.connect_patiently(settings.nats_url, "oms-gateway")
         except BaseException:

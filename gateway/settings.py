@@ -10,6 +10,7 @@ from pathlib import Path
 from gateway.auth import TokenPolicy, require_strong_key, signing_key_from_env
 from gateway.revocations import revocation_file
 from services.kernel.settings import SERVICE_NAMES, data_dir, grpc_target, nats_url
+from services.kernel.tls import GATEWAY, Credentials, credentials_from_env
 
 DEFAULT_LISTEN = "127.0.0.1:8000"
 
@@ -76,6 +77,8 @@ class GatewaySettings:
     # Events a slow subscriber may fall behind by before the oldest are dropped.
     subscriber_queue_size: int = 256
     shutdown_grace_seconds: float = 5.0
+    # The certificate its channels present to the services; None: plaintext, asked for.
+    credentials: Credentials | None = field(kw_only=True)
 
     def __post_init__(self) -> None:
         # Whoever builds the settings, the gateway never verifies tokens with a guessable key.
@@ -97,6 +100,7 @@ class GatewaySettings:
             tokens=TokenPolicy.from_env(env),
             revocation_file=revocation_file(data_dir(env), env),
             shutdown_grace_seconds=float(env.get("OMS_SHUTDOWN_GRACE_SECONDS", "5")),
+            credentials=credentials_from_env(GATEWAY, env),
         )
 
 

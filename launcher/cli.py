@@ -1,5 +1,6 @@
 """The `oms` command: `oms up` runs the whole system on one machine, `oms token` issues a token,
-`oms migrate` brings the databases' schemas up to date."""
+`oms migrate` brings the databases' schemas up to date, `oms certs` issues the processes'
+certificates for a deployment."""
 
 from __future__ import annotations
 
@@ -125,6 +126,16 @@ def build_parser() -> argparse.ArgumentParser:
         "tables as the code declares them",
     )
 
+    certs = commands.add_parser(
+        "certs",
+        help="make a CA (once) and a certificate for every service and the gateway",
+        description="Writes OUT/ca.crt and OUT/ca.key (the CA, kept when present; keep ca.key "
+        "away from every process) and OUT/<part>/{ca.crt,tls.crt,tls.key} for the five services "
+        "and the gateway, each valid about 13 months. Run it again to renew them with the "
+        "same CA. `oms up` does this by itself in its data dir.",
+    )
+    certs.add_argument("--out", type=Path, required=True, help="the folder to write them in")
+
     letters = commands.add_parser(
         "dead-letters",
         help="list the events services set aside, or replay one",
@@ -204,6 +215,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "token":
         return _token(args)
+    if args.command == "certs":
+        from launcher.pki import PARTIES, issue_all
+
+        os.umask(0o077)
+        issue_all(args.out.resolve())
+        for party in PARTIES:
+            print(args.out / party)
+        return 0
     if args.command == "dead-letters":
         from launcher.dead_letters import run as dead_letters
 

@@ -22,6 +22,7 @@ from services.kernel.grpc_client import open_channel
 from services.kernel.migrate import migrate, streams
 from services.kernel.runtime import ServiceContext
 from services.kernel.settings import SERVICE_NAMES, ServiceSettings
+from services.kernel.tls import Credentials
 
 
 def describe(service: str, stored: StoredDeadLetter) -> str:
@@ -80,7 +81,13 @@ async def _apply_again(
     env: Mapping[str, str],
 ) -> None:
     service = definition(name)
-    channels = {other: open_channel(settings.grpc_targets[other]) for other in service.calls}
+    # Replayed as the service itself would apply it: calling others with its certificate (one
+    # that calls no one needs none).
+    credentials = Credentials.load(settings.tls_dir) if service.calls and settings.tls_dir else None
+    channels = {
+        other: open_channel(settings.grpc_targets[other], other, credentials)
+        for other in service.calls
+    }
     try:
         parts = service.build(ServiceContext(settings, db, channels, dict(env)))
         subscription = next(

@@ -9,8 +9,11 @@ import sys
 import sysconfig
 import time
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 
+from launcher.nats_access import NatsUser, authorization_config
+from launcher.pki import write_private
 from launcher.ports import free_port
 from launcher.processes import owned_child_options
 
@@ -32,7 +35,10 @@ def nats_server_binary() -> Path:
 class EmbeddedNats:
     """A nats-server with JetStream, its store under `store_dir`, on a port of its own.
 
-    `owned` makes it a child the launcher stops itself (see `launcher.processes`).
+    `owned` makes it a child the launcher stops itself (see `launcher.processes`). With
+    `users`, a client must log in as one of them and may touch only the subjects its
+    permissions name (`launcher.nats_access`); without, anyone who reaches the port may do
+    anything, which only tests that play every part themselves want.
     """
 
     def __init__(
@@ -42,6 +48,7 @@ class EmbeddedNats:
         host: str = "127.0.0.1",
         log_file: Path | None = None,
         owned: bool = False,
+        users: Sequence[NatsUser] = (),
     ) -> None:
         self.store_dir = store_dir
         self.host = host
@@ -49,11 +56,15 @@ class EmbeddedNats:
         self.monitor_port = free_port(host)
         self.log_file = log_file or store_dir / "nats-server.log"
         self.owned = owned
+        self.users = list(users)
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"nats://{self.host}:{self.port}"
+
+    def url_for(self, user: NatsUser) -> str:
+        return f"nats://{user.name}:{user.password}@{self.host}:{self.port}"
 
     @property
     def config_file(self) -> Path:
@@ -62,13 +73,17 @@ class EmbeddedNats:
     def write_config(self) -> None:
         """JetStream flushes every write to disk before it acknowledges it (`sync_interval:
         always`): an event the relay saw acknowledged survives a crash of the machine, not only
-        of the process. The outbox deletes a row on that acknowledgement."""
-        self.config_file.write_text(
+        of the process. The outbox deletes a row on that acknowledgement. The file holds the
+        users' passwords: readable by its owner only."""
+        config = (
             "jetstream {\n"
             f"  store_dir: {json.dumps(str(self.store_dir))}\n"
             "  sync_interval: always\n"
             "}\n"
         )
+        if self.users:
+            config += authorization_config(self.users) + "\n"
+        write_private(self.config_file, config.encode())
 
     def start(self, timeout: float = 15.0) -> None:
         """Starts the server and returns once JetStream is ready."""

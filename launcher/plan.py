@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.kernel.settings import SERVICE_NAMES
+from services.kernel.tls import GATEWAY as GATEWAY  # the part the launcher names so
 
-GATEWAY = "gateway"
 LOOPBACK = "127.0.0.1"
 DEFAULT_GATEWAY_PORT = 8000
 DEFAULT_SHUTDOWN_GRACE_SECONDS = 5.0
@@ -40,10 +40,25 @@ Readiness = GrpcHealth | HttpOk
 class ChildSpec:
     name: str
     argv: tuple[str, ...]
-    # The child's whole environment: the user's, with the launcher's wiring where the user set none.
-    env: Mapping[str, str]
+    # The child's whole environment: the user's less the secrets of the other parts, with the
+    # launcher's wiring where the user set none.
+    env: Mapping[str, str] = field(repr=False)
     address: str
     readiness: Readiness
+
+
+# Secret variables and the one part that needs each; every other part goes without.
+SECRET_OWNERS: Mapping[str, str] = {
+    "OMS_JWT_SECRET": GATEWAY,
+    "OMS_REFUND_WEBHOOK_SECRET": "returns",
+    **{f"OMS_{name.upper()}_DATABASE_URL": name for name in SERVICE_NAMES},
+}
+
+
+def without_others_secrets(env: Mapping[str, str], part: str) -> dict[str, str]:
+    """`env` less the secrets that belong to another part than `part`: a leak from one
+    process (a crash report, a debug dump of its environment) gives away its own only."""
+    return {key: value for key, value in env.items() if SECRET_OWNERS.get(key, part) == part}
 
 
 def dialable(listen: str) -> str:
@@ -81,42 +96,61 @@ def plan_children(
     gateway_port: int | None,
     free_port: Callable[[], int],
     python: str = sys.executable,
+    nats_passwords: Mapping[str, str] | None = None,
 ) -> list[ChildSpec]:
     """The five services, then the gateway, wired to each other and to `nats_url`.
 
-    Every service gets its own SQLite file in `data_dir` and a free loopback port, unless the
-    user's environment names a database or listen address for it; `OMS_NATS_URL`, when set,
-    wins over `nats_url`. `data_dir` itself is the caller's decision (`--data-dir` beats
-    `OMS_DATA_DIR`), as is the gateway's `--port`.
+    Every service gets its own SQLite file in `data_dir`, a free loopback port, and a plaintext
+    loopback port that answers health checks alone (the launcher's readiness probe), unless the
+    user's environment names a database or address for it; `OMS_NATS_URL`, when set, wins over
+    `nats_url`. Each part gets its own certificate (`data_dir/tls/<part>`), its own NATS login
+    when `nats_passwords` has one (the embedded broker), and no other part's secrets.
+    `data_dir` itself is the caller's decision (`--data-dir` beats `OMS_DATA_DIR`), as is the
+    gateway's `--port`.
     """
     listens = {
         name: env.get(f"OMS_{name.upper()}_GRPC_LISTEN") or f"{LOOPBACK}:{free_port()}"
         for name in SERVICE_NAMES
     }
+    health = {
+        name: env.get(f"OMS_{name.upper()}_HEALTH_LISTEN") or f"{LOOPBACK}:{free_port()}"
+        for name in SERVICE_NAMES
+    }
     shared = {
         "OMS_NATS_URL": nats_url,
         "PYTHONUNBUFFERED": "1",
+        # Development on one machine: grpcurl and the like can list the methods (with a
+        # certificate from the data dir; nothing without one gets through).
+        "OMS_GRPC_REFLECTION": "1",
         # Services call each other, so every child learns where every service is.
         **{f"OMS_{name.upper()}_GRPC_TARGET": dialable(listens[name]) for name in SERVICE_NAMES},
     }
-    explicit = {"OMS_DATA_DIR": str(data_dir)}
+
+    def own(part: str) -> dict[str, str]:
+        """What is the launcher's to decide for `part`, whatever the environment says."""
+        decided = {"OMS_DATA_DIR": str(data_dir), "OMS_TLS_DIR": str(data_dir / "tls" / part)}
+        if nats_passwords and part in nats_passwords:
+            decided |= {"OMS_NATS_USER": part, "OMS_NATS_PASSWORD": nats_passwords[part]}
+        return decided
+
     children = [
         ChildSpec(
             name=name,
             argv=(python, "-m", f"services.{name}"),
             env={
                 **_user_first(
-                    env,
+                    without_others_secrets(env, name),
                     {
                         **shared,
                         f"OMS_{name.upper()}_DATABASE_URL": f"sqlite:///{data_dir / name}.sqlite",
                         f"OMS_{name.upper()}_GRPC_LISTEN": listens[name],
+                        f"OMS_{name.upper()}_HEALTH_LISTEN": health[name],
                     },
                 ),
-                **explicit,
+                **own(name),
             },
             address=dialable(listens[name]),
-            readiness=GrpcHealth(dialable(listens[name])),
+            readiness=GrpcHealth(dialable(health[name])),
         )
         for name in SERVICE_NAMES
     ]
@@ -126,7 +160,11 @@ def plan_children(
         ChildSpec(
             name=GATEWAY,
             argv=(python, "-m", "gateway"),
-            env={**_user_first(env, shared), **explicit, "OMS_GATEWAY_LISTEN": listen},
+            env={
+                **_user_first(without_others_secrets(env, GATEWAY), shared),
+                **own(GATEWAY),
+                "OMS_GATEWAY_LISTEN": listen,
+            },
             address=f"{base_url}/graphql",
             readiness=HttpOk(f"{base_url}/readyz"),
         )

@@ -5,6 +5,11 @@ opposite one, so the gateway stops taking requests before the services it calls 
 the services drain their outboxes into the broker before it stops. A part that dies before
 everything is ready stops the whole run (it is most likely misconfigured); once ready, a part
 that dies is restarted with backoff while the others keep running (see `launcher.supervisor`).
+
+Everything it writes is its user's alone: the data dir is private (0700) and every file in it
+is created readable by the owner only (the children inherit the umask). Each start issues
+fresh certificates from the data dir's CA, and the embedded broker lets each part in under its
+own user (`launcher.nats_access`).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import fcntl
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -20,10 +26,11 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
-from urllib.parse import urlsplit, urlunsplit
 
 from gateway.auth import WeakSigningKey, signing_key_from_env
 from launcher.embedded_nats import EmbeddedNats
+from launcher.nats_access import NatsUser, load_or_create_users
+from launcher.pki import issue_all
 from launcher.plan import GATEWAY, ChildSpec, dialable, gateway_listen, plan_children
 from launcher.plan import shutdown_grace_seconds as grace_from_env
 from launcher.ports import accepts_connections, free_port
@@ -38,10 +45,12 @@ from launcher.supervisor import (
     SupervisionEvent,
     Supervisor,
 )
-from services.kernel.settings import SERVICE_NAMES
+from services.kernel.settings import SERVICE_NAMES, without_password
 
 READY_TIMEOUT_SECONDS = 120.0
 NATS = "nats"
+# Files the launcher and its children create: the owner's alone.
+PRIVATE_UMASK = 0o077
 
 
 class DataDirBusy(Exception):
@@ -63,12 +72,18 @@ def _stop_on_signals(stop: threading.Event) -> None:
         signal.signal(sig, lambda _signum, _frame: stop.set())
 
 
-def _without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+def make_private(data_dir: Path) -> None:
+    """The data dir holds customer data, keys and passwords: its owner's alone. A folder
+    shared by design (sticky, like /tmp) or not ours is not changed; we say so instead."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = data_dir.stat()
+    if stat.S_IMODE(info.st_mode) & 0o077 == 0:
+        return
+    if info.st_mode & stat.S_ISVTX or info.st_uid != os.geteuid():
+        print(f"oms: warning: {data_dir} is readable by others; use a private --data-dir",
+              file=sys.stderr)  # fmt: skip
+        return
+    data_dir.chmod(0o700)
 
 
 def _oms_command() -> str:
@@ -151,7 +166,8 @@ class Up:
 
     def run(self) -> int:
         _stop_on_signals(self.stop)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        os.umask(PRIVATE_UMASK)
+        make_private(self.data_dir)
         try:
             with _exclusive(self.data_dir):
                 return self._run()
@@ -176,6 +192,7 @@ class Up:
         except ValueError as error:
             print(f"oms: {error}", file=sys.stderr)
             return 1
+        issue_all(self.data_dir / "tls")
         try:
             return self._start_and_watch()
         except ChildExited as exited:
@@ -188,10 +205,17 @@ class Up:
             self._stop_all()
 
     def _start_and_watch(self) -> int:
-        nats_url = self.env.get("OMS_NATS_URL") or self._start_embedded_nats()
+        users: list[NatsUser] = []
+        nats_url = self.env.get("OMS_NATS_URL")
+        if not nats_url:
+            users = load_or_create_users(self.data_dir)
+            nats_url = self._start_embedded_nats(users)
         if self.stop.is_set():
             return 0
-        children = plan_children(self.env, self.data_dir, nats_url, self.port, free_port)
+        passwords = {user.name: user.password for user in users}
+        children = plan_children(
+            self.env, self.data_dir, nats_url, self.port, free_port, nats_passwords=passwords
+        )
         for spec in children:
             self.supervisor.start(spec, self.logs / f"{spec.name}.log")
         self._print_where(nats_url, children)
@@ -212,9 +236,9 @@ class Up:
             self.supervisor.watch(self.stop, lambda event: _report(event, sys.stderr))
         return 0
 
-    def _start_embedded_nats(self) -> str:
+    def _start_embedded_nats(self, users: list[NatsUser]) -> str:
         store = self.data_dir / "nats"
-        self.nats = EmbeddedNats(store, log_file=self.logs / "nats.log", owned=True)
+        self.nats = EmbeddedNats(store, log_file=self.logs / "nats.log", owned=True, users=users)
         self.nats.start()
         assert self.nats.process is not None
         self.supervisor.adopt(
@@ -237,7 +261,7 @@ class Up:
         rows = []
         nats = self.supervisor.children.get(NATS)
         if nats is None:
-            rows.append((NATS, _without_password(nats_url) + " (yours)", "-", "-"))
+            rows.append((NATS, without_password(nats_url) + " (yours)", "-", "-"))
         else:
             rows.append((NATS, nats_url, str(nats.pid), str(nats.log_path)))
         for spec in children:

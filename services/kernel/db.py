@@ -8,7 +8,10 @@ sharing a file never deadlock on a lock upgrade) and conditional updates are ato
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import sqlite3
+import stat
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -25,8 +28,13 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+log = logging.getLogger(__name__)
+
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 READ_ONLY_OPTION = "oms_read_only"
+# SQLite gives its -wal and -shm files the mode of the database file.
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
 
 
 def utcnow() -> datetime:
@@ -66,6 +74,23 @@ def _enter_wal(cursor: Any) -> None:
             if "locked" not in str(error) or time.monotonic() > deadline:
                 raise
             time.sleep(0.02)  # only ever while a new file is being created
+
+
+def keep_private(database: Path) -> None:
+    """The SQLite file holds customer data: readable by the service's own user only.
+
+    A new file (and its folder, when new) is created private; an existing one, made before this
+    rule or by a looser umask, is made private too. A folder that exists is left as it is: it
+    may be shared (`/tmp`), and the file's own mode is what protects it.
+    """
+    database.parent.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    os.close(os.open(database, os.O_RDONLY | os.O_CREAT, PRIVATE_FILE_MODE))
+    for path in (database, *(Path(f"{database}{suffix}") for suffix in ("-wal", "-shm"))):
+        try:
+            if path.exists() and stat.S_IMODE(path.stat().st_mode) & 0o077:
+                path.chmod(PRIVATE_FILE_MODE)
+        except OSError as error:  # not ours to change: say so rather than refuse to serve
+            log.warning("cannot make %s private: %s", path, error)
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -119,7 +144,7 @@ class Database:
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite:
             if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                keep_private(Path(parsed.database))
             self.engine = create_async_engine(url, connect_args={"timeout": 15})
             _configure_sqlite(self.engine)
         else:

@@ -27,7 +27,7 @@ from nats.js.errors import BadRequestError, NotFoundError
 
 from oms.events.v1.envelope_pb2 import EventEnvelope
 from services.kernel.dead_letters import DeadLetter, DeadLetterKind
-from services.kernel.settings import StreamSettings
+from services.kernel.settings import StreamSettings, without_password
 from services.kernel.unit_of_work import Store, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,9 @@ async def connect(url: str, name: str) -> NatsClient:
     return await nats.connect(
         url,
         name=name,
+        # Replies come to inboxes under the connection's own name, so a broker that gives each
+        # process a user can let it read its own replies and no one else's.
+        inbox_prefix=f"_INBOX.{name}",
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.25,
         connect_timeout=2,
@@ -84,7 +87,7 @@ async def connect_patiently(url: str, name: str, patience_seconds: float = 30.0)
         except Exception as error:
             if loop.time() > deadline:
                 raise
-            log.warning("waiting for NATS at %s: %s", url, error)
+            log.warning("waiting for NATS at %s: %s", without_password(url), error)
             await asyncio.sleep(0.5)
 
 

@@ -1,4 +1,5 @@
-"""gRPC client channels: every call carries a deadline, whatever the caller forgot."""
+"""gRPC client channels: every call carries a deadline, whatever the caller forgot, and every
+channel presents its process's certificate and checks the server's (see `tls.py`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from services.kernel.tls import Credentials
 
 DEFAULT_DEADLINE_SECONDS = 5.0
 
@@ -31,20 +34,31 @@ class DefaultDeadline(grpc.aio.UnaryUnaryClientInterceptor):
 
 
 def open_channel(
-    target: str, deadline_seconds: float = DEFAULT_DEADLINE_SECONDS
+    target: str,
+    service: str,
+    credentials: Credentials | None,
+    deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
 ) -> grpc.aio.Channel:
-    """One long-lived channel per target; share it, it multiplexes calls."""
-    return grpc.aio.insecure_channel(
-        target,
-        interceptors=[DefaultDeadline(deadline_seconds)],
-        options=[
-            # With a `dns:///` target of several addresses (a headless Kubernetes Service),
-            # spread calls over every replica instead of pinning one connection.
-            ("grpc.lb_policy_name", "round_robin"),
-            ("grpc.keepalive_time_ms", 30_000),
-            ("grpc.keepalive_timeout_ms", 10_000),
-            ("grpc.http2.max_pings_without_data", 0),
-        ],
+    """One long-lived channel to `service` at `target`; share it, it multiplexes calls.
+
+    With credentials the server must hold the certificate issued to `service` (its name, not
+    the address dialled, is what is checked); without, the channel is plaintext, which only an
+    explicitly insecure development set-up uses.
+    """
+    interceptors = [DefaultDeadline(deadline_seconds)]
+    options: list[tuple[str, Any]] = [
+        # With a `dns:///` target of several addresses (a headless Kubernetes Service),
+        # spread calls over every replica instead of pinning one connection.
+        ("grpc.lb_policy_name", "round_robin"),
+        ("grpc.keepalive_time_ms", 30_000),
+        ("grpc.keepalive_timeout_ms", 10_000),
+        ("grpc.http2.max_pings_without_data", 0),
+    ]
+    if credentials is None:
+        return grpc.aio.insecure_channel(target, interceptors=interceptors, options=options)
+    options.append(("grpc.ssl_target_name_override", service))
+    return grpc.aio.secure_channel(
+        target, credentials.for_channel(), interceptors=interceptors, options=options
     )
 
 

@@ -25,6 +25,7 @@ from services.kernel.migrate import migrate, streams
 from services.kernel.relay import OutboxRelay
 from services.kernel.settings import ServiceSettings, grpc_target
 from services.kernel.supervision import Worker, WorkerSupervisor
+from services.kernel.tls import Credentials, MissingCredentials
 from services.kernel.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,8 @@ async def start_service(
 ) -> RunningService:
     """Starts the service's parts in order; `env` (the process environment when left out) is
     what its own settings are read from."""
+    # Read first: a service without its certificate stops before it touches anything.
+    credentials = Credentials.load(settings.tls_dir) if settings.tls_dir else None
     db = Database(settings.database_url)
     await migrate(db, streams(definition.name, definition.tables))
     nats_client = await events.connect_patiently(settings.nats_url, f"oms-{settings.name}")
@@ -105,7 +108,7 @@ async def start_service(
     for domain in (definition.name, DEAD_LETTERS):
         await events.ensure_stream(js, domain, settings.streams)
     channels = {
-        name: open_channel(settings.grpc_targets.get(name) or grpc_target(name))
+        name: open_channel(settings.grpc_targets.get(name) or grpc_target(name), name, credentials)
         for name in definition.calls
     }
     context = ServiceContext(settings, db, channels, dict(os.environ if env is None else env))
@@ -113,7 +116,12 @@ async def start_service(
     if parts.subscriptions and parts.uow is None:
         raise ValueError(f"{definition.name} subscribes to events but names no unit of work")
     server = await start_grpc_server(
-        settings.grpc_listen, parts.register_grpc, definition.grpc_service_names
+        settings.grpc_listen,
+        parts.register_grpc,
+        definition.grpc_service_names,
+        credentials,
+        reflection_enabled=settings.grpc_reflection,
+        health_address=settings.health_listen,
     )
     consumers = (
         EventConsumer(js, parts.uow, sub, max_deliveries=settings.max_deliveries)
@@ -126,7 +134,12 @@ async def start_service(
         server.set_serving,
     )
     workers.start()
-    log.info("%s serving gRPC on port %d", definition.name, server.port)
+    log.info(
+        "%s serving gRPC on port %d (%s)",
+        definition.name,
+        server.port,
+        "mutual TLS" if credentials else "PLAINTEXT: any client that reaches it is trusted",
+    )
     return RunningService(settings, db, nats_client, server, channels, workers)
 
 
@@ -146,4 +159,8 @@ def main(definition: ServiceDefinition) -> None:
     logging.basicConfig(
         level=logging.INFO, format=f"%(asctime)s {definition.name} %(levelname)s %(message)s"
     )
-    asyncio.run(serve(definition, ServiceSettings.from_env(definition.name)))
+    try:
+        asyncio.run(serve(definition, ServiceSettings.from_env(definition.name)))
+    except MissingCredentials as error:
+        log.error("%s", error)
+        raise SystemExit(2) from None

@@ -6,9 +6,11 @@ Every variable is listed in the README's configuration table.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 SERVICE_NAMES = ("inventory", "orders", "returns", "procurement", "workorders")
 
@@ -43,8 +45,51 @@ def grpc_target(service: str, env: Mapping[str, str] = os.environ) -> str:
     return env.get(f"OMS_{service.upper()}_GRPC_TARGET", default)
 
 
+PLAINTEXT_VARIABLE = "OMS_INSECURE_PLAINTEXT"
+# The NATS client passes a URL's user and password on as they are written, undecoded.
+_URL_SAFE = re.compile(r"[A-Za-z0-9._~-]+")
+
+
 def nats_url(env: Mapping[str, str] = os.environ) -> str:
-    return env.get("OMS_NATS_URL", "nats://127.0.0.1:4222")
+    """`OMS_NATS_URL`, with `OMS_NATS_USER` and `OMS_NATS_PASSWORD` in it when a password is set."""
+    url = env.get("OMS_NATS_URL") or "nats://127.0.0.1:4222"
+    password = env.get("OMS_NATS_PASSWORD", "")
+    if not password:
+        return url
+    user = env.get("OMS_NATS_USER", "")
+    for name, value in (("OMS_NATS_USER", user), ("OMS_NATS_PASSWORD", password)):
+        if not _URL_SAFE.fullmatch(value):
+            raise ValueError(f"{name} must be letters, digits, '.', '_', '~' or '-'")
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:{password}@{host}"))
+
+
+def without_password(url: str) -> str:
+    """`url` fit for a log line."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{user.partition(':')[0]}:***@{host}"))
+
+
+def plaintext_requested(env: Mapping[str, str]) -> bool:
+    """`OMS_INSECURE_PLAINTEXT=1`: no TLS between the processes, for a lone developer only."""
+    return flag(env, PLAINTEXT_VARIABLE)
+
+
+def tls_dir(party: str, env: Mapping[str, str] = os.environ) -> Path | None:
+    """Where `party` (a service's name, or `gateway`) finds its certificate and key:
+    `OMS_TLS_DIR`, else `$OMS_DATA_DIR/tls/<party>`; None only when plaintext was asked for."""
+    if plaintext_requested(env):
+        return None
+    given = env.get("OMS_TLS_DIR")
+    return Path(given).resolve() if given else data_dir(env) / "tls" / party
+
+
+def flag(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").strip().lower() in ("1", "true", "yes")
 
 
 @dataclass(frozen=True)
@@ -79,9 +124,15 @@ class ServiceSettings:
     """What one service process needs to start."""
 
     name: str
-    database_url: str
-    nats_url: str
+    database_url: str = field(repr=False)
+    nats_url: str = field(repr=False)
     grpc_listen: str
+    # Its certificate, key and CA (`tls.Credentials`); None: plaintext, asked for explicitly.
+    tls_dir: Path | None = field(kw_only=True)
+    # A plaintext port answering health checks only (Kubernetes probes speak no TLS).
+    health_listen: str | None = None
+    # Reflection lists every method to any caller: off unless asked for.
+    grpc_reflection: bool = False
     shutdown_grace_seconds: float = 5.0
     # Where the services this one calls are reached, by service name.
     grpc_targets: Mapping[str, str] = field(default_factory=dict)
@@ -100,6 +151,9 @@ class ServiceSettings:
             database_url=normalize_database_url(env.get(prefix + "DATABASE_URL", default_db)),
             nats_url=nats_url(env),
             grpc_listen=env.get(prefix + "GRPC_LISTEN", f"127.0.0.1:{DEFAULT_GRPC_PORTS[name]}"),
+            tls_dir=tls_dir(name, env),
+            health_listen=env.get(prefix + "HEALTH_LISTEN") or None,
+            grpc_reflection=flag(env, "OMS_GRPC_REFLECTION"),
             shutdown_grace_seconds=float(env.get("OMS_SHUTDOWN_GRACE_SECONDS", "5")),
             grpc_targets={other: grpc_target(other, env) for other in SERVICE_NAMES},
             streams=StreamSettings.from_env(env),

@@ -4,9 +4,11 @@ a part that dies is started again, later each time it keeps dying, while the res
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -18,12 +20,14 @@ from typing import Any
 
 import grpc
 import httpx
-import nats
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from launcher.nats_access import passwords_path
 from launcher.ports import free_port
+from services.kernel import events
 from services.kernel.settings import SERVICE_NAMES
+from services.kernel.tls import Credentials
 from tests.support.graphql import GraphQLClient
 
 pytestmark = pytest.mark.timeout(600)
@@ -175,12 +179,22 @@ def start_oms(tmp_path: Path) -> Iterator[Any]:
         running.kill_all()
 
 
-def assert_serving(target: str) -> None:
-    with grpc.insecure_channel(target) as channel:
-        response = health_pb2_grpc.HealthStub(channel).Check(  # type: ignore[attr-defined]  # types-grpcio-health-checking's HealthStub lacks its methods
-            health_pb2.HealthCheckRequest(service=""), timeout=5
-        )
-    assert response.status == health_pb2.HealthCheckResponse.SERVING, target
+def health(channel: grpc.Channel) -> int:
+    response = health_pb2_grpc.HealthStub(channel).Check(  # type: ignore[attr-defined]  # types-grpcio-health-checking's HealthStub lacks its methods
+        health_pb2.HealthCheckRequest(service=""), timeout=5
+    )
+    return int(response.status)
+
+
+def assert_serving(data_dir: Path, name: str, target: str) -> None:
+    """Serving to the gateway's certificate from the data dir, and to nothing without one."""
+    gateway = Credentials.load(data_dir / "tls" / "gateway")
+    options = [("grpc.ssl_target_name_override", name)]
+    with grpc.secure_channel(target, gateway.for_channel(), options=options) as channel:
+        assert health(channel) == health_pb2.HealthCheckResponse.SERVING, target
+    with grpc.insecure_channel(target) as channel, pytest.raises(grpc.RpcError) as refused:
+        health(channel)
+    assert refused.value.code() is grpc.StatusCode.UNAVAILABLE
 
 
 def assert_all_gone(running: RunningOms) -> None:
@@ -198,8 +212,9 @@ def test_up_serves_then_stops_cleanly_and_starts_again_on_the_same_data_dir(
     assert httpx.get(f"{first.base_url}/healthz").status_code == 200
     assert httpx.get(f"{first.base_url}/readyz").status_code == 200
     for name in SERVICE_NAMES:
-        assert_serving(first.parts[name].address)
-        assert (data_dir / f"{name}.sqlite").exists()
+        assert_serving(data_dir, name, first.parts[name].address)
+        assert stat.S_IMODE((data_dir / f"{name}.sqlite").stat().st_mode) == 0o600
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
     assert first.parts["gateway"].address == f"{first.base_url}/graphql"
     assert not first.parts["nats"].address.endswith(":4222"), "must not use a shared NATS port"
     assert {part.log for part in first.parts.values()} == {
@@ -212,7 +227,7 @@ def test_up_serves_then_stops_cleanly_and_starts_again_on_the_same_data_dir(
 
     second = start_oms(data_dir)
     for name in SERVICE_NAMES:
-        assert_serving(second.parts[name].address)
+        assert_serving(data_dir, name, second.parts[name].address)
     assert second.terminate() == 0, second.output
     assert_all_gone(second)
 
@@ -238,8 +253,11 @@ async def on_hand(running: RunningOms, token: str, sku: str) -> int:
     return sum(level["onHand"] for level in levels)
 
 
-async def _inventory_events(nats_url: str) -> int:
-    client = await nats.connect(nats_url)
+async def _inventory_events(nats_url: str, data_dir: Path) -> int:
+    """Asked as the inventory service: the broker lets no one in without a user."""
+    password = json.loads(passwords_path(data_dir).read_text())["inventory"]
+    host = nats_url.removeprefix("nats://")
+    client = await events.connect(f"nats://inventory:{password}@{host}", "oms-inventory")
     try:
         info = await client.jetstream().stream_info("OMS_INVENTORY")
         return int(info.state.messages)
@@ -247,10 +265,11 @@ async def _inventory_events(nats_url: str) -> int:
         await client.close()
 
 
-async def inventory_events(running: RunningOms, at_least: int = 1) -> int:
+async def inventory_events(running: RunningOms, data_dir: Path, at_least: int = 1) -> int:
     """Messages in the inventory stream, once the outbox has relayed `at_least` of them."""
     deadline = time.monotonic() + 15
-    while (count := await _inventory_events(running.parts["nats"].address)) < at_least:
+    nats_url = running.parts["nats"].address
+    while (count := await _inventory_events(nats_url, data_dir)) < at_least:
         if time.monotonic() > deadline:
             break
         await asyncio.sleep(0.2)
@@ -287,14 +306,14 @@ async def test_stock_and_events_survive_a_restart(start_oms: Any, tmp_path: Path
         input={"sku": "TEE-1", "locationCode": "DC-1", "delta": 7, "reason": "launcher e2e"},
     )
     assert await on_hand(first, token, "TEE-1") == 7
-    events_before = await inventory_events(first)
+    events_before = await inventory_events(first, data_dir)
     assert events_before >= 1, first.output
     assert first.terminate() == 0, first.output
 
     second = start_oms(data_dir)
 
     assert await on_hand(second, backoffice_token(data_dir), "TEE-1") == 7
-    assert await inventory_events(second, events_before) >= events_before
+    assert await inventory_events(second, data_dir, events_before) >= events_before
     assert second.terminate() == 0, second.output
 
 
@@ -323,7 +342,7 @@ async def test_a_part_that_keeps_dying_is_restarted_later_each_time_while_the_re
     # Nothing else was stopped or restarted, and the gateway reaches the new orders process.
     assert {name for name, _, _ in running.restarts} == {"orders"}, running.output
     assert all(alive(part.pid) for name, part in started.items() if name != "orders")
-    assert_serving(orders.address)
+    assert_serving(data_dir, "orders", orders.address)
     # The gateway's channel to orders reconnects on its own backoff: a client asks again.
     token = backoffice_token(data_dir)
     deadline = time.monotonic() + 30

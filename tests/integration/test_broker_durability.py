@@ -5,12 +5,14 @@ nodes."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import textwrap
 import urllib.request
 from pathlib import Path
 
 from launcher.embedded_nats import EmbeddedNats, nats_server_binary
+from launcher.nats_access import PARTIES, password_variable
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
@@ -40,8 +42,13 @@ def test_the_deployed_brokers_sync_every_write_and_streams_keep_three_copies(
         conf = tmp_path / f"{name}.conf"
         # The server checks the file as it would load it ($POD_NAME comes from the pod).
         conf.write_text(text.replace("$POD_NAME", "nats-0"))
+        # Its users' passwords come from the environment, as the pods and compose give them.
+        passwords = {password_variable(party): "a-password" for party in PARTIES}
         checked = subprocess.run(
-            [str(nats_server_binary()), "-c", str(conf), "-t"], capture_output=True, text=True
+            [str(nats_server_binary()), "-c", str(conf), "-t"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **passwords},
         )
         assert checked.returncode == 0, (name, checked.stderr)
     config = (DEPLOY / "kubernetes" / "config.yaml").read_text()

@@ -25,7 +25,6 @@ from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
 from services.inventory.tables import StockMovementRow
 from services.kernel.db import Database
 from services.kernel.events import EventConsumer, Subscription, ensure_stream
-from services.kernel.grpc_client import open_channel
 from services.kernel.settings import normalize_database_url
 from services.kernel.unit_of_work import ProcessedEvent, SqlStore, SqlUnitOfWork
 from tests.support.databases import create_test_tables
@@ -126,7 +125,7 @@ async def test_no_event_lost_or_applied_twice_across_broker_and_service_crashes(
     )
     inventory.start()
     await inventory.wait_serving()
-    channel = open_channel(inventory.target, deadline_seconds=2)
+    channel = inventory.channel(deadline_seconds=2)
     stub = InventoryServiceStub(channel)
     await stub.UpsertSku(
         pb.UpsertSkuRequest(code="S", title="s", unit_cost_cents=1, weight_grams=1)

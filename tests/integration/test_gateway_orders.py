@@ -18,11 +18,13 @@ from launcher.embedded_nats import EmbeddedNats
 from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
 from oms.orders.v1.orders_pb2_grpc import OrdersServiceStub
 from services.kernel.caller import Caller, Role
+from services.kernel.tls import GATEWAY
 from tests.integration.conftest import InventoryUnderTest, OrdersUnderTest
 from tests.support.contract import operation
 from tests.support.gateway import SIGNING_KEY, serving_gateway
 from tests.support.graphql import GraphQLClient, Requester
 from tests.support.stock import levels, seed
+from tests.support.trust import credentials
 
 # code: (kind, latitude, longitude). The customer is in Berlin: the hub is a few km away, the
 # distribution centre is in Lisbon.
@@ -391,8 +393,11 @@ async def test_a_page_of_orders_asks_inventory_once_for_its_locations(
     # The same schema the gateway serves, executed in-process so the inventory channel can be
     # watched.
     counter = CallCounter()
-    channel = grpc.aio.insecure_channel(
-        f"127.0.0.1:{inventory.running.port}", interceptors=[counter]
+    channel = grpc.aio.secure_channel(
+        f"127.0.0.1:{inventory.running.port}",
+        credentials(GATEWAY).for_channel(),
+        options=[("grpc.ssl_target_name_override", "inventory")],
+        interceptors=[counter],
     )
     try:
         services = ServiceStubs(

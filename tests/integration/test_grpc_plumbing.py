@@ -1,4 +1,5 @@
-"""What every service offers operators and callers: reflection, health, deadlines."""
+"""What every service offers operators and callers: health, deadlines (reflection, which is off
+unless asked for, is in test_internal_trust.py)."""
 
 from __future__ import annotations
 
@@ -6,26 +7,17 @@ import asyncio
 
 import grpc
 import pytest
-from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
-    ProtoReflectionDescriptorDatabase,
-)
 
 from services.kernel.grpc_client import is_serving, open_channel
 from services.kernel.grpc_server import ServicerContext
 from tests.integration.conftest import InventoryUnderTest
-
-
-def listed_services(target: str) -> set[str]:
-    with grpc.insecure_channel(target) as channel:
-        return set(ProtoReflectionDescriptorDatabase(channel).get_services())
+from tests.support.trust import gateway_channel
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-async def test_a_service_answers_reflection_and_health(inventory: InventoryUnderTest) -> None:
+async def test_a_service_answers_health(inventory: InventoryUnderTest) -> None:
     target = f"127.0.0.1:{inventory.running.port}"
-    services = await asyncio.to_thread(listed_services, target)
-    assert {"oms.inventory.v1.InventoryService", "grpc.health.v1.Health"} <= services
-    channel = open_channel(target)
+    channel = gateway_channel(target, "inventory")
     assert await is_serving(channel)
     await inventory.running.grpc.set_serving(False)
     assert not await is_serving(channel)
@@ -44,7 +36,7 @@ async def test_a_call_without_a_deadline_gets_the_default_one() -> None:
     )
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
-    channel = open_channel(f"127.0.0.1:{port}", deadline_seconds=0.2)
+    channel = open_channel(f"127.0.0.1:{port}", "test", None, deadline_seconds=0.2)
     try:
         call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(
             "/test.Slow/Call"

@@ -18,7 +18,6 @@ from services.inventory.bootstrap import bootstrap
 from services.inventory.store import SqlInventoryStore
 from services.kernel.db import Database
 from services.kernel.errors import ErrorCode, from_rpc_error
-from services.kernel.grpc_client import open_channel
 from services.kernel.settings import normalize_database_url
 from services.kernel.unit_of_work import SqlUnitOfWork
 from tests.integration.conftest import InventoryClient
@@ -49,7 +48,7 @@ async def stubs(
     try:
         for replica in replicas:
             await replica.wait_serving()
-        channels = [open_channel(r.target, deadline_seconds=60) for r in replicas]
+        channels = [r.channel(deadline_seconds=60) for r in replicas]
         yield [InventoryServiceStub(c) for c in channels]
     finally:
         for channel in channels:

@@ -12,6 +12,8 @@ import uvicorn
 from gateway.server import server_config
 from gateway.settings import GatewaySettings
 from launcher.ports import free_port
+from services.kernel.tls import GATEWAY
+from tests.support.trust import credentials
 
 # The key the tests' gateways verify tokens with, and their clients sign them with.
 SIGNING_KEY = b"integration-test-signing-key-0123456789"
@@ -33,6 +35,7 @@ async def serving_gateway(
         nats_url=nats_url,
         signing_key=signing_key,
         **settings_given,
+        credentials=credentials(GATEWAY),
     )
     server = uvicorn.Server(server_config(settings, log_level="warning"))
     serving = asyncio.create_task(server.serve())

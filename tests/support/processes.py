@@ -10,13 +10,16 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+import grpc
 import httpx
 
-from services.kernel.grpc_client import is_serving, open_channel
+from services.kernel.grpc_client import DEFAULT_DEADLINE_SECONDS, is_serving
+from tests.support.trust import gateway_channel, tls_dir
 
 
 class ServiceProcess:
-    """One service in its own process, with its log in a file."""
+    """One service (or the gateway) in its own process, with its log in a file and its
+    certificate from the tests' CA."""
 
     def __init__(
         self, name: str, env: Mapping[str, str], log_dir: Path, port: int, module: str = ""
@@ -24,7 +27,7 @@ class ServiceProcess:
         self.name = name
         self.module = module or f"services.{name}"
         self.port = port
-        self.env = {**os.environ, **env}
+        self.env = {**os.environ, "OMS_TLS_DIR": str(tls_dir(name)), **env}
         self.log_path = log_dir / f"{name}-{port}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -44,8 +47,12 @@ class ServiceProcess:
         )
         log.close()
 
+    def channel(self, deadline_seconds: float = DEFAULT_DEADLINE_SECONDS) -> grpc.aio.Channel:
+        """A channel to the service as the gateway opens one."""
+        return gateway_channel(self.target, self.name, deadline_seconds)
+
     async def wait_serving(self, timeout: float = 30.0) -> None:
-        channel = open_channel(self.target)
+        channel = self.channel()
         try:
             deadline = asyncio.get_running_loop().time() + timeout
             while asyncio.get_running_loop().time() < deadline:

@@ -9,9 +9,9 @@ from typing import Generic, TypeVar
 
 import grpc
 
-from services.kernel.grpc_client import open_channel
 from services.kernel.runtime import RunningService, ServiceDefinition, start_service
 from services.kernel.settings import ServiceSettings, normalize_database_url
+from tests.support.trust import gateway_channel, tls_dir
 
 S = TypeVar("S")
 # Short: a test stops its services often, and nothing it leaves in flight needs long to finish.
@@ -20,7 +20,9 @@ SHUTDOWN_GRACE_SECONDS = 2.0
 
 @dataclass
 class ServiceUnderTest(Generic[S]):
-    """A service running in the test's event loop, a channel to it and its client on that channel."""
+    """A service running in the test's event loop, a channel to it and its client on that channel.
+
+    The service holds its certificate from the tests' CA; the channel is the gateway's."""
 
     definition: ServiceDefinition
     running: RunningService
@@ -67,6 +69,7 @@ def running_service(
         database_url=normalize_database_url(database_url),
         nats_url=nats_url,
         grpc_listen="127.0.0.1:0",
+        tls_dir=tls_dir(definition.name),
         shutdown_grace_seconds=SHUTDOWN_GRACE_SECONDS,
         grpc_targets=dict(calls or {}),
         max_deliveries=max_deliveries,
@@ -96,5 +99,5 @@ async def _start(
     env: Mapping[str, str],
 ) -> ServiceUnderTest[S]:
     running = await start_service(definition, settings, env)
-    channel = open_channel(f"127.0.0.1:{running.port}")
+    channel = gateway_channel(f"127.0.0.1:{running.port}", definition.name)
     return ServiceUnderTest(definition, running, channel, make_stub(channel), make_stub, env)

@@ -159,9 +159,11 @@ def test_embedded_defaults_give_each_service_its_own_sqlite_file_and_port(tmp_pa
         assert env["OMS_NATS_URL"] == NATS_URL
         assert env["OMS_DATA_DIR"] == str(tmp_path)
         assert children[name].argv == ("py", "-m", f"services.{name}")
-        assert children[name].readiness == GrpcHealth(env[f"OMS_{upper}_GRPC_LISTEN"])
+        # Probed on its plaintext health-only port: the service port wants a certificate.
+        assert children[name].readiness == GrpcHealth(env[f"OMS_{upper}_HEALTH_LISTEN"])
         listens.add(env[f"OMS_{upper}_GRPC_LISTEN"])
-    assert len(listens) == len(SERVICE_NAMES)
+        listens.add(env[f"OMS_{upper}_HEALTH_LISTEN"])
+    assert len(listens) == 2 * len(SERVICE_NAMES)
 
 
 def test_gateway_knows_every_service_and_listens_on_the_given_port(tmp_path: Path) -> None:
@@ -182,6 +184,7 @@ def test_what_the_user_set_wins_over_the_embedded_defaults(tmp_path: Path) -> No
     user = {
         "OMS_INVENTORY_DATABASE_URL": "postgresql://oms@db.internal/inventory",
         "OMS_ORDERS_GRPC_LISTEN": "0.0.0.0:6000",
+        "OMS_ORDERS_HEALTH_LISTEN": "0.0.0.0:6001",
         "OMS_NATS_URL": "nats://broker.internal:4222",
         "OMS_SHUTDOWN_GRACE_SECONDS": "9",
         "HOME": "/home/someone",
@@ -192,7 +195,7 @@ def test_what_the_user_set_wins_over_the_embedded_defaults(tmp_path: Path) -> No
     assert inventory["OMS_INVENTORY_DATABASE_URL"] == "postgresql://oms@db.internal/inventory"
     assert orders["OMS_ORDERS_DATABASE_URL"] == f"sqlite:///{tmp_path / 'orders'}.sqlite"
     assert orders["OMS_ORDERS_GRPC_LISTEN"] == "0.0.0.0:6000"
-    assert children["orders"].readiness == GrpcHealth("127.0.0.1:6000")
+    assert children["orders"].readiness == GrpcHealth("127.0.0.1:6001")
     assert children[GATEWAY].env["OMS_ORDERS_GRPC_TARGET"] == "127.0.0.1:6000"
     for child in children.values():
         assert child.env["OMS_NATS_URL"] == "nats://broker.internal:4222"
@@ -237,3 +240,50 @@ def test_data_dir_is_the_launchers_choice_even_when_the_environment_names_anothe
 )
 def test_a_wildcard_listen_address_is_dialled_on_loopback(listen: str, target: str) -> None:
     assert dialable(listen) == target
+
+
+# oms up: each part's own secrets, and no one else's
+
+
+def test_each_part_gets_its_own_certificate_and_nats_login_and_no_other_parts_secrets(
+    tmp_path: Path,
+) -> None:
+    user = {
+        "OMS_JWT_SECRET": "a-signing-key",
+        "OMS_INVENTORY_DATABASE_URL": "postgresql://inv:pw@db/inventory",
+        "OMS_REFUND_WEBHOOK_SECRET": "hmac-key",
+        "OMS_TLS_DIR": "/somewhere/shared",
+    }
+    passwords = {name: f"pw-{name}" for name in [*SERVICE_NAMES, GATEWAY]}
+    children = {
+        child.name: child
+        for child in plan_children(
+            user, tmp_path, NATS_URL, None, ports_from(41000), "py", nats_passwords=passwords
+        )
+    }
+
+    for name, child in children.items():
+        env = child.env
+        assert env["OMS_TLS_DIR"] == str(tmp_path / "tls" / name)
+        assert (env["OMS_NATS_USER"], env["OMS_NATS_PASSWORD"]) == (name, f"pw-{name}")
+        assert ("OMS_JWT_SECRET" in env) is (name == GATEWAY)
+        assert ("OMS_REFUND_WEBHOOK_SECRET" in env) is (name == "returns")
+        own_databases = {key for key in env if key.endswith("_DATABASE_URL")}
+        assert own_databases == ({f"OMS_{name.upper()}_DATABASE_URL"} if name != GATEWAY else set())
+    assert (
+        children["inventory"].env["OMS_INVENTORY_DATABASE_URL"]
+        == user["OMS_INVENTORY_DATABASE_URL"]
+    )
+
+
+def test_without_an_embedded_broker_no_nats_login_is_made_up(tmp_path: Path) -> None:
+    children = plan({"OMS_NATS_URL": "nats://broker.internal:4222"}, tmp_path)
+
+    assert all("OMS_NATS_PASSWORD" not in child.env for child in children.values())
+
+
+def test_reflection_is_on_under_oms_up_unless_the_user_says_otherwise(tmp_path: Path) -> None:
+    assert plan({}, tmp_path)["inventory"].env["OMS_GRPC_REFLECTION"] == "1"
+    assert (
+        plan({"OMS_GRPC_REFLECTION": "0"}, tmp_path)["inventory"].env["OMS_GRPC_REFLECTION"] == "0"
+    )
