@@ -52,11 +52,13 @@ def inbox(party: str) -> str:
 
 
 def _own_streams(domain: str) -> list[str]:
+    # Reading single messages of its own stream lets the owner (and an audit logged in as it)
+    # see what it announced; the shared dead-letter stream is not readable that way.
     return [
         f"$JS.API.STREAM.{action}.{stream_name(stream)}"
         for stream in (domain, DEAD_LETTERS)
         for action in ("CREATE", "UPDATE", "INFO")
-    ]
+    ] + [f"$JS.API.STREAM.MSG.GET.{stream_name(domain)}"]
 
 
 def _consumer(domain: str, durable: str) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 from collections import Counter
@@ -18,12 +19,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import nats
 import pytest
 from nats.js.errors import NotFoundError
 from sqlmodel import col, select
 
 from gateway.auth import load_or_create_signing_key
+from launcher.nats_access import passwords_path
 from launcher.ports import free_port
 from oms.events.v1.envelope_pb2 import EventEnvelope
 from oms.events.v1.inventory_pb2 import StockLevelChanged
@@ -31,11 +32,12 @@ from oms.events.v1.returns_pb2 import RefundIssued
 from services.inventory.bootstrap import bootstrap as inventory_bootstrap
 from services.inventory.store import SqlInventoryStore
 from services.inventory.tables import ReservationRow, StockMovementRow
+from services.kernel import events
 from services.kernel.caller import Role
 from services.kernel.db import Database
 from services.kernel.events import stream_name, unpack
 from services.kernel.outbox import subject_for
-from services.kernel.settings import normalize_database_url
+from services.kernel.settings import nats_url, normalize_database_url
 from services.kernel.unit_of_work import SqlUnitOfWork
 from services.orders.store import OrderRow
 from services.returns.store import RefundRow
@@ -157,9 +159,12 @@ async def chaos(run: Run) -> None:
     await asyncio.sleep(LOAD_BETWEEN_SECONDS)
 
 
-async def events_on_stream(nats_url: str, producer: str, event_type: str) -> list[EventEnvelope]:
-    """Every copy of the event type on the producer's stream, duplicates included."""
-    client = await nats.connect(nats_url)
+async def events_on_stream(run: Run, producer: str, event_type: str) -> list[EventEnvelope]:
+    """Every copy of the event type on the producer's stream, duplicates included (read as
+    the producer: the broker lets each service read its own stream only)."""
+    login = {"OMS_NATS_URL": run.running.parts["nats"].address, "OMS_NATS_USER": producer}
+    login["OMS_NATS_PASSWORD"] = nats_passwords(run.data_dir)[producer]
+    client = await events.connect(nats_url(login), f"oms-{producer}")
     try:
         js = client.jetstream()
         state = (await js.stream_info(stream_name(producer))).state
@@ -173,6 +178,11 @@ async def events_on_stream(nats_url: str, producer: str, event_type: str) -> lis
         return found
     finally:
         await client.close()
+
+
+def nats_passwords(data_dir: Path) -> dict[str, str]:
+    passwords: dict[str, str] = json.loads(passwords_path(data_dir).read_text())
+    return passwords
 
 
 def once_each(envelopes: list[EventEnvelope]) -> list[EventEnvelope]:
@@ -192,8 +202,7 @@ async def ledger_movement_ids(run: Run) -> list[int]:
 
 async def movements_announced(run: Run) -> Counter[int]:
     """How many distinct StockLevelChanged events name each ledger movement."""
-    nats_url = run.running.parts["nats"].address
-    envelopes = once_each(await events_on_stream(nats_url, "inventory", "StockLevelChanged"))
+    envelopes = once_each(await events_on_stream(run, "inventory", "StockLevelChanged"))
     return Counter(unpack(e, StockLevelChanged).movement_id for e in envelopes)
 
 
@@ -243,9 +252,7 @@ async def test_nothing_is_lost_or_doubled_when_every_part_is_killed_in_turn(run:
     assert not doubled, f"movements announced more than once: {doubled}"
     assert sorted(announced) == ledger, "announced movements that are not in the ledger"
 
-    refund_events = once_each(
-        await events_on_stream(run.running.parts["nats"].address, "returns", "RefundIssued")
-    )
+    refund_events = once_each(await events_on_stream(run, "returns", "RefundIssued"))
     orders_seen = await every_order(shop)
     assert run.running.terminate() == 0, run.running.output
 

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway.settings import RequestLimits
 from launcher.embedded_nats import EmbeddedNats
 from oms.inventory.v1 import inventory_pb2 as ipb
 from oms.orders.v1 import orders_pb2 as opb
@@ -75,7 +76,10 @@ async def gateway(
     """The gateway under uvicorn over the inventory, orders and returns services."""
     services = (inventory, orders.service, returns.service)
     targets = {s.definition.name: s.target for s in services}
-    async with serving_gateway(targets, nats_server.url, SIGNING_KEY) as url:
+    # Bodies of megabytes get through (an operator may raise the body cap): the bounds of each
+    # field must hold on their own. The default cap is tested in test_gateway_edge.py.
+    requests = RequestLimits(max_body_bytes=16 * 1024 * 1024)
+    async with serving_gateway(targets, nats_server.url, SIGNING_KEY, requests=requests) as url:
         async with Gateway(url, SIGNING_KEY, scanner_location="HUB-BER", timeout=30) as gateway:
             await seed(gateway, LOCATIONS, ["TEE"], {("TEE", "DC-LIS"): 50})
             yield gateway

@@ -57,8 +57,8 @@ from tests.support.services import running_service
 from tests.support.trust import credentials, gateway_channel
 
 DEFINITIONS = {d.name: d for d in (INVENTORY, ORDERS, RETURNS, PROCUREMENT, WORKORDERS)}
-SHOP_A = Caller("shop-a", Role.STOREFRONT)
-SHOP_B = Caller("shop-b", Role.STOREFRONT)
+SHOP_A = Caller("shop-a", Role.STOREFRONT, channels=("web",))
+SHOP_B = Caller("shop-b", Role.STOREFRONT, channels=("web",))
 
 # What these tests check does not depend on the database.
 SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
