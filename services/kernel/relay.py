@@ -107,10 +107,11 @@ class OutboxRelay:
                     select(OutboxMessage).order_by(col(OutboxMessage.id)).limit(self._batch_size)
                 )
             ).all()
-        published: list[int] = []
+        # Deleted by event id, never by row id: SQLite hands a deleted row's id to the next
+        # insert, so a replica finishing late would delete another replica's new event.
+        published: list[str] = []
         try:
             for row in rows:
-                assert row.id is not None, "a stored row has its id"
                 try:
                     await self._js.publish(
                         row.subject,
@@ -123,12 +124,12 @@ class OutboxRelay:
                         raise  # the broker is away or slow: this row and the rest wait
                     await self._set_aside(row, error)
                     continue
-                published.append(row.id)
+                published.append(row.event_id)
         finally:
             if published:
                 async with self._db.transaction() as session:
                     await session.exec(
-                        delete(OutboxMessage).where(col(OutboxMessage.id).in_(published))
+                        delete(OutboxMessage).where(col(OutboxMessage.event_id).in_(published))
                     )
         return len(published)
 
@@ -144,7 +145,9 @@ class OutboxRelay:
         )
         async with self._db.transaction() as session:
             set_aside(session, self._service, letter)
-            await session.exec(delete(OutboxMessage).where(col(OutboxMessage.id) == row.id))
+            await session.exec(
+                delete(OutboxMessage).where(col(OutboxMessage.event_id) == row.event_id)
+            )
 
     def stop(self) -> None:
         self._stopping = True

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Generic, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 
 import nats
 import pytest
@@ -34,6 +34,7 @@ from services.orders.bootstrap import SERVICE as ORDERS
 from services.returns.bootstrap import SERVICE as RETURNS
 from services.workorders.bootstrap import SERVICE as WORKORDERS
 from tests.support.databases import database_url
+from tests.support.gateway import SIGNING_KEY, serving_gateway
 from tests.support.services import ServiceUnderTest, running_service
 
 if TYPE_CHECKING:
@@ -209,3 +210,23 @@ async def returns(
             RETURNS, ReturnsServiceStub, url, nats_server.url, calls=calls, env=returns_env
         ) as service:
             yield ReturnsUnderTest(service, orders.stub, inventory.stub)
+
+
+@pytest.fixture
+def gateway_settings() -> dict[str, Any]:
+    """Further `GatewaySettings` fields for `loop_gateway`; a module overrides this fixture."""
+    return {}
+
+
+@pytest.fixture
+async def loop_gateway(
+    inventory: InventoryUnderTest,
+    orders: OrdersUnderTest,
+    returns: ReturnsUnderTest,
+    nats_server: EmbeddedNats,
+    gateway_settings: dict[str, Any],
+) -> AsyncIterator[str]:
+    """The gateway under uvicorn over the inventory, orders and returns services: its URL."""
+    targets = {s.definition.name: s.target for s in (inventory, orders.service, returns.service)}
+    async with serving_gateway(targets, nats_server.url, SIGNING_KEY, **gateway_settings) as url:
+        yield url

@@ -13,20 +13,18 @@ import httpx
 import pytest
 
 from gateway.settings import RequestLimits
-from launcher.embedded_nats import EmbeddedNats
 from oms.inventory.v1 import inventory_pb2 as ipb
 from oms.orders.v1 import orders_pb2 as opb
 from services.kernel.caller import Caller, Role
 from tests.integration.conftest import (
     InventoryUnderTest,
     OrdersUnderTest,
-    ReturnsUnderTest,
     eventually,
     outbox_drained,
 )
 from tests.integration.test_gateway_orders import order_input
 from tests.support.contract import operation
-from tests.support.gateway import SIGNING_KEY, serving_gateway
+from tests.support.gateway import SIGNING_KEY
 from tests.support.graphql import PATH, GraphQLClient
 from tests.support.refusals import refusal
 from tests.support.stock import ADJUST_STOCK, seed
@@ -67,22 +65,17 @@ class Gateway(GraphQLClient):
 
 
 @pytest.fixture
-async def gateway(
-    inventory: InventoryUnderTest,
-    orders: OrdersUnderTest,
-    returns: ReturnsUnderTest,
-    nats_server: EmbeddedNats,
-) -> AsyncIterator[Gateway]:
-    """The gateway under uvicorn over the inventory, orders and returns services."""
-    services = (inventory, orders.service, returns.service)
-    targets = {s.definition.name: s.target for s in services}
+def gateway_settings() -> dict[str, Any]:
     # Bodies of megabytes get through (an operator may raise the body cap): the bounds of each
     # field must hold on their own. The default cap is tested in test_gateway_edge.py.
-    requests = RequestLimits(max_body_bytes=16 * 1024 * 1024)
-    async with serving_gateway(targets, nats_server.url, SIGNING_KEY, requests=requests) as url:
-        async with Gateway(url, SIGNING_KEY, scanner_location="HUB-BER", timeout=30) as gateway:
-            await seed(gateway, LOCATIONS, ["TEE"], {("TEE", "DC-LIS"): 50})
-            yield gateway
+    return {"requests": RequestLimits(max_body_bytes=16 * 1024 * 1024)}
+
+
+@pytest.fixture
+async def gateway(loop_gateway: str) -> AsyncIterator[Gateway]:
+    async with Gateway(loop_gateway, SIGNING_KEY, scanner_location="HUB-BER", timeout=30) as gw:
+        await seed(gw, LOCATIONS, ["TEE"], {("TEE", "DC-LIS"): 50})
+        yield gw
 
 
 def codes(payload: dict[str, Any]) -> list[tuple[str, str | None]]:

@@ -15,12 +15,10 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
-from launcher.embedded_nats import EmbeddedNats
 from services.kernel.caller import Role
-from tests.integration.conftest import InventoryUnderTest, OrdersUnderTest, ReturnsUnderTest
 from tests.integration.test_gateway_orders import order_input
 from tests.support.contract import operation
-from tests.support.gateway import SIGNING_KEY, serving_gateway
+from tests.support.gateway import SIGNING_KEY
 from tests.support.graphql import GraphQLClient, Requester
 from tests.support.stock import ADJUST_STOCK, levels, seed
 
@@ -48,19 +46,12 @@ MARKETPLACE: Requester = {"role": Role.STOREFRONT, "subject": "shop", "channels"
 
 
 @pytest.fixture
-async def gateway(
-    inventory: InventoryUnderTest,
-    orders: OrdersUnderTest,
-    returns: ReturnsUnderTest,
-    nats_server: EmbeddedNats,
-) -> AsyncIterator[GraphQLClient]:
-    """The gateway under uvicorn over the inventory, orders and returns services."""
-    services = (inventory, orders.service, returns.service)
-    targets = {s.definition.name: s.target for s in services}
-    async with serving_gateway(targets, nats_server.url, SIGNING_KEY) as url:
-        async with GraphQLClient(url, SIGNING_KEY, scanner_location="HUB-BER", timeout=30) as gw:
-            await seed(gw, LOCATIONS, ["TEE"], {("TEE", "DC-LIS"): 50})
-            yield gw
+async def gateway(loop_gateway: str) -> AsyncIterator[GraphQLClient]:
+    async with GraphQLClient(
+        loop_gateway, SIGNING_KEY, scanner_location="HUB-BER", timeout=30
+    ) as gw:
+        await seed(gw, LOCATIONS, ["TEE"], {("TEE", "DC-LIS"): 50})
+        yield gw
 
 
 async def place(

@@ -12,14 +12,13 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from launcher.embedded_nats import EmbeddedNats
 from oms.returns.v1 import returns_pb2 as rpb
 from services.kernel.caller import Caller, Role
 from services.returns.tables import ReturnRow
-from tests.integration.conftest import InventoryUnderTest, OrdersUnderTest, ReturnsUnderTest
+from tests.integration.conftest import ReturnsUnderTest
 from tests.integration.test_gateway_orders import order_input
 from tests.support.contract import operation
-from tests.support.gateway import SIGNING_KEY, serving_gateway
+from tests.support.gateway import SIGNING_KEY
 from tests.support.graphql import GraphQLClient
 from tests.support.stock import ADJUST_STOCK, levels, seed
 
@@ -31,18 +30,10 @@ RACERS = 8
 
 
 @pytest.fixture
-async def gateway(
-    inventory: InventoryUnderTest,
-    orders: OrdersUnderTest,
-    returns: ReturnsUnderTest,
-    nats_server: EmbeddedNats,
-) -> AsyncIterator[GraphQLClient]:
-    services = (inventory, orders.service, returns.service)
-    targets = {s.definition.name: s.target for s in services}
-    async with serving_gateway(targets, nats_server.url, SIGNING_KEY) as url:
-        async with GraphQLClient(url, SIGNING_KEY, timeout=30) as gw:
-            await seed(gw, LOCATIONS, ["TEE"], {("TEE", "DC-LIS"): 50})
-            yield gw
+async def gateway(loop_gateway: str) -> AsyncIterator[GraphQLClient]:
+    async with GraphQLClient(loop_gateway, SIGNING_KEY, timeout=30) as gw:
+        await seed(gw, LOCATIONS, ["TEE"], {("TEE", "DC-LIS"): 50})
+        yield gw
 
 
 async def shipped_order(gateway: GraphQLClient, units: int) -> str:
