@@ -186,6 +186,8 @@ class EventConsumer(Generic[S]):
         self._batch = batch
         self._max_deliveries = max_deliveries
         self._stopping = False
+        # The fetch waiting for events, cancelled by `stop` so that a stop need not wait it out.
+        self._fetching: asyncio.Task[list[Msg]] | None = None
         self.name = f"consumer {subscription.durable}"
         # Since when fetching has failed (the broker away), for readiness.
         self._failing_since: float | None = None
@@ -214,8 +216,16 @@ class EventConsumer(Generic[S]):
                             ack_policy=AckPolicy.EXPLICIT, ack_wait=self._sub.ack_wait_seconds
                         ),
                     )
-                messages = await pull.fetch(self._batch, timeout=1)
+                self._fetching = asyncio.ensure_future(pull.fetch(self._batch, timeout=1))
+                try:
+                    messages = await self._fetching
+                finally:
+                    self._fetching = None
                 self._failing_since = None
+            except asyncio.CancelledError:
+                if not self._stopping:
+                    raise
+                break  # a fetch cut short by `stop`: nothing was taken, nothing is lost
             except (NatsTimeoutError, TimeoutError):
                 self._failing_since = None
                 continue
@@ -283,6 +293,8 @@ class EventConsumer(Generic[S]):
 
     def stop(self) -> None:
         self._stopping = True
+        if self._fetching is not None:
+            self._fetching.cancel()
 
 
 async def _settle(answer: Awaitable[None], event_id: str) -> None:

@@ -51,6 +51,7 @@ class WorkerSupervisor:
         self._down: set[str] = set()
         self._restarts: dict[str, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._watcher: asyncio.Task[None] | None = None
         self._stopping = False
         self._healthy: bool | None = None
 
@@ -59,7 +60,7 @@ class WorkerSupervisor:
             asyncio.create_task(self._keep_running(w), name=f"{self._service}:{worker_name(w)}")
             for w in self._workers
         ]
-        self._tasks.append(asyncio.create_task(self._watch(), name=f"{self._service}:health"))
+        self._watcher = asyncio.create_task(self._watch(), name=f"{self._service}:health")
 
     def problems(self) -> list[str]:
         """What keeps the service from being ready: workers down or stuck."""
@@ -75,8 +76,14 @@ class WorkerSupervisor:
 
     async def stop(self, grace_seconds: float) -> None:
         self._stopping = True
+        if self._watcher is not None:
+            self._watcher.cancel()  # it only reports health: nothing to finish
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
         for worker in self._workers:
             worker.stop()
+        if not self._tasks:
+            return
         _done, pending = await asyncio.wait(self._tasks, timeout=grace_seconds)
         for task in pending:
             task.cancel()
