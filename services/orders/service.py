@@ -2,7 +2,8 @@
 
 Placement is a saga with the order's id as the reservation key:
 1. claim the (channel, external id) by writing the order as PLACING — the unique constraint
-   makes a concurrent duplicate wait for, then return, the first order;
+   makes a concurrent duplicate wait for, then return, the first order (or, when that
+   placement is given up and its claim forgotten, claim and place it itself);
 2. plan from current stock and ask inventory to hold the whole plan (all lines or none);
    if stock moved in between, plan again (a few times);
 3. record ALLOCATED with its shipments and publish OrderPlaced — or, when stock is short,
@@ -36,6 +37,8 @@ from services.orders.settings import OrdersSettings
 from services.orders.store import OrdersStore
 
 REPLAN_ATTEMPTS = 3
+# How often a placement claims its external id: again after the claim it found was given up.
+CLAIM_ATTEMPTS = 3
 # How long a duplicate placement waits for the first one to settle, and how often it looks.
 SETTLE_PATIENCE_SECONDS = 10.0
 SETTLE_POLL_SECONDS = 0.02
@@ -56,26 +59,45 @@ class OrdersService:
     async def place(self, new: NewOrder, caller: Caller = INTERNAL) -> Order:
         """Places an order, or returns the one placed before under its (channel, external id)
         and holds nothing more. Refused with nothing held and no order left: unknown SKU
-        (NOT_FOUND on its line), stock short (INSUFFICIENT_STOCK), invalid input, and an
-        external id that names an order `caller` may not see (INVALID_INPUT: taken, without
-        saying what that order holds)."""
+        (NOT_FOUND on its line), stock short (INSUFFICIENT_STOCK), invalid input, an external
+        id that names an order `caller` may not see (INVALID_INPUT: taken, without saying what
+        that order holds) or another order than this one (INVALID_INPUT: used for a different
+        order).
+
+        A duplicate waits for the first placement to settle; when that placement is given up
+        (refused, or released by recovery after a crash), its claim is gone and the duplicate
+        places the order itself, a bounded number of times."""
         rules.validate_new_order(new)
         rules.require_sells_on(caller, new.channel)
-        order_id = str(uuid.uuid4())
-        async with self.uow.write() as store:
-            claimed = await store.claim(order_id, new)
-        if not claimed:  # placed before, or by a concurrent request with the same id
-            first = await self._order_by_external_id(new.channel, new.external_id)
-            if first is None:
-                return await self.place(new, caller)
-            rules.require_own_external_id(first, caller)
-            return rules.shown_to(await self._when_placed(first), caller)
+        for _attempt in range(CLAIM_ATTEMPTS):
+            order_id = str(uuid.uuid4())
+            async with self.uow.write() as store:
+                claimed = await store.claim(order_id, new)
+            if claimed:
+                return rules.shown_to(await self._place_claimed(order_id, new), caller)
+            first = await self._first_settled(new, caller)
+            if first is not None:
+                return rules.shown_to(first, caller)
+        raise _still_placing()
+
+    async def _place_claimed(self, order_id: str, new: NewOrder) -> Order:
+        """Holds stock for a claim and allocates it, or gives the claim up when it cannot."""
         try:
             plan = await self._hold_cheapest_plan(order_id, new)
         except DomainError:
             await self._abandon(order_id)
             raise
-        return rules.shown_to(await self._allocate(order_id, plan), caller)
+        return await self._allocate(order_id, plan)
+
+    async def _first_settled(self, new: NewOrder, caller: Caller) -> Order | None:
+        """The order placed before under `new`'s external id once its placement has settled;
+        None when there is none (any more): its placement was given up."""
+        first = await self._order_by_external_id(new.channel, new.external_id)
+        if first is None:
+            return None
+        rules.require_own_external_id(first, caller)
+        rules.require_same_order(first, new)
+        return await self._when_placed(first)
 
     async def _hold_cheapest_plan(self, order_id: str, new: NewOrder) -> RoutingPlan:
         """Plans from current stock and holds the plan in inventory; plans again when the hold
@@ -129,20 +151,17 @@ class OrdersService:
             )
         return order
 
-    async def _when_placed(self, order: Order) -> Order:
-        """The order once its placement has settled (another request may still be placing it)."""
+    async def _when_placed(self, order: Order) -> Order | None:
+        """The order once its placement has settled (another request may still be placing it);
+        None when the placement was given up meanwhile and its claim is gone."""
         deadline = asyncio.get_running_loop().time() + SETTLE_PATIENCE_SECONDS
         while order.status is OrderStatus.PLACING:
             if asyncio.get_running_loop().time() > deadline:
-                raise DomainError(
-                    ErrorCode.INVALID_STATE, "the order is still being placed; retry", "external_id"
-                )
+                raise _still_placing()
             await asyncio.sleep(SETTLE_POLL_SECONDS)
             found = await self._order_by_external_id(order.channel, order.external_id)
             if found is None:
-                raise DomainError(
-                    ErrorCode.INSUFFICIENT_STOCK, "not enough stock to fill the order", "lines"
-                )
+                return None
             order = found
         return order
 
@@ -279,6 +298,12 @@ class OrdersService:
     async def _order_by_external_id(self, channel: str, external_id: str) -> Order | None:
         async with self.uow.read() as store:
             return await store.order_by_external_id(channel, external_id)
+
+
+def _still_placing() -> DomainError:
+    return DomainError(
+        ErrorCode.INVALID_STATE, "the order is still being placed; retry", "external_id"
+    )
 
 
 def _visible(order: Order | None, order_id: str, caller: Caller = INTERNAL) -> Order:

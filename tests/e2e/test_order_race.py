@@ -1,21 +1,27 @@
-"""Buyers race for the last units through the gateway: two orders processes and two inventory
-processes share the running PostgreSQL, calls spread over the replicas round-robin."""
+"""Buyers race for the last units: two orders processes and two inventory processes share the
+running PostgreSQL. Placements go to the two orders processes in turn, each over its own
+channel, so the test sees that both answered; orders call inventory round-robin. The same
+(channel, externalId) sent to both orders processes at once places one order."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 
 from launcher.embedded_nats import EmbeddedNats
 from launcher.ports import free_port
+from oms.orders.v1 import orders_pb2 as pb
+from oms.orders.v1.orders_pb2_grpc import OrdersServiceStub
 from services.kernel.caller import Role
+from services.kernel.errors import ErrorCode, from_rpc_error
 from tests.support.databases import postgres_database
 from tests.support.graphql import GraphQLClient
 from tests.support.processes import ServiceProcess
@@ -24,20 +30,16 @@ pytestmark = pytest.mark.postgres
 
 BUYERS = 60
 UNITS = 5
+# Buyers whose one request reaches both orders processes at once.
+TWINS = 4
 SECRET = "race-test-signing-key-0123456789abcdef"
-
-PLACE = """mutation($input: PlaceOrderInput!) {
-  placeOrder(input: $input) {
-    order { id status shipments { location { code } lines { sku quantity } } }
-    userErrors { field message code }
-  }
-}"""
 
 
 @dataclass
 class Cluster:
     gateway: str
     processes: list[ServiceProcess]
+    orders: list[ServiceProcess]
 
 
 def spread(processes: list[ServiceProcess]) -> str:
@@ -81,7 +83,7 @@ async def cluster(nats_server: EmbeddedNats, tmp_path: Path) -> AsyncIterator[Cl
             for process in [*inventories, *orders]:
                 await process.wait_serving()
             await gateway.wait_http_ok()
-            yield Cluster(f"http://{gateway.target}", everything)
+            yield Cluster(f"http://{gateway.target}", everything, orders)
         finally:
             for process in reversed(everything):
                 process.terminate()
@@ -106,57 +108,89 @@ async def test_fifty_concurrent_buyers_never_share_a_unit(cluster: Cluster) -> N
             await call(admin, "mutation($i: StockAdjustmentInput!) { adjustStock(input: $i) { userErrors { code } } }",
                        {"i": {"sku": "LAST", "locationCode": code, "delta": units, "reason": "count"}})  # fmt: skip
 
-        def order(buyer: int) -> dict[str, Any]:
-            return {"input": {
-                "channel": "web", "externalId": f"race-{buyer}", "email": f"b{buyer}@example.com",
-                "shipTo": {"latitude": 52.52, "longitude": 13.40},
-                "lines": [{"sku": "LAST", "quantity": 1, "unitPriceCents": 2500}],
-            }}  # fmt: skip
+        def order(buyer: str) -> pb.PlaceOrderRequest:
+            return pb.PlaceOrderRequest(
+                channel="web", external_id=f"race-{buyer}", email=f"b{buyer}@example.com",
+                ship_to=pb.Address(latitude=52.52, longitude=13.40),
+                lines=[pb.OrderLine(sku="LAST", quantity=1, unit_price_cents=2500)],
+            )  # fmt: skip
 
-        results = await asyncio.gather(*(call(shop, PLACE, order(i)) for i in range(BUYERS)))
-        payloads = [r["placeOrder"] for r in results]
-        winners = [p["order"] for p in payloads if p["order"]]
-        losers = [p["userErrors"] for p in payloads if not p["order"]]
-        assert len(winners) == UNITS
-        assert all(w["status"] == "ALLOCATED" for w in winners)
-        assert losers == [
-            [
-                {
-                    "field": "input.lines",
-                    "message": losers[0][0]["message"],
-                    "code": "INSUFFICIENT_STOCK",
-                }
-            ]
-        ] * (BUYERS - UNITS)
+        channels = [process.channel(deadline_seconds=60) for process in cluster.orders]
+        replicas = [OrdersServiceStub(channel) for channel in channels]
+        answered: Counter[int] = Counter()
 
-        promised: Counter[str] = Counter()
-        for winner in winners:
-            for shipment in winner["shipments"]:
-                for line in shipment["lines"]:
-                    promised[shipment["location"]["code"]] += line["quantity"]
-        assert promised == {"HUB-BER": 3, "DC-LIS": 2}, "the near hub's units go first, none twice"
+        async def place(replica: int, request: pb.PlaceOrderRequest) -> pb.Order | ErrorCode:
+            """The order placed by that orders process, or the code it refused with."""
+            try:
+                return await replicas[replica].PlaceOrder(request)
+            except grpc.aio.AioRpcError as error:
+                refusal = from_rpc_error(error)
+                assert refusal is not None and refusal.field == "lines", error
+                return refusal.code
+            finally:
+                answered[replica] += 1
 
-        levels = await call(
-            admin,
-            'query { stockLevels(sku: "LAST") { location { code } onHand reserved available } }',
-            {},
-        )
-        by_location = {
-            x["location"]["code"]: (x["onHand"], x["reserved"], x["available"])
-            for x in levels["stockLevels"]
-        }
-        assert by_location == {"HUB-BER": (3, 3, 0), "DC-LIS": (2, 2, 0)}, (
-            "refused orders hold nothing"
-        )
-        availability = await call(
-            shop, 'query { availability(skus: ["LAST"], channel: "web") { available } }', {}
-        )
-        assert availability["availability"] == [{"available": 0}]
+        try:
+            results = await asyncio.gather(*(place(i % 2, order(str(i))) for i in range(BUYERS)))
+            assert answered == {0: BUYERS // 2, 1: BUYERS // 2}, "both processes answered"
+            winners = [r for r in results if isinstance(r, pb.Order)]
+            assert len(winners) == UNITS
+            assert all(w.status == pb.ORDER_STATUS_ALLOCATED for w in winners)
+            assert [r for r in results if not isinstance(r, pb.Order)] == [
+                ErrorCode.INSUFFICIENT_STOCK
+            ] * (BUYERS - UNITS)
 
-        # Retrying every buyer's request (a client that timed out) changes nothing.
-        retried = await asyncio.gather(*(call(shop, PLACE, order(i)) for i in range(BUYERS)))
-        assert sorted(
-            r["placeOrder"]["order"]["id"] for r in retried if r["placeOrder"]["order"]
-        ) == sorted(w["id"] for w in winners)
-        levels = await call(admin, 'query { stockLevels(sku: "LAST") { reserved } }', {})
-        assert sum(x["reserved"] for x in levels["stockLevels"]) == UNITS
+            promised: Counter[str] = Counter()
+            for winner in winners:
+                for shipment in winner.shipments:
+                    promised[shipment.location_code] += sum(x.quantity for x in shipment.lines)
+            assert promised == {"HUB-BER": 3, "DC-LIS": 2}, "the near hub's units go first"
+
+            levels = await call(
+                admin,
+                'query { stockLevels(sku: "LAST") { location { code } onHand reserved available } }',
+                {},
+            )
+            by_location = {
+                x["location"]["code"]: (x["onHand"], x["reserved"], x["available"])
+                for x in levels["stockLevels"]
+            }
+            assert by_location == {"HUB-BER": (3, 3, 0), "DC-LIS": (2, 2, 0)}, (
+                "refused orders hold nothing"
+            )
+            availability = await call(
+                shop, 'query { availability(skus: ["LAST"], channel: "web") { available } }', {}
+            )
+            assert availability["availability"] == [{"available": 0}]
+
+            # Retrying every buyer's request on the other process (a client that timed out)
+            # changes nothing.
+            retried = await asyncio.gather(
+                *(place((i + 1) % 2, order(str(i))) for i in range(BUYERS))
+            )
+            assert sorted(r.id for r in retried if isinstance(r, pb.Order)) == sorted(
+                w.id for w in winners
+            )
+            assert await reserved(call, admin) == UNITS
+
+            # The same request reaches both processes at once, for a few buyers: one order each.
+            await call(admin, "mutation($i: StockAdjustmentInput!) { adjustStock(input: $i) { userErrors { code } } }",
+                       {"i": {"sku": "LAST", "locationCode": "HUB-BER", "delta": TWINS, "reason": "count"}})  # fmt: skip
+            twins = await asyncio.gather(
+                *(place(replica, order(f"twin-{t}")) for t in range(TWINS) for replica in (0, 1))
+            )
+            assert all(
+                isinstance(t, pb.Order) and t.status == pb.ORDER_STATUS_ALLOCATED for t in twins
+            ), twins
+            ids = [t.id for t in twins if isinstance(t, pb.Order)]
+            assert ids[0::2] == ids[1::2], "both callers got the same order"
+            assert len(set(ids)) == TWINS
+            assert await reserved(call, admin) == UNITS + TWINS, "each twin reserved once"
+        finally:
+            for channel in channels:
+                await channel.close()
+
+
+async def reserved(call: Callable[..., Awaitable[dict[str, Any]]], admin: str) -> int:
+    levels = await call(admin, 'query { stockLevels(sku: "LAST") { reserved } }', {})
+    return sum(x["reserved"] for x in levels["stockLevels"])

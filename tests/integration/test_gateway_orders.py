@@ -163,6 +163,26 @@ async def test_an_order_ships_from_the_hub_near_the_customer_and_explains_why(
     assert await gateway.stock("TEE") == {"DC-LIS": (50, 0), "HUB-BER": (2, 1)}
 
 
+async def test_an_external_id_used_for_another_order_is_refused(gateway: Gateway) -> None:
+    placed = await gateway.place("w-reused", {"TEE": 1})
+    assert placed["userErrors"] == []
+    reused = await gateway.place("w-reused", {"TEE": 2})
+    assert reused == {
+        "order": None,
+        "userErrors": [
+            {
+                "field": "input.externalId",
+                "message": "externalId 'w-reused' was already used for a different order",
+                "code": "INVALID_INPUT",
+            }
+        ],
+    }
+    moved = await gateway.place("w-reused", {"TEE": 1}, shipTo={**BERLIN, "city": "Potsdam"})
+    assert codes(moved) == [("INVALID_INPUT", "input.externalId")]
+    assert await gateway.place("w-reused", {"TEE": 1}) == placed
+    assert await gateway.stock("TEE") == {"DC-LIS": (50, 0), "HUB-BER": (2, 1)}
+
+
 async def test_short_stock_is_refused_and_holds_nothing(gateway: Gateway) -> None:
     short = await gateway.place("w-short", {"CAP": 1, "TEE": 60})
     assert short["order"] is None

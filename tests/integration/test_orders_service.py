@@ -6,10 +6,13 @@ import asyncio
 import os
 from datetime import timedelta
 
+import grpc
+import pytest
+
 from oms.inventory.v1 import inventory_pb2 as inv
 from oms.orders.v1 import orders_pb2 as pb
 from services.kernel.db import utcnow
-from services.kernel.errors import ErrorCode
+from services.kernel.errors import ErrorCode, from_rpc_error
 from services.kernel.unit_of_work import SqlUnitOfWork
 from services.orders.bootstrap import bootstrap
 from services.orders.inventory_client import InventoryClient
@@ -94,6 +97,25 @@ async def test_placing_the_same_order_again_returns_the_first_and_holds_nothing_
     again = await orders.stub.PlaceOrder(order_request("dup", {"TEE": 2}))
     assert again.id == results[0].id and again.number == results[0].number
     assert await reserved(orders, "TEE") == {"DC-LIS": (10, 2)}
+
+
+async def test_an_external_id_used_for_another_order_is_refused(orders: OrdersUnderTest) -> None:
+    await stock(orders, {("TEE", "DC-LIS"): 10, ("CAP", "DC-LIS"): 10})
+    first = await orders.stub.PlaceOrder(order_request("reused", {"TEE": 2, "CAP": 1}))
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await orders.stub.PlaceOrder(order_request("reused", {"TEE": 3, "CAP": 1}))
+    refused = from_rpc_error(raised.value)
+    assert refused is not None
+    assert (refused.code, refused.field, refused.message) == (
+        ErrorCode.INVALID_INPUT,
+        "external_id",
+        "externalId 'reused' was already used for a different order",
+    )
+    # The same request, its lines in another order, still gets the first order.
+    again = await orders.stub.PlaceOrder(order_request("reused", {"CAP": 1, "TEE": 2}))
+    assert again.id == first.id
+    assert await reserved(orders, "TEE") == {"DC-LIS": (10, 2)}
+    assert await reserved(orders, "CAP") == {"DC-LIS": (10, 1)}
 
 
 async def test_refusals_hold_nothing(orders: OrdersUnderTest) -> None:

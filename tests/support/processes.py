@@ -93,6 +93,16 @@ class ServiceProcess:
             self.process.kill()
             return self.process.wait()
 
+    def freeze(self) -> None:
+        """Stops the process where it is (SIGSTOP): its calls and its relay wait, unanswered."""
+        assert self.process is not None and self.process.poll() is None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """Lets a frozen process go on (SIGCONT)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
+
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()

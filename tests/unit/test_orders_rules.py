@@ -18,6 +18,7 @@ from services.orders.domain import rules
 from services.orders.domain.model import (
     Address,
     NewOrder,
+    Order,
     OrderLine,
     OrderStatus,
     Shipment,
@@ -45,6 +46,7 @@ class OrderChange(TypedDict, total=False):
     email: str
     ship_to: Address
     lines: tuple[OrderLine, ...]
+    split_policy: SplitPolicy
 
 
 def refusal(error: DomainError) -> tuple[ErrorCode, str | None]:
@@ -290,6 +292,40 @@ def test_an_order_is_cancellable_until_a_shipment_starts_to_ship() -> None:
             OrderStatus.PARTIALLY_SHIPPED,
             [ShipmentStatus.ALLOCATED, started],
         ) == (ErrorCode.INVALID_STATE, "id")
+
+
+# Placing one external id again
+
+
+def placed(new: NewOrder) -> Order:
+    """`new` as the order placed under its external id."""
+    return Order(
+        "o-1", "1", OrderStatus.ALLOCATED, new.channel, new.external_id, new.email, new.ship_to,
+        new.lines, (), None, new.split_policy, new.placed_by, NOW,
+    )  # fmt: skip
+
+
+def test_the_same_request_again_is_a_retry_whatever_the_order_of_its_lines() -> None:
+    rules.require_same_order(placed(ORDER), ORDER)
+    rules.require_same_order(placed(ORDER), replace(ORDER, lines=ORDER.lines[::-1]))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        OrderChange(lines=ORDER.lines[:2]),
+        OrderChange(lines=(OrderLine("TEE", 3, 2500), OrderLine("CAP", 1, 900))),
+        OrderChange(lines=(*ORDER.lines[:2], OrderLine("TEE", 1, 2499))),
+        OrderChange(email="bob@example.com"),
+        OrderChange(ship_to=Address(latitude=52.52, longitude=13.41)),
+        OrderChange(split_policy=SplitPolicy.SHIP_COMPLETE),
+    ],
+)
+def test_another_request_under_a_used_external_id_is_refused(change: OrderChange) -> None:
+    with pytest.raises(DomainError) as raised:
+        rules.require_same_order(placed(ORDER), replace(ORDER, **change))
+    assert refusal(raised.value) == (ErrorCode.INVALID_INPUT, "external_id")
+    assert raised.value.message == "externalId 'w-1' was already used for a different order"
 
 
 # Reading

@@ -4,8 +4,11 @@ and the pending summary, with the events each one records."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -34,7 +37,14 @@ from services.orders.service import OrdersService
 from services.orders.settings import OrdersSettings
 from services.orders.store import OrdersStore
 from tests.fakes.kernel import MemoryUnitOfWork
-from tests.fakes.orders import Location, MemoryInventory, OrdersData, Unreachable, memory_uow
+from tests.fakes.orders import (
+    Location,
+    MemoryInventory,
+    MemoryOrdersStore,
+    OrdersData,
+    Unreachable,
+    memory_uow,
+)
 from tests.support.refusals import refused
 
 BERLIN = Address(latitude=52.52, longitude=13.40, name="Ada", city="Berlin")
@@ -194,16 +204,39 @@ async def test_invalid_orders_are_refused_before_anything_is_claimed() -> None:
 
 
 async def test_placing_the_same_order_again_returns_the_first_and_holds_nothing_more() -> None:
-    service, uow, inventory = system({("TEE", "DC-LIS"): 10})
-    first = await service.place(new_order("dup", {"TEE": 2}))
-    again = await service.place(new_order("dup", {"TEE": 5}))
+    service, uow, inventory = system({("TEE", "DC-LIS"): 10, ("CAP", "DC-LIS"): 10})
+    first = await service.place(new_order("dup", {"TEE": 2, "CAP": 1}))
+    # The same request, its lines in another order, is a retry.
+    again = await service.place(new_order("dup", {"CAP": 1, "TEE": 2}))
     assert again == first
-    assert inventory.levels() == {("TEE", "DC-LIS"): (10, 2)}
+    assert inventory.levels() == {("TEE", "DC-LIS"): (10, 2), ("CAP", "DC-LIS"): (10, 1)}
     assert inventory.holds_asked == 1
     assert len(uow.published(OrderPlaced)) == 1
     # The same external id from another channel is another order.
     other = await service.place(replace(new_order("dup", {"TEE": 1}), channel="app"))
     assert other.id != first.id and other.number == "2"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"lines": (OrderLine("TEE", 5, 2500),)},
+        {"lines": (OrderLine("TEE", 2, 1999),)},
+        {"lines": (OrderLine("TEE", 2, 2500), OrderLine("CAP", 1, 2500))},
+        {"email": "bob@example.com"},
+        {"ship_to": replace(BERLIN, city="Potsdam")},
+        {"split_policy": SplitPolicy.SHIP_COMPLETE},
+    ],
+)
+async def test_an_external_id_used_for_another_order_is_refused(change: dict[str, Any]) -> None:
+    service, uow, inventory = system({("TEE", "DC-LIS"): 10, ("CAP", "DC-LIS"): 10})
+    first = await service.place(new_order("dup", {"TEE": 2}))
+    with pytest.raises(DomainError) as raised:
+        await service.place(replace(new_order("dup", {"TEE": 2}), **change))
+    assert (raised.value.code, raised.value.field) == (ErrorCode.INVALID_INPUT, "external_id")
+    assert raised.value.message == "externalId 'dup' was already used for a different order"
+    assert list(uow.data.orders) == [first.id]
+    assert inventory.holds_asked == 1
 
 
 async def test_placement_plans_again_when_stock_moved_before_the_hold() -> None:
@@ -292,6 +325,43 @@ async def test_a_duplicate_of_an_interrupted_placement_gets_the_recovered_order(
     again = await service.place(new_order("retry", {"TEE": 1}))
     assert (again.id, again.status) == (key, OrderStatus.ALLOCATED)
     assert inventory.levels() == {("TEE", "HUB-BER"): (3, 1)}
+
+
+class RecoveredWhileWaiting(MemoryUnitOfWork[OrdersStore, OrdersData]):
+    """Once a duplicate has read the claim it will wait on, another replica's recovery
+    releases that claim (a crash interrupted the placement before inventory held it)."""
+
+    def __init__(self) -> None:
+        super().__init__(OrdersData(), MemoryOrdersStore)
+        self.rival: OrdersService | None = None
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[OrdersStore]:
+        async with super().read() as store:
+            yield store
+        rival, self.rival = self.rival, None
+        if rival is not None:
+            assert await rival.recover_stale(timedelta(seconds=30)) == 1
+
+
+async def test_a_duplicate_whose_first_placement_is_released_places_the_order_itself() -> None:
+    uow = RecoveredWhileWaiting()
+    inventory = MemoryInventory(LOCATIONS, {("TEE", "HUB-BER"): 3})
+    service = bootstrap(uow, inventory)
+    inventory.unreachable_before_hold = True
+    with pytest.raises(Unreachable):
+        await service.place(new_order("retry", {"TEE": 1}))
+    [abandoned] = uow.data.orders
+    uow.data.updated_at[abandoned] -= timedelta(minutes=5)
+    uow.rival = bootstrap(uow, inventory)
+
+    again = await service.place(new_order("retry", {"TEE": 1}))
+
+    assert uow.rival is None, "recovery ran while the duplicate waited"
+    assert again.status is OrderStatus.ALLOCATED and again.id != abandoned
+    assert list(uow.data.orders) == [again.id]
+    assert inventory.levels() == {("TEE", "HUB-BER"): (3, 1)}
+    assert [p.order_id for p in uow.published(OrderPlaced)] == [again.id]
 
 
 class RacedInventory(MemoryInventory):

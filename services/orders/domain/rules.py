@@ -299,3 +299,22 @@ def require_own_external_id(first: Order, caller: Caller) -> None:
             "externalId already names an order placed by another caller",
             "external_id",
         )
+
+
+def require_same_order(first: Order, again: NewOrder) -> None:
+    """An external id names one order: placing it again with the same request (lines in any
+    order, email, address, split policy) is a retry and gets the first order; with another
+    request it is a client's mistake, refused (INVALID_INPUT on `external_id`) rather than
+    answered with an order the client did not ask for."""
+    asked = (again.email, again.ship_to, again.split_policy, sorted(again.lines, key=_line_key))
+    placed = (first.email, first.ship_to, first.split_policy, sorted(first.lines, key=_line_key))
+    if asked != placed:
+        raise DomainError(
+            ErrorCode.INVALID_INPUT,
+            f"externalId {again.external_id!r} was already used for a different order",
+            "external_id",
+        )
+
+
+def _line_key(line: OrderLine) -> tuple[str, int, int]:
+    return line.sku, line.quantity, line.unit_price_cents
