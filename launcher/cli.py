@@ -64,6 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=_port,
         help="the gateway's port on 127.0.0.1 (default: $OMS_GATEWAY_LISTEN or 8000)",
     )
+    up.add_argument(
+        "--cluster",
+        action="store_true",
+        help="the clustered topology: three NATS servers (streams on all three), two replicas "
+        "of each service on PostgreSQL ($OMS_CLUSTER_POSTGRES_URL's server, default the local "
+        "one; a database oms_cluster_<service> each), two gateways on --port and the next one",
+    )
 
     token = commands.add_parser(
         "token",
@@ -234,11 +241,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         env = {**os.environ, "OMS_DATA_DIR": str(_data_dir(args.data_dir))}
         return run(args.service, env, args.status, args.new)
     # Imported here: `oms token` needs none of the process machinery.
+    from launcher.cluster import ClusterUp
     from launcher.up import Up
 
     if isinstance(sys.stdout, io.TextIOWrapper):  # not when a test captures it
         sys.stdout.reconfigure(line_buffering=True)
-    return Up(_data_dir(args.data_dir), args.port, os.environ).run()
+    starting = ClusterUp if args.cluster else Up
+    return starting(_data_dir(args.data_dir), args.port, os.environ).run()
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import sysconfig
 import time
 import urllib.request
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from launcher.nats_access import NatsUser, authorization_config
@@ -32,13 +33,44 @@ def nats_server_binary() -> Path:
     return Path(found)
 
 
+@dataclass(frozen=True, repr=False)
+class ClusterMembership:
+    """A server's place in a cluster on one machine: its name, the loopback port its peers
+    route to, the other members' route ports, and the login every route presents."""
+
+    server_name: str
+    route_port: int
+    peer_route_ports: tuple[int, ...]
+    route_user: str
+    route_password: str
+    cluster_name: str = "oms"
+
+    def config(self, host: str) -> str:
+        """`server_name` and the `cluster` block. Clients are not told of the peers'
+        addresses (`no_advertise`): they dial the servers they were given, with their login."""
+        login = f"{self.route_user}:{self.route_password}"
+        routes = ", ".join(json.dumps(f"nats://{login}@{host}:{p}") for p in self.peer_route_ports)
+        authorization = json.dumps({"user": self.route_user, "password": self.route_password})
+        return (
+            f"server_name: {json.dumps(self.server_name)}\n"
+            "cluster {\n"
+            f"  name: {json.dumps(self.cluster_name)}\n"
+            f"  listen: {json.dumps(f'{host}:{self.route_port}')}\n"
+            "  no_advertise: true\n"
+            f"  authorization {authorization}\n"
+            f"  routes: [{routes}]\n"
+            "}\n"
+        )
+
+
 class EmbeddedNats:
     """A nats-server with JetStream, its store under `store_dir`, on a port of its own.
 
     `owned` makes it a child the launcher stops itself (see `launcher.processes`). With
     `users`, a client must log in as one of them and may touch only the subjects its
     permissions name (`launcher.nats_access`); without, anyone who reaches the port may do
-    anything, which only tests that play every part themselves want.
+    anything, which only tests that play every part themselves want. With `cluster`, it is one
+    member of a JetStream cluster (`launcher.nats_cluster`).
     """
 
     def __init__(
@@ -49,6 +81,7 @@ class EmbeddedNats:
         log_file: Path | None = None,
         owned: bool = False,
         users: Sequence[NatsUser] = (),
+        cluster: ClusterMembership | None = None,
     ) -> None:
         self.store_dir = store_dir
         self.host = host
@@ -57,6 +90,7 @@ class EmbeddedNats:
         self.log_file = log_file or store_dir / "nats-server.log"
         self.owned = owned
         self.users = list(users)
+        self.cluster = cluster
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -83,6 +117,8 @@ class EmbeddedNats:
         )
         if self.users:
             config += authorization_config(self.users) + "\n"
+        if self.cluster:
+            config += self.cluster.config(self.host)
         write_private(self.config_file, config.encode())
 
     def start(self, timeout: float = 15.0) -> None:
@@ -114,8 +150,23 @@ class EmbeddedNats:
             time.sleep(0.05)
         raise TimeoutError(f"nats-server not ready after {timeout}s; see {self.log_file}")
 
+    def restart(self) -> subprocess.Popen[bytes]:
+        """The server again, on the same ports and store, once JetStream is ready."""
+        try:
+            self.start()
+        except BaseException:
+            self.kill()  # not left holding the port for the next try
+            raise
+        assert self.process is not None
+        return self.process
+
     def _jetstream_ready(self) -> bool:
-        url = f"http://{self.host}:{self.monitor_port}/healthz?js-enabled-only=true"
+        return self.healthy("js-enabled-only=true")
+
+    def healthy(self, query: str = "") -> bool:
+        """Whether the server's health endpoint answers 200; with no `query`, a cluster member
+        is healthy once its JetStream has a leader and is caught up."""
+        url = f"http://{self.host}:{self.monitor_port}/healthz?{query}"
         try:
             with urllib.request.urlopen(url, timeout=0.5) as response:
                 return bool(response.status == 200)

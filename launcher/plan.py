@@ -11,12 +11,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.kernel.grpc_client import replicas_target
 from services.kernel.settings import SERVICE_NAMES
 from services.kernel.tls import GATEWAY as GATEWAY  # the part the launcher names so
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_GATEWAY_PORT = 8000
 DEFAULT_SHUTDOWN_GRACE_SECONDS = 5.0
+# A stream on every server of a three-server cluster survives the loss of any one.
+CLUSTER_REPLICAS = 3
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,12 @@ class ChildSpec:
     env: Mapping[str, str] = field(repr=False)
     address: str
     readiness: Readiness
+    # The part it is a replica of, when it is one (`inventory` for `inventory-2`).
+    replica_of: str | None = None
+
+    @property
+    def part(self) -> str:
+        return self.replica_of or self.name
 
 
 # Secret variables and the one part that needs each; every other part goes without.
@@ -89,6 +98,45 @@ def _user_first(env: Mapping[str, str], wiring: Mapping[str, str]) -> dict[str, 
     return merged
 
 
+def _own(part: str, data_dir: Path, nats_passwords: Mapping[str, str] | None) -> dict[str, str]:
+    """What is the launcher's to decide for `part` (each of its replicas alike), whatever the
+    environment says: its data dir, its certificate, its NATS login."""
+    decided = {"OMS_DATA_DIR": str(data_dir), "OMS_TLS_DIR": str(data_dir / "tls" / part)}
+    if nats_passwords and part in nats_passwords:
+        decided |= {"OMS_NATS_USER": part, "OMS_NATS_PASSWORD": nats_passwords[part]}
+    return decided
+
+
+def _shared(nats_url: str, targets: Mapping[str, str]) -> dict[str, str]:
+    """What every part is told: where the broker and every service are."""
+    return {
+        "OMS_NATS_URL": nats_url,
+        "PYTHONUNBUFFERED": "1",
+        # Development on one machine: grpcurl and the like can list the methods (with a
+        # certificate from the data dir; nothing without one gets through).
+        "OMS_GRPC_REFLECTION": "1",
+        # Services call each other, so every child learns where every service is.
+        **{f"OMS_{name.upper()}_GRPC_TARGET": target for name, target in targets.items()},
+    }
+
+
+def _gateway(name: str, env: Mapping[str, str], wiring: Mapping[str, str], listen: str,
+             own: Mapping[str, str], python: str) -> ChildSpec:  # fmt: skip
+    base_url = f"http://{dialable(listen)}"
+    return ChildSpec(
+        name=name,
+        replica_of=None if name == GATEWAY else GATEWAY,
+        argv=(python, "-m", "gateway"),
+        env={
+            **_user_first(without_others_secrets(env, GATEWAY), wiring),
+            **own,
+            "OMS_GATEWAY_LISTEN": listen,
+        },
+        address=f"{base_url}/graphql",
+        readiness=HttpOk(f"{base_url}/readyz"),
+    )
+
+
 def plan_children(
     env: Mapping[str, str],
     data_dir: Path,
@@ -116,23 +164,7 @@ def plan_children(
         name: env.get(f"OMS_{name.upper()}_HEALTH_LISTEN") or f"{LOOPBACK}:{free_port()}"
         for name in SERVICE_NAMES
     }
-    shared = {
-        "OMS_NATS_URL": nats_url,
-        "PYTHONUNBUFFERED": "1",
-        # Development on one machine: grpcurl and the like can list the methods (with a
-        # certificate from the data dir; nothing without one gets through).
-        "OMS_GRPC_REFLECTION": "1",
-        # Services call each other, so every child learns where every service is.
-        **{f"OMS_{name.upper()}_GRPC_TARGET": dialable(listens[name]) for name in SERVICE_NAMES},
-    }
-
-    def own(part: str) -> dict[str, str]:
-        """What is the launcher's to decide for `part`, whatever the environment says."""
-        decided = {"OMS_DATA_DIR": str(data_dir), "OMS_TLS_DIR": str(data_dir / "tls" / part)}
-        if nats_passwords and part in nats_passwords:
-            decided |= {"OMS_NATS_USER": part, "OMS_NATS_PASSWORD": nats_passwords[part]}
-        return decided
-
+    shared = _shared(nats_url, {name: dialable(listens[name]) for name in SERVICE_NAMES})
     children = [
         ChildSpec(
             name=name,
@@ -147,7 +179,7 @@ def plan_children(
                         f"OMS_{name.upper()}_HEALTH_LISTEN": health[name],
                     },
                 ),
-                **own(name),
+                **_own(name, data_dir, nats_passwords),
             },
             address=dialable(listens[name]),
             readiness=GrpcHealth(dialable(health[name])),
@@ -155,18 +187,67 @@ def plan_children(
         for name in SERVICE_NAMES
     ]
     listen = gateway_listen(env, gateway_port)
-    base_url = f"http://{dialable(listen)}"
-    children.append(
-        ChildSpec(
-            name=GATEWAY,
-            argv=(python, "-m", "gateway"),
-            env={
-                **_user_first(without_others_secrets(env, GATEWAY), shared),
-                **own(GATEWAY),
-                "OMS_GATEWAY_LISTEN": listen,
-            },
-            address=f"{base_url}/graphql",
-            readiness=HttpOk(f"{base_url}/readyz"),
-        )
-    )
+    own = _own(GATEWAY, data_dir, nats_passwords)
+    children.append(_gateway(GATEWAY, env, shared, listen, own, python))
+    return children
+
+
+def replica_name(part: str, replica: int) -> str:
+    """`inventory-1`, `gateway-2`: what a cluster run calls the replicas of a part."""
+    return f"{part}-{replica + 1}"
+
+
+def gateway_listens(env: Mapping[str, str], port: int | None, replicas: int) -> list[str]:
+    """The gateway's listen address (`gateway_listen`) and the ports after it, one a replica."""
+    host, _, first = gateway_listen(env, port).rpartition(":")
+    return [f"{host}:{int(first) + replica}" for replica in range(replicas)]
+
+
+def plan_cluster_children(
+    env: Mapping[str, str],
+    data_dir: Path,
+    nats_url: str,
+    gateway_port: int | None,
+    free_port: Callable[[], int],
+    database_urls: Mapping[str, str],
+    replicas: int = 2,
+    python: str = sys.executable,
+    nats_passwords: Mapping[str, str] | None = None,
+) -> list[ChildSpec]:
+    """`replicas` of each service on the database `database_urls` names for it, then as many
+    gateways on consecutive ports from the gateway's own (`gateway_listens`).
+
+    Every client of a service is given all its replicas' addresses (`replicas_target`), and
+    every part all the servers in `nats_url`; streams are kept on three servers. Replicas
+    share their part's certificate and NATS login. Each replica's ports are the launcher's
+    choice: two replicas cannot share one address, so `OMS_<SERVICE>_GRPC_LISTEN` is not read.
+    """
+    listens = {
+        name: [f"{LOOPBACK}:{free_port()}" for _ in range(replicas)] for name in SERVICE_NAMES
+    }
+    targets = {name: replicas_target(listens[name]) for name in SERVICE_NAMES}
+    shared = {**_shared(nats_url, targets), "OMS_NATS_STREAM_REPLICAS": str(CLUSTER_REPLICAS)}
+    children = []
+    for name in SERVICE_NAMES:
+        for replica, listen in enumerate(listens[name]):
+            health = f"{LOOPBACK}:{free_port()}"
+            wiring = {**shared, f"OMS_{name.upper()}_DATABASE_URL": database_urls[name]}
+            children.append(
+                ChildSpec(
+                    name=replica_name(name, replica),
+                    argv=(python, "-m", f"services.{name}"),
+                    env={
+                        **_user_first(without_others_secrets(env, name), wiring),
+                        **_own(name, data_dir, nats_passwords),
+                        f"OMS_{name.upper()}_GRPC_LISTEN": listen,
+                        f"OMS_{name.upper()}_HEALTH_LISTEN": health,
+                    },
+                    address=listen,
+                    readiness=GrpcHealth(health),
+                    replica_of=name,
+                )
+            )
+    own = _own(GATEWAY, data_dir, nats_passwords)
+    for replica, listen in enumerate(gateway_listens(env, gateway_port, replicas)):
+        children.append(_gateway(replica_name(GATEWAY, replica), env, shared, listen, own, python))
     return children

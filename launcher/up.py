@@ -19,7 +19,6 @@ import os
 import shutil
 import signal
 import stat
-import subprocess
 import sys
 import threading
 from collections.abc import Iterator, Mapping
@@ -163,6 +162,8 @@ class Up:
         self.stop = threading.Event()
         self.supervisor = Supervisor()
         self.nats: EmbeddedNats | None = None
+        # What was started besides the broker, in order.
+        self.planned: list[ChildSpec] = []
 
     def run(self) -> int:
         _stop_on_signals(self.stop)
@@ -176,11 +177,11 @@ class Up:
             return 1
 
     def _run(self) -> int:
-        listen = gateway_listen(self.env, self.port)
-        host, _, port = dialable(listen).rpartition(":")
-        if accepts_connections(host, int(port)):
-            print(f"oms: {listen} is taken; choose another port with --port", file=sys.stderr)
-            return 1
+        for listen in self.gateway_listens():
+            host, _, port = dialable(listen).rpartition(":")
+            if accepts_connections(host, int(port)):
+                print(f"oms: {listen} is taken; choose another port with --port", file=sys.stderr)
+                return 1
         # Created on first start; the gateway and `oms token` read the same file.
         try:
             signing_key_from_env(self.data_dir, dict(self.env))
@@ -204,18 +205,20 @@ class Up:
         finally:
             self._stop_all()
 
+    def gateway_listens(self) -> list[str]:
+        return [gateway_listen(self.env, self.port)]
+
     def _start_and_watch(self) -> int:
         users: list[NatsUser] = []
         nats_url = self.env.get("OMS_NATS_URL")
         if not nats_url:
             users = load_or_create_users(self.data_dir)
-            nats_url = self._start_embedded_nats(users)
+            nats_url = self.start_broker(users)
         if self.stop.is_set():
             return 0
         passwords = {user.name: user.password for user in users}
-        children = plan_children(
-            self.env, self.data_dir, nats_url, self.port, free_port, nats_passwords=passwords
-        )
+        children = self.plan(nats_url, passwords)
+        self.planned = children
         for spec in children:
             self.supervisor.start(spec, self.logs / f"{spec.name}.log")
         self._print_where(nats_url, children)
@@ -226,8 +229,7 @@ class Up:
             print(f"oms: {error}; see the logs in {self.logs}", file=sys.stderr)
             return 1
         if ready:
-            gateway = children[-1]
-            print(f"OMS is ready: GraphQL at {gateway.address}", flush=True)
+            self.announce_ready(nats_url, children)
             print(
                 f"Get a token: {_oms_command()} token --role backoffice --data-dir {self.data_dir}"
                 "   (Ctrl-C stops everything)",
@@ -236,34 +238,30 @@ class Up:
             self.supervisor.watch(self.stop, lambda event: _report(event, sys.stderr))
         return 0
 
+    def start_broker(self, users: list[NatsUser]) -> str:
+        """Starts the embedded broker; returns the URL its clients dial."""
+        return self._start_embedded_nats(users)
+
+    def plan(self, nats_url: str, passwords: Mapping[str, str]) -> list[ChildSpec]:
+        return plan_children(
+            self.env, self.data_dir, nats_url, self.port, free_port, nats_passwords=passwords
+        )
+
+    def announce_ready(self, nats_url: str, children: list[ChildSpec]) -> None:
+        print(f"OMS is ready: GraphQL at {children[-1].address}", flush=True)
+
     def _start_embedded_nats(self, users: list[NatsUser]) -> str:
         store = self.data_dir / "nats"
         self.nats = EmbeddedNats(store, log_file=self.logs / "nats.log", owned=True, users=users)
         self.nats.start()
         assert self.nats.process is not None
         self.supervisor.adopt(
-            NATS, self.nats.process, self.nats.log_file, relaunch=self._restart_embedded_nats
+            NATS, self.nats.process, self.nats.log_file, relaunch=self.nats.restart
         )
         return self.nats.url
 
-    def _restart_embedded_nats(self) -> subprocess.Popen[bytes]:
-        """The broker again, on the same port and store, once JetStream is ready."""
-        assert self.nats is not None
-        try:
-            self.nats.start()
-        except BaseException:
-            self.nats.kill()  # not left holding the port for the next try
-            raise
-        assert self.nats.process is not None
-        return self.nats.process
-
     def _print_where(self, nats_url: str, children: list[ChildSpec]) -> None:
-        rows = []
-        nats = self.supervisor.children.get(NATS)
-        if nats is None:
-            rows.append((NATS, without_password(nats_url) + " (yours)", "-", "-"))
-        else:
-            rows.append((NATS, nats_url, str(nats.pid), str(nats.log_path)))
+        rows = self.broker_rows(nats_url)
         for spec in children:
             child = self.supervisor.children[spec.name]
             rows.append((spec.name, spec.address, str(child.pid), str(child.log_path)))
@@ -271,14 +269,26 @@ class Up:
         _print_table(rows, sys.stdout)
         sys.stdout.flush()
 
+    def broker_rows(self, nats_url: str) -> list[tuple[str, str, str, str]]:
+        """The broker's rows in the table of parts (name, address, pid, log)."""
+        nats = self.supervisor.children.get(NATS)
+        if nats is None:
+            return [(NATS, without_password(nats_url) + " (yours)", "-", "-")]
+        return [(NATS, nats_url, str(nats.pid), str(nats.log_path))]
+
+    def stop_broker(self) -> None:
+        if self.nats is not None:
+            self.nats.stop()
+
     def _stop_all(self) -> None:
         print("oms: stopping", file=sys.stderr, flush=True)
         # A service stops in up to two grace periods: in-flight calls, then its consumers.
         patience = 2 * grace_from_env(self.env) + 5
-        killed = self.supervisor.stop([GATEWAY], patience)
-        killed += self.supervisor.stop(SERVICE_NAMES, patience)
-        if self.nats is not None:
-            self.nats.stop()
+        gateways = [spec.name for spec in self.planned if spec.part == GATEWAY]
+        services = [spec.name for spec in self.planned if spec.part in SERVICE_NAMES]
+        killed = self.supervisor.stop(gateways, patience)
+        killed += self.supervisor.stop(services, patience)
+        self.stop_broker()
         if killed:
             print(f"oms: killed after {patience:.0f}s: {', '.join(killed)}", file=sys.stderr)
         print("oms: stopped", file=sys.stderr, flush=True)

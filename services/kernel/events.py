@@ -27,7 +27,7 @@ from nats.js.errors import BadRequestError, NotFoundError
 
 from oms.events.v1.envelope_pb2 import EventEnvelope
 from services.kernel.dead_letters import DeadLetter, DeadLetterKind
-from services.kernel.settings import StreamSettings, without_password
+from services.kernel.settings import StreamSettings, nats_servers, without_password
 from services.kernel.unit_of_work import Store, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,8 @@ def stream_name(domain: str) -> str:
 
 
 async def connect(url: str, name: str) -> NatsClient:
-    """A NATS connection that keeps reconnecting for as long as the process runs."""
+    """A NATS connection that keeps reconnecting for as long as the process runs: to the next
+    of `url`'s servers (a cluster's, separated by commas) when the one it uses goes away."""
 
     async def on_error(error: Exception) -> None:
         log.warning("nats (%s): %s", name, error)
@@ -63,7 +64,7 @@ async def connect(url: str, name: str) -> NatsClient:
         log.info("nats (%s): reconnected", name)
 
     return await nats.connect(
-        url,
+        nats_servers(url),
         name=name,
         # Replies come to inboxes under the connection's own name, so a broker that gives each
         # process a user can let it read its own replies and no one else's.

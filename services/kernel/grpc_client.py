@@ -1,9 +1,10 @@
-"""gRPC client channels: every call carries a deadline, whatever the caller forgot, and every
-channel presents its process's certificate and checks the server's (see `tls.py`)."""
+"""gRPC client channels: every call carries a deadline, whatever the caller forgot, every
+channel presents its process's certificate and checks the server's (see `tls.py`), spreads its
+calls over every address of its target, and finds a restarted server again within a second."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import grpc
@@ -12,6 +13,19 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from services.kernel.tls import Credentials
 
 DEFAULT_DEADLINE_SECONDS = 5.0
+# gRPC waits 1 s after a failed connection, then 1.6 times longer each time, up to 2 minutes: a
+# server back after ten seconds away would be left alone for several more while every call
+# fails at once. Capped, a restarted replica is found again within about a second.
+RECONNECT_BACKOFF_MS = 250
+MAX_RECONNECT_BACKOFF_MS = 1000
+
+
+def replicas_target(addresses: Sequence[str]) -> str:
+    """The target that reaches every `host:port` in `addresses` (IPv4 literals), so that a
+    channel spreads its calls over them all and goes on with the others when one is away."""
+    if len(addresses) == 1:
+        return addresses[0]
+    return "ipv4:" + ",".join(addresses)
 
 
 class DefaultDeadline(grpc.aio.UnaryUnaryClientInterceptor):
@@ -47,9 +61,12 @@ def open_channel(
     """
     interceptors = [DefaultDeadline(deadline_seconds)]
     options: list[tuple[str, Any]] = [
-        # With a `dns:///` target of several addresses (a headless Kubernetes Service),
-        # spread calls over every replica instead of pinning one connection.
+        # With a target of several addresses (`replicas_target`, or a `dns:///` name of a
+        # headless Kubernetes Service), spread calls over every replica instead of pinning one.
         ("grpc.lb_policy_name", "round_robin"),
+        ("grpc.initial_reconnect_backoff_ms", RECONNECT_BACKOFF_MS),
+        ("grpc.min_reconnect_backoff_ms", RECONNECT_BACKOFF_MS),
+        ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS),
         ("grpc.keepalive_time_ms", 30_000),
         ("grpc.keepalive_timeout_ms", 10_000),
         ("grpc.http2.max_pings_without_data", 0),

@@ -50,8 +50,14 @@ PLAINTEXT_VARIABLE = "OMS_INSECURE_PLAINTEXT"
 _URL_SAFE = re.compile(r"[A-Za-z0-9._~-]+")
 
 
+def nats_servers(url: str) -> list[str]:
+    """The servers of a NATS URL: one, or a cluster's several separated by commas."""
+    return [server.strip() for server in url.split(",") if server.strip()]
+
+
 def nats_url(env: Mapping[str, str] = os.environ) -> str:
-    """`OMS_NATS_URL`, with `OMS_NATS_USER` and `OMS_NATS_PASSWORD` in it when a password is set."""
+    """`OMS_NATS_URL` (one server, or several separated by commas), with `OMS_NATS_USER` and
+    `OMS_NATS_PASSWORD` in each server's URL when a password is set."""
     url = env.get("OMS_NATS_URL") or "nats://127.0.0.1:4222"
     password = env.get("OMS_NATS_PASSWORD", "")
     if not password:
@@ -60,18 +66,26 @@ def nats_url(env: Mapping[str, str] = os.environ) -> str:
     for name, value in (("OMS_NATS_USER", user), ("OMS_NATS_PASSWORD", password)):
         if not _URL_SAFE.fullmatch(value):
             raise ValueError(f"{name} must be letters, digits, '.', '_', '~' or '-'")
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{user}:{password}@{host}"))
+
+    def logged_in(server: str) -> str:
+        parts = urlsplit(server)
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit(parts._replace(netloc=f"{user}:{password}@{host}"))
+
+    return ",".join(logged_in(server) for server in nats_servers(url))
 
 
 def without_password(url: str) -> str:
-    """`url` fit for a log line."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user, _, host = parts.netloc.rpartition("@")
-    return urlunsplit(parts._replace(netloc=f"{user.partition(':')[0]}:***@{host}"))
+    """`url` (one server or several) fit for a log line."""
+
+    def hidden(server: str) -> str:
+        parts = urlsplit(server)
+        if parts.password is None:
+            return server
+        user, _, host = parts.netloc.rpartition("@")
+        return urlunsplit(parts._replace(netloc=f"{user.partition(':')[0]}:***@{host}"))
+
+    return ",".join(hidden(server) for server in nats_servers(url))
 
 
 def plaintext_requested(env: Mapping[str, str]) -> bool:

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,8 +36,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PARTS = ("nats", *SERVICE_NAMES, "gateway")
 READY_TIMEOUT_SECONDS = 150.0
 STOP_TIMEOUT_SECONDS = 60.0
-ROW = re.compile(rf"^\s+({'|'.join(PARTS)})\s+(\S+)\s+(\d+)\s+(\S+)$")
-RESTARTED = re.compile(rf"^oms: ({'|'.join(PARTS)}) restarted \(pid (\d+), restart (\d+)\)$")
+# A part, or a replica of one in a cluster run (`inventory-2`).
+PART_NAME = rf"(?:{'|'.join(PARTS)})(?:-\d+)?"
+ROW = re.compile(rf"^\s+({PART_NAME})\s+(\S+)\s+(\d+)\s+(\S+)$")
+RESTARTED = re.compile(rf"^oms: ({PART_NAME}) restarted \(pid (\d+), restart (\d+)\)$")
 
 
 def user_env() -> dict[str, str]:
@@ -70,10 +72,12 @@ class Part:
 class RunningOms:
     """One `oms up` process; its output is collected line by line as it comes."""
 
-    def __init__(self, data_dir: Path, port: int, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, port: int, env: Mapping[str, str] | None = None, *options: str
+    ) -> None:
         self.port = port
         self.process = subprocess.Popen(
-            oms("up", "--data-dir", str(data_dir), "--port", str(port)),
+            oms("up", "--data-dir", str(data_dir), "--port", str(port), *options),
             cwd=REPO_ROOT,
             env={**user_env(), **(env or {})},
             stdin=subprocess.DEVNULL,
@@ -132,14 +136,14 @@ class RunningOms:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def wait_ready(self) -> None:
+    def wait_ready(self, parts: Collection[str] = PARTS) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         while not any(line.startswith("OMS is ready") for line in self.lines):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self._reader.join(5)
                 pytest.fail(f"oms up did not get ready:\n{self.output}")
             time.sleep(0.1)
-        assert set(self.parts) == set(PARTS), self.output
+        assert set(self.parts) == set(parts), self.output
 
     def wait_exit(self) -> int:
         try:

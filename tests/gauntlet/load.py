@@ -10,13 +10,13 @@ import itertools
 import random
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
 from services.kernel.caller import Role
 from tests.support.contract import operation
-from tests.support.graphql import Answer, GraphQLClient
+from tests.support.graphql import Answer
 
 SKUS = ("TEE", "CAP", "MUG")
 WEIGHT_GRAMS = 200  # what tests.support.stock.seed gives every SKU
@@ -65,11 +65,22 @@ class Told:
     to_return: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
 
 
+class Gateway(Protocol):
+    """What the clients need of the system: a token for a role, and one operation sent."""
+
+    def token(
+        self, role: Role = ..., location: str | None = None, subject: str | None = None
+    ) -> str: ...
+
+    async def call(self, token: str, document: str, **variables: Any) -> Answer: ...
+
+
 @dataclass
 class Shop:
-    """One gateway, seen by the storefront, the back office and the hub's scanner."""
+    """The system's GraphQL edge, seen by the storefront, the back office and the hub's
+    scanner: one gateway (a `GraphQLClient`), or several (`tests.gauntlet.gateways`)."""
 
-    graphql: GraphQLClient
+    graphql: Gateway
     told: Told
     stop: asyncio.Event
 

@@ -1,10 +1,42 @@
-"""Free ports handed to the launcher's children never repeat within a process."""
+"""Free ports handed to the launcher's children never repeat within a process, and never come
+from the range the kernel picks outgoing connections' ports from."""
 
 from __future__ import annotations
 
-from launcher.ports import free_port
+from pathlib import Path
+
+from launcher.ports import (
+    DEFAULT_EPHEMERAL_RANGE,
+    HIGHEST_PORT,
+    LOWEST_PORT,
+    ephemeral_range,
+    free_port,
+    ports_outside,
+)
 
 
 def test_free_ports_are_never_handed_out_twice() -> None:
     ports = [free_port() for _ in range(300)]
     assert len(set(ports)) == len(ports)
+
+
+def test_free_ports_are_outside_the_kernels_ephemeral_range() -> None:
+    low, high = ephemeral_range()
+    ports = [free_port() for _ in range(300)]
+    inside = [port for port in ports if low <= port <= high]
+    assert inside == [], f"handed out from the ephemeral range {low}-{high}"
+    assert all(LOWEST_PORT <= port <= HIGHEST_PORT for port in ports)
+
+
+def test_the_ranges_left_free_skip_the_ephemeral_one_wherever_it_lies() -> None:
+    assert ports_outside((32768, 60999)) == [range(10000, 32768), range(61000, 65536)]
+    assert ports_outside((1024, 65535)) == []
+    assert ports_outside((40000, 65535)) == [range(10000, 40000)]
+    assert ports_outside((1024, 20000)) == [range(20001, 65536)]
+
+
+def test_the_ephemeral_range_is_read_from_the_kernel_or_defaults(tmp_path: Path) -> None:
+    given = tmp_path / "ip_local_port_range"
+    given.write_text("20000\t29999\n")
+    assert ephemeral_range(given) == (20000, 29999)
+    assert ephemeral_range(tmp_path / "missing") == DEFAULT_EPHEMERAL_RANGE

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from services.kernel.settings import ServiceSettings, nats_url, tls_dir, without_password
+from services.kernel.settings import (
+    ServiceSettings,
+    nats_servers,
+    nats_url,
+    tls_dir,
+    without_password,
+)
 
 
 def test_a_part_finds_its_certificate_in_the_data_dir_unless_told_where(tmp_path: Path) -> None:
@@ -51,3 +57,19 @@ def test_the_nats_login_goes_into_the_url_and_never_into_a_log_line() -> None:
 def test_a_password_the_client_would_mangle_is_refused() -> None:
     with pytest.raises(ValueError, match="OMS_NATS_PASSWORD"):
         nats_url({"OMS_NATS_USER": "inventory", "OMS_NATS_PASSWORD": "p@ss:word"})
+
+
+def test_every_server_of_a_cluster_gets_the_login_and_loses_it_in_a_log_line() -> None:
+    env = {
+        "OMS_NATS_URL": "nats://127.0.0.1:4222, nats://127.0.0.1:4223,nats://127.0.0.1:4224",
+        "OMS_NATS_USER": "orders",
+        "OMS_NATS_PASSWORD": "pw",
+    }
+    url = nats_url(env)
+    assert nats_servers(url) == [
+        "nats://orders:pw@127.0.0.1:4222",
+        "nats://orders:pw@127.0.0.1:4223",
+        "nats://orders:pw@127.0.0.1:4224",
+    ]
+    assert ":pw@" not in without_password(url)
+    assert without_password(url).count("orders:***@") == 3
