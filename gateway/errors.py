@@ -24,6 +24,8 @@ strawberry.enum(ErrorCode, name="ErrorCode")
 # Top-level codes of a request a service could not answer: the client may retry.
 UNAVAILABLE = "UNAVAILABLE"
 TIMEOUT = "TIMEOUT"
+# An internal fault, its message masked ("Unexpected error."): a bug to report, not to retry.
+INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 AWAY = {
     grpc.StatusCode.UNAVAILABLE: (
         UNAVAILABLE,
@@ -114,14 +116,12 @@ def away(error: BaseException | None) -> tuple[str, str] | None:
 
 
 class MaskFaults(MaskErrors):
-    """Masks internal faults ("Unexpected error."), except a service that is away: that
-    answers its code (`away`), so a client can tell a retry may help."""
+    """Masks internal faults ("Unexpected error.", code INTERNAL_SERVER_ERROR), except a
+    service that is away: that answers its code (`away`), so a client can tell a retry may
+    help."""
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        found = away(error.original_error)
-        if found is None:
-            return super().anonymise_error(error)
-        code, message = found
+        code, message = away(error.original_error) or (INTERNAL_SERVER_ERROR, self.error_message)
         return GraphQLError(
             message,
             nodes=error.nodes,

@@ -21,6 +21,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from gateway import channels, procurement, workorders
+from gateway.document_errors import DocumentErrorCode, DocumentErrorCodes, coded_rule
 from gateway.errors import MaskFaults, away
 from gateway.inventory.resolvers import InventoryMutation, InventoryQuery, InventorySubscription
 from gateway.orders.resolvers import OrdersMutation, OrdersQuery
@@ -78,9 +79,11 @@ def build_schema(limits: QueryLimits | None = None) -> GatewaySchema:
     limits = limits or QueryLimits()
     # The depth and alias rules are built once: the validation cache's key includes the rule
     # classes, and the limiters make a new class each time they are constructed.
+    depth = QueryDepthLimiter(max_depth=limits.max_depth).validation_rules
+    aliases = MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules
     rules = [
-        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
+        *(coded_rule(rule, DocumentErrorCode.QUERY_TOO_DEEP) for rule in depth),
+        *(coded_rule(rule, DocumentErrorCode.TOO_MANY_ALIASES) for rule in aliases),
     ]
     return GatewaySchema(
         query=Query,
@@ -96,6 +99,8 @@ def build_schema(limits: QueryLimits | None = None) -> GatewaySchema:
             lambda: ParserCacheLeavingErrorsToStrawberry(maxsize=limits.parser_cache_size),
             lambda: ValidationCache(maxsize=limits.validation_cache_size),
             lambda: AddValidationRules(rules),
+            # Before MaskFaults: it codes the errors MaskFaults has left.
+            lambda: DocumentErrorCodes(max_tokens=limits.max_tokens),
             lambda: MaskFaults(should_mask_error=is_internal_fault),
         ],
     )
