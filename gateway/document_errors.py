@@ -11,6 +11,8 @@ from graphql import ASTValidationRule, GraphQLError, GraphQLSyntaxError
 from graphql.validation import ASTValidationContext
 from strawberry.extensions import SchemaExtension
 
+from gateway.errors import INTERNAL_SERVER_ERROR, UNEXPECTED_ERROR
+
 
 class DocumentErrorCode(StrEnum):
     """Why a document was refused unrun (HTTP 400 with the GraphQL response media type)."""
@@ -92,7 +94,16 @@ class DocumentErrorCodes(SchemaExtension):
             )
             return with_code(error, code)
         if error.path is not None:
-            return error  # a field's own error, coded where it was raised
+            # A field error GraphQL raised itself (a value its type cannot represent, a null
+            # where none may be): our fault, masked as any other.
+            return GraphQLError(
+                UNEXPECTED_ERROR,
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=error.path,
+                extensions={"code": INTERNAL_SERVER_ERROR},
+            )
         if self.validation_failed:
             return with_code(error, DocumentErrorCode.GRAPHQL_VALIDATION_FAILED)
         return with_code(error, DocumentErrorCode.BAD_USER_INPUT)

@@ -26,6 +26,7 @@ UNAVAILABLE = "UNAVAILABLE"
 TIMEOUT = "TIMEOUT"
 # An internal fault, its message masked ("Unexpected error."): a bug to report, not to retry.
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+UNEXPECTED_ERROR = "Unexpected error."
 AWAY = {
     grpc.StatusCode.UNAVAILABLE: (
         UNAVAILABLE,

@@ -22,7 +22,7 @@ from strawberry.types import ExecutionContext
 
 from gateway import channels, procurement, workorders
 from gateway.document_errors import DocumentErrorCode, DocumentErrorCodes, coded_rule
-from gateway.errors import MaskFaults, away
+from gateway.errors import UNEXPECTED_ERROR, MaskFaults, away
 from gateway.inventory.resolvers import InventoryMutation, InventoryQuery, InventorySubscription
 from gateway.orders.resolvers import OrdersMutation, OrdersQuery
 from gateway.returns.resolvers import ReturnsMutation, ReturnsQuery
@@ -101,6 +101,6 @@ def build_schema(limits: QueryLimits | None = None) -> GatewaySchema:
             lambda: AddValidationRules(rules),
             # Before MaskFaults: it codes the errors MaskFaults has left.
             lambda: DocumentErrorCodes(max_tokens=limits.max_tokens),
-            lambda: MaskFaults(should_mask_error=is_internal_fault),
+            lambda: MaskFaults(should_mask_error=is_internal_fault, error_message=UNEXPECTED_ERROR),
         ],
     )

@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from graphql import GraphQLError
 
+from gateway.document_errors import DocumentErrorCodes
 from gateway.schema import build_schema
 from gateway.settings import QueryLimits
 from services.kernel.caller import Role
@@ -77,3 +79,15 @@ async def test_an_internal_fault_is_coded_and_masked() -> None:
             "extensions": {"code": "INTERNAL_SERVER_ERROR"},
         }
     ]
+
+
+def test_a_field_error_graphql_raised_itself_is_coded_and_masked() -> None:
+    raised = GraphQLError(
+        "Int cannot represent non 32-bit signed integer value: 3000000000", path=["availability"]
+    )
+    coded = DocumentErrorCodes(max_tokens=LIMITS.max_tokens).coded(raised)
+    assert (coded.message, coded.path, coded.extensions) == (
+        "Unexpected error.",
+        ["availability"],
+        {"code": "INTERNAL_SERVER_ERROR"},
+    )
