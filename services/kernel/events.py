@@ -20,10 +20,11 @@ import nats
 from google.protobuf.message import DecodeError, Message
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
+from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.errors import BadRequestError, NotFoundError, ServiceUnavailableError
 
 from oms.events.v1.envelope_pb2 import EventEnvelope
 from services.kernel.dead_letters import DeadLetter, DeadLetterKind
@@ -111,6 +112,32 @@ async def ensure_stream(
         await js.add_stream(config)
     except BadRequestError:
         await js.update_stream(config)
+
+
+async def ensure_stream_patiently(
+    js: JetStreamContext,
+    domain: str,
+    settings: StreamSettings | None = None,
+    patience_seconds: float = 30.0,
+) -> None:
+    """`ensure_stream`, retried while JetStream cannot answer yet: a restarted node of a cluster
+    has no stream leader for a few seconds, and a service starting then should wait, not die."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + patience_seconds
+    while True:
+        try:
+            await ensure_stream(js, domain, settings)
+            return
+        except (
+            NatsTimeoutError,
+            TimeoutError,
+            ServiceUnavailableError,
+            NoRespondersError,
+        ) as error:
+            if loop.time() > deadline:
+                raise
+            log.warning("waiting for JetStream to create %s: %r", stream_name(domain), error)
+            await asyncio.sleep(0.5)
 
 
 def redelivery_delay(deliveries: int) -> float:

@@ -106,7 +106,7 @@ async def start_service(
     nats_client = await events.connect_patiently(settings.nats_url, f"oms-{settings.name}")
     js = nats_client.jetstream()
     for domain in (definition.name, DEAD_LETTERS):
-        await events.ensure_stream(js, domain, settings.streams)
+        await events.ensure_stream_patiently(js, domain, settings.streams)
     channels = {
         name: open_channel(settings.grpc_targets.get(name) or grpc_target(name), name, credentials)
         for name in definition.calls

@@ -4,15 +4,18 @@ nodes."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import textwrap
+import time
 import urllib.request
 from pathlib import Path
 
 from launcher.embedded_nats import EmbeddedNats, nats_server_binary
 from launcher.nats_access import PARTIES, password_variable
+from services.kernel.events import connect, ensure_stream_patiently, stream_name
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
@@ -53,3 +56,23 @@ def test_the_deployed_brokers_sync_every_write_and_streams_keep_three_copies(
         assert checked.returncode == 0, (name, checked.stderr)
     config = (DEPLOY / "kubernetes" / "config.yaml").read_text()
     assert 'OMS_NATS_STREAM_REPLICAS: "3"' in config
+
+
+async def test_a_service_starting_while_jetstream_cannot_answer_waits_for_it(
+    nats_server: EmbeddedNats,
+) -> None:
+    client = await connect(nats_server.url, "oms-inventory")
+    try:
+        nats_server.stop()
+        restarted = asyncio.create_task(asyncio.to_thread(restart_later, nats_server, 1.5))
+        await ensure_stream_patiently(client.jetstream(), "inventory", patience_seconds=20)
+        await restarted
+        info = await client.jetstream().stream_info(stream_name("inventory"))
+        assert info.config.subjects == ["oms.inventory.>"]
+    finally:
+        await client.close()
+
+
+def restart_later(server: EmbeddedNats, seconds: float) -> None:
+    time.sleep(seconds)
+    server.start()
