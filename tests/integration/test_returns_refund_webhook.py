@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
+import grpc
 import httpx
 import pytest
 from sqlmodel import select
@@ -19,9 +21,12 @@ from sqlmodel import select
 from launcher.ports import free_port
 from oms.events.v1.returns_pb2 import RefundIssued
 from oms.returns.v1 import returns_pb2 as pb
+from oms.returns.v1.returns_pb2_grpc import ReturnsServiceStub
+from services.kernel.db import Database
+from services.kernel.errors import ErrorCode, from_rpc_error
 from services.kernel.events import unpack
 from services.returns.store import RefundRow
-from tests.integration.conftest import ReturnsUnderTest
+from tests.integration.conftest import ReturnsClient, ReturnsUnderTest
 from tests.integration.test_returns_service import (
     eventually,
     inspection,
@@ -29,6 +34,7 @@ from tests.integration.test_returns_service import (
     received,
     seed,
 )
+from tests.support.processes import ServiceProcess
 from tests.support.refund_platform import SECRET, FakePlatform, Signature
 
 
@@ -349,3 +355,132 @@ async def test_a_platform_that_answers_a_byte_at_a_time_is_cut_off_at_the_deadli
         row = (await session.exec(select(RefundRow))).one()
     assert (row.status, row.last_error) == ("PENDING", "no answer within 1s")
     assert row.attempts >= 2 and trickle.finished == 0
+
+
+# Replicas in processes of their own: raced, and killed mid-payment.
+
+
+class ReturnsReplica:
+    """A returns process taking over from the in-process service: its database, broker,
+    platform and settings, with `env` on top."""
+
+    def __init__(self, returns: ReturnsUnderTest, env: dict[str, str], logs: Path) -> None:
+        settings = returns.running.settings
+        port = free_port()
+        self.process = ServiceProcess(
+            "returns",
+            {
+                **env,
+                "OMS_RETURNS_DATABASE_URL": settings.database_url,
+                "OMS_RETURNS_GRPC_LISTEN": f"127.0.0.1:{port}",
+                "OMS_NATS_URL": settings.nats_url,
+                "OMS_INVENTORY_GRPC_TARGET": settings.grpc_targets["inventory"],
+                "OMS_ORDERS_GRPC_TARGET": settings.grpc_targets["orders"],
+            },
+            logs,
+            port,
+        )
+        self.channel: grpc.aio.Channel | None = None
+
+    @property
+    def stub(self) -> ReturnsClient:
+        assert self.channel is not None, "not started"
+        return ReturnsServiceStub(self.channel)
+
+    async def start(self) -> None:
+        self.process.start()
+        await self.process.wait_serving()
+        self.channel = self.process.channel()
+
+    async def kill(self) -> None:
+        """SIGKILL: no grace, no drain, nothing written on the way out."""
+        self.process.kill()
+        if self.channel is not None:
+            await self.channel.close()
+            self.channel = None
+
+
+@pytest.fixture
+async def replicas(
+    returns: ReturnsUnderTest, returns_env: dict[str, str], tmp_path: Path
+) -> AsyncIterator[Callable[..., Awaitable[ReturnsReplica]]]:
+    """Starts returns processes with `env` on top of the test's; the in-process service stops
+    before the first starts, so that from then on only the processes work."""
+    made: list[ReturnsReplica] = []
+
+    async def replica(**env: str) -> ReturnsReplica:
+        if not made:
+            await returns.service.stop()
+        made.append(ReturnsReplica(returns, {**returns_env, **env}, tmp_path / "logs"))
+        await made[-1].start()
+        return made[-1]
+
+    yield replica
+    for each in made:
+        await each.kill()
+
+
+async def refund_rows(returns: ReturnsUnderTest) -> list[RefundRow]:
+    """The refund table as the replicas left it, read on a connection of the test's own."""
+    db = Database(returns.running.settings.database_url)
+    try:
+        async with db.snapshot() as session:
+            return list((await session.exec(select(RefundRow))).all())
+    finally:
+        await db.dispose()
+
+
+async def announced_once(returns: ReturnsUnderTest, refund_id: str) -> None:
+    """RefundIssued for the refund is on the stream, and stays alone there."""
+
+    async def announced() -> bool:
+        return len(await published(returns, "RefundIssued")) >= 1
+
+    await eventually(announced, "RefundIssued on the stream")
+    await asyncio.sleep(0.3)  # time for a wrongful second announcement to show up
+    events = [unpack(e, RefundIssued) for e in await published(returns, "RefundIssued")]
+    assert [e.refund_id for e in events] == [refund_id]
+
+
+async def answer_or_refusal(
+    call: Awaitable[pb.Return],
+) -> pb.Return | tuple[ErrorCode, str | None]:
+    """The return a call answered, or the code and field it was refused with."""
+    try:
+        return await call
+    except grpc.aio.AioRpcError as error:
+        refused = from_rpc_error(error)
+        assert refused is not None, error
+        return refused.code, refused.field
+
+
+async def test_two_processes_inspecting_the_same_return_at_once_refund_it_once(
+    returns: ReturnsUnderTest,
+    platform: FakePlatform,
+    replicas: Callable[..., Awaitable[ReturnsReplica]],
+) -> None:
+    await seed(returns)
+    parcel = await received(returns, ("TEE", 2))
+    first, second = await replicas(), await replicas()
+    platform.answer_delay_seconds = 0.2  # calls that overlap would be seen overlapping
+
+    request = inspection(parcel.id, ("TEE", "NEW"), ("TEE", "NEW"))
+    outcomes = await asyncio.gather(
+        *(answer_or_refusal(r.stub.InspectReturn(request)) for r in (first, second))
+    )
+    # Either may win; the other must be refused.
+    answers = [o for o in outcomes if isinstance(o, pb.Return)]
+    refusals = [o for o in outcomes if not isinstance(o, pb.Return)]
+    assert len(answers) == 1 and refusals == [(ErrorCode.INVALID_STATE, "return_id")], outcomes
+    [answer] = answers
+
+    [row] = await refund_rows(returns)
+    assert (row.id, row.return_id) == (answer.refund.id, parcel.id)
+
+    async def issued() -> bool:
+        [row] = await refund_rows(returns)
+        return row.status == "ISSUED"
+
+    await eventually(issued, "the refund to be issued")
+    paid_once(platform, answer.refund.id)
+    await announced_once(returns, answer.refund.id)
