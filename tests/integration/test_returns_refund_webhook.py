@@ -388,16 +388,20 @@ class ReturnsReplica:
         return ReturnsServiceStub(self.channel)
 
     async def start(self) -> None:
+        """Starts the process (again, after a kill: the channel reconnects to its port)."""
         self.process.start()
         await self.process.wait_serving()
-        self.channel = self.process.channel()
+        if self.channel is None:
+            self.channel = self.process.channel()
 
-    async def kill(self) -> None:
+    def kill(self) -> None:
         """SIGKILL: no grace, no drain, nothing written on the way out."""
         self.process.kill()
+
+    async def close(self) -> None:
+        self.kill()
         if self.channel is not None:
             await self.channel.close()
-            self.channel = None
 
 
 @pytest.fixture
@@ -417,7 +421,7 @@ async def replicas(
 
     yield replica
     for each in made:
-        await each.kill()
+        await each.close()
 
 
 async def refund_rows(returns: ReturnsUnderTest) -> list[RefundRow]:
@@ -484,3 +488,51 @@ async def test_two_processes_inspecting_the_same_return_at_once_refund_it_once(
     await eventually(issued, "the refund to be issued")
     paid_once(platform, answer.refund.id)
     await announced_once(returns, answer.refund.id)
+
+
+async def test_a_process_killed_after_the_platform_paid_leaves_the_refund_to_its_restart(
+    returns: ReturnsUnderTest,
+    platform: FakePlatform,
+    replicas: Callable[..., Awaitable[ReturnsReplica]],
+) -> None:
+    await seed(returns)
+    parcel = await received(returns, ("TEE", 2))
+    # A deadline well within the lease, so the kill comes while the call still waits.
+    replica = await replicas(OMS_REFUND_WEBHOOK_TIMEOUT_SECONDS="2.5")
+    platform.hold_answers()
+    # A gRPC call runs once made; it is awaited when its answer matters.
+    inspecting = replica.stub.InspectReturn(inspection(parcel.id, ("TEE", "NEW"), ("TEE", "NEW")))
+
+    async def paid_and_held() -> bool:
+        return platform.held == 1
+
+    await eventually(paid_and_held, "the platform to pay and hold its answer")
+    replica.kill()
+    with pytest.raises(grpc.aio.AioRpcError) as lost:
+        await inspecting
+    assert lost.value.code() == grpc.StatusCode.UNAVAILABLE
+    [row] = await refund_rows(returns)
+    # Paid, and nothing of it written: the refund is PENDING under its first attempt's lease.
+    assert platform.payments == [row.id]
+    assert (row.status, row.attempts, row.last_error) == ("PENDING", 1, "")
+
+    platform.release_answers()  # into a closed connection
+
+    async def answered() -> bool:
+        return platform.in_flight(row.id) == 0
+
+    await eventually(answered, "the held answer to be let go")
+    # Restarted at once; the refund falls to it when the lease runs out.
+    await replica.start()
+
+    async def issued() -> bool:
+        [row] = await refund_rows(returns)
+        return row.status == "ISSUED"
+
+    await eventually(issued, "the restarted process to issue the refund")
+    # One payment: the killed attempt's 201 never arrived; the retry under the same key was
+    # told it was paid (200) and nothing more was asked.
+    assert [c.status for c in platform.calls_for(row.id)] == [201, 200]
+    assert platform.payments == [row.id]
+    assert platform.most_in_flight[row.id] == 1
+    await announced_once(returns, row.id)
