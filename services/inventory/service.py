@@ -207,8 +207,9 @@ class InventoryService:
         async with self.uow.read() as store:
             return await store.recent_movements(sku, location_code, page)
 
-    async def ledger_discrepancies(self) -> list[tuple[StockLevel, StockLevel]]:
-        """Levels that differ from a replay of the ledger, as (stored, rebuilt) pairs."""
+    async def ledger_discrepancies(self) -> list[tuple[StockLevel | None, StockLevel]]:
+        """Levels that differ from a replay of the ledger, as (stored, rebuilt) pairs; stored
+        is None where the ledger moved a level that is not stored."""
         async with self.uow.read() as store:
             ledger = await store.ledger()
             stored = await store.stock_levels((), ())

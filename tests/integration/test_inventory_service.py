@@ -9,12 +9,14 @@ import grpc
 import nats
 import pytest
 from nats.aio.msg import Msg
+from sqlalchemy import text
 
 from launcher.embedded_nats import EmbeddedNats
 from oms.events.v1.envelope_pb2 import EventEnvelope
 from oms.events.v1.inventory_pb2 import StockLevelChanged
 from oms.inventory.v1 import inventory_pb2 as pb
 from services.inventory.bootstrap import bootstrap
+from services.inventory.domain.model import StockLevel
 from services.inventory.store import SqlInventoryStore
 from services.kernel.errors import ErrorCode, from_rpc_error
 from services.kernel.events import unpack
@@ -219,6 +221,26 @@ async def test_reservations_are_atomic_and_idempotent(inventory: InventoryUnderT
     assert [m.source_type for m in history.movements] == ["SHIPMENT", "RESERVATION", "ADJUSTMENT"]
     service = bootstrap(SqlUnitOfWork(inventory.running.db, SqlInventoryStore))
     assert await service.ledger_discrepancies() == []
+
+
+async def test_the_ledger_check_reports_a_level_changed_or_deleted_behind_its_back(
+    inventory: InventoryUnderTest,
+) -> None:
+    await seed(inventory.stub, stock={"DC-1": 5, "HUB-1": 2})
+    service = bootstrap(SqlUnitOfWork(inventory.running.db, SqlInventoryStore))
+    assert await service.ledger_discrepancies() == []
+
+    # What no movement did: a level rewritten, another's row deleted, in the service's database.
+    async with inventory.running.db.transaction() as session:
+        connection = await session.connection()
+        await connection.execute(
+            text("UPDATE stock_level SET on_hand = 9 WHERE location_code = 'DC-1'")
+        )
+        await connection.execute(text("DELETE FROM stock_level WHERE location_code = 'HUB-1'"))
+    assert await service.ledger_discrepancies() == [
+        (StockLevel("TEE-M", "DC-1", on_hand=9), StockLevel("TEE-M", "DC-1", on_hand=5)),
+        (None, StockLevel("TEE-M", "HUB-1", on_hand=2)),
+    ]
 
 
 async def test_every_level_change_is_published(

@@ -151,12 +151,21 @@ async def test_refusals_hold_nothing(orders: OrdersUnderTest) -> None:
     assert (
         await stub.PlaceOrder(order_request("short", {"TEE": 2}))
     ).status == pb.ORDER_STATUS_ALLOCATED
-    split = await stub.PlaceOrder(
-        order_request("split-ok", {"TEE": 0 + 0 or 0, "CAP": 1})
-        if False
-        else order_request("split-ok", {"CAP": 1})
+    # SHIP_COMPLETE was refused for want of one location holding both; once the far DC does,
+    # the order ships whole from it, though a tee near Berlin and the cap would be cheaper apart.
+    for sku in ("TEE", "CAP"):
+        await orders.inventory.AdjustStock(
+            inv.AdjustStockRequest(sku=sku, location_code="DC-LIS", delta=1, reason="found")
+        )
+    await orders.inventory.AdjustStock(
+        inv.AdjustStockRequest(sku="TEE", location_code="HUB-BER", delta=1, reason="found")
     )
-    assert split.status == pb.ORDER_STATUS_ALLOCATED
+    whole = await stub.PlaceOrder(
+        order_request("split-ok", {"TEE": 1, "CAP": 1}, pb.SPLIT_POLICY_SHIP_COMPLETE)
+    )
+    assert whole.status == pb.ORDER_STATUS_ALLOCATED
+    assert [s.location_code for s in whole.shipments] == ["DC-LIS"]
+    assert await reserved(orders, "CAP") == {"DC-LIS": (1, 1), "STORE-BER": (1, 0)}
 
 
 async def test_shipping_and_cancelling(orders: OrdersUnderTest) -> None:

@@ -9,8 +9,10 @@ from hypothesis import strategies as st
 from services.inventory.domain import rules
 from services.inventory.domain.model import (
     LocationKind,
+    Movement,
     ReservationLine,
     ReservationStatus,
+    SourceType,
     StockDelta,
     StockLevel,
 )
@@ -37,6 +39,29 @@ def test_applying_only_consistent_deltas_keeps_every_level_consistent(
         assert rules.is_consistent(level)
         assert level.available >= 0
     assert rules.levels_from_ledger(applied).get(("S", "L"), StockLevel("S", "L")) == level
+
+
+def counted(location_code: str, units: int) -> Movement:
+    return Movement(
+        "S", location_code, StockDelta(on_hand=units), "count", SourceType.ADJUSTMENT, "a"
+    )
+
+
+def test_the_ledger_check_reports_a_changed_level_a_level_without_ledger_and_a_missing_one() -> (
+    None
+):
+    ledger = [counted("A", 5), counted("B", 2), counted("A", -1)]
+    stored = [StockLevel("S", "A", on_hand=4), StockLevel("S", "B", on_hand=2)]
+    assert rules.ledger_discrepancies(stored, ledger) == []
+
+    changed = StockLevel("S", "A", on_hand=7)
+    unmoved = StockLevel("S", "C", on_hand=1)
+    # B's level row is gone; the ledger still says it holds two.
+    assert rules.ledger_discrepancies([changed, unmoved], ledger) == [
+        (changed, StockLevel("S", "A", on_hand=4)),
+        (None, StockLevel("S", "B", on_hand=2)),
+        (unmoved, StockLevel("S", "C")),
+    ]
 
 
 @given(

@@ -341,10 +341,13 @@ async def test_the_ledger_replays_to_the_levels_unless_a_level_is_changed_behind
     ]
     # A level with no ledger entry at all replays to zero.
     uow.data.levels[("TEE", "DC-9")] = StockLevel("TEE", "DC-9", on_hand=1, reserved=1)
-    assert [stored.location_code for stored, _ in await service.ledger_discrepancies()] == [
+    assert [rebuilt.location_code for _, rebuilt in await service.ledger_discrepancies()] == [
         "DC-9",
         "HUB-1",
     ]
+    # A level the ledger moved whose row is gone is reported too.
+    del uow.data.levels[("TEE", "DC-1")]
+    assert (None, StockLevel("TEE", "DC-1", on_hand=3)) in await service.ledger_discrepancies()
 
 
 # Reservations

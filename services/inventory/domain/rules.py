@@ -210,18 +210,20 @@ def levels_from_ledger(
 
 def ledger_discrepancies(
     stored: Iterable[StockLevel], ledger: Iterable[Movement]
-) -> list[tuple[StockLevel, StockLevel]]:
-    """Stored levels that differ from a replay of the whole ledger, as (stored, rebuilt) pairs.
+) -> list[tuple[StockLevel | None, StockLevel]]:
+    """Levels that differ from a replay of the whole ledger, as (stored, rebuilt) pairs sorted
+    by SKU and location; stored is None for a level the ledger moved that is not stored at all.
 
     Every change to a level is a ledger row written in the same transaction, so the replay
-    equals the stored levels unless something changed a level outside a movement.
+    equals the stored levels unless something changed a level outside a movement (or removed
+    its row, which a check of the stored levels alone would never see).
     """
     rebuilt = levels_from_ledger((m.sku, m.location_code, m.delta) for m in ledger)
-    mismatches = []
-    for level in stored:
-        replayed = rebuilt.get(
-            (level.sku, level.location_code), StockLevel(level.sku, level.location_code)
-        )
+    stored_by_key = {(level.sku, level.location_code): level for level in stored}
+    mismatches: list[tuple[StockLevel | None, StockLevel]] = []
+    for key in sorted(stored_by_key.keys() | rebuilt.keys()):
+        level = stored_by_key.get(key)
+        replayed = rebuilt.get(key, StockLevel(*key))
         if level != replayed:
             mismatches.append((level, replayed))
     return mismatches
