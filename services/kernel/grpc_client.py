@@ -65,7 +65,8 @@ def open_channel(
         # headless Kubernetes Service), spread calls over every replica instead of pinning one.
         ("grpc.lb_policy_name", "round_robin"),
         ("grpc.initial_reconnect_backoff_ms", RECONNECT_BACKOFF_MS),
-        ("grpc.min_reconnect_backoff_ms", RECONNECT_BACKOFF_MS),
+        # min_reconnect_backoff_ms is left at its default: gRPC also takes it as the deadline
+        # of a connection attempt, and a short one fails TLS handshakes on a busy host.
         ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS),
         ("grpc.keepalive_time_ms", 30_000),
         ("grpc.keepalive_timeout_ms", 10_000),
