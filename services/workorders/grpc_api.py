@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from oms.workorders.v1 import workorders_pb2 as pb
 from oms.workorders.v1.workorders_pb2_grpc import WorkOrdersServiceServicer
-from services.kernel.grpc_server import ServicerContext
-from services.kernel.messages import to_message
+from services.kernel.grpc_server import ServicerContext, caller_of
+from services.kernel.messages import from_message, to_message
 from services.kernel.proto_enums import enum_name
 from services.workorders.domain import rules
-from services.workorders.domain.model import WorkOrder
+from services.workorders.domain.model import (
+    Component,
+    NewWorkOrder,
+    OperationDone,
+    WorkOrder,
+    WorkOrderKind,
+)
 from services.workorders.service import WorkOrdersService
 
 
@@ -16,9 +22,41 @@ def work_order_to_proto(work_order: WorkOrder) -> pb.WorkOrder:
     return to_message(pb.WorkOrder, work_order)
 
 
+def _components(items: object) -> tuple[Component, ...]:
+    return tuple(Component(x.sku, x.quantity) for x in items)  # type: ignore[attr-defined]
+
+
 class WorkOrdersGrpc(WorkOrdersServiceServicer):
     def __init__(self, service: WorkOrdersService) -> None:
         self._service = service
+
+    async def CreateWorkOrder(
+        self, request: pb.CreateWorkOrderRequest, context: ServicerContext
+    ) -> pb.WorkOrder:
+        kind = enum_name(pb.WorkOrderKind, request.kind) if request.kind else ""
+        new = from_message(
+            NewWorkOrder,
+            request,
+            kind=WorkOrderKind(kind) if kind else None,
+            operations=tuple(request.operations),
+            components=_components(request.components),
+        )
+        return work_order_to_proto(await self._service.create(new))
+
+    async def CompleteOperation(
+        self, request: pb.CompleteOperationRequest, context: ServicerContext
+    ) -> pb.WorkOrder:
+        done = from_message(OperationDone, request, parts_used=_components(request.parts_used))
+        work_order = await self._service.complete_operation(done, caller_of(context))
+        return work_order_to_proto(work_order)
+
+    async def CancelWorkOrder(
+        self, request: pb.CancelWorkOrderRequest, context: ServicerContext
+    ) -> pb.WorkOrder:
+        work_order = await self._service.cancel(
+            request.work_order_id, request.reason, caller_of(context)
+        )
+        return work_order_to_proto(work_order)
 
     async def ListWorkOrders(
         self, request: pb.ListWorkOrdersRequest, context: ServicerContext
@@ -29,5 +67,12 @@ class WorkOrdersGrpc(WorkOrdersServiceServicer):
             ),
             request.location_code,
             request.source_return_id,
+            caller_of(context),
         )
         return pb.ListWorkOrdersResponse(work_orders=[work_order_to_proto(w) for w in work_orders])
+
+    async def GetRepairReport(
+        self, request: pb.RepairReportRequest, context: ServicerContext
+    ) -> pb.RepairReport:
+        found = await self._service.repair_report(request.location_code, request.period_hours)
+        return to_message(pb.RepairReport, found)
