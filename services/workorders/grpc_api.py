@@ -8,22 +8,12 @@ from services.kernel.grpc_server import ServicerContext, caller_of
 from services.kernel.messages import from_message, to_message
 from services.kernel.proto_enums import enum_name
 from services.workorders.domain import rules
-from services.workorders.domain.model import (
-    Component,
-    NewWorkOrder,
-    OperationDone,
-    WorkOrder,
-    WorkOrderKind,
-)
+from services.workorders.domain.model import NewWorkOrder, OperationDone, WorkOrder
 from services.workorders.service import WorkOrdersService
 
 
 def work_order_to_proto(work_order: WorkOrder) -> pb.WorkOrder:
     return to_message(pb.WorkOrder, work_order)
-
-
-def _components(items: object) -> tuple[Component, ...]:
-    return tuple(Component(x.sku, x.quantity) for x in items)  # type: ignore[attr-defined]
 
 
 class WorkOrdersGrpc(WorkOrdersServiceServicer):
@@ -33,20 +23,14 @@ class WorkOrdersGrpc(WorkOrdersServiceServicer):
     async def CreateWorkOrder(
         self, request: pb.CreateWorkOrderRequest, context: ServicerContext
     ) -> pb.WorkOrder:
-        kind = enum_name(pb.WorkOrderKind, request.kind) if request.kind else ""
-        new = from_message(
-            NewWorkOrder,
-            request,
-            kind=WorkOrderKind(kind) if kind else None,
-            operations=tuple(request.operations),
-            components=_components(request.components),
-        )
+        # Unit costs a client sends are ignored: the use case takes them from the catalogue.
+        new = from_message(NewWorkOrder, request)
         return work_order_to_proto(await self._service.create(new))
 
     async def CompleteOperation(
         self, request: pb.CompleteOperationRequest, context: ServicerContext
     ) -> pb.WorkOrder:
-        done = from_message(OperationDone, request, parts_used=_components(request.parts_used))
+        done = from_message(OperationDone, request)
         work_order = await self._service.complete_operation(done, caller_of(context))
         return work_order_to_proto(work_order)
 
