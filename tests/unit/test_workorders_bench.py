@@ -16,9 +16,11 @@ from oms.events.v1.workorders_pb2 import WorkOrderCancelled, WorkOrderCompleted,
 from services.inventory.domain.model import LocationChange, LocationKind, ReservationStatus
 from services.inventory.events import subscriptions as inventory_subscriptions
 from services.kernel.caller import Caller, Role
+from services.kernel.db import utcnow
 from services.kernel.errors import ErrorCode
 from services.kernel.events import apply_event
 from services.workorders.bootstrap import bootstrap
+from services.workorders.domain import report
 from services.workorders.domain.model import (
     Component,
     InspectedLine,
@@ -408,3 +410,29 @@ async def test_an_opening_a_crash_interrupted_is_opened_or_forgotten() -> None:
     # The lost one's key is released, so a hold arriving late is refused.
     assert await bench.inventory.status_of("W-LOST") is ReservationStatus.RELEASED
     assert [w.id for w in bench.uow.data.work_orders] == ["W-HELD"]
+
+
+def test_velocity_is_the_nearest_rank_p50_and_p90_of_hours_to_complete() -> None:
+    now = utcnow()
+
+    def finished(hours: float, scrapped: bool = False) -> WorkOrder:
+        return WorkOrder(
+            id=str(uuid.uuid4()),
+            kind=WorkOrderKind.REFURBISH,
+            status=WorkOrderStatus.CANCELLED if scrapped else WorkOrderStatus.COMPLETED,
+            sku="PHONE",
+            quantity=1,
+            location_code=HUB,
+            operations=(),
+            created_at=now - timedelta(hours=hours + 1),
+            completed_at=now - timedelta(hours=1),
+            scrapped=scrapped,
+            written_off_cents=500 if scrapped else 0,
+        )
+
+    old = finished(1)
+    old = WorkOrder(**{**old.__dict__, "completed_at": now - timedelta(days=30)})
+    work_orders = [finished(h) for h in (4, 1, 10, 3, 2)] + [finished(7, scrapped=True), old]
+    [hub] = report.repair_report(work_orders, {}, now, timedelta(days=7)).locations
+    assert (hub.completed, hub.p50_hours_to_complete, hub.p90_hours_to_complete) == (5, 3, 10)
+    assert (hub.scrapped_units, hub.written_off_cents, hub.open) == (1, 500, ())
