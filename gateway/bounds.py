@@ -27,7 +27,8 @@ from services.kernel.errors import ErrorCode
 # Any argument's text, and any list, at most; the fields below may be longer.
 MAX_TEXT = bounds.MAX_TEXT
 MAX_ITEMS = bounds.MAX_INSPECTED_UNITS
-LONGER_TEXT = {"notes": bounds.MAX_NOTES, "email": bounds.MAX_EMAIL}
+# A work order record's result holds a data-wipe certificate.
+LONGER_TEXT = {"notes": bounds.MAX_NOTES, "email": bounds.MAX_EMAIL, "result": bounds.MAX_NOTES}
 
 
 def argument_refusal(arguments: dict[str, Any]) -> UserError | None:

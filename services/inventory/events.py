@@ -1,5 +1,6 @@
 """What inventory consumes: returned units arriving and being inspected, refurbishments opening
-and completing — each a stock movement applied in the consumer's transaction.
+and completing, kits and value-add work completing or cancelled — each a stock movement
+applied in the consumer's transaction.
 
 The kernel's consumer runs a handler inside the unit of work that also records the event as
 processed, so the stock change, its ledger row, its StockLevelChanged event and the guard
@@ -16,7 +17,7 @@ from typing import Protocol, TypeVar
 from google.protobuf.message import Message
 
 from oms.events.v1.returns_pb2 import ReturnInspected, ReturnReceived, ReturnRejected
-from oms.events.v1.workorders_pb2 import WorkOrderCompleted, WorkOrderOpened
+from oms.events.v1.workorders_pb2 import WorkOrderCancelled, WorkOrderCompleted, WorkOrderOpened
 from oms.returns.v1.returns_pb2 import DISPOSITION_RESTOCK, Disposition
 from oms.workorders.v1.workorders_pb2 import WORK_ORDER_KIND_REFURBISH
 from services.inventory.domain.model import Movement, SourceType, StockDelta
@@ -132,6 +133,9 @@ def _work_order_opened(event: WorkOrderOpened) -> list[Movement]:
 
 
 def _work_order_completed(event: WorkOrderCompleted) -> list[Movement]:
+    if event.scrapped:
+        # Beyond repair: the units leave the bench and nothing becomes sellable.
+        return _refurbishment(event, StockDelta(in_repair=-event.quantity), "scrapped")
     delta = StockDelta(in_repair=-event.quantity, on_hand=event.quantity)
     return _refurbishment(event, delta, "completed")
 
@@ -153,7 +157,15 @@ def subscriptions(service: InventoryService) -> list[Subscription[InventoryStore
         await apply(store, event, _work_order_opened(event))
 
     async def on_work_order_completed(store: InventoryStore, event: WorkOrderCompleted) -> None:
-        await apply(store, event, _work_order_completed(event))
+        if event.kind == WORK_ORDER_KIND_REFURBISH:
+            await apply(store, event, _work_order_completed(event))
+        elif _counted(event, [event]):
+            await service.produce_from_work_order(
+                store, event.work_order_id, event.sku, event.location_code, event.quantity
+            )
+
+    async def on_work_order_cancelled(store: InventoryStore, event: WorkOrderCancelled) -> None:
+        await service.release_for_work_order(store, event.work_order_id)
 
     return [
         Subscription(
@@ -171,6 +183,7 @@ def subscriptions(service: InventoryService) -> list[Subscription[InventoryStore
             {
                 WorkOrderOpened: on_work_order_opened,
                 WorkOrderCompleted: on_work_order_completed,
+                WorkOrderCancelled: on_work_order_cancelled,
             },
         ),
     ]

@@ -149,6 +149,12 @@ class InventoryGrpc(InventoryServiceServicer):
     async def Commit(self, request: pb.CommitRequest, context: ServicerContext) -> pb.Reservation:
         return reservation_to_proto(await self._service.commit(request.key, request.location_code))
 
+    async def ConsumeStock(
+        self, request: pb.ConsumeStockRequest, context: ServicerContext
+    ) -> pb.Reservation:
+        lines = [ReservationLine(x.sku, x.location_code, x.quantity) for x in request.lines]
+        return reservation_to_proto(await self._service.consume(request.key, lines, request.reason))
+
     async def GetReservation(
         self, request: pb.GetReservationRequest, context: ServicerContext
     ) -> pb.Reservation:

@@ -258,19 +258,7 @@ class InventoryService:
                     return Reservation(key, ReservationStatus.RELEASED)
                 # A concurrent reservation claimed the key first: give back what it holds.
                 reservation = await _reservation_to_settle(store, key)
-            for line in reservation.held:
-                movement = Movement(
-                    line.sku,
-                    line.location_code,
-                    StockDelta(reserved=-line.quantity),
-                    f"released by {key}",
-                    SourceType.RESERVATION,
-                    key,
-                )
-                await move(store, movement)
-            released = rules.settled(reservation, reservation.held, ReservationStatus.RELEASED)
-            await store.save_reservation(released)
-            return released
+            return await release_held(store, reservation, f"released by {key}")
 
     async def commit(self, key: str, location_code: str = "") -> Reservation:
         """Ships held units (all, or those at one location): on hand and reserved go down."""
@@ -292,6 +280,81 @@ class InventoryService:
             committed = rules.settled(reservation, shipped, ReservationStatus.COMMITTED)
             await store.save_reservation(committed)
             return committed
+
+    async def consume(self, key: str, lines: Sequence[ReservationLine], reason: str) -> Reservation:
+        """Takes units off on hand for internal use (a work order's parts): every line or none,
+        never below what is reserved (INSUFFICIENT_STOCK), so nothing promised is used up.
+
+        Idempotent per key: the key is claimed in the same unit of work as the moves, so of
+        concurrent calls under one key exactly one takes stock and the others answer what it
+        took; a refused call leaves the key unclaimed.
+        """
+        key = rules.require_code(key, "key", "consumption key")
+        reason = rules.require_words(reason, "reason", "reason")
+        ordered = rules.normalize_reservation_lines(lines)
+        async with self.uow.write() as store:
+            if not await store.claim_reservation(key, "consumption", ReservationStatus.COMMITTED):
+                return await _require_reservation(store, key)
+            for index, line in enumerate(ordered):
+                movement = Movement(
+                    line.sku,
+                    line.location_code,
+                    StockDelta(on_hand=-line.quantity),
+                    reason,
+                    SourceType.WORK_ORDER,
+                    key,
+                )
+                await _take(store, movement, index)
+                await store.add_reservation_line(key, line)
+            consumed = Reservation(key, ReservationStatus.COMMITTED, committed=tuple(ordered))
+            await store.save_reservation(consumed)
+        return consumed
+
+    async def produce_from_work_order(
+        self, store: InventoryStore, work_order_id: str, sku: str, location_code: str, units: int
+    ) -> None:
+        """A kit or value-add work order completed, in the event consumer's unit of work: the
+        components its id holds are consumed (on hand and reserved down) and the units it made
+        are added to on hand — one transaction keyed by the work order, so the ledger never
+        shows one without the other, and units are made once: only while the key still holds
+        its components (a redelivery, even under another event id, finds them consumed).
+
+        Done on the event rather than by an RPC so that completing a work order is one local
+        transaction in the work orders service; held units cannot fall short meanwhile (on hand
+        never goes below reserved).
+        """
+        reservation = await store.reservation_to_settle(work_order_id)
+        if reservation is None or not reservation.held:
+            log.warning("work order %s holds no components; nothing produced", work_order_id)
+            return
+        reason = f"consumed by work order {work_order_id}"
+        for line in reservation.held:
+            delta = StockDelta(on_hand=-line.quantity, reserved=-line.quantity)
+            movement = Movement(
+                line.sku, line.location_code, delta, reason, SourceType.WORK_ORDER, work_order_id
+            )
+            await move(store, movement)
+        await store.save_reservation(
+            rules.settled(reservation, reservation.held, ReservationStatus.COMMITTED)
+        )
+        produced = Movement(
+            sku,
+            location_code,
+            StockDelta(on_hand=units),
+            f"produced by work order {work_order_id}",
+            SourceType.WORK_ORDER,
+            work_order_id,
+        )
+        await self.apply_movements(store, [produced], "WorkOrderCompleted")
+
+    async def release_for_work_order(self, store: InventoryStore, work_order_id: str) -> None:
+        """A kit or value-add work order was cancelled: what its id holds goes back, in the
+        event consumer's unit of work (so once, however often the event arrives)."""
+        reservation = await store.reservation_to_settle(work_order_id)
+        if reservation is not None and reservation.held:
+            await release_held(
+                store, reservation, f"released by cancelled work order {work_order_id}"
+            )
 
     async def reservation(self, key: str) -> Reservation:
         async with self.uow.read() as store:
@@ -368,6 +431,33 @@ async def _hold(store: InventoryStore, key: str, index: int, line: ReservationLi
         # location (no level exists for those either).
         await require_sku(store, line.sku, f"lines.{index}.sku")
         await require_location(store, line.location_code, f"lines.{index}.location_code")
+        raise
+
+
+async def release_held(store: InventoryStore, reservation: Reservation, reason: str) -> Reservation:
+    """Gives back every line the reservation holds, in the caller's unit of work."""
+    for line in reservation.held:
+        movement = Movement(
+            line.sku,
+            line.location_code,
+            StockDelta(reserved=-line.quantity),
+            reason,
+            SourceType.RESERVATION,
+            reservation.key,
+        )
+        await move(store, movement)
+    released = rules.settled(reservation, reservation.held, ReservationStatus.RELEASED)
+    await store.save_reservation(released)
+    return released
+
+
+async def _take(store: InventoryStore, movement: Movement, index: int) -> None:
+    """Takes one line's units off on hand; refused like a hold (`_hold`)."""
+    try:
+        await move(store, movement, field=f"lines.{index}.quantity")
+    except DomainError:
+        await require_sku(store, movement.sku, f"lines.{index}.sku")
+        await require_location(store, movement.location_code, f"lines.{index}.location_code")
         raise
 
 

@@ -32,9 +32,6 @@ NOT_SERVED_YET = {
     "ReceivePurchaseOrder",
     "RecordSupplierInvoice",
     "ReplenishmentPlan",
-    "CreateWorkOrder",
-    "CompleteWorkOrderOperation",
-    "WorkOrders",
     "OpsSummary",
     "ConnectChannel",
 }

@@ -21,6 +21,8 @@ from oms.orders.v1 import orders_pb2 as opb
 from oms.orders.v1.orders_pb2_grpc import OrdersServiceStub
 from oms.returns.v1 import returns_pb2 as rpb
 from oms.returns.v1.returns_pb2_grpc import ReturnsServiceStub
+from oms.workorders.v1 import workorders_pb2 as wpb
+from oms.workorders.v1.workorders_pb2_grpc import WorkOrdersServiceStub
 from services.kernel.caller import Caller, Role
 from tests.support.inputs import LocationInput
 
@@ -162,6 +164,39 @@ class FakeOrders(FakeService):
         return self._answer("ShipShipment", reply, request, metadata=metadata)
 
 
+class FakeWorkOrders(FakeService):
+    """Answers every work orders RPC the schema calls with one open refurbishment at HUB-1."""
+
+    work_order = wpb.WorkOrder(
+        id="w-1",
+        kind=wpb.WORK_ORDER_KIND_REFURBISH,
+        status=wpb.WORK_ORDER_STATUS_OPEN,
+        sku="TEE",
+        quantity=1,
+        location_code="HUB-1",
+        created_at="2030-01-02T12:00:00+00:00",
+        operations=[wpb.Operation(name="GRADE", status=wpb.OPERATION_STATUS_PENDING)],
+    )
+
+    def CreateWorkOrder(self, request: wpb.CreateWorkOrderRequest, metadata: Metadata = ()) -> Any:
+        return self._answer("CreateWorkOrder", self.work_order, request, metadata=metadata)
+
+    def CompleteOperation(
+        self, request: wpb.CompleteOperationRequest, metadata: Metadata = ()
+    ) -> Any:
+        return self._answer("CompleteOperation", self.work_order, request, metadata=metadata)
+
+    def CancelWorkOrder(self, request: wpb.CancelWorkOrderRequest, metadata: Metadata = ()) -> Any:
+        return self._answer("CancelWorkOrder", self.work_order, request, metadata=metadata)
+
+    def ListWorkOrders(self, request: wpb.ListWorkOrdersRequest, metadata: Metadata = ()) -> Any:
+        response = wpb.ListWorkOrdersResponse(work_orders=[self.work_order])
+        return self._answer("ListWorkOrders", response, request, metadata=metadata)
+
+    def GetRepairReport(self, request: wpb.RepairReportRequest, metadata: Metadata = ()) -> Any:
+        return self._answer("GetRepairReport", wpb.RepairReport(), request, metadata=metadata)
+
+
 def a_return(
     return_id: str = "r-1", order_id: str = "o-1", destination: str = "HUB-1"
 ) -> rpb.Return:
@@ -230,12 +265,14 @@ def context_for(
     feed: InventoryFeed | None = None,
     orders: FakeOrders | None = None,
     returns: FakeReturns | None = None,
+    workorders: FakeWorkOrders | None = None,
 ) -> Context:
     services = ServiceStubs(
         {
             InventoryServiceStub: inventory or FakeInventory(),
             OrdersServiceStub: orders or FakeOrders(),
             ReturnsServiceStub: returns or FakeReturns(),
+            WorkOrdersServiceStub: workorders or FakeWorkOrders(),
         }
     )
     return Context.create(services, feed or InventoryFeed(), principal_for(role))
@@ -283,6 +320,19 @@ REQUEST_RETURN_VARIABLES = {
     }
 }
 INSPECT_RETURN_VARIABLES = {"input": {"returnId": "r-1", "lines": [{"sku": "TEE", "grade": "NEW"}]}}
+
+CREATE_WORK_ORDER_VARIABLES = {
+    "input": {
+        "kind": "KIT_ASSEMBLY",
+        "sku": "KIT",
+        "quantity": 1,
+        "locationCode": "HUB-1",
+        "components": [{"sku": "TEE", "quantity": 2}],
+    }
+}
+COMPLETE_OPERATION_VARIABLES = {
+    "input": {"workOrderId": "w-1", "operation": "GRADE", "laborMinutes": 5, "result": "GOOD"}
+}
 
 READERS = frozenset({Role.SCANNER, Role.BACKOFFICE, Role.ADMIN})
 WRITERS = frozenset({Role.BACKOFFICE, Role.ADMIN})
@@ -355,6 +405,25 @@ OPERATIONS = [
     Operation("return", '{ return(id: "r-1") { id destination { code } } }', frozenset(Role)),
     Operation("hubQueue", '{ hubQueue(locationCode: "HUB-1") { id } }', READERS),
     Operation("returnsReport", "{ returnsReport { returns savingCents } }", WRITERS),
+    Operation(
+        "createWorkOrder",
+        "mutation($input: CreateWorkOrderInput!) { createWorkOrder(input: $input) { workOrder { id } userErrors { code } } }",
+        WRITERS,
+        CREATE_WORK_ORDER_VARIABLES,
+    ),
+    Operation(
+        "completeWorkOrderOperation",
+        "mutation($input: CompleteWorkOrderOperationInput!) { completeWorkOrderOperation(input: $input) { workOrder { id } userErrors { code } } }",
+        READERS,
+        COMPLETE_OPERATION_VARIABLES,
+    ),
+    Operation(
+        "cancelWorkOrder",
+        'mutation { cancelWorkOrder(id: "w-1") { workOrder { status } userErrors { code } } }',
+        WRITERS,
+    ),
+    Operation("workOrders", "{ workOrders { id location { code } } }", READERS),
+    Operation("repairReport", "{ repairReport { openWorkOrders } }", WRITERS),
 ]
 
 SUBSCRIPTION = (

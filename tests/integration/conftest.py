@@ -100,12 +100,14 @@ async def orders(
 
 @pytest.fixture
 async def workorders(
-    backend: str, nats_server: EmbeddedNats, tmp_path: Path
+    inventory: InventoryUnderTest, backend: str, nats_server: EmbeddedNats, tmp_path: Path
 ) -> AsyncIterator[WorkOrdersUnderTest]:
-    """The work orders service, with its own database of the test's backend."""
+    """The work orders service, with its own database of the test's backend, calling
+    `inventory`."""
+    calls = {"inventory": inventory.target}
     with database_url(backend, tmp_path, "workorders") as url:
         async with running_service(
-            WORKORDERS, WorkOrdersServiceStub, url, nats_server.url
+            WORKORDERS, WorkOrdersServiceStub, url, nats_server.url, calls=calls
         ) as service:
             yield service
 

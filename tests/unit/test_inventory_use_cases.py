@@ -24,7 +24,7 @@ from oms.events.v1.returns_pb2 import (
     ReturnRejected,
     ReturnUnits,
 )
-from oms.events.v1.workorders_pb2 import WorkOrderCompleted, WorkOrderOpened
+from oms.events.v1.workorders_pb2 import WorkOrderCancelled, WorkOrderCompleted, WorkOrderOpened
 from oms.returns.v1 import returns_pb2 as rpb
 from oms.workorders.v1 import workorders_pb2 as wpb
 from services.inventory.bootstrap import bootstrap
@@ -659,7 +659,7 @@ async def test_the_subscriptions_keep_their_durable_names_and_subjects() -> None
     assert (returns.durable, returns.subject) == ("inventory-returns", "oms.returns.>")
     assert set(returns.handlers) == {ReturnReceived, ReturnInspected, ReturnRejected}
     assert (workorders.durable, workorders.subject) == ("inventory-workorders", "oms.workorders.>")
-    assert set(workorders.handlers) == {WorkOrderOpened, WorkOrderCompleted}
+    assert set(workorders.handlers) == {WorkOrderOpened, WorkOrderCompleted, WorkOrderCancelled}
 
 
 async def test_returned_units_move_through_inspection_and_repair_into_stock() -> None:

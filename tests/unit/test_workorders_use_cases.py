@@ -18,7 +18,7 @@ from services.workorders.bootstrap import bootstrap
 from services.workorders.domain.model import WorkOrderKind, WorkOrderStatus
 from services.workorders.events import subscriptions
 from services.workorders.settings import WorkOrdersSettings
-from tests.fakes.workorders import memory_uow
+from tests.fakes.workorders import InventoryOverService, memory_uow
 
 
 def inspected(return_id: str, *lines: tuple[str, int, rpb.Disposition.ValueType]) -> EventEnvelope:
@@ -37,7 +37,7 @@ def inspected(return_id: str, *lines: tuple[str, int, rpb.Disposition.ValueType]
 
 async def test_an_inspection_opens_one_refurbishment_per_sku_once() -> None:
     uow = memory_uow()
-    service = bootstrap(uow)
+    service = bootstrap(uow, InventoryOverService())
     [subscription] = subscriptions(service)
     envelope = inspected(
         "R1",
@@ -74,7 +74,9 @@ async def test_an_inspection_opens_one_refurbishment_per_sku_once() -> None:
 
 async def test_work_orders_are_listed_by_status_location_and_return() -> None:
     uow = memory_uow()
-    service = bootstrap(uow, WorkOrdersSettings(refurbish_operations=("TEST", "FIX")))
+    service = bootstrap(
+        uow, InventoryOverService(), WorkOrdersSettings(refurbish_operations=("TEST", "FIX"))
+    )
     [subscription] = subscriptions(service)
     await apply_event(uow, subscription, inspected("R1", ("PHONE", 1, rpb.DISPOSITION_REFURBISH)))
     await apply_event(uow, subscription, inspected("R2", ("CASE", 3, rpb.DISPOSITION_REFURBISH)))
@@ -91,5 +93,9 @@ def test_the_bench_operations_come_from_the_environment() -> None:
     configured = WorkOrdersSettings.from_env({"OMS_REFURBISH_OPERATIONS": "TEST, WIPE ,FIX"})
     assert configured.refurbish_operations == ("TEST", "WIPE", "FIX")
     with pytest.raises(DomainError) as refused:
-        bootstrap(memory_uow(), WorkOrdersSettings(refurbish_operations=("WIPE", "WIPE")))
+        bootstrap(
+            memory_uow(),
+            InventoryOverService(),
+            WorkOrdersSettings(refurbish_operations=("WIPE", "WIPE")),
+        )
     assert refused.value.code is ErrorCode.INVALID_INPUT

@@ -55,7 +55,10 @@ Global___WorkOrderOpened: _TypeAlias = WorkOrderOpened  # noqa: Y015
 
 @_typing.final
 class WorkOrderCompleted(_message.Message):
-    """Subject: oms.workorders.work_order_completed."""
+    """Subject: oms.workorders.work_order_completed. The work on the units is over: they were
+    produced (kits and value-add work consume what their key holds in inventory), or refurbished
+    — or, when `scrapped`, found beyond repair: nothing becomes sellable, the return line settles.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -65,12 +68,14 @@ class WorkOrderCompleted(_message.Message):
     QUANTITY_FIELD_NUMBER: _builtins.int
     LOCATION_CODE_FIELD_NUMBER: _builtins.int
     SOURCE_RETURN_ID_FIELD_NUMBER: _builtins.int
+    SCRAPPED_FIELD_NUMBER: _builtins.int
     work_order_id: _builtins.str
     kind: _workorders_pb2.WorkOrderKind.ValueType
     sku: _builtins.str
     quantity: _builtins.int
     location_code: _builtins.str
     source_return_id: _builtins.str
+    scrapped: _builtins.bool
     def __init__(
         self,
         *,
@@ -80,11 +85,47 @@ class WorkOrderCompleted(_message.Message):
         quantity: _builtins.int = ...,
         location_code: _builtins.str = ...,
         source_return_id: _builtins.str = ...,
+        scrapped: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "location_code", b"location_code", "quantity", b"quantity", "sku", b"sku", "source_return_id", b"source_return_id", "work_order_id", b"work_order_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "location_code", b"location_code", "quantity", b"quantity", "scrapped", b"scrapped", "sku", b"sku", "source_return_id", b"source_return_id", "work_order_id", b"work_order_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___WorkOrderCompleted: _TypeAlias = WorkOrderCompleted  # noqa: Y015
+
+@_typing.final
+class WorkOrderCancelled(_message.Message):
+    """Subject: oms.workorders.work_order_cancelled. A kit or value-add work order will not be
+    done: inventory releases what its key holds.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORK_ORDER_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    SKU_FIELD_NUMBER: _builtins.int
+    QUANTITY_FIELD_NUMBER: _builtins.int
+    LOCATION_CODE_FIELD_NUMBER: _builtins.int
+    work_order_id: _builtins.str
+    kind: _workorders_pb2.WorkOrderKind.ValueType
+    sku: _builtins.str
+    quantity: _builtins.int
+    location_code: _builtins.str
+    def __init__(
+        self,
+        *,
+        work_order_id: _builtins.str = ...,
+        kind: _workorders_pb2.WorkOrderKind.ValueType = ...,
+        sku: _builtins.str = ...,
+        quantity: _builtins.int = ...,
+        location_code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "location_code", b"location_code", "quantity", b"quantity", "sku", b"sku", "work_order_id", b"work_order_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WorkOrderCancelled: _TypeAlias = WorkOrderCancelled  # noqa: Y015

@@ -726,6 +726,36 @@ class CommitRequest(_message.Message):
 Global___CommitRequest: _TypeAlias = CommitRequest  # noqa: Y015
 
 @_typing.final
+class ConsumeStockRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_FIELD_NUMBER: _builtins.int
+    LINES_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    key: _builtins.str
+    """The consumer's key (a work order's operation): consuming again under it takes nothing
+    more and answers what it took the first time.
+    """
+    reason: _builtins.str
+    """For the ledger."""
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReservationLine]: ...
+    def __init__(
+        self,
+        *,
+        key: _builtins.str = ...,
+        lines: _abc.Iterable[Global___ReservationLine] | None = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "lines", b"lines", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConsumeStockRequest: _TypeAlias = ConsumeStockRequest  # noqa: Y015
+
+@_typing.final
 class GetReservationRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -94,6 +94,11 @@ class InventoryServiceStub:
                 request_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.CommitRequest.SerializeToString,
                 response_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.Reservation.FromString,
                 _registered_method=True)
+        self.ConsumeStock = channel.unary_unary(
+                '/oms.inventory.v1.InventoryService/ConsumeStock',
+                request_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.ConsumeStockRequest.SerializeToString,
+                response_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.Reservation.FromString,
+                _registered_method=True)
         self.GetReservation = channel.unary_unary(
                 '/oms.inventory.v1.InventoryService/GetReservation',
                 request_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.GetReservationRequest.SerializeToString,
@@ -185,6 +190,14 @@ class InventoryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ConsumeStock(self, request, context):
+        """Takes units off on hand for internal use (a work order's parts): every line or none, never
+        below what is reserved. Idempotent per key; the answer lists the lines as committed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetReservation(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -258,6 +271,11 @@ def add_InventoryServiceServicer_to_server(servicer, server):
             'Commit': grpc.unary_unary_rpc_method_handler(
                     servicer.Commit,
                     request_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.CommitRequest.FromString,
+                    response_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.Reservation.SerializeToString,
+            ),
+            'ConsumeStock': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConsumeStock,
+                    request_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.ConsumeStockRequest.FromString,
                     response_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.Reservation.SerializeToString,
             ),
             'GetReservation': grpc.unary_unary_rpc_method_handler(
@@ -594,6 +612,33 @@ class InventoryService:
             target,
             '/oms.inventory.v1.InventoryService/Commit',
             oms_dot_inventory_dot_v1_dot_inventory__pb2.CommitRequest.SerializeToString,
+            oms_dot_inventory_dot_v1_dot_inventory__pb2.Reservation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ConsumeStock(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.inventory.v1.InventoryService/ConsumeStock',
+            oms_dot_inventory_dot_v1_dot_inventory__pb2.ConsumeStockRequest.SerializeToString,
             oms_dot_inventory_dot_v1_dot_inventory__pb2.Reservation.FromString,
             options,
             channel_credentials,

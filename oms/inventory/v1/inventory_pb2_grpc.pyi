@@ -49,6 +49,10 @@ class InventoryServiceStub:
     """Gives back what the key still holds. Idempotent."""
     Commit: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.CommitRequest, _inventory_pb2.Reservation]
     """Ships held units: on hand and reserved both go down. Idempotent."""
+    ConsumeStock: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.ConsumeStockRequest, _inventory_pb2.Reservation]
+    """Takes units off on hand for internal use (a work order's parts): every line or none, never
+    below what is reserved. Idempotent per key; the answer lists the lines as committed.
+    """
     GetReservation: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.GetReservationRequest, _inventory_pb2.Reservation]
     ListMovements: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.ListMovementsRequest, _inventory_pb2.ListMovementsResponse]
 
@@ -71,6 +75,10 @@ class InventoryServiceAsyncStub(InventoryServiceStub):
     """Gives back what the key still holds. Idempotent."""
     Commit: _aio.UnaryUnaryMultiCallable[_inventory_pb2.CommitRequest, _inventory_pb2.Reservation]  # type: ignore[assignment]
     """Ships held units: on hand and reserved both go down. Idempotent."""
+    ConsumeStock: _aio.UnaryUnaryMultiCallable[_inventory_pb2.ConsumeStockRequest, _inventory_pb2.Reservation]  # type: ignore[assignment]
+    """Takes units off on hand for internal use (a work order's parts): every line or none, never
+    below what is reserved. Idempotent per key; the answer lists the lines as committed.
+    """
     GetReservation: _aio.UnaryUnaryMultiCallable[_inventory_pb2.GetReservationRequest, _inventory_pb2.Reservation]  # type: ignore[assignment]
     ListMovements: _aio.UnaryUnaryMultiCallable[_inventory_pb2.ListMovementsRequest, _inventory_pb2.ListMovementsResponse]  # type: ignore[assignment]
 
@@ -162,6 +170,16 @@ class InventoryServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_inventory_pb2.Reservation, _abc.Awaitable[_inventory_pb2.Reservation]]:
         """Ships held units: on hand and reserved both go down. Idempotent."""
+
+    @_abc_1.abstractmethod
+    def ConsumeStock(
+        self,
+        request: _inventory_pb2.ConsumeStockRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inventory_pb2.Reservation, _abc.Awaitable[_inventory_pb2.Reservation]]:
+        """Takes units off on hand for internal use (a work order's parts): every line or none, never
+        below what is reserved. Idempotent per key; the answer lists the lines as committed.
+        """
 
     @_abc_1.abstractmethod
     def GetReservation(

@@ -24,27 +24,45 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"oms/workorders/v1/workorders.proto\x12\x11oms.workorders.v1\"j\n\tOperation\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rlabor_minutes\x18\x03 \x01(\x03\x12\x32\n\x06status\x18\x04 \x01(\x0e\x32\".oms.workorders.v1.OperationStatusJ\x04\x08\x02\x10\x03\"\x9d\x02\n\tWorkOrder\x12\n\n\x02id\x18\x01 \x01(\t\x12.\n\x04kind\x18\n \x01(\x0e\x32 .oms.workorders.v1.WorkOrderKind\x12\x32\n\x06status\x18\x0b \x01(\x0e\x32\".oms.workorders.v1.WorkOrderStatus\x12\x0b\n\x03sku\x18\x04 \x01(\t\x12\x10\n\x08quantity\x18\x05 \x01(\x03\x12\x15\n\rlocation_code\x18\x06 \x01(\t\x12\x18\n\x10source_return_id\x18\x07 \x01(\t\x12\x30\n\noperations\x18\x08 \x03(\x0b\x32\x1c.oms.workorders.v1.Operation\x12\x12\n\ncreated_at\x18\t \x01(\tJ\x04\x08\x02\x10\x03J\x04\x08\x03\x10\x04\"\x82\x01\n\x15ListWorkOrdersRequest\x12\x32\n\x06status\x18\x04 \x01(\x0e\x32\".oms.workorders.v1.WorkOrderStatus\x12\x15\n\rlocation_code\x18\x02 \x01(\t\x12\x18\n\x10source_return_id\x18\x03 \x01(\tJ\x04\x08\x01\x10\x02\"K\n\x16ListWorkOrdersResponse\x12\x31\n\x0bwork_orders\x18\x01 \x03(\x0b\x32\x1c.oms.workorders.v1.WorkOrder*\x90\x01\n\rWorkOrderKind\x12\x1f\n\x1bWORK_ORDER_KIND_UNSPECIFIED\x10\x00\x12 \n\x1cWORK_ORDER_KIND_KIT_ASSEMBLY\x10\x01\x12\x1d\n\x19WORK_ORDER_KIND_VALUE_ADD\x10\x02\x12\x1d\n\x19WORK_ORDER_KIND_REFURBISH\x10\x03*\xb5\x01\n\x0fWorkOrderStatus\x12!\n\x1dWORK_ORDER_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16WORK_ORDER_STATUS_OPEN\x10\x01\x12!\n\x1dWORK_ORDER_STATUS_IN_PROGRESS\x10\x02\x12\x1f\n\x1bWORK_ORDER_STATUS_COMPLETED\x10\x03\x12\x1f\n\x1bWORK_ORDER_STATUS_CANCELLED\x10\x04*l\n\x0fOperationStatus\x12 \n\x1cOPERATION_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18OPERATION_STATUS_PENDING\x10\x01\x12\x19\n\x15OPERATION_STATUS_DONE\x10\x02\x32z\n\x11WorkOrdersService\x12\x65\n\x0eListWorkOrders\x12(.oms.workorders.v1.ListWorkOrdersRequest\x1a).oms.workorders.v1.ListWorkOrdersResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"oms/workorders/v1/workorders.proto\x12\x11oms.workorders.v1\"C\n\tComponent\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\x17\n\x0funit_cost_cents\x18\x03 \x01(\x03\"H\n\nUnitRecord\x12\x15\n\rserial_number\x18\x01 \x01(\t\x12\x0e\n\x06result\x18\x02 \x01(\t\x12\x13\n\x0brecorded_at\x18\x03 \x01(\t\"\xe2\x01\n\tOperation\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rlabor_minutes\x18\x03 \x01(\x03\x12\x32\n\x06status\x18\x04 \x01(\x0e\x32\".oms.workorders.v1.OperationStatus\x12\x30\n\nparts_used\x18\x05 \x03(\x0b\x32\x1c.oms.workorders.v1.Component\x12.\n\x07records\x18\x06 \x03(\x0b\x32\x1d.oms.workorders.v1.UnitRecord\x12\x14\n\x0c\x63ompleted_at\x18\x07 \x01(\tJ\x04\x08\x02\x10\x03\"\xb8\x03\n\tWorkOrder\x12\n\n\x02id\x18\x01 \x01(\t\x12.\n\x04kind\x18\n \x01(\x0e\x32 .oms.workorders.v1.WorkOrderKind\x12\x32\n\x06status\x18\x0b \x01(\x0e\x32\".oms.workorders.v1.WorkOrderStatus\x12\x0b\n\x03sku\x18\x04 \x01(\t\x12\x10\n\x08quantity\x18\x05 \x01(\x03\x12\x15\n\rlocation_code\x18\x06 \x01(\t\x12\x18\n\x10source_return_id\x18\x07 \x01(\t\x12\x30\n\noperations\x18\x08 \x03(\x0b\x32\x1c.oms.workorders.v1.Operation\x12\x12\n\ncreated_at\x18\t \x01(\t\x12\x30\n\ncomponents\x18\x0c \x03(\x0b\x32\x1c.oms.workorders.v1.Component\x12\x10\n\x08order_id\x18\r \x01(\t\x12\x12\n\ncost_cents\x18\x0e \x01(\x03\x12\x14\n\x0c\x63ompleted_at\x18\x0f \x01(\t\x12\x10\n\x08scrapped\x18\x10 \x01(\x08\x12\x19\n\x11written_off_cents\x18\x11 \x01(\x03J\x04\x08\x02\x10\x03J\x04\x08\x03\x10\x04\"\xd6\x01\n\x16\x43reateWorkOrderRequest\x12.\n\x04kind\x18\x01 \x01(\x0e\x32 .oms.workorders.v1.WorkOrderKind\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\x12\x15\n\rlocation_code\x18\x04 \x01(\t\x12\x30\n\ncomponents\x18\x05 \x03(\x0b\x32\x1c.oms.workorders.v1.Component\x12\x12\n\noperations\x18\x06 \x03(\t\x12\x10\n\x08order_id\x18\x07 \x01(\t\"\xb4\x01\n\x18\x43ompleteOperationRequest\x12\x15\n\rwork_order_id\x18\x01 \x01(\t\x12\x11\n\toperation\x18\x02 \x01(\t\x12\x15\n\rlabor_minutes\x18\x03 \x01(\x03\x12\x30\n\nparts_used\x18\x04 \x03(\x0b\x32\x1c.oms.workorders.v1.Component\x12\x15\n\rserial_number\x18\x05 \x01(\t\x12\x0e\n\x06result\x18\x06 \x01(\t\"?\n\x16\x43\x61ncelWorkOrderRequest\x12\x15\n\rwork_order_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"B\n\x13RepairReportRequest\x12\x15\n\rlocation_code\x18\x01 \x01(\t\x12\x14\n\x0cperiod_hours\x18\x02 \x01(\x03\"O\n\x0eOpenWorkOrders\x12.\n\x04kind\x18\x01 \x01(\x0e\x32 .oms.workorders.v1.WorkOrderKind\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\"\xb0\x02\n\x0fLocationRepairs\x12\x15\n\rlocation_code\x18\x01 \x01(\t\x12/\n\x04open\x18\x02 \x03(\x0b\x32!.oms.workorders.v1.OpenWorkOrders\x12\x17\n\x0funits_in_repair\x18\x03 \x01(\x03\x12\x1d\n\x15value_in_repair_cents\x18\x04 \x01(\x03\x12\x19\n\x11oldest_open_hours\x18\x05 \x01(\x01\x12\x11\n\tcompleted\x18\x06 \x01(\x03\x12\x1d\n\x15p50_hours_to_complete\x18\x07 \x01(\x01\x12\x1d\n\x15p90_hours_to_complete\x18\x08 \x01(\x01\x12\x16\n\x0escrapped_units\x18\t \x01(\x03\x12\x19\n\x11written_off_cents\x18\n \x01(\x03\"~\n\x0cRepairReport\x12\x35\n\tlocations\x18\x01 \x03(\x0b\x32\".oms.workorders.v1.LocationRepairs\x12\x18\n\x10open_work_orders\x18\x02 \x01(\x03\x12\x1d\n\x15value_in_repair_cents\x18\x03 \x01(\x03\"\x82\x01\n\x15ListWorkOrdersRequest\x12\x32\n\x06status\x18\x04 \x01(\x0e\x32\".oms.workorders.v1.WorkOrderStatus\x12\x15\n\rlocation_code\x18\x02 \x01(\t\x12\x18\n\x10source_return_id\x18\x03 \x01(\tJ\x04\x08\x01\x10\x02\"K\n\x16ListWorkOrdersResponse\x12\x31\n\x0bwork_orders\x18\x01 \x03(\x0b\x32\x1c.oms.workorders.v1.WorkOrder*\x90\x01\n\rWorkOrderKind\x12\x1f\n\x1bWORK_ORDER_KIND_UNSPECIFIED\x10\x00\x12 \n\x1cWORK_ORDER_KIND_KIT_ASSEMBLY\x10\x01\x12\x1d\n\x19WORK_ORDER_KIND_VALUE_ADD\x10\x02\x12\x1d\n\x19WORK_ORDER_KIND_REFURBISH\x10\x03*\xb5\x01\n\x0fWorkOrderStatus\x12!\n\x1dWORK_ORDER_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16WORK_ORDER_STATUS_OPEN\x10\x01\x12!\n\x1dWORK_ORDER_STATUS_IN_PROGRESS\x10\x02\x12\x1f\n\x1bWORK_ORDER_STATUS_COMPLETED\x10\x03\x12\x1f\n\x1bWORK_ORDER_STATUS_CANCELLED\x10\x04*l\n\x0fOperationStatus\x12 \n\x1cOPERATION_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18OPERATION_STATUS_PENDING\x10\x01\x12\x19\n\x15OPERATION_STATUS_DONE\x10\x02\x32\xee\x03\n\x11WorkOrdersService\x12Z\n\x0f\x43reateWorkOrder\x12).oms.workorders.v1.CreateWorkOrderRequest\x1a\x1c.oms.workorders.v1.WorkOrder\x12^\n\x11\x43ompleteOperation\x12+.oms.workorders.v1.CompleteOperationRequest\x1a\x1c.oms.workorders.v1.WorkOrder\x12Z\n\x0f\x43\x61ncelWorkOrder\x12).oms.workorders.v1.CancelWorkOrderRequest\x1a\x1c.oms.workorders.v1.WorkOrder\x12\x65\n\x0eListWorkOrders\x12(.oms.workorders.v1.ListWorkOrdersRequest\x1a).oms.workorders.v1.ListWorkOrdersResponse\x12Z\n\x0fGetRepairReport\x12&.oms.workorders.v1.RepairReportRequest\x1a\x1f.oms.workorders.v1.RepairReportb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'oms.workorders.v1.workorders_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_WORKORDERKIND']._serialized_start=664
-  _globals['_WORKORDERKIND']._serialized_end=808
-  _globals['_WORKORDERSTATUS']._serialized_start=811
-  _globals['_WORKORDERSTATUS']._serialized_end=992
-  _globals['_OPERATIONSTATUS']._serialized_start=994
-  _globals['_OPERATIONSTATUS']._serialized_end=1102
-  _globals['_OPERATION']._serialized_start=57
-  _globals['_OPERATION']._serialized_end=163
-  _globals['_WORKORDER']._serialized_start=166
-  _globals['_WORKORDER']._serialized_end=451
-  _globals['_LISTWORKORDERSREQUEST']._serialized_start=454
-  _globals['_LISTWORKORDERSREQUEST']._serialized_end=584
-  _globals['_LISTWORKORDERSRESPONSE']._serialized_start=586
-  _globals['_LISTWORKORDERSRESPONSE']._serialized_end=661
-  _globals['_WORKORDERSSERVICE']._serialized_start=1104
-  _globals['_WORKORDERSSERVICE']._serialized_end=1226
+  _globals['_WORKORDERKIND']._serialized_start=2132
+  _globals['_WORKORDERKIND']._serialized_end=2276
+  _globals['_WORKORDERSTATUS']._serialized_start=2279
+  _globals['_WORKORDERSTATUS']._serialized_end=2460
+  _globals['_OPERATIONSTATUS']._serialized_start=2462
+  _globals['_OPERATIONSTATUS']._serialized_end=2570
+  _globals['_COMPONENT']._serialized_start=57
+  _globals['_COMPONENT']._serialized_end=124
+  _globals['_UNITRECORD']._serialized_start=126
+  _globals['_UNITRECORD']._serialized_end=198
+  _globals['_OPERATION']._serialized_start=201
+  _globals['_OPERATION']._serialized_end=427
+  _globals['_WORKORDER']._serialized_start=430
+  _globals['_WORKORDER']._serialized_end=870
+  _globals['_CREATEWORKORDERREQUEST']._serialized_start=873
+  _globals['_CREATEWORKORDERREQUEST']._serialized_end=1087
+  _globals['_COMPLETEOPERATIONREQUEST']._serialized_start=1090
+  _globals['_COMPLETEOPERATIONREQUEST']._serialized_end=1270
+  _globals['_CANCELWORKORDERREQUEST']._serialized_start=1272
+  _globals['_CANCELWORKORDERREQUEST']._serialized_end=1335
+  _globals['_REPAIRREPORTREQUEST']._serialized_start=1337
+  _globals['_REPAIRREPORTREQUEST']._serialized_end=1403
+  _globals['_OPENWORKORDERS']._serialized_start=1405
+  _globals['_OPENWORKORDERS']._serialized_end=1484
+  _globals['_LOCATIONREPAIRS']._serialized_start=1487
+  _globals['_LOCATIONREPAIRS']._serialized_end=1791
+  _globals['_REPAIRREPORT']._serialized_start=1793
+  _globals['_REPAIRREPORT']._serialized_end=1919
+  _globals['_LISTWORKORDERSREQUEST']._serialized_start=1922
+  _globals['_LISTWORKORDERSREQUEST']._serialized_end=2052
+  _globals['_LISTWORKORDERSRESPONSE']._serialized_start=2054
+  _globals['_LISTWORKORDERSRESPONSE']._serialized_end=2129
+  _globals['_WORKORDERSSERVICE']._serialized_start=2573
+  _globals['_WORKORDERSSERVICE']._serialized_end=3067
 # @@protoc_insertion_point(module_scope)

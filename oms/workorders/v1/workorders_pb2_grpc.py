@@ -34,17 +34,64 @@ class WorkOrdersServiceStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.CreateWorkOrder = channel.unary_unary(
+                '/oms.workorders.v1.WorkOrdersService/CreateWorkOrder',
+                request_serializer=oms_dot_workorders_dot_v1_dot_workorders__pb2.CreateWorkOrderRequest.SerializeToString,
+                response_deserializer=oms_dot_workorders_dot_v1_dot_workorders__pb2.WorkOrder.FromString,
+                _registered_method=True)
+        self.CompleteOperation = channel.unary_unary(
+                '/oms.workorders.v1.WorkOrdersService/CompleteOperation',
+                request_serializer=oms_dot_workorders_dot_v1_dot_workorders__pb2.CompleteOperationRequest.SerializeToString,
+                response_deserializer=oms_dot_workorders_dot_v1_dot_workorders__pb2.WorkOrder.FromString,
+                _registered_method=True)
+        self.CancelWorkOrder = channel.unary_unary(
+                '/oms.workorders.v1.WorkOrdersService/CancelWorkOrder',
+                request_serializer=oms_dot_workorders_dot_v1_dot_workorders__pb2.CancelWorkOrderRequest.SerializeToString,
+                response_deserializer=oms_dot_workorders_dot_v1_dot_workorders__pb2.WorkOrder.FromString,
+                _registered_method=True)
         self.ListWorkOrders = channel.unary_unary(
                 '/oms.workorders.v1.WorkOrdersService/ListWorkOrders',
                 request_serializer=oms_dot_workorders_dot_v1_dot_workorders__pb2.ListWorkOrdersRequest.SerializeToString,
                 response_deserializer=oms_dot_workorders_dot_v1_dot_workorders__pb2.ListWorkOrdersResponse.FromString,
+                _registered_method=True)
+        self.GetRepairReport = channel.unary_unary(
+                '/oms.workorders.v1.WorkOrdersService/GetRepairReport',
+                request_serializer=oms_dot_workorders_dot_v1_dot_workorders__pb2.RepairReportRequest.SerializeToString,
+                response_deserializer=oms_dot_workorders_dot_v1_dot_workorders__pb2.RepairReport.FromString,
                 _registered_method=True)
 
 
 class WorkOrdersServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
+    def CreateWorkOrder(self, request, context):
+        """Opens a kit or value-add work order, holding its components (all or none).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CompleteOperation(self, request, context):
+        """Records the next operation (in order, once); the last one completes the work order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelWorkOrder(self, request, context):
+        """Releases a kit's components; scraps a refurbishment's units.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListWorkOrders(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRepairReport(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -53,10 +100,30 @@ class WorkOrdersServiceServicer:
 
 def add_WorkOrdersServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'CreateWorkOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateWorkOrder,
+                    request_deserializer=oms_dot_workorders_dot_v1_dot_workorders__pb2.CreateWorkOrderRequest.FromString,
+                    response_serializer=oms_dot_workorders_dot_v1_dot_workorders__pb2.WorkOrder.SerializeToString,
+            ),
+            'CompleteOperation': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompleteOperation,
+                    request_deserializer=oms_dot_workorders_dot_v1_dot_workorders__pb2.CompleteOperationRequest.FromString,
+                    response_serializer=oms_dot_workorders_dot_v1_dot_workorders__pb2.WorkOrder.SerializeToString,
+            ),
+            'CancelWorkOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelWorkOrder,
+                    request_deserializer=oms_dot_workorders_dot_v1_dot_workorders__pb2.CancelWorkOrderRequest.FromString,
+                    response_serializer=oms_dot_workorders_dot_v1_dot_workorders__pb2.WorkOrder.SerializeToString,
+            ),
             'ListWorkOrders': grpc.unary_unary_rpc_method_handler(
                     servicer.ListWorkOrders,
                     request_deserializer=oms_dot_workorders_dot_v1_dot_workorders__pb2.ListWorkOrdersRequest.FromString,
                     response_serializer=oms_dot_workorders_dot_v1_dot_workorders__pb2.ListWorkOrdersResponse.SerializeToString,
+            ),
+            'GetRepairReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRepairReport,
+                    request_deserializer=oms_dot_workorders_dot_v1_dot_workorders__pb2.RepairReportRequest.FromString,
+                    response_serializer=oms_dot_workorders_dot_v1_dot_workorders__pb2.RepairReport.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -68,6 +135,87 @@ def add_WorkOrdersServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class WorkOrdersService:
     """Missing associated documentation comment in .proto file."""
+
+    @staticmethod
+    def CreateWorkOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.workorders.v1.WorkOrdersService/CreateWorkOrder',
+            oms_dot_workorders_dot_v1_dot_workorders__pb2.CreateWorkOrderRequest.SerializeToString,
+            oms_dot_workorders_dot_v1_dot_workorders__pb2.WorkOrder.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompleteOperation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.workorders.v1.WorkOrdersService/CompleteOperation',
+            oms_dot_workorders_dot_v1_dot_workorders__pb2.CompleteOperationRequest.SerializeToString,
+            oms_dot_workorders_dot_v1_dot_workorders__pb2.WorkOrder.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelWorkOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.workorders.v1.WorkOrdersService/CancelWorkOrder',
+            oms_dot_workorders_dot_v1_dot_workorders__pb2.CancelWorkOrderRequest.SerializeToString,
+            oms_dot_workorders_dot_v1_dot_workorders__pb2.WorkOrder.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
 
     @staticmethod
     def ListWorkOrders(request,
@@ -86,6 +234,33 @@ class WorkOrdersService:
             '/oms.workorders.v1.WorkOrdersService/ListWorkOrders',
             oms_dot_workorders_dot_v1_dot_workorders__pb2.ListWorkOrdersRequest.SerializeToString,
             oms_dot_workorders_dot_v1_dot_workorders__pb2.ListWorkOrdersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRepairReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.workorders.v1.WorkOrdersService/GetRepairReport',
+            oms_dot_workorders_dot_v1_dot_workorders__pb2.RepairReportRequest.SerializeToString,
+            oms_dot_workorders_dot_v1_dot_workorders__pb2.RepairReport.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,4 +1,6 @@
-"""The work orders' nouns: work orders, their operations, the inspected units they start from."""
+"""The work orders' nouns: work orders, their components and operations (with the labour, parts
+and unit records each took), the inspected units refurbishments start from, and the bench's
+report."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ class WorkOrderKind(StrEnum):
 
 
 class WorkOrderStatus(StrEnum):
+    # Internal: written before inventory holds the components, never listed or answered.
+    OPENING = "OPENING"
     OPEN = "OPEN"
     IN_PROGRESS = "IN_PROGRESS"
     COMPLETED = "COMPLETED"
@@ -26,10 +30,44 @@ class OperationStatus(StrEnum):
 
 
 @dataclass(frozen=True)
+class Component:
+    """Units of a SKU: a component per unit produced, or parts an operation used (with the unit
+    cost when it was taken)."""
+
+    sku: str
+    quantity: int
+    unit_cost_cents: int = 0
+
+
+@dataclass(frozen=True)
+class UnitRecord:
+    """What an operation found or produced for one unit: a grade, a data-wipe certificate."""
+
+    serial_number: str
+    result: str
+    recorded_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Operation:
     name: str
     status: OperationStatus = OperationStatus.PENDING
     labor_minutes: int = 0
+    parts_used: tuple[Component, ...] = ()
+    records: tuple[UnitRecord, ...] = ()
+    completed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OperationDone:
+    """One completion of an operation as the bench reports it (the use case has checked it)."""
+
+    work_order_id: str
+    operation: str
+    labor_minutes: int
+    parts_used: tuple[Component, ...] = ()
+    serial_number: str = ""
+    result: str = ""
 
 
 @dataclass(frozen=True)
@@ -50,6 +88,10 @@ class NewWorkOrder:
     location_code: str
     operations: tuple[str, ...]
     source_return_id: str = ""
+    # Per unit produced, with their unit costs (kits and value-add work).
+    components: tuple[Component, ...] = ()
+    # Made to order: the order the units are for (not served yet).
+    order_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -64,3 +106,43 @@ class WorkOrder:
     created_at: datetime
     # Empty unless the work order refurbishes units of a return.
     source_return_id: str = ""
+    components: tuple[Component, ...] = ()
+    order_id: str = ""
+    completed_at: datetime | None = None
+    scrapped: bool = False
+    written_off_cents: int = 0
+    # Filled by the use cases from the location's labour rate (`rules.cost_cents`).
+    cost_cents: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (WorkOrderStatus.OPEN, WorkOrderStatus.IN_PROGRESS)
+
+
+@dataclass(frozen=True)
+class OpenWorkOrders:
+    kind: WorkOrderKind
+    count: int
+
+
+@dataclass(frozen=True)
+class LocationRepairs:
+    """The bench at one location: what is open, what it is worth, how fast it moves."""
+
+    location_code: str
+    open: tuple[OpenWorkOrders, ...]
+    units_in_repair: int
+    value_in_repair_cents: int
+    oldest_open_hours: float
+    completed: int
+    p50_hours_to_complete: float
+    p90_hours_to_complete: float
+    scrapped_units: int
+    written_off_cents: int
+
+
+@dataclass(frozen=True)
+class RepairReport:
+    locations: tuple[LocationRepairs, ...]
+    open_work_orders: int
+    value_in_repair_cents: int

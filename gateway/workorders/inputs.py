@@ -1,10 +1,13 @@
-"""Work order types the back-office contract names; resolvers come with the service's RPCs."""
+"""Work order inputs and enums as the back-office contract names them, and their requests."""
 
 from __future__ import annotations
 
 from enum import Enum
 
 import strawberry
+
+from gateway.convert import request
+from oms.workorders.v1 import workorders_pb2 as pb
 
 
 @strawberry.enum
@@ -45,13 +48,17 @@ class CreateWorkOrderInput:
     location_code: str
     components: list[ComponentInput] | None = strawberry.field(
         default=strawberry.UNSET,
-        description="Components consumed per unit produced; required for KIT_ASSEMBLY.",
+        description="Components consumed per unit produced; required for KIT_ASSEMBLY. A "
+        "VALUE_ADD without them works on blanks of its own SKU, one per unit.",
     )
     operations: list[str] | None = strawberry.field(
         default=strawberry.UNSET,
         description='Operation names in order, e.g. ["ASSEMBLE"], ["EMBROIDER", "QC"], '
         '["GRADE", "WIPE", "REPAIR"].',
     )
+
+    def to_proto(self) -> pb.CreateWorkOrderRequest:
+        return request(pb.CreateWorkOrderRequest, self)
 
 
 @strawberry.input
@@ -69,12 +76,5 @@ class CompleteWorkOrderOperationInput:
         "data-wipe certificate after WIPE.",
     )
 
-
-TYPES = (
-    OperationStatus,
-    WorkOrderKind,
-    WorkOrderStatus,
-    ComponentInput,
-    CreateWorkOrderInput,
-    CompleteWorkOrderOperationInput,
-)
+    def to_proto(self) -> pb.CompleteOperationRequest:
+        return request(pb.CompleteOperationRequest, self)
