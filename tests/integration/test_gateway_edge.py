@@ -35,11 +35,13 @@ from launcher.ports import free_port
 from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
 from oms.orders.v1.orders_pb2_grpc import OrdersServiceStub
 from oms.returns.v1.returns_pb2_grpc import ReturnsServiceStub
+from oms.workorders.v1.workorders_pb2_grpc import WorkOrdersServiceStub
 from services.inventory.bootstrap import SERVICE as INVENTORY
 from services.kernel.caller import Role
 from services.kernel.runtime import RunningService, ServiceDefinition
 from services.orders.bootstrap import SERVICE as ORDERS
 from services.returns.bootstrap import SERVICE as RETURNS
+from services.workorders.bootstrap import SERVICE as WORKORDERS
 from tests.integration.conftest import eventually
 from tests.support.gateway import SIGNING_KEY, serving_gateway
 from tests.support.graphql import GraphQLClient
@@ -82,6 +84,7 @@ async def serve(
         INVENTORY: InventoryServiceStub,
         ORDERS: OrdersServiceStub,
         RETURNS: ReturnsServiceStub,
+        WORKORDERS: WorkOrdersServiceStub,
     }
     async with AsyncExitStack() as stack:
         targets: dict[str, str] = {}
@@ -456,11 +459,14 @@ async def test_a_bad_token_on_the_upgrade_is_refused(edge: Edge) -> None:
 async def test_readiness_waits_for_the_services_the_schema_calls_only(
     nats_server: EmbeddedNats, tmp_path: Path
 ) -> None:
-    async for served in serve(nats_server, tmp_path, [INVENTORY, ORDERS, RETURNS]):
-        # Procurement and work orders are down, and no operation calls them yet.
+    async for served in serve(nats_server, tmp_path, [INVENTORY, ORDERS, RETURNS, WORKORDERS]):
+        # Procurement is down, and no operation calls it yet.
         ready = await served.client.http.get("/readyz")
         assert ready.status_code == 200, ready.text
-        assert ready.json() == {"status": "ready", "services": ["inventory", "orders", "returns"]}
+        assert ready.json() == {
+            "status": "ready",
+            "services": ["inventory", "orders", "returns", "workorders"],
+        }
         await served.services["returns"].grpc.set_serving(False)
         not_ready = await served.client.http.get("/readyz")
         assert not_ready.status_code == 503
