@@ -24,6 +24,7 @@ from gateway import channels, procurement
 from gateway.document_errors import DocumentErrorCode, DocumentErrorCodes, coded_rule
 from gateway.errors import UNEXPECTED_ERROR, MaskFaults, away
 from gateway.inventory.resolvers import InventoryMutation, InventoryQuery, InventorySubscription
+from gateway.ops_summary import OpsSummaryQuery
 from gateway.orders.resolvers import OrdersMutation, OrdersQuery
 from gateway.returns.resolvers import ReturnsMutation, ReturnsQuery
 from gateway.scalars import SCALARS
@@ -32,7 +33,9 @@ from gateway.workorders.resolvers import WorkOrdersMutation, WorkOrdersQuery
 
 log = logging.getLogger(__name__)
 
-Query = merge_types("Query", (InventoryQuery, OrdersQuery, ReturnsQuery, WorkOrdersQuery))
+Query = merge_types(
+    "Query", (InventoryQuery, OrdersQuery, ReturnsQuery, WorkOrdersQuery, OpsSummaryQuery)
+)
 Mutation = merge_types(
     "Mutation", (InventoryMutation, OrdersMutation, ReturnsMutation, WorkOrdersMutation)
 )

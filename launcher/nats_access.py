@@ -33,7 +33,7 @@ CONSUMES: Mapping[str, Sequence[tuple[str, str]]] = {
     "orders": (),
     "returns": (("workorders", "returns-work-orders-completed"),),
     "procurement": (),
-    "workorders": (("returns", "workorders-returns"),),
+    "workorders": (("returns", "workorders-returns"), ("orders", "workorders-orders")),
 }
 PARTIES = (*SERVICE_NAMES, GATEWAY)
 

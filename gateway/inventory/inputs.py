@@ -49,6 +49,14 @@ class SkuInput:
             "unless graded NEW."
         ),
     )
+    # Beyond the contract, optional so that its documents stay valid.
+    made_from_sku: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Made to order from this blank by a value-add step (an embroidered hoodie from a "
+            'plain one). Left out: as declared before; "": stocked as itself.'
+        ),
+    )
 
     def to_proto(self) -> pb.UpsertSkuRequest:
         return pb.UpsertSkuRequest(
@@ -57,6 +65,7 @@ class SkuInput:
             unit_cost_cents=self.unit_cost_cents,
             weight_grams=self.weight_grams,
             serialized=bool(self.serialized),
+            made_from_sku=self.made_from_sku,
         )
 
 

@@ -61,10 +61,13 @@ class Sku:
     unit_cost_cents: int
     weight_grams: int
     serialized: bool
+    made_from_sku: str | None = strawberry.field(
+        description="The blank it is made to order from; null when stocked as itself."
+    )
 
     @classmethod
     def from_proto(cls, sku: pb.Sku) -> Sku:
-        return reply(cls, sku)
+        return reply(cls, sku, made_from_sku=sku.made_from_sku or None)
 
 
 @strawberry.type(description="Units of one SKU at one location, in each state.")

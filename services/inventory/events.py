@@ -20,7 +20,7 @@ from oms.events.v1.returns_pb2 import ReturnInspected, ReturnReceived, ReturnRej
 from oms.events.v1.workorders_pb2 import WorkOrderCancelled, WorkOrderCompleted, WorkOrderOpened
 from oms.returns.v1.returns_pb2 import DISPOSITION_RESTOCK, Disposition
 from oms.workorders.v1.workorders_pb2 import WORK_ORDER_KIND_REFURBISH
-from services.inventory.domain.model import Movement, SourceType, StockDelta
+from services.inventory.domain.model import Movement, ReservationLine, SourceType, StockDelta
 from services.inventory.service import InventoryService
 from services.inventory.store import InventoryStore
 from services.kernel.events import Subscription
@@ -140,6 +140,14 @@ def _work_order_completed(event: WorkOrderCompleted) -> list[Movement]:
     return _refurbishment(event, delta, "completed")
 
 
+def _made_to_order(event: WorkOrderCompleted) -> tuple[ReservationLine, ReservationLine]:
+    """(the units made, the blanks they are made from): one blank per unit, of the work
+    order's component (its own SKU when it names none)."""
+    blank = event.components[0].sku if event.components else event.sku
+    made = ReservationLine(event.sku, event.location_code, event.quantity)
+    return made, ReservationLine(blank, event.location_code, event.quantity)
+
+
 def subscriptions(service: InventoryService) -> list[Subscription[InventoryStore]]:
     async def apply(store: InventoryStore, event: Message, movements: list[Movement]) -> None:
         await service.apply_movements(store, movements, event.DESCRIPTOR.name)
@@ -159,6 +167,9 @@ def subscriptions(service: InventoryService) -> list[Subscription[InventoryStore
     async def on_work_order_completed(store: InventoryStore, event: WorkOrderCompleted) -> None:
         if event.kind == WORK_ORDER_KIND_REFURBISH:
             await apply(store, event, _work_order_completed(event))
+        elif event.order_id and _counted(event, [event]):
+            made, blank = _made_to_order(event)
+            await service.make_for_order(store, event.work_order_id, event.order_id, made, blank)
         elif _counted(event, [event]):
             await service.produce_from_work_order(
                 store, event.work_order_id, event.sku, event.location_code, event.quantity

@@ -76,6 +76,7 @@ class InventoryGrpc(InventoryServiceServicer):
             request.unit_cost_cents,
             request.weight_grams,
             request.serialized,
+            request.made_from_sku if request.HasField("made_from_sku") else None,
         )
         return sku_to_proto(sku)
 
@@ -116,9 +117,10 @@ class InventoryGrpc(InventoryServiceServicer):
     async def GetSourcingOptions(
         self, request: pb.GetSourcingOptionsRequest, context: ServicerContext
     ) -> pb.GetSourcingOptionsResponse:
-        options, unknown = await self._service.sourcing_options(list(request.skus))
+        options, unknown, made_from = await self._service.sourcing_options(list(request.skus))
         return pb.GetSourcingOptionsResponse(
             unknown_skus=unknown,
+            made_from=[pb.MadeFrom(sku=sku, blank_sku=blank) for sku, blank in made_from.items()],
             options=[
                 pb.SourcingOption(
                     location=location_to_proto(location),
@@ -167,3 +169,15 @@ class InventoryGrpc(InventoryServiceServicer):
             request.sku, request.location_code, request.limit or 100
         )
         return pb.ListMovementsResponse(movements=[movement_to_proto(x) for x in entries])
+
+    async def GetInventoryValue(
+        self, request: pb.InventoryValueRequest, context: ServicerContext
+    ) -> pb.InventoryValue:
+        value = await self._service.inventory_value(caller_of(context))
+        return pb.InventoryValue(
+            sellable_cents=value.sellable,
+            reserved_cents=value.reserved,
+            in_transit_cents=value.in_transit,
+            pending_inspection_cents=value.pending_inspection,
+            in_repair_cents=value.in_repair,
+        )

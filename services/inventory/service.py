@@ -16,6 +16,7 @@ from services.inventory.domain.model import (
     Adjustment,
     AppliedMovement,
     Channel,
+    InventoryValue,
     LedgerEntry,
     Location,
     LocationChange,
@@ -33,7 +34,7 @@ from services.inventory.settings import InventorySettings
 from services.inventory.store import InventoryStore
 from services.kernel import bounds
 from services.kernel.bounds import MAX_CENTS, MAX_LEVEL_UNITS
-from services.kernel.caller import INTERNAL, Caller
+from services.kernel.caller import INTERNAL, Caller, require_runs_the_business
 from services.kernel.errors import DomainError, ErrorCode
 from services.kernel.unit_of_work import UnitOfWork
 
@@ -63,14 +64,29 @@ class InventoryService:
             return await store.locations(codes)
 
     async def upsert_sku(
-        self, code: str, title: str, unit_cost_cents: int, weight_grams: int, serialized: bool
+        self,
+        code: str,
+        title: str,
+        unit_cost_cents: int,
+        weight_grams: int,
+        serialized: bool,
+        made_from_sku: str | None = None,
     ) -> Sku:
+        """Creates or replaces the SKU. `made_from_sku` declares it made to order from that
+        blank ("" for stocked as itself; None keeps what was declared)."""
         code = rules.require_code(code, "code", "SKU code")
         title = rules.require_words(title, "title", "title")
         rules.require_non_negative(unit_cost_cents, "unit_cost_cents", "unit cost", MAX_CENTS)
         rules.require_non_negative(weight_grams, "weight_grams", "weight")
-        sku = Sku(code, title, unit_cost_cents, weight_grams, serialized)
+        if made_from_sku:
+            made_from_sku = rules.require_code(made_from_sku, "made_from_sku", "SKU code")
         async with self.uow.write() as store:
+            if made_from_sku is None:
+                existing = await store.skus([code])
+                made_from_sku = existing[0].made_from_sku if existing else ""
+            elif made_from_sku:
+                await _require_blank(store, code, made_from_sku)
+            sku = Sku(code, title, unit_cost_cents, weight_grams, serialized, made_from_sku)
             await store.save_sku(sku)
         return sku
 
@@ -171,14 +187,21 @@ class InventoryService:
 
     async def sourcing_options(
         self, skus: Sequence[str]
-    ) -> tuple[list[tuple[Location, dict[str, int]]], list[str]]:
-        """Each shipping location holding available units of the SKUs, with those units; and
-        the SKUs that do not exist (one call answers both questions a placement asks)."""
+    ) -> tuple[list[tuple[Location, dict[str, int]]], list[str], dict[str, str]]:
+        """Each shipping location holding available units of the SKUs, with those units; the
+        SKUs that do not exist; and the blank of each SKU made to order (one call answers every
+        question a placement asks). A SKU made to order ships as units made from its blank, so
+        the options count its blank's units, never its own."""
         skus = rules.require_codes(skus, "skus", "SKUs")
+        if not skus:
+            return [], [], {}
         async with self.uow.read() as store:
-            options = await store.sourcing_options(skus)
-            known = await store.known_skus(skus)
-        return options, [sku for sku in skus if sku not in known]
+            found = await store.skus(skus)
+            made_from = {sku.code: sku.made_from_sku for sku in found if sku.made_from_sku}
+            sources = {made_from.get(sku.code, sku.code) for sku in found}
+            options = await store.sourcing_options(sorted(sources))
+        known = {sku.code for sku in found}
+        return options, [sku for sku in skus if sku not in known], made_from
 
     async def upsert_channel(
         self, code: str, default_safety_stock: int, safety_stock: Sequence[SafetyStock]
@@ -347,6 +370,44 @@ class InventoryService:
         )
         await self.apply_movements(store, [produced], "WorkOrderCompleted")
 
+    async def make_for_order(
+        self,
+        store: InventoryStore,
+        work_order_id: str,
+        order_id: str,
+        made: ReservationLine,
+        blank: ReservationLine,
+    ) -> None:
+        """A made-to-order work order completed, in the event consumer's unit of work: the
+        blanks its order holds at the location are consumed (on hand and reserved down) and the
+        units made are added, held for the order in their place (on hand and reserved up), so
+        the order's shipment ships them. Once per work order (its id is claimed in the same
+        unit of work); nothing is made when the order no longer holds the blanks (cancelled
+        meanwhile: the blanks went back with its reservation).
+        """
+        if not await store.claim_reservation(
+            work_order_id, "made_to_order", ReservationStatus.COMMITTED
+        ):
+            return
+        reservation = await store.reservation_to_settle(order_id)
+        if reservation is None or not rules.holds(reservation, blank):
+            log.warning("order %s holds no blanks for work order %s", order_id, work_order_id)
+            return
+        reason = f"made to order {order_id} by work order {work_order_id}"
+        used = StockDelta(on_hand=-blank.quantity, reserved=-blank.quantity)
+        await move(store, _made_to_order(blank, used, reason, work_order_id))
+        await store.open_stock_level(made.sku, made.location_code)
+        added = StockDelta(on_hand=made.quantity, reserved=made.quantity)
+        await move(store, _made_to_order(made, added, reason, work_order_id))
+        await store.remake_held(order_id, blank, made)
+
+    async def inventory_value(self, caller: Caller = INTERNAL) -> InventoryValue:
+        """What the stock is worth in each state; the back office's figure (FORBIDDEN to a
+        storefront or scanner)."""
+        require_runs_the_business(caller)
+        async with self.uow.read() as store:
+            return await store.inventory_value()
+
     async def release_for_work_order(self, store: InventoryStore, work_order_id: str) -> None:
         """A kit or value-add work order was cancelled: what its id holds goes back, in the
         event consumer's unit of work (so once, however often the event arrives)."""
@@ -459,6 +520,30 @@ async def _take(store: InventoryStore, movement: Movement, index: int) -> None:
         await require_sku(store, movement.sku, f"lines.{index}.sku")
         await require_location(store, movement.location_code, f"lines.{index}.location_code")
         raise
+
+
+def _made_to_order(
+    line: ReservationLine, delta: StockDelta, reason: str, work_order_id: str
+) -> Movement:
+    return Movement(
+        line.sku, line.location_code, delta, reason, SourceType.WORK_ORDER, work_order_id
+    )
+
+
+async def _require_blank(store: InventoryStore, code: str, blank: str) -> None:
+    """A made-to-order SKU's blank is another SKU, stocked as itself: a chain of blanks
+    (or a SKU others are made from becoming made to order) would make routing recursive."""
+    if blank == code:
+        raise DomainError(ErrorCode.INVALID_INPUT, "a SKU is not its own blank", "made_from_sku")
+    found = await store.skus([blank])
+    if not found:
+        raise DomainError(ErrorCode.NOT_FOUND, f"unknown SKU {blank!r}", "made_from_sku")
+    if found[0].made_from_sku or await store.is_a_blank(code):
+        raise DomainError(
+            ErrorCode.INVALID_INPUT,
+            "a blank is stocked as itself: it is not made to order, nor made from another blank",
+            "made_from_sku",
+        )
 
 
 async def _reservation_to_settle(store: InventoryStore, key: str) -> Reservation:

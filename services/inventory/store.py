@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Protocol
+from typing import Protocol, cast
 
 from sqlalchemy import delete, func, update
 from sqlmodel import col, select
@@ -15,6 +15,7 @@ from services.inventory.domain.model import (
     Adjustment,
     AppliedMovement,
     Channel,
+    InventoryValue,
     LedgerEntry,
     Location,
     Movement,
@@ -75,6 +76,10 @@ class InventoryStore(Store, Protocol):
 
     async def has_sku(self, code: str) -> bool: ...
 
+    async def is_a_blank(self, code: str) -> bool:
+        """Whether some SKU is made to order from this one."""
+        ...
+
     async def known_skus(self, codes: Sequence[str]) -> set[str]:
         """The codes among these that name a SKU."""
         ...
@@ -108,6 +113,10 @@ class InventoryStore(Store, Protocol):
         self, skus: Sequence[str], location_codes: Sequence[str]
     ) -> list[StockLevel]:
         """Levels matching both filters (an empty one matches all), by SKU then location."""
+        ...
+
+    async def inventory_value(self) -> InventoryValue:
+        """Every level's units in each state at its SKU's unit cost, summed."""
         ...
 
     async def sellable_units(self, skus: Sequence[str]) -> dict[str, int]:
@@ -169,7 +178,13 @@ class InventoryStore(Store, Protocol):
 
     async def save_reservation(self, reservation: Reservation) -> None:
         """Stores the reservation's status and the state of each of its lines (the lines
-        themselves never change once reserved)."""
+        themselves never change once reserved, but by `remake_held`)."""
+        ...
+
+    async def remake_held(self, key: str, used: ReservationLine, made: ReservationLine) -> None:
+        """Made to order: `used` units held under the key (blanks) were turned into `made`
+        units, which the key now holds in their place. The one change to a reservation's lines
+        after reserving: the used line shrinks (gone at zero) and the made line grows."""
         ...
 
 
@@ -217,11 +232,16 @@ class SqlInventoryStore(SqlStore):
         )
         row.title, row.unit_cost_cents = sku.title, sku.unit_cost_cents
         row.weight_grams, row.serialized = sku.weight_grams, sku.serialized
+        row.made_from_sku = sku.made_from_sku or None
         row.updated_at = utcnow()
         self.session.add(row)
 
     async def has_sku(self, code: str) -> bool:
         return await self.session.get(SkuRow, code) is not None
+
+    async def is_a_blank(self, code: str) -> bool:
+        statement = select(SkuRow.code).where(SkuRow.made_from_sku == code).limit(1)
+        return (await self.session.exec(statement)).first() is not None
 
     async def known_skus(self, codes: Sequence[str]) -> set[str]:
         statement = select(SkuRow.code).where(col(SkuRow.code).in_(codes))
@@ -332,6 +352,22 @@ class SqlInventoryStore(SqlStore):
         if location_codes:
             statement = statement.where(col(StockLevelRow.location_code).in_(location_codes))
         return [row.to_domain() for row in (await self.session.exec(statement)).all()]
+
+    async def inventory_value(self) -> InventoryValue:
+        level, cost = StockLevelRow, col(SkuRow.unit_cost_cents)
+        states = (
+            col(level.on_hand) - col(level.reserved),
+            col(level.reserved),
+            col(level.in_transit),
+            col(level.pending_inspection),
+            col(level.in_repair),
+        )
+        statement = select(*(func.coalesce(func.sum(s * cost), 0) for s in states)).join(
+            SkuRow, col(SkuRow.code) == col(level.sku)
+        )
+        # One row of five sums (the stub types a multi-column select's row as its first column).
+        row = cast(tuple[int, ...], (await self.session.exec(statement)).one())
+        return InventoryValue(*(int(cents) for cents in row))
 
     async def sellable_units(self, skus: Sequence[str]) -> dict[str, int]:
         level, location = StockLevelRow, LocationRow
@@ -472,6 +508,23 @@ class SqlInventoryStore(SqlStore):
         header.status = reservation.status.value
         header.updated_at = utcnow()
         self.session.add(header)
+
+    async def remake_held(self, key: str, used: ReservationLine, made: ReservationLine) -> None:
+        blank = await self.session.get(ReservationLineRow, (key, used.sku, used.location_code))
+        if blank is None or blank.quantity < used.quantity:
+            raise LookupError(f"reservation {key} does not hold {used}")
+        blank.quantity -= used.quantity
+        if blank.quantity:
+            self.session.add(blank)
+        else:
+            await self.session.delete(blank)
+        row = await self.session.get(ReservationLineRow, (key, made.sku, made.location_code))
+        if row is None:
+            row = ReservationLineRow(
+                key=key, sku=made.sku, location_code=made.location_code, quantity=0
+            )
+        row.quantity += made.quantity
+        self.session.add(row)
 
     async def _line_rows(self, key: str) -> list[ReservationLineRow]:
         statement = (

@@ -48,6 +48,7 @@ class SkuRow(SQLModel, table=True):
     unit_cost_cents: int
     weight_grams: int
     serialized: bool = False
+    made_from_sku: str | None = Field(default=None, max_length=64)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
     def to_domain(self) -> Sku:
@@ -57,6 +58,7 @@ class SkuRow(SQLModel, table=True):
             unit_cost_cents=self.unit_cost_cents,
             weight_grams=self.weight_grams,
             serialized=self.serialized,
+            made_from_sku=self.made_from_sku or "",
         )
 
 

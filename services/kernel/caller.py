@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from services.kernel.errors import DomainError, ErrorCode
+
 ROLE_KEY = "oms-caller-role"
 SUBJECT_KEY = "oms-caller-subject"
 LOCATION_KEY = "oms-caller-location"
@@ -74,6 +76,12 @@ class Caller:
         return self.channels if self.role is Role.STOREFRONT else None
 
     @property
+    def runs_the_business(self) -> bool:
+        """Whether the caller sees figures of the whole business (the operations summary):
+        the back office, an admin, another service; not a storefront or a scanner."""
+        return self.role not in (Role.STOREFRONT, Role.SCANNER)
+
+    @property
     def bound_location(self) -> str:
         """The scanner's location; empty for callers that work everywhere."""
         return (self.location_code or "") if self.role is Role.SCANNER else ""
@@ -104,3 +112,9 @@ class Caller:
 
 
 INTERNAL = Caller("internal", None)
+
+
+def require_runs_the_business(caller: Caller) -> None:
+    """Figures of the whole business are the back office's (FORBIDDEN to anyone else)."""
+    if not caller.runs_the_business:
+        raise DomainError(ErrorCode.FORBIDDEN, "the back office's figures only")

@@ -188,5 +188,5 @@ class OrdersGrpc(OrdersServiceServicer):
     async def GetPendingOrdersSummary(
         self, request: pb.PendingOrdersSummaryRequest, context: ServicerContext
     ) -> pb.PendingOrdersSummary:
-        count, oldest = await self._service.pending_summary()
+        count, oldest = await self._service.pending_summary(caller_of(context))
         return pb.PendingOrdersSummary(pending_orders=count, oldest_pending_minutes=oldest)

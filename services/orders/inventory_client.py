@@ -19,8 +19,11 @@ class Inventory(Protocol):
     """What placement, cancellation and shipping ask of inventory. A reservation's key is the
     order's id; lines are (sku, location code, units)."""
 
-    async def sourcing_options(self, skus: Sequence[str]) -> tuple[list[Candidate], list[str]]:
-        """Where the SKUs can ship from, and which of them inventory does not know."""
+    async def sourcing_options(
+        self, skus: Sequence[str]
+    ) -> tuple[list[Candidate], list[str], dict[str, str]]:
+        """Where the SKUs can ship from, which of them inventory does not know, and the blank
+        of each one made to order (the candidates count the blank's units in its place)."""
         ...
 
     async def reserve(self, key: str, lines: Sequence[tuple[str, str, int]]) -> bool:
@@ -50,8 +53,9 @@ class InventoryClient:
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self._stub = InventoryServiceStub(channel)
 
-    async def sourcing_options(self, skus: Sequence[str]) -> tuple[list[Candidate], list[str]]:
-        """Where the SKUs can ship from, and which of them inventory does not know."""
+    async def sourcing_options(
+        self, skus: Sequence[str]
+    ) -> tuple[list[Candidate], list[str], dict[str, str]]:
         response = await self._stub.GetSourcingOptions(pb.GetSourcingOptionsRequest(skus=skus))
         candidates = [
             Candidate(
@@ -63,7 +67,8 @@ class InventoryClient:
             )
             for option in response.options
         ]
-        return candidates, list(response.unknown_skus)
+        made_from = {x.sku: x.blank_sku for x in response.made_from}
+        return candidates, list(response.unknown_skus), made_from
 
     async def reserve(self, key: str, lines: Sequence[tuple[str, str, int]]) -> bool:
         """Holds all lines (sku, location, units) or none; False when stock ran short."""

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 from oms.events.v1 import orders_pb2 as events
 from services.kernel import bounds
-from services.kernel.caller import INTERNAL, Caller
+from services.kernel.caller import INTERNAL, Caller, require_runs_the_business
 from services.kernel.db import utcnow
 from services.kernel.errors import DomainError, ErrorCode
 from services.kernel.unit_of_work import UnitOfWork
@@ -83,11 +83,11 @@ class OrdersService:
     async def _place_claimed(self, order_id: str, new: NewOrder) -> Order:
         """Holds stock for a claim and allocates it, or gives the claim up when it cannot."""
         try:
-            plan = await self._hold_cheapest_plan(order_id, new)
+            plan, made_from = await self._hold_cheapest_plan(order_id, new)
         except DomainError:
             await self._abandon(order_id)
             raise
-        return await self._allocate(order_id, plan)
+        return await self._allocate(order_id, plan, made_from)
 
     async def _first_settled(self, new: NewOrder, caller: Caller) -> Order | None:
         """The order placed before under `new`'s external id once its placement has settled;
@@ -99,19 +99,24 @@ class OrdersService:
         rules.require_same_order(first, new)
         return await self._when_placed(first)
 
-    async def _hold_cheapest_plan(self, order_id: str, new: NewOrder) -> RoutingPlan:
+    async def _hold_cheapest_plan(
+        self, order_id: str, new: NewOrder
+    ) -> tuple[RoutingPlan, dict[str, str]]:
         """Plans from current stock and holds the plan in inventory; plans again when the hold
-        is refused because stock moved since it was read."""
+        is refused because stock moved since it was read. A SKU made to order is planned and
+        held as its blank (the plan and the blanks of each made SKU are returned), so its
+        blank is held at the cheapest location that has it."""
         units = rules.units_by_sku(new)
         ship_to = (new.ship_to.latitude, new.ship_to.longitude)
         for _attempt in range(REPLAN_ATTEMPTS):
-            candidates, unknown = await self._inventory.sourcing_options(sorted(units))
+            candidates, unknown, made_from = await self._inventory.sourcing_options(sorted(units))
             rules.require_known_skus(new.lines, unknown)
-            plan = plan_order(units, candidates, ship_to, new.split_policy, self._cost_model)
+            sources = rules.units_by_source(units, made_from)
+            plan = plan_order(sources, candidates, ship_to, new.split_policy, self._cost_model)
             if plan is None:
                 break
             if await self._inventory.reserve(order_id, rules.lines_to_hold(plan)):
-                return plan
+                return plan, made_from
         raise rules.short_of_stock(new.split_policy)
 
     async def _abandon(self, order_id: str) -> None:
@@ -124,20 +129,23 @@ class OrdersService:
         self,
         order_id: str,
         plan: RoutingPlan | None,
+        made_from: Mapping[str, str],
         held: Sequence[tuple[str, str, int]] = (),
     ) -> Order:
-        """Records the held stock as shipments (one per location) and publishes OrderPlaced.
+        """Records the held stock as shipments (one per location, in the order's SKUs) and
+        publishes OrderPlaced, with the units made to order for workorders to open their work.
         An order no longer PLACING (allocated meanwhile) is returned as it is."""
-        shipments = [
-            Shipment(str(uuid.uuid4()), location_code, ShipmentStatus.ALLOCATED, lines)
-            for location_code, lines in rules.parcels_by_location(plan, held)
-        ]
+        parcels = rules.parcels_by_location(plan, held)
         async with self.uow.write() as store:
             claim = await store.lock_order(order_id)
             if claim is None:
                 raise DomainError(ErrorCode.NOT_FOUND, f"no order {order_id}", "id")
             if claim.status is not OrderStatus.PLACING:
                 return claim
+            shipments = [
+                Shipment(str(uuid.uuid4()), location_code, ShipmentStatus.ALLOCATED, lines)
+                for location_code, lines in rules.as_ordered(parcels, claim.lines, made_from)
+            ]
             order = await store.allocate(order_id, plan, shipments)
             store.record(
                 events.OrderPlaced(
@@ -147,6 +155,17 @@ class OrdersService:
                     lines=[_line_fact(x.sku, x.quantity, x.unit_price_cents) for x in order.lines],
                     shipments=[_shipment_fact(s.id, s.location_code, s.lines) for s in shipments],
                     routing_cost_cents=plan.total_cents if plan else 0,
+                    made_to_order=[
+                        events.MadeToOrderFact(
+                            shipment_id=s.id,
+                            location_code=s.location_code,
+                            sku=sku,
+                            blank_sku=blank,
+                            quantity=units,
+                        )
+                        for s in shipments
+                        for sku, blank, units in rules.made_to_order(s, made_from)
+                    ],
                 )
             )
         return order
@@ -174,10 +193,18 @@ class OrdersService:
         for order_id in stale:
             held = await self._inventory.held_lines(order_id)
             if held:
-                await self._allocate(order_id, None, held)
+                await self._allocate(order_id, None, await self._made_from(order_id), held)
             else:
                 await self._abandon(order_id)
         return len(stale)
+
+    async def _made_from(self, order_id: str) -> dict[str, str]:
+        """The blanks of the claimed order's SKUs made to order, as inventory declares them."""
+        async with self.uow.write() as store:
+            claim = await store.lock_order(order_id)
+        skus = sorted({line.sku for line in claim.lines}) if claim else []
+        _options, _unknown, made_from = await self._inventory.sourcing_options(skus)
+        return made_from
 
     # Cancelling and shipping
 
@@ -215,8 +242,19 @@ class OrdersService:
         The shipment turns SHIPPING under its order's lock before inventory commits it, which
         bars a concurrent cancel; a shipment left SHIPPING by a crash is committed again (a
         commit is idempotent in inventory) when it is shipped again.
+
+        Refused (INVALID_STATE) while a made-to-order unit is still held as its blank: inventory
+        holds the made units for the order only once their work order completed, so asking it
+        what the order holds is the one check that cannot pass before the units exist (it
+        only ever turns true: nothing turns made units back into blanks).
         """
         rules.require_tracking_number(tracking_number)
+        async with self.uow.write() as store:
+            order, shipment = _with_shipment(
+                await store.lock_order_of_shipment(shipment_id), shipment_id
+            )
+        if shipment.status is ShipmentStatus.ALLOCATED:
+            rules.require_made(shipment, await self._inventory.held_lines(order.id))
         async with self.uow.write() as store:
             order, shipment = _with_shipment(
                 await store.lock_order_of_shipment(shipment_id), shipment_id
@@ -289,8 +327,9 @@ class OrdersService:
         page = [(rules.encode_cursor(int(o.number)), rules.shown_to(o, caller)) for o in orders]
         return page, has_next
 
-    async def pending_summary(self) -> tuple[int, int]:
-        """(orders not yet shipped, age of the oldest in whole minutes)."""
+    async def pending_summary(self, caller: Caller = INTERNAL) -> tuple[int, int]:
+        """(orders not yet shipped, age of the oldest in whole minutes); the back office's."""
+        require_runs_the_business(caller)
         async with self.uow.read() as store:
             count, oldest = await store.waiting_orders(rules.PENDING)
         return rules.pending_summary(count, oldest, utcnow())

@@ -140,3 +140,9 @@ class ReturnsGrpc(ReturnsServiceServicer):
         start = parse_bound(getattr(request, "from"), "from")
         end = parse_bound(request.to, "to")
         return report_to_proto(await self._service.report(start, end))
+
+    async def GetReturnsSummary(
+        self, request: pb.ReturnsSummaryRequest, context: ServicerContext
+    ) -> pb.ReturnsSummary:
+        count = await self._service.awaiting_inspection(caller_of(context))
+        return pb.ReturnsSummary(awaiting_inspection=count)

@@ -22,7 +22,7 @@ from datetime import datetime
 from oms.events.v1 import returns_pb2 as events
 from oms.returns.v1 import returns_pb2 as returns_pb
 from services.kernel import bounds
-from services.kernel.caller import INTERNAL, Caller
+from services.kernel.caller import INTERNAL, Caller, require_runs_the_business
 from services.kernel.db import utcnow
 from services.kernel.errors import DomainError, ErrorCode
 from services.kernel.proto_enums import enum_value
@@ -304,6 +304,13 @@ class ReturnsService:
             returns = await store.reported_returns(start, end)
             backlog = await store.backlog()
         return build_report(returns, backlog, self._clock())
+
+    async def awaiting_inspection(self, caller: Caller = INTERNAL) -> int:
+        """Returns received and not yet inspected, at every location (the back office's)."""
+        require_runs_the_business(caller)
+        async with self.uow.read() as store:
+            backlog = await store.backlog()
+        return sum(count for _location, count, _oldest in backlog)
 
 
 def _unknown_order(order_id: str) -> DomainError:

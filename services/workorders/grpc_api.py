@@ -60,3 +60,9 @@ class WorkOrdersGrpc(WorkOrdersServiceServicer):
     ) -> pb.RepairReport:
         found = await self._service.repair_report(request.location_code, request.period_hours)
         return to_message(pb.RepairReport, found)
+
+    async def GetWorkOrdersSummary(
+        self, request: pb.WorkOrdersSummaryRequest, context: ServicerContext
+    ) -> pb.WorkOrdersSummary:
+        count = await self._service.open_count(caller_of(context))
+        return pb.WorkOrdersSummary(open_work_orders=count)

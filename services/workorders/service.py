@@ -25,7 +25,7 @@ from datetime import timedelta
 from oms.events.v1.workorders_pb2 import WorkOrderCancelled, WorkOrderCompleted, WorkOrderOpened
 from oms.workorders.v1 import workorders_pb2 as pb
 from services.kernel import bounds
-from services.kernel.caller import INTERNAL, Caller
+from services.kernel.caller import INTERNAL, Caller, require_runs_the_business
 from services.kernel.db import utcnow
 from services.kernel.errors import DomainError, ErrorCode
 from services.kernel.proto_enums import enum_value
@@ -34,6 +34,7 @@ from services.workorders.domain import bench, report, rules
 from services.workorders.domain.model import (
     Component,
     InspectedLine,
+    MadeToOrder,
     NewWorkOrder,
     OperationDone,
     RepairReport,
@@ -90,6 +91,43 @@ class WorkOrdersService:
             store.record(_opened(work_order))
             opened.append(work_order)
         return opened
+
+    # Made to order
+
+    async def open_made_to_order(
+        self, store: WorkOrdersStore, order_id: str, made: Sequence[MadeToOrder]
+    ) -> list[WorkOrder]:
+        """Opens a VALUE_ADD work order per SKU a placed order makes to order at a location,
+        each with its WorkOrderOpened event, in the caller's unit of work (the OrderPlaced
+        consumer's). It holds nothing: the order's reservation already holds the blanks, and
+        inventory turns them into the made units, still the order's, when it completes.
+
+        Idempotent per (order, SKU, location): one that has its work order is left alone.
+        Returns the work orders opened."""
+        wanted = rules.made_to_order(order_id, made)
+        existing = {(w.sku, w.location_code) for w in await store.made_for_order(order_id)}
+        opened = []
+        for new in wanted:
+            if (new.sku, new.location_code) in existing:
+                continue
+            work_order = await store.add_work_order(str(uuid.uuid4()), new)
+            store.record(_opened(work_order))
+            opened.append(work_order)
+        return opened
+
+    async def cancel_for_order(self, store: WorkOrdersStore, order_id: str) -> list[WorkOrder]:
+        """The order was cancelled: its open work orders are cancelled (WorkOrderCancelled
+        each), in the caller's unit of work; its blanks went back with its reservation.
+        Completed or cancelled ones are left as they are, so a redelivery does nothing."""
+        cancelled = []
+        for found in await store.made_for_order(order_id):
+            work_order = await store.lock_work_order(found.id)
+            if work_order is None or not work_order.is_open:
+                continue
+            work_order = await store.set_status(work_order.id, WorkOrderStatus.CANCELLED)
+            store.record(_cancelled(work_order))
+            cancelled.append(work_order)
+        return cancelled
 
     # Kits and value-add work
 
@@ -252,6 +290,12 @@ class WorkOrdersService:
 
     # Reading
 
+    async def open_count(self, caller: Caller = INTERNAL) -> int:
+        """Work orders open or in progress, every kind and location (the back office's)."""
+        require_runs_the_business(caller)
+        async with self.uow.read() as store:
+            return await store.open_count()
+
     async def work_orders(
         self,
         status: WorkOrderStatus | None,
@@ -366,6 +410,8 @@ def _completed(work_order: WorkOrder) -> WorkOrderCompleted:
         location_code=work_order.location_code,
         source_return_id=work_order.source_return_id,
         scrapped=work_order.scrapped,
+        order_id=work_order.order_id,
+        components=[pb.Component(sku=c.sku, quantity=c.quantity) for c in work_order.components],
     )
 
 
@@ -376,4 +422,5 @@ def _cancelled(work_order: WorkOrder) -> WorkOrderCancelled:
         sku=work_order.sku,
         quantity=work_order.quantity,
         location_code=work_order.location_code,
+        order_id=work_order.order_id,
     )

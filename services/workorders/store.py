@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import BigInteger, Index, Integer, UniqueConstraint, delete, or_
+from sqlalchemy import BigInteger, Index, Integer, UniqueConstraint, delete, func, or_
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -38,6 +38,14 @@ class WorkOrdersStore(Store, Protocol):
 
     async def refurbished_skus(self, return_id: str) -> set[str]:
         """The SKUs of a return that already have their work order."""
+        ...
+
+    async def made_for_order(self, order_id: str) -> list[WorkOrder]:
+        """The work orders making units for an order, in any state."""
+        ...
+
+    async def open_count(self) -> int:
+        """How many work orders are open or in progress."""
         ...
 
     async def add_work_order(
@@ -98,6 +106,11 @@ class WorkOrderRow(SQLModel, table=True):
         # A returned SKU is refurbished under one work order, however often its inspection
         # arrives. NULL (no source return) never collides, on SQLite and PostgreSQL alike.
         UniqueConstraint("source_return_id", "sku", name="one_work_order_per_returned_sku"),
+        # Likewise an order's SKU made to order at a location, however often its placement
+        # arrives.
+        UniqueConstraint(
+            "order_id", "sku", "location_code", name="one_work_order_per_made_to_order_sku"
+        ),
         Index("ix_work_order_status_location", "status", "location_code"),
     )
 
@@ -180,6 +193,15 @@ class SqlWorkOrdersStore(SqlStore):
     async def refurbished_skus(self, return_id: str) -> set[str]:
         statement = select(WorkOrderRow.sku).where(WorkOrderRow.source_return_id == return_id)
         return set((await self.session.exec(statement)).all())
+
+    async def made_for_order(self, order_id: str) -> list[WorkOrder]:
+        statement = select(WorkOrderRow).where(WorkOrderRow.order_id == order_id)
+        statement = statement.order_by(col(WorkOrderRow.created_at), col(WorkOrderRow.id))
+        return await self._assemble(list((await self.session.exec(statement)).all()))
+
+    async def open_count(self) -> int:
+        statement = select(func.count()).where(col(WorkOrderRow.status).in_(OPEN_STATUSES))
+        return int((await self.session.exec(statement)).one())
 
     async def add_work_order(
         self, work_order_id: str, new: NewWorkOrder, status: WorkOrderStatus = WorkOrderStatus.OPEN

@@ -57,6 +57,10 @@ class FakeService:
 class FakeInventory(FakeService):
     """Answers every inventory RPC the schema calls with a fixed, plausible reply."""
 
+    def GetInventoryValue(self, request: pb.InventoryValueRequest, metadata: Metadata = ()) -> Any:
+        value = pb.InventoryValue(sellable_cents=80_000, in_repair_cents=30_000)
+        return self._answer("GetInventoryValue", value, request, metadata=metadata)
+
     def ListLocations(self, request: pb.ListLocationsRequest, metadata: Metadata = ()) -> Any:
         return self._answer(
             "ListLocations",
@@ -138,6 +142,12 @@ class FakeOrders(FakeService):
         super().__init__(fail_with)
         self.orders = orders if orders is not None else [an_order()]
 
+    def GetPendingOrdersSummary(
+        self, request: opb.PendingOrdersSummaryRequest, metadata: Metadata = ()
+    ) -> Any:
+        summary = opb.PendingOrdersSummary(pending_orders=3, oldest_pending_minutes=90)
+        return self._answer("GetPendingOrdersSummary", summary, request, metadata=metadata)
+
     def PlaceOrder(self, request: opb.PlaceOrderRequest, metadata: Metadata = ()) -> Any:
         return self._answer("PlaceOrder", self.orders[0], request, metadata=metadata)
 
@@ -196,6 +206,12 @@ class FakeWorkOrders(FakeService):
     def GetRepairReport(self, request: wpb.RepairReportRequest, metadata: Metadata = ()) -> Any:
         return self._answer("GetRepairReport", wpb.RepairReport(), request, metadata=metadata)
 
+    def GetWorkOrdersSummary(
+        self, request: wpb.WorkOrdersSummaryRequest, metadata: Metadata = ()
+    ) -> Any:
+        summary = wpb.WorkOrdersSummary(open_work_orders=2)
+        return self._answer("GetWorkOrdersSummary", summary, request, metadata=metadata)
+
 
 def a_return(
     return_id: str = "r-1", order_id: str = "o-1", destination: str = "HUB-1"
@@ -217,6 +233,10 @@ def a_return(
 
 class FakeReturns(FakeService):
     """Answers every returns RPC the schema calls with `returns` (one return by default)."""
+
+    def GetReturnsSummary(self, request: rpb.ReturnsSummaryRequest, metadata: Metadata = ()) -> Any:
+        summary = rpb.ReturnsSummary(awaiting_inspection=1)
+        return self._answer("GetReturnsSummary", summary, request, metadata=metadata)
 
     def __init__(
         self, fail_with: Exception | None = None, returns: list[rpb.Return] | None = None
@@ -405,6 +425,11 @@ OPERATIONS = [
     Operation("return", '{ return(id: "r-1") { id destination { code } } }', frozenset(Role)),
     Operation("hubQueue", '{ hubQueue(locationCode: "HUB-1") { id } }', READERS),
     Operation("returnsReport", "{ returnsReport { returns savingCents } }", WRITERS),
+    Operation(
+        "opsSummary",
+        "{ opsSummary { pendingOrders openWorkOrders inventoryValueCents { inRepair } } }",
+        WRITERS,
+    ),
     Operation(
         "createWorkOrder",
         "mutation($input: CreateWorkOrderInput!) { createWorkOrder(input: $input) { workOrder { id } userErrors { code } } }",

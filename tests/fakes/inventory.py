@@ -9,6 +9,7 @@ from services.inventory.domain.model import (
     Adjustment,
     AppliedMovement,
     Channel,
+    InventoryValue,
     LedgerEntry,
     Location,
     Movement,
@@ -74,6 +75,9 @@ class MemoryInventoryStore(MemoryStore[InventoryData]):
     async def has_sku(self, code: str) -> bool:
         return code in self.data.skus
 
+    async def is_a_blank(self, code: str) -> bool:
+        return any(sku.made_from_sku == code for sku in self.data.skus.values())
+
     async def known_skus(self, codes: Sequence[str]) -> set[str]:
         return {code for code in codes if code in self.data.skus}
 
@@ -131,6 +135,20 @@ class MemoryInventoryStore(MemoryStore[InventoryData]):
             for level in (self.data.levels[key] for key in sorted(self.data.levels))
             if level.sku in skus and self.data.locations[level.location_code].ships_orders
         ]
+
+    async def inventory_value(self) -> InventoryValue:
+        value = [0, 0, 0, 0, 0]
+        for level in self.data.levels.values():
+            cost = self.data.skus[level.sku].unit_cost_cents
+            states = (
+                level.available,
+                level.reserved,
+                level.in_transit,
+                level.pending_inspection,
+                level.in_repair,
+            )
+            value = [total + units * cost for total, units in zip(value, states, strict=True)]
+        return InventoryValue(*value)
 
     async def sellable_units(self, skus: Sequence[str]) -> dict[str, int]:
         sellable: dict[str, int] = {}
@@ -204,6 +222,18 @@ class MemoryInventoryStore(MemoryStore[InventoryData]):
         if before != sorted(after, key=str):
             raise AssertionError("a reservation's lines never change once reserved")
         self.data.reservations[reservation.key] = reservation
+
+    async def remake_held(self, key: str, used: ReservationLine, made: ReservationLine) -> None:
+        reservation = self.data.reservations[key]
+        held = {(x.sku, x.location_code): x.quantity for x in reservation.held}
+        if held.get((used.sku, used.location_code), 0) < used.quantity:
+            raise LookupError(f"reservation {key} does not hold {used}")
+        held[(used.sku, used.location_code)] -= used.quantity
+        held[(made.sku, made.location_code)] = (
+            held.get((made.sku, made.location_code), 0) + made.quantity
+        )
+        lines = [ReservationLine(sku, loc, units) for (sku, loc), units in held.items() if units]
+        self.data.reservations[key] = replace(reservation, held=_lock_order(lines))
 
 
 def memory_uow() -> MemoryUnitOfWork[InventoryStore, InventoryData]:

@@ -232,6 +232,8 @@ class MemoryInventory:
         self.locations = dict(locations)
         self.on_hand = dict(on_hand)
         self.skus = {sku for sku, _ in on_hand}
+        # Made to order: the blank of each such SKU (known SKUs, never stocked as themselves).
+        self.made_from: dict[str, str] = {}
         self.reservations: dict[str, Reservation] = {}
         self.holds_asked = 0
         # (key, location) of every commit asked for.
@@ -260,16 +262,21 @@ class MemoryInventory:
         """(on hand, reserved) per (sku, location)."""
         return {key: (units, self.reserved(*key)) for key, units in self.on_hand.items()}
 
-    async def sourcing_options(self, skus: Sequence[str]) -> tuple[list[Candidate], list[str]]:
+    async def sourcing_options(
+        self, skus: Sequence[str]
+    ) -> tuple[list[Candidate], list[str], dict[str, str]]:
+        made_from = {sku: self.made_from[sku] for sku in skus if sku in self.made_from}
+        sources = sorted({made_from.get(sku, sku) for sku in skus})
         candidates = []
         for code, location in sorted(self.locations.items()):
-            available = {sku: self.available(sku, code) for sku in skus}
+            available = {sku: self.available(sku, code) for sku in sources}
             available = {sku: units for sku, units in available.items() if units > 0}
             if available:
                 candidates.append(
                     Candidate(code, location.kind, location.latitude, location.longitude, available)
                 )
-        return candidates, [sku for sku in skus if sku not in self.skus]
+        unknown = [sku for sku in skus if sku not in self.skus and sku not in made_from]
+        return candidates, unknown, made_from
 
     async def reserve(self, key: str, lines: Sequence[Line]) -> bool:
         self.holds_asked += 1

@@ -41,11 +41,22 @@ class MemoryWorkOrdersStore(MemoryStore[WorkOrdersData]):
     async def refurbished_skus(self, return_id: str) -> set[str]:
         return {w.sku for w in self.data.work_orders if w.source_return_id == return_id}
 
+    async def made_for_order(self, order_id: str) -> list[WorkOrder]:
+        return [w for w in self.data.work_orders if order_id and w.order_id == order_id]
+
+    async def open_count(self) -> int:
+        return sum(1 for w in self.data.work_orders if w.status in OPEN)
+
     async def add_work_order(
         self, work_order_id: str, new: NewWorkOrder, status: WorkOrderStatus = WorkOrderStatus.OPEN
     ) -> WorkOrder:
         if new.source_return_id and new.sku in await self.refurbished_skus(new.source_return_id):
             raise AssertionError("one work order per returned SKU (a unique constraint in SQL)")
+        if any(
+            (w.sku, w.location_code) == (new.sku, new.location_code)
+            for w in await self.made_for_order(new.order_id)
+        ):
+            raise AssertionError("one work order per made-to-order SKU (a unique constraint)")
         work_order = WorkOrder(
             id=work_order_id,
             kind=new.kind,

@@ -301,14 +301,15 @@ async def test_sourcing_options_name_shipping_locations_with_units_and_unknown_s
     await seed(service, {"DC-NOSHIP": 9}, ships=False)
     await service.reserve("o-1", [ReservationLine("TEE", "HUB-1", 1)], "order")
 
-    options, unknown = await service.sourcing_options(["TEE", "OTHER", "CAP"])
+    options, unknown, made_from = await service.sourcing_options(["TEE", "OTHER", "CAP"])
     assert [(location.code, units) for location, units in options] == [
         ("DC-1", {"CAP": 2, "TEE": 4}),
         ("DC-2", {"TEE": 3}),
     ]
     assert options[0][0] == (await service.locations(["DC-1"]))[0]
     assert unknown == ["OTHER"]
-    assert await service.sourcing_options([]) == ([], [])
+    assert made_from == {}
+    assert await service.sourcing_options([]) == ([], [], {})
 
 
 async def test_movements_come_newest_first_in_bounded_pages() -> None:

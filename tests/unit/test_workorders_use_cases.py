@@ -38,7 +38,7 @@ def inspected(return_id: str, *lines: tuple[str, int, rpb.Disposition.ValueType]
 async def test_an_inspection_opens_one_refurbishment_per_sku_once() -> None:
     uow = memory_uow()
     service = bootstrap(uow, InventoryOverService())
-    [subscription] = subscriptions(service)
+    subscription, _orders = subscriptions(service)
     envelope = inspected(
         "R1",
         ("PHONE", 1, rpb.DISPOSITION_REFURBISH),
@@ -77,7 +77,7 @@ async def test_work_orders_are_listed_by_status_location_and_return() -> None:
     service = bootstrap(
         uow, InventoryOverService(), WorkOrdersSettings(refurbish_operations=("TEST", "FIX"))
     )
-    [subscription] = subscriptions(service)
+    subscription, _orders = subscriptions(service)
     await apply_event(uow, subscription, inspected("R1", ("PHONE", 1, rpb.DISPOSITION_REFURBISH)))
     await apply_event(uow, subscription, inspected("R2", ("CASE", 3, rpb.DISPOSITION_REFURBISH)))
     assert [w.sku for w in await service.work_orders(WorkOrderStatus.OPEN)] == ["PHONE", "CASE"]

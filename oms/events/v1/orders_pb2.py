@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aoms/events/v1/orders.proto\x12\roms.events.v1\"H\n\rOrderLineFact\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\x18\n\x10unit_price_cents\x18\x03 \x01(\x03\"g\n\x0cShipmentFact\x12\x13\n\x0bshipment_id\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\x12+\n\x05lines\x18\x03 \x03(\x0b\x32\x1c.oms.events.v1.OrderLineFact\"\xb9\x01\n\x0bOrderPlaced\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x03 \x01(\t\x12+\n\x05lines\x18\x04 \x03(\x0b\x32\x1c.oms.events.v1.OrderLineFact\x12.\n\tshipments\x18\x05 \x03(\x0b\x32\x1b.oms.events.v1.ShipmentFact\x12\x1a\n\x12routing_cost_cents\x18\x06 \x01(\x03\"\"\n\x0eOrderCancelled\x12\x10\n\x08order_id\x18\x01 \x01(\t\"k\n\x0fShipmentShipped\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12-\n\x08shipment\x18\x02 \x01(\x0b\x32\x1b.oms.events.v1.ShipmentFact\x12\x17\n\x0ftracking_number\x18\x03 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aoms/events/v1/orders.proto\x12\roms.events.v1\"H\n\rOrderLineFact\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\x18\n\x10unit_price_cents\x18\x03 \x01(\x03\"g\n\x0cShipmentFact\x12\x13\n\x0bshipment_id\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\x12+\n\x05lines\x18\x03 \x03(\x0b\x32\x1c.oms.events.v1.OrderLineFact\"o\n\x0fMadeToOrderFact\x12\x13\n\x0bshipment_id\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\x12\x0b\n\x03sku\x18\x03 \x01(\t\x12\x11\n\tblank_sku\x18\x04 \x01(\t\x12\x10\n\x08quantity\x18\x05 \x01(\x03\"\xf0\x01\n\x0bOrderPlaced\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x03 \x01(\t\x12+\n\x05lines\x18\x04 \x03(\x0b\x32\x1c.oms.events.v1.OrderLineFact\x12.\n\tshipments\x18\x05 \x03(\x0b\x32\x1b.oms.events.v1.ShipmentFact\x12\x1a\n\x12routing_cost_cents\x18\x06 \x01(\x03\x12\x35\n\rmade_to_order\x18\x07 \x03(\x0b\x32\x1e.oms.events.v1.MadeToOrderFact\"\"\n\x0eOrderCancelled\x12\x10\n\x08order_id\x18\x01 \x01(\t\"k\n\x0fShipmentShipped\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12-\n\x08shipment\x18\x02 \x01(\x0b\x32\x1b.oms.events.v1.ShipmentFact\x12\x17\n\x0ftracking_number\x18\x03 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,10 +35,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ORDERLINEFACT']._serialized_end=117
   _globals['_SHIPMENTFACT']._serialized_start=119
   _globals['_SHIPMENTFACT']._serialized_end=222
-  _globals['_ORDERPLACED']._serialized_start=225
-  _globals['_ORDERPLACED']._serialized_end=410
-  _globals['_ORDERCANCELLED']._serialized_start=412
-  _globals['_ORDERCANCELLED']._serialized_end=446
-  _globals['_SHIPMENTSHIPPED']._serialized_start=448
-  _globals['_SHIPMENTSHIPPED']._serialized_end=555
+  _globals['_MADETOORDERFACT']._serialized_start=224
+  _globals['_MADETOORDERFACT']._serialized_end=335
+  _globals['_ORDERPLACED']._serialized_start=338
+  _globals['_ORDERPLACED']._serialized_end=578
+  _globals['_ORDERCANCELLED']._serialized_start=580
+  _globals['_ORDERCANCELLED']._serialized_end=614
+  _globals['_SHIPMENTSHIPPED']._serialized_start=616
+  _globals['_SHIPMENTSHIPPED']._serialized_end=723
 # @@protoc_insertion_point(module_scope)

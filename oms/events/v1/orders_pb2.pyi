@@ -70,6 +70,41 @@ class ShipmentFact(_message.Message):
 Global___ShipmentFact: _TypeAlias = ShipmentFact  # noqa: Y015
 
 @_typing.final
+class MadeToOrderFact(_message.Message):
+    """Units of a made-to-order SKU in one shipment: the order holds their blanks at the
+    shipment's location until a value-add work order makes them.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SHIPMENT_ID_FIELD_NUMBER: _builtins.int
+    LOCATION_CODE_FIELD_NUMBER: _builtins.int
+    SKU_FIELD_NUMBER: _builtins.int
+    BLANK_SKU_FIELD_NUMBER: _builtins.int
+    QUANTITY_FIELD_NUMBER: _builtins.int
+    shipment_id: _builtins.str
+    location_code: _builtins.str
+    sku: _builtins.str
+    blank_sku: _builtins.str
+    quantity: _builtins.int
+    def __init__(
+        self,
+        *,
+        shipment_id: _builtins.str = ...,
+        location_code: _builtins.str = ...,
+        sku: _builtins.str = ...,
+        blank_sku: _builtins.str = ...,
+        quantity: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["blank_sku", b"blank_sku", "location_code", b"location_code", "quantity", b"quantity", "shipment_id", b"shipment_id", "sku", b"sku"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MadeToOrderFact: _TypeAlias = MadeToOrderFact  # noqa: Y015
+
+@_typing.final
 class OrderPlaced(_message.Message):
     """Subject: oms.orders.order_placed."""
 
@@ -81,6 +116,7 @@ class OrderPlaced(_message.Message):
     LINES_FIELD_NUMBER: _builtins.int
     SHIPMENTS_FIELD_NUMBER: _builtins.int
     ROUTING_COST_CENTS_FIELD_NUMBER: _builtins.int
+    MADE_TO_ORDER_FIELD_NUMBER: _builtins.int
     order_id: _builtins.str
     number: _builtins.str
     channel: _builtins.str
@@ -89,6 +125,8 @@ class OrderPlaced(_message.Message):
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___OrderLineFact]: ...
     @_builtins.property
     def shipments(self) -> _containers.RepeatedCompositeFieldContainer[Global___ShipmentFact]: ...
+    @_builtins.property
+    def made_to_order(self) -> _containers.RepeatedCompositeFieldContainer[Global___MadeToOrderFact]: ...
     def __init__(
         self,
         *,
@@ -98,10 +136,11 @@ class OrderPlaced(_message.Message):
         lines: _abc.Iterable[Global___OrderLineFact] | None = ...,
         shipments: _abc.Iterable[Global___ShipmentFact] | None = ...,
         routing_cost_cents: _builtins.int = ...,
+        made_to_order: _abc.Iterable[Global___MadeToOrderFact] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "lines", b"lines", "number", b"number", "order_id", b"order_id", "routing_cost_cents", b"routing_cost_cents", "shipments", b"shipments"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "lines", b"lines", "made_to_order", b"made_to_order", "number", b"number", "order_id", b"order_id", "routing_cost_cents", b"routing_cost_cents", "shipments", b"shipments"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from oms.workorders.v1 import workorders_pb2 as oms_dot_workorders_dot_v1_dot_workorders__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eoms/events/v1/workorders.proto\x12\roms.events.v1\x1a\"oms/workorders/v1/workorders.proto\"\xae\x01\n\x0fWorkOrderOpened\x12\x15\n\rwork_order_id\x18\x01 \x01(\t\x12.\n\x04kind\x18\x07 \x01(\x0e\x32 .oms.workorders.v1.WorkOrderKind\x12\x0b\n\x03sku\x18\x03 \x01(\t\x12\x10\n\x08quantity\x18\x04 \x01(\x03\x12\x15\n\rlocation_code\x18\x05 \x01(\t\x12\x18\n\x10source_return_id\x18\x06 \x01(\tJ\x04\x08\x02\x10\x03\"\xc3\x01\n\x12WorkOrderCompleted\x12\x15\n\rwork_order_id\x18\x01 \x01(\t\x12.\n\x04kind\x18\x07 \x01(\x0e\x32 .oms.workorders.v1.WorkOrderKind\x12\x0b\n\x03sku\x18\x03 \x01(\t\x12\x10\n\x08quantity\x18\x04 \x01(\x03\x12\x15\n\rlocation_code\x18\x05 \x01(\t\x12\x18\n\x10source_return_id\x18\x06 \x01(\t\x12\x10\n\x08scrapped\x18\x08 \x01(\x08J\x04\x08\x02\x10\x03\"\x91\x01\n\x12WorkOrderCancelled\x12\x15\n\rwork_order_id\x18\x01 \x01(\t\x12.\n\x04kind\x18\x02 \x01(\x0e\x32 .oms.workorders.v1.WorkOrderKind\x12\x0b\n\x03sku\x18\x03 \x01(\t\x12\x10\n\x08quantity\x18\x04 \x01(\x03\x12\x15\n\rlocation_code\x18\x05 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eoms/events/v1/workorders.proto\x12\roms.events.v1\x1a\"oms/workorders/v1/workorders.proto\"\xae\x01\n\x0fWorkOrderOpened\x12\x15\n\rwork_order_id\x18\x01 \x01(\t\x12.\n\x04kind\x18\x07 \x01(\x0e\x32 .oms.workorders.v1.WorkOrderKind\x12\x0b\n\x03sku\x18\x03 \x01(\t\x12\x10\n\x08quantity\x18\x04 \x01(\x03\x12\x15\n\rlocation_code\x18\x05 \x01(\t\x12\x18\n\x10source_return_id\x18\x06 \x01(\tJ\x04\x08\x02\x10\x03\"\x87\x02\n\x12WorkOrderCompleted\x12\x15\n\rwork_order_id\x18\x01 \x01(\t\x12.\n\x04kind\x18\x07 \x01(\x0e\x32 .oms.workorders.v1.WorkOrderKind\x12\x0b\n\x03sku\x18\x03 \x01(\t\x12\x10\n\x08quantity\x18\x04 \x01(\x03\x12\x15\n\rlocation_code\x18\x05 \x01(\t\x12\x18\n\x10source_return_id\x18\x06 \x01(\t\x12\x10\n\x08scrapped\x18\x08 \x01(\x08\x12\x10\n\x08order_id\x18\t \x01(\t\x12\x30\n\ncomponents\x18\n \x03(\x0b\x32\x1c.oms.workorders.v1.ComponentJ\x04\x08\x02\x10\x03\"\xa3\x01\n\x12WorkOrderCancelled\x12\x15\n\rwork_order_id\x18\x01 \x01(\t\x12.\n\x04kind\x18\x02 \x01(\x0e\x32 .oms.workorders.v1.WorkOrderKind\x12\x0b\n\x03sku\x18\x03 \x01(\t\x12\x10\n\x08quantity\x18\x04 \x01(\x03\x12\x15\n\rlocation_code\x18\x05 \x01(\t\x12\x10\n\x08order_id\x18\x06 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,7 +35,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_WORKORDEROPENED']._serialized_start=86
   _globals['_WORKORDEROPENED']._serialized_end=260
   _globals['_WORKORDERCOMPLETED']._serialized_start=263
-  _globals['_WORKORDERCOMPLETED']._serialized_end=458
-  _globals['_WORKORDERCANCELLED']._serialized_start=461
-  _globals['_WORKORDERCANCELLED']._serialized_end=606
+  _globals['_WORKORDERCOMPLETED']._serialized_end=526
+  _globals['_WORKORDERCANCELLED']._serialized_start=529
+  _globals['_WORKORDERCANCELLED']._serialized_end=692
 # @@protoc_insertion_point(module_scope)

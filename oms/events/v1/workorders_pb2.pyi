@@ -3,8 +3,10 @@
 isort:skip_file
 Events the work orders service publishes on oms.workorders.*."""
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf.internal import containers as _containers
 from oms.workorders.v1 import workorders_pb2 as _workorders_pb2
 import builtins as _builtins
 import sys
@@ -69,6 +71,8 @@ class WorkOrderCompleted(_message.Message):
     LOCATION_CODE_FIELD_NUMBER: _builtins.int
     SOURCE_RETURN_ID_FIELD_NUMBER: _builtins.int
     SCRAPPED_FIELD_NUMBER: _builtins.int
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    COMPONENTS_FIELD_NUMBER: _builtins.int
     work_order_id: _builtins.str
     kind: _workorders_pb2.WorkOrderKind.ValueType
     sku: _builtins.str
@@ -76,6 +80,14 @@ class WorkOrderCompleted(_message.Message):
     location_code: _builtins.str
     source_return_id: _builtins.str
     scrapped: _builtins.bool
+    order_id: _builtins.str
+    """Made to order: inventory makes the units from the blanks the order holds, and keeps
+    them held for the order.
+    """
+    @_builtins.property
+    def components(self) -> _containers.RepeatedCompositeFieldContainer[_workorders_pb2.Component]:
+        """Per unit made (kits and value-add work)."""
+
     def __init__(
         self,
         *,
@@ -86,10 +98,12 @@ class WorkOrderCompleted(_message.Message):
         location_code: _builtins.str = ...,
         source_return_id: _builtins.str = ...,
         scrapped: _builtins.bool = ...,
+        order_id: _builtins.str = ...,
+        components: _abc.Iterable[_workorders_pb2.Component] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "location_code", b"location_code", "quantity", b"quantity", "scrapped", b"scrapped", "sku", b"sku", "source_return_id", b"source_return_id", "work_order_id", b"work_order_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["components", b"components", "kind", b"kind", "location_code", b"location_code", "order_id", b"order_id", "quantity", b"quantity", "scrapped", b"scrapped", "sku", b"sku", "source_return_id", b"source_return_id", "work_order_id", b"work_order_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -108,11 +122,13 @@ class WorkOrderCancelled(_message.Message):
     SKU_FIELD_NUMBER: _builtins.int
     QUANTITY_FIELD_NUMBER: _builtins.int
     LOCATION_CODE_FIELD_NUMBER: _builtins.int
+    ORDER_ID_FIELD_NUMBER: _builtins.int
     work_order_id: _builtins.str
     kind: _workorders_pb2.WorkOrderKind.ValueType
     sku: _builtins.str
     quantity: _builtins.int
     location_code: _builtins.str
+    order_id: _builtins.str
     def __init__(
         self,
         *,
@@ -121,10 +137,11 @@ class WorkOrderCancelled(_message.Message):
         sku: _builtins.str = ...,
         quantity: _builtins.int = ...,
         location_code: _builtins.str = ...,
+        order_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "location_code", b"location_code", "quantity", b"quantity", "sku", b"sku", "work_order_id", b"work_order_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "location_code", b"location_code", "order_id", b"order_id", "quantity", b"quantity", "sku", b"sku", "work_order_id", b"work_order_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -130,11 +130,16 @@ class Sku(_message.Message):
     UNIT_COST_CENTS_FIELD_NUMBER: _builtins.int
     WEIGHT_GRAMS_FIELD_NUMBER: _builtins.int
     SERIALIZED_FIELD_NUMBER: _builtins.int
+    MADE_FROM_SKU_FIELD_NUMBER: _builtins.int
     code: _builtins.str
     title: _builtins.str
     unit_cost_cents: _builtins.int
     weight_grams: _builtins.int
     serialized: _builtins.bool
+    made_from_sku: _builtins.str
+    """Made to order: the blank a value-add step makes each unit from (an embroidered hoodie
+    from a plain one). Empty: the SKU is stocked as itself.
+    """
     def __init__(
         self,
         *,
@@ -143,10 +148,11 @@ class Sku(_message.Message):
         unit_cost_cents: _builtins.int = ...,
         weight_grams: _builtins.int = ...,
         serialized: _builtins.bool = ...,
+        made_from_sku: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "serialized", b"serialized", "title", b"title", "unit_cost_cents", b"unit_cost_cents", "weight_grams", b"weight_grams"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "made_from_sku", b"made_from_sku", "serialized", b"serialized", "title", b"title", "unit_cost_cents", b"unit_cost_cents", "weight_grams", b"weight_grams"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -305,11 +311,14 @@ class UpsertSkuRequest(_message.Message):
     UNIT_COST_CENTS_FIELD_NUMBER: _builtins.int
     WEIGHT_GRAMS_FIELD_NUMBER: _builtins.int
     SERIALIZED_FIELD_NUMBER: _builtins.int
+    MADE_FROM_SKU_FIELD_NUMBER: _builtins.int
     code: _builtins.str
     title: _builtins.str
     unit_cost_cents: _builtins.int
     weight_grams: _builtins.int
     serialized: _builtins.bool
+    made_from_sku: _builtins.str
+    """Left out: the declaration stays as it was; empty: the SKU is no longer made to order."""
     def __init__(
         self,
         *,
@@ -318,12 +327,15 @@ class UpsertSkuRequest(_message.Message):
         unit_cost_cents: _builtins.int = ...,
         weight_grams: _builtins.int = ...,
         serialized: _builtins.bool = ...,
+        made_from_sku: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_made_from_sku", b"_made_from_sku", "made_from_sku", b"made_from_sku"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "serialized", b"serialized", "title", b"title", "unit_cost_cents", b"unit_cost_cents", "weight_grams", b"weight_grams"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_made_from_sku", b"_made_from_sku", "code", b"code", "made_from_sku", b"made_from_sku", "serialized", b"serialized", "title", b"title", "unit_cost_cents", b"unit_cost_cents", "weight_grams", b"weight_grams"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__made_from_sku: _TypeAlias = _typing.Literal["made_from_sku"]  # noqa: Y015
+    _WhichOneofArgType__made_from_sku: _TypeAlias = _typing.Literal["_made_from_sku", b"_made_from_sku"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__made_from_sku) -> _WhichOneofReturnType__made_from_sku | None: ...
 
 Global___UpsertSkuRequest: _TypeAlias = UpsertSkuRequest  # noqa: Y015
 
@@ -843,26 +855,56 @@ class SourcingOption(_message.Message):
 Global___SourcingOption: _TypeAlias = SourcingOption  # noqa: Y015
 
 @_typing.final
+class MadeFrom(_message.Message):
+    """A requested SKU made to order: it ships as units made from its blank."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SKU_FIELD_NUMBER: _builtins.int
+    BLANK_SKU_FIELD_NUMBER: _builtins.int
+    sku: _builtins.str
+    blank_sku: _builtins.str
+    def __init__(
+        self,
+        *,
+        sku: _builtins.str = ...,
+        blank_sku: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["blank_sku", b"blank_sku", "sku", b"sku"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MadeFrom: _TypeAlias = MadeFrom  # noqa: Y015
+
+@_typing.final
 class GetSourcingOptionsResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     OPTIONS_FIELD_NUMBER: _builtins.int
     UNKNOWN_SKUS_FIELD_NUMBER: _builtins.int
+    MADE_FROM_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def options(self) -> _containers.RepeatedCompositeFieldContainer[Global___SourcingOption]: ...
+    def options(self) -> _containers.RepeatedCompositeFieldContainer[Global___SourcingOption]:
+        """The options count the blanks of requested SKUs made to order (never those SKUs)."""
+
     @_builtins.property
     def unknown_skus(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Requested SKUs the inventory does not know."""
 
+    @_builtins.property
+    def made_from(self) -> _containers.RepeatedCompositeFieldContainer[Global___MadeFrom]: ...
     def __init__(
         self,
         *,
         options: _abc.Iterable[Global___SourcingOption] | None = ...,
         unknown_skus: _abc.Iterable[_builtins.str] | None = ...,
+        made_from: _abc.Iterable[Global___MadeFrom] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["options", b"options", "unknown_skus", b"unknown_skus"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["made_from", b"made_from", "options", b"options", "unknown_skus", b"unknown_skus"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -964,3 +1006,52 @@ class ListMovementsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListMovementsResponse: _TypeAlias = ListMovementsResponse  # noqa: Y015
+
+@_typing.final
+class InventoryValueRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InventoryValueRequest: _TypeAlias = InventoryValueRequest  # noqa: Y015
+
+@_typing.final
+class InventoryValue(_message.Message):
+    """Units in each state at the SKUs' unit cost, over every location."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SELLABLE_CENTS_FIELD_NUMBER: _builtins.int
+    RESERVED_CENTS_FIELD_NUMBER: _builtins.int
+    IN_TRANSIT_CENTS_FIELD_NUMBER: _builtins.int
+    PENDING_INSPECTION_CENTS_FIELD_NUMBER: _builtins.int
+    IN_REPAIR_CENTS_FIELD_NUMBER: _builtins.int
+    sellable_cents: _builtins.int
+    """On hand less reserved."""
+    reserved_cents: _builtins.int
+    in_transit_cents: _builtins.int
+    pending_inspection_cents: _builtins.int
+    in_repair_cents: _builtins.int
+    def __init__(
+        self,
+        *,
+        sellable_cents: _builtins.int = ...,
+        reserved_cents: _builtins.int = ...,
+        in_transit_cents: _builtins.int = ...,
+        pending_inspection_cents: _builtins.int = ...,
+        in_repair_cents: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["in_repair_cents", b"in_repair_cents", "in_transit_cents", b"in_transit_cents", "pending_inspection_cents", b"pending_inspection_cents", "reserved_cents", b"reserved_cents", "sellable_cents", b"sellable_cents"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InventoryValue: _TypeAlias = InventoryValue  # noqa: Y015

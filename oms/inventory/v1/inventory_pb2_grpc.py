@@ -109,6 +109,11 @@ class InventoryServiceStub:
                 request_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.ListMovementsRequest.SerializeToString,
                 response_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.ListMovementsResponse.FromString,
                 _registered_method=True)
+        self.GetInventoryValue = channel.unary_unary(
+                '/oms.inventory.v1.InventoryService/GetInventoryValue',
+                request_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.InventoryValueRequest.SerializeToString,
+                response_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.InventoryValue.FromString,
+                _registered_method=True)
 
 
 class InventoryServiceServicer:
@@ -210,6 +215,13 @@ class InventoryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetInventoryValue(self, request, context):
+        """What the stock is worth in each state (the back office's summary).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InventoryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -287,6 +299,11 @@ def add_InventoryServiceServicer_to_server(servicer, server):
                     servicer.ListMovements,
                     request_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.ListMovementsRequest.FromString,
                     response_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.ListMovementsResponse.SerializeToString,
+            ),
+            'GetInventoryValue': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetInventoryValue,
+                    request_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.InventoryValueRequest.FromString,
+                    response_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.InventoryValue.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -694,6 +711,33 @@ class InventoryService:
             '/oms.inventory.v1.InventoryService/ListMovements',
             oms_dot_inventory_dot_v1_dot_inventory__pb2.ListMovementsRequest.SerializeToString,
             oms_dot_inventory_dot_v1_dot_inventory__pb2.ListMovementsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetInventoryValue(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.inventory.v1.InventoryService/GetInventoryValue',
+            oms_dot_inventory_dot_v1_dot_inventory__pb2.InventoryValueRequest.SerializeToString,
+            oms_dot_inventory_dot_v1_dot_inventory__pb2.InventoryValue.FromString,
             options,
             channel_credentials,
             insecure,

@@ -55,6 +55,8 @@ class InventoryServiceStub:
     """
     GetReservation: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.GetReservationRequest, _inventory_pb2.Reservation]
     ListMovements: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.ListMovementsRequest, _inventory_pb2.ListMovementsResponse]
+    GetInventoryValue: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.InventoryValueRequest, _inventory_pb2.InventoryValue]
+    """What the stock is worth in each state (the back office's summary)."""
 
 @_typing.type_check_only
 class InventoryServiceAsyncStub(InventoryServiceStub):
@@ -81,6 +83,8 @@ class InventoryServiceAsyncStub(InventoryServiceStub):
     """
     GetReservation: _aio.UnaryUnaryMultiCallable[_inventory_pb2.GetReservationRequest, _inventory_pb2.Reservation]  # type: ignore[assignment]
     ListMovements: _aio.UnaryUnaryMultiCallable[_inventory_pb2.ListMovementsRequest, _inventory_pb2.ListMovementsResponse]  # type: ignore[assignment]
+    GetInventoryValue: _aio.UnaryUnaryMultiCallable[_inventory_pb2.InventoryValueRequest, _inventory_pb2.InventoryValue]  # type: ignore[assignment]
+    """What the stock is worth in each state (the back office's summary)."""
 
 class InventoryServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -194,5 +198,13 @@ class InventoryServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _inventory_pb2.ListMovementsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_inventory_pb2.ListMovementsResponse, _abc.Awaitable[_inventory_pb2.ListMovementsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetInventoryValue(
+        self,
+        request: _inventory_pb2.InventoryValueRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inventory_pb2.InventoryValue, _abc.Awaitable[_inventory_pb2.InventoryValue]]:
+        """What the stock is worth in each state (the back office's summary)."""
 
 def add_InventoryServiceServicer_to_server(servicer: InventoryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -676,3 +676,38 @@ class ReturnsReport(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ReturnsReport: _TypeAlias = ReturnsReport  # noqa: Y015
+
+@_typing.final
+class ReturnsSummaryRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReturnsSummaryRequest: _TypeAlias = ReturnsSummaryRequest  # noqa: Y015
+
+@_typing.final
+class ReturnsSummary(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AWAITING_INSPECTION_FIELD_NUMBER: _builtins.int
+    awaiting_inspection: _builtins.int
+    """Received and not yet inspected, every location."""
+    def __init__(
+        self,
+        *,
+        awaiting_inspection: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["awaiting_inspection", b"awaiting_inspection"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReturnsSummary: _TypeAlias = ReturnsSummary  # noqa: Y015

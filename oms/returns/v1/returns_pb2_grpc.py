@@ -73,6 +73,11 @@ class ReturnsServiceStub:
                 request_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.ReturnsReportRequest.SerializeToString,
                 response_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.ReturnsReport.FromString,
                 _registered_method=True)
+        self.GetReturnsSummary = channel.unary_unary(
+                '/oms.returns.v1.ReturnsService/GetReturnsSummary',
+                request_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.ReturnsSummaryRequest.SerializeToString,
+                response_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.ReturnsSummary.FromString,
+                _registered_method=True)
 
 
 class ReturnsServiceServicer:
@@ -125,6 +130,13 @@ class ReturnsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetReturnsSummary(self, request, context):
+        """The back office's summary.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReturnsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -162,6 +174,11 @@ def add_ReturnsServiceServicer_to_server(servicer, server):
                     servicer.GetReturnsReport,
                     request_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.ReturnsReportRequest.FromString,
                     response_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.ReturnsReport.SerializeToString,
+            ),
+            'GetReturnsSummary': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReturnsSummary,
+                    request_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.ReturnsSummaryRequest.FromString,
+                    response_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.ReturnsSummary.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -357,6 +374,33 @@ class ReturnsService:
             '/oms.returns.v1.ReturnsService/GetReturnsReport',
             oms_dot_returns_dot_v1_dot_returns__pb2.ReturnsReportRequest.SerializeToString,
             oms_dot_returns_dot_v1_dot_returns__pb2.ReturnsReport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReturnsSummary(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.returns.v1.ReturnsService/GetReturnsSummary',
+            oms_dot_returns_dot_v1_dot_returns__pb2.ReturnsSummaryRequest.SerializeToString,
+            oms_dot_returns_dot_v1_dot_returns__pb2.ReturnsSummary.FromString,
             options,
             channel_credentials,
             insecure,

@@ -47,6 +47,8 @@ class ReturnsServiceStub:
     GetReturns: _grpc.UnaryUnaryMultiCallable[_returns_pb2.GetReturnsRequest, _returns_pb2.GetReturnsResponse]
     HubQueue: _grpc.UnaryUnaryMultiCallable[_returns_pb2.HubQueueRequest, _returns_pb2.HubQueueResponse]
     GetReturnsReport: _grpc.UnaryUnaryMultiCallable[_returns_pb2.ReturnsReportRequest, _returns_pb2.ReturnsReport]
+    GetReturnsSummary: _grpc.UnaryUnaryMultiCallable[_returns_pb2.ReturnsSummaryRequest, _returns_pb2.ReturnsSummary]
+    """The back office's summary."""
 
 @_typing.type_check_only
 class ReturnsServiceAsyncStub(ReturnsServiceStub):
@@ -65,6 +67,8 @@ class ReturnsServiceAsyncStub(ReturnsServiceStub):
     GetReturns: _aio.UnaryUnaryMultiCallable[_returns_pb2.GetReturnsRequest, _returns_pb2.GetReturnsResponse]  # type: ignore[assignment]
     HubQueue: _aio.UnaryUnaryMultiCallable[_returns_pb2.HubQueueRequest, _returns_pb2.HubQueueResponse]  # type: ignore[assignment]
     GetReturnsReport: _aio.UnaryUnaryMultiCallable[_returns_pb2.ReturnsReportRequest, _returns_pb2.ReturnsReport]  # type: ignore[assignment]
+    GetReturnsSummary: _aio.UnaryUnaryMultiCallable[_returns_pb2.ReturnsSummaryRequest, _returns_pb2.ReturnsSummary]  # type: ignore[assignment]
+    """The back office's summary."""
 
 class ReturnsServiceServicer(metaclass=_abc_1.ABCMeta):
     """Every call may carry whom it is for in its metadata (oms-caller-role, -subject, -location):
@@ -122,5 +126,13 @@ class ReturnsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _returns_pb2.ReturnsReportRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_returns_pb2.ReturnsReport, _abc.Awaitable[_returns_pb2.ReturnsReport]]: ...
+
+    @_abc_1.abstractmethod
+    def GetReturnsSummary(
+        self,
+        request: _returns_pb2.ReturnsSummaryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_returns_pb2.ReturnsSummary, _abc.Awaitable[_returns_pb2.ReturnsSummary]]:
+        """The back office's summary."""
 
 def add_ReturnsServiceServicer_to_server(servicer: ReturnsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

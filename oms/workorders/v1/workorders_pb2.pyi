@@ -261,7 +261,7 @@ class CreateWorkOrderRequest(_message.Message):
     quantity: _builtins.int
     location_code: _builtins.str
     order_id: _builtins.str
-    """Made to order (not served yet): the order the work order makes its units for."""
+    """Made to order: opened by the order's placement only (refused here)."""
     @_builtins.property
     def components(self) -> _containers.RepeatedCompositeFieldContainer[Global___Component]:
         """Per unit produced; required for KIT_ASSEMBLY. A VALUE_ADD without them works on units of
@@ -514,3 +514,38 @@ class ListWorkOrdersResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListWorkOrdersResponse: _TypeAlias = ListWorkOrdersResponse  # noqa: Y015
+
+@_typing.final
+class WorkOrdersSummaryRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WorkOrdersSummaryRequest: _TypeAlias = WorkOrdersSummaryRequest  # noqa: Y015
+
+@_typing.final
+class WorkOrdersSummary(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OPEN_WORK_ORDERS_FIELD_NUMBER: _builtins.int
+    open_work_orders: _builtins.int
+    """Open or in progress, every kind."""
+    def __init__(
+        self,
+        *,
+        open_work_orders: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["open_work_orders", b"open_work_orders"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WorkOrdersSummary: _TypeAlias = WorkOrdersSummary  # noqa: Y015

@@ -59,6 +59,11 @@ class WorkOrdersServiceStub:
                 request_serializer=oms_dot_workorders_dot_v1_dot_workorders__pb2.RepairReportRequest.SerializeToString,
                 response_deserializer=oms_dot_workorders_dot_v1_dot_workorders__pb2.RepairReport.FromString,
                 _registered_method=True)
+        self.GetWorkOrdersSummary = channel.unary_unary(
+                '/oms.workorders.v1.WorkOrdersService/GetWorkOrdersSummary',
+                request_serializer=oms_dot_workorders_dot_v1_dot_workorders__pb2.WorkOrdersSummaryRequest.SerializeToString,
+                response_deserializer=oms_dot_workorders_dot_v1_dot_workorders__pb2.WorkOrdersSummary.FromString,
+                _registered_method=True)
 
 
 class WorkOrdersServiceServicer:
@@ -97,6 +102,13 @@ class WorkOrdersServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetWorkOrdersSummary(self, request, context):
+        """The back office's summary.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorkOrdersServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -124,6 +136,11 @@ def add_WorkOrdersServiceServicer_to_server(servicer, server):
                     servicer.GetRepairReport,
                     request_deserializer=oms_dot_workorders_dot_v1_dot_workorders__pb2.RepairReportRequest.FromString,
                     response_serializer=oms_dot_workorders_dot_v1_dot_workorders__pb2.RepairReport.SerializeToString,
+            ),
+            'GetWorkOrdersSummary': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetWorkOrdersSummary,
+                    request_deserializer=oms_dot_workorders_dot_v1_dot_workorders__pb2.WorkOrdersSummaryRequest.FromString,
+                    response_serializer=oms_dot_workorders_dot_v1_dot_workorders__pb2.WorkOrdersSummary.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -261,6 +278,33 @@ class WorkOrdersService:
             '/oms.workorders.v1.WorkOrdersService/GetRepairReport',
             oms_dot_workorders_dot_v1_dot_workorders__pb2.RepairReportRequest.SerializeToString,
             oms_dot_workorders_dot_v1_dot_workorders__pb2.RepairReport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetWorkOrdersSummary(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.workorders.v1.WorkOrdersService/GetWorkOrdersSummary',
+            oms_dot_workorders_dot_v1_dot_workorders__pb2.WorkOrdersSummaryRequest.SerializeToString,
+            oms_dot_workorders_dot_v1_dot_workorders__pb2.WorkOrdersSummary.FromString,
             options,
             channel_credentials,
             insecure,

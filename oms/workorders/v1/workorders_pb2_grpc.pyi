@@ -43,6 +43,8 @@ class WorkOrdersServiceStub:
     """Releases a kit's components; scraps a refurbishment's units."""
     ListWorkOrders: _grpc.UnaryUnaryMultiCallable[_workorders_pb2.ListWorkOrdersRequest, _workorders_pb2.ListWorkOrdersResponse]
     GetRepairReport: _grpc.UnaryUnaryMultiCallable[_workorders_pb2.RepairReportRequest, _workorders_pb2.RepairReport]
+    GetWorkOrdersSummary: _grpc.UnaryUnaryMultiCallable[_workorders_pb2.WorkOrdersSummaryRequest, _workorders_pb2.WorkOrdersSummary]
+    """The back office's summary."""
 
 @_typing.type_check_only
 class WorkOrdersServiceAsyncStub(WorkOrdersServiceStub):
@@ -55,6 +57,8 @@ class WorkOrdersServiceAsyncStub(WorkOrdersServiceStub):
     """Releases a kit's components; scraps a refurbishment's units."""
     ListWorkOrders: _aio.UnaryUnaryMultiCallable[_workorders_pb2.ListWorkOrdersRequest, _workorders_pb2.ListWorkOrdersResponse]  # type: ignore[assignment]
     GetRepairReport: _aio.UnaryUnaryMultiCallable[_workorders_pb2.RepairReportRequest, _workorders_pb2.RepairReport]  # type: ignore[assignment]
+    GetWorkOrdersSummary: _aio.UnaryUnaryMultiCallable[_workorders_pb2.WorkOrdersSummaryRequest, _workorders_pb2.WorkOrdersSummary]  # type: ignore[assignment]
+    """The back office's summary."""
 
 class WorkOrdersServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -94,5 +98,13 @@ class WorkOrdersServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _workorders_pb2.RepairReportRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_workorders_pb2.RepairReport, _abc.Awaitable[_workorders_pb2.RepairReport]]: ...
+
+    @_abc_1.abstractmethod
+    def GetWorkOrdersSummary(
+        self,
+        request: _workorders_pb2.WorkOrdersSummaryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_workorders_pb2.WorkOrdersSummary, _abc.Awaitable[_workorders_pb2.WorkOrdersSummary]]:
+        """The back office's summary."""
 
 def add_WorkOrdersServiceServicer_to_server(servicer: WorkOrdersServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

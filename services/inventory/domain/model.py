@@ -69,6 +69,8 @@ class Sku:
     unit_cost_cents: int
     weight_grams: int
     serialized: bool
+    # Made to order: the blank each unit is made from by a value-add step; empty: stocked.
+    made_from_sku: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,18 @@ class StockLevel:
     @property
     def available(self) -> int:
         return self.on_hand - self.reserved
+
+
+@dataclass(frozen=True)
+class InventoryValue:
+    """Units in each state at their SKU's unit cost, in cents; sellable is on hand less
+    reserved, so sellable + reserved is what is on hand."""
+
+    sellable: int = 0
+    reserved: int = 0
+    in_transit: int = 0
+    pending_inspection: int = 0
+    in_repair: int = 0
 
 
 @dataclass(frozen=True)

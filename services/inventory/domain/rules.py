@@ -283,6 +283,15 @@ def reservation_status(held: int, committed: int, released: int) -> ReservationS
     return ReservationStatus.RELEASED
 
 
+def holds(reservation: Reservation, wanted: ReservationLine) -> bool:
+    """Whether the reservation still holds at least `wanted`'s units of its SKU there."""
+    return any(
+        (line.sku, line.location_code) == (wanted.sku, wanted.location_code)
+        and line.quantity >= wanted.quantity
+        for line in reservation.held
+    )
+
+
 def lines_to_ship(reservation: Reservation, location_code: str = "") -> list[ReservationLine]:
     """The held lines a commit ships: all of them, or those at one location when named."""
     return [

@@ -103,6 +103,72 @@ def units_by_sku(order: NewOrder) -> dict[str, int]:
     return units
 
 
+def units_by_source(units: Mapping[str, int], made_from: Mapping[str, str]) -> dict[str, int]:
+    """Units to route and hold per source SKU: a SKU made to order is routed as its blank
+    (one per unit), added to the blank's own units when the order names both."""
+    sources: dict[str, int] = {}
+    for sku, quantity in units.items():
+        source = made_from.get(sku, sku)
+        sources[source] = sources.get(source, 0) + quantity
+    return sources
+
+
+def as_ordered(
+    parcels: Sequence[tuple[str, tuple[tuple[str, int], ...]]],
+    lines: Sequence[OrderLine],
+    made_from: Mapping[str, str],
+) -> list[tuple[str, tuple[tuple[str, int], ...]]]:
+    """The shipments in the order's SKUs, from parcels of what is held (source SKUs).
+
+    Invariants: a parcel's units of a source SKU become exactly as many units of the ordered
+    SKUs made from it (or of itself), so every held unit ships once and nothing else does;
+    every ordered unit lands in one shipment when the parcels hold the whole order. Within a
+    source SKU, made-to-order SKUs (by code) take the held units first, then the SKU itself;
+    parcels are served in the order given."""
+    wanted: dict[str, int] = {}
+    for line in lines:
+        wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
+    takers: dict[str, list[str]] = {}
+    for sku in sorted(wanted, key=lambda s: (s not in made_from, s)):
+        takers.setdefault(made_from.get(sku, sku), []).append(sku)
+    shipments = []
+    for location_code, held in parcels:
+        shipped: dict[str, int] = {}
+        for source, units in held:
+            for sku in takers.get(source, []):
+                taken = min(units, wanted[sku])
+                if taken:
+                    shipped[sku] = shipped.get(sku, 0) + taken
+                    wanted[sku] -= taken
+                    units -= taken
+            if units:
+                shipped[source] = shipped.get(source, 0) + units
+        shipments.append((location_code, tuple(shipped.items())))
+    return shipments
+
+
+def made_to_order(shipment: Shipment, made_from: Mapping[str, str]) -> list[tuple[str, str, int]]:
+    """The shipment's lines made to order, as (sku, blank sku, units)."""
+    return [(sku, made_from[sku], units) for sku, units in shipment.lines if sku in made_from]
+
+
+def require_made(shipment: Shipment, held: Sequence[tuple[str, str, int]] | None) -> None:
+    """A shipment ships once its order holds every unit of it at its location as the SKU
+    shipped: a made-to-order unit is held as its blank until its work order made it
+    (INVALID_STATE until then)."""
+    there: dict[str, int] = {}
+    for sku, location_code, units in held or ():
+        if location_code == shipment.location_code:
+            there[sku] = there.get(sku, 0) + units
+    for sku, units in shipment.lines:
+        if there.get(sku, 0) < units:
+            raise DomainError(
+                ErrorCode.INVALID_STATE,
+                f"{sku} is not made yet: its work order is not complete",
+                "shipment_id",
+            )
+
+
 def shipped_serials(
     entries: Sequence[tuple[str, Sequence[str]]], shipped: Mapping[str, int]
 ) -> dict[str, tuple[str, ...]]:

@@ -81,6 +81,16 @@ class InspectedLine:
 
 
 @dataclass(frozen=True)
+class MadeToOrder:
+    """Units of a SKU an order holds as blanks at a location, to be made for it."""
+
+    sku: str
+    blank_sku: str
+    quantity: int
+    location_code: str
+
+
+@dataclass(frozen=True)
 class NewWorkOrder:
     kind: WorkOrderKind
     sku: str
@@ -90,7 +100,7 @@ class NewWorkOrder:
     source_return_id: str = ""
     # Per unit produced, with their unit costs (kits and value-add work).
     components: tuple[Component, ...] = ()
-    # Made to order: the order the units are for (not served yet).
+    # Made to order: the order the units are for (its reservation holds the blanks).
     order_id: str = ""
 
 

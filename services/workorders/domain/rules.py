@@ -10,6 +10,7 @@ from services.kernel.errors import DomainError, ErrorCode
 from services.workorders.domain.model import (
     Component,
     InspectedLine,
+    MadeToOrder,
     NewWorkOrder,
     WorkOrderKind,
     WorkOrderStatus,
@@ -79,6 +80,33 @@ def refurbishments(
     ]
 
 
+def made_to_order(order_id: str, made: Sequence[MadeToOrder]) -> list[NewWorkOrder]:
+    """The VALUE_ADD work orders a placed order opens: one per (SKU, location) made to
+    order, each making its units from one blank per unit at that location for the order.
+
+    Invariants: every unit made to order is in exactly one work order (units of one SKU at one
+    location add up, so an order, a SKU and a location name at most one work order, which the
+    store also enforces); lines without units open nothing; order of first appearance.
+    """
+    units: dict[tuple[str, str, str], int] = {}
+    for line in made:
+        if line.quantity > 0:
+            key = (line.sku, line.location_code, line.blank_sku)
+            units[key] = units.get(key, 0) + line.quantity
+    return [
+        NewWorkOrder(
+            kind=WorkOrderKind.VALUE_ADD,
+            sku=sku,
+            quantity=quantity,
+            location_code=location_code,
+            operations=DEFAULT_OPERATIONS[WorkOrderKind.VALUE_ADD],
+            components=(Component(blank, 1),),
+            order_id=order_id,
+        )
+        for (sku, location_code, blank), quantity in units.items()
+    ]
+
+
 def require_new_work_order(
     kind: WorkOrderKind | None,
     sku: str,
@@ -107,7 +135,11 @@ def require_new_work_order(
     location_code = bounds.require_code(location_code, "location_code", "location code")
     _require_units(quantity, "quantity", bounds.MAX_UNITS)
     if order_id:
-        raise DomainError(ErrorCode.INVALID_INPUT, "made to order is not served yet", "order_id")
+        raise DomainError(
+            ErrorCode.INVALID_INPUT,
+            "a made-to-order work order opens from its order's placement",
+            "order_id",
+        )
     if not components and kind is WorkOrderKind.KIT_ASSEMBLY:
         raise DomainError(ErrorCode.INVALID_INPUT, "a kit needs its components", "components")
     checked = require_components(components, "components", quantity) or (Component(sku, 1),)
