@@ -171,7 +171,7 @@ async def test_a_purchase_order_goes_from_in_transit_to_sellable_through_the_gat
     ]
     await shows(gateway, (100, 100, 0))
     assert codes(await receive(gateway, order["id"], 1)) == [
-        ("INVALID_STATE", "input.purchaseOrderId")
+        ("INVALID_QUANTITY", "input.lines.0.quantity")
     ]
 
 

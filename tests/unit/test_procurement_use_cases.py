@@ -132,8 +132,8 @@ async def test_a_purchase_order_is_in_transit_until_received_in_parts() -> None:
     with pytest.raises(DomainError) as refused:
         await system.service.receive(receipt(order_id, 1))
     assert (refused.value.code, refused.value.field) == (
-        ErrorCode.INVALID_STATE,
-        "purchase_order_id",
+        ErrorCode.INVALID_QUANTITY,
+        "lines.0.quantity",
     )
 
 
@@ -361,3 +361,20 @@ async def test_open_supply_is_queryable_by_sku_and_location_network() -> None:
         None, ["DC-EAST", "HUB-BER"], ["TEE"], open_only=True
     )
     assert [x.id for x in found] == [east]
+
+
+async def test_inventory_applies_a_redelivered_receipt_once() -> None:
+    system = System()
+    await system.setup("TEE")
+    order_id = await system.order_tees(10)
+    await system.service.receive(receipt(order_id, 4))
+    [received] = system.uow.published(PurchaseOrderReceived)
+    [consumer] = [
+        s
+        for s in inventory_subscriptions(system.inventory.service)
+        if s.durable == "inventory-procurement"
+    ]
+    redelivered = envelope(received)
+    assert await apply_event(system.inventory.uow, consumer, redelivered)
+    assert not await apply_event(system.inventory.uow, consumer, redelivered)
+    assert await system.level("TEE") == (4, 6)

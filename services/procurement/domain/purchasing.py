@@ -96,9 +96,10 @@ def receive(order: PurchaseOrder, receipt: Receipt) -> PurchaseOrder:
 
     Invariant: no line ever has more received than ordered. A receipt naming a SKU the order
     does not hold is NOT_FOUND, one of more units than are still open INVALID_QUANTITY (the
-    message says how many are open), one of an order that is not open INVALID_STATE.
+    message says how many are open; a RECEIVED order has none), one of a draft or a cancelled
+    order INVALID_STATE.
     """
-    if order.status not in OPEN_STATUSES:
+    if order.status not in (*OPEN_STATUSES, PurchaseOrderStatus.RECEIVED):
         raise DomainError(
             ErrorCode.INVALID_STATE,
             f"purchase order {order.number} is {order.status.value}",
