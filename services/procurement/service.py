@@ -324,10 +324,22 @@ class ProcurementService:
                 raise DomainError(
                     ErrorCode.INVALID_STATE, f"no supplier lists {line.sku}", f"lines.{index}.sku"
                 )
+            if any(
+                x.sku == line.sku and x.location_code == line.location_code for x in chosen[:index]
+            ):
+                raise DomainError(
+                    ErrorCode.INVALID_INPUT, "a plan line is chosen twice", f"lines.{index}"
+                )
             quantity = planned.suggested_quantity if line.quantity is None else line.quantity
+            if not 1 <= quantity <= bounds.MAX_UNITS:
+                raise DomainError(
+                    ErrorCode.INVALID_QUANTITY,
+                    f"quantity must be within 1..{bounds.MAX_UNITS} (the plan suggests "
+                    f"{planned.suggested_quantity})",
+                    f"lines.{index}.quantity",
+                )
             key = (planned.supplier_code, planned.location_code)
             grouped.setdefault(key, []).append(NewLine(line.sku, quantity, costs.get(line.sku, 0)))
-            purchasing.require_lines(grouped[key])  # bounds and duplicates, on the chosen line
         async with self.uow.write() as store:
             drafts = []
             for (supplier_code, location_code), lines in grouped.items():

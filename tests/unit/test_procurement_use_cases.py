@@ -350,6 +350,14 @@ async def test_chosen_plan_lines_become_draft_purchase_orders_per_supplier() -> 
     with pytest.raises(DomainError) as refused:
         await system.service.draft_purchase_orders([ChosenLine("TEE", "HUB-BER")])
     assert (refused.value.code, refused.value.field) == (ErrorCode.NOT_FOUND, "lines.0")
+    with pytest.raises(DomainError) as nothing_to_buy:
+        await system.service.draft_purchase_orders(
+            [ChosenLine("TEE", "DC-EAST", 3), ChosenLine("MUG", "DC-EAST")]
+        )
+    assert (nothing_to_buy.value.code, nothing_to_buy.value.field) == (
+        ErrorCode.INVALID_QUANTITY,
+        "lines.1.quantity",
+    )
 
 
 async def test_open_supply_is_queryable_by_sku_and_location_network() -> None:
