@@ -358,7 +358,7 @@ class SqlProcurementStore(SqlStore):
         listed = select(SupplierSkuRow).where(col(SupplierSkuRow.supplier_code).in_(wanted))
         for item in (await self.session.exec(listed.order_by(col(SupplierSkuRow.sku)))).all():
             skus[item.supplier_code].append(item.sku)
-        observed = {code: await self._observed_lead_time(code) for code in skus}
+        observed = await self._observed_lead_times(list(skus))
         return {
             row.code: Supplier(
                 code=row.code,
@@ -372,25 +372,32 @@ class SqlProcurementStore(SqlStore):
             for row in rows
         }
 
-    async def _observed_lead_time(self, supplier_code: str) -> tuple[float | None, int]:
-        """Days from opening to receipt, weighted by the units each receipt brought."""
+    async def _observed_lead_times(
+        self, codes: Sequence[str]
+    ) -> dict[str, tuple[float | None, int]]:
+        """Per supplier, days from opening to receipt weighted by the units each of its last
+        LEAD_TIME_RECEIPTS receipts brought, and how many receipts that was; one query."""
         statement = (
-            select(ReceiptRow.received_at, ReceiptRow.units, PurchaseOrderRow.opened_at)
+            select(
+                PurchaseOrderRow.supplier_code,
+                ReceiptRow.received_at,
+                ReceiptRow.units,
+                PurchaseOrderRow.opened_at,
+            )
             .join(PurchaseOrderRow, col(PurchaseOrderRow.id) == col(ReceiptRow.purchase_order_id))
-            .where(PurchaseOrderRow.supplier_code == supplier_code)
+            .where(col(PurchaseOrderRow.supplier_code).in_(codes))
             .order_by(col(ReceiptRow.received_at).desc())
-            .limit(LEAD_TIME_RECEIPTS)
         )
-        samples = [
-            (received - opened, units)
-            for received, units, opened in (await self.session.exec(statement)).all()
-            if opened is not None and units > 0
-        ]
-        units = sum(u for _, u in samples)
-        if not units:
-            return None, 0
-        seconds = sum(gap.total_seconds() * u for gap, u in samples) / units
-        return seconds / SECONDS_A_DAY, len(samples)
+        samples: dict[str, list[tuple[float, int]]] = {code: [] for code in codes}
+        for code, received, units, opened in (await self.session.exec(statement)).all():
+            if opened is not None and units > 0 and len(samples[code]) < LEAD_TIME_RECEIPTS:
+                samples[code].append(((received - opened).total_seconds(), units))
+        observed: dict[str, tuple[float | None, int]] = {}
+        for code, found in samples.items():
+            units = sum(u for _, u in found)
+            seconds = sum(s * u for s, u in found) / units if units else None
+            observed[code] = (seconds / SECONDS_A_DAY if seconds is not None else None, len(found))
+        return observed
 
     async def suppliers_of(self, skus: Iterable[str]) -> dict[str, list[Supplier]]:
         wanted = sorted(set(skus))

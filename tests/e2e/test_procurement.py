@@ -20,6 +20,10 @@ pytestmark = pytest.mark.timeout(600)
 
 HUB = "HUB-BER"
 POLL_SECONDS = 15.0
+EXPLAINED = """
+query Explained($locationCode: String) {
+  replenishmentPlan(locationCode: $locationCode) { sku explanation { dailyDemand } }
+}"""
 
 
 async def hub_tee(system: System) -> dict[str, int]:
@@ -123,3 +127,14 @@ async def test_a_return_on_its_way_back_is_expected_supply_in_the_plan(
         await asyncio.sleep(0.1)
     # One unit requested back, 0.85 of it expected sellable before there is history.
     assert (line["onHand"], line["inTransit"], line["location"]) == (0, 0, {"code": HUB})
+
+    # The order that shipped from Lisbon is demand there: one unit over the 28 days.
+    async def lisbon_demand() -> float:
+        explained = await system.backoffice.graphql.data(
+            EXPLAINED, {"locationCode": "DC-LIS"}, token=system.backoffice.token
+        )
+        return float(explained["replenishmentPlan"][0]["explanation"]["dailyDemand"])
+
+    while await lisbon_demand() != round(1 / 28, 3):
+        assert time.monotonic() < deadline, "timed out waiting for the order's demand"
+        await asyncio.sleep(0.1)

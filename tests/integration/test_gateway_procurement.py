@@ -52,6 +52,8 @@ mutation Draft($input: DraftPurchaseOrdersInput!) {
     userErrors { field code }
   }
 }"""
+SUPPLIER_OF = """
+query SupplierOf($id: ID!) { purchaseOrder(id: $id) { supplier { observedLeadTimeDays } } }"""
 OPEN = """
 mutation Open($id: ID!) {
   openPurchaseOrder(id: $id) { purchaseOrder { status } userErrors { field code } }
@@ -170,6 +172,9 @@ async def test_a_purchase_order_goes_from_in_transit_to_sellable_through_the_gat
         {"sku": "TEE", "quantityOrdered": 100, "quantityReceived": 100, "unitCostCents": 500}
     ]
     await shows(gateway, (100, 100, 0))
+    seen = await gateway.data(SUPPLIER_OF, {"id": order["id"]})
+    # Received within seconds of opening: an observed lead time of (about) no days.
+    assert 0 <= seen["purchaseOrder"]["supplier"]["observedLeadTimeDays"] < 0.01
     assert codes(await receive(gateway, order["id"], 1)) == [
         ("INVALID_QUANTITY", "input.lines.0.quantity")
     ]
