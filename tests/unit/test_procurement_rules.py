@@ -28,7 +28,7 @@ from services.procurement.domain.model import (
     Supplier,
     Yields,
 )
-from services.procurement.settings import DEFAULT_POLICY
+from services.procurement.settings import DEFAULT_POLICY, ProcurementSettings
 
 ACME = Supplier("ACME", "Acme", 7)
 
@@ -215,3 +215,22 @@ def test_the_observed_lead_time_is_used_once_there_is_history() -> None:
     assert replenishment.lead_time(7, 3.5, 2, 3, 14) == replenishment.LeadTime(7, "DECLARED")
     assert replenishment.lead_time(7, 3.5, 3, 3, 14) == replenishment.LeadTime(3.5, "OBSERVED")
     assert replenishment.lead_time(None, None, 0, 3, 14) == replenishment.LeadTime(14, "DEFAULT")
+
+
+def test_settings_come_from_the_environment_and_refuse_nonsense() -> None:
+    settings = ProcurementSettings.from_env(
+        {
+            "OMS_REPLENISHMENT_SERVICE_LEVEL": "0.99",
+            "OMS_REPLENISHMENT_DEMAND_DAYS": "14",
+            "OMS_INVOICE_PRICE_TOLERANCE_BPS": "150",
+        }
+    )
+    assert (settings.policy.service_level, settings.policy.demand_days) == (0.99, 14)
+    assert settings.tolerance == matching.Tolerance(price_bps=150)
+    assert ProcurementSettings.from_env({}) == ProcurementSettings()
+    for wrong in (
+        {"OMS_REPLENISHMENT_SERVICE_LEVEL": "1.5"},
+        {"OMS_REPLENISHMENT_DEMAND_DAYS": "x"},
+    ):
+        with pytest.raises(ValueError):
+            ProcurementSettings.from_env(wrong)
