@@ -20,12 +20,13 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from gateway import channels, procurement
+from gateway import channels
 from gateway.document_errors import DocumentErrorCode, DocumentErrorCodes, coded_rule
 from gateway.errors import UNEXPECTED_ERROR, MaskFaults, away
 from gateway.inventory.resolvers import InventoryMutation, InventoryQuery, InventorySubscription
 from gateway.ops_summary import OpsSummaryQuery
 from gateway.orders.resolvers import OrdersMutation, OrdersQuery
+from gateway.procurement.resolvers import ProcurementMutation, ProcurementQuery
 from gateway.returns.resolvers import ReturnsMutation, ReturnsQuery
 from gateway.scalars import SCALARS
 from gateway.settings import QueryLimits
@@ -34,15 +35,17 @@ from gateway.workorders.resolvers import WorkOrdersMutation, WorkOrdersQuery
 log = logging.getLogger(__name__)
 
 Query = merge_types(
-    "Query", (InventoryQuery, OrdersQuery, ReturnsQuery, WorkOrdersQuery, OpsSummaryQuery)
+    "Query",
+    (InventoryQuery, OrdersQuery, ReturnsQuery, WorkOrdersQuery, OpsSummaryQuery, ProcurementQuery),
 )
 Mutation = merge_types(
-    "Mutation", (InventoryMutation, OrdersMutation, ReturnsMutation, WorkOrdersMutation)
+    "Mutation",
+    (InventoryMutation, OrdersMutation, ReturnsMutation, WorkOrdersMutation, ProcurementMutation),
 )
 Subscription = merge_types("Subscription", (InventorySubscription,))
 
 # Types the contract names for operations not served yet; nothing reaches them from a root field.
-CONTRACT_TYPES = (*procurement.TYPES, *channels.TYPES)
+CONTRACT_TYPES = channels.TYPES
 
 
 def is_internal_fault(error: GraphQLError) -> bool:

@@ -27,11 +27,6 @@ from tests.support.contract import contract_dir, operations
 
 NOT_SERVED_YET = {
     # backoffice.graphql
-    "UpsertSupplier",
-    "CreatePurchaseOrder",
-    "ReceivePurchaseOrder",
-    "RecordSupplierInvoice",
-    "ReplenishmentPlan",
     "ConnectChannel",
 }
 
