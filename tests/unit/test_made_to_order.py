@@ -195,7 +195,7 @@ async def test_completion_makes_the_unit_from_the_orders_blank_held_for_the_orde
         order_id="o-1",
         components=[wpb.Component(sku="HOODIE", quantity=1)],
     )
-    _returns, workorders = inventory_subscriptions(service)
+    _returns, workorders, _procurement = inventory_subscriptions(service)
     assert await apply_event(uow, workorders, envelope(completed))
     assert await apply_event(uow, workorders, envelope(completed))  # another id: nothing more
 
