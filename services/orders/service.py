@@ -403,7 +403,7 @@ async def allocate_backorder(
     is allocated the same way; any other order (cancelled meanwhile) is left as it is.
     Backorders are never made to order: a SKU made to order is never on a purchase order."""
     order = await store.lock_order(order_id)
-    if order is not None and order.status in rules.AWAITING_STOCK:
+    if order is not None:
         # The plan names exactly the lines promised, now held; a claim has no plan yet.
         await allocate(store, order_id, order.routing, {}, () if order.routing else held)
 
