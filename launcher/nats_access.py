@@ -34,7 +34,7 @@ CONSUMES: Mapping[str, Sequence[tuple[str, str]]] = {
         ("workorders", "inventory-workorders"),
         ("procurement", "inventory-procurement"),
     ),
-    "orders": (),
+    "orders": (("inventory", "orders-backorders"),),
     "returns": (("workorders", "returns-work-orders-completed"),),
     "procurement": (
         ("orders", "procurement-orders"),

@@ -108,10 +108,19 @@ class ChannelInput:
         default_factory=list,
         description="Per-SKU overrides; they replace the channel's previous overrides.",
     )
+    allow_backorders: bool | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Accept orders short on hand against units on open purchase orders "
+        "(BACKORDERED, allocated when the receipt lands). Left out: as it was (off for a new "
+        "channel). An extension outside the client contract.",
+    )
 
     def to_proto(self) -> pb.UpsertChannelRequest:
-        return pb.UpsertChannelRequest(
+        request = pb.UpsertChannelRequest(
             code=self.code,
             default_safety_stock=self.default_safety_stock,
             safety_stock=[pb.SafetyStock(sku=s.sku, units=s.units) for s in self.safety_stock],
         )
+        if isinstance(self.allow_backorders, bool):  # left out (UNSET) or null: unchanged
+            request.allow_backorders = self.allow_backorders
+        return request

@@ -161,6 +161,9 @@ class Channel:
     code: str
     default_safety_stock: int
     safety_stock: list[SafetyStock]
+    allow_backorders: bool = strawberry.field(
+        description="Whether orders short on hand are accepted against units on order."
+    )
 
     @classmethod
     def from_proto(cls, channel: pb.Channel) -> Channel:

@@ -158,6 +158,10 @@ class Order:
     placed_at: datetime
     shipped_at: datetime | None
     cancelled_at: datetime | None
+    backorder_expected_at: datetime | None = strawberry.field(
+        description="When a backordered order's units were expected in (its purchase order's "
+        "date); null for an order never backordered or one whose purchase order has no date."
+    )
 
     @classmethod
     def from_proto(cls, order: pb.Order) -> Order:

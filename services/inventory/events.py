@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
 from google.protobuf.message import Message
@@ -189,6 +190,22 @@ def _purchase_order_cancelled(event: PurchaseOrderCancelled) -> list[Movement]:
     return _purchase_order(event, "cancelled", lambda units: StockDelta(in_transit=-units))
 
 
+def _expected_at(event: PurchaseOrderOpened) -> datetime | None:
+    """The order's expected arrival; None when it carries none (or none that parses)."""
+    try:
+        expected = datetime.fromisoformat(event.expected_at) if event.expected_at else None
+    except ValueError:
+        log.warning("PurchaseOrderOpened %s: expected_at %r", event.number, event.expected_at)
+        return None
+    if expected is not None and expected.tzinfo is None:
+        expected = expected.replace(tzinfo=UTC)
+    return expected
+
+
+def _units(event: PurchaseOrderEvent) -> list[tuple[str, int]]:
+    return [(line.sku, line.quantity) for line in _counted(event, event.lines)]
+
+
 def subscriptions(service: InventoryService) -> list[Subscription[InventoryStore]]:
     async def apply(store: InventoryStore, event: Message, movements: list[Movement]) -> None:
         await service.apply_movements(store, movements, event.DESCRIPTOR.name)
@@ -221,16 +238,23 @@ def subscriptions(service: InventoryService) -> list[Subscription[InventoryStore
 
     async def on_purchase_order_opened(store: InventoryStore, event: PurchaseOrderOpened) -> None:
         await apply(store, event, _purchase_order_opened(event))
+        await store.expect_supply(
+            event.purchase_order_id, event.location_code, _units(event), _expected_at(event)
+        )
 
     async def on_purchase_order_received(
         store: InventoryStore, event: PurchaseOrderReceived
     ) -> None:
         await apply(store, event, _purchase_order_received(event))
+        for sku, units in _units(event):
+            await store.supply_received(event.purchase_order_id, sku, units)
+        await service.fill_backorders(store, event.location_code, _units(event))
 
     async def on_purchase_order_cancelled(
         store: InventoryStore, event: PurchaseOrderCancelled
     ) -> None:
         await apply(store, event, _purchase_order_cancelled(event))
+        await store.supply_cancelled(event.purchase_order_id)
 
     return [
         Subscription(

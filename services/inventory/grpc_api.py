@@ -42,6 +42,7 @@ def movement_to_proto(entry: LedgerEntry) -> pb.StockMovement:
         in_transit_delta=delta.in_transit,
         pending_inspection_delta=delta.pending_inspection,
         in_repair_delta=delta.in_repair,
+        promised_delta=delta.promised,
         reason=movement.reason,
         source_type=movement.source_type.value,
         source_id=movement.source_id,
@@ -137,8 +138,36 @@ class InventoryGrpc(InventoryServiceServicer):
             request.code,
             request.default_safety_stock,
             [SafetyStock(x.sku, x.units) for x in request.safety_stock],
+            request.allow_backorders if request.HasField("allow_backorders") else None,
         )
         return to_message(pb.Channel, channel)
+
+    async def GetBackorderOptions(
+        self, request: pb.GetBackorderOptionsRequest, context: ServicerContext
+    ) -> pb.GetBackorderOptionsResponse:
+        allowed, options = await self._service.backorder_options(
+            list(request.skus), request.channel
+        )
+        return pb.GetBackorderOptionsResponse(
+            allowed=allowed,
+            options=[
+                pb.SourcingOption(
+                    location=location_to_proto(location),
+                    available=[pb.SkuUnits(sku=sku, available=n) for sku, n in units.items()],
+                )
+                for location, units in options
+            ],
+        )
+
+    async def PromiseStock(
+        self, request: pb.PromiseRequest, context: ServicerContext
+    ) -> pb.Promise:
+        lines = [ReservationLine(x.sku, x.location_code, x.quantity) for x in request.lines]
+        reservation, expected_at = await self._service.promise(request.key, lines)
+        return pb.Promise(
+            reservation=reservation_to_proto(reservation),
+            expected_at=expected_at.isoformat() if expected_at else "",
+        )
 
     async def Reserve(self, request: pb.ReserveRequest, context: ServicerContext) -> pb.Reservation:
         lines = [ReservationLine(x.sku, x.location_code, x.quantity) for x in request.lines]

@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
-from oms.events.v1.inventory_pb2 import StockLevelChanged
+from oms.events.v1.inventory_pb2 import BackorderFilled, FilledLine, StockLevelChanged
 from services.inventory.domain import rules
 from services.inventory.domain.model import (
     Adjustment,
@@ -203,9 +204,28 @@ class InventoryService:
         known = {sku.code for sku in found}
         return options, [sku for sku in skus if sku not in known], made_from
 
+    async def backorder_options(
+        self, skus: Sequence[str], channel: str
+    ) -> tuple[bool, list[tuple[Location, dict[str, int]]]]:
+        """Whether `channel` takes backorders, and if so each shipping location with units of
+        the SKUs on open purchase orders not yet promised, with those units."""
+        skus = rules.require_codes(skus, "skus", "SKUs")
+        channel = rules.require_code(channel, "channel", "channel code")
+        async with self.uow.read() as store:
+            found = await store.channel(channel)
+            if found is None or not found.allow_backorders or not skus:
+                return False, []
+            return True, await store.backorder_options(skus)
+
     async def upsert_channel(
-        self, code: str, default_safety_stock: int, safety_stock: Sequence[SafetyStock]
+        self,
+        code: str,
+        default_safety_stock: int,
+        safety_stock: Sequence[SafetyStock],
+        allow_backorders: bool | None = None,
     ) -> Channel:
+        """Creates or replaces the channel; `allow_backorders` left out (None) keeps what it
+        was (no backorders for a new channel)."""
         code = rules.require_code(code, "code", "channel code")
         rules.require_non_negative(
             default_safety_stock, "default_safety_stock", "safety stock", MAX_LEVEL_UNITS
@@ -219,8 +239,11 @@ class InventoryService:
                 item.units, f"{where}.units", "safety stock", MAX_LEVEL_UNITS
             )
             overrides.append(SafetyStock(sku, item.units))
-        channel = Channel(code, default_safety_stock, tuple(overrides))
         async with self.uow.write() as store:
+            if allow_backorders is None:
+                existing = await store.channel(code)
+                allow_backorders = existing.allow_backorders if existing else False
+            channel = Channel(code, default_safety_stock, tuple(overrides), allow_backorders)
             await store.save_channel(channel)
         return channel
 
@@ -267,6 +290,75 @@ class InventoryService:
                 await store.add_reservation_line(key, line)
         return Reservation(key, ReservationStatus.HELD, held=tuple(ordered))
 
+    async def promise(
+        self, key: str, lines: Sequence[ReservationLine]
+    ) -> tuple[Reservation, datetime | None]:
+        """Promises every line or none against units on open purchase orders, atomically, and
+        says when they are expected (None when unknown). Each line counts against its level's
+        in transit less what is already promised, in the conditional update reservations use,
+        so however many buyers race, no more is promised than is on order.
+
+        Idempotent per key as `reserve` is (the date is answered only the first time); a
+        receipt at the location holds the promised units (`fill_backorders`)."""
+        key = rules.require_code(key, "key", "reservation key")
+        ordered = rules.normalize_reservation_lines(lines)
+        async with self.uow.write() as store:
+            existing = await store.reservation(key)
+            if existing is not None and existing.status is ReservationStatus.RELEASED:
+                raise DomainError(ErrorCode.INVALID_STATE, f"reservation {key} was released", "key")
+            if existing is not None:
+                return existing, None
+            if not await store.claim_reservation(key, "order", ReservationStatus.HELD):
+                return await _require_reservation(store, key), None
+            arrivals = []
+            for index, line in enumerate(ordered):
+                level = await _hold(store, key, index, line, promised=True)
+                await store.add_reservation_line(key, line, promised=True)
+                supply = await store.supply(line.sku, line.location_code)
+                before = level.promised - line.quantity
+                arrivals.append(rules.expected_arrival(supply, before, line.quantity))
+        expected = None if None in arrivals else max(a for a in arrivals if a is not None)
+        return Reservation(key, ReservationStatus.HELD, promised=tuple(ordered)), expected
+
+    async def fill_backorders(
+        self, store: InventoryStore, location_code: str, received: Sequence[tuple[str, int]]
+    ) -> None:
+        """Units received at the location, in the receipt's unit of work: the oldest promises
+        of each SKU there become held units first (`rules.fill_oldest_first`), within the units
+        received, and each key left with nothing promised is published as BackorderFilled, so
+        the order it backs can be allocated. Runs after the receipt put the units on hand, in
+        the same transaction, so no other order can take them in between."""
+        filled_keys: list[str] = []
+        for sku, units in received:
+            waiting = await store.backorders(sku, location_code)
+            for key, taken in rules.fill_oldest_first(waiting, units):
+                movement = Movement(
+                    sku,
+                    location_code,
+                    StockDelta(promised=-taken, reserved=taken),
+                    f"received for backorder {key}",
+                    SourceType.RESERVATION,
+                    key,
+                )
+                await move(store, movement)
+                await store.fill_promise(key, sku, location_code, taken)
+                if key not in filled_keys:
+                    filled_keys.append(key)
+        for key in filled_keys:
+            reservation = await _require_reservation(store, key)
+            if not reservation.promised:
+                store.record(
+                    BackorderFilled(
+                        key=key,
+                        held=[
+                            FilledLine(
+                                sku=x.sku, location_code=x.location_code, quantity=x.quantity
+                            )
+                            for x in reservation.held
+                        ],
+                    )
+                )
+
     async def release(self, key: str) -> Reservation:
         """Gives back what the key still holds. Releasing an unknown key records it as
         released, so a reservation that arrives late under that key is refused.
@@ -289,6 +381,10 @@ class InventoryService:
             reservation = await _reservation_to_settle(store, key)
             if reservation.status is ReservationStatus.RELEASED:
                 raise DomainError(ErrorCode.INVALID_STATE, f"reservation {key} was released", "key")
+            if reservation.promised:
+                raise DomainError(
+                    ErrorCode.INVALID_STATE, f"reservation {key} waits for a receipt", "key"
+                )
             shipped = rules.lines_to_ship(reservation, location_code)
             for line in shipped:
                 movement = Movement(
@@ -467,6 +563,7 @@ def stock_level_changed(movement: Movement, applied: AppliedMovement) -> StockLe
         in_transit=level.in_transit,
         pending_inspection=level.pending_inspection,
         in_repair=level.in_repair,
+        promised=level.promised,
         reason=movement.reason,
         source_type=movement.source_type.value,
         source_id=movement.source_id,
@@ -474,19 +571,19 @@ def stock_level_changed(movement: Movement, applied: AppliedMovement) -> StockLe
     )
 
 
-async def _hold(store: InventoryStore, key: str, index: int, line: ReservationLine) -> None:
-    """Reserves one line's units; refused when they are not available, or NOT_FOUND when the
-    line names a SKU or location inventory does not know."""
+async def _hold(
+    store: InventoryStore, key: str, index: int, line: ReservationLine, promised: bool = False
+) -> StockLevel:
+    """Reserves one line's units (or, `promised`, promises units on order); refused when they
+    are not available, or NOT_FOUND when the line names a SKU or location inventory does not
+    know. Returns the level after it."""
+    delta = StockDelta(promised=line.quantity) if promised else StockDelta(reserved=line.quantity)
+    verb = "promised" if promised else "reserved"
     movement = Movement(
-        line.sku,
-        line.location_code,
-        StockDelta(reserved=line.quantity),
-        f"reserved for {key}",
-        SourceType.RESERVATION,
-        key,
+        line.sku, line.location_code, delta, f"{verb} for {key}", SourceType.RESERVATION, key
     )
     try:
-        await move(store, movement, field=f"lines.{index}.quantity")
+        return await move(store, movement, field=f"lines.{index}.quantity")
     except DomainError:
         # Only a refused line pays for finding out whether it names an unknown SKU or
         # location (no level exists for those either).
@@ -496,18 +593,17 @@ async def _hold(store: InventoryStore, key: str, index: int, line: ReservationLi
 
 
 async def release_held(store: InventoryStore, reservation: Reservation, reason: str) -> Reservation:
-    """Gives back every line the reservation holds, in the caller's unit of work."""
-    for line in reservation.held:
+    """Gives back every line the reservation holds or promises, in the caller's unit of work."""
+    gone = [(line, StockDelta(reserved=-line.quantity)) for line in reservation.held] + [
+        (line, StockDelta(promised=-line.quantity)) for line in reservation.promised
+    ]
+    for line, delta in gone:
         movement = Movement(
-            line.sku,
-            line.location_code,
-            StockDelta(reserved=-line.quantity),
-            reason,
-            SourceType.RESERVATION,
-            reservation.key,
+            line.sku, line.location_code, delta, reason, SourceType.RESERVATION, reservation.key
         )
         await move(store, movement)
-    released = rules.settled(reservation, reservation.held, ReservationStatus.RELEASED)
+    whole = rules.whole_lines(reservation)
+    released = rules.settled(whole, whole.held, ReservationStatus.RELEASED)
     await store.save_reservation(released)
     return released
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
+from datetime import datetime
 from typing import Protocol, cast
 
 from sqlalchemy import delete, func, update
@@ -25,6 +26,7 @@ from services.inventory.domain.model import (
     Sku,
     SourceType,
     StockLevel,
+    Supply,
 )
 from services.inventory.tables import (
     TABLES,
@@ -37,6 +39,7 @@ from services.inventory.tables import (
     StockAdjustmentRow,
     StockLevelRow,
     StockMovementRow,
+    SupplyRow,
 )
 from services.kernel.bounds import MAX_LEVEL_UNITS
 from services.kernel.db import insert_ignoring_conflict, utcnow
@@ -129,6 +132,10 @@ class InventoryStore(Store, Protocol):
         those units per SKU (SKUs in code order, only those with units)."""
         ...
 
+    async def backorder_options(self, skus: Sequence[str]) -> list[tuple[Location, dict[str, int]]]:
+        """`sourcing_options` for units in transit not yet promised to backorders."""
+        ...
+
     async def recent_movements(self, sku: str, location_code: str, limit: int) -> list[LedgerEntry]:
         """The latest `limit` ledger entries of one level, newest first."""
         ...
@@ -146,6 +153,43 @@ class InventoryStore(Store, Protocol):
 
     async def save_channel(self, channel: Channel) -> None:
         """Stores the channel; its per-SKU safety stock replaces what it had."""
+        ...
+
+    async def channel(self, code: str) -> Channel | None:
+        """The channel as set up (its safety stock overrides left out); None when never set."""
+        ...
+
+    # Supply on purchase orders
+
+    async def expect_supply(
+        self,
+        purchase_order_id: str,
+        location_code: str,
+        lines: Sequence[tuple[str, int]],
+        expected_at: datetime | None,
+    ) -> None:
+        """Notes the (SKU, units) a purchase order brings to the location; once per order."""
+        ...
+
+    async def supply_received(self, purchase_order_id: str, sku: str, units: int) -> None:
+        """Fewer units of the order's SKU still to come (never below zero)."""
+        ...
+
+    async def supply_cancelled(self, purchase_order_id: str) -> None:
+        """The order's units will not come."""
+        ...
+
+    async def supply(self, sku: str, location_code: str) -> list[Supply]:
+        """The units of the SKU still to come to the location, per purchase order line."""
+        ...
+
+    async def backorders(self, sku: str, location_code: str) -> list[tuple[str, int]]:
+        """(key, units promised) of the reservations promised units of the SKU at the location,
+        oldest reservation first, each line locked until the unit of work ends."""
+        ...
+
+    async def fill_promise(self, key: str, sku: str, location_code: str, units: int) -> None:
+        """`units` of the key's promise at the level are held now."""
         ...
 
     # Reservations
@@ -172,8 +216,11 @@ class InventoryStore(Store, Protocol):
         others return False once the winner's unit of work has ended."""
         ...
 
-    async def add_reservation_line(self, key: str, line: ReservationLine) -> None:
-        """Adds a HELD line to the reservation this unit of work claimed."""
+    async def add_reservation_line(
+        self, key: str, line: ReservationLine, promised: bool = False
+    ) -> None:
+        """Adds a HELD line to the reservation this unit of work claimed; all of its units
+        promised (a backorder) when `promised`."""
         ...
 
     async def save_reservation(self, reservation: Reservation) -> None:
@@ -292,6 +339,7 @@ class SqlInventoryStore(SqlStore):
             in_transit_delta=delta.in_transit,
             pending_inspection_delta=delta.pending_inspection,
             in_repair_delta=delta.in_repair,
+            promised_delta=delta.promised,
             reason=movement.reason,
             source_type=movement.source_type.value,
             source_id=movement.source_id,
@@ -302,31 +350,43 @@ class SqlInventoryStore(SqlStore):
 
     async def _apply_delta_atomically(self, movement: Movement) -> StockLevel | None:
         """The level after the movement's delta, applied only if every state stays at or above
-        zero and reserved within on hand (see `move`)."""
+        zero and reserved within on hand, and a new promise within what is in transit (see
+        `move`): the same conditional update that makes reservations race-safe makes
+        backorders so.
+
+        Only a movement that promises more is held to in transit: a receipt takes units off
+        in transit before the same unit of work fills the promises they served, and a cancelled
+        purchase order leaves its promises waiting for the next one."""
         t, delta = StockLevelRow, movement.delta
         new_on_hand = col(t.on_hand) + delta.on_hand
         new_reserved = col(t.reserved) + delta.reserved
         new_in_transit = col(t.in_transit) + delta.in_transit
         new_pending = col(t.pending_inspection) + delta.pending_inspection
         new_in_repair = col(t.in_repair) + delta.in_repair
+        new_promised = col(t.promised) + delta.promised
+        conditions = [
+            col(t.sku) == movement.sku,
+            col(t.location_code) == movement.location_code,
+            new_on_hand.between(0, MAX_LEVEL_UNITS),
+            new_reserved >= 0,
+            new_reserved <= new_on_hand,
+            new_in_transit.between(0, MAX_LEVEL_UNITS),
+            new_pending.between(0, MAX_LEVEL_UNITS),
+            new_in_repair.between(0, MAX_LEVEL_UNITS),
+            new_promised.between(0, MAX_LEVEL_UNITS),
+        ]
+        if delta.promised > 0:
+            conditions.append(new_promised <= new_in_transit)
         statement = (
             update(t)
-            .where(
-                col(t.sku) == movement.sku,
-                col(t.location_code) == movement.location_code,
-                new_on_hand.between(0, MAX_LEVEL_UNITS),
-                new_reserved >= 0,
-                new_reserved <= new_on_hand,
-                new_in_transit.between(0, MAX_LEVEL_UNITS),
-                new_pending.between(0, MAX_LEVEL_UNITS),
-                new_in_repair.between(0, MAX_LEVEL_UNITS),
-            )
+            .where(*conditions)
             .values(
                 on_hand=new_on_hand,
                 reserved=new_reserved,
                 in_transit=new_in_transit,
                 pending_inspection=new_pending,
                 in_repair=new_in_repair,
+                promised=new_promised,
             )
             .returning(  # type: ignore[call-overload]  # sqlmodel's exec() types lack it
                 t.on_hand,
@@ -334,6 +394,7 @@ class SqlInventoryStore(SqlStore):
                 t.in_transit,
                 t.pending_inspection,
                 t.in_repair,
+                t.promised,
             )
         )
         row = (await self.session.exec(statement)).first()
@@ -394,6 +455,21 @@ class SqlInventoryStore(SqlStore):
             entry[1][sku] = int(units)
         return list(options.values())
 
+    async def backorder_options(self, skus: Sequence[str]) -> list[tuple[Location, dict[str, int]]]:
+        level, location = StockLevelRow, LocationRow
+        unpromised = col(level.in_transit) - col(level.promised)
+        statement = (
+            select(location, level.sku, unpromised)
+            .join(level, col(location.code) == col(level.location_code))
+            .where(col(level.sku).in_(skus), col(location.ships_orders).is_(True), unpromised > 0)
+            .order_by(col(location.code), col(level.sku))
+        )
+        options: dict[str, tuple[Location, dict[str, int]]] = {}
+        for row, sku, units in (await self.session.exec(statement)).all():
+            entry = options.setdefault(row.code, (row.to_domain(), {}))
+            entry[1][sku] = int(units)
+        return list(options.values())
+
     async def recent_movements(self, sku: str, location_code: str, limit: int) -> list[LedgerEntry]:
         statement = (
             select(StockMovementRow)
@@ -423,6 +499,7 @@ class SqlInventoryStore(SqlStore):
     async def save_channel(self, channel: Channel) -> None:
         row = await self.session.get(ChannelRow, channel.code) or ChannelRow(code=channel.code)
         row.default_safety_stock = channel.default_safety_stock
+        row.allow_backorders = channel.allow_backorders
         self.session.add(row)
         # The channel row first: its safety stock rows refer to it.
         await self.session.flush()
@@ -433,6 +510,74 @@ class SqlInventoryStore(SqlStore):
             self.session.add(
                 ChannelSafetyStockRow(channel=channel.code, sku=item.sku, units=item.units)
             )
+
+    async def channel(self, code: str) -> Channel | None:
+        row = await self.session.get(ChannelRow, code)
+        return (
+            Channel(row.code, row.default_safety_stock, (), row.allow_backorders) if row else None
+        )
+
+    # Supply on purchase orders
+
+    async def expect_supply(
+        self,
+        purchase_order_id: str,
+        location_code: str,
+        lines: Sequence[tuple[str, int]],
+        expected_at: datetime | None,
+    ) -> None:
+        for sku, units in lines:
+            values: dict[str, object] = {
+                "purchase_order_id": purchase_order_id,
+                "sku": sku,
+                "location_code": location_code,
+                "units": units,
+                "expected_at": expected_at,
+            }
+            await insert_ignoring_conflict(self.session, SupplyRow, values)
+
+    async def supply_received(self, purchase_order_id: str, sku: str, units: int) -> None:
+        row = await self.session.get(SupplyRow, (purchase_order_id, sku))
+        if row is not None:
+            row.units = max(0, row.units - units)
+            self.session.add(row)
+
+    async def supply_cancelled(self, purchase_order_id: str) -> None:
+        await self.session.exec(
+            delete(SupplyRow).where(col(SupplyRow.purchase_order_id) == purchase_order_id)
+        )
+
+    async def supply(self, sku: str, location_code: str) -> list[Supply]:
+        await self.session.flush()
+        statement = select(SupplyRow).where(
+            SupplyRow.sku == sku, SupplyRow.location_code == location_code, SupplyRow.units > 0
+        )
+        return [Supply(r.expected_at, r.units) for r in (await self.session.exec(statement)).all()]
+
+    async def backorders(self, sku: str, location_code: str) -> list[tuple[str, int]]:
+        line, header = ReservationLineRow, ReservationRow
+        statement = (
+            select(line.key, line.promised)
+            .join(header, col(header.key) == col(line.key))
+            .where(
+                line.sku == sku,
+                line.location_code == location_code,
+                line.status == ReservationStatus.HELD.value,
+                line.promised > 0,
+            )
+            .order_by(col(header.created_at), col(header.key))
+            .with_for_update(of=line)
+        )
+        return [(key, int(units)) for key, units in (await self.session.exec(statement)).all()]
+
+    async def fill_promise(self, key: str, sku: str, location_code: str, units: int) -> None:
+        row = await self.session.get(ReservationLineRow, (key, sku, location_code))
+        if row is None or row.promised < units:
+            raise LookupError(
+                f"reservation {key} has not promised {units} {sku} at {location_code}"
+            )
+        row.promised -= units
+        self.session.add(row)
 
     # Reservations
 
@@ -454,16 +599,23 @@ class SqlInventoryStore(SqlStore):
 
     async def _with_lines(self, header: ReservationRow) -> Reservation:
         by_status: dict[str, list[ReservationLine]] = {s.value: [] for s in ReservationStatus}
+        promised: list[ReservationLine] = []
         for line in await self._line_rows(header.key):
-            by_status[line.status].append(
-                ReservationLine(line.sku, line.location_code, line.quantity)
-            )
+            # A held line's promised units are not held yet: they are still on their way.
+            waiting = line.promised if line.status == ReservationStatus.HELD.value else 0
+            if line.quantity > waiting:
+                by_status[line.status].append(
+                    ReservationLine(line.sku, line.location_code, line.quantity - waiting)
+                )
+            if waiting:
+                promised.append(ReservationLine(line.sku, line.location_code, waiting))
         return Reservation(
             key=header.key,
             status=ReservationStatus(header.status),
             held=tuple(by_status[ReservationStatus.HELD.value]),
             committed=tuple(by_status[ReservationStatus.COMMITTED.value]),
             released=tuple(by_status[ReservationStatus.RELEASED.value]),
+            promised=tuple(promised),
         )
 
     async def claim_reservation(
@@ -482,10 +634,16 @@ class SqlInventoryStore(SqlStore):
             },
         )
 
-    async def add_reservation_line(self, key: str, line: ReservationLine) -> None:
+    async def add_reservation_line(
+        self, key: str, line: ReservationLine, promised: bool = False
+    ) -> None:
         self.session.add(
             ReservationLineRow(
-                key=key, sku=line.sku, location_code=line.location_code, quantity=line.quantity
+                key=key,
+                sku=line.sku,
+                location_code=line.location_code,
+                quantity=line.quantity,
+                promised=line.quantity if promised else 0,
             )
         )
 
@@ -493,7 +651,7 @@ class SqlInventoryStore(SqlStore):
         status_of = {
             (line.sku, line.location_code): status
             for status, lines in (
-                (ReservationStatus.HELD, reservation.held),
+                (ReservationStatus.HELD, (*reservation.held, *reservation.promised)),
                 (ReservationStatus.COMMITTED, reservation.committed),
                 (ReservationStatus.RELEASED, reservation.released),
             )
@@ -501,6 +659,8 @@ class SqlInventoryStore(SqlStore):
         }
         for row in await self._line_rows(reservation.key):
             row.status = status_of[(row.sku, row.location_code)].value
+            if row.status != ReservationStatus.HELD.value:
+                row.promised = 0  # a settled line waits for nothing
             self.session.add(row)
         header = await self.session.get(ReservationRow, reservation.key)
         if header is None:

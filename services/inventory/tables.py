@@ -73,6 +73,7 @@ class StockLevelRow(SQLModel, table=True):
             "in_transit >= 0 AND pending_inspection >= 0 AND in_repair >= 0",
             name="states_not_negative",
         ),
+        CheckConstraint("promised >= 0", name="promised_not_negative"),
     )
 
     sku: str = Field(primary_key=True, max_length=64)
@@ -82,6 +83,8 @@ class StockLevelRow(SQLModel, table=True):
     in_transit: int = 0
     pending_inspection: int = 0
     in_repair: int = 0
+    # Backorders' units of in transit (revision 0005).
+    promised: int = 0
 
     def to_domain(self) -> StockLevel:
         return StockLevel(
@@ -92,6 +95,7 @@ class StockLevelRow(SQLModel, table=True):
             in_transit=self.in_transit,
             pending_inspection=self.pending_inspection,
             in_repair=self.in_repair,
+            promised=self.promised,
         )
 
 
@@ -109,6 +113,7 @@ class StockMovementRow(SQLModel, table=True):
     in_transit_delta: int = 0
     pending_inspection_delta: int = 0
     in_repair_delta: int = 0
+    promised_delta: int = 0
     reason: str = Field(max_length=200)
     source_type: str = Field(max_length=32)
     source_id: str = Field(max_length=100)
@@ -121,6 +126,7 @@ class StockMovementRow(SQLModel, table=True):
             in_transit=self.in_transit_delta,
             pending_inspection=self.pending_inspection_delta,
             in_repair=self.in_repair_delta,
+            promised=self.promised_delta,
         )
 
 
@@ -157,6 +163,9 @@ class ReservationLineRow(SQLModel, table=True):
     location_code: str = Field(primary_key=True, max_length=64)
     quantity: int
     status: str = Field(default=ReservationStatus.HELD.value, max_length=32)
+    # Of a HELD line's quantity, the units still promised against purchase orders (revision
+    # 0005): a receipt turns them into held units.
+    promised: int = 0
 
 
 class ChannelRow(SQLModel, table=True):
@@ -164,6 +173,7 @@ class ChannelRow(SQLModel, table=True):
 
     code: str = Field(primary_key=True, max_length=64)
     default_safety_stock: int = 0
+    allow_backorders: bool = False
 
 
 class ChannelSafetyStockRow(SQLModel, table=True):
@@ -172,6 +182,19 @@ class ChannelSafetyStockRow(SQLModel, table=True):
     channel: str = Field(primary_key=True, foreign_key="channel.code", max_length=64)
     sku: str = Field(primary_key=True, max_length=64)
     units: int
+
+
+class SupplyRow(SQLModel, table=True):
+    """A purchase order line's units still to come to its location, and when (revision 0005)."""
+
+    __tablename__ = "supply"
+    __table_args__ = (Index("ix_supply_level", "sku", "location_code"),)
+
+    purchase_order_id: str = Field(primary_key=True, max_length=36)
+    sku: str = Field(primary_key=True, max_length=64)
+    location_code: str = Field(max_length=64)
+    units: int
+    expected_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 TABLES: tuple[type[SQLModel], ...] = (
@@ -184,4 +207,5 @@ TABLES: tuple[type[SQLModel], ...] = (
     ReservationLineRow,
     ChannelRow,
     ChannelSafetyStockRow,
+    SupplyRow,
 )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from oms.orders.v1 import orders_pb2, orders_pb2_grpc
 from services.kernel.runtime import ServiceContext, ServiceDefinition, ServiceParts
 from services.kernel.unit_of_work import SqlUnitOfWork, UnitOfWork
+from services.orders.events import subscriptions
 from services.orders.grpc_api import OrdersGrpc
 from services.orders.inventory_client import Inventory, InventoryClient
 from services.orders.recovery import placement_recovery
@@ -34,6 +35,7 @@ def build(context: ServiceContext) -> ServiceParts:
             servicer, server
         ),
         uow=service.uow,
+        subscriptions=subscriptions(),
         workers=[placement_recovery(service, stale_after=settings.recovery_after)],
     )
 

@@ -96,6 +96,7 @@ def order_to_proto(order: Order) -> pb.Order:
         placed_at=_time(order.placed_at),
         shipped_at=_time(order.shipped_at),
         cancelled_at=_time(order.cancelled_at),
+        backorder_expected_at=_time(order.backorder_expected_at),
     )
     if order.routing is not None:
         message.routing.CopyFrom(routing_to_proto(order.routing))

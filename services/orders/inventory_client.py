@@ -4,6 +4,7 @@ adapter."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
 import grpc
@@ -32,6 +33,21 @@ class Inventory(Protocol):
         (INVALID_STATE), so a late hold of an abandoned placement can never take stock."""
         ...
 
+    async def backorder_options(
+        self, skus: Sequence[str], channel: str
+    ) -> tuple[bool, list[Candidate]]:
+        """Whether the channel takes backorders, and where units of the SKUs on open purchase
+        orders are not yet promised (the candidates count those units as available)."""
+        ...
+
+    async def promise(
+        self, key: str, lines: Sequence[tuple[str, str, int]]
+    ) -> tuple[bool, datetime | None]:
+        """Promises all lines or none against units on open purchase orders: (True, when they
+        are expected, None if unknown), or (False, None) when too few are left on order.
+        Refused like `reserve` under a released key."""
+        ...
+
     async def release(self, key: str) -> None:
         """Gives back what the key holds; a key never seen is remembered as released."""
         ...
@@ -57,16 +73,7 @@ class InventoryClient:
         self, skus: Sequence[str]
     ) -> tuple[list[Candidate], list[str], dict[str, str]]:
         response = await self._stub.GetSourcingOptions(pb.GetSourcingOptionsRequest(skus=skus))
-        candidates = [
-            Candidate(
-                code=option.location.code,
-                kind=enum_name(pb.LocationKind, option.location.kind),
-                latitude=option.location.latitude,
-                longitude=option.location.longitude,
-                available={units.sku: units.available for units in option.available},
-            )
-            for option in response.options
-        ]
+        candidates = _candidates(response.options)
         made_from = {x.sku: x.blank_sku for x in response.made_from}
         return candidates, list(response.unknown_skus), made_from
 
@@ -85,6 +92,30 @@ class InventoryClient:
                 return False
             raise _domain_or_original(error) from error
         return True
+
+    async def backorder_options(
+        self, skus: Sequence[str], channel: str
+    ) -> tuple[bool, list[Candidate]]:
+        request = pb.GetBackorderOptionsRequest(skus=skus, channel=channel)
+        response = await self._stub.GetBackorderOptions(request)
+        return response.allowed, _candidates(response.options)
+
+    async def promise(
+        self, key: str, lines: Sequence[tuple[str, str, int]]
+    ) -> tuple[bool, datetime | None]:
+        request = pb.PromiseRequest(
+            key=key,
+            lines=[pb.ReservationLine(sku=s, location_code=loc, quantity=q) for s, loc, q in lines],
+        )
+        try:
+            promise = await self._stub.PromiseStock(request)
+        except grpc.aio.AioRpcError as error:
+            refusal = from_rpc_error(error)
+            if refusal is not None and refusal.code is ErrorCode.INSUFFICIENT_STOCK:
+                return False, None
+            raise _domain_or_original(error) from error
+        expected = datetime.fromisoformat(promise.expected_at) if promise.expected_at else None
+        return True, expected
 
     async def release(self, key: str) -> None:
         await self._stub.Release(pb.ReleaseRequest(key=key))
@@ -105,6 +136,19 @@ class InventoryClient:
                 return None
             raise
         return [(x.sku, x.location_code, x.quantity) for x in reservation.held]
+
+
+def _candidates(options: Sequence[pb.SourcingOption]) -> list[Candidate]:
+    return [
+        Candidate(
+            code=option.location.code,
+            kind=enum_name(pb.LocationKind, option.location.kind),
+            latitude=option.location.latitude,
+            longitude=option.location.longitude,
+            available={units.sku: units.available for units in option.available},
+        )
+        for option in options
+    ]
 
 
 def _domain_or_original(error: grpc.aio.AioRpcError) -> Exception:

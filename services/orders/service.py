@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from oms.events.v1 import orders_pb2 as events
 from services.kernel import bounds
@@ -84,7 +84,11 @@ class OrdersService:
         """Holds stock for a claim and allocates it, or gives the claim up when it cannot."""
         try:
             plan, made_from = await self._hold_cheapest_plan(order_id, new)
-        except DomainError:
+        except DomainError as refusal:
+            if refusal.code is ErrorCode.INSUFFICIENT_STOCK:
+                backordered = await self._promise_on_order(order_id, new)
+                if backordered is not None:
+                    return backordered
             await self._abandon(order_id)
             raise
         return await self._allocate(order_id, plan, made_from)
@@ -132,43 +136,33 @@ class OrdersService:
         made_from: Mapping[str, str],
         held: Sequence[tuple[str, str, int]] = (),
     ) -> Order:
-        """Records the held stock as shipments (one per location, in the order's SKUs) and
-        publishes OrderPlaced, with the units made to order for workorders to open their work.
-        An order no longer PLACING (allocated meanwhile) is returned as it is."""
-        parcels = rules.parcels_by_location(plan, held)
+        """`allocate` in a unit of work of its own."""
         async with self.uow.write() as store:
-            claim = await store.lock_order(order_id)
-            if claim is None:
-                raise DomainError(ErrorCode.NOT_FOUND, f"no order {order_id}", "id")
-            if claim.status is not OrderStatus.PLACING:
-                return claim
-            shipments = [
-                Shipment(str(uuid.uuid4()), location_code, ShipmentStatus.ALLOCATED, lines)
-                for location_code, lines in rules.as_ordered(parcels, claim.lines, made_from)
-            ]
-            order = await store.allocate(order_id, plan, shipments)
-            store.record(
-                events.OrderPlaced(
-                    order_id=order.id,
-                    number=order.number,
-                    channel=order.channel,
-                    lines=[_line_fact(x.sku, x.quantity, x.unit_price_cents) for x in order.lines],
-                    shipments=[_shipment_fact(s.id, s.location_code, s.lines) for s in shipments],
-                    routing_cost_cents=plan.total_cents if plan else 0,
-                    made_to_order=[
-                        events.MadeToOrderFact(
-                            shipment_id=s.id,
-                            location_code=s.location_code,
-                            sku=sku,
-                            blank_sku=blank,
-                            quantity=units,
-                        )
-                        for s in shipments
-                        for sku, blank, units in rules.made_to_order(s, made_from)
-                    ],
-                )
+            return await allocate(store, order_id, plan, made_from, held)
+
+    async def _promise_on_order(self, order_id: str, new: NewOrder) -> Order | None:
+        """Backorders a claim short of stock when its channel allows it: plans over the units
+        on open purchase orders not yet promised, as over stock, and has inventory promise
+        them (all lines or none, planned again when another buyer took them meanwhile). None
+        when the channel takes no backorders or not enough is on order."""
+        units = rules.units_by_sku(new)
+        ship_to = (new.ship_to.latitude, new.ship_to.longitude)
+        for _attempt in range(REPLAN_ATTEMPTS):
+            allowed, candidates = await self._inventory.backorder_options(
+                sorted(units), new.channel
             )
-        return order
+            if not allowed:
+                return None
+            plan = plan_order(units, candidates, ship_to, new.split_policy, self._cost_model)
+            if plan is None:
+                return None
+            promised, expected_at = await self._inventory.promise(
+                order_id, rules.lines_to_hold(plan)
+            )
+            if promised:
+                async with self.uow.write() as store:
+                    return await backorder(store, order_id, plan, expected_at)
+        return None
 
     async def _when_placed(self, order: Order) -> Order | None:
         """The order once its placement has settled (another request may still be placing it);
@@ -337,6 +331,81 @@ class OrdersService:
     async def _order_by_external_id(self, channel: str, external_id: str) -> Order | None:
         async with self.uow.read() as store:
             return await store.order_by_external_id(channel, external_id)
+
+
+async def allocate(
+    store: OrdersStore,
+    order_id: str,
+    plan: RoutingPlan | None,
+    made_from: Mapping[str, str],
+    held: Sequence[tuple[str, str, int]] = (),
+) -> Order:
+    """Records the held stock as shipments (one per location, in the order's SKUs) and
+    publishes OrderPlaced, with the units made to order for workorders to open their work.
+    An order no longer PLACING or BACKORDERED (allocated meanwhile, cancelled) is returned as
+    it is."""
+    parcels = rules.parcels_by_location(plan, held)
+    claim = await store.lock_order(order_id)
+    if claim is None:
+        raise DomainError(ErrorCode.NOT_FOUND, f"no order {order_id}", "id")
+    if claim.status not in rules.AWAITING_STOCK:
+        return claim
+    shipments = [
+        Shipment(str(uuid.uuid4()), location_code, ShipmentStatus.ALLOCATED, lines)
+        for location_code, lines in rules.as_ordered(parcels, claim.lines, made_from)
+    ]
+    order = await store.allocate(order_id, plan, shipments)
+    store.record(
+        events.OrderPlaced(
+            order_id=order.id,
+            number=order.number,
+            channel=order.channel,
+            lines=[_line_fact(x.sku, x.quantity, x.unit_price_cents) for x in order.lines],
+            shipments=[_shipment_fact(s.id, s.location_code, s.lines) for s in shipments],
+            routing_cost_cents=plan.total_cents if plan else 0,
+            made_to_order=[
+                events.MadeToOrderFact(
+                    shipment_id=s.id,
+                    location_code=s.location_code,
+                    sku=sku,
+                    blank_sku=blank,
+                    quantity=units,
+                )
+                for s in shipments
+                for sku, blank, units in rules.made_to_order(s, made_from)
+            ],
+        )
+    )
+    return order
+
+
+async def backorder(
+    store: OrdersStore, order_id: str, plan: RoutingPlan, expected_at: datetime | None
+) -> Order:
+    """Records a claim whose units inventory promised on open purchase orders as BACKORDERED,
+    expected in at `expected_at`, with the plan that routed it and no shipment yet (they open
+    when the receipt lands: `allocate_backorder`). An order no longer PLACING (its promise
+    already filled) is returned as it is."""
+    claim = await store.lock_order(order_id)
+    if claim is None:
+        raise DomainError(ErrorCode.NOT_FOUND, f"no order {order_id}", "id")
+    if claim.status is not OrderStatus.PLACING:
+        return claim
+    return await store.backorder(order_id, plan, expected_at)
+
+
+async def allocate_backorder(
+    store: OrdersStore, order_id: str, held: Sequence[tuple[str, str, int]]
+) -> None:
+    """Inventory now holds all a backorder was promised (BackorderFilled): the order is
+    ALLOCATED with a shipment from each location that holds its units, in the event's unit of
+    work. A claim still PLACING (the receipt came before its placement recorded the backorder)
+    is allocated the same way; any other order (cancelled meanwhile) is left as it is.
+    Backorders are never made to order: a SKU made to order is never on a purchase order."""
+    order = await store.lock_order(order_id)
+    if order is not None:
+        # The plan names exactly the lines promised, now held; a claim has no plan yet.
+        await allocate(store, order_id, order.routing, {}, () if order.routing else held)
 
 
 def _still_placing() -> DomainError:

@@ -76,6 +76,13 @@ class OrdersStore(Store, Protocol):
         completed from what inventory held) and opens its shipments; returns the order."""
         ...
 
+    async def backorder(
+        self, order_id: str, plan: RoutingPlan, expected_at: datetime | None
+    ) -> Order:
+        """Makes a PLACING order BACKORDERED, expected in at `expected_at`, and keeps the plan
+        that routed it; returns the order (with no shipment)."""
+        ...
+
     async def mark_cancelled(self, order_id: str) -> Order:
         """Makes the order and all its shipments CANCELLED, stamped now; returns the order."""
         ...
@@ -142,6 +149,8 @@ class OrderRow(SQLModel, table=True):
     shipped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Revision 0002.
+    backorder_expected_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class OrderLineRow(SQLModel, table=True):
@@ -287,6 +296,18 @@ class SqlOrdersStore(SqlStore):
         await self.session.flush()
         return (await self._assemble([row]))[0]
 
+    async def backorder(
+        self, order_id: str, plan: RoutingPlan, expected_at: datetime | None
+    ) -> Order:
+        row = await self._required_row(order_id)
+        row.status = OrderStatus.BACKORDERED.value
+        row.routing = routing_to_json(plan)
+        row.backorder_expected_at = expected_at
+        row.updated_at = utcnow()
+        self.session.add(row)
+        await self.session.flush()
+        return (await self._assemble([row]))[0]
+
     async def mark_cancelled(self, order_id: str) -> Order:
         row = await self._required_row(order_id)
         row.status = OrderStatus.CANCELLED.value
@@ -423,6 +444,7 @@ class SqlOrdersStore(SqlStore):
                 placed_at=row.placed_at,
                 shipped_at=row.shipped_at,
                 cancelled_at=row.cancelled_at,
+                backorder_expected_at=row.backorder_expected_at,
             )
             for row in rows
         ]

@@ -415,4 +415,5 @@ def _opened(order: PurchaseOrder) -> PurchaseOrderOpened:
         supplier_code=order.supplier.code,
         location_code=order.location_code,
         lines=[PurchasedUnits(sku=x.sku, quantity=x.quantity_ordered) for x in order.lines],
+        expected_at=purchasing.expected_at(order).isoformat(),
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from services.inventory.domain.model import (
     Adjustment,
@@ -18,6 +20,7 @@ from services.inventory.domain.model import (
     ReservationStatus,
     Sku,
     StockLevel,
+    Supply,
 )
 from services.inventory.store import InventoryStore
 from services.kernel.bounds import MAX_LEVEL_UNITS
@@ -36,6 +39,8 @@ class InventoryData(MemoryData):
     reservations: dict[str, Reservation] = field(default_factory=dict)
     holders: dict[str, str] = field(default_factory=dict)
     adjustments: dict[str, Adjustment] = field(default_factory=dict)
+    # By (purchase order id, SKU): (location code, supply).
+    supply: dict[tuple[str, str], tuple[str, Supply]] = field(default_factory=dict)
 
 
 def _lock_order(lines: Sequence[ReservationLine]) -> tuple[ReservationLine, ...]:
@@ -104,6 +109,7 @@ class MemoryInventoryStore(MemoryStore[InventoryData]):
             in_transit=level.in_transit + delta.in_transit,
             pending_inspection=level.pending_inspection + delta.pending_inspection,
             in_repair=level.in_repair + delta.in_repair,
+            promised=level.promised + delta.promised,
         )
         # The SQL store's WHERE clause, condition by condition.
         states = (
@@ -112,8 +118,11 @@ class MemoryInventoryStore(MemoryStore[InventoryData]):
             after.in_transit,
             after.pending_inspection,
             after.in_repair,
+            after.promised,
         )
         if min(states) < 0 or max(states) > MAX_LEVEL_UNITS or after.reserved > after.on_hand:
+            return None
+        if delta.promised > 0 and after.promised > after.in_transit:
             return None
         self.data.levels[(movement.sku, movement.location_code)] = after
         entry = LedgerEntry(len(self.data.ledger) + 1, movement, utcnow())
@@ -163,6 +172,14 @@ class MemoryInventoryStore(MemoryStore[InventoryData]):
                 options.setdefault(location.code, (location, {}))[1][level.sku] = level.available
         return [options[code] for code in sorted(options)]
 
+    async def backorder_options(self, skus: Sequence[str]) -> list[tuple[Location, dict[str, int]]]:
+        options: dict[str, tuple[Location, dict[str, int]]] = {}
+        for location, level in self._shipping_levels(skus):
+            if level.in_transit > level.promised:
+                units = level.in_transit - level.promised
+                options.setdefault(location.code, (location, {}))[1][level.sku] = units
+        return [options[code] for code in sorted(options)]
+
     async def recent_movements(self, sku: str, location_code: str, limit: int) -> list[LedgerEntry]:
         entries = [
             entry
@@ -188,6 +205,63 @@ class MemoryInventoryStore(MemoryStore[InventoryData]):
             raise AssertionError("one safety stock per channel and SKU (a primary key in SQL)")
         self.data.channels[channel.code] = channel
 
+    async def channel(self, code: str) -> Channel | None:
+        found = self.data.channels.get(code)
+        return replace(found, safety_stock=()) if found else None
+
+    # Supply on purchase orders
+
+    async def expect_supply(
+        self,
+        purchase_order_id: str,
+        location_code: str,
+        lines: Sequence[tuple[str, int]],
+        expected_at: datetime | None,
+    ) -> None:
+        for sku, units in lines:
+            self.data.supply.setdefault(
+                (purchase_order_id, sku), (location_code, Supply(expected_at, units))
+            )
+
+    async def supply_received(self, purchase_order_id: str, sku: str, units: int) -> None:
+        found = self.data.supply.get((purchase_order_id, sku))
+        if found is not None:
+            location_code, supply = found
+            left = replace(supply, units=max(0, supply.units - units))
+            self.data.supply[(purchase_order_id, sku)] = (location_code, left)
+
+    async def supply_cancelled(self, purchase_order_id: str) -> None:
+        for key in [k for k in self.data.supply if k[0] == purchase_order_id]:
+            del self.data.supply[key]
+
+    async def supply(self, sku: str, location_code: str) -> list[Supply]:
+        return [
+            supply
+            for (_po, line_sku), (where, supply) in self.data.supply.items()
+            if (line_sku, where) == (sku, location_code) and supply.units > 0
+        ]
+
+    async def backorders(self, sku: str, location_code: str) -> list[tuple[str, int]]:
+        # Reservations in the order they were claimed: oldest first.
+        return [
+            (key, line.quantity)
+            for key, reservation in self.data.reservations.items()
+            for line in reservation.promised
+            if (line.sku, line.location_code) == (sku, location_code)
+        ]
+
+    async def fill_promise(self, key: str, sku: str, location_code: str, units: int) -> None:
+        reservation = self.data.reservations[key]
+        promised = Counter({(x.sku, x.location_code): x.quantity for x in reservation.promised})
+        held = Counter({(x.sku, x.location_code): x.quantity for x in reservation.held})
+        if promised[(sku, location_code)] < units:
+            raise LookupError(f"reservation {key} has not promised {units} {sku}")
+        promised[(sku, location_code)] -= units
+        held[(sku, location_code)] += units
+        self.data.reservations[key] = replace(
+            reservation, held=_lines(held), promised=_lines(promised)
+        )
+
     # Reservations
 
     async def reservation(self, key: str) -> Reservation | None:
@@ -206,20 +280,21 @@ class MemoryInventoryStore(MemoryStore[InventoryData]):
         self.data.holders[key] = holder_type
         return True
 
-    async def add_reservation_line(self, key: str, line: ReservationLine) -> None:
+    async def add_reservation_line(
+        self, key: str, line: ReservationLine, promised: bool = False
+    ) -> None:
         reservation = self.data.reservations[key]
-        lines = (*reservation.held, *reservation.committed, *reservation.released)
-        if any((x.sku, x.location_code) == (line.sku, line.location_code) for x in lines):
+        if (line.sku, line.location_code) in _units(reservation):
             raise AssertionError("one line per SKU and location (a primary key in SQL)")
-        self.data.reservations[key] = replace(
-            reservation, held=_lock_order([*reservation.held, line])
-        )
+        if promised:
+            added = replace(reservation, promised=_lock_order([*reservation.promised, line]))
+        else:
+            added = replace(reservation, held=_lock_order([*reservation.held, line]))
+        self.data.reservations[key] = added
 
     async def save_reservation(self, reservation: Reservation) -> None:
         stored = self.data.reservations[reservation.key]
-        before = sorted((*stored.held, *stored.committed, *stored.released), key=str)
-        after = (*reservation.held, *reservation.committed, *reservation.released)
-        if before != sorted(after, key=str):
+        if _units(stored) != _units(reservation):
             raise AssertionError("a reservation's lines never change once reserved")
         self.data.reservations[reservation.key] = reservation
 
@@ -234,6 +309,23 @@ class MemoryInventoryStore(MemoryStore[InventoryData]):
         )
         lines = [ReservationLine(sku, loc, units) for (sku, loc), units in held.items() if units]
         self.data.reservations[key] = replace(reservation, held=_lock_order(lines))
+
+
+def _units(reservation: Reservation) -> Counter[tuple[str, str]]:
+    """Units per (SKU, location) in every state: what a reservation's rows hold in SQL."""
+    units: Counter[tuple[str, str]] = Counter()
+    for line in (
+        *reservation.held,
+        *reservation.committed,
+        *reservation.released,
+        *reservation.promised,
+    ):
+        units[(line.sku, line.location_code)] += line.quantity
+    return units
+
+
+def _lines(units: Counter[tuple[str, str]]) -> tuple[ReservationLine, ...]:
+    return _lock_order([ReservationLine(sku, loc, n) for (sku, loc), n in units.items() if n > 0])
 
 
 def memory_uow() -> MemoryUnitOfWork[InventoryStore, InventoryData]:

@@ -115,6 +115,19 @@ class MemoryOrdersStore(MemoryStore[OrdersData]):
             )
         )
 
+    async def backorder(
+        self, order_id: str, plan: RoutingPlan, expected_at: datetime | None
+    ) -> Order:
+        order = self.data.orders[order_id]
+        return self._save(
+            replace(
+                order,
+                status=OrderStatus.BACKORDERED,
+                routing=plan,
+                backorder_expected_at=expected_at,
+            )
+        )
+
     async def mark_cancelled(self, order_id: str) -> Order:
         order = self.data.orders[order_id]
         return self._save(
@@ -208,12 +221,14 @@ class Location:
 class Reservation:
     held: list[Line] = field(default_factory=list)
     committed: list[Line] = field(default_factory=list)
+    # A backorder's units still on order.
+    promised: list[Line] = field(default_factory=list)
 
     @property
     def released(self) -> bool:
-        """Released (or a tombstone) when it neither holds nor shipped anything, as inventory
-        settles a reservation's status."""
-        return not self.held and not self.committed
+        """Released (or a tombstone) when it neither holds, promises nor shipped anything, as
+        inventory settles a reservation's status."""
+        return not self.held and not self.committed and not self.promised
 
 
 class Unreachable(Exception):
@@ -246,6 +261,38 @@ class MemoryInventory:
         self.unreachable_before_hold = False
         self.unreachable_after_hold = False
         self.unreachable_on_commit = False
+        # Backorders: units on open purchase orders per (sku, location), the channels that take
+        # backorders, and the date promises are answered with.
+        self.on_order: dict[tuple[str, str], int] = {}
+        self.backorder_channels: set[str] = set()
+        self.expected_at: datetime | None = None
+
+    def promised(self, sku: str, location_code: str) -> int:
+        return sum(
+            units
+            for reservation in self.reservations.values()
+            for s, loc, units in reservation.promised
+            if (s, loc) == (sku, location_code)
+        )
+
+    def receive(self, sku: str, location_code: str, units: int) -> list[tuple[str, list[Line]]]:
+        """A receipt: the units go on hand and fill the oldest promises first; returns each key
+        left with nothing promised and what it holds (what BackorderFilled carries)."""
+        self.on_order[(sku, location_code)] -= units
+        self.on_hand[(sku, location_code)] = self.on_hand.get((sku, location_code), 0) + units
+        filled = []
+        for key, reservation in self.reservations.items():
+            for line in list(reservation.promised):
+                if units and line[:2] == (sku, location_code):
+                    taken = min(units, line[2])
+                    units -= taken
+                    reservation.promised.remove(line)
+                    if taken < line[2]:
+                        reservation.promised.append((sku, location_code, line[2] - taken))
+                    reservation.held.append((sku, location_code, taken))
+                    if not reservation.promised:
+                        filled.append((key, list(reservation.held)))
+        return filled
 
     def reserved(self, sku: str, location_code: str) -> int:
         return sum(
@@ -299,7 +346,36 @@ class MemoryInventory:
         return True
 
     async def release(self, key: str) -> None:
-        self.reservations.setdefault(key, Reservation()).held = []
+        reservation = self.reservations.setdefault(key, Reservation())
+        reservation.held, reservation.promised = [], []
+
+    async def backorder_options(
+        self, skus: Sequence[str], channel: str
+    ) -> tuple[bool, list[Candidate]]:
+        if channel not in self.backorder_channels:
+            return False, []
+        candidates = []
+        for code, location in sorted(self.locations.items()):
+            units = {
+                sku: self.on_order.get((sku, code), 0) - self.promised(sku, code) for sku in skus
+            }
+            units = {sku: n for sku, n in units.items() if n > 0}
+            if units:
+                candidates.append(
+                    Candidate(code, location.kind, location.latitude, location.longitude, units)
+                )
+        return True, candidates
+
+    async def promise(self, key: str, lines: Sequence[Line]) -> tuple[bool, datetime | None]:
+        existing = self.reservations.get(key)
+        if existing is not None and existing.released:
+            raise DomainError(ErrorCode.INVALID_STATE, f"reservation {key} was released", "key")
+        if existing is None:
+            left = {k: n - self.promised(*k) for k, n in self.on_order.items()}
+            if any(left.get((sku, loc), 0) < units for sku, loc, units in lines):
+                return False, None
+            self.reservations[key] = Reservation(promised=sorted(lines))
+        return True, self.expected_at
 
     async def commit(self, key: str, location_code: str) -> None:
         self.commits_asked.append((key, location_code))

@@ -27,6 +27,7 @@ from launcher.embedded_nats import EmbeddedNats
 from launcher.nats_access import CONSUMES, PARTIES, NatsUser
 from launcher.pki import issue_all
 from launcher.ports import free_port
+from oms.events.v1.inventory_pb2 import BackorderFilled
 from oms.events.v1.orders_pb2 import OrderPlaced
 from oms.events.v1.procurement_pb2 import PurchaseOrderCancelled
 from oms.events.v1.returns_pb2 import ReturnInspected
@@ -339,6 +340,7 @@ async def test_every_service_runs_under_its_own_user(
             "workorders": WorkOrderCompleted(),
             "orders": OrderPlaced(),
             "procurement": PurchaseOrderCancelled(),
+            "inventory": BackorderFilled(),
         }
         consumed_streams = {domain for consumed in CONSUMES.values() for domain, _ in consumed}
         assert consumed_streams == set(nothing_to_do)

@@ -3,8 +3,10 @@
 isort:skip_file
 Events the inventory service publishes on oms.inventory.*."""
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf.internal import containers as _containers
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -34,6 +36,7 @@ class StockLevelChanged(_message.Message):
     SOURCE_TYPE_FIELD_NUMBER: _builtins.int
     SOURCE_ID_FIELD_NUMBER: _builtins.int
     MOVEMENT_ID_FIELD_NUMBER: _builtins.int
+    PROMISED_FIELD_NUMBER: _builtins.int
     sku: _builtins.str
     location_code: _builtins.str
     on_hand: _builtins.int
@@ -49,6 +52,7 @@ class StockLevelChanged(_message.Message):
     source_id: _builtins.str
     movement_id: _builtins.int
     """The ledger row that recorded the change."""
+    promised: _builtins.int
     def __init__(
         self,
         *,
@@ -64,11 +68,64 @@ class StockLevelChanged(_message.Message):
         source_type: _builtins.str = ...,
         source_id: _builtins.str = ...,
         movement_id: _builtins.int = ...,
+        promised: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["available", b"available", "in_repair", b"in_repair", "in_transit", b"in_transit", "location_code", b"location_code", "movement_id", b"movement_id", "on_hand", b"on_hand", "pending_inspection", b"pending_inspection", "reason", b"reason", "reserved", b"reserved", "sku", b"sku", "source_id", b"source_id", "source_type", b"source_type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["available", b"available", "in_repair", b"in_repair", "in_transit", b"in_transit", "location_code", b"location_code", "movement_id", b"movement_id", "on_hand", b"on_hand", "pending_inspection", b"pending_inspection", "promised", b"promised", "reason", b"reason", "reserved", b"reserved", "sku", b"sku", "source_id", b"source_id", "source_type", b"source_type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___StockLevelChanged: _TypeAlias = StockLevelChanged  # noqa: Y015
+
+@_typing.final
+class FilledLine(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SKU_FIELD_NUMBER: _builtins.int
+    LOCATION_CODE_FIELD_NUMBER: _builtins.int
+    QUANTITY_FIELD_NUMBER: _builtins.int
+    sku: _builtins.str
+    location_code: _builtins.str
+    quantity: _builtins.int
+    def __init__(
+        self,
+        *,
+        sku: _builtins.str = ...,
+        location_code: _builtins.str = ...,
+        quantity: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["location_code", b"location_code", "quantity", b"quantity", "sku", b"sku"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FilledLine: _TypeAlias = FilledLine  # noqa: Y015
+
+@_typing.final
+class BackorderFilled(_message.Message):
+    """Subject: oms.inventory.backorder_filled. A receipt turned the last units promised under a
+    key into held units: the key now holds these lines (all of them on hand).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_FIELD_NUMBER: _builtins.int
+    HELD_FIELD_NUMBER: _builtins.int
+    key: _builtins.str
+    @_builtins.property
+    def held(self) -> _containers.RepeatedCompositeFieldContainer[Global___FilledLine]: ...
+    def __init__(
+        self,
+        *,
+        key: _builtins.str = ...,
+        held: _abc.Iterable[Global___FilledLine] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["held", b"held", "key", b"key"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BackorderFilled: _TypeAlias = BackorderFilled  # noqa: Y015

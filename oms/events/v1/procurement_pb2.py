@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1foms/events/v1/procurement.proto\x12\roms.events.v1\"/\n\x0ePurchasedUnits\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\"\x9c\x01\n\x13PurchaseOrderOpened\x12\x19\n\x11purchase_order_id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x15\n\rsupplier_code\x18\x03 \x01(\t\x12\x15\n\rlocation_code\x18\x04 \x01(\t\x12,\n\x05lines\x18\x05 \x03(\x0b\x32\x1d.oms.events.v1.PurchasedUnits\"\x9b\x01\n\x15PurchaseOrderReceived\x12\x19\n\x11purchase_order_id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x12\n\nreceipt_id\x18\x03 \x01(\t\x12\x15\n\rlocation_code\x18\x04 \x01(\t\x12,\n\x05lines\x18\x05 \x03(\x0b\x32\x1d.oms.events.v1.PurchasedUnits\"\x88\x01\n\x16PurchaseOrderCancelled\x12\x19\n\x11purchase_order_id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x15\n\rlocation_code\x18\x03 \x01(\t\x12,\n\x05lines\x18\x04 \x03(\x0b\x32\x1d.oms.events.v1.PurchasedUnitsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1foms/events/v1/procurement.proto\x12\roms.events.v1\"/\n\x0ePurchasedUnits\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\"\xb1\x01\n\x13PurchaseOrderOpened\x12\x19\n\x11purchase_order_id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x15\n\rsupplier_code\x18\x03 \x01(\t\x12\x15\n\rlocation_code\x18\x04 \x01(\t\x12,\n\x05lines\x18\x05 \x03(\x0b\x32\x1d.oms.events.v1.PurchasedUnits\x12\x13\n\x0b\x65xpected_at\x18\x06 \x01(\t\"\x9b\x01\n\x15PurchaseOrderReceived\x12\x19\n\x11purchase_order_id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x12\n\nreceipt_id\x18\x03 \x01(\t\x12\x15\n\rlocation_code\x18\x04 \x01(\t\x12,\n\x05lines\x18\x05 \x03(\x0b\x32\x1d.oms.events.v1.PurchasedUnits\"\x88\x01\n\x16PurchaseOrderCancelled\x12\x19\n\x11purchase_order_id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x15\n\rlocation_code\x18\x03 \x01(\t\x12,\n\x05lines\x18\x04 \x03(\x0b\x32\x1d.oms.events.v1.PurchasedUnitsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,9 +34,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PURCHASEDUNITS']._serialized_start=50
   _globals['_PURCHASEDUNITS']._serialized_end=97
   _globals['_PURCHASEORDEROPENED']._serialized_start=100
-  _globals['_PURCHASEORDEROPENED']._serialized_end=256
-  _globals['_PURCHASEORDERRECEIVED']._serialized_start=259
-  _globals['_PURCHASEORDERRECEIVED']._serialized_end=414
-  _globals['_PURCHASEORDERCANCELLED']._serialized_start=417
-  _globals['_PURCHASEORDERCANCELLED']._serialized_end=553
+  _globals['_PURCHASEORDEROPENED']._serialized_end=277
+  _globals['_PURCHASEORDERRECEIVED']._serialized_start=280
+  _globals['_PURCHASEORDERRECEIVED']._serialized_end=435
+  _globals['_PURCHASEORDERCANCELLED']._serialized_start=438
+  _globals['_PURCHASEORDERCANCELLED']._serialized_end=574
 # @@protoc_insertion_point(module_scope)

@@ -51,10 +51,13 @@ class PurchaseOrderOpened(_message.Message):
     SUPPLIER_CODE_FIELD_NUMBER: _builtins.int
     LOCATION_CODE_FIELD_NUMBER: _builtins.int
     LINES_FIELD_NUMBER: _builtins.int
+    EXPECTED_AT_FIELD_NUMBER: _builtins.int
     purchase_order_id: _builtins.str
     number: _builtins.str
     supplier_code: _builtins.str
     location_code: _builtins.str
+    expected_at: _builtins.str
+    """RFC 3339: opened plus the supplier's lead time."""
     @_builtins.property
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___PurchasedUnits]: ...
     def __init__(
@@ -65,10 +68,11 @@ class PurchaseOrderOpened(_message.Message):
         supplier_code: _builtins.str = ...,
         location_code: _builtins.str = ...,
         lines: _abc.Iterable[Global___PurchasedUnits] | None = ...,
+        expected_at: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["lines", b"lines", "location_code", b"location_code", "number", b"number", "purchase_order_id", b"purchase_order_id", "supplier_code", b"supplier_code"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expected_at", b"expected_at", "lines", b"lines", "location_code", b"location_code", "number", b"number", "purchase_order_id", b"purchase_order_id", "supplier_code", b"supplier_code"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

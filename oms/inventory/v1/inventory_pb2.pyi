@@ -172,6 +172,7 @@ class StockLevel(_message.Message):
     IN_TRANSIT_FIELD_NUMBER: _builtins.int
     PENDING_INSPECTION_FIELD_NUMBER: _builtins.int
     IN_REPAIR_FIELD_NUMBER: _builtins.int
+    PROMISED_FIELD_NUMBER: _builtins.int
     sku: _builtins.str
     location_code: _builtins.str
     on_hand: _builtins.int
@@ -180,6 +181,8 @@ class StockLevel(_message.Message):
     in_transit: _builtins.int
     pending_inspection: _builtins.int
     in_repair: _builtins.int
+    promised: _builtins.int
+    """Units of in_transit promised to backorders (never more than in_transit when promised)."""
     def __init__(
         self,
         *,
@@ -191,10 +194,11 @@ class StockLevel(_message.Message):
         in_transit: _builtins.int = ...,
         pending_inspection: _builtins.int = ...,
         in_repair: _builtins.int = ...,
+        promised: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["available", b"available", "in_repair", b"in_repair", "in_transit", b"in_transit", "location_code", b"location_code", "on_hand", b"on_hand", "pending_inspection", b"pending_inspection", "reserved", b"reserved", "sku", b"sku"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["available", b"available", "in_repair", b"in_repair", "in_transit", b"in_transit", "location_code", b"location_code", "on_hand", b"on_hand", "pending_inspection", b"pending_inspection", "promised", b"promised", "reserved", b"reserved", "sku", b"sku"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -558,9 +562,12 @@ class Channel(_message.Message):
     CODE_FIELD_NUMBER: _builtins.int
     DEFAULT_SAFETY_STOCK_FIELD_NUMBER: _builtins.int
     SAFETY_STOCK_FIELD_NUMBER: _builtins.int
+    ALLOW_BACKORDERS_FIELD_NUMBER: _builtins.int
     code: _builtins.str
     default_safety_stock: _builtins.int
     """Units held back from every SKU without an override."""
+    allow_backorders: _builtins.bool
+    """Whether orders short on hand may be accepted against units on open purchase orders."""
     @_builtins.property
     def safety_stock(self) -> _containers.RepeatedCompositeFieldContainer[Global___SafetyStock]: ...
     def __init__(
@@ -569,10 +576,11 @@ class Channel(_message.Message):
         code: _builtins.str = ...,
         default_safety_stock: _builtins.int = ...,
         safety_stock: _abc.Iterable[Global___SafetyStock] | None = ...,
+        allow_backorders: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "default_safety_stock", b"default_safety_stock", "safety_stock", b"safety_stock"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allow_backorders", b"allow_backorders", "code", b"code", "default_safety_stock", b"default_safety_stock", "safety_stock", b"safety_stock"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -585,8 +593,11 @@ class UpsertChannelRequest(_message.Message):
     CODE_FIELD_NUMBER: _builtins.int
     DEFAULT_SAFETY_STOCK_FIELD_NUMBER: _builtins.int
     SAFETY_STOCK_FIELD_NUMBER: _builtins.int
+    ALLOW_BACKORDERS_FIELD_NUMBER: _builtins.int
     code: _builtins.str
     default_safety_stock: _builtins.int
+    allow_backorders: _builtins.bool
+    """Left out: as it was (false for a new channel)."""
     @_builtins.property
     def safety_stock(self) -> _containers.RepeatedCompositeFieldContainer[Global___SafetyStock]:
         """Per-SKU overrides; they replace the channel's previous overrides."""
@@ -597,12 +608,15 @@ class UpsertChannelRequest(_message.Message):
         code: _builtins.str = ...,
         default_safety_stock: _builtins.int = ...,
         safety_stock: _abc.Iterable[Global___SafetyStock] | None = ...,
+        allow_backorders: _builtins.bool | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_allow_backorders", b"_allow_backorders", "allow_backorders", b"allow_backorders"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "default_safety_stock", b"default_safety_stock", "safety_stock", b"safety_stock"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_allow_backorders", b"_allow_backorders", "allow_backorders", b"allow_backorders", "code", b"code", "default_safety_stock", b"default_safety_stock", "safety_stock", b"safety_stock"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__allow_backorders: _TypeAlias = _typing.Literal["allow_backorders"]  # noqa: Y015
+    _WhichOneofArgType__allow_backorders: _TypeAlias = _typing.Literal["_allow_backorders", b"_allow_backorders"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__allow_backorders) -> _WhichOneofReturnType__allow_backorders | None: ...
 
 Global___UpsertChannelRequest: _TypeAlias = UpsertChannelRequest  # noqa: Y015
 
@@ -640,6 +654,7 @@ class Reservation(_message.Message):
     HELD_FIELD_NUMBER: _builtins.int
     COMMITTED_FIELD_NUMBER: _builtins.int
     RELEASED_FIELD_NUMBER: _builtins.int
+    PROMISED_FIELD_NUMBER: _builtins.int
     key: _builtins.str
     status: Global___ReservationStatus.ValueType
     @_builtins.property
@@ -648,6 +663,10 @@ class Reservation(_message.Message):
     def committed(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReservationLine]: ...
     @_builtins.property
     def released(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReservationLine]: ...
+    @_builtins.property
+    def promised(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReservationLine]:
+        """Units promised against purchase orders still on their way (a backorder), held once received."""
+
     def __init__(
         self,
         *,
@@ -656,10 +675,11 @@ class Reservation(_message.Message):
         held: _abc.Iterable[Global___ReservationLine] | None = ...,
         committed: _abc.Iterable[Global___ReservationLine] | None = ...,
         released: _abc.Iterable[Global___ReservationLine] | None = ...,
+        promised: _abc.Iterable[Global___ReservationLine] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["committed", b"committed", "held", b"held", "key", b"key", "released", b"released", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["committed", b"committed", "held", b"held", "key", b"key", "promised", b"promised", "released", b"released", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -911,6 +931,107 @@ class GetSourcingOptionsResponse(_message.Message):
 Global___GetSourcingOptionsResponse: _TypeAlias = GetSourcingOptionsResponse  # noqa: Y015
 
 @_typing.final
+class GetBackorderOptionsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SKUS_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    channel: _builtins.str
+    @_builtins.property
+    def skus(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        skus: _abc.Iterable[_builtins.str] | None = ...,
+        channel: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "skus", b"skus"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetBackorderOptionsRequest: _TypeAlias = GetBackorderOptionsRequest  # noqa: Y015
+
+@_typing.final
+class GetBackorderOptionsResponse(_message.Message):
+    """A location that ships orders with units of the requested SKUs on open purchase orders not yet
+    promised (in `available`).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ALLOWED_FIELD_NUMBER: _builtins.int
+    OPTIONS_FIELD_NUMBER: _builtins.int
+    allowed: _builtins.bool
+    """False when the channel does not accept backorders: no options then."""
+    @_builtins.property
+    def options(self) -> _containers.RepeatedCompositeFieldContainer[Global___SourcingOption]: ...
+    def __init__(
+        self,
+        *,
+        allowed: _builtins.bool = ...,
+        options: _abc.Iterable[Global___SourcingOption] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed", b"allowed", "options", b"options"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetBackorderOptionsResponse: _TypeAlias = GetBackorderOptionsResponse  # noqa: Y015
+
+@_typing.final
+class PromiseRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_FIELD_NUMBER: _builtins.int
+    LINES_FIELD_NUMBER: _builtins.int
+    key: _builtins.str
+    """The holder's key (an order). Promising under a key already used returns that reservation."""
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReservationLine]: ...
+    def __init__(
+        self,
+        *,
+        key: _builtins.str = ...,
+        lines: _abc.Iterable[Global___ReservationLine] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "lines", b"lines"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PromiseRequest: _TypeAlias = PromiseRequest  # noqa: Y015
+
+@_typing.final
+class Promise(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESERVATION_FIELD_NUMBER: _builtins.int
+    EXPECTED_AT_FIELD_NUMBER: _builtins.int
+    expected_at: _builtins.str
+    """RFC 3339: when the purchase orders are expected to bring the promised units; empty when
+    they carry no date.
+    """
+    @_builtins.property
+    def reservation(self) -> Global___Reservation: ...
+    def __init__(
+        self,
+        *,
+        reservation: Global___Reservation | None = ...,
+        expected_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["reservation", b"reservation"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expected_at", b"expected_at", "reservation", b"reservation"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Promise: _TypeAlias = Promise  # noqa: Y015
+
+@_typing.final
 class StockMovement(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -926,6 +1047,7 @@ class StockMovement(_message.Message):
     SOURCE_TYPE_FIELD_NUMBER: _builtins.int
     SOURCE_ID_FIELD_NUMBER: _builtins.int
     OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    PROMISED_DELTA_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     sku: _builtins.str
     location_code: _builtins.str
@@ -938,6 +1060,7 @@ class StockMovement(_message.Message):
     source_type: _builtins.str
     source_id: _builtins.str
     occurred_at: _builtins.str
+    promised_delta: _builtins.int
     def __init__(
         self,
         *,
@@ -953,10 +1076,11 @@ class StockMovement(_message.Message):
         source_type: _builtins.str = ...,
         source_id: _builtins.str = ...,
         occurred_at: _builtins.str = ...,
+        promised_delta: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "in_repair_delta", b"in_repair_delta", "in_transit_delta", b"in_transit_delta", "location_code", b"location_code", "occurred_at", b"occurred_at", "on_hand_delta", b"on_hand_delta", "pending_inspection_delta", b"pending_inspection_delta", "reason", b"reason", "reserved_delta", b"reserved_delta", "sku", b"sku", "source_id", b"source_id", "source_type", b"source_type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "in_repair_delta", b"in_repair_delta", "in_transit_delta", b"in_transit_delta", "location_code", b"location_code", "occurred_at", b"occurred_at", "on_hand_delta", b"on_hand_delta", "pending_inspection_delta", b"pending_inspection_delta", "promised_delta", b"promised_delta", "reason", b"reason", "reserved_delta", b"reserved_delta", "sku", b"sku", "source_id", b"source_id", "source_type", b"source_type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

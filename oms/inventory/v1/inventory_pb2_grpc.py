@@ -104,6 +104,16 @@ class InventoryServiceStub:
                 request_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.GetReservationRequest.SerializeToString,
                 response_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.Reservation.FromString,
                 _registered_method=True)
+        self.GetBackorderOptions = channel.unary_unary(
+                '/oms.inventory.v1.InventoryService/GetBackorderOptions',
+                request_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.GetBackorderOptionsRequest.SerializeToString,
+                response_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.GetBackorderOptionsResponse.FromString,
+                _registered_method=True)
+        self.PromiseStock = channel.unary_unary(
+                '/oms.inventory.v1.InventoryService/PromiseStock',
+                request_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.PromiseRequest.SerializeToString,
+                response_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.Promise.FromString,
+                _registered_method=True)
         self.ListMovements = channel.unary_unary(
                 '/oms.inventory.v1.InventoryService/ListMovements',
                 request_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.ListMovementsRequest.SerializeToString,
@@ -209,6 +219,22 @@ class InventoryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetBackorderOptions(self, request, context):
+        """Where units on open purchase orders could back an order of the channel, if it allows it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PromiseStock(self, request, context):
+        """Promises every line or none against units on open purchase orders not yet promised
+        (INSUFFICIENT_STOCK otherwise); a receipt at the location turns the oldest promises into
+        held units first and publishes BackorderFilled for each key it completes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListMovements(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -294,6 +320,16 @@ def add_InventoryServiceServicer_to_server(servicer, server):
                     servicer.GetReservation,
                     request_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.GetReservationRequest.FromString,
                     response_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.Reservation.SerializeToString,
+            ),
+            'GetBackorderOptions': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBackorderOptions,
+                    request_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.GetBackorderOptionsRequest.FromString,
+                    response_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.GetBackorderOptionsResponse.SerializeToString,
+            ),
+            'PromiseStock': grpc.unary_unary_rpc_method_handler(
+                    servicer.PromiseStock,
+                    request_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.PromiseRequest.FromString,
+                    response_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.Promise.SerializeToString,
             ),
             'ListMovements': grpc.unary_unary_rpc_method_handler(
                     servicer.ListMovements,
@@ -684,6 +720,60 @@ class InventoryService:
             '/oms.inventory.v1.InventoryService/GetReservation',
             oms_dot_inventory_dot_v1_dot_inventory__pb2.GetReservationRequest.SerializeToString,
             oms_dot_inventory_dot_v1_dot_inventory__pb2.Reservation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBackorderOptions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.inventory.v1.InventoryService/GetBackorderOptions',
+            oms_dot_inventory_dot_v1_dot_inventory__pb2.GetBackorderOptionsRequest.SerializeToString,
+            oms_dot_inventory_dot_v1_dot_inventory__pb2.GetBackorderOptionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PromiseStock(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.inventory.v1.InventoryService/PromiseStock',
+            oms_dot_inventory_dot_v1_dot_inventory__pb2.PromiseRequest.SerializeToString,
+            oms_dot_inventory_dot_v1_dot_inventory__pb2.Promise.FromString,
             options,
             channel_credentials,
             insecure,

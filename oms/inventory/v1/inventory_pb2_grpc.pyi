@@ -54,6 +54,13 @@ class InventoryServiceStub:
     below what is reserved. Idempotent per key; the answer lists the lines as committed.
     """
     GetReservation: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.GetReservationRequest, _inventory_pb2.Reservation]
+    GetBackorderOptions: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.GetBackorderOptionsRequest, _inventory_pb2.GetBackorderOptionsResponse]
+    """Where units on open purchase orders could back an order of the channel, if it allows it."""
+    PromiseStock: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.PromiseRequest, _inventory_pb2.Promise]
+    """Promises every line or none against units on open purchase orders not yet promised
+    (INSUFFICIENT_STOCK otherwise); a receipt at the location turns the oldest promises into
+    held units first and publishes BackorderFilled for each key it completes.
+    """
     ListMovements: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.ListMovementsRequest, _inventory_pb2.ListMovementsResponse]
     GetInventoryValue: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.InventoryValueRequest, _inventory_pb2.InventoryValue]
     """What the stock is worth in each state (the back office's summary)."""
@@ -82,6 +89,13 @@ class InventoryServiceAsyncStub(InventoryServiceStub):
     below what is reserved. Idempotent per key; the answer lists the lines as committed.
     """
     GetReservation: _aio.UnaryUnaryMultiCallable[_inventory_pb2.GetReservationRequest, _inventory_pb2.Reservation]  # type: ignore[assignment]
+    GetBackorderOptions: _aio.UnaryUnaryMultiCallable[_inventory_pb2.GetBackorderOptionsRequest, _inventory_pb2.GetBackorderOptionsResponse]  # type: ignore[assignment]
+    """Where units on open purchase orders could back an order of the channel, if it allows it."""
+    PromiseStock: _aio.UnaryUnaryMultiCallable[_inventory_pb2.PromiseRequest, _inventory_pb2.Promise]  # type: ignore[assignment]
+    """Promises every line or none against units on open purchase orders not yet promised
+    (INSUFFICIENT_STOCK otherwise); a receipt at the location turns the oldest promises into
+    held units first and publishes BackorderFilled for each key it completes.
+    """
     ListMovements: _aio.UnaryUnaryMultiCallable[_inventory_pb2.ListMovementsRequest, _inventory_pb2.ListMovementsResponse]  # type: ignore[assignment]
     GetInventoryValue: _aio.UnaryUnaryMultiCallable[_inventory_pb2.InventoryValueRequest, _inventory_pb2.InventoryValue]  # type: ignore[assignment]
     """What the stock is worth in each state (the back office's summary)."""
@@ -191,6 +205,25 @@ class InventoryServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _inventory_pb2.GetReservationRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_inventory_pb2.Reservation, _abc.Awaitable[_inventory_pb2.Reservation]]: ...
+
+    @_abc_1.abstractmethod
+    def GetBackorderOptions(
+        self,
+        request: _inventory_pb2.GetBackorderOptionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inventory_pb2.GetBackorderOptionsResponse, _abc.Awaitable[_inventory_pb2.GetBackorderOptionsResponse]]:
+        """Where units on open purchase orders could back an order of the channel, if it allows it."""
+
+    @_abc_1.abstractmethod
+    def PromiseStock(
+        self,
+        request: _inventory_pb2.PromiseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inventory_pb2.Promise, _abc.Awaitable[_inventory_pb2.Promise]]:
+        """Promises every line or none against units on open purchase orders not yet promised
+        (INSUFFICIENT_STOCK otherwise); a receipt at the location turns the oldest promises into
+        held units first and publishes BackorderFilled for each key it completes.
+        """
 
     @_abc_1.abstractmethod
     def ListMovements(

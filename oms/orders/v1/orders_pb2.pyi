@@ -310,6 +310,7 @@ class Order(_message.Message):
     PLACED_AT_FIELD_NUMBER: _builtins.int
     SHIPPED_AT_FIELD_NUMBER: _builtins.int
     CANCELLED_AT_FIELD_NUMBER: _builtins.int
+    BACKORDER_EXPECTED_AT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     number: _builtins.str
     status: Global___OrderStatus.ValueType
@@ -323,6 +324,8 @@ class Order(_message.Message):
     """RFC 3339 timestamps of each state reached; empty when not reached."""
     shipped_at: _builtins.str
     cancelled_at: _builtins.str
+    backorder_expected_at: _builtins.str
+    """RFC 3339: when a BACKORDERED order's units are expected in; empty otherwise."""
     @_builtins.property
     def ship_to(self) -> Global___Address: ...
     @_builtins.property
@@ -349,10 +352,11 @@ class Order(_message.Message):
         placed_at: _builtins.str = ...,
         shipped_at: _builtins.str = ...,
         cancelled_at: _builtins.str = ...,
+        backorder_expected_at: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["routing", b"routing", "ship_to", b"ship_to"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancelled_at", b"cancelled_at", "channel", b"channel", "email", b"email", "external_id", b"external_id", "id", b"id", "lines", b"lines", "number", b"number", "placed_at", b"placed_at", "placed_by", b"placed_by", "routing", b"routing", "ship_to", b"ship_to", "shipments", b"shipments", "shipped_at", b"shipped_at", "split_policy", b"split_policy", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["backorder_expected_at", b"backorder_expected_at", "cancelled_at", b"cancelled_at", "channel", b"channel", "email", b"email", "external_id", b"external_id", "id", b"id", "lines", b"lines", "number", b"number", "placed_at", b"placed_at", "placed_by", b"placed_by", "routing", b"routing", "ship_to", b"ship_to", "shipments", b"shipments", "shipped_at", b"shipped_at", "split_policy", b"split_policy", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -75,7 +75,8 @@ class Sku:
 
 @dataclass(frozen=True)
 class StockLevel:
-    """Units of one SKU at one location, by state. Reserved units are part of on hand."""
+    """Units of one SKU at one location, by state. Reserved units are part of on hand;
+    promised units (backorders) are part of in transit when promised."""
 
     sku: str
     location_code: str
@@ -84,6 +85,7 @@ class StockLevel:
     in_transit: int = 0
     pending_inspection: int = 0
     in_repair: int = 0
+    promised: int = 0
 
     @property
     def available(self) -> int:
@@ -121,6 +123,7 @@ class StockDelta:
     in_transit: int = 0
     pending_inspection: int = 0
     in_repair: int = 0
+    promised: int = 0
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,8 @@ class Reservation:
     held: tuple[ReservationLine, ...] = ()
     committed: tuple[ReservationLine, ...] = ()
     released: tuple[ReservationLine, ...] = ()
+    # Backorders: units still on their way, held once a receipt brings them.
+    promised: tuple[ReservationLine, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -179,3 +184,13 @@ class Channel:
     code: str
     default_safety_stock: int
     safety_stock: tuple[SafetyStock, ...] = ()
+    # Orders short on hand may be promised units on open purchase orders.
+    allow_backorders: bool = False
+
+
+@dataclass(frozen=True)
+class Supply:
+    """Units of a purchase order line still to come, and when they are expected."""
+
+    expected_at: datetime | None
+    units: int

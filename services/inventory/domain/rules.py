@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 
 from services.inventory.domain.model import (
     Adjustment,
@@ -23,6 +24,7 @@ from services.inventory.domain.model import (
     ReservationStatus,
     StockDelta,
     StockLevel,
+    Supply,
 )
 from services.kernel import bounds
 from services.kernel.errors import DomainError, ErrorCode
@@ -178,6 +180,7 @@ def apply_delta(level: StockLevel, delta: StockDelta) -> StockLevel:
         in_transit=level.in_transit + delta.in_transit,
         pending_inspection=level.pending_inspection + delta.pending_inspection,
         in_repair=level.in_repair + delta.in_repair,
+        promised=level.promised + delta.promised,
     )
 
 
@@ -189,6 +192,7 @@ def is_consistent(level: StockLevel) -> bool:
         level.in_transit,
         level.pending_inspection,
         level.in_repair,
+        level.promised,
     )
     return (
         min(states) >= 0
@@ -330,3 +334,51 @@ def settled(
         committed=in_lock_order(committed),
         released=in_lock_order(released),
     )
+
+
+def whole_lines(reservation: Reservation) -> Reservation:
+    """The reservation with each backordered line counted whole among the held ones (the part
+    promised and the part already held), as a release settles it."""
+    merged: dict[tuple[str, str], int] = defaultdict(int)
+    for line in (*reservation.held, *reservation.promised):
+        merged[(line.sku, line.location_code)] += line.quantity
+    held = tuple(ReservationLine(sku, loc, qty) for (sku, loc), qty in sorted(merged.items()))
+    return dataclasses.replace(reservation, held=held, promised=())
+
+
+def fill_oldest_first(backorders: Sequence[tuple[str, int]], units: int) -> list[tuple[str, int]]:
+    """How many received units each backorder gets: (key, units) for `backorders` given as
+    (key, units promised), oldest first.
+
+    Strictly oldest first: a backorder gets units only once every older one has all it was
+    promised, so a younger order never overtakes an older one; the last one served may be
+    filled in part. Never more than `units` in all, nor more than a backorder was promised.
+    """
+    filled = []
+    for key, promised in backorders:
+        if units <= 0:
+            break
+        taken = min(promised, units)
+        filled.append((key, taken))
+        units -= taken
+    return filled
+
+
+def expected_arrival(supply: Sequence[Supply], promised_before: int, units: int) -> datetime | None:
+    """When `units` promised after `promised_before` others are expected in: receipts serve
+    promises in turn, so they come with the purchase order whose units, counted in order of
+    arrival, reach promised_before + units. None when no dated supply reaches that far (a
+    purchase order opened without a date, or one cancelled since)."""
+    needed = promised_before + units
+    dated = sorted((s for s in supply if s.expected_at is not None), key=_arrival)
+    counted = 0
+    for line in dated:
+        counted += line.units
+        if counted >= needed:
+            return line.expected_at
+    return None
+
+
+def _arrival(supply: Supply) -> datetime:
+    assert supply.expected_at is not None
+    return supply.expected_at

@@ -85,3 +85,6 @@ class Order:
     placed_at: datetime
     shipped_at: datetime | None = None
     cancelled_at: datetime | None = None
+    # When a backordered order's units were expected in (the purchase order's date); None for
+    # an order never backordered or a date inventory did not know.
+    backorder_expected_at: datetime | None = None

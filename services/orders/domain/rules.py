@@ -37,6 +37,8 @@ ADDRESS_PARTS = {
 }
 # States a client never sees: a claim is not an order until its stock is held.
 HIDDEN = (OrderStatus.PLACING,)
+# Orders whose stock is not held yet: a claim being placed, a backorder waiting for a receipt.
+AWAITING_STOCK = (OrderStatus.PLACING, OrderStatus.BACKORDERED)
 # Orders waiting to ship: what the pending summary counts.
 PENDING = (OrderStatus.ALLOCATED, OrderStatus.PARTIALLY_SHIPPED, OrderStatus.BACKORDERED)
 _CURSOR_KIND = "order"

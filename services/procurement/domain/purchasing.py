@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from services.kernel import bounds
 from services.kernel.errors import DomainError, ErrorCode
@@ -151,3 +152,10 @@ def _units(quantity: int, field: str) -> None:
         raise DomainError(
             ErrorCode.INVALID_QUANTITY, f"quantity must be within 1..{bounds.MAX_UNITS}", field
         )
+
+
+def expected_at(order: PurchaseOrder) -> datetime:
+    """When an order's units are expected at its location: sent (or, never sent as a draft,
+    created) plus the supplier's declared lead time — the date a backorder is promised."""
+    sent = order.opened_at or order.created_at
+    return sent + timedelta(days=order.supplier.lead_time_days)
