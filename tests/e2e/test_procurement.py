@@ -70,6 +70,9 @@ async def test_a_purchase_order_is_received_in_parts_and_invoiced_three_ways(
         {"code": HUB},
     )
     await until_hub(system, "100 in transit", {"inTransit": 100, "onHand": 0})
+    # The cash on the water, at the tee's unit cost (800 cents), in the back office's summary.
+    summary = await system.backoffice.data("OpsSummary")
+    assert summary["inventoryValueCents"]["inTransit"] == 100 * 800
 
     partly = await system.scanner.ok("ReceivePurchaseOrder", input=receipt(order["id"], 60))
     assert partly["purchaseOrder"]["status"] == "PARTIALLY_RECEIVED"
