@@ -8,6 +8,7 @@ chosen below or above that range, never from it.
 
 from __future__ import annotations
 
+import os
 import random
 import socket
 from pathlib import Path
@@ -19,6 +20,10 @@ DEFAULT_EPHEMERAL_RANGE = (32768, 60999)
 LOWEST_PORT = 10000
 HIGHEST_PORT = 65535
 MAX_TRIES = 100
+
+# `low-high`: the only ports to hand out, for several launchers side by side on one host (test
+# workers each get their own block, so two never pick the same port in the same moment).
+PORT_RANGE_VARIABLE = "OMS_PORT_RANGE"
 
 # Two children handed the same port would collide at start-up, so this process never hands
 # one out twice.
@@ -51,10 +56,30 @@ def _nothing_listens(host: str, port: int) -> bool:
     return True
 
 
+def configured_block(value: str) -> range:
+    """The block `OMS_PORT_RANGE` names (`low-high`, both included)."""
+    try:
+        low, high = (int(part) for part in value.split("-"))
+    except ValueError:
+        raise ValueError(f"{PORT_RANGE_VARIABLE} must be low-high, got {value!r}") from None
+    if not 1024 <= low <= high <= HIGHEST_PORT:
+        raise ValueError(f"{PORT_RANGE_VARIABLE} must lie within 1024-{HIGHEST_PORT}")
+    return range(low, high + 1)
+
+
+def within(block: range, parts: list[range]) -> list[range]:
+    """The parts of `parts` that lie in `block`."""
+    kept = [range(max(p.start, block.start), min(p.stop, block.stop)) for p in parts]
+    return [part for part in kept if len(part)]
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A port outside the ephemeral range that nothing is bound to now, and that this process
-    has not handed out before."""
+    """A port outside the ephemeral range (and inside `OMS_PORT_RANGE` when set) that nothing
+    is bound to now, and that this process has not handed out before."""
     choices = ports_outside(ephemeral_range())
+    configured = os.environ.get(PORT_RANGE_VARIABLE)
+    if configured:
+        choices = within(configured_block(configured), choices)
     if not choices:
         raise RuntimeError("the ephemeral range leaves no port free for listening")
     weights = [len(part) for part in choices]

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from launcher.ports import (
     DEFAULT_EPHEMERAL_RANGE,
     HIGHEST_PORT,
     LOWEST_PORT,
+    PORT_RANGE_VARIABLE,
     ephemeral_range,
     free_port,
     ports_outside,
@@ -40,3 +43,15 @@ def test_the_ephemeral_range_is_read_from_the_kernel_or_defaults(tmp_path: Path)
     given.write_text("20000\t29999\n")
     assert ephemeral_range(given) == (20000, 29999)
     assert ephemeral_range(tmp_path / "missing") == DEFAULT_EPHEMERAL_RANGE
+
+
+def test_a_configured_block_bounds_the_ports_handed_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PORT_RANGE_VARIABLE, "12000-12049")
+    ports = [free_port() for _ in range(30)]
+    assert all(12000 <= port <= 12049 for port in ports), ports
+
+
+def test_a_malformed_block_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PORT_RANGE_VARIABLE, "12000")
+    with pytest.raises(ValueError, match=PORT_RANGE_VARIABLE):
+        free_port()
