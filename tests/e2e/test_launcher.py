@@ -24,7 +24,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from launcher.nats_access import passwords_path
-from launcher.ports import free_port
+from launcher.ports import PORT_RANGE_VARIABLE, free_port
 from services.kernel import events
 from services.kernel.settings import SERVICE_NAMES
 from services.kernel.tls import Credentials
@@ -43,8 +43,12 @@ RESTARTED = re.compile(rf"^oms: ({PART_NAME}) restarted \(pid (\d+), restart (\d
 
 
 def user_env() -> dict[str, str]:
-    """This machine's environment without OMS_* settings, as on a fresh shell."""
-    return {key: value for key, value in os.environ.items() if not key.startswith("OMS_")}
+    """This machine's environment without OMS_* settings, as on a fresh shell, but for the
+    test worker's own block of ports (`OMS_PORT_RANGE`), which keeps parallel workers apart."""
+    fresh = {key: value for key, value in os.environ.items() if not key.startswith("OMS_")}
+    if PORT_RANGE_VARIABLE in os.environ:
+        fresh[PORT_RANGE_VARIABLE] = os.environ[PORT_RANGE_VARIABLE]
+    return fresh
 
 
 def oms(*args: str) -> list[str]:
