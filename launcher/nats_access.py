@@ -34,6 +34,7 @@ CONSUMES: Mapping[str, Sequence[tuple[str, str]]] = {
     "returns": (("workorders", "returns-work-orders-completed"),),
     "procurement": (),
     "workorders": (("returns", "workorders-returns"), ("orders", "workorders-orders")),
+    "channels": (),
 }
 PARTIES = (*SERVICE_NAMES, GATEWAY)
 
