@@ -34,15 +34,30 @@ from gateway.workorders.resolvers import WorkOrdersMutation, WorkOrdersQuery
 log = logging.getLogger(__name__)
 
 Query = merge_types(
-    "Query", (InventoryQuery, OrdersQuery, ReturnsQuery, WorkOrdersQuery, OpsSummaryQuery)
+    "Query",
+    (
+        InventoryQuery,
+        OrdersQuery,
+        ReturnsQuery,
+        WorkOrdersQuery,
+        OpsSummaryQuery,
+        channels.ChannelsQuery,
+    ),
 )
 Mutation = merge_types(
-    "Mutation", (InventoryMutation, OrdersMutation, ReturnsMutation, WorkOrdersMutation)
+    "Mutation",
+    (
+        InventoryMutation,
+        OrdersMutation,
+        ReturnsMutation,
+        WorkOrdersMutation,
+        channels.ChannelsMutation,
+    ),
 )
 Subscription = merge_types("Subscription", (InventorySubscription,))
 
 # Types the contract names for operations not served yet; nothing reaches them from a root field.
-CONTRACT_TYPES = (*procurement.TYPES, *channels.TYPES)
+CONTRACT_TYPES = procurement.TYPES
 
 
 def is_internal_fault(error: GraphQLError) -> bool:

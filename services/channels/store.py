@@ -84,7 +84,7 @@ class ChannelsStore(Store, Protocol):
 
 
 class ChannelRow(SQLModel, table=True):
-    __tablename__ = "channel"
+    __tablename__ = "channel_connection"
     __table_args__ = (UniqueConstraint("platform", "account", name="one_channel_per_account"),)
 
     code: str = Field(primary_key=True, max_length=64)

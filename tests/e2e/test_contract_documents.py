@@ -32,7 +32,6 @@ NOT_SERVED_YET = {
     "ReceivePurchaseOrder",
     "RecordSupplierInvoice",
     "ReplenishmentPlan",
-    "ConnectChannel",
 }
 
 

@@ -9,7 +9,7 @@ down_revision = None
 
 def upgrade() -> None:
     op.create_table(
-        "channel",
+        "channel_connection",
         sa.Column("code", sa.String(length=64), nullable=False),
         sa.Column("platform", sa.String(length=16), nullable=False),
         sa.Column("account", sa.String(length=255), nullable=False),
@@ -70,4 +70,4 @@ def downgrade() -> None:
         batch_op.drop_index("ix_channel_order_status_updated")
 
     op.drop_table("channel_order")
-    op.drop_table("channel")
+    op.drop_table("channel_connection")
