@@ -228,4 +228,10 @@ def test_the_services_the_schema_calls_are_found_in_its_code() -> None:
     field = OrdersQuery.__strawberry_definition__.get_field("order")  # type: ignore[attr-defined]
     assert field is not None and field.base_resolver is not None
     assert OrdersServiceStub in classes_reached([field.base_resolver.wrapped_func])
-    assert services_called(build_schema()) == {"inventory", "orders", "returns", "workorders"}
+    assert services_called(build_schema()) == {
+        "inventory",
+        "orders",
+        "returns",
+        "workorders",
+        "channels",
+    }
