@@ -20,12 +20,13 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from gateway import channels, procurement
+from gateway import channels
 from gateway.document_errors import DocumentErrorCode, DocumentErrorCodes, coded_rule
 from gateway.errors import UNEXPECTED_ERROR, MaskFaults, away
 from gateway.inventory.resolvers import InventoryMutation, InventoryQuery, InventorySubscription
 from gateway.ops_summary import OpsSummaryQuery
 from gateway.orders.resolvers import OrdersMutation, OrdersQuery
+from gateway.procurement.resolvers import ProcurementMutation, ProcurementQuery
 from gateway.returns.resolvers import ReturnsMutation, ReturnsQuery
 from gateway.scalars import SCALARS
 from gateway.settings import QueryLimits
@@ -41,6 +42,7 @@ Query = merge_types(
         ReturnsQuery,
         WorkOrdersQuery,
         OpsSummaryQuery,
+        ProcurementQuery,
         channels.ChannelsQuery,
     ),
 )
@@ -51,13 +53,11 @@ Mutation = merge_types(
         OrdersMutation,
         ReturnsMutation,
         WorkOrdersMutation,
+        ProcurementMutation,
         channels.ChannelsMutation,
     ),
 )
 Subscription = merge_types("Subscription", (InventorySubscription,))
-
-# Types the contract names for operations not served yet; nothing reaches them from a root field.
-CONTRACT_TYPES = procurement.TYPES
 
 
 def is_internal_fault(error: GraphQLError) -> bool:
@@ -110,7 +110,6 @@ def build_schema(limits: QueryLimits | None = None) -> GatewaySchema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=CONTRACT_TYPES,
         config=StrawberryConfig(scalar_map=SCALARS),
         # Factories: each operation gets fresh extension instances; the caches they wrap are
         # shared module-level LRU caches keyed by size, and by the document's text: the view

@@ -29,10 +29,18 @@ from services.kernel.tls import GATEWAY
 # What each service consumes: (the producing domain, its durable consumer's name). The names
 # are the `Subscription.durable`s in each service's events.py; a test keeps the two in step.
 CONSUMES: Mapping[str, Sequence[tuple[str, str]]] = {
-    "inventory": (("returns", "inventory-returns"), ("workorders", "inventory-workorders")),
+    "inventory": (
+        ("returns", "inventory-returns"),
+        ("workorders", "inventory-workorders"),
+        ("procurement", "inventory-procurement"),
+    ),
     "orders": (),
     "returns": (("workorders", "returns-work-orders-completed"),),
-    "procurement": (),
+    "procurement": (
+        ("orders", "procurement-orders"),
+        ("returns", "procurement-returns"),
+        ("workorders", "procurement-workorders"),
+    ),
     "workorders": (("returns", "workorders-returns"), ("orders", "workorders-orders")),
     "channels": (),
 }

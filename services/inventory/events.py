@@ -1,6 +1,6 @@
 """What inventory consumes: returned units arriving and being inspected, refurbishments opening
-and completing, kits and value-add work completing or cancelled — each a stock movement
-applied in the consumer's transaction.
+and completing, kits and value-add work completing or cancelled, purchase orders opened,
+received and cancelled — each a stock movement applied in the consumer's transaction.
 
 The kernel's consumer runs a handler inside the unit of work that also records the event as
 processed, so the stock change, its ledger row, its StockLevelChanged event and the guard
@@ -11,11 +11,16 @@ its event asks for; `InventoryService.apply_movements` applies them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol, TypeVar
 
 from google.protobuf.message import Message
 
+from oms.events.v1.procurement_pb2 import (
+    PurchaseOrderCancelled,
+    PurchaseOrderOpened,
+    PurchaseOrderReceived,
+)
 from oms.events.v1.returns_pb2 import ReturnInspected, ReturnReceived, ReturnRejected
 from oms.events.v1.workorders_pb2 import WorkOrderCancelled, WorkOrderCompleted, WorkOrderOpened
 from oms.returns.v1.returns_pb2 import DISPOSITION_RESTOCK, Disposition
@@ -148,6 +153,42 @@ def _made_to_order(event: WorkOrderCompleted) -> tuple[ReservationLine, Reservat
     return made, ReservationLine(blank, event.location_code, event.quantity)
 
 
+PurchaseOrderEvent = PurchaseOrderOpened | PurchaseOrderReceived | PurchaseOrderCancelled
+
+
+def _purchase_order(
+    event: PurchaseOrderEvent, verb: str, delta: Callable[[int], StockDelta]
+) -> list[Movement]:
+    return [
+        Movement(
+            line.sku,
+            event.location_code,
+            delta(line.quantity),
+            f"purchase order {event.number} {verb}",
+            SourceType.RECEIPT,
+            event.purchase_order_id,
+        )
+        for line in _counted(event, event.lines)
+    ]
+
+
+def _purchase_order_opened(event: PurchaseOrderOpened) -> list[Movement]:
+    return _purchase_order(event, "opened", lambda units: StockDelta(in_transit=units))
+
+
+def _purchase_order_received(event: PurchaseOrderReceived) -> list[Movement]:
+    # Sellable at once: received units go straight on hand.
+    return _purchase_order(
+        event,
+        f"received (receipt {event.receipt_id})",
+        lambda units: StockDelta(in_transit=-units, on_hand=units),
+    )
+
+
+def _purchase_order_cancelled(event: PurchaseOrderCancelled) -> list[Movement]:
+    return _purchase_order(event, "cancelled", lambda units: StockDelta(in_transit=-units))
+
+
 def subscriptions(service: InventoryService) -> list[Subscription[InventoryStore]]:
     async def apply(store: InventoryStore, event: Message, movements: list[Movement]) -> None:
         await service.apply_movements(store, movements, event.DESCRIPTOR.name)
@@ -178,6 +219,19 @@ def subscriptions(service: InventoryService) -> list[Subscription[InventoryStore
     async def on_work_order_cancelled(store: InventoryStore, event: WorkOrderCancelled) -> None:
         await service.release_for_work_order(store, event.work_order_id)
 
+    async def on_purchase_order_opened(store: InventoryStore, event: PurchaseOrderOpened) -> None:
+        await apply(store, event, _purchase_order_opened(event))
+
+    async def on_purchase_order_received(
+        store: InventoryStore, event: PurchaseOrderReceived
+    ) -> None:
+        await apply(store, event, _purchase_order_received(event))
+
+    async def on_purchase_order_cancelled(
+        store: InventoryStore, event: PurchaseOrderCancelled
+    ) -> None:
+        await apply(store, event, _purchase_order_cancelled(event))
+
     return [
         Subscription(
             "inventory-returns",
@@ -195,6 +249,15 @@ def subscriptions(service: InventoryService) -> list[Subscription[InventoryStore
                 WorkOrderOpened: on_work_order_opened,
                 WorkOrderCompleted: on_work_order_completed,
                 WorkOrderCancelled: on_work_order_cancelled,
+            },
+        ),
+        Subscription(
+            "inventory-procurement",
+            "oms.procurement.>",
+            {
+                PurchaseOrderOpened: on_purchase_order_opened,
+                PurchaseOrderReceived: on_purchase_order_received,
+                PurchaseOrderCancelled: on_purchase_order_cancelled,
             },
         ),
     ]

@@ -1,2 +1,2 @@
-"""The procurement service: its domain arrives in a later issue; today it runs, owns its
-database and outbox, and serves gRPC health and reflection."""
+"""The procurement service: suppliers, purchase orders and receipts, supplier invoices matched
+three ways, and the replenishment plan that counts returns on their way back as supply."""

@@ -173,10 +173,7 @@ class WorkOrdersService:
             raise DomainError(
                 ErrorCode.NOT_FOUND, f"unknown location {new.location_code!r}", "location_code"
             )
-        return tuple(
-            dataclasses.replace(c, unit_cost_cents=catalogue[c.sku].unit_cost_cents)
-            for c in new.components
-        )
+        return _costed_at(new.components, catalogue)
 
     async def _open(self, work_order_id: str) -> WorkOrder:
         async with self.uow.write() as store:
@@ -223,10 +220,12 @@ class WorkOrdersService:
         done = bench.require_operation_done(done)
         work_order = await self._visible(done.work_order_id, caller)
         catalogue = await self._inventory.catalogue(
-            [work_order.sku, *(p.sku for p in done.parts_used)]
+            [work_order.sku, *(c.sku for c in work_order.components)]
+            + [p.sku for p in done.parts_used]
         )
         serialized = work_order.sku in catalogue and catalogue[work_order.sku].serialized
-        bench.next_step(work_order, done, serialized)
+        if bench.next_step(work_order, done, serialized).work_order_done and work_order.order_id:
+            await self._require_blanks_held(work_order)
         done = dataclasses.replace(done, parts_used=_parts_costed(done.parts_used, catalogue))
         if done.parts_used:
             await self._take_parts(work_order, done)
@@ -234,6 +233,10 @@ class WorkOrdersService:
             work_order = await _locked(store, done.work_order_id)
             step = bench.next_step(work_order, done, serialized)
             await store.record_operation(work_order.id, step.position, done, step.operation_done)
+            if step.work_order_done and work_order.order_id:
+                # The order's blanks are taken now, when inventory makes the units from them.
+                costed = _costed_at(work_order.components, catalogue)
+                await store.cost_components(work_order.id, costed)
             if step.work_order_done:
                 work_order = await store.set_status(
                     work_order.id, WorkOrderStatus.COMPLETED, completed_at=utcnow()
@@ -242,6 +245,19 @@ class WorkOrdersService:
             else:
                 work_order = await store.set_status(work_order.id, WorkOrderStatus.IN_PROGRESS)
         return self._costed_order(work_order)
+
+    async def _require_blanks_held(self, work_order: WorkOrder) -> None:
+        """INVALID_STATE when the work order's order holds nothing any more: cancelled, its
+        blanks went back, so completing would make nothing (inventory makes the units from
+        the order's blanks). Its OrderCancelled, not yet consumed, then cancels the work
+        order. Orders releases the reservation before it records the cancel, so this sees
+        every cancel that committed before the check."""
+        if not await self._inventory.holds(work_order.order_id):
+            raise DomainError(
+                ErrorCode.INVALID_STATE,
+                f"order {work_order.order_id} was cancelled: nothing to make",
+                "work_order_id",
+            )
 
     async def _take_parts(self, work_order: WorkOrder, done: OperationDone) -> None:
         # One key per completion: a WIPE of several units records once per serial number, each
@@ -365,6 +381,18 @@ def _parts_costed(
         _require_known(catalogue, part.sku, f"parts_used.{index}.sku")
     return tuple(
         dataclasses.replace(p, unit_cost_cents=catalogue[p.sku].unit_cost_cents) for p in parts
+    )
+
+
+def _costed_at(
+    components: Sequence[Component], catalogue: dict[str, CatalogueSku]
+) -> tuple[Component, ...]:
+    """The components at their unit cost in `catalogue` (unknown SKUs keep theirs)."""
+    return tuple(
+        dataclasses.replace(c, unit_cost_cents=catalogue[c.sku].unit_cost_cents)
+        if c.sku in catalogue
+        else c
+        for c in components
     )
 
 

@@ -72,6 +72,11 @@ class WorkOrdersStore(Store, Protocol):
         value written off."""
         ...
 
+    async def cost_components(self, work_order_id: str, components: Sequence[Component]) -> None:
+        """Records the components' unit costs when they are taken (a made-to-order work order
+        takes its order's blanks when it completes)."""
+        ...
+
     async def forget_work_order(self, work_order_id: str) -> None:
         """Deletes an OPENING work order whose components could not be held."""
         ...
@@ -266,6 +271,14 @@ class SqlWorkOrdersStore(SqlStore):
         self.session.add(row)
         await self.session.flush()
         return (await self._assemble([row]))[0]
+
+    async def cost_components(self, work_order_id: str, components: Sequence[Component]) -> None:
+        for component in components:
+            row = await self.session.get(WorkOrderComponentRow, (work_order_id, component.sku))
+            if row is not None:
+                row.unit_cost_cents = component.unit_cost_cents
+                self.session.add(row)
+        await self.session.flush()
 
     async def forget_work_order(self, work_order_id: str) -> None:
         row = await self.session.get(WorkOrderRow, work_order_id)

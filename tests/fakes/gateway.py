@@ -19,6 +19,8 @@ from oms.inventory.v1 import inventory_pb2 as pb
 from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
 from oms.orders.v1 import orders_pb2 as opb
 from oms.orders.v1.orders_pb2_grpc import OrdersServiceStub
+from oms.procurement.v1 import procurement_pb2 as ppb
+from oms.procurement.v1.procurement_pb2_grpc import ProcurementServiceStub
 from oms.returns.v1 import returns_pb2 as rpb
 from oms.returns.v1.returns_pb2_grpc import ReturnsServiceStub
 from oms.workorders.v1 import workorders_pb2 as wpb
@@ -213,6 +215,66 @@ class FakeWorkOrders(FakeService):
         return self._answer("GetWorkOrdersSummary", summary, request, metadata=metadata)
 
 
+class FakeProcurement(FakeService):
+    """Answers every procurement RPC the schema calls with one open purchase order to HUB-1."""
+
+    supplier = ppb.Supplier(code="ACME", name="Acme", lead_time_days=7)
+    purchase_order = ppb.PurchaseOrder(
+        id="po-1",
+        number="PO-000001",
+        status=ppb.PURCHASE_ORDER_STATUS_OPEN,
+        supplier=supplier,
+        location_code="HUB-1",
+        lines=[ppb.PurchaseOrderLine(sku="TEE", quantity_ordered=10, unit_cost_cents=500)],
+        created_at="2030-01-02T12:00:00+00:00",
+    )
+    invoice = ppb.SupplierInvoice(
+        id="i-1",
+        invoice_number="INV-1",
+        supplier_code="ACME",
+        purchase_order_id="po-1",
+        status=ppb.INVOICE_STATUS_ON_HOLD,
+        recorded_at="2030-01-02T12:00:00+00:00",
+    )
+
+    def UpsertSupplier(self, request: ppb.UpsertSupplierRequest, metadata: Metadata = ()) -> Any:
+        return self._answer("UpsertSupplier", self.supplier, request, metadata=metadata)
+
+    def CreatePurchaseOrder(self, request: Any, metadata: Metadata = ()) -> Any:
+        return self._answer("CreatePurchaseOrder", self.purchase_order, request, metadata=metadata)
+
+    def ReceivePurchaseOrder(self, request: Any, metadata: Metadata = ()) -> Any:
+        return self._answer("ReceivePurchaseOrder", self.purchase_order, request, metadata=metadata)
+
+    def OpenPurchaseOrder(self, request: Any, metadata: Metadata = ()) -> Any:
+        return self._answer("OpenPurchaseOrder", self.purchase_order, request, metadata=metadata)
+
+    def CancelPurchaseOrder(self, request: Any, metadata: Metadata = ()) -> Any:
+        return self._answer("CancelPurchaseOrder", self.purchase_order, request, metadata=metadata)
+
+    def GetPurchaseOrder(self, request: Any, metadata: Metadata = ()) -> Any:
+        return self._answer("GetPurchaseOrder", self.purchase_order, request, metadata=metadata)
+
+    def ListPurchaseOrders(self, request: Any, metadata: Metadata = ()) -> Any:
+        reply = ppb.ListPurchaseOrdersResponse(purchase_orders=[self.purchase_order])
+        return self._answer("ListPurchaseOrders", reply, request, metadata=metadata)
+
+    def RecordSupplierInvoice(self, request: Any, metadata: Metadata = ()) -> Any:
+        return self._answer("RecordSupplierInvoice", self.invoice, request, metadata=metadata)
+
+    def ApproveSupplierInvoice(self, request: Any, metadata: Metadata = ()) -> Any:
+        return self._answer("ApproveSupplierInvoice", self.invoice, request, metadata=metadata)
+
+    def GetReplenishmentPlan(self, request: Any, metadata: Metadata = ()) -> Any:
+        line = ppb.PlanLine(sku="TEE", location_code="HUB-1", suggested_quantity=5)
+        plan = ppb.ReplenishmentPlan(lines=[line])
+        return self._answer("GetReplenishmentPlan", plan, request, metadata=metadata)
+
+    def DraftPurchaseOrders(self, request: Any, metadata: Metadata = ()) -> Any:
+        reply = ppb.DraftPurchaseOrdersResponse(purchase_orders=[self.purchase_order])
+        return self._answer("DraftPurchaseOrders", reply, request, metadata=metadata)
+
+
 def a_return(
     return_id: str = "r-1", order_id: str = "o-1", destination: str = "HUB-1"
 ) -> rpb.Return:
@@ -286,6 +348,7 @@ def context_for(
     orders: FakeOrders | None = None,
     returns: FakeReturns | None = None,
     workorders: FakeWorkOrders | None = None,
+    procurement: FakeProcurement | None = None,
 ) -> Context:
     services = ServiceStubs(
         {
@@ -293,6 +356,7 @@ def context_for(
             OrdersServiceStub: orders or FakeOrders(),
             ReturnsServiceStub: returns or FakeReturns(),
             WorkOrdersServiceStub: workorders or FakeWorkOrders(),
+            ProcurementServiceStub: procurement or FakeProcurement(),
         }
     )
     return Context.create(services, feed or InventoryFeed(), principal_for(role))
@@ -449,6 +513,54 @@ OPERATIONS = [
     ),
     Operation("workOrders", "{ workOrders { id location { code } } }", READERS),
     Operation("repairReport", "{ repairReport { openWorkOrders } }", WRITERS),
+    Operation(
+        "upsertSupplier",
+        'mutation { upsertSupplier(input: {code: "ACME", name: "Acme", leadTimeDays: 7}) '
+        "{ supplier { code } userErrors { code } } }",
+        WRITERS,
+    ),
+    Operation(
+        "createPurchaseOrder",
+        'mutation { createPurchaseOrder(input: {supplierCode: "ACME", locationCode: "HUB-1", '
+        'lines: [{sku: "TEE", quantity: 1, unitCostCents: 5}]}) { purchaseOrder { number } } }',
+        WRITERS,
+    ),
+    Operation(
+        "receivePurchaseOrder",
+        'mutation { receivePurchaseOrder(input: {purchaseOrderId: "po-1", '
+        'lines: [{sku: "TEE", quantity: 1}]}) { purchaseOrder { status location { code } } } }',
+        READERS,
+    ),
+    Operation(
+        "openPurchaseOrder",
+        'mutation { openPurchaseOrder(id: "po-1") { purchaseOrder { status } } }',
+        WRITERS,
+    ),
+    Operation(
+        "cancelPurchaseOrder",
+        'mutation { cancelPurchaseOrder(id: "po-1") { purchaseOrder { status } } }',
+        WRITERS,
+    ),
+    Operation("purchaseOrders", "{ purchaseOrders(openOnly: true) { number } }", READERS),
+    Operation("purchaseOrder", '{ purchaseOrder(id: "po-1") { number } }', READERS),
+    Operation(
+        "recordSupplierInvoice",
+        'mutation { recordSupplierInvoice(input: {purchaseOrderId: "po-1", invoiceNumber: "I", '
+        'lines: [{sku: "TEE", quantity: 1, unitCostCents: 5}]}) { invoice { status } } }',
+        WRITERS,
+    ),
+    Operation(
+        "approveSupplierInvoice",
+        'mutation { approveSupplierInvoice(id: "i-1") { invoice { status } } }',
+        WRITERS,
+    ),
+    Operation("replenishmentPlan", "{ replenishmentPlan { sku suggestedQuantity } }", WRITERS),
+    Operation(
+        "draftPurchaseOrders",
+        'mutation { draftPurchaseOrders(input: {lines: [{sku: "TEE", locationCode: "HUB-1"}]}) '
+        "{ purchaseOrders { status } } }",
+        WRITERS,
+    ),
 ]
 
 SUBSCRIPTION = (

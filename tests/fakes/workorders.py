@@ -104,6 +104,17 @@ class MemoryWorkOrdersStore(MemoryStore[WorkOrdersData]):
             )
         )
 
+    async def cost_components(self, work_order_id: str, components: Sequence[Component]) -> None:
+        found = await self.work_order(work_order_id)
+        if found is None:
+            raise LookupError(work_order_id)
+        costs = {c.sku: c.unit_cost_cents for c in components}
+        costed = tuple(
+            dataclasses.replace(c, unit_cost_cents=costs.get(c.sku, c.unit_cost_cents))
+            for c in found.components
+        )
+        self._save(dataclasses.replace(found, components=costed))
+
     async def forget_work_order(self, work_order_id: str) -> None:
         self.data.work_orders = [
             w

@@ -459,18 +459,22 @@ async def test_a_bad_token_on_the_upgrade_is_refused(edge: Edge) -> None:
 async def test_readiness_waits_for_the_services_the_schema_calls_only(
     nats_server: EmbeddedNats, tmp_path: Path
 ) -> None:
-    async for served in serve(nats_server, tmp_path, [INVENTORY, ORDERS, RETURNS, WORKORDERS]):
-        # Procurement is down, and no operation calls it yet.
-        ready = await served.client.http.get("/readyz")
-        assert ready.status_code == 200, ready.text
-        assert ready.json() == {
-            "status": "ready",
-            "services": ["inventory", "orders", "returns", "workorders"],
-        }
+    async for served in serve(nats_server, tmp_path, [INVENTORY, ORDERS, RETURNS]):
+        # Procurement and work orders are down, and the schema calls every service now.
+        down = await served.client.http.get("/readyz")
+        assert down.status_code == 503, down.text
+        assert down.json()["services"] == [
+            "inventory",
+            "orders",
+            "procurement",
+            "returns",
+            "workorders",
+        ]
+        assert sorted(down.json()["notReady"]) == ["procurement", "workorders"]
         await served.services["returns"].grpc.set_serving(False)
         not_ready = await served.client.http.get("/readyz")
         assert not_ready.status_code == 503
-        assert not_ready.json()["notReady"] == ["returns"]
+        assert sorted(not_ready.json()["notReady"]) == ["procurement", "returns", "workorders"]
 
 
 @pytest.mark.parametrize("secret", ["CHANGE-ME", "too-short", "CHANGE-ME-" * 5])

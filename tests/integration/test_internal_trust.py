@@ -27,6 +27,8 @@ from launcher.embedded_nats import EmbeddedNats
 from launcher.nats_access import CONSUMES, PARTIES, NatsUser
 from launcher.pki import issue_all
 from launcher.ports import free_port
+from oms.events.v1.orders_pb2 import OrderPlaced
+from oms.events.v1.procurement_pb2 import PurchaseOrderCancelled
 from oms.events.v1.returns_pb2 import ReturnInspected
 from oms.events.v1.workorders_pb2 import WorkOrderCompleted
 from oms.inventory.v1 import inventory_pb2 as inv
@@ -330,13 +332,18 @@ async def test_every_service_runs_under_its_own_user(
         for name in SERVICE_NAMES:
             clients[name] = await events.connect(broker.url_for(users[name]), f"oms-{name}")
             stack.push_async_callback(clients[name].close)
-        # Events no handler acts on (no lines; not a refurbishment): each is simply applied.
-        await publish_event(
-            clients["returns"].jetstream(), event_envelope("returns", ReturnInspected())
-        )
-        await publish_event(
-            clients["workorders"].jetstream(), event_envelope("workorders", WorkOrderCompleted())
-        )
+        # One event on every stream a service consumes, none a handler acts on (no lines; not
+        # a refurbishment): each is simply applied.
+        nothing_to_do = {
+            "returns": ReturnInspected(),
+            "workorders": WorkOrderCompleted(),
+            "orders": OrderPlaced(),
+            "procurement": PurchaseOrderCancelled(),
+        }
+        consumed_streams = {domain for consumed in CONSUMES.values() for domain, _ in consumed}
+        assert consumed_streams == set(nothing_to_do)
+        for domain, event in nothing_to_do.items():
+            await publish_event(clients[domain].jetstream(), event_envelope(domain, event))
         for name, consumed in CONSUMES.items():
             for domain, durable in consumed:
                 await consumed_everything(clients[name], domain, durable)

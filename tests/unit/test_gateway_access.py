@@ -11,6 +11,7 @@ from tests.fakes.gateway import (
     OPERATIONS,
     FakeInventory,
     FakeOrders,
+    FakeProcurement,
     FakeReturns,
     FakeWorkOrders,
     Operation,
@@ -35,22 +36,28 @@ def test_schema_builds_with_every_domain_type() -> None:
 @pytest.mark.parametrize("role", list(Role), ids=str)
 async def test_each_role_reaches_only_its_operations(operation: Operation, role: Role) -> None:
     inventory, orders, returns = FakeInventory(), FakeOrders(), FakeReturns()
-    workorders = FakeWorkOrders()
+    workorders, procurement = FakeWorkOrders(), FakeProcurement()
+    fakes = (inventory, orders, returns, workorders, procurement)
     result = await build_schema().execute(
         operation.document,
         operation.variables,
         context_value=context_for(
-            role, inventory, orders=orders, returns=returns, workorders=workorders
+            role,
+            inventory,
+            orders=orders,
+            returns=returns,
+            workorders=workorders,
+            procurement=procurement,
         ),
     )
     if role in operation.roles:
         assert result.errors is None, result.errors
-        assert inventory.calls or orders.calls or returns.calls or workorders.calls
+        assert any(fake.calls for fake in fakes)
     else:
         assert error_codes(result) == ["FORBIDDEN"]
         assert result.errors is not None
         assert "open to the roles" in result.errors[0].message
-        assert inventory.calls == orders.calls == returns.calls == workorders.calls == []
+        assert all(fake.calls == [] for fake in fakes)
 
 
 @pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: op.name)

@@ -233,5 +233,6 @@ def test_the_services_the_schema_calls_are_found_in_its_code() -> None:
         "orders",
         "returns",
         "workorders",
+        "procurement",
         "channels",
     }

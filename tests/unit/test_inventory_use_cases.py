@@ -643,7 +643,7 @@ async def returns_hub() -> tuple[InventoryService, Uow, Subscriptions, Subscript
     await service.upsert_location(LocationChange("HUB-BER", "Berlin hub", HUB, 52.5, 13.4))
     for sku in ("PHONE", "TEE"):
         await service.upsert_sku(sku, sku, 900, 200, serialized=sku == "PHONE")
-    returns, workorders = subscriptions(service)
+    returns, workorders, _procurement = subscriptions(service)
     return service, uow, returns, workorders
 
 

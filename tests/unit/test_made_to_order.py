@@ -29,9 +29,11 @@ from services.kernel.events import apply_event
 from services.orders.domain import rules
 from services.orders.domain.model import OrderLine
 from services.workorders.bootstrap import bootstrap as workorders_bootstrap
-from services.workorders.domain.model import WorkOrderKind, WorkOrderStatus
+from services.workorders.domain.model import OperationDone, WorkOrderKind, WorkOrderStatus
 from services.workorders.events import subscriptions as workorders_subscriptions
+from services.workorders.service import WorkOrdersService
 from tests.fakes.inventory import memory_uow as inventory_uow
+from tests.fakes.kernel import MemoryUnitOfWork
 from tests.fakes.workorders import InventoryOverService
 from tests.fakes.workorders import memory_uow as workorders_uow
 from tests.support.refusals import refused
@@ -143,6 +145,67 @@ async def test_a_placed_order_opens_one_value_add_per_made_sku_and_its_cancel_ca
     assert len(uow.published(WorkOrderCancelled)) == 1
 
 
+async def bench_with_an_order(
+    units: int,
+) -> tuple[MemoryUnitOfWork[Any, Any], InventoryOverService, WorkOrdersService, str]:
+    """Work orders over inventory in memory: an order "o-1" holds `units` blanks (1,500 cents
+    each) at HUB-1 and its placement opened the VALUE_ADD work order (its id returned)."""
+    inventory = InventoryOverService()
+    await inventory.service.upsert_location(
+        LocationChange("HUB-1", "Hub", LocationKind.RETURN_HUB, 52.5, 13.4)
+    )
+    await inventory.service.upsert_sku("HOODIE", "Plain hoodie", 1500, 600, False)
+    await inventory.service.upsert_sku("HOODIE-EMB", "Embroidered", 2500, 600, False, "HOODIE")
+    await inventory.service.adjust_stock("HOODIE", "HUB-1", units, "count")
+    await inventory.service.reserve("o-1", [ReservationLine("HOODIE", "HUB-1", units)], "order")
+    uow = workorders_uow()
+    service = workorders_bootstrap(uow, inventory)
+    _returns, orders = workorders_subscriptions(service)
+    fact = MadeToOrderFact(
+        shipment_id="s-1",
+        location_code="HUB-1",
+        sku="HOODIE-EMB",
+        blank_sku="HOODIE",
+        quantity=units,
+    )
+    assert await apply_event(
+        uow, orders, envelope(OrderPlaced(order_id="o-1", made_to_order=[fact]))
+    )
+    [work_order] = await service.work_orders(None)
+    return uow, inventory, service, work_order.id
+
+
+async def test_a_made_to_order_work_order_costs_its_blanks_once_it_takes_them() -> None:
+    _uow, _inventory, service, work_order_id = await bench_with_an_order(2)
+    embroidered = await service.complete_operation(OperationDone(work_order_id, "EMBROIDER", 30))
+    # 30 minutes at the default 3,000 cents an hour; the blanks are still the order's.
+    assert embroidered.cost_cents == 1500
+    done = await service.complete_operation(OperationDone(work_order_id, "QC", 6))
+    assert done.status is WorkOrderStatus.COMPLETED
+    assert [(c.sku, c.unit_cost_cents) for c in done.components] == [("HOODIE", 1500)]
+    assert done.cost_cents == 2 * 1500 + 1800
+    [listed] = await service.work_orders(WorkOrderStatus.COMPLETED)
+    assert listed.cost_cents == done.cost_cents
+
+
+async def test_completing_after_the_order_was_cancelled_is_refused_and_the_cancel_follows() -> None:
+    uow, inventory, service, work_order_id = await bench_with_an_order(1)
+    await service.complete_operation(OperationDone(work_order_id, "EMBROIDER", 30))
+    # The order was cancelled (orders released its reservation), and workorders has not yet
+    # consumed its OrderCancelled: completing now would make nothing.
+    await inventory.service.release("o-1")
+    refusal = await refused(service.complete_operation(OperationDone(work_order_id, "QC", 5)))
+    assert refusal == (ErrorCode.INVALID_STATE, "work_order_id")
+    [work_order] = await service.work_orders(None)
+    assert work_order.status is WorkOrderStatus.IN_PROGRESS
+    assert uow.published(WorkOrderCompleted) == []
+
+    _returns, orders = workorders_subscriptions(service)
+    assert await apply_event(uow, orders, envelope(OrderCancelled(order_id="o-1")))
+    [cancelled] = await service.work_orders(None)
+    assert cancelled.status is WorkOrderStatus.CANCELLED
+
+
 # Inventory
 
 
@@ -195,7 +258,7 @@ async def test_completion_makes_the_unit_from_the_orders_blank_held_for_the_orde
         order_id="o-1",
         components=[wpb.Component(sku="HOODIE", quantity=1)],
     )
-    _returns, workorders = inventory_subscriptions(service)
+    _returns, workorders, _procurement = inventory_subscriptions(service)
     assert await apply_event(uow, workorders, envelope(completed))
     assert await apply_event(uow, workorders, envelope(completed))  # another id: nothing more
 

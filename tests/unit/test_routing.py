@@ -106,8 +106,9 @@ def location(code: str, available: dict[str, int]) -> st.SearchStrategy[Candidat
 
 @st.composite
 def fillable(draw: st.DrawFn) -> tuple[dict[str, int], list[Candidate]]:
-    """A network of one to seven locations and an order its stock covers."""
-    size = draw(st.integers(1, 7))
+    """A network of one location up to as many as an order may split over, and an order its
+    stock covers: a plan always exists (a larger network could need more parcels than allowed)."""
+    size = draw(st.integers(1, CostModel().max_locations))
     stock = [
         {sku: draw(st.integers(0, 4)) for sku in SKUS if draw(st.booleans())} for _ in range(size)
     ]

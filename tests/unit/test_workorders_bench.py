@@ -72,7 +72,7 @@ class Bench:
 
     async def deliver(self) -> None:
         """Hands inventory the work orders' events published since the last call."""
-        [_, workorders] = inventory_subscriptions(self.inventory.service)
+        [_, workorders, _] = inventory_subscriptions(self.inventory.service)
         for event in self.uow.data.outbox[self.delivered :]:
             envelope = _envelope(event)
             await apply_event(self.inventory.uow, workorders, envelope)
@@ -129,7 +129,7 @@ async def test_a_kit_holds_its_components_and_completing_it_makes_kits_of_them()
     # Redelivered under the same event id: nothing moves twice.
     [completed] = bench.uow.published(WorkOrderCompleted)
     envelope = _envelope(completed)
-    [_, workorders] = inventory_subscriptions(bench.inventory.service)
+    [_, workorders, _] = inventory_subscriptions(bench.inventory.service)
     assert await apply_event(bench.inventory.uow, workorders, envelope)
     assert not await apply_event(bench.inventory.uow, workorders, envelope)
     assert await bench.level("GIFT-KIT") == (2, 0)

@@ -24,13 +24,65 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$oms/procurement/v1/procurement.proto\x12\x12oms.procurement.v12\x14\n\x12ProcurementServiceb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$oms/procurement/v1/procurement.proto\x12\x12oms.procurement.v1\"\xa1\x01\n\x08Supplier\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x16\n\x0elead_time_days\x18\x03 \x01(\x03\x12\x11\n\tpack_size\x18\x04 \x01(\x03\x12\x0c\n\x04skus\x18\x05 \x03(\t\x12$\n\x17observed_lead_time_days\x18\x06 \x01(\x01H\x00\x88\x01\x01\x42\x1a\n\x18_observed_lead_time_days\"\x95\x01\n\x15UpsertSupplierRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x16\n\x0elead_time_days\x18\x03 \x01(\x03\x12\x16\n\tpack_size\x18\x04 \x01(\x03H\x00\x88\x01\x01\x12\x0c\n\x04skus\x18\x05 \x03(\t\x12\x14\n\x0creplace_skus\x18\x06 \x01(\x08\x42\x0c\n\n_pack_size\"n\n\x11PurchaseOrderLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x18\n\x10quantity_ordered\x18\x02 \x01(\x03\x12\x19\n\x11quantity_received\x18\x03 \x01(\x03\x12\x17\n\x0funit_cost_cents\x18\x04 \x01(\x03\"\x88\x02\n\rPurchaseOrder\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x37\n\x06status\x18\x03 \x01(\x0e\x32\'.oms.procurement.v1.PurchaseOrderStatus\x12.\n\x08supplier\x18\x04 \x01(\x0b\x32\x1c.oms.procurement.v1.Supplier\x12\x15\n\rlocation_code\x18\x05 \x01(\t\x12\x34\n\x05lines\x18\x06 \x03(\x0b\x32%.oms.procurement.v1.PurchaseOrderLine\x12\x12\n\ncreated_at\x18\x07 \x01(\t\x12\x11\n\topened_at\x18\x08 \x01(\t\"A\n\x07NewLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\x17\n\x0funit_cost_cents\x18\x03 \x01(\x03\"v\n\x1a\x43reatePurchaseOrderRequest\x12\x15\n\rsupplier_code\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\x12*\n\x05lines\x18\x03 \x03(\x0b\x32\x1b.oms.procurement.v1.NewLine\"-\n\x0cReceivedLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\"\x82\x01\n\x1bReceivePurchaseOrderRequest\x12\x19\n\x11purchase_order_id\x18\x01 \x01(\t\x12/\n\x05lines\x18\x02 \x03(\x0b\x32 .oms.procurement.v1.ReceivedLine\x12\x17\n\x0fidempotency_key\x18\x03 \x01(\t\"1\n\x14PurchaseOrderRequest\x12\x19\n\x11purchase_order_id\x18\x01 \x01(\t\"\x8d\x01\n\x19ListPurchaseOrdersRequest\x12\x37\n\x06status\x18\x01 \x01(\x0e\x32\'.oms.procurement.v1.PurchaseOrderStatus\x12\x16\n\x0elocation_codes\x18\x02 \x03(\t\x12\x0c\n\x04skus\x18\x03 \x03(\t\x12\x11\n\topen_only\x18\x04 \x01(\x08\"X\n\x1aListPurchaseOrdersResponse\x12:\n\x0fpurchase_orders\x18\x01 \x03(\x0b\x32!.oms.procurement.v1.PurchaseOrder\"o\n\x0b\x44iscrepancy\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x31\n\x04kind\x18\x02 \x01(\x0e\x32#.oms.procurement.v1.DiscrepancyKind\x12\x10\n\x08\x65xpected\x18\x03 \x01(\x03\x12\x0e\n\x06\x61\x63tual\x18\x04 \x01(\x03\"E\n\x0bInvoiceLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\x17\n\x0funit_cost_cents\x18\x03 \x01(\x03\"\xd6\x02\n\x0fSupplierInvoice\x12\n\n\x02id\x18\x01 \x01(\t\x12\x16\n\x0einvoice_number\x18\x02 \x01(\t\x12\x15\n\rsupplier_code\x18\x03 \x01(\t\x12\x19\n\x11purchase_order_id\x18\x04 \x01(\t\x12\x31\n\x06status\x18\x05 \x01(\x0e\x32!.oms.procurement.v1.InvoiceStatus\x12\x13\n\x0btotal_cents\x18\x06 \x01(\x03\x12.\n\x05lines\x18\x07 \x03(\x0b\x32\x1f.oms.procurement.v1.InvoiceLine\x12\x36\n\rdiscrepancies\x18\x08 \x03(\x0b\x32\x1f.oms.procurement.v1.Discrepancy\x12\x13\n\x0b\x61pproved_by\x18\t \x01(\t\x12\x13\n\x0b\x61pproved_at\x18\n \x01(\t\x12\x13\n\x0brecorded_at\x18\x0b \x01(\t\"\x81\x01\n\x1cRecordSupplierInvoiceRequest\x12\x19\n\x11purchase_order_id\x18\x01 \x01(\t\x12\x16\n\x0einvoice_number\x18\x02 \x01(\t\x12.\n\x05lines\x18\x03 \x03(\x0b\x32\x1f.oms.procurement.v1.InvoiceLine\"3\n\x1d\x41pproveSupplierInvoiceRequest\x12\x12\n\ninvoice_id\x18\x01 \x01(\t\"1\n\x18ReplenishmentPlanRequest\x12\x15\n\rlocation_code\x18\x01 \x01(\t\"\xb7\x03\n\x0fPlanExplanation\x12\x14\n\x0c\x64\x61ily_demand\x18\x01 \x01(\x01\x12\x16\n\x0e\x64\x65mand_std_dev\x18\x02 \x01(\x01\x12\x13\n\x0b\x64\x65mand_days\x18\x03 \x01(\x03\x12\x16\n\x0elead_time_days\x18\x04 \x01(\x01\x12\x18\n\x10lead_time_source\x18\x05 \x01(\t\x12\x15\n\rservice_level\x18\x06 \x01(\x01\x12\x14\n\x0csafety_stock\x18\x07 \x01(\x01\x12\x0e\n\x06target\x18\x08 \x01(\x03\x12\x10\n\x08reserved\x18\t \x01(\x03\x12\x19\n\x11returns_requested\x18\n \x01(\x03\x12\"\n\x1areturns_pending_inspection\x18\x0b \x01(\x03\x12\x19\n\x11returns_in_repair\x18\x0c \x01(\x03\x12 \n\x18requested_sellable_share\x18\r \x01(\x01\x12!\n\x19inspection_sellable_share\x18\x0e \x01(\x01\x12\x1d\n\x15repair_sellable_share\x18\x0f \x01(\x01\x12\x11\n\tpack_size\x18\x10 \x01(\x03\x12\x0f\n\x07\x66ormula\x18\x11 \x01(\t\"\xda\x01\n\x08PlanLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\x12\x0f\n\x07on_hand\x18\x03 \x01(\x03\x12\x12\n\nin_transit\x18\x04 \x01(\x03\x12\x18\n\x10\x65xpected_returns\x18\x05 \x01(\x03\x12\x1a\n\x12suggested_quantity\x18\x06 \x01(\x03\x12\x15\n\rsupplier_code\x18\x07 \x01(\t\x12\x38\n\x0b\x65xplanation\x18\x08 \x01(\x0b\x32#.oms.procurement.v1.PlanExplanation\"@\n\x11ReplenishmentPlan\x12+\n\x05lines\x18\x01 \x03(\x0b\x32\x1c.oms.procurement.v1.PlanLine\"T\n\nChosenLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\x12\x15\n\x08quantity\x18\x03 \x01(\x03H\x00\x88\x01\x01\x42\x0b\n\t_quantity\"K\n\x1a\x44raftPurchaseOrdersRequest\x12-\n\x05lines\x18\x01 \x03(\x0b\x32\x1e.oms.procurement.v1.ChosenLine\"Y\n\x1b\x44raftPurchaseOrdersResponse\x12:\n\x0fpurchase_orders\x18\x01 \x03(\x0b\x32!.oms.procurement.v1.PurchaseOrder*\xf4\x01\n\x13PurchaseOrderStatus\x12%\n!PURCHASE_ORDER_STATUS_UNSPECIFIED\x10\x00\x12\x1f\n\x1bPURCHASE_ORDER_STATUS_DRAFT\x10\x01\x12\x1e\n\x1aPURCHASE_ORDER_STATUS_OPEN\x10\x02\x12,\n(PURCHASE_ORDER_STATUS_PARTIALLY_RECEIVED\x10\x03\x12\"\n\x1ePURCHASE_ORDER_STATUS_RECEIVED\x10\x04\x12#\n\x1fPURCHASE_ORDER_STATUS_CANCELLED\x10\x05*\x84\x01\n\rInvoiceStatus\x12\x1e\n\x1aINVOICE_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16INVOICE_STATUS_MATCHED\x10\x01\x12\x1a\n\x16INVOICE_STATUS_ON_HOLD\x10\x02\x12\x1b\n\x17INVOICE_STATUS_APPROVED\x10\x03*\x91\x01\n\x0f\x44iscrepancyKind\x12 \n\x1c\x44ISCREPANCY_KIND_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x44ISCREPANCY_KIND_PRICE\x10\x01\x12\x1d\n\x19\x44ISCREPANCY_KIND_QUANTITY\x10\x02\x12!\n\x1d\x44ISCREPANCY_KIND_NOT_ON_ORDER\x10\x03\x32\xa8\t\n\x12ProcurementService\x12Y\n\x0eUpsertSupplier\x12).oms.procurement.v1.UpsertSupplierRequest\x1a\x1c.oms.procurement.v1.Supplier\x12h\n\x13\x43reatePurchaseOrder\x12..oms.procurement.v1.CreatePurchaseOrderRequest\x1a!.oms.procurement.v1.PurchaseOrder\x12`\n\x11OpenPurchaseOrder\x12(.oms.procurement.v1.PurchaseOrderRequest\x1a!.oms.procurement.v1.PurchaseOrder\x12j\n\x14ReceivePurchaseOrder\x12/.oms.procurement.v1.ReceivePurchaseOrderRequest\x1a!.oms.procurement.v1.PurchaseOrder\x12\x62\n\x13\x43\x61ncelPurchaseOrder\x12(.oms.procurement.v1.PurchaseOrderRequest\x1a!.oms.procurement.v1.PurchaseOrder\x12_\n\x10GetPurchaseOrder\x12(.oms.procurement.v1.PurchaseOrderRequest\x1a!.oms.procurement.v1.PurchaseOrder\x12s\n\x12ListPurchaseOrders\x12-.oms.procurement.v1.ListPurchaseOrdersRequest\x1a..oms.procurement.v1.ListPurchaseOrdersResponse\x12n\n\x15RecordSupplierInvoice\x12\x30.oms.procurement.v1.RecordSupplierInvoiceRequest\x1a#.oms.procurement.v1.SupplierInvoice\x12p\n\x16\x41pproveSupplierInvoice\x12\x31.oms.procurement.v1.ApproveSupplierInvoiceRequest\x1a#.oms.procurement.v1.SupplierInvoice\x12k\n\x14GetReplenishmentPlan\x12,.oms.procurement.v1.ReplenishmentPlanRequest\x1a%.oms.procurement.v1.ReplenishmentPlan\x12v\n\x13\x44raftPurchaseOrders\x12..oms.procurement.v1.DraftPurchaseOrdersRequest\x1a/.oms.procurement.v1.DraftPurchaseOrdersResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'oms.procurement.v1.procurement_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PROCUREMENTSERVICE']._serialized_start=60
-  _globals['_PROCUREMENTSERVICE']._serialized_end=80
+  _globals['_PURCHASEORDERSTATUS']._serialized_start=3156
+  _globals['_PURCHASEORDERSTATUS']._serialized_end=3400
+  _globals['_INVOICESTATUS']._serialized_start=3403
+  _globals['_INVOICESTATUS']._serialized_end=3535
+  _globals['_DISCREPANCYKIND']._serialized_start=3538
+  _globals['_DISCREPANCYKIND']._serialized_end=3683
+  _globals['_SUPPLIER']._serialized_start=61
+  _globals['_SUPPLIER']._serialized_end=222
+  _globals['_UPSERTSUPPLIERREQUEST']._serialized_start=225
+  _globals['_UPSERTSUPPLIERREQUEST']._serialized_end=374
+  _globals['_PURCHASEORDERLINE']._serialized_start=376
+  _globals['_PURCHASEORDERLINE']._serialized_end=486
+  _globals['_PURCHASEORDER']._serialized_start=489
+  _globals['_PURCHASEORDER']._serialized_end=753
+  _globals['_NEWLINE']._serialized_start=755
+  _globals['_NEWLINE']._serialized_end=820
+  _globals['_CREATEPURCHASEORDERREQUEST']._serialized_start=822
+  _globals['_CREATEPURCHASEORDERREQUEST']._serialized_end=940
+  _globals['_RECEIVEDLINE']._serialized_start=942
+  _globals['_RECEIVEDLINE']._serialized_end=987
+  _globals['_RECEIVEPURCHASEORDERREQUEST']._serialized_start=990
+  _globals['_RECEIVEPURCHASEORDERREQUEST']._serialized_end=1120
+  _globals['_PURCHASEORDERREQUEST']._serialized_start=1122
+  _globals['_PURCHASEORDERREQUEST']._serialized_end=1171
+  _globals['_LISTPURCHASEORDERSREQUEST']._serialized_start=1174
+  _globals['_LISTPURCHASEORDERSREQUEST']._serialized_end=1315
+  _globals['_LISTPURCHASEORDERSRESPONSE']._serialized_start=1317
+  _globals['_LISTPURCHASEORDERSRESPONSE']._serialized_end=1405
+  _globals['_DISCREPANCY']._serialized_start=1407
+  _globals['_DISCREPANCY']._serialized_end=1518
+  _globals['_INVOICELINE']._serialized_start=1520
+  _globals['_INVOICELINE']._serialized_end=1589
+  _globals['_SUPPLIERINVOICE']._serialized_start=1592
+  _globals['_SUPPLIERINVOICE']._serialized_end=1934
+  _globals['_RECORDSUPPLIERINVOICEREQUEST']._serialized_start=1937
+  _globals['_RECORDSUPPLIERINVOICEREQUEST']._serialized_end=2066
+  _globals['_APPROVESUPPLIERINVOICEREQUEST']._serialized_start=2068
+  _globals['_APPROVESUPPLIERINVOICEREQUEST']._serialized_end=2119
+  _globals['_REPLENISHMENTPLANREQUEST']._serialized_start=2121
+  _globals['_REPLENISHMENTPLANREQUEST']._serialized_end=2170
+  _globals['_PLANEXPLANATION']._serialized_start=2173
+  _globals['_PLANEXPLANATION']._serialized_end=2612
+  _globals['_PLANLINE']._serialized_start=2615
+  _globals['_PLANLINE']._serialized_end=2833
+  _globals['_REPLENISHMENTPLAN']._serialized_start=2835
+  _globals['_REPLENISHMENTPLAN']._serialized_end=2899
+  _globals['_CHOSENLINE']._serialized_start=2901
+  _globals['_CHOSENLINE']._serialized_end=2985
+  _globals['_DRAFTPURCHASEORDERSREQUEST']._serialized_start=2987
+  _globals['_DRAFTPURCHASEORDERSREQUEST']._serialized_end=3062
+  _globals['_DRAFTPURCHASEORDERSRESPONSE']._serialized_start=3064
+  _globals['_DRAFTPURCHASEORDERSRESPONSE']._serialized_end=3153
+  _globals['_PROCUREMENTSERVICE']._serialized_start=3686
+  _globals['_PROCUREMENTSERVICE']._serialized_end=4878
 # @@protoc_insertion_point(module_scope)

@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from oms.procurement.v1 import procurement_pb2 as oms_dot_procurement_dot_v1_dot_procurement__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -33,14 +34,192 @@ class ProcurementServiceStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.UpsertSupplier = channel.unary_unary(
+                '/oms.procurement.v1.ProcurementService/UpsertSupplier',
+                request_serializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.UpsertSupplierRequest.SerializeToString,
+                response_deserializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.Supplier.FromString,
+                _registered_method=True)
+        self.CreatePurchaseOrder = channel.unary_unary(
+                '/oms.procurement.v1.ProcurementService/CreatePurchaseOrder',
+                request_serializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.CreatePurchaseOrderRequest.SerializeToString,
+                response_deserializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.PurchaseOrder.FromString,
+                _registered_method=True)
+        self.OpenPurchaseOrder = channel.unary_unary(
+                '/oms.procurement.v1.ProcurementService/OpenPurchaseOrder',
+                request_serializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.PurchaseOrderRequest.SerializeToString,
+                response_deserializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.PurchaseOrder.FromString,
+                _registered_method=True)
+        self.ReceivePurchaseOrder = channel.unary_unary(
+                '/oms.procurement.v1.ProcurementService/ReceivePurchaseOrder',
+                request_serializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.ReceivePurchaseOrderRequest.SerializeToString,
+                response_deserializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.PurchaseOrder.FromString,
+                _registered_method=True)
+        self.CancelPurchaseOrder = channel.unary_unary(
+                '/oms.procurement.v1.ProcurementService/CancelPurchaseOrder',
+                request_serializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.PurchaseOrderRequest.SerializeToString,
+                response_deserializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.PurchaseOrder.FromString,
+                _registered_method=True)
+        self.GetPurchaseOrder = channel.unary_unary(
+                '/oms.procurement.v1.ProcurementService/GetPurchaseOrder',
+                request_serializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.PurchaseOrderRequest.SerializeToString,
+                response_deserializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.PurchaseOrder.FromString,
+                _registered_method=True)
+        self.ListPurchaseOrders = channel.unary_unary(
+                '/oms.procurement.v1.ProcurementService/ListPurchaseOrders',
+                request_serializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.ListPurchaseOrdersRequest.SerializeToString,
+                response_deserializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.ListPurchaseOrdersResponse.FromString,
+                _registered_method=True)
+        self.RecordSupplierInvoice = channel.unary_unary(
+                '/oms.procurement.v1.ProcurementService/RecordSupplierInvoice',
+                request_serializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.RecordSupplierInvoiceRequest.SerializeToString,
+                response_deserializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.SupplierInvoice.FromString,
+                _registered_method=True)
+        self.ApproveSupplierInvoice = channel.unary_unary(
+                '/oms.procurement.v1.ProcurementService/ApproveSupplierInvoice',
+                request_serializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.ApproveSupplierInvoiceRequest.SerializeToString,
+                response_deserializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.SupplierInvoice.FromString,
+                _registered_method=True)
+        self.GetReplenishmentPlan = channel.unary_unary(
+                '/oms.procurement.v1.ProcurementService/GetReplenishmentPlan',
+                request_serializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.ReplenishmentPlanRequest.SerializeToString,
+                response_deserializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.ReplenishmentPlan.FromString,
+                _registered_method=True)
+        self.DraftPurchaseOrders = channel.unary_unary(
+                '/oms.procurement.v1.ProcurementService/DraftPurchaseOrders',
+                request_serializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.DraftPurchaseOrdersRequest.SerializeToString,
+                response_deserializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.DraftPurchaseOrdersResponse.FromString,
+                _registered_method=True)
 
 
 class ProcurementServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
+    def UpsertSupplier(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreatePurchaseOrder(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def OpenPurchaseOrder(self, request, context):
+        """Sends a DRAFT purchase order: it becomes OPEN and its units in transit.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReceivePurchaseOrder(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelPurchaseOrder(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPurchaseOrder(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPurchaseOrders(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordSupplierInvoice(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApproveSupplierInvoice(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetReplenishmentPlan(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DraftPurchaseOrders(self, request, context):
+        """Turns chosen plan lines into DRAFT purchase orders, one per supplier and location.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ProcurementServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'UpsertSupplier': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpsertSupplier,
+                    request_deserializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.UpsertSupplierRequest.FromString,
+                    response_serializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.Supplier.SerializeToString,
+            ),
+            'CreatePurchaseOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreatePurchaseOrder,
+                    request_deserializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.CreatePurchaseOrderRequest.FromString,
+                    response_serializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.PurchaseOrder.SerializeToString,
+            ),
+            'OpenPurchaseOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.OpenPurchaseOrder,
+                    request_deserializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.PurchaseOrderRequest.FromString,
+                    response_serializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.PurchaseOrder.SerializeToString,
+            ),
+            'ReceivePurchaseOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReceivePurchaseOrder,
+                    request_deserializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.ReceivePurchaseOrderRequest.FromString,
+                    response_serializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.PurchaseOrder.SerializeToString,
+            ),
+            'CancelPurchaseOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelPurchaseOrder,
+                    request_deserializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.PurchaseOrderRequest.FromString,
+                    response_serializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.PurchaseOrder.SerializeToString,
+            ),
+            'GetPurchaseOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPurchaseOrder,
+                    request_deserializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.PurchaseOrderRequest.FromString,
+                    response_serializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.PurchaseOrder.SerializeToString,
+            ),
+            'ListPurchaseOrders': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPurchaseOrders,
+                    request_deserializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.ListPurchaseOrdersRequest.FromString,
+                    response_serializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.ListPurchaseOrdersResponse.SerializeToString,
+            ),
+            'RecordSupplierInvoice': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordSupplierInvoice,
+                    request_deserializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.RecordSupplierInvoiceRequest.FromString,
+                    response_serializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.SupplierInvoice.SerializeToString,
+            ),
+            'ApproveSupplierInvoice': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApproveSupplierInvoice,
+                    request_deserializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.ApproveSupplierInvoiceRequest.FromString,
+                    response_serializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.SupplierInvoice.SerializeToString,
+            ),
+            'GetReplenishmentPlan': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReplenishmentPlan,
+                    request_deserializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.ReplenishmentPlanRequest.FromString,
+                    response_serializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.ReplenishmentPlan.SerializeToString,
+            ),
+            'DraftPurchaseOrders': grpc.unary_unary_rpc_method_handler(
+                    servicer.DraftPurchaseOrders,
+                    request_deserializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.DraftPurchaseOrdersRequest.FromString,
+                    response_serializer=oms_dot_procurement_dot_v1_dot_procurement__pb2.DraftPurchaseOrdersResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'oms.procurement.v1.ProcurementService', rpc_method_handlers)
@@ -51,3 +230,300 @@ def add_ProcurementServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class ProcurementService:
     """Missing associated documentation comment in .proto file."""
+
+    @staticmethod
+    def UpsertSupplier(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.procurement.v1.ProcurementService/UpsertSupplier',
+            oms_dot_procurement_dot_v1_dot_procurement__pb2.UpsertSupplierRequest.SerializeToString,
+            oms_dot_procurement_dot_v1_dot_procurement__pb2.Supplier.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreatePurchaseOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.procurement.v1.ProcurementService/CreatePurchaseOrder',
+            oms_dot_procurement_dot_v1_dot_procurement__pb2.CreatePurchaseOrderRequest.SerializeToString,
+            oms_dot_procurement_dot_v1_dot_procurement__pb2.PurchaseOrder.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OpenPurchaseOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.procurement.v1.ProcurementService/OpenPurchaseOrder',
+            oms_dot_procurement_dot_v1_dot_procurement__pb2.PurchaseOrderRequest.SerializeToString,
+            oms_dot_procurement_dot_v1_dot_procurement__pb2.PurchaseOrder.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReceivePurchaseOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.procurement.v1.ProcurementService/ReceivePurchaseOrder',
+            oms_dot_procurement_dot_v1_dot_procurement__pb2.ReceivePurchaseOrderRequest.SerializeToString,
+            oms_dot_procurement_dot_v1_dot_procurement__pb2.PurchaseOrder.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelPurchaseOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.procurement.v1.ProcurementService/CancelPurchaseOrder',
+            oms_dot_procurement_dot_v1_dot_procurement__pb2.PurchaseOrderRequest.SerializeToString,
+            oms_dot_procurement_dot_v1_dot_procurement__pb2.PurchaseOrder.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPurchaseOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.procurement.v1.ProcurementService/GetPurchaseOrder',
+            oms_dot_procurement_dot_v1_dot_procurement__pb2.PurchaseOrderRequest.SerializeToString,
+            oms_dot_procurement_dot_v1_dot_procurement__pb2.PurchaseOrder.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPurchaseOrders(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.procurement.v1.ProcurementService/ListPurchaseOrders',
+            oms_dot_procurement_dot_v1_dot_procurement__pb2.ListPurchaseOrdersRequest.SerializeToString,
+            oms_dot_procurement_dot_v1_dot_procurement__pb2.ListPurchaseOrdersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordSupplierInvoice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.procurement.v1.ProcurementService/RecordSupplierInvoice',
+            oms_dot_procurement_dot_v1_dot_procurement__pb2.RecordSupplierInvoiceRequest.SerializeToString,
+            oms_dot_procurement_dot_v1_dot_procurement__pb2.SupplierInvoice.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApproveSupplierInvoice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.procurement.v1.ProcurementService/ApproveSupplierInvoice',
+            oms_dot_procurement_dot_v1_dot_procurement__pb2.ApproveSupplierInvoiceRequest.SerializeToString,
+            oms_dot_procurement_dot_v1_dot_procurement__pb2.SupplierInvoice.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReplenishmentPlan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.procurement.v1.ProcurementService/GetReplenishmentPlan',
+            oms_dot_procurement_dot_v1_dot_procurement__pb2.ReplenishmentPlanRequest.SerializeToString,
+            oms_dot_procurement_dot_v1_dot_procurement__pb2.ReplenishmentPlan.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DraftPurchaseOrders(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.procurement.v1.ProcurementService/DraftPurchaseOrders',
+            oms_dot_procurement_dot_v1_dot_procurement__pb2.DraftPurchaseOrdersRequest.SerializeToString,
+            oms_dot_procurement_dot_v1_dot_procurement__pb2.DraftPurchaseOrdersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

@@ -1,0 +1,2 @@
+"""Procurement in GraphQL: suppliers, purchase orders and receipts, supplier invoices and the
+replenishment plan."""
