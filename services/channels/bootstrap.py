@@ -9,6 +9,7 @@ from services.channels.orders_client import OrdersClient
 from services.channels.ports import Orders
 from services.channels.recovery import placement_worker
 from services.channels.service import ChannelsService
+from services.channels.settings import ChannelsSettings
 from services.channels.store import TABLES, ChannelsStore, SqlChannelsStore
 from services.kernel.runtime import ServiceContext, ServiceDefinition, ServiceParts
 from services.kernel.unit_of_work import SqlUnitOfWork, UnitOfWork
@@ -19,6 +20,7 @@ def bootstrap(uow: UnitOfWork[ChannelsStore], orders: Orders) -> ChannelsService
 
 
 def build(context: ServiceContext) -> ServiceParts:
+    settings = ChannelsSettings.from_env(context.env)
     service = bootstrap(
         SqlUnitOfWork(context.db, SqlChannelsStore), OrdersClient(context.channels["orders"])
     )
@@ -28,7 +30,7 @@ def build(context: ServiceContext) -> ServiceParts:
             servicer, server
         ),
         uow=service.uow,
-        workers=[placement_worker(service)],
+        workers=[placement_worker(service, settings.retry_after)],
     )
 
 

@@ -11,19 +11,18 @@ from services.kernel.periodic import PeriodicWorker
 
 log = logging.getLogger(__name__)
 
+INTERVAL = timedelta(seconds=5)
 
-def placement_worker(
-    service: ChannelsService,
-    interval: timedelta = timedelta(seconds=5),
-    stale_after: timedelta = timedelta(seconds=15),
-) -> PeriodicWorker:
-    """On start and then every `interval`, advances orders PENDING or CANCELLING for longer than
-    `stale_after` (past the orders call's deadline, so one still in flight is rarely retried —
-    and a retry is harmless: placing and cancelling are idempotent in the orders service)."""
+
+def placement_worker(service: ChannelsService, stale_after: timedelta) -> PeriodicWorker:
+    """On start and then every 5 seconds (every `stale_after` when that is shorter), advances
+    orders PENDING or CANCELLING for longer than `stale_after` (a retry is harmless: placing and
+    cancelling are idempotent in the orders service)."""
 
     async def advance() -> None:
         advanced = await service.advance_stale(stale_after)
         if advanced:
             log.info("advanced %d waiting channel order(s)", advanced)
 
+    interval = min(INTERVAL, stale_after)
     return PeriodicWorker("channel order placement", advance, interval)
