@@ -17,6 +17,7 @@ from gateway.revocations import RevocationList
 from gateway.schema import build_schema
 from gateway.settings import GatewaySettings
 from gateway.view import GraphQLView
+from gateway.webhooks import shopify_webhook
 
 
 async def healthz(_request: Request) -> JSONResponse:
@@ -65,6 +66,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
             Route("/readyz", readyz, methods=["GET"]),
             Route("/graphql", view),
             WebSocketRoute("/graphql", view),
+            Route("/webhooks/shopify", shopify_webhook, methods=["POST"]),
         ],
         lifespan=lifespan,
     )

@@ -1,10 +1,28 @@
-"""Sales channel types the back-office contract names; resolvers come with the channels service."""
+"""Sales channels: connecting one (the contract's connectChannel) and, outside the contract, the
+orders it could not place (exceptions, retried by the back office) and its status."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import strawberry
+
+from gateway.context import Context
+from gateway.convert import reply, request
+from gateway.errors import query_answer
+from gateway.mutations import Payload, answer
+from gateway.permissions import allow
+from oms.channels.v1 import channels_pb2 as pb
+from oms.channels.v1.channels_pb2_grpc import ChannelsServiceStub
+from services.kernel.caller import Role
+
+if TYPE_CHECKING:
+    from oms.channels.v1.channels_pb2_grpc import ChannelsServiceAsyncStub
+
+Info = strawberry.Info[Context, None]
+BACK_OFFICE = (Role.BACKOFFICE, Role.ADMIN)
 
 
 @strawberry.enum
@@ -38,5 +56,151 @@ class ConnectChannelInput:
         default=strawberry.UNSET, description="The credential for calls to the platform's API."
     )
 
+    def to_proto(self) -> pb.ConnectChannelRequest:
+        return request(pb.ConnectChannelRequest, self)  # left-out secrets stay unset: kept
 
-TYPES = (ChannelPlatform, ConnectChannelInput)
+
+@strawberry.type(
+    name="ChannelConnection",
+    description="A sales channel's connection to its platform; its secrets are never shown.",
+)
+class Channel:
+    code: str
+    platform: ChannelPlatform
+    account: str
+    api_base_url: str | None
+    has_webhook_secret: bool
+    has_access_token: bool
+    connected_at: datetime
+
+    @classmethod
+    def from_proto(cls, channel: pb.Channel) -> Channel:
+        return reply(cls, channel, api_base_url=channel.api_base_url or None)
+
+
+@strawberry.enum
+class ChannelOrderStatus(Enum):
+    PENDING = "PENDING"
+    PLACED = "PLACED"
+    EXCEPTION = "EXCEPTION"
+    CANCELLING = "CANCELLING"
+    CANCELLED = "CANCELLED"
+
+
+@strawberry.type(
+    description="An order a channel sent, with where it stands; an EXCEPTION waits for a retry."
+)
+class ChannelOrder:
+    id: strawberry.ID
+    channel_code: str
+    external_id: str
+    status: ChannelOrderStatus
+    order_id: strawberry.ID | None
+    problem_code: str | None = strawberry.field(
+        description="The orders service's refusal: NOT_FOUND for an unknown SKU, "
+        "INSUFFICIENT_STOCK, INVALID_ADDRESS..."
+    )
+    problem_field: str | None
+    problem: str | None
+    attempts: int
+    received_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_proto(cls, found: pb.ChannelOrder) -> ChannelOrder:
+        return reply(
+            cls,
+            found,
+            order_id=found.order_id or None,
+            problem_code=found.problem_code or None,
+            problem_field=found.problem_field or None,
+            problem=found.problem or None,
+        )
+
+
+@strawberry.type(description="What a channel brought in, and what waits.")
+class ChannelStatus:
+    channel: Channel
+    orders_received: int
+    orders_placed: int
+    exceptions_waiting: int
+    refunds_received: int
+    last_received_at: datetime | None = strawberry.field(
+        description="The last delivery that verified and was recorded: the last successful sync."
+    )
+
+    @classmethod
+    def from_proto(cls, status: pb.ChannelStatus) -> ChannelStatus:
+        return reply(
+            cls,
+            status,
+            channel=Channel.from_proto(status.channel),
+            last_received_at=datetime.fromisoformat(status.last_received_at)
+            if status.last_received_at
+            else None,
+        )
+
+
+@strawberry.type
+class ConnectChannelPayload(Payload):
+    channel: Channel | None = None
+
+
+@strawberry.type
+class ChannelOrderPayload(Payload):
+    channel_order: ChannelOrder | None = None
+
+
+def _channels(info: Info) -> ChannelsServiceAsyncStub:
+    return info.context.services[ChannelsServiceStub]
+
+
+@strawberry.type
+class ChannelsQuery:
+    @strawberry.field(
+        extensions=allow(*BACK_OFFICE),
+        description="Not in the client contract. Orders the channels sent that the orders "
+        "service refused, oldest first (of one channel when named).",
+    )
+    async def channel_exceptions(
+        self, info: Info, channel_code: str | None = None
+    ) -> list[ChannelOrder]:
+        call = _channels(info).ListChannelExceptions(
+            pb.ListChannelExceptionsRequest(channel_code=channel_code or "")
+        )
+        return [ChannelOrder.from_proto(x) for x in (await query_answer(call)).orders]
+
+    @strawberry.field(
+        extensions=allow(*BACK_OFFICE),
+        description="Not in the client contract. A channel's orders received and placed, "
+        "exceptions waiting, refunds and its last successful sync.",
+    )
+    async def channel_status(self, info: Info, code: str) -> ChannelStatus:
+        call = _channels(info).GetChannelStatus(pb.GetChannelStatusRequest(code=code))
+        return ChannelStatus.from_proto(await query_answer(call))
+
+
+@strawberry.type
+class ChannelsMutation:
+    @strawberry.mutation(
+        extensions=allow(*BACK_OFFICE),
+        description="Connects a channel code to its platform account (again: updates it, and a "
+        "secret left out is kept). Shopify: the account is the shop's myshopify.com domain and "
+        "the webhook secret the app's client secret.",
+    )
+    async def connect_channel(
+        self, info: Info, input: ConnectChannelInput
+    ) -> ConnectChannelPayload:
+        call = _channels(info).ConnectChannel(input.to_proto())
+        return await answer(ConnectChannelPayload, call, channel=Channel.from_proto)
+
+    @strawberry.mutation(
+        extensions=allow(*BACK_OFFICE),
+        description="Not in the client contract. Places a parked channel order again (after "
+        "its SKU was created or stock arrived); one not parked is INVALID_STATE.",
+    )
+    async def retry_channel_order(self, info: Info, id: strawberry.ID) -> ChannelOrderPayload:
+        call = _channels(info).RetryChannelOrder(pb.RetryChannelOrderRequest(id=id))
+        return await answer(
+            ChannelOrderPayload, call, argument=None, channel_order=ChannelOrder.from_proto
+        )

@@ -36,16 +36,28 @@ log = logging.getLogger(__name__)
 
 Query = merge_types(
     "Query",
-    (InventoryQuery, OrdersQuery, ReturnsQuery, WorkOrdersQuery, OpsSummaryQuery, ProcurementQuery),
+    (
+        InventoryQuery,
+        OrdersQuery,
+        ReturnsQuery,
+        WorkOrdersQuery,
+        OpsSummaryQuery,
+        ProcurementQuery,
+        channels.ChannelsQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
-    (InventoryMutation, OrdersMutation, ReturnsMutation, WorkOrdersMutation, ProcurementMutation),
+    (
+        InventoryMutation,
+        OrdersMutation,
+        ReturnsMutation,
+        WorkOrdersMutation,
+        ProcurementMutation,
+        channels.ChannelsMutation,
+    ),
 )
 Subscription = merge_types("Subscription", (InventorySubscription,))
-
-# Types the contract names for operations not served yet; nothing reaches them from a root field.
-CONTRACT_TYPES = channels.TYPES
 
 
 def is_internal_fault(error: GraphQLError) -> bool:
@@ -98,7 +110,6 @@ def build_schema(limits: QueryLimits | None = None) -> GatewaySchema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=CONTRACT_TYPES,
         config=StrawberryConfig(scalar_map=SCALARS),
         # Factories: each operation gets fresh extension instances; the caches they wrap are
         # shared module-level LRU caches keyed by size, and by the document's text: the view

@@ -42,6 +42,7 @@ CONSUMES: Mapping[str, Sequence[tuple[str, str]]] = {
         ("workorders", "procurement-workorders"),
     ),
     "workorders": (("returns", "workorders-returns"), ("orders", "workorders-orders")),
+    "channels": (),
 }
 PARTIES = (*SERVICE_NAMES, GATEWAY)
 

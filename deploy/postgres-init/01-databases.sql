@@ -22,3 +22,7 @@ REVOKE ALL ON DATABASE oms_procurement FROM PUBLIC;
 CREATE ROLE oms_workorders LOGIN PASSWORD 'oms_workorders';
 CREATE DATABASE oms_workorders OWNER oms_workorders;
 REVOKE ALL ON DATABASE oms_workorders FROM PUBLIC;
+
+CREATE ROLE oms_channels LOGIN PASSWORD 'oms_channels';
+CREATE DATABASE oms_channels OWNER oms_channels;
+REVOKE ALL ON DATABASE oms_channels FROM PUBLIC;

@@ -51,6 +51,18 @@ class ShipmentStatus(Enum):
     CANCELLED = "CANCELLED"
 
 
+@strawberry.enum(description="How the ship-to address got the point its routing measures from.")
+class AddressPlacement(Enum):
+    COORDINATES = strawberry.enum_value(
+        "COORDINATES", description="The latitude and longitude the client sent."
+    )
+    POSTAL_CODE = strawberry.enum_value("POSTAL_CODE", description="Its US ZIP code.")
+    CITY = strawberry.enum_value("CITY", description="Its city, in its country.")
+    COUNTRY = strawberry.enum_value(
+        "COUNTRY", description="Its country's capital (or largest city): the coarsest guess."
+    )
+
+
 async def _location(info: Info, code: str) -> Location:
     # Through the request's loader, so a page of orders asks inventory once for all locations.
     location = await info.context.loaders.locations.load(code)
@@ -134,6 +146,10 @@ class Routing:
     )
     candidates_considered: int
     explanation: str
+    address_placement: AddressPlacement = strawberry.field(
+        description="How the ship-to address was placed: without coordinates, from the postal "
+        "code, city or country with data the server ships."
+    )
 
     @classmethod
     def from_proto(cls, routing: pb.Routing) -> Routing:

@@ -48,6 +48,9 @@ class RequestReturnInput:
         if isinstance(self.customer_address, AddressInput):
             address = self.customer_address.to_proto()
             request.customer.SetInParent()
+            request.customer.postal_code = address.postal_code
+            request.customer.city = address.city
+            request.customer.country = address.country
             if address.HasField("latitude"):
                 request.customer.latitude = address.latitude
             if address.HasField("longitude"):

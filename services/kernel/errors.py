@@ -25,6 +25,8 @@ class ErrorCode(StrEnum):
     OUTSIDE_WINDOW = "OUTSIDE_WINDOW"
     FORBIDDEN = "FORBIDDEN"
     INVALID_ADDRESS = "INVALID_ADDRESS"
+    # A webhook whose signature, freshness or sender does not check out.
+    UNAUTHENTICATED = "UNAUTHENTICATED"
 
 
 class DomainError(Exception):
@@ -50,6 +52,7 @@ _STATUS_FOR_CODE = {
     ErrorCode.OUTSIDE_WINDOW: grpc.StatusCode.FAILED_PRECONDITION,
     ErrorCode.FORBIDDEN: grpc.StatusCode.PERMISSION_DENIED,
     ErrorCode.INVALID_ADDRESS: grpc.StatusCode.INVALID_ARGUMENT,
+    ErrorCode.UNAUTHENTICATED: grpc.StatusCode.UNAUTHENTICATED,
 }
 
 

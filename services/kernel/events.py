@@ -33,7 +33,7 @@ from services.kernel.unit_of_work import Store, UnitOfWork
 
 log = logging.getLogger(__name__)
 
-DOMAINS = ("inventory", "orders", "returns", "procurement", "workorders")
+DOMAINS = ("inventory", "orders", "returns", "procurement", "workorders", "channels")
 # Long enough to cover a relay that retries after a broker restart.
 DUPLICATE_WINDOW_SECONDS = 15 * 60
 

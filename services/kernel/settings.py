@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-SERVICE_NAMES = ("inventory", "orders", "returns", "procurement", "workorders")
+SERVICE_NAMES = ("inventory", "orders", "returns", "procurement", "workorders", "channels")
 
 DEFAULT_GRPC_PORTS = {
     "inventory": 50051,
@@ -20,6 +20,7 @@ DEFAULT_GRPC_PORTS = {
     "returns": 50053,
     "procurement": 50054,
     "workorders": 50055,
+    "channels": 50056,
 }
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from oms.orders.v1 import orders_pb2 as pb
 from oms.orders.v1.orders_pb2_grpc import OrdersServiceServicer
-from services.kernel.geo import require_placed
+from services.kernel.geo import AddressToPlace, place
 from services.kernel.grpc_server import ServicerContext, caller_of
 from services.kernel.proto_enums import enum_name, enum_value
 from services.orders.domain.model import (
@@ -100,19 +100,27 @@ def order_to_proto(order: Order) -> pb.Order:
     )
     if order.routing is not None:
         message.routing.CopyFrom(routing_to_proto(order.routing))
+        message.routing.address_placement = enum_value(
+            pb.AddressPlacement, order.ship_to.placement.value
+        )
     return message
 
 
-def new_order_from_proto(request: pb.PlaceOrderRequest, placed_by: str) -> NewOrder:
+async def new_order_from_proto(request: pb.PlaceOrderRequest, placed_by: str) -> NewOrder:
     a = request.ship_to
     policy = (
         SplitPolicy.SHIP_COMPLETE
         if request.split_policy == pb.SPLIT_POLICY_SHIP_COMPLETE
         else SplitPolicy.ALLOW_SPLIT
     )
-    latitude, longitude = require_placed(
-        a.latitude if a.HasField("latitude") else None,
-        a.longitude if a.HasField("longitude") else None,
+    placed = await place(
+        AddressToPlace(
+            a.latitude if a.HasField("latitude") else None,
+            a.longitude if a.HasField("longitude") else None,
+            a.postal_code,
+            a.city,
+            a.country,
+        ),
         "ship_to",
     )
     return NewOrder(
@@ -120,13 +128,14 @@ def new_order_from_proto(request: pb.PlaceOrderRequest, placed_by: str) -> NewOr
         external_id=request.external_id,
         email=request.email,
         ship_to=Address(
-            latitude=latitude,
-            longitude=longitude,
+            latitude=placed.latitude,
+            longitude=placed.longitude,
             name=a.name,
             line1=a.line1,
             city=a.city,
             postal_code=a.postal_code,
             country=a.country,
+            placement=placed.placement,
         ),
         lines=tuple(OrderLine(x.sku, x.quantity, x.unit_price_cents) for x in request.lines),
         split_policy=policy,
@@ -146,7 +155,7 @@ class OrdersGrpc(OrdersServiceServicer):
 
     async def PlaceOrder(self, request: pb.PlaceOrderRequest, context: ServicerContext) -> pb.Order:
         caller = caller_of(context)
-        new = new_order_from_proto(request, placed_by=caller.subject)
+        new = await new_order_from_proto(request, placed_by=caller.subject)
         return order_to_proto(await self._service.place(new, caller))
 
     async def GetOrder(self, request: pb.GetOrderRequest, context: ServicerContext) -> pb.Order:

@@ -13,6 +13,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kernel.db import UTCDateTime, insert_ignoring_conflict, utcnow
+from services.kernel.geo import AddressPlacement
 from services.kernel.unit_of_work import SqlStore, Store
 from services.orders.domain import rules
 from services.orders.domain.model import (
@@ -206,6 +207,12 @@ def routing_from_json(data: dict[str, Any] | None) -> RoutingPlan | None:
     return RoutingPlan(
         parcels, data["algorithm"], data["candidates_considered"], data["explanation"]
     )
+
+
+def _address(data: dict[str, Any]) -> Address:
+    """Rows written before addresses were placed from packaged data had sent coordinates."""
+    placement = AddressPlacement(data.get("placement", AddressPlacement.COORDINATES))
+    return Address(**{**data, "placement": placement})
 
 
 class SqlOrdersStore(SqlStore):
@@ -435,7 +442,7 @@ class SqlOrdersStore(SqlStore):
                 channel=row.channel,
                 external_id=row.external_id,
                 email=row.email,
-                ship_to=Address(**row.ship_to),
+                ship_to=_address(row.ship_to),
                 lines=tuple(lines[row.id]),
                 shipments=tuple(shipments[row.id]),
                 routing=routing_from_json(row.routing),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from oms.returns.v1 import returns_pb2 as pb
 from oms.returns.v1.returns_pb2_grpc import ReturnsServiceServicer
 from services.kernel.caller import Caller
-from services.kernel.geo import require_placed
+from services.kernel.geo import AddressToPlace, place
 from services.kernel.grpc_server import ServicerContext, caller_of
 from services.kernel.messages import to_message
 from services.kernel.proto_enums import enum_name
@@ -25,15 +25,21 @@ def return_to_proto(found: Return) -> pb.Return:
     return to_message(pb.Return, found)
 
 
-def new_return_from_proto(request: pb.RequestReturnRequest) -> NewReturn:
+async def new_return_from_proto(request: pb.RequestReturnRequest) -> NewReturn:
     customer = None
     if request.HasField("customer"):
         given = request.customer
-        customer = require_placed(
-            given.latitude if given.HasField("latitude") else None,
-            given.longitude if given.HasField("longitude") else None,
+        placed = await place(
+            AddressToPlace(
+                given.latitude if given.HasField("latitude") else None,
+                given.longitude if given.HasField("longitude") else None,
+                given.postal_code,
+                given.city,
+                given.country,
+            ),
             "customer",
         )
+        customer = (placed.latitude, placed.longitude)
     return NewReturn(
         order_id=request.order_id,
         lines=tuple(
@@ -102,7 +108,7 @@ class ReturnsGrpc(ReturnsServiceServicer):
     async def RequestReturn(
         self, request: pb.RequestReturnRequest, context: ServicerContext
     ) -> pb.Return:
-        new = new_return_from_proto(request)
+        new = await new_return_from_proto(request)
         return return_to_proto(await self._service.request(new, caller_of(context)))
 
     async def ReceiveReturn(

@@ -25,10 +25,7 @@ from graphql.pyutils import Undefined
 from gateway.schema import build_schema
 from tests.support.contract import contract_dir, operations
 
-NOT_SERVED_YET = {
-    # backoffice.graphql
-    "ConnectChannel",
-}
+NOT_SERVED_YET: set[str] = set()
 
 
 @pytest.fixture(scope="module")

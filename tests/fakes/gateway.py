@@ -14,6 +14,8 @@ from strawberry.types import ExecutionResult
 from gateway.context import Context
 from gateway.feed import InventoryFeed, StockChange
 from gateway.services import ServiceStubs
+from oms.channels.v1 import channels_pb2 as cpb
+from oms.channels.v1.channels_pb2_grpc import ChannelsServiceStub
 from oms.events.v1.inventory_pb2 import StockLevelChanged
 from oms.inventory.v1 import inventory_pb2 as pb
 from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
@@ -275,6 +277,42 @@ class FakeProcurement(FakeService):
         return self._answer("DraftPurchaseOrders", reply, request, metadata=metadata)
 
 
+class FakeChannels(FakeService):
+    """Answers every channels RPC the schema calls with one Shopify store and one parked order."""
+
+    channel = cpb.Channel(
+        code="shopify-us",
+        platform=cpb.CHANNEL_PLATFORM_SHOPIFY,
+        account="brand.myshopify.com",
+        has_webhook_secret=True,
+        connected_at="2030-01-02T12:00:00+00:00",
+    )
+    parked = cpb.ChannelOrder(
+        id="co-1",
+        channel_code="shopify-us",
+        external_id="450789469",
+        status=cpb.CHANNEL_ORDER_STATUS_EXCEPTION,
+        problem_code="NOT_FOUND",
+        attempts=1,
+        received_at="2030-01-02T12:00:00+00:00",
+        updated_at="2030-01-02T12:00:00+00:00",
+    )
+
+    def ConnectChannel(self, request: cpb.ConnectChannelRequest, metadata: Metadata = ()) -> Any:
+        return self._answer("ConnectChannel", self.channel, request, metadata=metadata)
+
+    def ListChannelExceptions(self, request: Any, metadata: Metadata = ()) -> Any:
+        reply = cpb.ChannelOrders(orders=[self.parked])
+        return self._answer("ListChannelExceptions", reply, request, metadata=metadata)
+
+    def RetryChannelOrder(self, request: Any, metadata: Metadata = ()) -> Any:
+        return self._answer("RetryChannelOrder", self.parked, request, metadata=metadata)
+
+    def GetChannelStatus(self, request: Any, metadata: Metadata = ()) -> Any:
+        status = cpb.ChannelStatus(channel=self.channel, orders_received=1, exceptions_waiting=1)
+        return self._answer("GetChannelStatus", status, request, metadata=metadata)
+
+
 def a_return(
     return_id: str = "r-1", order_id: str = "o-1", destination: str = "HUB-1"
 ) -> rpb.Return:
@@ -349,6 +387,7 @@ def context_for(
     returns: FakeReturns | None = None,
     workorders: FakeWorkOrders | None = None,
     procurement: FakeProcurement | None = None,
+    channels: FakeChannels | None = None,
 ) -> Context:
     services = ServiceStubs(
         {
@@ -357,6 +396,7 @@ def context_for(
             ReturnsServiceStub: returns or FakeReturns(),
             WorkOrdersServiceStub: workorders or FakeWorkOrders(),
             ProcurementServiceStub: procurement or FakeProcurement(),
+            ChannelsServiceStub: channels or FakeChannels(),
         }
     )
     return Context.create(services, feed or InventoryFeed(), principal_for(role))
@@ -559,6 +599,28 @@ OPERATIONS = [
         "draftPurchaseOrders",
         'mutation { draftPurchaseOrders(input: {lines: [{sku: "TEE", locationCode: "HUB-1"}]}) '
         "{ purchaseOrders { status } } }",
+        WRITERS,
+    ),
+    Operation(
+        "connectChannel",
+        'mutation { connectChannel(input: {code: "shopify-us", platform: SHOPIFY, '
+        'account: "brand.myshopify.com", webhookSecret: "s"}) '
+        "{ channel { code platform } userErrors { code } } }",
+        WRITERS,
+    ),
+    Operation(
+        "channelExceptions",
+        '{ channelExceptions(channelCode: "shopify-us") { id status problemCode } }',
+        WRITERS,
+    ),
+    Operation(
+        "retryChannelOrder",
+        'mutation { retryChannelOrder(id: "co-1") { channelOrder { status } userErrors { code } } }',
+        WRITERS,
+    ),
+    Operation(
+        "channelStatus",
+        '{ channelStatus(code: "shopify-us") { ordersReceived channel { hasWebhookSecret } } }',
         WRITERS,
     ),
 ]

@@ -39,6 +39,7 @@ from oms.workorders.v1.workorders_pb2_grpc import WorkOrdersServiceStub
 from services.inventory.bootstrap import SERVICE as INVENTORY
 from services.kernel.caller import Role
 from services.kernel.runtime import RunningService, ServiceDefinition
+from services.kernel.settings import SERVICE_NAMES
 from services.orders.bootstrap import SERVICE as ORDERS
 from services.returns.bootstrap import SERVICE as RETURNS
 from services.workorders.bootstrap import SERVICE as WORKORDERS
@@ -96,7 +97,7 @@ async def serve(
             )
             targets[definition.name] = service.target
             services[definition.name] = service.running
-        for name in ("inventory", "orders", "returns", "procurement", "workorders"):
+        for name in SERVICE_NAMES:
             targets.setdefault(name, f"127.0.0.1:{free_port()}")
         revocation_file = tmp_path / "revoked-tokens"
         url = await stack.enter_async_context(
@@ -460,21 +461,27 @@ async def test_readiness_waits_for_the_services_the_schema_calls_only(
     nats_server: EmbeddedNats, tmp_path: Path
 ) -> None:
     async for served in serve(nats_server, tmp_path, [INVENTORY, ORDERS, RETURNS]):
-        # Procurement and work orders are down, and the schema calls every service now.
+        # Procurement, work orders and channels are down; the schema calls every service now.
         down = await served.client.http.get("/readyz")
         assert down.status_code == 503, down.text
         assert down.json()["services"] == [
+            "channels",
             "inventory",
             "orders",
             "procurement",
             "returns",
             "workorders",
         ]
-        assert sorted(down.json()["notReady"]) == ["procurement", "workorders"]
+        assert sorted(down.json()["notReady"]) == ["channels", "procurement", "workorders"]
         await served.services["returns"].grpc.set_serving(False)
         not_ready = await served.client.http.get("/readyz")
         assert not_ready.status_code == 503
-        assert sorted(not_ready.json()["notReady"]) == ["procurement", "returns", "workorders"]
+        assert sorted(not_ready.json()["notReady"]) == [
+            "channels",
+            "procurement",
+            "returns",
+            "workorders",
+        ]
 
 
 @pytest.mark.parametrize("secret", ["CHANGE-ME", "too-short", "CHANGE-ME-" * 5])

@@ -49,7 +49,7 @@ query OrderRouting($id: ID!) {
     routing {
       parcels { location { code kind } distanceKm shippingCents handlingCents extraParcelCents
                 totalCents units }
-      totalCents algorithm candidatesConsidered explanation
+      totalCents algorithm candidatesConsidered explanation addressPlacement
     }
   }
 }"""
@@ -156,6 +156,7 @@ async def test_an_order_ships_from_the_hub_near_the_customer_and_explains_why(
     assert routing["candidatesConsidered"] >= 2
     assert routing["algorithm"] == "exact"
     assert "HUB-BER" in routing["explanation"]
+    assert routing["addressPlacement"] == "COORDINATES"
     assert await gateway.stock("TEE") == {"DC-LIS": (50, 0), "HUB-BER": (2, 1)}
 
     again = await gateway.place("w-1", {"TEE": 1})
@@ -232,11 +233,22 @@ async def test_refusals_name_the_input_field(
     assert await gateway.stock("TEE") == {"DC-LIS": (50, 0), "HUB-BER": (2, 0)}
 
 
-async def test_an_address_without_coordinates_is_refused_until_it_can_be_placed(
+async def test_an_address_without_coordinates_is_placed_from_its_city(gateway: Gateway) -> None:
+    variables = order_input("w-city", {"TEE": 1})
+    variables["input"]["shipTo"] = {"city": "Berlin", "postalCode": "10115", "country": "DE"}
+    placed = (await gateway.data(operation("PlaceOrder"), variables))["placeOrder"]
+    assert placed["userErrors"] == []
+    assert [s["location"]["code"] for s in placed["order"]["shipments"]] == ["HUB-BER"]
+    detail = (await gateway.data(ORDER_ROUTING, {"id": placed["order"]["id"]}))["order"]
+    assert detail["routing"]["addressPlacement"] == "CITY"
+    assert round(detail["shipTo"]["latitude"]) == 53 and round(detail["shipTo"]["longitude"]) == 13
+
+
+async def test_an_address_that_cannot_be_placed_is_refused_and_holds_nothing(
     gateway: Gateway,
 ) -> None:
     variables = order_input("w-nowhere", {"TEE": 1})
-    variables["input"]["shipTo"] = {"city": "Berlin", "postalCode": "10115", "country": "DE"}
+    variables["input"]["shipTo"] = {"city": "Atlantis", "postalCode": "00000", "country": "XX"}
     refused = (await gateway.data(operation("PlaceOrder"), variables))["placeOrder"]
     assert refused["order"] is None
     assert codes(refused) == [("INVALID_ADDRESS", "input.shipTo")]

@@ -279,9 +279,14 @@ async def test_refusals_have_stable_codes_and_name_the_input(gateway: Gateway) -
     # The GraphQL layer cannot know the range; the service names the argument's field.
     off_map = (await gateway.data(operation("RequestReturn"), variables))["requestReturn"]
     assert codes(off_map) == [("INVALID_INPUT", "input.customerAddress.latitude")]
-    variables["input"]["customerAddress"] = {"city": "Berlin", "country": "DE"}
+    variables["input"]["customerAddress"] = {"city": "Atlantis", "country": "XX"}
     unplaced = (await gateway.data(operation("RequestReturn"), variables))["requestReturn"]
     assert codes(unplaced) == [("INVALID_ADDRESS", "input.customerAddress")]
+    # Without coordinates, the city places the customer: now in Munich, not at the Berlin ship-to.
+    variables["input"]["orderId"] = await gateway.shipped_order("o-munich")
+    variables["input"]["customerAddress"] = {"city": "München", "country": "DE"}
+    placed = (await gateway.data(operation("RequestReturn"), variables))["requestReturn"]
+    assert placed["return"]["destination"] == {"code": "HUB-MUC", "kind": "RETURN_HUB"}
 
     late_order = await gateway.shipped_order("o-late", channel=OUTLET)
     late = await gateway.request(late_order)

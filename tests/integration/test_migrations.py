@@ -18,6 +18,7 @@ from launcher.cli import main
 from launcher.embedded_nats import EmbeddedNats
 from oms.inventory.v1 import inventory_pb2 as inv
 from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
+from services.channels.bootstrap import SERVICE as CHANNELS
 from services.inventory.bootstrap import SERVICE as INVENTORY
 from services.kernel.db import Database
 from services.kernel.migrate import (
@@ -34,7 +35,7 @@ from services.returns.bootstrap import SERVICE as RETURNS
 from services.workorders.bootstrap import SERVICE as WORKORDERS
 from tests.support.services import running_service
 
-SERVICES = (INVENTORY, ORDERS, RETURNS, WORKORDERS, PROCUREMENT)
+SERVICES = (INVENTORY, ORDERS, RETURNS, WORKORDERS, PROCUREMENT, CHANNELS)
 
 
 def head(stream: MigrationStream) -> str:
@@ -118,7 +119,7 @@ def test_oms_migrate_brings_every_database_to_the_newest_revision(
     expected = [
         f"{s.name}: "
         + ", ".join(f"{stream.name} at {head(stream)}" for stream in streams(s.name, s.tables))
-        for s in (INVENTORY, ORDERS, RETURNS, PROCUREMENT, WORKORDERS)
+        for s in (INVENTORY, ORDERS, RETURNS, PROCUREMENT, WORKORDERS, CHANNELS)
     ]
     assert migrated == expected
     assert sorted(p.name for p in tmp_path.glob("*.sqlite")) == [

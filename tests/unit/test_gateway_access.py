@@ -9,6 +9,7 @@ from gateway.schema import build_schema
 from services.kernel.caller import Role
 from tests.fakes.gateway import (
     OPERATIONS,
+    FakeChannels,
     FakeInventory,
     FakeOrders,
     FakeProcurement,
@@ -36,8 +37,8 @@ def test_schema_builds_with_every_domain_type() -> None:
 @pytest.mark.parametrize("role", list(Role), ids=str)
 async def test_each_role_reaches_only_its_operations(operation: Operation, role: Role) -> None:
     inventory, orders, returns = FakeInventory(), FakeOrders(), FakeReturns()
-    workorders, procurement = FakeWorkOrders(), FakeProcurement()
-    fakes = (inventory, orders, returns, workorders, procurement)
+    workorders, procurement, channels = FakeWorkOrders(), FakeProcurement(), FakeChannels()
+    fakes = (inventory, orders, returns, workorders, procurement, channels)
     result = await build_schema().execute(
         operation.document,
         operation.variables,
@@ -48,6 +49,7 @@ async def test_each_role_reaches_only_its_operations(operation: Operation, role:
             returns=returns,
             workorders=workorders,
             procurement=procurement,
+            channels=channels,
         ),
     )
     if role in operation.roles:

@@ -234,4 +234,5 @@ def test_the_services_the_schema_calls_are_found_in_its_code() -> None:
         "returns",
         "workorders",
         "procurement",
+        "channels",
     }

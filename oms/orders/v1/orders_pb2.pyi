@@ -40,6 +40,34 @@ SPLIT_POLICY_ALLOW_SPLIT: SplitPolicy.ValueType  # 1
 SPLIT_POLICY_SHIP_COMPLETE: SplitPolicy.ValueType  # 2
 Global___SplitPolicy: _TypeAlias = SplitPolicy  # noqa: Y015
 
+class _AddressPlacement:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AddressPlacementEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AddressPlacement.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ADDRESS_PLACEMENT_UNSPECIFIED: _AddressPlacement.ValueType  # 0
+    ADDRESS_PLACEMENT_COORDINATES: _AddressPlacement.ValueType  # 1
+    """The client sent latitude and longitude."""
+    ADDRESS_PLACEMENT_POSTAL_CODE: _AddressPlacement.ValueType  # 2
+    """From its US ZIP code."""
+    ADDRESS_PLACEMENT_CITY: _AddressPlacement.ValueType  # 3
+    ADDRESS_PLACEMENT_COUNTRY: _AddressPlacement.ValueType  # 4
+    """The country's capital (or its largest city): the coarsest placement."""
+
+class AddressPlacement(_AddressPlacement, metaclass=_AddressPlacementEnumTypeWrapper):
+    """How the ship-to address got its point."""
+
+ADDRESS_PLACEMENT_UNSPECIFIED: AddressPlacement.ValueType  # 0
+ADDRESS_PLACEMENT_COORDINATES: AddressPlacement.ValueType  # 1
+"""The client sent latitude and longitude."""
+ADDRESS_PLACEMENT_POSTAL_CODE: AddressPlacement.ValueType  # 2
+"""From its US ZIP code."""
+ADDRESS_PLACEMENT_CITY: AddressPlacement.ValueType  # 3
+ADDRESS_PLACEMENT_COUNTRY: AddressPlacement.ValueType  # 4
+"""The country's capital (or its largest city): the coarsest placement."""
+Global___AddressPlacement: _TypeAlias = AddressPlacement  # noqa: Y015
+
 class _OrderStatus:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -267,11 +295,13 @@ class Routing(_message.Message):
     ALGORITHM_FIELD_NUMBER: _builtins.int
     CANDIDATES_CONSIDERED_FIELD_NUMBER: _builtins.int
     EXPLANATION_FIELD_NUMBER: _builtins.int
+    ADDRESS_PLACEMENT_FIELD_NUMBER: _builtins.int
     total_cents: _builtins.int
     algorithm: _builtins.str
     """"exact" or "greedy"."""
     candidates_considered: _builtins.int
     explanation: _builtins.str
+    address_placement: Global___AddressPlacement.ValueType
     @_builtins.property
     def parcels(self) -> _containers.RepeatedCompositeFieldContainer[Global___ParcelCost]: ...
     def __init__(
@@ -282,10 +312,11 @@ class Routing(_message.Message):
         algorithm: _builtins.str = ...,
         candidates_considered: _builtins.int = ...,
         explanation: _builtins.str = ...,
+        address_placement: Global___AddressPlacement.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["algorithm", b"algorithm", "candidates_considered", b"candidates_considered", "explanation", b"explanation", "parcels", b"parcels", "total_cents", b"total_cents"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address_placement", b"address_placement", "algorithm", b"algorithm", "candidates_considered", b"candidates_considered", "explanation", b"explanation", "parcels", b"parcels", "total_cents", b"total_cents"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -142,22 +142,34 @@ Global___RefundStatus: _TypeAlias = RefundStatus  # noqa: Y015
 
 @_typing.final
 class Coordinates(_message.Message):
+    """Where the customer is: coordinates, else what places the address without them."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     LATITUDE_FIELD_NUMBER: _builtins.int
     LONGITUDE_FIELD_NUMBER: _builtins.int
+    POSTAL_CODE_FIELD_NUMBER: _builtins.int
+    CITY_FIELD_NUMBER: _builtins.int
+    COUNTRY_FIELD_NUMBER: _builtins.int
     latitude: _builtins.float
     """Unset when the client sent no coordinates."""
     longitude: _builtins.float
+    postal_code: _builtins.str
+    city: _builtins.str
+    country: _builtins.str
+    """ISO 3166-1 alpha-2."""
     def __init__(
         self,
         *,
         latitude: _builtins.float | None = ...,
         longitude: _builtins.float | None = ...,
+        postal_code: _builtins.str = ...,
+        city: _builtins.str = ...,
+        country: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_latitude", b"_latitude", "_longitude", b"_longitude", "latitude", b"latitude", "longitude", b"longitude"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_latitude", b"_latitude", "_longitude", b"_longitude", "latitude", b"latitude", "longitude", b"longitude"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_latitude", b"_latitude", "_longitude", b"_longitude", "city", b"city", "country", b"country", "latitude", b"latitude", "longitude", b"longitude", "postal_code", b"postal_code"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__latitude: _TypeAlias = _typing.Literal["latitude"]  # noqa: Y015
     _WhichOneofArgType__latitude: _TypeAlias = _typing.Literal["_latitude", b"_latitude"]  # noqa: Y015

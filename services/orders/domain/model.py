@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from services.kernel.geo import AddressPlacement
 from services.orders.domain.routing import RoutingPlan, SplitPolicy
 
 
@@ -36,6 +37,7 @@ class Address:
     city: str = ""
     postal_code: str = ""
     country: str = ""
+    placement: AddressPlacement = AddressPlacement.COORDINATES
 
 
 @dataclass(frozen=True)

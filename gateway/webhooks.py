@@ -1,0 +1,62 @@
+"""`POST /webhooks/shopify`: Shopify's deliveries, passed on raw to the channels service, which
+verifies and records them. The body is read up to a bound (Shopify's orders are far smaller) and
+the answer is only a status: 200 taken (or seen before), 401 not verified, 400 not a delivery we
+take, 413 too large, 503 when the channels service cannot answer (Shopify retries)."""
+
+from __future__ import annotations
+
+import grpc
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+
+from oms.channels.v1 import channels_pb2 as pb
+from oms.channels.v1.channels_pb2_grpc import ChannelsServiceStub
+
+MAX_BODY_BYTES = 512 * 1024
+MAX_HEADER_CHARS = 255
+CALL_SECONDS = 15.0
+
+_STATUS_FOR_RPC = {
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+    grpc.StatusCode.INVALID_ARGUMENT: 400,
+    grpc.StatusCode.NOT_FOUND: 400,
+    grpc.StatusCode.FAILED_PRECONDITION: 400,
+}
+
+
+async def shopify_webhook(request: Request) -> PlainTextResponse:
+    body = await _bounded_body(request)
+    if body is None:
+        return PlainTextResponse("payload too large", status_code=413)
+    headers = {
+        name: request.headers.get(f"x-shopify-{name}", "")[:MAX_HEADER_CHARS]
+        for name in ("topic", "shop-domain", "webhook-id", "hmac-sha256", "triggered-at")
+    }
+    delivery = pb.ShopifyWebhookRequest(
+        topic=headers["topic"],
+        shop_domain=headers["shop-domain"],
+        webhook_id=headers["webhook-id"],
+        hmac_sha256=headers["hmac-sha256"],
+        triggered_at=headers["triggered-at"],
+        body=body,
+    )
+    channels = request.state.backends.services[ChannelsServiceStub]
+    try:
+        await channels.ReceiveShopifyWebhook(delivery, timeout=CALL_SECONDS)
+    except grpc.aio.AioRpcError as error:
+        status = _STATUS_FOR_RPC.get(error.code(), 503)
+        return PlainTextResponse(error.details() if status < 500 else "unavailable", status)
+    return PlainTextResponse("ok")
+
+
+async def _bounded_body(request: Request) -> bytes | None:
+    """The body, or None past MAX_BODY_BYTES (read no further than that)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > MAX_BODY_BYTES:
+            return None
+    return bytes(body)

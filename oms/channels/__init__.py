@@ -1,0 +1,1 @@
+"""Generated from protos/ by `python -m launcher.protogen`; do not edit."""

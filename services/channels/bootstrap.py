@@ -1,0 +1,43 @@
+"""Names the concrete parts of the channels service: `bootstrap` wires the use cases over any
+unit of work and orders service, `build` over the service's database and the orders service."""
+
+from __future__ import annotations
+
+from oms.channels.v1 import channels_pb2, channels_pb2_grpc
+from services.channels.grpc_api import ChannelsGrpc
+from services.channels.orders_client import OrdersClient
+from services.channels.ports import Orders
+from services.channels.recovery import placement_worker
+from services.channels.service import ChannelsService
+from services.channels.settings import ChannelsSettings
+from services.channels.store import TABLES, ChannelsStore, SqlChannelsStore
+from services.kernel.runtime import ServiceContext, ServiceDefinition, ServiceParts
+from services.kernel.unit_of_work import SqlUnitOfWork, UnitOfWork
+
+
+def bootstrap(uow: UnitOfWork[ChannelsStore], orders: Orders) -> ChannelsService:
+    return ChannelsService(uow, orders)
+
+
+def build(context: ServiceContext) -> ServiceParts:
+    settings = ChannelsSettings.from_env(context.env)
+    service = bootstrap(
+        SqlUnitOfWork(context.db, SqlChannelsStore), OrdersClient(context.channels["orders"])
+    )
+    servicer = ChannelsGrpc(service)
+    return ServiceParts(
+        register_grpc=lambda server: channels_pb2_grpc.add_ChannelsServiceServicer_to_server(
+            servicer, server
+        ),
+        uow=service.uow,
+        workers=[placement_worker(service, settings.retry_after)],
+    )
+
+
+SERVICE = ServiceDefinition(
+    name="channels",
+    tables=TABLES,
+    grpc_service_names=(channels_pb2.DESCRIPTOR.services_by_name["ChannelsService"].full_name,),
+    build=build,
+    calls=("orders",),
+)

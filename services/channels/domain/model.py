@@ -1,0 +1,109 @@
+"""The channels' nouns: a connection to a platform, and an order it sent with where it stands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class Platform(StrEnum):
+    SHOPIFY = "SHOPIFY"
+    AMAZON = "AMAZON"
+    WHOLESALE = "WHOLESALE"
+
+
+class ChannelOrderStatus(StrEnum):
+    PENDING = "PENDING"
+    PLACED = "PLACED"
+    EXCEPTION = "EXCEPTION"
+    CANCELLING = "CANCELLING"
+    CANCELLED = "CANCELLED"
+
+
+@dataclass(frozen=True)
+class NewChannel:
+    code: str
+    platform: Platform
+    account: str
+    webhook_secret: str | None = None
+    api_base_url: str | None = None
+    access_token: str | None = None
+
+
+@dataclass(frozen=True)
+class Channel:
+    code: str
+    platform: Platform
+    account: str
+    webhook_secret: str
+    api_base_url: str
+    access_token: str
+    connected_at: datetime
+
+
+@dataclass(frozen=True)
+class ShipTo:
+    name: str = ""
+    line1: str = ""
+    city: str = ""
+    postal_code: str = ""
+    country: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+@dataclass(frozen=True)
+class Line:
+    sku: str
+    quantity: int
+    unit_price_cents: int
+
+
+@dataclass(frozen=True)
+class MappedOrder:
+    """A platform's order in our terms, ready to place."""
+
+    external_id: str
+    email: str
+    ship_to: ShipTo
+    lines: tuple[Line, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why the orders service refused an order: its code, input field and message."""
+
+    code: str
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ChannelOrder:
+    id: str
+    channel_code: str
+    status: ChannelOrderStatus
+    order: MappedOrder
+    order_id: str
+    problem: Problem | None
+    attempts: int
+    received_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Refund:
+    refund_id: str
+    external_order_id: str
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class ChannelStatus:
+    channel: Channel
+    orders_received: int
+    orders_placed: int
+    exceptions_waiting: int
+    refunds_received: int
+    last_received_at: datetime | None

@@ -1,0 +1,120 @@
+"""The channels' gRPC edge: protobuf in, use case, protobuf out (errors map in the kernel)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from oms.channels.v1 import channels_pb2 as pb
+from oms.channels.v1.channels_pb2_grpc import ChannelsServiceServicer
+from services.channels.domain.model import (
+    Channel,
+    ChannelOrder,
+    ChannelStatus,
+    NewChannel,
+    Platform,
+)
+from services.channels.service import ChannelsService
+from services.kernel.errors import DomainError, ErrorCode
+from services.kernel.grpc_server import ServicerContext
+from services.kernel.proto_enums import enum_name, enum_value
+
+
+def _time(value: datetime | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def channel_to_proto(channel: Channel) -> pb.Channel:
+    return pb.Channel(
+        code=channel.code,
+        platform=enum_value(pb.ChannelPlatform, channel.platform.value),
+        account=channel.account,
+        api_base_url=channel.api_base_url,
+        has_webhook_secret=bool(channel.webhook_secret),
+        has_access_token=bool(channel.access_token),
+        connected_at=_time(channel.connected_at),
+    )
+
+
+def channel_order_to_proto(found: ChannelOrder) -> pb.ChannelOrder:
+    problem = found.problem
+    return pb.ChannelOrder(
+        id=found.id,
+        channel_code=found.channel_code,
+        external_id=found.order.external_id,
+        status=enum_value(pb.ChannelOrderStatus, found.status.value),
+        order_id=found.order_id,
+        problem_code=problem.code if problem else "",
+        problem_field=problem.field if problem else "",
+        problem=problem.message if problem else "",
+        attempts=found.attempts,
+        received_at=_time(found.received_at),
+        updated_at=_time(found.updated_at),
+    )
+
+
+def status_to_proto(status: ChannelStatus) -> pb.ChannelStatus:
+    return pb.ChannelStatus(
+        channel=channel_to_proto(status.channel),
+        orders_received=status.orders_received,
+        orders_placed=status.orders_placed,
+        exceptions_waiting=status.exceptions_waiting,
+        refunds_received=status.refunds_received,
+        last_received_at=_time(status.last_received_at),
+    )
+
+
+def new_channel_from_proto(request: pb.ConnectChannelRequest) -> NewChannel:
+    if request.platform == pb.CHANNEL_PLATFORM_UNSPECIFIED:
+        raise DomainError(ErrorCode.INVALID_INPUT, "a platform is required", "platform")
+
+    def given(name: Literal["webhook_secret", "api_base_url", "access_token"]) -> str | None:
+        return getattr(request, name) if request.HasField(name) else None
+
+    return NewChannel(
+        code=request.code,
+        platform=Platform(enum_name(pb.ChannelPlatform, request.platform)),
+        account=request.account,
+        webhook_secret=given("webhook_secret"),
+        api_base_url=given("api_base_url"),
+        access_token=given("access_token"),
+    )
+
+
+class ChannelsGrpc(ChannelsServiceServicer):
+    def __init__(self, service: ChannelsService) -> None:
+        self._service = service
+
+    async def ConnectChannel(
+        self, request: pb.ConnectChannelRequest, context: ServicerContext
+    ) -> pb.Channel:
+        return channel_to_proto(await self._service.connect(new_channel_from_proto(request)))
+
+    async def ReceiveShopifyWebhook(
+        self, request: pb.ShopifyWebhookRequest, context: ServicerContext
+    ) -> pb.WebhookReceipt:
+        code, duplicate = await self._service.receive_shopify(
+            request.topic,
+            request.shop_domain,
+            request.webhook_id,
+            request.hmac_sha256,
+            request.triggered_at,
+            request.body,
+        )
+        return pb.WebhookReceipt(channel_code=code, duplicate=duplicate)
+
+    async def ListChannelExceptions(
+        self, request: pb.ListChannelExceptionsRequest, context: ServicerContext
+    ) -> pb.ChannelOrders:
+        found = await self._service.exceptions(request.channel_code)
+        return pb.ChannelOrders(orders=[channel_order_to_proto(x) for x in found])
+
+    async def RetryChannelOrder(
+        self, request: pb.RetryChannelOrderRequest, context: ServicerContext
+    ) -> pb.ChannelOrder:
+        return channel_order_to_proto(await self._service.retry(request.id))
+
+    async def GetChannelStatus(
+        self, request: pb.GetChannelStatusRequest, context: ServicerContext
+    ) -> pb.ChannelStatus:
+        return status_to_proto(await self._service.status(request.code))

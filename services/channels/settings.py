@@ -1,0 +1,32 @@
+"""The channels service's own settings, read once from the environment at start-up."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+# Past the orders call's deadline (10 s), so an order whose placement is still in flight is
+# rarely placed twice at once (and harmlessly when it is: placing is idempotent in orders).
+DEFAULT_RETRY_AFTER = timedelta(seconds=15)
+
+
+@dataclass(frozen=True)
+class ChannelsSettings:
+    # How long an order stays PENDING (or CANCELLING) before the worker takes it for left on its
+    # way by a crash or an outage and places (or cancels) it again.
+    retry_after: timedelta = DEFAULT_RETRY_AFTER
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ChannelsSettings:
+        name = "OMS_CHANNELS_RETRY_AFTER_SECONDS"
+        value = env.get(name, "").strip()
+        if not value:
+            return cls()
+        try:
+            seconds = float(value)
+        except ValueError:
+            raise ValueError(f"{name}: {value!r} is not a number of seconds") from None
+        if not 0 < seconds <= 86400:
+            raise ValueError(f"{name}: {seconds} is not within (0, 86400]")
+        return cls(retry_after=timedelta(seconds=seconds))
