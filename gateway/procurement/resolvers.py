@@ -7,6 +7,7 @@ location receives that location's purchase orders only.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
 import strawberry
@@ -54,6 +55,17 @@ def _procurement(info: Info) -> ProcurementServiceAsyncStub:
 
 def _order(request_id: str) -> pb.PurchaseOrderRequest:
     return pb.PurchaseOrderRequest(purchase_order_id=request_id)
+
+
+async def _answer_by_id(call: Awaitable[pb.PurchaseOrder]) -> PurchaseOrderPayload:
+    """The payload of a mutation that names its purchase order by `id` alone."""
+    return await answer(
+        PurchaseOrderPayload,
+        call,
+        argument=None,
+        paths=BY_ID,
+        purchase_order=PurchaseOrder.from_proto,
+    )
 
 
 @strawberry.type
@@ -139,13 +151,7 @@ class ProcurementMutation:
     )
     async def open_purchase_order(self, info: Info, id: strawberry.ID) -> PurchaseOrderPayload:
         call = _procurement(info).OpenPurchaseOrder(_order(id))
-        return await answer(
-            PurchaseOrderPayload,
-            call,
-            argument=None,
-            paths=BY_ID,
-            purchase_order=PurchaseOrder.from_proto,
-        )
+        return await _answer_by_id(call)
 
     @strawberry.mutation(
         extensions=allow(*STAFF),
@@ -154,13 +160,7 @@ class ProcurementMutation:
     )
     async def cancel_purchase_order(self, info: Info, id: strawberry.ID) -> PurchaseOrderPayload:
         call = _procurement(info).CancelPurchaseOrder(_order(id))
-        return await answer(
-            PurchaseOrderPayload,
-            call,
-            argument=None,
-            paths=BY_ID,
-            purchase_order=PurchaseOrder.from_proto,
-        )
+        return await _answer_by_id(call)
 
     @strawberry.mutation(
         extensions=allow(*STAFF),
