@@ -128,6 +128,12 @@ class ChannelStatus:
     last_received_at: datetime | None = strawberry.field(
         description="The last delivery that verified and was recorded: the last successful sync."
     )
+    pending_pushes: int = strawberry.field(
+        description="SKUs whose availability is owed to the platform (pushed after changes)."
+    )
+    last_pushed_at: datetime | None = strawberry.field(
+        description="The last availability push the platform took."
+    )
 
     @classmethod
     def from_proto(cls, status: pb.ChannelStatus) -> ChannelStatus:
@@ -137,6 +143,9 @@ class ChannelStatus:
             channel=Channel.from_proto(status.channel),
             last_received_at=datetime.fromisoformat(status.last_received_at)
             if status.last_received_at
+            else None,
+            last_pushed_at=datetime.fromisoformat(status.last_pushed_at)
+            if status.last_pushed_at
             else None,
         )
 

@@ -61,6 +61,8 @@ def status_to_proto(status: ChannelStatus) -> pb.ChannelStatus:
         exceptions_waiting=status.exceptions_waiting,
         refunds_received=status.refunds_received,
         last_received_at=_time(status.last_received_at),
+        pending_pushes=status.pending_pushes,
+        last_pushed_at=_time(status.last_pushed_at),
     )
 
 
