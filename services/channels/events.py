@@ -15,15 +15,17 @@ def subscriptions() -> list[Subscription[SqlChannelsStore]]:
     async def owe_availability(store: SqlChannelsStore, event: StockLevelChanged) -> None:
         await availability_push.owe(store, [event.sku])
 
+    # Whole streams, the other types passed over: what the broker test publishes to prove the
+    # permissions reaches every consumer.
     return [
         Subscription(
             "channels-inventory",
-            "oms.inventory.stock_level_changed",
+            "oms.inventory.>",
             {StockLevelChanged: owe_availability},
         ),
         Subscription(
             "channels-orders",
-            "oms.orders.shipment_shipped",
+            "oms.orders.>",
             {ShipmentShipped: fulfillment_push.owe},
         ),
     ]
