@@ -160,6 +160,13 @@ class ChannelOrderPayload(Payload):
     channel_order: ChannelOrder | None = None
 
 
+@strawberry.type
+class ResyncChannelPayload(Payload):
+    skus_owed: int | None = strawberry.field(
+        default=None, description="SKUs owed to the platform again, pushed within seconds."
+    )
+
+
 def _channels(info: Info) -> ChannelsServiceAsyncStub:
     return info.context.services[ChannelsServiceStub]
 
@@ -212,4 +219,15 @@ class ChannelsMutation:
         call = _channels(info).RetryChannelOrder(pb.RetryChannelOrderRequest(id=id))
         return await answer(
             ChannelOrderPayload, call, argument=None, channel_order=ChannelOrder.from_proto
+        )
+
+    @strawberry.mutation(
+        extensions=allow(*BACK_OFFICE),
+        description="Not in the client contract. Pushes a Shopify channel's availability of "
+        "every SKU again (after its shop was edited by hand); an unknown channel is NOT_FOUND.",
+    )
+    async def resync_channel(self, info: Info, code: str) -> ResyncChannelPayload:
+        call = _channels(info).ResyncChannel(pb.ResyncChannelRequest(code=code))
+        return await answer(
+            ResyncChannelPayload, call, argument=None, skus_owed=lambda r: r.skus_owed
         )

@@ -24,6 +24,8 @@ from services.channels.domain.model import Channel, Platform
 from services.channels.inventory_client import InventoryClient
 from services.channels.shopify_admin import PlatformUnavailable, ShopifyAdmin, ShopifyShop
 from services.channels.store import ChannelRow, SqlChannelsStore, _channel
+from services.kernel import bounds
+from services.kernel.caller import Caller
 from services.kernel.errors import DomainError, ErrorCode
 from services.kernel.periodic import PeriodicWorker
 from services.kernel.unit_of_work import UnitOfWork
@@ -76,6 +78,13 @@ class AvailabilityPush:
             for code in codes:
                 await push_store.mark_pending(store.session, code, skus)
         return len(skus)
+
+    async def resync_on_demand(self, channel_code: str, caller: Caller) -> int:
+        """The back office's resync of one channel (after its shop was edited by hand):
+        FORBIDDEN to storefronts and scanners, whatever the gateway let through."""
+        if not caller.runs_the_business:
+            raise DomainError(ErrorCode.FORBIDDEN, "resyncing a channel is the back office's")
+        return await self.resync(bounds.require_code(channel_code, "code", "a channel code"))
 
     async def push_owed(self) -> None:
         """One round: every owed channel not backing off, at once, so one down shop never

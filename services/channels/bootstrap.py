@@ -34,7 +34,7 @@ def build(context: ServiceContext) -> ServiceParts:
         pushes, InventoryClient(context.channels["inventory"]), ShopifyAdmin()
     )
     fulfillments = FulfillmentPush(pushes, ShopifyAdmin())
-    servicer = ChannelsGrpc(service)
+    servicer = ChannelsGrpc(service, availability)
     return ServiceParts(
         register_grpc=lambda server: channels_pb2_grpc.add_ChannelsServiceServicer_to_server(
             servicer, server

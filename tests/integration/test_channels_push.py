@@ -41,6 +41,10 @@ STATUS = """
 query Status($code: String!) {
   channelStatus(code: $code) { ordersPlaced pendingPushes lastPushedAt }
 }"""
+RESYNC = """
+mutation Resync($code: String!) {
+  resyncChannel(code: $code) { skusOwed userErrors { code } }
+}"""
 ORDERS = "query { orders(first: 5) { edges { node { id channel shipments { id } } } } }"
 
 
@@ -195,3 +199,19 @@ async def test_a_shipped_shipment_creates_one_fulfillment_with_its_tracking_numb
 async def test_start_up_pushes_every_sku(client: GraphQLClient, shop: FakeShopifyAdmin) -> None:
     for sku in KNOWN:
         await shows(shop, 10 - SAFETY, sku)
+
+
+async def test_resync_on_demand_pushes_every_sku_again(
+    client: GraphQLClient, shop: FakeShopifyAdmin
+) -> None:
+    for sku in KNOWN:
+        await shows(shop, 10 - SAFETY, sku)
+    for sku in KNOWN:  # the shop edited by hand: no stock change will ever correct it
+        shop.available[shop.items[sku]] = 99
+    answer = await client.data(RESYNC, {"code": "shopify-us"})
+    assert answer["resyncChannel"]["userErrors"] == []
+    assert answer["resyncChannel"]["skusOwed"] >= len(KNOWN)
+    for sku in KNOWN:
+        await shows(shop, 10 - SAFETY, sku)
+    unknown = await client.data(RESYNC, {"code": "amazon-eu"})
+    assert unknown["resyncChannel"]["userErrors"][0]["code"] == "NOT_FOUND"

@@ -389,3 +389,46 @@ class ChannelStatus(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ChannelStatus: _TypeAlias = ChannelStatus  # noqa: Y015
+
+@_typing.final
+class ResyncChannelRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    code: _builtins.str
+    def __init__(
+        self,
+        *,
+        code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResyncChannelRequest: _TypeAlias = ResyncChannelRequest  # noqa: Y015
+
+@_typing.final
+class ChannelResync(_message.Message):
+    """Every SKU of the catalogue owed again to the channel: pushed by the next rounds."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    SKUS_OWED_FIELD_NUMBER: _builtins.int
+    code: _builtins.str
+    skus_owed: _builtins.int
+    def __init__(
+        self,
+        *,
+        code: _builtins.str = ...,
+        skus_owed: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "skus_owed", b"skus_owed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChannelResync: _TypeAlias = ChannelResync  # noqa: Y015
