@@ -6,6 +6,7 @@ fake (tests/support/shopify_admin.py), speaking its published request and respon
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,39 @@ async def shop(tmp_path: Path) -> AsyncIterator[FakeShopifyAdmin]:
     await fake.stop()
 
 
+@asynccontextmanager
+async def system(
+    orders: OrdersUnderTest, inventory: InventoryUnderTest, nats_url: str, url: str
+) -> AsyncIterator[GraphQLClient]:
+    """The gateway over inventory, orders and channels (on `url`)."""
+    calls = {"orders": orders.service.target, "inventory": inventory.target}
+    async with running_service(
+        CHANNELS, ChannelsServiceStub, url, nats_url, calls=calls
+    ) as channels:
+        targets = calls | {"channels": channels.target}
+        async with serving_gateway(targets, nats_url, SIGNING_KEY) as gateway_url:
+            async with GraphQLClient(gateway_url, SIGNING_KEY, timeout=20) as client:
+                yield client
+
+
+async def connect(client: GraphQLClient, shop: FakeShopifyAdmin) -> None:
+    """5 units of each known SKU at each DC, the Shopify channel connected to the fake shop and
+    holding back 2 units of safety stock."""
+    safety = {"code": "shopify-us", "defaultSafetyStock": SAFETY}
+    await client.data(SAFETY_STOCK, {"input": safety})
+    connection = {
+        "code": "shopify-us",
+        "platform": "SHOPIFY",
+        "account": SHOP,
+        "webhookSecret": SECRET,
+        "apiBaseUrl": shop.base_url,
+        "accessToken": TOKEN,
+    }
+    await client.data(operation("ConnectChannel"), {"input": connection})
+    stock = {(sku, at): 5 for sku in KNOWN for at in LOCATIONS}
+    await seed(client, LOCATIONS, KNOWN, stock)
+
+
 @pytest.fixture
 async def client(
     orders: OrdersUnderTest,
@@ -66,34 +100,10 @@ async def client(
     tmp_path: Path,
     shop: FakeShopifyAdmin,
 ) -> AsyncIterator[GraphQLClient]:
-    """The gateway over inventory, orders and channels; 5 units of each known SKU at each DC,
-    the Shopify channel connected to the fake shop and holding back 2 units of safety stock."""
-    calls = {"orders": orders.service.target, "inventory": inventory.target}
     with database_url(backend, tmp_path, "channels") as url:
-        async with running_service(
-            CHANNELS, ChannelsServiceStub, url, nats_server.url, calls=calls
-        ) as channels:
-            targets = {
-                "inventory": inventory.target,
-                "orders": orders.service.target,
-                "channels": channels.target,
-            }
-            async with serving_gateway(targets, nats_server.url, SIGNING_KEY) as gateway_url:
-                async with GraphQLClient(gateway_url, SIGNING_KEY, timeout=20) as client:
-                    safety = {"code": "shopify-us", "defaultSafetyStock": SAFETY}
-                    await client.data(SAFETY_STOCK, {"input": safety})
-                    connection = {
-                        "code": "shopify-us",
-                        "platform": "SHOPIFY",
-                        "account": SHOP,
-                        "webhookSecret": SECRET,
-                        "apiBaseUrl": shop.base_url,
-                        "accessToken": TOKEN,
-                    }
-                    await client.data(operation("ConnectChannel"), {"input": connection})
-                    stock = {(sku, at): 5 for sku in KNOWN for at in LOCATIONS}
-                    await seed(client, LOCATIONS, KNOWN, stock)
-                    yield client
+        async with system(orders, inventory, nats_server.url, url) as client:
+            await connect(client, shop)
+            yield client
 
 
 async def status(client: GraphQLClient) -> dict[str, Any]:
@@ -196,9 +206,24 @@ async def test_a_shipped_shipment_creates_one_fulfillment_with_its_tracking_numb
     assert shop.fulfillments == {gid: ["1Z999AA1"]}
 
 
-async def test_start_up_pushes_every_sku(client: GraphQLClient, shop: FakeShopifyAdmin) -> None:
-    for sku in KNOWN:
-        await shows(shop, 10 - SAFETY, sku)
+async def test_start_up_pushes_every_sku_a_hand_edit_left_wrong(
+    orders: OrdersUnderTest,
+    inventory: InventoryUnderTest,
+    nats_server: EmbeddedNats,
+    backend: str,
+    tmp_path: Path,
+    shop: FakeShopifyAdmin,
+) -> None:
+    with database_url(backend, tmp_path, "channels") as url:
+        async with system(orders, inventory, nats_server.url, url) as client:
+            await connect(client, shop)
+            for sku in KNOWN:
+                await shows(shop, 10 - SAFETY, sku)
+        for sku in KNOWN:  # edited by hand while the service was down: no event will correct it
+            shop.available[shop.items[sku]] = 99
+        async with system(orders, inventory, nats_server.url, url):
+            for sku in KNOWN:
+                await shows(shop, 10 - SAFETY, sku)
 
 
 async def test_resync_on_demand_pushes_every_sku_again(
