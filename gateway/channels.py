@@ -128,6 +128,12 @@ class ChannelStatus:
     last_received_at: datetime | None = strawberry.field(
         description="The last delivery that verified and was recorded: the last successful sync."
     )
+    pending_pushes: int = strawberry.field(
+        description="SKUs whose availability is owed to the platform (pushed after changes)."
+    )
+    last_pushed_at: datetime | None = strawberry.field(
+        description="The last availability push the platform took."
+    )
 
     @classmethod
     def from_proto(cls, status: pb.ChannelStatus) -> ChannelStatus:
@@ -137,6 +143,9 @@ class ChannelStatus:
             channel=Channel.from_proto(status.channel),
             last_received_at=datetime.fromisoformat(status.last_received_at)
             if status.last_received_at
+            else None,
+            last_pushed_at=datetime.fromisoformat(status.last_pushed_at)
+            if status.last_pushed_at
             else None,
         )
 
@@ -149,6 +158,13 @@ class ConnectChannelPayload(Payload):
 @strawberry.type
 class ChannelOrderPayload(Payload):
     channel_order: ChannelOrder | None = None
+
+
+@strawberry.type
+class ResyncChannelPayload(Payload):
+    skus_owed: int | None = strawberry.field(
+        default=None, description="SKUs owed to the platform again, pushed within seconds."
+    )
 
 
 def _channels(info: Info) -> ChannelsServiceAsyncStub:
@@ -203,4 +219,15 @@ class ChannelsMutation:
         call = _channels(info).RetryChannelOrder(pb.RetryChannelOrderRequest(id=id))
         return await answer(
             ChannelOrderPayload, call, argument=None, channel_order=ChannelOrder.from_proto
+        )
+
+    @strawberry.mutation(
+        extensions=allow(*BACK_OFFICE),
+        description="Not in the client contract. Pushes a Shopify channel's availability of "
+        "every SKU again (after its shop was edited by hand); an unknown channel is NOT_FOUND.",
+    )
+    async def resync_channel(self, info: Info, code: str) -> ResyncChannelPayload:
+        call = _channels(info).ResyncChannel(pb.ResyncChannelRequest(code=code))
+        return await answer(
+            ResyncChannelPayload, call, argument=None, skus_owed=lambda r: r.skus_owed
         )

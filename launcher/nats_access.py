@@ -42,7 +42,7 @@ CONSUMES: Mapping[str, Sequence[tuple[str, str]]] = {
         ("workorders", "procurement-workorders"),
     ),
     "workorders": (("returns", "workorders-returns"), ("orders", "workorders-orders")),
-    "channels": (),
+    "channels": (("inventory", "channels-inventory"), ("orders", "channels-orders")),
 }
 PARTIES = (*SERVICE_NAMES, GATEWAY)
 

@@ -4,12 +4,17 @@ unit of work and orders service, `build` over the service's database and the ord
 from __future__ import annotations
 
 from oms.channels.v1 import channels_pb2, channels_pb2_grpc
+from services.channels import events
+from services.channels.availability_push import AvailabilityPush, push_worker, resync_worker
+from services.channels.fulfillment_push import FulfillmentPush, fulfillment_worker
 from services.channels.grpc_api import ChannelsGrpc
+from services.channels.inventory_client import InventoryClient
 from services.channels.orders_client import OrdersClient
 from services.channels.ports import Orders
 from services.channels.recovery import placement_worker
 from services.channels.service import ChannelsService
 from services.channels.settings import ChannelsSettings
+from services.channels.shopify_admin import ShopifyAdmin
 from services.channels.store import TABLES, ChannelsStore, SqlChannelsStore
 from services.kernel.runtime import ServiceContext, ServiceDefinition, ServiceParts
 from services.kernel.unit_of_work import SqlUnitOfWork, UnitOfWork
@@ -24,13 +29,24 @@ def build(context: ServiceContext) -> ServiceParts:
     service = bootstrap(
         SqlUnitOfWork(context.db, SqlChannelsStore), OrdersClient(context.channels["orders"])
     )
-    servicer = ChannelsGrpc(service)
+    pushes = SqlUnitOfWork(context.db, SqlChannelsStore)
+    availability = AvailabilityPush(
+        pushes, InventoryClient(context.channels["inventory"]), ShopifyAdmin()
+    )
+    fulfillments = FulfillmentPush(pushes, ShopifyAdmin())
+    servicer = ChannelsGrpc(service, availability)
     return ServiceParts(
         register_grpc=lambda server: channels_pb2_grpc.add_ChannelsServiceServicer_to_server(
             servicer, server
         ),
         uow=service.uow,
-        workers=[placement_worker(service, settings.retry_after)],
+        subscriptions=events.subscriptions(),
+        workers=[
+            placement_worker(service, settings.retry_after),
+            push_worker(availability),
+            resync_worker(availability),
+            fulfillment_worker(fulfillments),
+        ],
     )
 
 
@@ -39,5 +55,5 @@ SERVICE = ServiceDefinition(
     tables=TABLES,
     grpc_service_names=(channels_pb2.DESCRIPTOR.services_by_name["ChannelsService"].full_name,),
     build=build,
-    calls=("orders",),
+    calls=("orders", "inventory"),
 )

@@ -7,6 +7,7 @@ from typing import Literal
 
 from oms.channels.v1 import channels_pb2 as pb
 from oms.channels.v1.channels_pb2_grpc import ChannelsServiceServicer
+from services.channels.availability_push import AvailabilityPush
 from services.channels.domain.model import (
     Channel,
     ChannelOrder,
@@ -16,7 +17,7 @@ from services.channels.domain.model import (
 )
 from services.channels.service import ChannelsService
 from services.kernel.errors import DomainError, ErrorCode
-from services.kernel.grpc_server import ServicerContext
+from services.kernel.grpc_server import ServicerContext, caller_of
 from services.kernel.proto_enums import enum_name, enum_value
 
 
@@ -61,6 +62,8 @@ def status_to_proto(status: ChannelStatus) -> pb.ChannelStatus:
         exceptions_waiting=status.exceptions_waiting,
         refunds_received=status.refunds_received,
         last_received_at=_time(status.last_received_at),
+        pending_pushes=status.pending_pushes,
+        last_pushed_at=_time(status.last_pushed_at),
     )
 
 
@@ -82,8 +85,9 @@ def new_channel_from_proto(request: pb.ConnectChannelRequest) -> NewChannel:
 
 
 class ChannelsGrpc(ChannelsServiceServicer):
-    def __init__(self, service: ChannelsService) -> None:
+    def __init__(self, service: ChannelsService, availability: AvailabilityPush) -> None:
         self._service = service
+        self._availability = availability
 
     async def ConnectChannel(
         self, request: pb.ConnectChannelRequest, context: ServicerContext
@@ -118,3 +122,9 @@ class ChannelsGrpc(ChannelsServiceServicer):
         self, request: pb.GetChannelStatusRequest, context: ServicerContext
     ) -> pb.ChannelStatus:
         return status_to_proto(await self._service.status(request.code))
+
+    async def ResyncChannel(
+        self, request: pb.ResyncChannelRequest, context: ServicerContext
+    ) -> pb.ChannelResync:
+        owed = await self._availability.resync_on_demand(request.code, caller_of(context))
+        return pb.ChannelResync(code=request.code, skus_owed=owed)

@@ -144,7 +144,8 @@ class ChannelsService:
             if channel is None:
                 raise DomainError(ErrorCode.NOT_FOUND, f"no channel {code}", "code")
             received, placed, waiting, refunds, last = await store.counts(code)
-        return ChannelStatus(channel, received, placed, waiting, refunds, last)
+            pending, pushed = await store.push_status(code)
+        return ChannelStatus(channel, received, placed, waiting, refunds, last, pending, pushed)
 
     async def advance_stale(self, older_than: timedelta) -> int:
         """Advances orders left PENDING or CANCELLING for longer than `older_than`."""

@@ -23,6 +23,7 @@ from services.channels.domain.model import (
     Refund,
     ShipTo,
 )
+from services.channels.push_store import PUSH_TABLES, push_status
 from services.kernel.db import UTCDateTime, insert_ignoring_conflict, utcnow
 from services.kernel.unit_of_work import SqlStore, Store
 
@@ -80,6 +81,10 @@ class ChannelsStore(Store, Protocol):
 
     async def counts(self, channel_code: str) -> tuple[int, int, int, int, datetime | None]:
         """(orders received, placed, exceptions waiting, refunds, last delivery time)."""
+        ...
+
+    async def push_status(self, channel_code: str) -> tuple[int, datetime | None]:
+        """(SKUs owed to the channel, the last availability push it took)."""
         ...
 
 
@@ -144,6 +149,7 @@ TABLES: tuple[type[SQLModel], ...] = (
     WebhookDeliveryRow,
     ChannelOrderRow,
     ChannelRefundRow,
+    *PUSH_TABLES,
 )
 
 
@@ -335,3 +341,6 @@ class SqlChannelsStore(SqlStore):
             refunds,
             last,
         )
+
+    async def push_status(self, channel_code: str) -> tuple[int, datetime | None]:
+        return await push_status(self.session, channel_code)

@@ -165,6 +165,9 @@ class MemoryChannelsStore(MemoryStore[ChannelsData]):
             max(times, default=None),
         )
 
+    async def push_status(self, channel_code: str) -> tuple[int, datetime | None]:
+        return 0, None  # the pushes are tested against a real database
+
 
 def memory_uow() -> MemoryUnitOfWork[ChannelsStore, ChannelsData]:
     return MemoryUnitOfWork(ChannelsData(), MemoryChannelsStore)

@@ -312,6 +312,10 @@ class FakeChannels(FakeService):
         status = cpb.ChannelStatus(channel=self.channel, orders_received=1, exceptions_waiting=1)
         return self._answer("GetChannelStatus", status, request, metadata=metadata)
 
+    def ResyncChannel(self, request: cpb.ResyncChannelRequest, metadata: Metadata = ()) -> Any:
+        reply = cpb.ChannelResync(code=request.code, skus_owed=3)
+        return self._answer("ResyncChannel", reply, request, metadata=metadata)
+
 
 def a_return(
     return_id: str = "r-1", order_id: str = "o-1", destination: str = "HUB-1"
@@ -621,6 +625,11 @@ OPERATIONS = [
     Operation(
         "channelStatus",
         '{ channelStatus(code: "shopify-us") { ordersReceived channel { hasWebhookSecret } } }',
+        WRITERS,
+    ),
+    Operation(
+        "resyncChannel",
+        'mutation { resyncChannel(code: "shopify-us") { skusOwed userErrors { code } } }',
         WRITERS,
     ),
 ]

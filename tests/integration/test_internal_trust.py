@@ -36,6 +36,7 @@ from oms.inventory.v1 import inventory_pb2 as inv
 from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
 from oms.orders.v1 import orders_pb2 as pb
 from oms.orders.v1.orders_pb2_grpc import OrdersServiceStub
+from services.channels.bootstrap import SERVICE as CHANNELS
 from services.inventory.bootstrap import SERVICE as INVENTORY
 from services.kernel import events
 from services.kernel.caller import Caller, Role
@@ -59,7 +60,7 @@ from tests.integration.conftest import (
 from tests.support.services import running_service
 from tests.support.trust import credentials, gateway_channel
 
-DEFINITIONS = {d.name: d for d in (INVENTORY, ORDERS, RETURNS, PROCUREMENT, WORKORDERS)}
+DEFINITIONS = {d.name: d for d in (INVENTORY, ORDERS, RETURNS, PROCUREMENT, WORKORDERS, CHANNELS)}
 SHOP_A = Caller("shop-a", Role.STOREFRONT, channels=("web",))
 SHOP_B = Caller("shop-b", Role.STOREFRONT, channels=("web",))
 

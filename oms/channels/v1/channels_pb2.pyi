@@ -357,12 +357,17 @@ class ChannelStatus(_message.Message):
     EXCEPTIONS_WAITING_FIELD_NUMBER: _builtins.int
     REFUNDS_RECEIVED_FIELD_NUMBER: _builtins.int
     LAST_RECEIVED_AT_FIELD_NUMBER: _builtins.int
+    PENDING_PUSHES_FIELD_NUMBER: _builtins.int
+    LAST_PUSHED_AT_FIELD_NUMBER: _builtins.int
     orders_received: _builtins.int
     orders_placed: _builtins.int
     exceptions_waiting: _builtins.int
     refunds_received: _builtins.int
     last_received_at: _builtins.str
     """The last delivery that verified and was recorded; empty before the first."""
+    pending_pushes: _builtins.int
+    """SKUs whose availability is owed to the platform; the last push it took (empty: none yet)."""
+    last_pushed_at: _builtins.str
     @_builtins.property
     def channel(self) -> Global___Channel: ...
     def __init__(
@@ -374,11 +379,56 @@ class ChannelStatus(_message.Message):
         exceptions_waiting: _builtins.int = ...,
         refunds_received: _builtins.int = ...,
         last_received_at: _builtins.str = ...,
+        pending_pushes: _builtins.int = ...,
+        last_pushed_at: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "exceptions_waiting", b"exceptions_waiting", "last_received_at", b"last_received_at", "orders_placed", b"orders_placed", "orders_received", b"orders_received", "refunds_received", b"refunds_received"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "exceptions_waiting", b"exceptions_waiting", "last_pushed_at", b"last_pushed_at", "last_received_at", b"last_received_at", "orders_placed", b"orders_placed", "orders_received", b"orders_received", "pending_pushes", b"pending_pushes", "refunds_received", b"refunds_received"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ChannelStatus: _TypeAlias = ChannelStatus  # noqa: Y015
+
+@_typing.final
+class ResyncChannelRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    code: _builtins.str
+    def __init__(
+        self,
+        *,
+        code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResyncChannelRequest: _TypeAlias = ResyncChannelRequest  # noqa: Y015
+
+@_typing.final
+class ChannelResync(_message.Message):
+    """Every SKU of the catalogue owed again to the channel: pushed by the next rounds."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    SKUS_OWED_FIELD_NUMBER: _builtins.int
+    code: _builtins.str
+    skus_owed: _builtins.int
+    def __init__(
+        self,
+        *,
+        code: _builtins.str = ...,
+        skus_owed: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "skus_owed", b"skus_owed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChannelResync: _TypeAlias = ChannelResync  # noqa: Y015

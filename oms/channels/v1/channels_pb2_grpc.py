@@ -59,6 +59,11 @@ class ChannelsServiceStub:
                 request_serializer=oms_dot_channels_dot_v1_dot_channels__pb2.GetChannelStatusRequest.SerializeToString,
                 response_deserializer=oms_dot_channels_dot_v1_dot_channels__pb2.ChannelStatus.FromString,
                 _registered_method=True)
+        self.ResyncChannel = channel.unary_unary(
+                '/oms.channels.v1.ChannelsService/ResyncChannel',
+                request_serializer=oms_dot_channels_dot_v1_dot_channels__pb2.ResyncChannelRequest.SerializeToString,
+                response_deserializer=oms_dot_channels_dot_v1_dot_channels__pb2.ChannelResync.FromString,
+                _registered_method=True)
 
 
 class ChannelsServiceServicer:
@@ -94,6 +99,13 @@ class ChannelsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ResyncChannel(self, request, context):
+        """Pushes a Shopify channel's whole availability again (after a shop was edited by hand).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ChannelsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -121,6 +133,11 @@ def add_ChannelsServiceServicer_to_server(servicer, server):
                     servicer.GetChannelStatus,
                     request_deserializer=oms_dot_channels_dot_v1_dot_channels__pb2.GetChannelStatusRequest.FromString,
                     response_serializer=oms_dot_channels_dot_v1_dot_channels__pb2.ChannelStatus.SerializeToString,
+            ),
+            'ResyncChannel': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResyncChannel,
+                    request_deserializer=oms_dot_channels_dot_v1_dot_channels__pb2.ResyncChannelRequest.FromString,
+                    response_serializer=oms_dot_channels_dot_v1_dot_channels__pb2.ChannelResync.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -258,6 +275,33 @@ class ChannelsService:
             '/oms.channels.v1.ChannelsService/GetChannelStatus',
             oms_dot_channels_dot_v1_dot_channels__pb2.GetChannelStatusRequest.SerializeToString,
             oms_dot_channels_dot_v1_dot_channels__pb2.ChannelStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResyncChannel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.channels.v1.ChannelsService/ResyncChannel',
+            oms_dot_channels_dot_v1_dot_channels__pb2.ResyncChannelRequest.SerializeToString,
+            oms_dot_channels_dot_v1_dot_channels__pb2.ChannelResync.FromString,
             options,
             channel_credentials,
             insecure,

@@ -38,6 +38,8 @@ class ChannelsServiceStub:
     ListChannelExceptions: _grpc.UnaryUnaryMultiCallable[_channels_pb2.ListChannelExceptionsRequest, _channels_pb2.ChannelOrders]
     RetryChannelOrder: _grpc.UnaryUnaryMultiCallable[_channels_pb2.RetryChannelOrderRequest, _channels_pb2.ChannelOrder]
     GetChannelStatus: _grpc.UnaryUnaryMultiCallable[_channels_pb2.GetChannelStatusRequest, _channels_pb2.ChannelStatus]
+    ResyncChannel: _grpc.UnaryUnaryMultiCallable[_channels_pb2.ResyncChannelRequest, _channels_pb2.ChannelResync]
+    """Pushes a Shopify channel's whole availability again (after a shop was edited by hand)."""
 
 @_typing.type_check_only
 class ChannelsServiceAsyncStub(ChannelsServiceStub):
@@ -47,6 +49,8 @@ class ChannelsServiceAsyncStub(ChannelsServiceStub):
     ListChannelExceptions: _aio.UnaryUnaryMultiCallable[_channels_pb2.ListChannelExceptionsRequest, _channels_pb2.ChannelOrders]  # type: ignore[assignment]
     RetryChannelOrder: _aio.UnaryUnaryMultiCallable[_channels_pb2.RetryChannelOrderRequest, _channels_pb2.ChannelOrder]  # type: ignore[assignment]
     GetChannelStatus: _aio.UnaryUnaryMultiCallable[_channels_pb2.GetChannelStatusRequest, _channels_pb2.ChannelStatus]  # type: ignore[assignment]
+    ResyncChannel: _aio.UnaryUnaryMultiCallable[_channels_pb2.ResyncChannelRequest, _channels_pb2.ChannelResync]  # type: ignore[assignment]
+    """Pushes a Shopify channel's whole availability again (after a shop was edited by hand)."""
 
 class ChannelsServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -83,5 +87,13 @@ class ChannelsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _channels_pb2.GetChannelStatusRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_channels_pb2.ChannelStatus, _abc.Awaitable[_channels_pb2.ChannelStatus]]: ...
+
+    @_abc_1.abstractmethod
+    def ResyncChannel(
+        self,
+        request: _channels_pb2.ResyncChannelRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_channels_pb2.ChannelResync, _abc.Awaitable[_channels_pb2.ChannelResync]]:
+        """Pushes a Shopify channel's whole availability again (after a shop was edited by hand)."""
 
 def add_ChannelsServiceServicer_to_server(servicer: ChannelsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -107,3 +107,5 @@ class ChannelStatus:
     exceptions_waiting: int
     refunds_received: int
     last_received_at: datetime | None
+    pending_pushes: int = 0
+    last_pushed_at: datetime | None = None

@@ -1,0 +1,31 @@
+"""What the channels service consumes: stock level changes, which owe Shopify channels their
+availability, and shipments shipping, which owe Shopify a fulfillment. Each handler runs in the
+unit of work that records the event as processed, so a redelivery owes nothing twice."""
+
+from __future__ import annotations
+
+from oms.events.v1.inventory_pb2 import StockLevelChanged
+from oms.events.v1.orders_pb2 import ShipmentShipped
+from services.channels import availability_push, fulfillment_push
+from services.channels.store import SqlChannelsStore
+from services.kernel.events import Subscription
+
+
+def subscriptions() -> list[Subscription[SqlChannelsStore]]:
+    async def owe_availability(store: SqlChannelsStore, event: StockLevelChanged) -> None:
+        await availability_push.owe(store, [event.sku])
+
+    # Whole streams, the other types passed over: what the broker test publishes to prove the
+    # permissions reaches every consumer.
+    return [
+        Subscription(
+            "channels-inventory",
+            "oms.inventory.>",
+            {StockLevelChanged: owe_availability},
+        ),
+        Subscription(
+            "channels-orders",
+            "oms.orders.>",
+            {ShipmentShipped: fulfillment_push.owe},
+        ),
+    ]

@@ -1,0 +1,75 @@
+"""Sends Shopify a fulfillment with its tracking number when a shipment of one of its orders
+ships: recorded once per shipment in the unit of work that consumes ShipmentShipped (`owe`),
+created by the worker outside any unit of work, retried with doubling backoff while Shopify is
+down, marked created only once Shopify took it (and `ShopifyAdmin.fulfill` checks Shopify's own
+fulfillments first, so a lost answer retried does not fulfil twice)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlmodel import select
+
+from oms.events.v1.orders_pb2 import ShipmentShipped
+from services.channels import push_store
+from services.channels.availability_push import shop_of
+from services.channels.backoff import wait_after
+from services.channels.domain.model import Platform
+from services.channels.shopify_admin import PlatformUnavailable, ShopifyAdmin
+from services.channels.store import ChannelOrderRow, SqlChannelsStore
+from services.kernel.db import utcnow
+from services.kernel.periodic import PeriodicWorker
+from services.kernel.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+POLL = timedelta(milliseconds=250)
+
+
+async def owe(store: SqlChannelsStore, event: ShipmentShipped) -> None:
+    """A shipment of an order a Shopify channel sent is owed to that shop; others pass."""
+    statement = select(ChannelOrderRow).where(ChannelOrderRow.order_id == event.order_id)
+    row = (await store.session.exec(statement)).first()
+    if row is None:
+        return
+    channel = await store.channel(row.channel_code)
+    if channel is None or channel.platform is not Platform.SHOPIFY:
+        return
+    await push_store.owe_fulfillment(
+        store.session,
+        event.shipment.shipment_id,
+        channel.code,
+        row.external_id,
+        event.tracking_number,
+    )
+
+
+class FulfillmentPush:
+    def __init__(self, uow: UnitOfWork[SqlChannelsStore], shopify: ShopifyAdmin) -> None:
+        self.uow = uow
+        self._shopify = shopify
+
+    async def create_due(self) -> None:
+        async with self.uow.read() as store:
+            due = await push_store.fulfillments_due(store.session)
+        for owed in due:
+            async with self.uow.read() as store:
+                channel = await store.channel(owed.channel_code)
+            if channel is None:
+                continue
+            try:
+                shop = shop_of(channel)
+                await self._shopify.fulfill(shop, owed.external_order_id, owed.tracking_number)
+                created, retry_at = True, utcnow()
+            except PlatformUnavailable as error:
+                created, retry_at = False, utcnow() + wait_after(owed.attempts + 1)
+                log.warning("fulfillment of shipment %s postponed: %s", owed.shipment_id, error)
+            async with self.uow.write() as store:
+                await push_store.fulfillment_outcome(
+                    store.session, owed.shipment_id, created, retry_at
+                )
+
+
+def fulfillment_worker(push: FulfillmentPush) -> PeriodicWorker:
+    return PeriodicWorker("fulfillment push", push.create_due, POLL)

@@ -1,0 +1,150 @@
+"""The tables and queries of the outbound side: SKUs whose availability a channel is owed, when
+each channel was last pushed to, and the fulfillments owed to Shopify (no other service's data).
+
+A pending push is one row per (channel, SKU) with a version that every change bumps: a burst of
+changes leaves one row, and the worker clears a row only at the version it pushed, so a change
+that lands while a push is on its way is pushed again."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Index, and_, delete, func, or_, update
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.kernel.db import UTCDateTime, insert_ignoring_conflict, utcnow
+
+# The most SKUs one push asks inventory and Shopify about (Shopify takes 250 per mutation).
+PUSH_BATCH = 250
+FULFILLMENT_BATCH = 50
+
+
+class PendingPushRow(SQLModel, table=True):
+    __tablename__ = "pending_push"
+
+    channel_code: str = Field(primary_key=True, max_length=64)
+    sku: str = Field(primary_key=True, max_length=64)
+    version: int = 1
+    changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AvailabilitySyncRow(SQLModel, table=True):
+    __tablename__ = "availability_sync"
+
+    channel_code: str = Field(primary_key=True, max_length=64)
+    last_pushed_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class FulfillmentRow(SQLModel, table=True):
+    __tablename__ = "channel_fulfillment"
+    __table_args__ = (Index("ix_channel_fulfillment_created", "created", "next_attempt_at"),)
+
+    shipment_id: str = Field(primary_key=True, max_length=36)
+    channel_code: str = Field(max_length=64)
+    external_order_id: str = Field(max_length=64)
+    tracking_number: str = Field(default="", max_length=128)
+    created: bool = False
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+PUSH_TABLES: tuple[type[SQLModel], ...] = (PendingPushRow, AvailabilitySyncRow, FulfillmentRow)
+
+
+async def mark_pending(session: AsyncSession, channel_code: str, skus: Sequence[str]) -> None:
+    """The channel is owed these SKUs' availability: new rows, or a bumped version."""
+    for sku in skus:
+        values: dict[str, object] = {"channel_code": channel_code, "sku": sku}
+        if await insert_ignoring_conflict(session, PendingPushRow, values | {"version": 1}):
+            continue
+        await session.exec(
+            update(PendingPushRow)
+            .where(col(PendingPushRow.channel_code) == channel_code, col(PendingPushRow.sku) == sku)
+            .values(version=PendingPushRow.version + 1, changed_at=utcnow())
+        )
+
+
+async def pending(session: AsyncSession, channel_code: str) -> dict[str, int]:
+    """Up to a batch of the channel's owed SKUs, oldest change first: SKU -> version."""
+    statement = (
+        select(PendingPushRow.sku, PendingPushRow.version)
+        .where(PendingPushRow.channel_code == channel_code)
+        .order_by(col(PendingPushRow.changed_at))
+        .limit(PUSH_BATCH)
+    )
+    return dict((await session.exec(statement)).all())
+
+
+async def channels_owed(session: AsyncSession) -> list[str]:
+    statement = select(PendingPushRow.channel_code).distinct()
+    return list((await session.exec(statement)).all())
+
+
+async def clear_pushed(session: AsyncSession, channel_code: str, pushed: dict[str, int]) -> None:
+    """Clears the rows still at the version pushed, and notes the sync's time."""
+    if pushed:
+        matches = [
+            and_(col(PendingPushRow.sku) == sku, col(PendingPushRow.version) == version)
+            for sku, version in pushed.items()
+        ]
+        await session.exec(
+            delete(PendingPushRow).where(
+                col(PendingPushRow.channel_code) == channel_code, or_(*matches)
+            )
+        )
+    row = await session.get(AvailabilitySyncRow, channel_code, with_for_update=True)
+    row = row or AvailabilitySyncRow(channel_code=channel_code, last_pushed_at=utcnow())
+    row.last_pushed_at = utcnow()
+    session.add(row)
+
+
+async def push_status(session: AsyncSession, channel_code: str) -> tuple[int, datetime | None]:
+    """(SKUs owed to the channel, the last successful push)."""
+    count = (
+        await session.exec(select(func.count()).where(PendingPushRow.channel_code == channel_code))
+    ).one()
+    synced = await session.get(AvailabilitySyncRow, channel_code)
+    return count, synced.last_pushed_at if synced else None
+
+
+async def owe_fulfillment(
+    session: AsyncSession,
+    shipment_id: str,
+    channel_code: str,
+    external_order_id: str,
+    tracking_number: str,
+) -> bool:
+    """Records the fulfillment owed for a shipment, once; False when it was recorded before."""
+    values: dict[str, object] = {
+        "shipment_id": shipment_id,
+        "channel_code": channel_code,
+        "external_order_id": external_order_id,
+        "tracking_number": tracking_number,
+        "created": False,
+        "attempts": 0,
+        "next_attempt_at": utcnow(),
+    }
+    return await insert_ignoring_conflict(session, FulfillmentRow, values)
+
+
+async def fulfillments_due(session: AsyncSession) -> list[FulfillmentRow]:
+    statement = (
+        select(FulfillmentRow)
+        .where(col(FulfillmentRow.created).is_(False), FulfillmentRow.next_attempt_at <= utcnow())
+        .order_by(col(FulfillmentRow.next_attempt_at))
+        .limit(FULFILLMENT_BATCH)
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def fulfillment_outcome(
+    session: AsyncSession, shipment_id: str, created: bool, retry_at: datetime
+) -> None:
+    row = await session.get(FulfillmentRow, shipment_id, with_for_update=True)
+    assert row is not None, shipment_id  # never deleted
+    row.created = row.created or created
+    row.attempts += 1
+    row.next_attempt_at = retry_at
+    session.add(row)
