@@ -4,6 +4,7 @@ unit of work and orders service, `build` over the service's database and the ord
 from __future__ import annotations
 
 from oms.channels.v1 import channels_pb2, channels_pb2_grpc
+from services.channels.amazon_poller import AmazonPoller, amazon_poll_worker
 from services.channels.grpc_api import ChannelsGrpc
 from services.channels.orders_client import OrdersClient
 from services.channels.ports import Orders
@@ -30,7 +31,10 @@ def build(context: ServiceContext) -> ServiceParts:
             servicer, server
         ),
         uow=service.uow,
-        workers=[placement_worker(service, settings.retry_after)],
+        workers=[
+            placement_worker(service, settings.retry_after),
+            amazon_poll_worker(AmazonPoller(service), settings.amazon_poll_every),
+        ],
     )
 
 

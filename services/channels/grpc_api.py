@@ -68,7 +68,16 @@ def new_channel_from_proto(request: pb.ConnectChannelRequest) -> NewChannel:
     if request.platform == pb.CHANNEL_PLATFORM_UNSPECIFIED:
         raise DomainError(ErrorCode.INVALID_INPUT, "a platform is required", "platform")
 
-    def given(name: Literal["webhook_secret", "api_base_url", "access_token"]) -> str | None:
+    def given(
+        name: Literal[
+            "webhook_secret",
+            "api_base_url",
+            "access_token",
+            "marketplace_id",
+            "lwa_client_id",
+            "lwa_client_secret",
+        ],
+    ) -> str | None:
         return getattr(request, name) if request.HasField(name) else None
 
     return NewChannel(
@@ -78,6 +87,9 @@ def new_channel_from_proto(request: pb.ConnectChannelRequest) -> NewChannel:
         webhook_secret=given("webhook_secret"),
         api_base_url=given("api_base_url"),
         access_token=given("access_token"),
+        marketplace_id=given("marketplace_id"),
+        lwa_client_id=given("lwa_client_id"),
+        lwa_client_secret=given("lwa_client_secret"),
     )
 
 

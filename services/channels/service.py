@@ -278,10 +278,24 @@ def _require_new_channel(new: NewChannel) -> NewChannel:
             "a Shopify account is its brand.myshopify.com domain",
             "account",
         )
-    for name in ("webhook_secret", "api_base_url", "access_token"):
+    secrets = ("webhook_secret", "api_base_url", "access_token")
+    amazon = ("marketplace_id", "lwa_client_id", "lwa_client_secret")
+    for name in secrets + amazon:
         given = getattr(new, name)
         if given is not None:
             bounds.require_text(given, name, name.replace("_", " "), 255, required=False)
+    if new.platform is not Platform.AMAZON and any(getattr(new, x) is not None for x in amazon):
+        raise DomainError(ErrorCode.INVALID_INPUT, "only Amazon has a marketplace", "platform")
+    # Amazon's seller ids are upper case; Shopify's domains lower case.
+    account = account if new.platform is Platform.AMAZON else account.lower()
     return NewChannel(
-        code, new.platform, account.lower(), new.webhook_secret, new.api_base_url, new.access_token
+        code,
+        new.platform,
+        account,
+        new.webhook_secret,
+        new.api_base_url,
+        new.access_token,
+        new.marketplace_id,
+        new.lwa_client_id,
+        new.lwa_client_secret,
     )

@@ -12,6 +12,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.channels.domain.model import (
+    AmazonAccount,
     Channel,
     ChannelOrder,
     ChannelOrderStatus,
@@ -82,6 +83,12 @@ class ChannelsStore(Store, Protocol):
         """(orders received, placed, exceptions waiting, refunds, last delivery time)."""
         ...
 
+    async def amazon_accounts(self) -> list[AmazonAccount]: ...
+
+    async def advance_watermark(self, channel_code: str, last_update: datetime) -> None:
+        """Moves the channel's polling watermark forward to `last_update` (never back)."""
+        ...
+
 
 class ChannelRow(SQLModel, table=True):
     __tablename__ = "channel_connection"
@@ -139,8 +146,21 @@ class ChannelRefundRow(SQLModel, table=True):
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class AmazonAccountRow(SQLModel, table=True):
+    __tablename__ = "amazon_account"
+
+    channel_code: str = Field(primary_key=True, max_length=64)
+    marketplace_id: str = Field(default="", max_length=32)
+    lwa_client_id: str = Field(default="", max_length=255)
+    # Kept to ask Login with Amazon for access tokens; never returned by any RPC.
+    lwa_client_secret: str = Field(default="", max_length=255)
+    # The latest LastUpdateDate of the orders recorded: the next poll asks from there.
+    watermark: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 TABLES: tuple[type[SQLModel], ...] = (
     ChannelRow,
+    AmazonAccountRow,
     WebhookDeliveryRow,
     ChannelOrderRow,
     ChannelRefundRow,
@@ -197,8 +217,46 @@ class SqlChannelsStore(SqlStore):
             if given is not None:
                 setattr(row, name, given)
         self.session.add(row)
+        if new.platform is Platform.AMAZON:
+            await self._connect_amazon(new)
         await self.session.flush()
         return _channel(row)
+
+    async def _connect_amazon(self, new: NewChannel) -> None:
+        row = await self.session.get(AmazonAccountRow, new.code, with_for_update=True)
+        row = row or AmazonAccountRow(channel_code=new.code)
+        for name in ("marketplace_id", "lwa_client_id", "lwa_client_secret"):
+            given = getattr(new, name)
+            if given is not None:
+                setattr(row, name, given)
+        self.session.add(row)
+
+    async def amazon_accounts(self) -> list[AmazonAccount]:
+        statement = select(ChannelRow, AmazonAccountRow).where(
+            ChannelRow.code == AmazonAccountRow.channel_code,
+            ChannelRow.platform == Platform.AMAZON.value,
+        )
+        return [
+            AmazonAccount(
+                channel.code,
+                channel.account,
+                amazon.marketplace_id,
+                amazon.lwa_client_id,
+                amazon.lwa_client_secret,
+                channel.access_token,
+                channel.api_base_url,
+                amazon.watermark,
+            )
+            for channel, amazon in (await self.session.exec(statement)).all()
+        ]
+
+    async def advance_watermark(self, channel_code: str, last_update: datetime) -> None:
+        row = await self.session.get(AmazonAccountRow, channel_code, with_for_update=True)
+        assert row is not None, channel_code  # connected before it is polled
+        if row.watermark is None or row.watermark < last_update:
+            row.watermark = last_update
+            self.session.add(row)
+            await self.session.flush()
 
     async def channel(self, code: str) -> Channel | None:
         row = await self.session.get(ChannelRow, code)

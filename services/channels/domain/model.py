@@ -29,6 +29,11 @@ class NewChannel:
     webhook_secret: str | None = None
     api_base_url: str | None = None
     access_token: str | None = None
+    # Amazon only: the marketplace polled and the SP-API app's LWA client (the refresh token is
+    # `access_token`).
+    marketplace_id: str | None = None
+    lwa_client_id: str | None = None
+    lwa_client_secret: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,3 +112,17 @@ class ChannelStatus:
     exceptions_waiting: int
     refunds_received: int
     last_received_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AmazonAccount:
+    """What polling one Amazon channel needs, and how far it got (None: never polled)."""
+
+    channel_code: str
+    seller_id: str
+    marketplace_id: str
+    lwa_client_id: str
+    lwa_client_secret: str
+    refresh_token: str
+    api_base_url: str
+    watermark: datetime | None
