@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from oms.events.v1 import channels_pb2 as events
 from services.channels.amazon_api import AmazonUnavailable, Credentials, SellingPartnerApi
 from services.channels.domain import amazon
-from services.channels.domain.model import AmazonAccount, MappedOrder
+from services.channels.domain.model import AmazonAccount, MappedOrder, ShipTo
 from services.channels.service import ChannelsService
 from services.channels.store import ChannelsStore
 from services.kernel.bounds import MAX_LINES
@@ -63,8 +63,12 @@ class AmazonPoller:
         while True:
             page = await api.get_orders(account.marketplace_id, updated_after, next_token)
             polled, next_token = amazon.polled_orders(page)
-            latest = max([latest, *(p.last_update for p in polled)])
-            await self._record(account.channel_code, polled, api, None if next_token else latest)
+            readable = [p for p in polled if isinstance(p, amazon.PolledOrder)]
+            latest = max([latest, *(p.last_update for p in readable)])
+            unreadable = [p for p in polled if isinstance(p, amazon.UnreadableOrder)]
+            await self._record(
+                account.channel_code, readable, unreadable, api, None if next_token else latest
+            )
             if not next_token:
                 return
 
@@ -72,6 +76,7 @@ class AmazonPoller:
         self,
         channel_code: str,
         polled: list[amazon.PolledOrder],
+        unreadable: list[amazon.UnreadableOrder],
         api: SellingPartnerApi,
         watermark: datetime | None,
     ) -> None:
@@ -83,12 +88,19 @@ class AmazonPoller:
                 and await store.order_by_external_id(channel_code, p.amazon_order_id) is None
             ]
         # Items are asked for outside any unit of work: no transaction waits on Amazon.
-        mapped = [amazon.map_order(p, await _all_items(api, p.amazon_order_id)) for p in new]
+        mapped = []
+        for p in new:
+            try:
+                mapped.append(amazon.map_order(p, await _all_items(api, p.amazon_order_id)))
+            except DomainError as error:
+                unreadable.append(amazon.unreadable(p.amazon_order_id, error))
         recorded = []
         async with self._service.uow.write() as store:
             for order in mapped:
                 if await _add(store, channel_code, order):
                     recorded.append(order.external_id)
+            for bad in unreadable:
+                await _park(store, channel_code, bad)
             if watermark is not None:
                 await store.advance_watermark(channel_code, watermark)
         for external_id in recorded:
@@ -133,6 +145,33 @@ async def _add(store: ChannelsStore, channel_code: str, order: MappedOrder) -> b
             )
         )
     return added
+
+
+async def _park(store: ChannelsStore, channel_code: str, bad: amazon.UnreadableOrder) -> None:
+    """Records an order that cannot be read as an exception with the reason, once: the back
+    office sees it, and the channel's later orders are not held up by it."""
+    if not bad.amazon_order_id:
+        log.warning("Amazon channel %s: an order without an id skipped: %s", channel_code, bad)
+        return
+    channel_order_id = str(uuid.uuid4())
+    order = MappedOrder(bad.amazon_order_id, "", ShipTo(), ())
+    if await store.add_order(channel_order_id, channel_code, order, bad.problem):
+        store.record(
+            events.ChannelOrderReceived(
+                channel_order_id=channel_order_id,
+                channel_code=channel_code,
+                external_id=bad.amazon_order_id,
+            )
+        )
+        store.record(
+            events.ChannelOrderParked(
+                channel_order_id=channel_order_id,
+                channel_code=channel_code,
+                external_id=bad.amazon_order_id,
+                problem_code=bad.problem.code,
+                problem=bad.problem.message,
+            )
+        )
 
 
 def _same_connection(a: AmazonAccount, b: AmazonAccount) -> bool:

@@ -45,8 +45,15 @@ class ChannelsStore(Store, Protocol):
         """Records a webhook delivery; False when it was recorded before."""
         ...
 
-    async def add_order(self, channel_order_id: str, channel_code: str, order: MappedOrder) -> bool:
-        """Records a platform's order as PENDING; False when the channel has it already."""
+    async def add_order(
+        self,
+        channel_order_id: str,
+        channel_code: str,
+        order: MappedOrder,
+        problem: Problem | None = None,
+    ) -> bool:
+        """Records a platform's order as PENDING (with a problem: as an EXCEPTION, one that
+        cannot be placed as read); False when the channel has it already."""
         ...
 
     async def order(self, channel_order_id: str) -> ChannelOrder | None: ...
@@ -277,7 +284,13 @@ class SqlChannelsStore(SqlStore):
         }
         return await insert_ignoring_conflict(self.session, WebhookDeliveryRow, values)
 
-    async def add_order(self, channel_order_id: str, channel_code: str, order: MappedOrder) -> bool:
+    async def add_order(
+        self,
+        channel_order_id: str,
+        channel_code: str,
+        order: MappedOrder,
+        problem: Problem | None = None,
+    ) -> bool:
         return await insert_ignoring_conflict(
             self.session,
             ChannelOrderRow,
@@ -285,10 +298,15 @@ class SqlChannelsStore(SqlStore):
                 "id": channel_order_id,
                 "channel_code": channel_code,
                 "external_id": order.external_id,
-                "status": ChannelOrderStatus.PENDING.value,
+                "status": (
+                    ChannelOrderStatus.EXCEPTION if problem else ChannelOrderStatus.PENDING
+                ).value,
                 "email": order.email,
                 "ship_to": vars(order.ship_to).copy(),
                 "lines": [[x.sku, x.quantity, x.unit_price_cents] for x in order.lines],
+                "problem_code": problem.code if problem else "",
+                "problem_field": problem.field[:128] if problem else "",
+                "problem": problem.message[:1000] if problem else "",
                 "received_at": utcnow(),
                 "updated_at": utcnow(),
             },

@@ -104,17 +104,23 @@ class MemoryChannelsStore(MemoryStore[ChannelsData]):
         self.data.delivered_at.append((channel_code, utcnow()))
         return True
 
-    async def add_order(self, channel_order_id: str, channel_code: str, order: MappedOrder) -> bool:
+    async def add_order(
+        self,
+        channel_order_id: str,
+        channel_code: str,
+        order: MappedOrder,
+        problem: Problem | None = None,
+    ) -> bool:
         if await self.order_by_external_id(channel_code, order.external_id) is not None:
             return False
         now = utcnow()
         self.data.orders[channel_order_id] = ChannelOrder(
             id=channel_order_id,
             channel_code=channel_code,
-            status=ChannelOrderStatus.PENDING,
+            status=ChannelOrderStatus.EXCEPTION if problem else ChannelOrderStatus.PENDING,
             order=order,
             order_id="",
-            problem=None,
+            problem=problem,
             attempts=0,
             received_at=now,
             updated_at=now,

@@ -48,6 +48,8 @@ class FakeAmazon:
             FIRST_NEXT_TOKEN: {"payload": {"OrderItems": []}},
         }
     )
+    # An order's own first getOrderItems page, in place of the published one.
+    items_of: dict[str, dict[str, Any]] = field(default_factory=dict)
     expires_in: int = 3600
     # Answer 429 to this many getOrders calls first.
     throttle_next: int = 0
@@ -103,8 +105,11 @@ class FakeAmazon:
         if refused is not None:
             return refused
         next_token = request.query_params.get("NextToken", "")
+        order_id = request.path_params["order_id"]
         if not next_token:
-            self.items_asked.append(request.path_params["order_id"])
+            self.items_asked.append(order_id)
+            if order_id in self.items_of:
+                return JSONResponse(self.items_of[order_id])
         return JSONResponse(self.items[next_token])
 
     async def start(self) -> None:

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from services.channels.domain.model import Line, MappedOrder, ShipTo
+from services.channels.domain.model import Line, MappedOrder, Problem, ShipTo
 from services.kernel import bounds
 from services.kernel.errors import DomainError, ErrorCode
 
@@ -30,8 +30,24 @@ class PolledOrder:
     order: dict[str, Any]
 
 
-def polled_orders(payload: object) -> tuple[list[PolledOrder], str]:
-    """A getOrders response's orders and its NextToken ("" on the last page)."""
+@dataclass(frozen=True)
+class UnreadableOrder:
+    """An order of a getOrders page that cannot be read: parked under its id, with the reason
+    ("" when even the id cannot be read: there is nothing to park it under)."""
+
+    amazon_order_id: str
+    problem: Problem
+
+
+def unreadable(amazon_order_id: str, error: DomainError) -> UnreadableOrder:
+    return UnreadableOrder(
+        amazon_order_id, Problem(error.code.value, error.field or "", error.message)
+    )
+
+
+def polled_orders(payload: object) -> tuple[list[PolledOrder | UnreadableOrder], str]:
+    """A getOrders response's orders and its NextToken ("" on the last page). One order that
+    cannot be read is returned as such, so that it holds up none of the others."""
     body = _object(payload, "payload")
     orders = body.get("Orders", [])
     if not isinstance(orders, list):
@@ -69,17 +85,26 @@ def map_order(polled: PolledOrder, items: list[dict[str, Any]]) -> MappedOrder:
     return MappedOrder(polled.amazon_order_id, email, _ship_to(order.get("ShippingAddress")), lines)
 
 
-def _polled(order: object, field: str) -> PolledOrder:
-    order = _object({"payload": order}, field)
-    order_id = order.get("AmazonOrderId")
+def _polled(order: object, field: str) -> PolledOrder | UnreadableOrder:
+    order_id = order.get("AmazonOrderId") if isinstance(order, dict) else None
     if not isinstance(order_id, str) or not 0 < len(order_id) <= MAX_ID_LENGTH:
-        raise DomainError(ErrorCode.INVALID_INPUT, "no AmazonOrderId", f"{field}.AmazonOrderId")
+        error = DomainError(ErrorCode.INVALID_INPUT, "no AmazonOrderId", f"{field}.AmazonOrderId")
+        return unreadable("", error)
+    assert isinstance(order, dict)
     try:
         last_update = datetime.fromisoformat(str(order.get("LastUpdateDate")))
     except ValueError:
-        raise DomainError(
+        error = DomainError(
             ErrorCode.INVALID_INPUT, "not an ISO 8601 time", f"{field}.LastUpdateDate"
-        ) from None
+        )
+        return unreadable(order_id, error)
+    if last_update.tzinfo is None:
+        return unreadable(
+            order_id,
+            DomainError(
+                ErrorCode.INVALID_INPUT, "a time without a zone", f"{field}.LastUpdateDate"
+            ),
+        )
     to_place = (
         order.get("OrderStatus") in STATUSES_TO_PLACE
         and order.get("FulfillmentChannel") != AMAZON_FULFILLED
