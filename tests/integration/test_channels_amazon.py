@@ -18,6 +18,12 @@ from oms.channels.v1 import channels_pb2 as cpb
 from oms.channels.v1.channels_pb2_grpc import ChannelsServiceStub
 from oms.inventory.v1 import inventory_pb2 as inv
 from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
+from services.channels.amazon_api import (
+    MAX_TRIES,
+    AmazonUnavailable,
+    Credentials,
+    SellingPartnerApi,
+)
 from tests.integration.conftest import eventually
 from tests.support.amazon_platform import FIRST_NEXT_TOKEN, FakeAmazon, published
 from tests.support.databases import database_url
@@ -170,6 +176,24 @@ async def test_a_throttled_poll_backs_off_and_then_succeeds(polling: Polling) ->
 
     await eventually(all_received, timeout=30, what="the orders recorded after the 429s")
     assert polling.amazon.throttled == 2
+
+
+async def test_one_call_retries_through_429s_and_gives_up_after_its_tries() -> None:
+    amazon = FakeAmazon(free_port(), REFRESH_TOKEN)
+    await amazon.start()
+    credentials = Credentials("amzn1.application-oa2-client.test", "secret", REFRESH_TOKEN)
+    api = SellingPartnerApi(credentials, amazon.url, backoff_seconds=0.01)
+    try:
+        amazon.throttle_next = MAX_TRIES - 1
+        page = await api.get_orders("ATVPDKIKX0DER", "2017-01-01T00:00:00Z", "")
+        assert page == amazon.pages[""]
+        assert amazon.throttled == MAX_TRIES - 1
+        amazon.throttle_next = MAX_TRIES
+        with pytest.raises(AmazonUnavailable, match="throttled"):
+            await api.get_orders("ATVPDKIKX0DER", "2017-01-01T00:00:00Z", "")
+    finally:
+        await api.close()
+        await amazon.stop()
 
 
 async def test_the_access_token_is_refreshed_before_it_expires(polling: Polling) -> None:
