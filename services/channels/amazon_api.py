@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -39,9 +39,13 @@ class TokenBucket:
     """Amazon's usage plan for one operation: `burst` calls at once, refilled at `rate` a second."""
 
     def __init__(
-        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+        self,
+        rate: float,
+        burst: int,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._rate, self._burst, self._clock = rate, burst, clock
+        self._rate, self._burst, self._clock, self._sleep = rate, burst, clock, sleep
         self._tokens, self._at = float(burst), clock()
         self._lock = asyncio.Lock()
 
@@ -54,7 +58,7 @@ class TokenBucket:
                 if self._tokens >= 1:
                     self._tokens -= 1
                     return
-                await asyncio.sleep((1 - self._tokens) / self._rate)
+                await self._sleep((1 - self._tokens) / self._rate)
 
 
 def usage_plans() -> dict[str, TokenBucket]:
