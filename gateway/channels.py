@@ -53,7 +53,25 @@ class ConnectChannelInput:
         "out.",
     )
     access_token: str | None = strawberry.field(
-        default=strawberry.UNSET, description="The credential for calls to the platform's API."
+        default=strawberry.UNSET,
+        description="The credential for calls to the platform's API (Amazon: the seller's LWA "
+        "refresh token).",
+    )
+    # Beyond the contract, optional: what polling Amazon needs besides the refresh token.
+    marketplace_id: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Not in the client contract. Amazon only: the marketplace polled "
+        "(ATVPDKIKX0DER for amazon.com).",
+    )
+    lwa_client_id: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Not in the client contract. Amazon only: the SP-API application's Login "
+        "with Amazon client id.",
+    )
+    lwa_client_secret: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Not in the client contract. Amazon only: the application's LWA client "
+        "secret; never shown back.",
     )
 
     def to_proto(self) -> pb.ConnectChannelRequest:

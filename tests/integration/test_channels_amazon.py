@@ -26,7 +26,10 @@ from services.channels.amazon_api import (
 )
 from tests.integration.conftest import eventually
 from tests.support.amazon_platform import FIRST_NEXT_TOKEN, FakeAmazon, published
+from tests.support.contract import operation
 from tests.support.databases import database_url
+from tests.support.gateway import SIGNING_KEY, serving_gateway
+from tests.support.graphql import GraphQLClient
 from tests.support.processes import ServiceProcess
 
 if TYPE_CHECKING:
@@ -44,6 +47,8 @@ class Polling:
     channels: ServiceProcess
     stub: ChannelsServiceAsyncStub
     inventory: InventoryServiceAsyncStub
+    # Where the gateway finds each service.
+    targets: dict[str, str]
 
     async def connect(self) -> None:
         """Connects amazon-us to the fake: polling starts."""
@@ -128,7 +133,12 @@ async def polling(
             for part in parts:
                 await part.wait_serving()
             stub = ChannelsServiceStub(grpc_channel)
-            yield Polling(amazon, channels, stub, InventoryServiceStub(inventory_channel))
+            targets = {
+                "inventory": inventory.target,
+                "orders": orders.target,
+                "channels": channels.target,
+            }
+            yield Polling(amazon, channels, stub, InventoryServiceStub(inventory_channel), targets)
         finally:
             await grpc_channel.close()
             await inventory_channel.close()
@@ -176,6 +186,51 @@ async def test_a_throttled_poll_backs_off_and_then_succeeds(polling: Polling) ->
 
     await eventually(all_received, timeout=30, what="the orders recorded after the 429s")
     assert polling.amazon.throttled == 2
+
+
+async def test_an_amazon_channel_connects_through_the_gateway_and_its_secrets_stay_hidden(
+    polling: Polling, nats_server: EmbeddedNats
+) -> None:
+    secret = "the-lwa-client-secret-via-graphql"
+    variables = {
+        "input": {
+            "code": "amazon-us",
+            "platform": "AMAZON",
+            "account": "A2SELLER0EXAMPLE",
+            "apiBaseUrl": polling.amazon.url,
+            "accessToken": REFRESH_TOKEN,
+            "marketplaceId": "A1AM78C64UM0Y8",
+            "lwaClientId": "amzn1.application-oa2-client.graphql",
+            "lwaClientSecret": secret,
+        }
+    }
+    everything = """mutation Connect($input: ConnectChannelInput!) {
+      connectChannel(input: $input) {
+        channel { code platform account apiBaseUrl hasWebhookSecret hasAccessToken connectedAt }
+        userErrors { field message code }
+      }
+    }"""
+    async with serving_gateway(polling.targets, nats_server.url, SIGNING_KEY) as url:
+        async with GraphQLClient(url, SIGNING_KEY, timeout=20) as client:
+            contract = await client.data(operation("ConnectChannel"), variables)
+            assert contract["connectChannel"] == {
+                "channel": {
+                    "code": "amazon-us",
+                    "platform": "AMAZON",
+                    "account": "A2SELLER0EXAMPLE",
+                },
+                "userErrors": [],
+            }
+            answer = await client.post(everything, variables)
+    assert answer["data"]["connectChannel"]["channel"]["hasAccessToken"] is True
+    assert secret not in str(answer) and REFRESH_TOKEN not in str(answer)
+
+    async def all_received() -> bool:
+        return await polling.received() == 3
+
+    await eventually(all_received, what="the orders polled with the credentials given")
+    assert polling.amazon.orders_queries[0]["MarketplaceIds"] == "A1AM78C64UM0Y8"
+    assert polling.amazon.lwa_clients[0] == ("amzn1.application-oa2-client.graphql", secret)
 
 
 async def test_one_call_retries_through_429s_and_gives_up_after_its_tries() -> None:

@@ -55,6 +55,8 @@ class FakeAmazon:
     throttle_next: int = 0
     throttled: int = 0
     tokens_issued: int = 0
+    # The LWA client (id, secret) of every token asked for.
+    lwa_clients: list[tuple[str, str]] = field(default_factory=list)
     expired_refused: int = 0
     # The query of every getOrders call answered 200, and the order id of every getOrderItems.
     orders_queries: list[dict[str, str]] = field(default_factory=list)
@@ -74,6 +76,7 @@ class FakeAmazon:
         ):
             return JSONResponse({"error": "invalid_grant"}, status_code=400)
         self.tokens_issued += 1
+        self.lwa_clients.append((form.get("client_id", ""), form.get("client_secret", "")))
         token = f"Atza|test-{self.tokens_issued}"
         self._tokens[token] = time.monotonic() + self.expires_in
         return JSONResponse(
