@@ -9,7 +9,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -67,6 +67,13 @@ def usage_plans() -> dict[str, TokenBucket]:
     return {"getOrders": TokenBucket(0.0167, 20), "getOrderItems": TokenBucket(0.5, 30)}
 
 
+def token_url(api_base_url: str) -> str:
+    """Where access tokens come from: Login with Amazon for every Amazon endpoint (each region's
+    and its sandbox); a stand-in for Amazon (a test double) serves them itself."""
+    host = urlsplit(api_base_url).hostname or ""
+    return LWA_TOKEN_URL if host.endswith(".amazon.com") else f"{api_base_url}/auth/o2/token"
+
+
 class SellingPartnerApi:
     def __init__(
         self,
@@ -76,8 +83,7 @@ class SellingPartnerApi:
     ) -> None:
         base = (api_base_url or SP_API_NA).rstrip("/")
         self._credentials = credentials
-        # A base URL given at connection (a sandbox, a test double) serves the token too.
-        self._token_url = f"{base}/auth/o2/token" if api_base_url else LWA_TOKEN_URL
+        self._token_url = token_url(base)
         self._http = httpx.AsyncClient(base_url=base, timeout=CALL_SECONDS)
         self._buckets = usage_plans()
         self._backoff = backoff_seconds

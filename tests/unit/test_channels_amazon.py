@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from services.channels.amazon_api import TokenBucket
+from services.channels.amazon_api import LWA_TOKEN_URL, TokenBucket, token_url
 from services.channels.domain import amazon
 from services.channels.domain.model import Line, ShipTo
 from services.kernel.bounds import MAX_LINES
@@ -217,3 +217,23 @@ async def test_the_bucket_refills_while_idle_but_never_past_its_burst() -> None:
     for _ in range(3):
         await bucket.take()
     assert clock.slept == [pytest.approx(1.0)]
+
+
+@pytest.mark.parametrize(
+    "base",
+    [
+        "https://sellingpartnerapi-na.amazon.com",
+        "https://sellingpartnerapi-eu.amazon.com",
+        "https://sandbox.sellingpartnerapi-fe.amazon.com",
+    ],
+)
+def test_every_amazon_endpoint_takes_its_tokens_from_login_with_amazon(base: str) -> None:
+    assert token_url(base) == LWA_TOKEN_URL
+
+
+def test_a_stand_in_for_amazon_serves_its_own_tokens() -> None:
+    assert token_url("http://127.0.0.1:8080") == "http://127.0.0.1:8080/auth/o2/token"
+    assert (
+        token_url("https://amazon.com.example.net")
+        == "https://amazon.com.example.net/auth/o2/token"
+    )
