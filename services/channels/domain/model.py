@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 
@@ -73,6 +73,9 @@ class MappedOrder:
     email: str
     ship_to: ShipTo
     lines: tuple[Line, ...]
+    # Wholesale: a PO ships in one go unless it says otherwise, and no earlier than asked.
+    ship_complete: bool = False
+    requested_ship_date: date | None = None
 
 
 @dataclass(frozen=True)
