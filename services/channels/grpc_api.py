@@ -130,3 +130,13 @@ class ChannelsGrpc(ChannelsServiceServicer):
         self, request: pb.GetChannelStatusRequest, context: ServicerContext
     ) -> pb.ChannelStatus:
         return status_to_proto(await self._service.status(request.code))
+
+    async def ImportWholesaleOrders(
+        self, request: pb.ImportWholesaleOrdersRequest, context: ServicerContext
+    ) -> pb.WholesaleImport:
+        done = await self._service.import_wholesale(request.channel_code, request.csv)
+        return pb.WholesaleImport(
+            received=done.received,
+            already_imported=done.already_imported,
+            orders=[channel_order_to_proto(x) for x in done.orders],
+        )

@@ -4,7 +4,7 @@ other service's data)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import JSON, Index, UniqueConstraint, func
@@ -134,6 +134,8 @@ class ChannelOrderRow(SQLModel, table=True):
     email: str = Field(default="", max_length=320)
     ship_to: dict[str, Any] = Field(sa_type=JSON)
     lines: list[list[Any]] = Field(sa_type=JSON)
+    ship_complete: bool = False
+    requested_ship_date: date | None = None
     order_id: str = Field(default="", max_length=36)
     problem_code: str = Field(default="", max_length=32)
     problem_field: str = Field(default="", max_length=128)
@@ -199,6 +201,8 @@ def _order(row: ChannelOrderRow) -> ChannelOrder:
             row.email,
             ShipTo(**row.ship_to),
             tuple(Line(sku, quantity, price) for sku, quantity, price in row.lines),
+            row.ship_complete,
+            row.requested_ship_date,
         ),
         order_id=row.order_id,
         problem=problem,
@@ -304,6 +308,8 @@ class SqlChannelsStore(SqlStore):
                 "email": order.email,
                 "ship_to": vars(order.ship_to).copy(),
                 "lines": [[x.sku, x.quantity, x.unit_price_cents] for x in order.lines],
+                "ship_complete": order.ship_complete,
+                "requested_ship_date": order.requested_ship_date,
                 "problem_code": problem.code if problem else "",
                 "problem_field": problem.field[:128] if problem else "",
                 "problem": problem.message[:1000] if problem else "",

@@ -40,8 +40,8 @@ def test_one_order_per_po_number_shipped_complete_by_default() -> None:
 
 
 def test_columns_may_come_in_any_order_and_the_optional_ones_be_left_out() -> None:
-    text = "sku,po_number,ship_to_country,ship_to_postal_code,unit_price,quantity\n"
-    text += "SKU-A,PO-9,US,40202,1.00,2\n"
+    text = "sku,po_number,ship_to_country,ship_to_postal_code,unit_price,quantity,email\n"
+    text += "SKU-A,PO-9,US,40202,1.00,2,buyer@acme.example\n"
     (order,) = wholesale_orders(text)
     assert (order.external_id, order.lines, order.ship_complete) == (
         "PO-9", (Line("SKU-A", 2, 100),), True,
@@ -57,6 +57,7 @@ def test_columns_may_come_in_any_order_and_the_optional_ones_be_left_out() -> No
         ((f"PO-1,SKU-A,1,-1,{ACME},,",), 2, "unit_price"),
         ((f"PO-1,SKU-A,1,abc,{ACME},,",), 2, "unit_price"),
         ((f"PO-1,,1,1.00,{ACME},,",), 2, "sku"),
+        (("PO-1,SKU-A,1,1.00,Acme,1 Main St,Louisville,40202,US,,,",), 2, "email"),
         ((f"PO-1,SKU-A,1,1.00,{ACME},15/12/2026,",), 2, "requested_ship_date"),
         ((f"PO-1,SKU-A,1,1.00,{ACME},,maybe",), 2, "ship_complete"),
         ((f"PO-1,SKU-A,1,1.00,{ACME},,", f"PO-1,SKU-A,2,1.00,{ACME},,"), 3, "sku"),
@@ -86,7 +87,7 @@ def test_a_row_that_cannot_be_read_refuses_the_file_naming_its_line(
 
 def test_a_quoted_cell_over_two_physical_lines_counts_them() -> None:
     text = csv_of(
-        'PO-1,SKU-A,1,1.00,"Acme\nStores",1 Main St,Louisville,40202,US,,,',
+        'PO-1,SKU-A,1,1.00,"Acme\nStores",1 Main St,Louisville,40202,US,buyer@acme.example,,',
         f"PO-2,,1,1.00,{ACME},,",
     )
     with pytest.raises(DomainError, match=r"^line 4"):

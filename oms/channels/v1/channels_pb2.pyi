@@ -406,3 +406,55 @@ class ChannelStatus(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ChannelStatus: _TypeAlias = ChannelStatus  # noqa: Y015
+
+@_typing.final
+class ImportWholesaleOrdersRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANNEL_CODE_FIELD_NUMBER: _builtins.int
+    CSV_FIELD_NUMBER: _builtins.int
+    channel_code: _builtins.str
+    csv: _builtins.str
+    """The CSV file's text, header row first (at most 1 MiB)."""
+    def __init__(
+        self,
+        *,
+        channel_code: _builtins.str = ...,
+        csv: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel_code", b"channel_code", "csv", b"csv"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportWholesaleOrdersRequest: _TypeAlias = ImportWholesaleOrdersRequest  # noqa: Y015
+
+@_typing.final
+class WholesaleImport(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECEIVED_FIELD_NUMBER: _builtins.int
+    ALREADY_IMPORTED_FIELD_NUMBER: _builtins.int
+    ORDERS_FIELD_NUMBER: _builtins.int
+    received: _builtins.int
+    """Orders the file brought for the first time, and those imported before (left as they were)."""
+    already_imported: _builtins.int
+    @_builtins.property
+    def orders(self) -> _containers.RepeatedCompositeFieldContainer[Global___ChannelOrder]:
+        """Every order of the file as it stands now, in the file's order."""
+
+    def __init__(
+        self,
+        *,
+        received: _builtins.int = ...,
+        already_imported: _builtins.int = ...,
+        orders: _abc.Iterable[Global___ChannelOrder] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["already_imported", b"already_imported", "orders", b"orders", "received", b"received"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WholesaleImport: _TypeAlias = WholesaleImport  # noqa: Y015

@@ -59,6 +59,11 @@ class ChannelsServiceStub:
                 request_serializer=oms_dot_channels_dot_v1_dot_channels__pb2.GetChannelStatusRequest.SerializeToString,
                 response_deserializer=oms_dot_channels_dot_v1_dot_channels__pb2.ChannelStatus.FromString,
                 _registered_method=True)
+        self.ImportWholesaleOrders = channel.unary_unary(
+                '/oms.channels.v1.ChannelsService/ImportWholesaleOrders',
+                request_serializer=oms_dot_channels_dot_v1_dot_channels__pb2.ImportWholesaleOrdersRequest.SerializeToString,
+                response_deserializer=oms_dot_channels_dot_v1_dot_channels__pb2.WholesaleImport.FromString,
+                _registered_method=True)
 
 
 class ChannelsServiceServicer:
@@ -94,6 +99,13 @@ class ChannelsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ImportWholesaleOrders(self, request, context):
+        """All of the file or nothing: a row that cannot be read is INVALID_INPUT naming its line.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ChannelsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -121,6 +133,11 @@ def add_ChannelsServiceServicer_to_server(servicer, server):
                     servicer.GetChannelStatus,
                     request_deserializer=oms_dot_channels_dot_v1_dot_channels__pb2.GetChannelStatusRequest.FromString,
                     response_serializer=oms_dot_channels_dot_v1_dot_channels__pb2.ChannelStatus.SerializeToString,
+            ),
+            'ImportWholesaleOrders': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportWholesaleOrders,
+                    request_deserializer=oms_dot_channels_dot_v1_dot_channels__pb2.ImportWholesaleOrdersRequest.FromString,
+                    response_serializer=oms_dot_channels_dot_v1_dot_channels__pb2.WholesaleImport.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -258,6 +275,33 @@ class ChannelsService:
             '/oms.channels.v1.ChannelsService/GetChannelStatus',
             oms_dot_channels_dot_v1_dot_channels__pb2.GetChannelStatusRequest.SerializeToString,
             oms_dot_channels_dot_v1_dot_channels__pb2.ChannelStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportWholesaleOrders(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.channels.v1.ChannelsService/ImportWholesaleOrders',
+            oms_dot_channels_dot_v1_dot_channels__pb2.ImportWholesaleOrdersRequest.SerializeToString,
+            oms_dot_channels_dot_v1_dot_channels__pb2.WholesaleImport.FromString,
             options,
             channel_credentials,
             insecure,

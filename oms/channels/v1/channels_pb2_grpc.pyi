@@ -38,6 +38,8 @@ class ChannelsServiceStub:
     ListChannelExceptions: _grpc.UnaryUnaryMultiCallable[_channels_pb2.ListChannelExceptionsRequest, _channels_pb2.ChannelOrders]
     RetryChannelOrder: _grpc.UnaryUnaryMultiCallable[_channels_pb2.RetryChannelOrderRequest, _channels_pb2.ChannelOrder]
     GetChannelStatus: _grpc.UnaryUnaryMultiCallable[_channels_pb2.GetChannelStatusRequest, _channels_pb2.ChannelStatus]
+    ImportWholesaleOrders: _grpc.UnaryUnaryMultiCallable[_channels_pb2.ImportWholesaleOrdersRequest, _channels_pb2.WholesaleImport]
+    """All of the file or nothing: a row that cannot be read is INVALID_INPUT naming its line."""
 
 @_typing.type_check_only
 class ChannelsServiceAsyncStub(ChannelsServiceStub):
@@ -47,6 +49,8 @@ class ChannelsServiceAsyncStub(ChannelsServiceStub):
     ListChannelExceptions: _aio.UnaryUnaryMultiCallable[_channels_pb2.ListChannelExceptionsRequest, _channels_pb2.ChannelOrders]  # type: ignore[assignment]
     RetryChannelOrder: _aio.UnaryUnaryMultiCallable[_channels_pb2.RetryChannelOrderRequest, _channels_pb2.ChannelOrder]  # type: ignore[assignment]
     GetChannelStatus: _aio.UnaryUnaryMultiCallable[_channels_pb2.GetChannelStatusRequest, _channels_pb2.ChannelStatus]  # type: ignore[assignment]
+    ImportWholesaleOrders: _aio.UnaryUnaryMultiCallable[_channels_pb2.ImportWholesaleOrdersRequest, _channels_pb2.WholesaleImport]  # type: ignore[assignment]
+    """All of the file or nothing: a row that cannot be read is INVALID_INPUT naming its line."""
 
 class ChannelsServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -83,5 +87,13 @@ class ChannelsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _channels_pb2.GetChannelStatusRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_channels_pb2.ChannelStatus, _abc.Awaitable[_channels_pb2.ChannelStatus]]: ...
+
+    @_abc_1.abstractmethod
+    def ImportWholesaleOrders(
+        self,
+        request: _channels_pb2.ImportWholesaleOrdersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_channels_pb2.WholesaleImport, _abc.Awaitable[_channels_pb2.WholesaleImport]]:
+        """All of the file or nothing: a row that cannot be read is INVALID_INPUT naming its line."""
 
 def add_ChannelsServiceServicer_to_server(servicer: ChannelsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -129,3 +129,13 @@ class AmazonAccount:
     refresh_token: str
     api_base_url: str
     watermark: datetime | None
+
+
+@dataclass(frozen=True)
+class WholesaleImport:
+    """What importing a wholesale file did: orders new to the channel, orders it had already,
+    and every order of the file as it stands."""
+
+    received: int
+    already_imported: int
+    orders: list[ChannelOrder]

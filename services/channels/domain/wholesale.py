@@ -14,18 +14,19 @@ from services.channels.domain.model import Line, MappedOrder, ShipTo
 from services.kernel import bounds
 from services.kernel.errors import DomainError, ErrorCode
 
-MAX_CSV_BYTES = 1024 * 1024
 MAX_ROWS = 10_000
 MAX_ORDERS = 1_000
-REQUIRED = ("po_number", "sku", "quantity", "unit_price", "ship_to_postal_code", "ship_to_country")
-OPTIONAL = (
-    "ship_to_name",
-    "ship_to_line1",
-    "ship_to_city",
+# The orders service asks every order for an email: here, the buyer's at the customer.
+REQUIRED = (
+    "po_number",
+    "sku",
+    "quantity",
+    "unit_price",
     "email",
-    "requested_ship_date",
-    "ship_complete",
+    "ship_to_postal_code",
+    "ship_to_country",
 )
+OPTIONAL = ("ship_to_name", "ship_to_line1", "ship_to_city", "requested_ship_date", "ship_complete")
 # What every row of one PO must repeat alike: they describe the order, not the line.
 ORDER_COLUMNS = (
     "email",
@@ -45,7 +46,7 @@ def wholesale_orders(text: str) -> list[MappedOrder]:
     """The orders of a CSV file with a header row (columns in any order, REQUIRED present),
     in the order their PO numbers first appear. INVALID_INPUT naming the line (the header is
     line 1) for the first row that cannot be read, or for a file out of bounds."""
-    if len(text.encode()) > MAX_CSV_BYTES:
+    if len(text.encode()) > bounds.MAX_CSV_BYTES:
         raise DomainError(ErrorCode.INVALID_INPUT, "a file larger than 1 MiB", "csv")
     reader = csv.DictReader(io.StringIO(text), restkey="", strict=True)
     missing = [c for c in REQUIRED if c not in (reader.fieldnames or ())]
@@ -107,7 +108,7 @@ def _order(po: str, rows: list[tuple[int, dict[str, str]]]) -> MappedOrder:
     )
     return MappedOrder(
         po,
-        _cell(first, "email", first_line, required=False),
+        _cell(first, "email", first_line),
         ship_to,
         tuple(lines),
         ship_complete=_ship_complete(first_line, first),
