@@ -5,17 +5,20 @@ nothing of it, and nothing placed twice."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from launcher.cli import main
 from launcher.embedded_nats import EmbeddedNats
 from oms.channels.v1.channels_pb2_grpc import ChannelsServiceStub
 from oms.orders.v1 import orders_pb2 as opb
 from services.channels.bootstrap import SERVICE as CHANNELS
+from services.kernel.caller import Role
 from tests.integration.conftest import InventoryUnderTest, OrdersUnderTest, eventually
 from tests.integration.test_channels_shopify import LOCATIONS, STATUS, reserved
 from tests.support.contract import operation
@@ -139,3 +142,29 @@ async def test_a_malformed_row_is_reported_by_line_and_nothing_of_the_file_appli
 
     fixed = (await wholesale.upload(FILE))["imported"]
     assert fixed["received"] == 2
+
+
+async def test_oms_import_orders_sends_a_file_and_says_what_it_did(
+    wholesale: Wholesale,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    good, bad = tmp_path / "po.csv", tmp_path / "bad.csv"
+    good.write_text(FILE, encoding="utf-8-sig")  # as a spreadsheet saves it
+    bad.write_text(FILE.replace(",9.50,", ",9.5.0,", 1))
+    monkeypatch.setenv("OMS_TOKEN", wholesale.client.token(Role.BACKOFFICE))
+    url = str(wholesale.client.base_url)
+
+    def oms(*argv: str) -> Awaitable[int]:
+        # In a thread: the command waits on the gateway this test's event loop serves.
+        return asyncio.to_thread(main, ["import", "orders", *argv, "--gateway", url])
+
+    assert await oms(str(bad), "--channel", "wholesale-acme") == 1
+    assert "line 3, unit_price" in capsys.readouterr().err
+    assert await wholesale.received() == 0
+    assert await oms(str(good), "--channel", "wholesale-acme") == 0
+    assert capsys.readouterr().out.startswith("2 new orders, 0 imported before")
+    assert await oms(str(good), "--channel", "wholesale-acme") == 0
+    assert capsys.readouterr().out.startswith("0 new orders, 2 imported before")
+    assert await wholesale.received() == 2
