@@ -27,8 +27,13 @@ from services.kernel.errors import ErrorCode
 # Any argument's text, and any list, at most; the fields below may be longer.
 MAX_TEXT = bounds.MAX_TEXT
 MAX_ITEMS = bounds.MAX_INSPECTED_UNITS
-# A work order record's result holds a data-wipe certificate.
-LONGER_TEXT = {"notes": bounds.MAX_NOTES, "email": bounds.MAX_EMAIL, "result": bounds.MAX_NOTES}
+# A work order record's result holds a data-wipe certificate; a csv is a wholesale file.
+LONGER_TEXT = {
+    "notes": bounds.MAX_NOTES,
+    "email": bounds.MAX_EMAIL,
+    "result": bounds.MAX_NOTES,
+    "csv": bounds.MAX_CSV_BYTES,
+}
 
 
 def argument_refusal(arguments: dict[str, Any]) -> UserError | None:

@@ -53,7 +53,25 @@ class ConnectChannelInput:
         "out.",
     )
     access_token: str | None = strawberry.field(
-        default=strawberry.UNSET, description="The credential for calls to the platform's API."
+        default=strawberry.UNSET,
+        description="The credential for calls to the platform's API (Amazon: the seller's LWA "
+        "refresh token).",
+    )
+    # Beyond the contract, optional: what polling Amazon needs besides the refresh token.
+    marketplace_id: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Not in the client contract. Amazon only: the marketplace polled "
+        "(ATVPDKIKX0DER for amazon.com).",
+    )
+    lwa_client_id: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Not in the client contract. Amazon only: the SP-API application's Login "
+        "with Amazon client id.",
+    )
+    lwa_client_secret: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Not in the client contract. Amazon only: the application's LWA client "
+        "secret; never shown back.",
     )
 
     def to_proto(self) -> pb.ConnectChannelRequest:
@@ -167,6 +185,26 @@ class ResyncChannelPayload(Payload):
     )
 
 
+@strawberry.type(description="What importing a wholesale file did.")
+class WholesaleImport:
+    received: int = strawberry.field(description="Orders (PO numbers) new to the channel.")
+    already_imported: int = strawberry.field(
+        description="Orders of the file the channel had already: left as they were."
+    )
+    orders: list[ChannelOrder] = strawberry.field(
+        description="Every order of the file as it stands, in the file's order."
+    )
+
+    @classmethod
+    def from_proto(cls, done: pb.WholesaleImport) -> WholesaleImport:
+        return reply(cls, done, orders=[ChannelOrder.from_proto(x) for x in done.orders])
+
+
+@strawberry.type
+class ImportWholesaleOrdersPayload(Payload):
+    imported: WholesaleImport | None = None
+
+
 def _channels(info: Info) -> ChannelsServiceAsyncStub:
     return info.context.services[ChannelsServiceStub]
 
@@ -209,6 +247,22 @@ class ChannelsMutation:
     ) -> ConnectChannelPayload:
         call = _channels(info).ConnectChannel(input.to_proto())
         return await answer(ConnectChannelPayload, call, channel=Channel.from_proto)
+
+    @strawberry.mutation(
+        extensions=allow(*BACK_OFFICE),
+        description="Not in the client contract. Imports a wholesale channel's purchase orders "
+        "from a CSV file's text (one order per PO number; the columns are in the README): all "
+        "of the file, or nothing of it and the first row that cannot be read by line number. "
+        "A PO imported before is left as it was.",
+    )
+    async def import_wholesale_orders(
+        self, info: Info, channel: str, csv: str
+    ) -> ImportWholesaleOrdersPayload:
+        request = pb.ImportWholesaleOrdersRequest(channel_code=channel, csv=csv)
+        call = _channels(info).ImportWholesaleOrders(request)
+        return await answer(
+            ImportWholesaleOrdersPayload, call, argument=None, imported=WholesaleImport.from_proto
+        )
 
     @strawberry.mutation(
         extensions=allow(*BACK_OFFICE),

@@ -158,6 +158,21 @@ def build_parser() -> argparse.ArgumentParser:
     letters.add_argument(
         "--replay", type=int, metavar="ID", help="replay this letter (one --service)"
     )
+    importing = commands.add_parser(
+        "import",
+        help="import wholesale orders from a CSV file",
+        description="Sends the file to the gateway's importWholesaleOrders with the back-office "
+        "token in $OMS_TOKEN: all of its orders or, when a row cannot be read, none (the row's "
+        "line is named). The columns are in the README (Sales channels).",
+    )
+    importing.add_argument("what", choices=["orders"])
+    importing.add_argument("file", type=Path, help="the CSV file, header row first")
+    importing.add_argument("--channel", required=True, help="the wholesale channel's code")
+    importing.add_argument(
+        "--gateway",
+        default="http://127.0.0.1:8000",
+        help="the gateway's base URL (default: http://127.0.0.1:8000)",
+    )
     return parser
 
 
@@ -230,6 +245,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for party in PARTIES:
             print(args.out / party)
         return 0
+    if args.command == "import":
+        from launcher.wholesale_import import run as import_orders
+
+        return import_orders(args.file, args.channel, args.gateway, os.environ)
     if args.command == "dead-letters":
         from launcher.dead_letters import run as dead_letters
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from oms.channels.v1 import channels_pb2, channels_pb2_grpc
 from services.channels import events
+from services.channels.amazon_poller import AmazonPoller, amazon_poll_worker
 from services.channels.availability_push import AvailabilityPush, push_worker, resync_worker
 from services.channels.fulfillment_push import FulfillmentPush, fulfillment_worker
 from services.channels.grpc_api import ChannelsGrpc
@@ -46,6 +47,7 @@ def build(context: ServiceContext) -> ServiceParts:
             push_worker(availability),
             resync_worker(availability),
             fulfillment_worker(fulfillments),
+            amazon_poll_worker(AmazonPoller(service), settings.amazon_poll_every),
         ],
     )
 

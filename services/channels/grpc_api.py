@@ -71,7 +71,16 @@ def new_channel_from_proto(request: pb.ConnectChannelRequest) -> NewChannel:
     if request.platform == pb.CHANNEL_PLATFORM_UNSPECIFIED:
         raise DomainError(ErrorCode.INVALID_INPUT, "a platform is required", "platform")
 
-    def given(name: Literal["webhook_secret", "api_base_url", "access_token"]) -> str | None:
+    def given(
+        name: Literal[
+            "webhook_secret",
+            "api_base_url",
+            "access_token",
+            "marketplace_id",
+            "lwa_client_id",
+            "lwa_client_secret",
+        ],
+    ) -> str | None:
         return getattr(request, name) if request.HasField(name) else None
 
     return NewChannel(
@@ -81,6 +90,9 @@ def new_channel_from_proto(request: pb.ConnectChannelRequest) -> NewChannel:
         webhook_secret=given("webhook_secret"),
         api_base_url=given("api_base_url"),
         access_token=given("access_token"),
+        marketplace_id=given("marketplace_id"),
+        lwa_client_id=given("lwa_client_id"),
+        lwa_client_secret=given("lwa_client_secret"),
     )
 
 
@@ -128,3 +140,13 @@ class ChannelsGrpc(ChannelsServiceServicer):
     ) -> pb.ChannelResync:
         owed = await self._availability.resync_on_demand(request.code, caller_of(context))
         return pb.ChannelResync(code=request.code, skus_owed=owed)
+
+    async def ImportWholesaleOrders(
+        self, request: pb.ImportWholesaleOrdersRequest, context: ServicerContext
+    ) -> pb.WholesaleImport:
+        done = await self._service.import_wholesale(request.channel_code, request.csv)
+        return pb.WholesaleImport(
+            received=done.received,
+            already_imported=done.already_imported,
+            orders=[channel_order_to_proto(x) for x in done.orders],
+        )

@@ -50,4 +50,7 @@ def place_order_request(channel_code: str, order: MappedOrder) -> pb.PlaceOrderR
             pb.OrderLine(sku=x.sku, quantity=x.quantity, unit_price_cents=x.unit_price_cents)
             for x in order.lines
         ],
+        split_policy=pb.SPLIT_POLICY_SHIP_COMPLETE
+        if order.ship_complete
+        else pb.SPLIT_POLICY_UNSPECIFIED,
     )

@@ -12,20 +12,23 @@ place) parks the order as EXCEPTION, visible to the back office until it retries
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from datetime import datetime, timedelta
 
 from oms.events.v1 import channels_pb2 as events
-from services.channels.domain import shopify
+from services.channels.domain import shopify, wholesale
 from services.channels.domain.model import (
     Channel,
     ChannelOrder,
     ChannelOrderStatus,
     ChannelStatus,
+    MappedOrder,
     NewChannel,
     Platform,
     Problem,
+    WholesaleImport,
 )
 from services.channels.ports import Orders
 from services.channels.store import ChannelsStore
@@ -44,6 +47,7 @@ class ChannelsService:
     def __init__(self, uow: UnitOfWork[ChannelsStore], orders: Orders) -> None:
         self.uow = uow
         self._orders = orders
+        self._placing: set[asyncio.Task[None]] = set()
 
     async def connect(self, new: NewChannel) -> Channel:
         """Connects a channel code to its platform account (again: updates it; a secret left
@@ -134,6 +138,35 @@ class ChannelsService:
         assert advanced is not None  # orders are never deleted
         return advanced
 
+    async def import_wholesale(self, channel_code: str, csv: str) -> WholesaleImport:
+        """Records a wholesale file's orders in one unit of work — all of them or, when a row
+        cannot be read, none — and places the new ones after answering: a file's placements
+        may take longer than its caller waits (the placement worker places what a stop left).
+        A PO imported before is left as it was, so importing a file again places nothing twice.
+        """
+        orders = wholesale.wholesale_orders(csv)
+        async with self.uow.write() as store:
+            channel = await store.channel(channel_code)
+            if channel is None or channel.platform is not Platform.WHOLESALE:
+                raise DomainError(
+                    ErrorCode.NOT_FOUND, f"no wholesale channel {channel_code}", "channel"
+                )
+            new = {o.external_id for o in orders if await _receive(store, channel_code, o)}
+            found = [await store.order_by_external_id(channel_code, o.external_id) for o in orders]
+        recorded = [x for x in found if x is not None]
+        self._place_later([x.id for x in recorded if x.order.external_id in new])
+        return WholesaleImport(len(new), len(orders) - len(new), recorded)
+
+    def _place_later(self, channel_order_ids: list[str]) -> None:
+        async def place_all() -> None:
+            for channel_order_id in channel_order_ids:
+                await self.advance(channel_order_id)
+
+        placing = asyncio.create_task(place_all())
+        # Held until done: the event loop keeps only a weak reference to a task.
+        self._placing.add(placing)
+        placing.add_done_callback(self._placing.discard)
+
     async def exceptions(self, channel_code: str = "") -> list[ChannelOrder]:
         async with self.uow.read() as store:
             return await store.orders_in((ChannelOrderStatus.EXCEPTION,), channel_code)
@@ -221,15 +254,7 @@ async def _apply(
     """Applies a verified, first delivery; the channel order to advance after the commit."""
     if topic == "orders/create":
         order = shopify.map_order(payload)
-        channel_order_id = str(uuid.uuid4())
-        if await store.add_order(channel_order_id, channel_code, order):
-            store.record(
-                events.ChannelOrderReceived(
-                    channel_order_id=channel_order_id,
-                    channel_code=channel_code,
-                    external_id=order.external_id,
-                )
-            )
+        await _receive(store, channel_code, order)
         found = await store.order_by_external_id(channel_code, order.external_id)
         return found.id if found else None
     if topic == "orders/cancelled":
@@ -245,6 +270,21 @@ async def _apply(
             )
         )
     return None
+
+
+async def _receive(store: ChannelsStore, channel_code: str, order: MappedOrder) -> bool:
+    """Records a platform's order once, with its event; False when the channel has it."""
+    channel_order_id = str(uuid.uuid4())
+    added: bool = await store.add_order(channel_order_id, channel_code, order)
+    if added:
+        store.record(
+            events.ChannelOrderReceived(
+                channel_order_id=channel_order_id,
+                channel_code=channel_code,
+                external_id=order.external_id,
+            )
+        )
+    return added
 
 
 async def _cancel(store: ChannelsStore, channel_code: str, external_id: str) -> str | None:
@@ -279,10 +319,24 @@ def _require_new_channel(new: NewChannel) -> NewChannel:
             "a Shopify account is its brand.myshopify.com domain",
             "account",
         )
-    for name in ("webhook_secret", "api_base_url", "access_token"):
+    secrets = ("webhook_secret", "api_base_url", "access_token")
+    amazon = ("marketplace_id", "lwa_client_id", "lwa_client_secret")
+    for name in secrets + amazon:
         given = getattr(new, name)
         if given is not None:
             bounds.require_text(given, name, name.replace("_", " "), 255, required=False)
+    if new.platform is not Platform.AMAZON and any(getattr(new, x) is not None for x in amazon):
+        raise DomainError(ErrorCode.INVALID_INPUT, "only Amazon has a marketplace", "platform")
+    # Amazon's seller ids are upper case; Shopify's domains lower case.
+    account = account if new.platform is Platform.AMAZON else account.lower()
     return NewChannel(
-        code, new.platform, account.lower(), new.webhook_secret, new.api_base_url, new.access_token
+        code,
+        new.platform,
+        account,
+        new.webhook_secret,
+        new.api_base_url,
+        new.access_token,
+        new.marketplace_id,
+        new.lwa_client_id,
+        new.lwa_client_secret,
     )

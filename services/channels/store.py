@@ -4,7 +4,7 @@ other service's data)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import JSON, Index, UniqueConstraint, func
@@ -12,6 +12,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.channels.domain.model import (
+    AmazonAccount,
     Channel,
     ChannelOrder,
     ChannelOrderStatus,
@@ -45,8 +46,15 @@ class ChannelsStore(Store, Protocol):
         """Records a webhook delivery; False when it was recorded before."""
         ...
 
-    async def add_order(self, channel_order_id: str, channel_code: str, order: MappedOrder) -> bool:
-        """Records a platform's order as PENDING; False when the channel has it already."""
+    async def add_order(
+        self,
+        channel_order_id: str,
+        channel_code: str,
+        order: MappedOrder,
+        problem: Problem | None = None,
+    ) -> bool:
+        """Records a platform's order as PENDING (with a problem: as an EXCEPTION, one that
+        cannot be placed as read); False when the channel has it already."""
         ...
 
     async def order(self, channel_order_id: str) -> ChannelOrder | None: ...
@@ -87,6 +95,12 @@ class ChannelsStore(Store, Protocol):
         """(SKUs owed to the channel, the last availability push it took)."""
         ...
 
+    async def amazon_accounts(self) -> list[AmazonAccount]: ...
+
+    async def advance_watermark(self, channel_code: str, last_update: datetime) -> None:
+        """Moves the channel's polling watermark forward to `last_update` (never back)."""
+        ...
+
 
 class ChannelRow(SQLModel, table=True):
     __tablename__ = "channel_connection"
@@ -125,6 +139,8 @@ class ChannelOrderRow(SQLModel, table=True):
     email: str = Field(default="", max_length=320)
     ship_to: dict[str, Any] = Field(sa_type=JSON)
     lines: list[list[Any]] = Field(sa_type=JSON)
+    ship_complete: bool = False
+    requested_ship_date: date | None = None
     order_id: str = Field(default="", max_length=36)
     problem_code: str = Field(default="", max_length=32)
     problem_field: str = Field(default="", max_length=128)
@@ -144,8 +160,21 @@ class ChannelRefundRow(SQLModel, table=True):
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class AmazonAccountRow(SQLModel, table=True):
+    __tablename__ = "amazon_account"
+
+    channel_code: str = Field(primary_key=True, max_length=64)
+    marketplace_id: str = Field(default="", max_length=32)
+    lwa_client_id: str = Field(default="", max_length=255)
+    # Kept to ask Login with Amazon for access tokens; never returned by any RPC.
+    lwa_client_secret: str = Field(default="", max_length=255)
+    # The latest LastUpdateDate of the orders recorded: the next poll asks from there.
+    watermark: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 TABLES: tuple[type[SQLModel], ...] = (
     ChannelRow,
+    AmazonAccountRow,
     WebhookDeliveryRow,
     ChannelOrderRow,
     ChannelRefundRow,
@@ -178,6 +207,8 @@ def _order(row: ChannelOrderRow) -> ChannelOrder:
             row.email,
             ShipTo(**row.ship_to),
             tuple(Line(sku, quantity, price) for sku, quantity, price in row.lines),
+            row.ship_complete,
+            row.requested_ship_date,
         ),
         order_id=row.order_id,
         problem=problem,
@@ -203,8 +234,46 @@ class SqlChannelsStore(SqlStore):
             if given is not None:
                 setattr(row, name, given)
         self.session.add(row)
+        if new.platform is Platform.AMAZON:
+            await self._connect_amazon(new)
         await self.session.flush()
         return _channel(row)
+
+    async def _connect_amazon(self, new: NewChannel) -> None:
+        row = await self.session.get(AmazonAccountRow, new.code, with_for_update=True)
+        row = row or AmazonAccountRow(channel_code=new.code)
+        for name in ("marketplace_id", "lwa_client_id", "lwa_client_secret"):
+            given = getattr(new, name)
+            if given is not None:
+                setattr(row, name, given)
+        self.session.add(row)
+
+    async def amazon_accounts(self) -> list[AmazonAccount]:
+        statement = select(ChannelRow, AmazonAccountRow).where(
+            ChannelRow.code == AmazonAccountRow.channel_code,
+            ChannelRow.platform == Platform.AMAZON.value,
+        )
+        return [
+            AmazonAccount(
+                channel.code,
+                channel.account,
+                amazon.marketplace_id,
+                amazon.lwa_client_id,
+                amazon.lwa_client_secret,
+                channel.access_token,
+                channel.api_base_url,
+                amazon.watermark,
+            )
+            for channel, amazon in (await self.session.exec(statement)).all()
+        ]
+
+    async def advance_watermark(self, channel_code: str, last_update: datetime) -> None:
+        row = await self.session.get(AmazonAccountRow, channel_code, with_for_update=True)
+        assert row is not None, channel_code  # connected before it is polled
+        if row.watermark is None or row.watermark < last_update:
+            row.watermark = last_update
+            self.session.add(row)
+            await self.session.flush()
 
     async def channel(self, code: str) -> Channel | None:
         row = await self.session.get(ChannelRow, code)
@@ -225,7 +294,13 @@ class SqlChannelsStore(SqlStore):
         }
         return await insert_ignoring_conflict(self.session, WebhookDeliveryRow, values)
 
-    async def add_order(self, channel_order_id: str, channel_code: str, order: MappedOrder) -> bool:
+    async def add_order(
+        self,
+        channel_order_id: str,
+        channel_code: str,
+        order: MappedOrder,
+        problem: Problem | None = None,
+    ) -> bool:
         return await insert_ignoring_conflict(
             self.session,
             ChannelOrderRow,
@@ -233,10 +308,17 @@ class SqlChannelsStore(SqlStore):
                 "id": channel_order_id,
                 "channel_code": channel_code,
                 "external_id": order.external_id,
-                "status": ChannelOrderStatus.PENDING.value,
+                "status": (
+                    ChannelOrderStatus.EXCEPTION if problem else ChannelOrderStatus.PENDING
+                ).value,
                 "email": order.email,
                 "ship_to": vars(order.ship_to).copy(),
                 "lines": [[x.sku, x.quantity, x.unit_price_cents] for x in order.lines],
+                "ship_complete": order.ship_complete,
+                "requested_ship_date": order.requested_ship_date,
+                "problem_code": problem.code if problem else "",
+                "problem_field": problem.field[:128] if problem else "",
+                "problem": problem.message[:1000] if problem else "",
                 "received_at": utcnow(),
                 "updated_at": utcnow(),
             },

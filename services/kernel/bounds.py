@@ -28,6 +28,7 @@ MAX_SERIAL = 128
 MAX_KEY = 128  # an idempotency key
 MAX_POSTAL_CODE = 32
 MAX_NOTES = 2000
+MAX_CSV_BYTES = 1024 * 1024  # a wholesale order file
 # Items in one request.
 MAX_LINES = 200  # lines of an order or a return
 MAX_CODES = 500  # SKUs, locations, orders or returns asked about at once

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from services.channels.domain.model import (
+    AmazonAccount,
     Channel,
     ChannelOrder,
     ChannelOrderStatus,
@@ -36,6 +37,7 @@ class ChannelsData(MemoryData):
     delivered_at: list[tuple[str, datetime]] = field(default_factory=list)
     orders: dict[str, ChannelOrder] = field(default_factory=dict)
     refunds: dict[tuple[str, str], Refund] = field(default_factory=dict)
+    amazon: dict[str, AmazonAccount] = field(default_factory=dict)
 
 
 class MemoryChannelsStore(MemoryStore[ChannelsData]):
@@ -55,7 +57,32 @@ class MemoryChannelsStore(MemoryStore[ChannelsData]):
             **kept,
         )
         self.data.channels[new.code] = channel
+        if new.platform.value == "AMAZON":
+            self._connect_amazon(new, channel)
         return channel
+
+    def _connect_amazon(self, new: NewChannel, channel: Channel) -> None:
+        known = self.data.amazon.get(new.code)
+        kept = {
+            name: getattr(new, name) if getattr(new, name) is not None else getattr(known, name, "")
+            for name in ("marketplace_id", "lwa_client_id", "lwa_client_secret")
+        }
+        self.data.amazon[new.code] = AmazonAccount(
+            channel_code=new.code,
+            seller_id=new.account,
+            refresh_token=channel.access_token,
+            api_base_url=channel.api_base_url,
+            watermark=known.watermark if known else None,
+            **kept,
+        )
+
+    async def amazon_accounts(self) -> list[AmazonAccount]:
+        return list(self.data.amazon.values())
+
+    async def advance_watermark(self, channel_code: str, last_update: datetime) -> None:
+        known = self.data.amazon[channel_code]
+        if known.watermark is None or known.watermark < last_update:
+            self.data.amazon[channel_code] = replace(known, watermark=last_update)
 
     async def channel(self, code: str) -> Channel | None:
         return self.data.channels.get(code)
@@ -77,17 +104,23 @@ class MemoryChannelsStore(MemoryStore[ChannelsData]):
         self.data.delivered_at.append((channel_code, utcnow()))
         return True
 
-    async def add_order(self, channel_order_id: str, channel_code: str, order: MappedOrder) -> bool:
+    async def add_order(
+        self,
+        channel_order_id: str,
+        channel_code: str,
+        order: MappedOrder,
+        problem: Problem | None = None,
+    ) -> bool:
         if await self.order_by_external_id(channel_code, order.external_id) is not None:
             return False
         now = utcnow()
         self.data.orders[channel_order_id] = ChannelOrder(
             id=channel_order_id,
             channel_code=channel_code,
-            status=ChannelOrderStatus.PENDING,
+            status=ChannelOrderStatus.EXCEPTION if problem else ChannelOrderStatus.PENDING,
             order=order,
             order_id="",
-            problem=None,
+            problem=problem,
             attempts=0,
             received_at=now,
             updated_at=now,

@@ -24,41 +24,45 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eoms/channels/v1/channels.proto\x12\x0foms.channels.v1\"\xbe\x01\n\x07\x43hannel\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x32\n\x08platform\x18\x02 \x01(\x0e\x32 .oms.channels.v1.ChannelPlatform\x12\x0f\n\x07\x61\x63\x63ount\x18\x03 \x01(\t\x12\x14\n\x0c\x61pi_base_url\x18\x04 \x01(\t\x12\x1a\n\x12has_webhook_secret\x18\x05 \x01(\x08\x12\x18\n\x10has_access_token\x18\x06 \x01(\x08\x12\x14\n\x0c\x63onnected_at\x18\x07 \x01(\t\"\xf2\x01\n\x15\x43onnectChannelRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x32\n\x08platform\x18\x02 \x01(\x0e\x32 .oms.channels.v1.ChannelPlatform\x12\x0f\n\x07\x61\x63\x63ount\x18\x03 \x01(\t\x12\x1b\n\x0ewebhook_secret\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x19\n\x0c\x61pi_base_url\x18\x05 \x01(\tH\x01\x88\x01\x01\x12\x19\n\x0c\x61\x63\x63\x65ss_token\x18\x06 \x01(\tH\x02\x88\x01\x01\x42\x11\n\x0f_webhook_secretB\x0f\n\r_api_base_urlB\x0f\n\r_access_token\"\x88\x01\n\x15ShopifyWebhookRequest\x12\r\n\x05topic\x18\x01 \x01(\t\x12\x13\n\x0bshop_domain\x18\x02 \x01(\t\x12\x12\n\nwebhook_id\x18\x03 \x01(\t\x12\x13\n\x0bhmac_sha256\x18\x04 \x01(\t\x12\x14\n\x0ctriggered_at\x18\x05 \x01(\t\x12\x0c\n\x04\x62ody\x18\x06 \x01(\x0c\"9\n\x0eWebhookReceipt\x12\x14\n\x0c\x63hannel_code\x18\x01 \x01(\t\x12\x11\n\tduplicate\x18\x02 \x01(\x08\"\x85\x02\n\x0c\x43hannelOrder\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0c\x63hannel_code\x18\x02 \x01(\t\x12\x13\n\x0b\x65xternal_id\x18\x03 \x01(\t\x12\x33\n\x06status\x18\x04 \x01(\x0e\x32#.oms.channels.v1.ChannelOrderStatus\x12\x10\n\x08order_id\x18\x05 \x01(\t\x12\x14\n\x0cproblem_code\x18\x06 \x01(\t\x12\x15\n\rproblem_field\x18\x07 \x01(\t\x12\x0f\n\x07problem\x18\x08 \x01(\t\x12\x10\n\x08\x61ttempts\x18\t \x01(\x05\x12\x13\n\x0breceived_at\x18\n \x01(\t\x12\x12\n\nupdated_at\x18\x0b \x01(\t\"4\n\x1cListChannelExceptionsRequest\x12\x14\n\x0c\x63hannel_code\x18\x01 \x01(\t\">\n\rChannelOrders\x12-\n\x06orders\x18\x01 \x03(\x0b\x32\x1d.oms.channels.v1.ChannelOrder\"&\n\x18RetryChannelOrderRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\'\n\x17GetChannelStatusRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\"\xea\x01\n\rChannelStatus\x12)\n\x07\x63hannel\x18\x01 \x01(\x0b\x32\x18.oms.channels.v1.Channel\x12\x17\n\x0forders_received\x18\x02 \x01(\x03\x12\x15\n\rorders_placed\x18\x03 \x01(\x03\x12\x1a\n\x12\x65xceptions_waiting\x18\x04 \x01(\x03\x12\x18\n\x10refunds_received\x18\x05 \x01(\x03\x12\x18\n\x10last_received_at\x18\x06 \x01(\t\x12\x16\n\x0epending_pushes\x18\x07 \x01(\x03\x12\x16\n\x0elast_pushed_at\x18\x08 \x01(\t\"$\n\x14ResyncChannelRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\"0\n\rChannelResync\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x11\n\tskus_owed\x18\x02 \x01(\x03*\x8e\x01\n\x0f\x43hannelPlatform\x12 \n\x1c\x43HANNEL_PLATFORM_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x43HANNEL_PLATFORM_SHOPIFY\x10\x01\x12\x1b\n\x17\x43HANNEL_PLATFORM_AMAZON\x10\x02\x12\x1e\n\x1a\x43HANNEL_PLATFORM_WHOLESALE\x10\x03*\xea\x01\n\x12\x43hannelOrderStatus\x12$\n CHANNEL_ORDER_STATUS_UNSPECIFIED\x10\x00\x12 \n\x1c\x43HANNEL_ORDER_STATUS_PENDING\x10\x01\x12\x1f\n\x1b\x43HANNEL_ORDER_STATUS_PLACED\x10\x02\x12\"\n\x1e\x43HANNEL_ORDER_STATUS_EXCEPTION\x10\x03\x12#\n\x1f\x43HANNEL_ORDER_STATUS_CANCELLING\x10\x04\x12\"\n\x1e\x43HANNEL_ORDER_STATUS_CANCELLED\x10\x05\x32\xc4\x04\n\x0f\x43hannelsService\x12R\n\x0e\x43onnectChannel\x12&.oms.channels.v1.ConnectChannelRequest\x1a\x18.oms.channels.v1.Channel\x12`\n\x15ReceiveShopifyWebhook\x12&.oms.channels.v1.ShopifyWebhookRequest\x1a\x1f.oms.channels.v1.WebhookReceipt\x12\x66\n\x15ListChannelExceptions\x12-.oms.channels.v1.ListChannelExceptionsRequest\x1a\x1e.oms.channels.v1.ChannelOrders\x12]\n\x11RetryChannelOrder\x12).oms.channels.v1.RetryChannelOrderRequest\x1a\x1d.oms.channels.v1.ChannelOrder\x12\\\n\x10GetChannelStatus\x12(.oms.channels.v1.GetChannelStatusRequest\x1a\x1e.oms.channels.v1.ChannelStatus\x12V\n\rResyncChannel\x12%.oms.channels.v1.ResyncChannelRequest\x1a\x1e.oms.channels.v1.ChannelResyncb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eoms/channels/v1/channels.proto\x12\x0foms.channels.v1\"\xbe\x01\n\x07\x43hannel\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x32\n\x08platform\x18\x02 \x01(\x0e\x32 .oms.channels.v1.ChannelPlatform\x12\x0f\n\x07\x61\x63\x63ount\x18\x03 \x01(\t\x12\x14\n\x0c\x61pi_base_url\x18\x04 \x01(\t\x12\x1a\n\x12has_webhook_secret\x18\x05 \x01(\x08\x12\x18\n\x10has_access_token\x18\x06 \x01(\x08\x12\x14\n\x0c\x63onnected_at\x18\x07 \x01(\t\"\x86\x03\n\x15\x43onnectChannelRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x32\n\x08platform\x18\x02 \x01(\x0e\x32 .oms.channels.v1.ChannelPlatform\x12\x0f\n\x07\x61\x63\x63ount\x18\x03 \x01(\t\x12\x1b\n\x0ewebhook_secret\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x19\n\x0c\x61pi_base_url\x18\x05 \x01(\tH\x01\x88\x01\x01\x12\x19\n\x0c\x61\x63\x63\x65ss_token\x18\x06 \x01(\tH\x02\x88\x01\x01\x12\x1b\n\x0emarketplace_id\x18\x07 \x01(\tH\x03\x88\x01\x01\x12\x1a\n\rlwa_client_id\x18\x08 \x01(\tH\x04\x88\x01\x01\x12\x1e\n\x11lwa_client_secret\x18\t \x01(\tH\x05\x88\x01\x01\x42\x11\n\x0f_webhook_secretB\x0f\n\r_api_base_urlB\x0f\n\r_access_tokenB\x11\n\x0f_marketplace_idB\x10\n\x0e_lwa_client_idB\x14\n\x12_lwa_client_secret\"\x88\x01\n\x15ShopifyWebhookRequest\x12\r\n\x05topic\x18\x01 \x01(\t\x12\x13\n\x0bshop_domain\x18\x02 \x01(\t\x12\x12\n\nwebhook_id\x18\x03 \x01(\t\x12\x13\n\x0bhmac_sha256\x18\x04 \x01(\t\x12\x14\n\x0ctriggered_at\x18\x05 \x01(\t\x12\x0c\n\x04\x62ody\x18\x06 \x01(\x0c\"9\n\x0eWebhookReceipt\x12\x14\n\x0c\x63hannel_code\x18\x01 \x01(\t\x12\x11\n\tduplicate\x18\x02 \x01(\x08\"\x85\x02\n\x0c\x43hannelOrder\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0c\x63hannel_code\x18\x02 \x01(\t\x12\x13\n\x0b\x65xternal_id\x18\x03 \x01(\t\x12\x33\n\x06status\x18\x04 \x01(\x0e\x32#.oms.channels.v1.ChannelOrderStatus\x12\x10\n\x08order_id\x18\x05 \x01(\t\x12\x14\n\x0cproblem_code\x18\x06 \x01(\t\x12\x15\n\rproblem_field\x18\x07 \x01(\t\x12\x0f\n\x07problem\x18\x08 \x01(\t\x12\x10\n\x08\x61ttempts\x18\t \x01(\x05\x12\x13\n\x0breceived_at\x18\n \x01(\t\x12\x12\n\nupdated_at\x18\x0b \x01(\t\"4\n\x1cListChannelExceptionsRequest\x12\x14\n\x0c\x63hannel_code\x18\x01 \x01(\t\">\n\rChannelOrders\x12-\n\x06orders\x18\x01 \x03(\x0b\x32\x1d.oms.channels.v1.ChannelOrder\"&\n\x18RetryChannelOrderRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\'\n\x17GetChannelStatusRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\"\xea\x01\n\rChannelStatus\x12)\n\x07\x63hannel\x18\x01 \x01(\x0b\x32\x18.oms.channels.v1.Channel\x12\x17\n\x0forders_received\x18\x02 \x01(\x03\x12\x15\n\rorders_placed\x18\x03 \x01(\x03\x12\x1a\n\x12\x65xceptions_waiting\x18\x04 \x01(\x03\x12\x18\n\x10refunds_received\x18\x05 \x01(\x03\x12\x18\n\x10last_received_at\x18\x06 \x01(\t\x12\x16\n\x0epending_pushes\x18\x07 \x01(\x03\x12\x16\n\x0elast_pushed_at\x18\x08 \x01(\t\"$\n\x14ResyncChannelRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\"0\n\rChannelResync\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x11\n\tskus_owed\x18\x02 \x01(\x03\"A\n\x1cImportWholesaleOrdersRequest\x12\x14\n\x0c\x63hannel_code\x18\x01 \x01(\t\x12\x0b\n\x03\x63sv\x18\x02 \x01(\t\"l\n\x0fWholesaleImport\x12\x10\n\x08received\x18\x01 \x01(\x05\x12\x18\n\x10\x61lready_imported\x18\x02 \x01(\x05\x12-\n\x06orders\x18\x03 \x03(\x0b\x32\x1d.oms.channels.v1.ChannelOrder*\x8e\x01\n\x0f\x43hannelPlatform\x12 \n\x1c\x43HANNEL_PLATFORM_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x43HANNEL_PLATFORM_SHOPIFY\x10\x01\x12\x1b\n\x17\x43HANNEL_PLATFORM_AMAZON\x10\x02\x12\x1e\n\x1a\x43HANNEL_PLATFORM_WHOLESALE\x10\x03*\xea\x01\n\x12\x43hannelOrderStatus\x12$\n CHANNEL_ORDER_STATUS_UNSPECIFIED\x10\x00\x12 \n\x1c\x43HANNEL_ORDER_STATUS_PENDING\x10\x01\x12\x1f\n\x1b\x43HANNEL_ORDER_STATUS_PLACED\x10\x02\x12\"\n\x1e\x43HANNEL_ORDER_STATUS_EXCEPTION\x10\x03\x12#\n\x1f\x43HANNEL_ORDER_STATUS_CANCELLING\x10\x04\x12\"\n\x1e\x43HANNEL_ORDER_STATUS_CANCELLED\x10\x05\x32\xae\x05\n\x0f\x43hannelsService\x12R\n\x0e\x43onnectChannel\x12&.oms.channels.v1.ConnectChannelRequest\x1a\x18.oms.channels.v1.Channel\x12`\n\x15ReceiveShopifyWebhook\x12&.oms.channels.v1.ShopifyWebhookRequest\x1a\x1f.oms.channels.v1.WebhookReceipt\x12\x66\n\x15ListChannelExceptions\x12-.oms.channels.v1.ListChannelExceptionsRequest\x1a\x1e.oms.channels.v1.ChannelOrders\x12]\n\x11RetryChannelOrder\x12).oms.channels.v1.RetryChannelOrderRequest\x1a\x1d.oms.channels.v1.ChannelOrder\x12\\\n\x10GetChannelStatus\x12(.oms.channels.v1.GetChannelStatusRequest\x1a\x1e.oms.channels.v1.ChannelStatus\x12V\n\rResyncChannel\x12%.oms.channels.v1.ResyncChannelRequest\x1a\x1e.oms.channels.v1.ChannelResync\x12h\n\x15ImportWholesaleOrders\x12-.oms.channels.v1.ImportWholesaleOrdersRequest\x1a .oms.channels.v1.WholesaleImportb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'oms.channels.v1.channels_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CHANNELPLATFORM']._serialized_start=1476
-  _globals['_CHANNELPLATFORM']._serialized_end=1618
-  _globals['_CHANNELORDERSTATUS']._serialized_start=1621
-  _globals['_CHANNELORDERSTATUS']._serialized_end=1855
+  _globals['_CHANNELPLATFORM']._serialized_start=1801
+  _globals['_CHANNELPLATFORM']._serialized_end=1943
+  _globals['_CHANNELORDERSTATUS']._serialized_start=1946
+  _globals['_CHANNELORDERSTATUS']._serialized_end=2180
   _globals['_CHANNEL']._serialized_start=52
   _globals['_CHANNEL']._serialized_end=242
   _globals['_CONNECTCHANNELREQUEST']._serialized_start=245
-  _globals['_CONNECTCHANNELREQUEST']._serialized_end=487
-  _globals['_SHOPIFYWEBHOOKREQUEST']._serialized_start=490
-  _globals['_SHOPIFYWEBHOOKREQUEST']._serialized_end=626
-  _globals['_WEBHOOKRECEIPT']._serialized_start=628
-  _globals['_WEBHOOKRECEIPT']._serialized_end=685
-  _globals['_CHANNELORDER']._serialized_start=688
-  _globals['_CHANNELORDER']._serialized_end=949
-  _globals['_LISTCHANNELEXCEPTIONSREQUEST']._serialized_start=951
-  _globals['_LISTCHANNELEXCEPTIONSREQUEST']._serialized_end=1003
-  _globals['_CHANNELORDERS']._serialized_start=1005
-  _globals['_CHANNELORDERS']._serialized_end=1067
-  _globals['_RETRYCHANNELORDERREQUEST']._serialized_start=1069
-  _globals['_RETRYCHANNELORDERREQUEST']._serialized_end=1107
-  _globals['_GETCHANNELSTATUSREQUEST']._serialized_start=1109
-  _globals['_GETCHANNELSTATUSREQUEST']._serialized_end=1148
-  _globals['_CHANNELSTATUS']._serialized_start=1151
-  _globals['_CHANNELSTATUS']._serialized_end=1385
-  _globals['_RESYNCCHANNELREQUEST']._serialized_start=1387
-  _globals['_RESYNCCHANNELREQUEST']._serialized_end=1423
-  _globals['_CHANNELRESYNC']._serialized_start=1425
-  _globals['_CHANNELRESYNC']._serialized_end=1473
-  _globals['_CHANNELSSERVICE']._serialized_start=1858
-  _globals['_CHANNELSSERVICE']._serialized_end=2438
+  _globals['_CONNECTCHANNELREQUEST']._serialized_end=635
+  _globals['_SHOPIFYWEBHOOKREQUEST']._serialized_start=638
+  _globals['_SHOPIFYWEBHOOKREQUEST']._serialized_end=774
+  _globals['_WEBHOOKRECEIPT']._serialized_start=776
+  _globals['_WEBHOOKRECEIPT']._serialized_end=833
+  _globals['_CHANNELORDER']._serialized_start=836
+  _globals['_CHANNELORDER']._serialized_end=1097
+  _globals['_LISTCHANNELEXCEPTIONSREQUEST']._serialized_start=1099
+  _globals['_LISTCHANNELEXCEPTIONSREQUEST']._serialized_end=1151
+  _globals['_CHANNELORDERS']._serialized_start=1153
+  _globals['_CHANNELORDERS']._serialized_end=1215
+  _globals['_RETRYCHANNELORDERREQUEST']._serialized_start=1217
+  _globals['_RETRYCHANNELORDERREQUEST']._serialized_end=1255
+  _globals['_GETCHANNELSTATUSREQUEST']._serialized_start=1257
+  _globals['_GETCHANNELSTATUSREQUEST']._serialized_end=1296
+  _globals['_CHANNELSTATUS']._serialized_start=1299
+  _globals['_CHANNELSTATUS']._serialized_end=1533
+  _globals['_RESYNCCHANNELREQUEST']._serialized_start=1535
+  _globals['_RESYNCCHANNELREQUEST']._serialized_end=1571
+  _globals['_CHANNELRESYNC']._serialized_start=1573
+  _globals['_CHANNELRESYNC']._serialized_end=1621
+  _globals['_IMPORTWHOLESALEORDERSREQUEST']._serialized_start=1623
+  _globals['_IMPORTWHOLESALEORDERSREQUEST']._serialized_end=1688
+  _globals['_WHOLESALEIMPORT']._serialized_start=1690
+  _globals['_WHOLESALEIMPORT']._serialized_end=1798
+  _globals['_CHANNELSSERVICE']._serialized_start=2183
+  _globals['_CHANNELSSERVICE']._serialized_end=2869
 # @@protoc_insertion_point(module_scope)

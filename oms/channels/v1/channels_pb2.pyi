@@ -122,12 +122,21 @@ class ConnectChannelRequest(_message.Message):
     WEBHOOK_SECRET_FIELD_NUMBER: _builtins.int
     API_BASE_URL_FIELD_NUMBER: _builtins.int
     ACCESS_TOKEN_FIELD_NUMBER: _builtins.int
+    MARKETPLACE_ID_FIELD_NUMBER: _builtins.int
+    LWA_CLIENT_ID_FIELD_NUMBER: _builtins.int
+    LWA_CLIENT_SECRET_FIELD_NUMBER: _builtins.int
     code: _builtins.str
     platform: Global___ChannelPlatform.ValueType
     account: _builtins.str
     webhook_secret: _builtins.str
     api_base_url: _builtins.str
     access_token: _builtins.str
+    marketplace_id: _builtins.str
+    """Amazon: the marketplace polled and the SP-API app's LWA client; access_token is the
+    seller's LWA refresh token.
+    """
+    lwa_client_id: _builtins.str
+    lwa_client_secret: _builtins.str
     def __init__(
         self,
         *,
@@ -137,21 +146,36 @@ class ConnectChannelRequest(_message.Message):
         webhook_secret: _builtins.str | None = ...,
         api_base_url: _builtins.str | None = ...,
         access_token: _builtins.str | None = ...,
+        marketplace_id: _builtins.str | None = ...,
+        lwa_client_id: _builtins.str | None = ...,
+        lwa_client_secret: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_access_token", b"_access_token", "_api_base_url", b"_api_base_url", "_webhook_secret", b"_webhook_secret", "access_token", b"access_token", "api_base_url", b"api_base_url", "webhook_secret", b"webhook_secret"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_access_token", b"_access_token", "_api_base_url", b"_api_base_url", "_lwa_client_id", b"_lwa_client_id", "_lwa_client_secret", b"_lwa_client_secret", "_marketplace_id", b"_marketplace_id", "_webhook_secret", b"_webhook_secret", "access_token", b"access_token", "api_base_url", b"api_base_url", "lwa_client_id", b"lwa_client_id", "lwa_client_secret", b"lwa_client_secret", "marketplace_id", b"marketplace_id", "webhook_secret", b"webhook_secret"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_access_token", b"_access_token", "_api_base_url", b"_api_base_url", "_webhook_secret", b"_webhook_secret", "access_token", b"access_token", "account", b"account", "api_base_url", b"api_base_url", "code", b"code", "platform", b"platform", "webhook_secret", b"webhook_secret"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_access_token", b"_access_token", "_api_base_url", b"_api_base_url", "_lwa_client_id", b"_lwa_client_id", "_lwa_client_secret", b"_lwa_client_secret", "_marketplace_id", b"_marketplace_id", "_webhook_secret", b"_webhook_secret", "access_token", b"access_token", "account", b"account", "api_base_url", b"api_base_url", "code", b"code", "lwa_client_id", b"lwa_client_id", "lwa_client_secret", b"lwa_client_secret", "marketplace_id", b"marketplace_id", "platform", b"platform", "webhook_secret", b"webhook_secret"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__access_token: _TypeAlias = _typing.Literal["access_token"]  # noqa: Y015
     _WhichOneofArgType__access_token: _TypeAlias = _typing.Literal["_access_token", b"_access_token"]  # noqa: Y015
     _WhichOneofReturnType__api_base_url: _TypeAlias = _typing.Literal["api_base_url"]  # noqa: Y015
     _WhichOneofArgType__api_base_url: _TypeAlias = _typing.Literal["_api_base_url", b"_api_base_url"]  # noqa: Y015
+    _WhichOneofReturnType__lwa_client_id: _TypeAlias = _typing.Literal["lwa_client_id"]  # noqa: Y015
+    _WhichOneofArgType__lwa_client_id: _TypeAlias = _typing.Literal["_lwa_client_id", b"_lwa_client_id"]  # noqa: Y015
+    _WhichOneofReturnType__lwa_client_secret: _TypeAlias = _typing.Literal["lwa_client_secret"]  # noqa: Y015
+    _WhichOneofArgType__lwa_client_secret: _TypeAlias = _typing.Literal["_lwa_client_secret", b"_lwa_client_secret"]  # noqa: Y015
+    _WhichOneofReturnType__marketplace_id: _TypeAlias = _typing.Literal["marketplace_id"]  # noqa: Y015
+    _WhichOneofArgType__marketplace_id: _TypeAlias = _typing.Literal["_marketplace_id", b"_marketplace_id"]  # noqa: Y015
     _WhichOneofReturnType__webhook_secret: _TypeAlias = _typing.Literal["webhook_secret"]  # noqa: Y015
     _WhichOneofArgType__webhook_secret: _TypeAlias = _typing.Literal["_webhook_secret", b"_webhook_secret"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__access_token) -> _WhichOneofReturnType__access_token | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__api_base_url) -> _WhichOneofReturnType__api_base_url | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__lwa_client_id) -> _WhichOneofReturnType__lwa_client_id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__lwa_client_secret) -> _WhichOneofReturnType__lwa_client_secret | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__marketplace_id) -> _WhichOneofReturnType__marketplace_id | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__webhook_secret) -> _WhichOneofReturnType__webhook_secret | None: ...
 
@@ -432,3 +456,55 @@ class ChannelResync(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ChannelResync: _TypeAlias = ChannelResync  # noqa: Y015
+
+@_typing.final
+class ImportWholesaleOrdersRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANNEL_CODE_FIELD_NUMBER: _builtins.int
+    CSV_FIELD_NUMBER: _builtins.int
+    channel_code: _builtins.str
+    csv: _builtins.str
+    """The CSV file's text, header row first (at most 1 MiB)."""
+    def __init__(
+        self,
+        *,
+        channel_code: _builtins.str = ...,
+        csv: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel_code", b"channel_code", "csv", b"csv"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportWholesaleOrdersRequest: _TypeAlias = ImportWholesaleOrdersRequest  # noqa: Y015
+
+@_typing.final
+class WholesaleImport(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECEIVED_FIELD_NUMBER: _builtins.int
+    ALREADY_IMPORTED_FIELD_NUMBER: _builtins.int
+    ORDERS_FIELD_NUMBER: _builtins.int
+    received: _builtins.int
+    """Orders the file brought for the first time, and those imported before (left as they were)."""
+    already_imported: _builtins.int
+    @_builtins.property
+    def orders(self) -> _containers.RepeatedCompositeFieldContainer[Global___ChannelOrder]:
+        """Every order of the file as it stands now, in the file's order."""
+
+    def __init__(
+        self,
+        *,
+        received: _builtins.int = ...,
+        already_imported: _builtins.int = ...,
+        orders: _abc.Iterable[Global___ChannelOrder] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["already_imported", b"already_imported", "orders", b"orders", "received", b"received"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WholesaleImport: _TypeAlias = WholesaleImport  # noqa: Y015

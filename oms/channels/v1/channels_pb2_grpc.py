@@ -64,6 +64,11 @@ class ChannelsServiceStub:
                 request_serializer=oms_dot_channels_dot_v1_dot_channels__pb2.ResyncChannelRequest.SerializeToString,
                 response_deserializer=oms_dot_channels_dot_v1_dot_channels__pb2.ChannelResync.FromString,
                 _registered_method=True)
+        self.ImportWholesaleOrders = channel.unary_unary(
+                '/oms.channels.v1.ChannelsService/ImportWholesaleOrders',
+                request_serializer=oms_dot_channels_dot_v1_dot_channels__pb2.ImportWholesaleOrdersRequest.SerializeToString,
+                response_deserializer=oms_dot_channels_dot_v1_dot_channels__pb2.WholesaleImport.FromString,
+                _registered_method=True)
 
 
 class ChannelsServiceServicer:
@@ -106,6 +111,13 @@ class ChannelsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ImportWholesaleOrders(self, request, context):
+        """All of the file or nothing: a row that cannot be read is INVALID_INPUT naming its line.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ChannelsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -138,6 +150,11 @@ def add_ChannelsServiceServicer_to_server(servicer, server):
                     servicer.ResyncChannel,
                     request_deserializer=oms_dot_channels_dot_v1_dot_channels__pb2.ResyncChannelRequest.FromString,
                     response_serializer=oms_dot_channels_dot_v1_dot_channels__pb2.ChannelResync.SerializeToString,
+            ),
+            'ImportWholesaleOrders': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportWholesaleOrders,
+                    request_deserializer=oms_dot_channels_dot_v1_dot_channels__pb2.ImportWholesaleOrdersRequest.FromString,
+                    response_serializer=oms_dot_channels_dot_v1_dot_channels__pb2.WholesaleImport.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -302,6 +319,33 @@ class ChannelsService:
             '/oms.channels.v1.ChannelsService/ResyncChannel',
             oms_dot_channels_dot_v1_dot_channels__pb2.ResyncChannelRequest.SerializeToString,
             oms_dot_channels_dot_v1_dot_channels__pb2.ChannelResync.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportWholesaleOrders(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.channels.v1.ChannelsService/ImportWholesaleOrders',
+            oms_dot_channels_dot_v1_dot_channels__pb2.ImportWholesaleOrdersRequest.SerializeToString,
+            oms_dot_channels_dot_v1_dot_channels__pb2.WholesaleImport.FromString,
             options,
             channel_credentials,
             insecure,

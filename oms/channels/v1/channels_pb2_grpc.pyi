@@ -40,6 +40,8 @@ class ChannelsServiceStub:
     GetChannelStatus: _grpc.UnaryUnaryMultiCallable[_channels_pb2.GetChannelStatusRequest, _channels_pb2.ChannelStatus]
     ResyncChannel: _grpc.UnaryUnaryMultiCallable[_channels_pb2.ResyncChannelRequest, _channels_pb2.ChannelResync]
     """Pushes a Shopify channel's whole availability again (after a shop was edited by hand)."""
+    ImportWholesaleOrders: _grpc.UnaryUnaryMultiCallable[_channels_pb2.ImportWholesaleOrdersRequest, _channels_pb2.WholesaleImport]
+    """All of the file or nothing: a row that cannot be read is INVALID_INPUT naming its line."""
 
 @_typing.type_check_only
 class ChannelsServiceAsyncStub(ChannelsServiceStub):
@@ -51,6 +53,8 @@ class ChannelsServiceAsyncStub(ChannelsServiceStub):
     GetChannelStatus: _aio.UnaryUnaryMultiCallable[_channels_pb2.GetChannelStatusRequest, _channels_pb2.ChannelStatus]  # type: ignore[assignment]
     ResyncChannel: _aio.UnaryUnaryMultiCallable[_channels_pb2.ResyncChannelRequest, _channels_pb2.ChannelResync]  # type: ignore[assignment]
     """Pushes a Shopify channel's whole availability again (after a shop was edited by hand)."""
+    ImportWholesaleOrders: _aio.UnaryUnaryMultiCallable[_channels_pb2.ImportWholesaleOrdersRequest, _channels_pb2.WholesaleImport]  # type: ignore[assignment]
+    """All of the file or nothing: a row that cannot be read is INVALID_INPUT naming its line."""
 
 class ChannelsServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -95,5 +99,13 @@ class ChannelsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_channels_pb2.ChannelResync, _abc.Awaitable[_channels_pb2.ChannelResync]]:
         """Pushes a Shopify channel's whole availability again (after a shop was edited by hand)."""
+
+    @_abc_1.abstractmethod
+    def ImportWholesaleOrders(
+        self,
+        request: _channels_pb2.ImportWholesaleOrdersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_channels_pb2.WholesaleImport, _abc.Awaitable[_channels_pb2.WholesaleImport]]:
+        """All of the file or nothing: a row that cannot be read is INVALID_INPUT naming its line."""
 
 def add_ChannelsServiceServicer_to_server(servicer: ChannelsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

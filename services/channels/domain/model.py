@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 
@@ -29,6 +29,11 @@ class NewChannel:
     webhook_secret: str | None = None
     api_base_url: str | None = None
     access_token: str | None = None
+    # Amazon only: the marketplace polled and the SP-API app's LWA client (the refresh token is
+    # `access_token`).
+    marketplace_id: str | None = None
+    lwa_client_id: str | None = None
+    lwa_client_secret: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,9 @@ class MappedOrder:
     email: str
     ship_to: ShipTo
     lines: tuple[Line, ...]
+    # Wholesale: a PO ships in one go unless it says otherwise, and no earlier than asked.
+    ship_complete: bool = False
+    requested_ship_date: date | None = None
 
 
 @dataclass(frozen=True)
@@ -109,3 +117,27 @@ class ChannelStatus:
     last_received_at: datetime | None
     pending_pushes: int = 0
     last_pushed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AmazonAccount:
+    """What polling one Amazon channel needs, and how far it got (None: never polled)."""
+
+    channel_code: str
+    seller_id: str
+    marketplace_id: str
+    lwa_client_id: str
+    lwa_client_secret: str
+    refresh_token: str
+    api_base_url: str
+    watermark: datetime | None
+
+
+@dataclass(frozen=True)
+class WholesaleImport:
+    """What importing a wholesale file did: orders new to the channel, orders it had already,
+    and every order of the file as it stands."""
+
+    received: int
+    already_imported: int
+    orders: list[ChannelOrder]

@@ -1,10 +1,10 @@
-"""pushes: SKUs owed to channels, last availability sync, fulfillments owed (revision 0002)."""
+"""pushes: SKUs owed to channels, last availability sync, fulfillments owed (revision 0004)."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0004"
+down_revision = "0003"
 
 
 def upgrade() -> None:

@@ -1,0 +1,189 @@
+"""The worker that polls each Amazon channel's new and updated orders (getOrders from the
+channel's watermark, page by page, then getOrderItems for the orders not recorded yet), records
+them like a Shopify delivery and places them. Each channel is polled on its own, under its own
+deadline: an Amazon that is down or slow holds up no other channel."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from oms.events.v1 import channels_pb2 as events
+from services.channels.amazon_api import AmazonUnavailable, Credentials, SellingPartnerApi
+from services.channels.domain import amazon
+from services.channels.domain.model import AmazonAccount, MappedOrder, ShipTo
+from services.channels.service import ChannelsService
+from services.channels.store import ChannelsStore
+from services.kernel.bounds import MAX_LINES
+from services.kernel.db import utcnow
+from services.kernel.errors import DomainError
+from services.kernel.periodic import PeriodicWorker
+
+log = logging.getLogger(__name__)
+
+# A channel never polled asks for the orders updated since a day before its first poll.
+FIRST_LOOK_BACK = timedelta(days=1)
+# One channel's whole poll (pages, items, backoff) must end in this; the next round resumes.
+POLL_DEADLINE_SECONDS = 300.0
+
+
+class AmazonPoller:
+    def __init__(self, service: ChannelsService, backoff_seconds: float = 1.0) -> None:
+        self._service = service
+        self._backoff = backoff_seconds
+        # One client per channel, kept across rounds so its access token and buckets last.
+        self._apis: dict[str, tuple[AmazonAccount, SellingPartnerApi]] = {}
+
+    async def poll_all(self) -> None:
+        async with self._service.uow.read() as store:
+            accounts = await store.amazon_accounts()
+        await asyncio.gather(*(self._poll_within_deadline(a) for a in accounts))
+
+    async def close(self) -> None:
+        for _, api in self._apis.values():
+            await api.close()
+
+    async def _poll_within_deadline(self, account: AmazonAccount) -> None:
+        try:
+            async with asyncio.timeout(POLL_DEADLINE_SECONDS):
+                await self.poll(account)
+        except (AmazonUnavailable, DomainError, TimeoutError) as error:
+            log.warning("Amazon channel %s not polled: %s", account.channel_code, error)
+
+    async def poll(self, account: AmazonAccount) -> None:
+        """One getOrders query, all its pages. Each page's orders are recorded in one unit of
+        work, and the last page's with the new watermark: a crash mid-way asks again from the
+        old one, and orders already recorded are skipped."""
+        api = self._api(account)
+        since = account.watermark or utcnow() - FIRST_LOOK_BACK
+        updated_after = since.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        next_token, latest = "", since
+        while True:
+            page = await api.get_orders(account.marketplace_id, updated_after, next_token)
+            polled, next_token = amazon.polled_orders(page)
+            readable = [p for p in polled if isinstance(p, amazon.PolledOrder)]
+            latest = max([latest, *(p.last_update for p in readable)])
+            unreadable = [p for p in polled if isinstance(p, amazon.UnreadableOrder)]
+            await self._record(
+                account.channel_code, readable, unreadable, api, None if next_token else latest
+            )
+            if not next_token:
+                return
+
+    async def _record(
+        self,
+        channel_code: str,
+        polled: list[amazon.PolledOrder],
+        unreadable: list[amazon.UnreadableOrder],
+        api: SellingPartnerApi,
+        watermark: datetime | None,
+    ) -> None:
+        async with self._service.uow.read() as store:
+            new = [
+                p
+                for p in polled
+                if p.to_place
+                and await store.order_by_external_id(channel_code, p.amazon_order_id) is None
+            ]
+        # Items are asked for outside any unit of work: no transaction waits on Amazon.
+        mapped = []
+        for p in new:
+            try:
+                mapped.append(amazon.map_order(p, await _all_items(api, p.amazon_order_id)))
+            except DomainError as error:
+                unreadable.append(amazon.unreadable(p.amazon_order_id, error))
+        recorded = []
+        async with self._service.uow.write() as store:
+            for order in mapped:
+                if await _add(store, channel_code, order):
+                    recorded.append(order.external_id)
+            for bad in unreadable:
+                await _park(store, channel_code, bad)
+            if watermark is not None:
+                await store.advance_watermark(channel_code, watermark)
+        for external_id in recorded:
+            async with self._service.uow.read() as store:
+                found = await store.order_by_external_id(channel_code, external_id)
+            if found is not None:
+                await self._service.advance(found.id)
+
+    def _api(self, account: AmazonAccount) -> SellingPartnerApi:
+        known = self._apis.get(account.channel_code)
+        if known is not None and _same_connection(known[0], account):
+            return known[1]
+        credentials = Credentials(
+            account.lwa_client_id, account.lwa_client_secret, account.refresh_token
+        )
+        api = SellingPartnerApi(credentials, account.api_base_url, self._backoff)
+        self._apis[account.channel_code] = (account, api)
+        return api
+
+
+async def _all_items(api: SellingPartnerApi, amazon_order_id: str) -> list[dict[str, object]]:
+    items: list[dict[str, object]] = []
+    next_token = ""
+    while True:
+        page, next_token = amazon.order_items(
+            await api.get_order_items(amazon_order_id, next_token)
+        )
+        items += page
+        if not next_token or len(items) > MAX_LINES:
+            return items
+
+
+async def _add(store: ChannelsStore, channel_code: str, order: MappedOrder) -> bool:
+    channel_order_id = str(uuid.uuid4())
+    added: bool = await store.add_order(channel_order_id, channel_code, order)
+    if added:
+        store.record(
+            events.ChannelOrderReceived(
+                channel_order_id=channel_order_id,
+                channel_code=channel_code,
+                external_id=order.external_id,
+            )
+        )
+    return added
+
+
+async def _park(store: ChannelsStore, channel_code: str, bad: amazon.UnreadableOrder) -> None:
+    """Records an order that cannot be read as an exception with the reason, once: the back
+    office sees it, and the channel's later orders are not held up by it."""
+    if not bad.amazon_order_id:
+        log.warning("Amazon channel %s: an order without an id skipped: %s", channel_code, bad)
+        return
+    channel_order_id = str(uuid.uuid4())
+    order = MappedOrder(bad.amazon_order_id, "", ShipTo(), ())
+    if await store.add_order(channel_order_id, channel_code, order, bad.problem):
+        store.record(
+            events.ChannelOrderReceived(
+                channel_order_id=channel_order_id,
+                channel_code=channel_code,
+                external_id=bad.amazon_order_id,
+            )
+        )
+        store.record(
+            events.ChannelOrderParked(
+                channel_order_id=channel_order_id,
+                channel_code=channel_code,
+                external_id=bad.amazon_order_id,
+                problem_code=bad.problem.code,
+                problem=bad.problem.message,
+            )
+        )
+
+
+def _same_connection(a: AmazonAccount, b: AmazonAccount) -> bool:
+    return (a.lwa_client_id, a.lwa_client_secret, a.refresh_token, a.api_base_url) == (
+        b.lwa_client_id,
+        b.lwa_client_secret,
+        b.refresh_token,
+        b.api_base_url,
+    )
+
+
+def amazon_poll_worker(poller: AmazonPoller, interval: timedelta) -> PeriodicWorker:
+    """Polls every Amazon channel on start and then every `interval` (getOrders' default plan
+    refills one call a minute)."""
+    return PeriodicWorker("Amazon order polling", poller.poll_all, interval)
