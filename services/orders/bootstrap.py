@@ -5,6 +5,7 @@ the inventory service's gRPC API."""
 from __future__ import annotations
 
 from oms.orders.v1 import orders_pb2, orders_pb2_grpc
+from services.kernel import gazetteer
 from services.kernel.runtime import ServiceContext, ServiceDefinition, ServiceParts
 from services.kernel.unit_of_work import SqlUnitOfWork, UnitOfWork
 from services.orders.events import subscriptions
@@ -23,6 +24,7 @@ def bootstrap(
 
 
 def build(context: ServiceContext) -> ServiceParts:
+    gazetteer.warm_up()  # addresses without coordinates are placed from it
     settings = OrdersSettings.from_env(context.env)
     service = bootstrap(
         SqlUnitOfWork(context.db, SqlOrdersStore),

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from oms.returns.v1 import returns_pb2, returns_pb2_grpc
+from services.kernel import gazetteer
 from services.kernel.db import utcnow
 from services.kernel.runtime import ServiceContext, ServiceDefinition, ServiceParts
 from services.kernel.unit_of_work import SqlUnitOfWork, UnitOfWork
@@ -51,6 +52,7 @@ def refund_provider_for(settings: ReturnsSettings) -> RefundProvider:
 
 
 def build(context: ServiceContext) -> ServiceParts:
+    gazetteer.warm_up()  # addresses without coordinates are placed from it
     settings = ReturnsSettings.from_env(context.env)
     service = bootstrap(
         SqlUnitOfWork(context.db, SqlReturnsStore),
