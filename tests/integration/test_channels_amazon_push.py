@@ -5,7 +5,10 @@ and a shipped Amazon order confirmed with its tracking number. The fake Selling 
 
 from __future__ import annotations
 
+from functools import partial
+
 from launcher.embedded_nats import EmbeddedNats
+from oms.channels.v1 import channels_pb2 as cpb
 from oms.inventory.v1 import inventory_pb2 as inv
 from tests.integration.conftest import eventually
 from tests.integration.test_channels_amazon import Polling, polling, stock
@@ -57,16 +60,25 @@ async def test_no_update_is_lost_while_amazon_answers_500(polling: Polling) -> N
     await connect_with_safety_stock(polling)
     await shows(polling, 5 - SAFETY)
     polling.amazon.down = True
-    refused = polling.amazon.refused
-    await adjust(polling, 3)
-
-    async def retried() -> bool:
-        return polling.amazon.refused >= refused + 2
-
-    await eventually(retried, what="the push retried against the down Amazon")
-    await adjust(polling, 4)
+    for delta in (3, 4):
+        refused = polling.amazon.refused
+        await adjust(polling, delta)
+        await eventually(
+            partial(retried, polling, refused), what="the push retried against the down Amazon"
+        )
+        # Refused, so still owed: the worker has not written it off.
+        assert await pending(polling) == 1
     polling.amazon.down = False
     await shows(polling, 12 - SAFETY)
+
+
+async def retried(polling: Polling, refused: int) -> bool:
+    return polling.amazon.refused >= refused + 2
+
+
+async def pending(polling: Polling) -> int:
+    status = await polling.stub.GetChannelStatus(cpb.GetChannelStatusRequest(code="amazon-us"))
+    return status.pending_pushes
 
 
 async def test_a_shipped_amazon_order_is_confirmed_once_with_its_tracking_number(
