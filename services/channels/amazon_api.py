@@ -13,6 +13,8 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from services.channels.domain.model import AmazonAccount
+
 SP_API_NA = "https://sellingpartnerapi-na.amazon.com"
 LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
 CALL_SECONDS = 10.0
@@ -62,9 +64,15 @@ class TokenBucket:
 
 
 def usage_plans() -> dict[str, TokenBucket]:
-    """The Orders API v0's default plans (ordersV0.json): getOrders 0.0167/s burst 20,
-    getOrderItems 0.5/s burst 30."""
-    return {"getOrders": TokenBucket(0.0167, 20), "getOrderItems": TokenBucket(0.5, 30)}
+    """The default plans Amazon publishes: Orders API v0's getOrders 0.0167/s burst 20,
+    getOrderItems 0.5/s burst 30, confirmShipment 2/s burst 10; Listings Items 2021-08-01's
+    patchListingsItem 5/s burst 10."""
+    return {
+        "getOrders": TokenBucket(0.0167, 20),
+        "getOrderItems": TokenBucket(0.5, 30),
+        "confirmShipment": TokenBucket(2, 10),
+        "patchListingsItem": TokenBucket(5, 10),
+    }
 
 
 def token_url(api_base_url: str) -> str:
@@ -105,18 +113,51 @@ class SellingPartnerApi:
         path = f"/orders/v0/orders/{quote(amazon_order_id, safe='')}/orderItems"
         return await self._call("getOrderItems", path, params)
 
-    async def _call(self, operation: str, path: str, params: dict[str, str]) -> Any:
+    async def set_quantity(self, seller_id: str, marketplace_id: str, sku: str, units: int) -> bool:
+        """Sets the SKU's quantity for the seller to fulfil (not FBA's) in the marketplace;
+        False when Amazon refused the patch itself (a SKU not listed there, say)."""
+        path = f"/listings/2021-08-01/items/{quote(seller_id, safe='')}/{quote(sku, safe='')}"
+        availability = [{"fulfillment_channel_code": "DEFAULT", "quantity": max(units, 0)}]
+        body = {
+            # Any product type will do: the patch touches one attribute every type has.
+            "productType": "PRODUCT",
+            "patches": [
+                {
+                    "op": "replace",
+                    "path": "/attributes/fulfillment_availability",
+                    "value": availability,
+                }
+            ],
+        }
+        params = {"marketplaceIds": marketplace_id}
+        answer = await self._call("patchListingsItem", path, params, "PATCH", body)
+        return isinstance(answer, dict) and answer.get("status") == "ACCEPTED"
+
+    async def confirm_shipment(self, amazon_order_id: str, body: dict[str, Any]) -> None:
+        path = f"/orders/v0/orders/{quote(amazon_order_id, safe='')}/shipmentConfirmation"
+        await self._call("confirmShipment", path, {}, "POST", body)
+
+    async def _call(
+        self,
+        operation: str,
+        path: str,
+        params: dict[str, str],
+        method: str = "GET",
+        body: dict[str, Any] | None = None,
+    ) -> Any:
         for attempt in range(MAX_TRIES):
             await self._buckets[operation].take()
             headers = {"x-amz-access-token": await self._access_token()}
             response = await self._send(
-                self._http.build_request("GET", path, params=params, headers=headers)
+                self._http.build_request(method, path, params=params, headers=headers, json=body)
             )
             if response.status_code == 429:
                 # Throttled despite the bucket (the seller's plan is lower, or another app
                 # shares it): back off, doubling each time.
                 await asyncio.sleep(self._backoff * 2**attempt)
                 continue
+            if response.status_code == 204:  # confirmShipment's answer: nothing to read
+                return None
             if response.status_code != 200:
                 raise AmazonUnavailable(f"{operation} answered {response.status_code}")
             return _json(response, operation)
@@ -164,3 +205,31 @@ def _json(response: httpx.Response, what: str) -> Any:
         return response.json()
     except ValueError:
         raise AmazonUnavailable(f"{what} is not JSON") from None
+
+
+class SellingPartnerApis:
+    """One client per Amazon channel, kept across rounds so its access token and token buckets
+    last, and replaced when the channel is connected with other credentials."""
+
+    def __init__(self, backoff_seconds: float = FIRST_BACKOFF_SECONDS) -> None:
+        self._backoff = backoff_seconds
+        self._apis: dict[str, tuple[AmazonAccount, SellingPartnerApi]] = {}
+
+    def of(self, account: AmazonAccount) -> SellingPartnerApi:
+        known = self._apis.get(account.channel_code)
+        if known is not None and _connection(known[0]) == _connection(account):
+            return known[1]
+        credentials = Credentials(
+            account.lwa_client_id, account.lwa_client_secret, account.refresh_token
+        )
+        api = SellingPartnerApi(credentials, account.api_base_url, self._backoff)
+        self._apis[account.channel_code] = (account, api)
+        return api
+
+    async def close(self) -> None:
+        for _, api in self._apis.values():
+            await api.close()
+
+
+def _connection(a: AmazonAccount) -> tuple[str, ...]:
+    return (a.lwa_client_id, a.lwa_client_secret, a.refresh_token, a.api_base_url)

@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from oms.events.v1 import channels_pb2 as events
-from services.channels.amazon_api import AmazonUnavailable, Credentials, SellingPartnerApi
+from services.channels.amazon_api import AmazonUnavailable, SellingPartnerApi, SellingPartnerApis
 from services.channels.domain import amazon
 from services.channels.domain.model import AmazonAccount, MappedOrder, ShipTo
 from services.channels.service import ChannelsService
@@ -32,9 +32,7 @@ POLL_DEADLINE_SECONDS = 300.0
 class AmazonPoller:
     def __init__(self, service: ChannelsService, backoff_seconds: float = 1.0) -> None:
         self._service = service
-        self._backoff = backoff_seconds
-        # One client per channel, kept across rounds so its access token and buckets last.
-        self._apis: dict[str, tuple[AmazonAccount, SellingPartnerApi]] = {}
+        self._apis = SellingPartnerApis(backoff_seconds)
 
     async def poll_all(self) -> None:
         async with self._service.uow.read() as store:
@@ -42,8 +40,7 @@ class AmazonPoller:
         await asyncio.gather(*(self._poll_within_deadline(a) for a in accounts))
 
     async def close(self) -> None:
-        for _, api in self._apis.values():
-            await api.close()
+        await self._apis.close()
 
     async def _poll_within_deadline(self, account: AmazonAccount) -> None:
         try:
@@ -56,7 +53,7 @@ class AmazonPoller:
         """One getOrders query, all its pages. Each page's orders are recorded in one unit of
         work, and the last page's with the new watermark: a crash mid-way asks again from the
         old one, and orders already recorded are skipped."""
-        api = self._api(account)
+        api = self._apis.of(account)
         since = account.watermark or utcnow() - FIRST_LOOK_BACK
         updated_after = since.astimezone(UTC).isoformat().replace("+00:00", "Z")
         next_token, latest = "", since
@@ -91,7 +88,7 @@ class AmazonPoller:
         mapped = []
         for p in new:
             try:
-                mapped.append(amazon.map_order(p, await _all_items(api, p.amazon_order_id)))
+                mapped.append(amazon.map_order(p, await all_items(api, p.amazon_order_id)))
             except DomainError as error:
                 unreadable.append(amazon.unreadable(p.amazon_order_id, error))
         recorded = []
@@ -109,19 +106,9 @@ class AmazonPoller:
             if found is not None:
                 await self._service.advance(found.id)
 
-    def _api(self, account: AmazonAccount) -> SellingPartnerApi:
-        known = self._apis.get(account.channel_code)
-        if known is not None and _same_connection(known[0], account):
-            return known[1]
-        credentials = Credentials(
-            account.lwa_client_id, account.lwa_client_secret, account.refresh_token
-        )
-        api = SellingPartnerApi(credentials, account.api_base_url, self._backoff)
-        self._apis[account.channel_code] = (account, api)
-        return api
 
-
-async def _all_items(api: SellingPartnerApi, amazon_order_id: str) -> list[dict[str, object]]:
+async def all_items(api: SellingPartnerApi, amazon_order_id: str) -> list[dict[str, object]]:
+    """Every item of the order, page by page (bounded: an order has at most MAX_LINES)."""
     items: list[dict[str, object]] = []
     next_token = ""
     while True:
@@ -172,15 +159,6 @@ async def _park(store: ChannelsStore, channel_code: str, bad: amazon.UnreadableO
                 problem=bad.problem.message,
             )
         )
-
-
-def _same_connection(a: AmazonAccount, b: AmazonAccount) -> bool:
-    return (a.lwa_client_id, a.lwa_client_secret, a.refresh_token, a.api_base_url) == (
-        b.lwa_client_id,
-        b.lwa_client_secret,
-        b.refresh_token,
-        b.api_base_url,
-    )
 
 
 def amazon_poll_worker(poller: AmazonPoller, interval: timedelta) -> PeriodicWorker:

@@ -1,11 +1,12 @@
-"""Pushes each Shopify channel's availability to its shop after stock changes.
+"""Pushes each Shopify and Amazon channel's availability to its platform after stock changes.
 
-A StockLevelChanged event records "SKU owed to channel X" for every Shopify channel, in the unit
+A StockLevelChanged event records "SKU owed to channel X" for every such channel, in the unit
 of work that consumes the event (`owe`); the push worker, outside any unit of work, takes up to
 250 owed SKUs per channel, asks inventory their availability for that channel (safety stock held
-back), sets them on Shopify, and clears the rows at the versions it pushed only once Shopify took
-them. A burst of changes to one SKU is one row pushed once with the latest value; a channel
-whose shop is down waits with doubling backoff while the others go on."""
+back), sets them through the channel's platform adapter, and clears the rows at the versions it
+pushed only once the platform took them. A burst of changes to one SKU is one row pushed once
+with the latest value; a channel whose platform is down waits with doubling backoff while the
+others go on."""
 
 from __future__ import annotations
 
@@ -16,13 +17,14 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 import grpc
-from sqlmodel import select
+from sqlmodel import col, select
 
 from services.channels import push_store
 from services.channels.backoff import wait_after
-from services.channels.domain.model import Channel, Platform
+from services.channels.domain.model import Channel
 from services.channels.inventory_client import InventoryClient
-from services.channels.shopify_admin import PlatformUnavailable, ShopifyAdmin, ShopifyShop
+from services.channels.platforms import Platforms
+from services.channels.shopify_admin import PlatformUnavailable
 from services.channels.store import ChannelRow, SqlChannelsStore, _channel
 from services.kernel import bounds
 from services.kernel.caller import Caller
@@ -36,19 +38,16 @@ log = logging.getLogger(__name__)
 POLL = timedelta(milliseconds=100)
 
 
-def shop_of(channel: Channel) -> ShopifyShop:
-    """The shop's Admin API: `apiBaseUrl` when the connection sets one, else the shop's own."""
-    return ShopifyShop(channel.api_base_url or f"https://{channel.account}", channel.access_token)
-
-
-async def shopify_channels(store: SqlChannelsStore) -> list[Channel]:
-    statement = select(ChannelRow).where(ChannelRow.platform == Platform.SHOPIFY.value)
+async def pushed_channels(store: SqlChannelsStore) -> list[Channel]:
+    """The channels whose platform is told of availability."""
+    kinds = [kind.value for kind in Platforms.KINDS]
+    statement = select(ChannelRow).where(col(ChannelRow.platform).in_(kinds))
     return [_channel(row) for row in (await store.session.exec(statement)).all()]
 
 
 async def owe(store: SqlChannelsStore, skus: Sequence[str]) -> None:
-    """Every Shopify channel is owed these SKUs' availability (inside the caller's unit of work)."""
-    for channel in await shopify_channels(store):
+    """Every pushed channel is owed these SKUs' availability (inside the caller's unit of work)."""
+    for channel in await pushed_channels(store):
         await push_store.mark_pending(store.session, channel.code, skus)
 
 
@@ -57,24 +56,24 @@ class AvailabilityPush:
         self,
         uow: UnitOfWork[SqlChannelsStore],
         inventory: InventoryClient,
-        shopify: ShopifyAdmin,
+        platforms: Platforms,
     ) -> None:
         self.uow = uow
         self._inventory = inventory
-        self._shopify = shopify
+        self._platforms = platforms
         # Per channel: failures in a row and the monotonic time before which it is not tried.
         self._failures: dict[str, int] = {}
         self._not_before: dict[str, float] = {}
 
     async def resync(self, channel_code: str = "") -> int:
-        """Owes every SKU of the catalogue to the channel (every Shopify channel when none is
-        named); how many SKUs. NOT_FOUND for a channel that is not connected."""
+        """Owes every SKU of the catalogue to the channel (every pushed channel when none
+        is named); how many SKUs. NOT_FOUND for a channel that is not connected."""
         skus = await self._inventory.all_skus()
         async with self.uow.write() as store:
-            channels = await shopify_channels(store)
+            channels = await pushed_channels(store)
             codes = [c.code for c in channels if c.code == channel_code or not channel_code]
             if channel_code and not codes:
-                raise DomainError(ErrorCode.NOT_FOUND, f"no Shopify channel {channel_code}", "code")
+                raise DomainError(ErrorCode.NOT_FOUND, f"no pushed channel {channel_code}", "code")
             for code in codes:
                 await push_store.mark_pending(store.session, code, skus)
         return len(skus)
@@ -87,7 +86,7 @@ class AvailabilityPush:
         return await self.resync(bounds.require_code(channel_code, "code", "a channel code"))
 
     async def push_owed(self) -> None:
-        """One round: every owed channel not backing off, at once, so one down shop never
+        """One round: every owed channel not backing off, at once, so one down platform never
         holds up another."""
         async with self.uow.read() as store:
             owed = await push_store.channels_owed(store.session)
@@ -102,7 +101,7 @@ class AvailabilityPush:
             return
         try:
             available = await self._inventory.availability(code, list(batch))
-            await self._shopify.set_available(shop_of(channel), available)
+            await self._platforms.of(channel).push_availability(channel, available)
         except (PlatformUnavailable, grpc.aio.AioRpcError) as error:
             failures = self._failures.get(code, 0) + 1
             self._failures[code] = failures
@@ -125,7 +124,7 @@ RESYNC_RETRY = timedelta(seconds=10)
 
 
 def resync_worker(push: AvailabilityPush) -> PeriodicWorker:
-    """Owes the whole catalogue to every Shopify channel at start-up (what changed while the
+    """Owes the whole catalogue to every pushed channel at start-up (what changed while the
     service was down gets pushed), retried every 10 s until inventory answers, then hourly in
     case a shop was edited by hand."""
     last: list[float] = []

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from oms.channels.v1 import channels_pb2, channels_pb2_grpc
 from services.channels import events
+from services.channels.amazon_api import SellingPartnerApis
 from services.channels.amazon_poller import AmazonPoller, amazon_poll_worker
 from services.channels.availability_push import AvailabilityPush, push_worker, resync_worker
 from services.channels.fulfillment_push import FulfillmentPush, fulfillment_worker
 from services.channels.grpc_api import ChannelsGrpc
 from services.channels.inventory_client import InventoryClient
 from services.channels.orders_client import OrdersClient
+from services.channels.platforms import AmazonPlatform, Platforms, ShopifyPlatform
 from services.channels.ports import Orders
 from services.channels.recovery import placement_worker
 from services.channels.service import ChannelsService
@@ -31,10 +33,13 @@ def build(context: ServiceContext) -> ServiceParts:
         SqlUnitOfWork(context.db, SqlChannelsStore), OrdersClient(context.channels["orders"])
     )
     pushes = SqlUnitOfWork(context.db, SqlChannelsStore)
-    availability = AvailabilityPush(
-        pushes, InventoryClient(context.channels["inventory"]), ShopifyAdmin()
+    platforms = Platforms(
+        ShopifyPlatform(ShopifyAdmin()), AmazonPlatform(pushes, SellingPartnerApis())
     )
-    fulfillments = FulfillmentPush(pushes, ShopifyAdmin())
+    availability = AvailabilityPush(
+        pushes, InventoryClient(context.channels["inventory"]), platforms
+    )
+    fulfillments = FulfillmentPush(pushes, platforms)
     servicer = ChannelsGrpc(service, availability)
     return ServiceParts(
         register_grpc=lambda server: channels_pb2_grpc.add_ChannelsServiceServicer_to_server(

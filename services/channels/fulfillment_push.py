@@ -1,7 +1,8 @@
-"""Sends Shopify a fulfillment with its tracking number when a shipment of one of its orders
-ships: recorded once per shipment in the unit of work that consumes ShipmentShipped (`owe`),
-created by the worker outside any unit of work, retried with doubling backoff while Shopify is
-down, marked created only once Shopify took it (and `ShopifyAdmin.fulfill` checks Shopify's own
+"""Tells Shopify (a fulfillment) or Amazon (a shipment confirmation) that a shipment of one of
+its orders shipped, with the tracking number: recorded once per shipment in the unit of work that
+consumes ShipmentShipped (`owe`), sent by the worker through the channel's platform adapter
+outside any unit of work, retried with doubling backoff while the platform is down, marked
+created only once the platform took it (and `ShopifyAdmin.fulfill` checks Shopify's own
 fulfillments first, so a lost answer retried does not fulfil twice)."""
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from sqlmodel import select
 
 from oms.events.v1.orders_pb2 import ShipmentShipped
 from services.channels import push_store
-from services.channels.availability_push import shop_of
 from services.channels.backoff import wait_after
-from services.channels.domain.model import Platform
-from services.channels.shopify_admin import PlatformUnavailable, ShopifyAdmin
+from services.channels.platforms import Platforms
+from services.channels.ports import ShippedShipment
+from services.channels.shopify_admin import PlatformUnavailable
 from services.channels.store import ChannelOrderRow, SqlChannelsStore
 from services.kernel.db import utcnow
 from services.kernel.periodic import PeriodicWorker
@@ -28,27 +29,31 @@ POLL = timedelta(milliseconds=250)
 
 
 async def owe(store: SqlChannelsStore, event: ShipmentShipped) -> None:
-    """A shipment of an order a Shopify channel sent is owed to that shop; others pass."""
+    """A shipment of an order a Shopify or Amazon channel sent is owed to it; others pass."""
     statement = select(ChannelOrderRow).where(ChannelOrderRow.order_id == event.order_id)
     row = (await store.session.exec(statement)).first()
     if row is None:
         return
     channel = await store.channel(row.channel_code)
-    if channel is None or channel.platform is not Platform.SHOPIFY:
+    if channel is None or channel.platform not in Platforms.KINDS:
         return
+    lines: dict[str, int] = {}
+    for line in event.shipment.lines:
+        lines[line.sku] = lines.get(line.sku, 0) + line.quantity
     await push_store.owe_fulfillment(
         store.session,
         event.shipment.shipment_id,
         channel.code,
         row.external_id,
         event.tracking_number,
+        lines,
     )
 
 
 class FulfillmentPush:
-    def __init__(self, uow: UnitOfWork[SqlChannelsStore], shopify: ShopifyAdmin) -> None:
+    def __init__(self, uow: UnitOfWork[SqlChannelsStore], platforms: Platforms) -> None:
         self.uow = uow
-        self._shopify = shopify
+        self._platforms = platforms
 
     async def create_due(self) -> None:
         async with self.uow.read() as store:
@@ -59,8 +64,14 @@ class FulfillmentPush:
             if channel is None:
                 continue
             try:
-                shop = shop_of(channel)
-                await self._shopify.fulfill(shop, owed.external_order_id, owed.tracking_number)
+                shipment = ShippedShipment(
+                    owed.shipment_id,
+                    owed.external_order_id,
+                    owed.tracking_number,
+                    owed.shipped_at,
+                    push_store.shipped_lines(owed),
+                )
+                await self._platforms.of(channel).confirm_shipment(channel, shipment)
                 created, retry_at = True, utcnow()
             except PlatformUnavailable as error:
                 created, retry_at = False, utcnow() + wait_after(owed.attempts + 1)

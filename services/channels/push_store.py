@@ -1,5 +1,6 @@
 """The tables and queries of the outbound side: SKUs whose availability a channel is owed, when
-each channel was last pushed to, and the fulfillments owed to Shopify (no other service's data).
+each channel was last pushed to, and the fulfillments owed to Shopify and Amazon (no other
+service's data).
 
 A pending push is one row per (channel, SKU) with a version that every change bumps: a burst of
 changes leaves one row, and the worker clears a row only at the version it pushed, so a change
@@ -7,18 +8,22 @@ that lands while a push is on its way is pushed again."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import Index, and_, delete, func, or_, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.kernel.bounds import MAX_LINES
 from services.kernel.db import UTCDateTime, insert_ignoring_conflict, utcnow
 
 # The most SKUs one push asks inventory and Shopify about (Shopify takes 250 per mutation).
 PUSH_BATCH = 250
 FULFILLMENT_BATCH = 50
+# A shipment's lines as JSON: at most MAX_LINES SKUs of 64 characters and their quantities.
+MAX_LINES_JSON = MAX_LINES * 96
 
 
 class PendingPushRow(SQLModel, table=True):
@@ -45,6 +50,9 @@ class FulfillmentRow(SQLModel, table=True):
     channel_code: str = Field(max_length=64)
     external_order_id: str = Field(max_length=64)
     tracking_number: str = Field(default="", max_length=128)
+    # Units by SKU as JSON, and when the shipment was owed: what Amazon is told.
+    lines: str = Field(default="{}", max_length=MAX_LINES_JSON)
+    shipped_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     created: bool = False
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -115,6 +123,7 @@ async def owe_fulfillment(
     channel_code: str,
     external_order_id: str,
     tracking_number: str,
+    lines: Mapping[str, int],
 ) -> bool:
     """Records the fulfillment owed for a shipment, once; False when it was recorded before."""
     values: dict[str, object] = {
@@ -122,11 +131,18 @@ async def owe_fulfillment(
         "channel_code": channel_code,
         "external_order_id": external_order_id,
         "tracking_number": tracking_number,
+        "lines": json.dumps(dict(lines)),
+        "shipped_at": utcnow(),
         "created": False,
         "attempts": 0,
         "next_attempt_at": utcnow(),
     }
     return await insert_ignoring_conflict(session, FulfillmentRow, values)
+
+
+def shipped_lines(row: FulfillmentRow) -> dict[str, int]:
+    lines: dict[str, int] = json.loads(row.lines)
+    return lines
 
 
 async def fulfillments_due(session: AsyncSession) -> list[FulfillmentRow]:

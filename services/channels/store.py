@@ -248,11 +248,17 @@ class SqlChannelsStore(SqlStore):
                 setattr(row, name, given)
         self.session.add(row)
 
-    async def amazon_accounts(self) -> list[AmazonAccount]:
+    async def amazon_account(self, code: str) -> AmazonAccount | None:
+        found = await self.amazon_accounts(code)
+        return found[0] if found else None
+
+    async def amazon_accounts(self, code: str = "") -> list[AmazonAccount]:
         statement = select(ChannelRow, AmazonAccountRow).where(
             ChannelRow.code == AmazonAccountRow.channel_code,
             ChannelRow.platform == Platform.AMAZON.value,
         )
+        if code:
+            statement = statement.where(ChannelRow.code == code)
         return [
             AmazonAccount(
                 channel.code,

@@ -119,6 +119,7 @@ async def polling(
                 "OMS_CHANNELS_DATABASE_URL": channels_url,
                 "OMS_CHANNELS_GRPC_LISTEN": f"127.0.0.1:{ports[2]}",
                 "OMS_ORDERS_GRPC_TARGET": orders.target,
+                "OMS_INVENTORY_GRPC_TARGET": inventory.target,
                 "OMS_CHANNELS_AMAZON_POLL_SECONDS": "0.3",
             },
             logs,

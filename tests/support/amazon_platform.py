@@ -1,8 +1,10 @@
 """A Selling Partner API for tests, speaking the published shapes: Login with Amazon's token
 endpoint (`POST /auth/o2/token`, refresh_token grant), getOrders (`GET /orders/v0/orders`,
 pages keyed by NextToken) and getOrderItems, serving Amazon's published examples
-(tests/fixtures/amazon/). It refuses an expired access token with 403 and can throttle (429),
-and counts what a test asserts on."""
+(tests/fixtures/amazon/); patchListingsItem (`PATCH /listings/2021-08-01/items/{sellerId}/{sku}`)
+and confirmShipment (`POST /orders/v0/orders/{orderId}/shipmentConfirmation`), recording what
+they were told. It refuses an expired access token with 403, can throttle (429) and be down
+(500 to the outbound calls), and counts what a test asserts on."""
 
 from __future__ import annotations
 
@@ -61,6 +63,13 @@ class FakeAmazon:
     # The query of every getOrders call answered 200, and the order id of every getOrderItems.
     orders_queries: list[dict[str, str]] = field(default_factory=list)
     items_asked: list[str] = field(default_factory=list)
+    # The last quantity set per SKU, every patch body, and every shipment confirmation body
+    # per order; while `down`, the outbound calls answer 500 (counted in `refused`).
+    quantities: dict[str, int] = field(default_factory=dict)
+    patches: list[dict[str, Any]] = field(default_factory=list)
+    confirmations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    down: bool = False
+    refused: int = 0
     _tokens: dict[str, float] = field(default_factory=dict)
     server: uvicorn.Server | None = None
     serving: asyncio.Task[None] | None = None
@@ -115,12 +124,59 @@ class FakeAmazon:
                 return JSONResponse(self.items_of[order_id])
         return JSONResponse(self.items[next_token])
 
+    def _down(self) -> Response | None:
+        if not self.down:
+            return None
+        self.refused += 1
+        errors = [{"code": "InternalFailure", "message": "We encountered an internal error"}]
+        return JSONResponse({"errors": errors}, status_code=500)
+
+    async def patch_listings_item(self, request: Request) -> Response:
+        refused = self._refusal(request) or self._down()
+        if refused is not None:
+            return refused
+        body = await request.json()
+        sku = request.path_params["sku"]
+        assert request.query_params.get("marketplaceIds"), "marketplaceIds is required"
+        (patch,) = body["patches"]
+        assert body["productType"] and patch["op"] == "replace", body
+        assert patch["path"] == "/attributes/fulfillment_availability", body
+        (availability,) = patch["value"]
+        assert availability["fulfillment_channel_code"] == "DEFAULT", body
+        self.patches.append(body)
+        self.quantities[sku] = availability["quantity"]
+        answer = {"sku": sku, "status": "ACCEPTED", "submissionId": "f1dc2914", "issues": []}
+        return JSONResponse(answer)
+
+    async def confirm_shipment(self, request: Request) -> Response:
+        refused = self._refusal(request) or self._down()
+        if refused is not None:
+            return refused
+        body = await request.json()
+        package = body["packageDetail"]
+        required = ("packageReferenceId", "carrierCode", "trackingNumber", "shipDate")
+        assert body["marketplaceId"] and all(package[k] for k in required), body
+        assert package["orderItems"], body
+        order_id = request.path_params["order_id"]
+        self.confirmations.setdefault(order_id, []).append(body)
+        return Response(status_code=204)
+
     async def start(self) -> None:
         app = Starlette(
             routes=[
                 Route("/auth/o2/token", self.token, methods=["POST"]),
                 Route("/orders/v0/orders", self.get_orders),
                 Route("/orders/v0/orders/{order_id}/orderItems", self.get_order_items),
+                Route(
+                    "/orders/v0/orders/{order_id}/shipmentConfirmation",
+                    self.confirm_shipment,
+                    methods=["POST"],
+                ),
+                Route(
+                    "/listings/2021-08-01/items/{seller_id}/{sku}",
+                    self.patch_listings_item,
+                    methods=["PATCH"],
+                ),
             ]
         )
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")

@@ -1,0 +1,103 @@
+"""The outbound adapters, one per kind of platform: Shopify over its Admin API, Amazon over the
+Selling Partner API (Listings Items for quantities, Orders v0 for shipment confirmations).
+Neither is called inside a unit of work; each raises PlatformUnavailable when it must be asked
+again later."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from services.channels.amazon_api import AmazonUnavailable, SellingPartnerApis
+from services.channels.amazon_poller import all_items
+from services.channels.domain.model import AmazonAccount, Channel, Platform
+from services.channels.ports import SalesPlatform, ShippedShipment
+from services.channels.shopify_admin import PlatformUnavailable, ShopifyAdmin, ShopifyShop
+from services.channels.store import SqlChannelsStore
+from services.kernel.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+# We do not know the carrier's name: Amazon takes "Other" with the tracking number.
+AMAZON_CARRIER = "Other"
+
+
+def shop_of(channel: Channel) -> ShopifyShop:
+    """The shop's Admin API: `apiBaseUrl` when the connection sets one, else the shop's own."""
+    return ShopifyShop(channel.api_base_url or f"https://{channel.account}", channel.access_token)
+
+
+class ShopifyPlatform:
+    def __init__(self, admin: ShopifyAdmin) -> None:
+        self._admin = admin
+
+    async def push_availability(self, channel: Channel, available: Mapping[str, int]) -> None:
+        await self._admin.set_available(shop_of(channel), available)
+
+    async def confirm_shipment(self, channel: Channel, shipment: ShippedShipment) -> None:
+        await self._admin.fulfill(
+            shop_of(channel), shipment.external_order_id, shipment.tracking_number
+        )
+
+
+class AmazonPlatform:
+    def __init__(self, uow: UnitOfWork[SqlChannelsStore], apis: SellingPartnerApis) -> None:
+        self._uow = uow
+        self._apis = apis
+
+    async def push_availability(self, channel: Channel, available: Mapping[str, int]) -> None:
+        """SKU by SKU (Listings Items has no batch patch), each call waiting for the bucket. A
+        SKU Amazon refuses (not listed there) is skipped, as Shopify skips unknown SKUs."""
+        account = await self._account(channel)
+        api = self._apis.of(account)
+        try:
+            for sku, units in available.items():
+                if not await api.set_quantity(
+                    account.seller_id, account.marketplace_id, sku, units
+                ):
+                    log.warning("Amazon channel %s refused the quantity of %s", channel.code, sku)
+        except AmazonUnavailable as error:
+            raise PlatformUnavailable(str(error)) from None
+
+    async def confirm_shipment(self, channel: Channel, shipment: ShippedShipment) -> None:
+        """One package per shipment, its lines by Amazon's order item ids (asked of Amazon:
+        we keep SKUs, Amazon wants its own item ids)."""
+        account = await self._account(channel)
+        api = self._apis.of(account)
+        try:
+            items = await all_items(api, shipment.external_order_id)
+            item_of = {i.get("SellerSKU"): i.get("OrderItemId") for i in items}
+            package = {
+                "packageReferenceId": shipment.shipment_id,
+                "carrierCode": AMAZON_CARRIER,
+                "trackingNumber": shipment.tracking_number,
+                "shipDate": shipment.shipped_at.isoformat().replace("+00:00", "Z"),
+                "orderItems": [
+                    {"orderItemId": item_of[sku], "quantity": units}
+                    for sku, units in shipment.lines.items()
+                    if item_of.get(sku)
+                ],
+            }
+            body = {"marketplaceId": account.marketplace_id, "packageDetail": package}
+            await api.confirm_shipment(shipment.external_order_id, body)
+        except AmazonUnavailable as error:
+            raise PlatformUnavailable(str(error)) from None
+
+    async def _account(self, channel: Channel) -> AmazonAccount:
+        async with self._uow.read() as store:
+            account = await store.amazon_account(channel.code)
+        if account is None:
+            raise PlatformUnavailable(f"{channel.code} has no Amazon account")
+        return account
+
+
+class Platforms:
+    """The adapter for each kind of platform that is told of availability and shipments."""
+
+    KINDS = (Platform.SHOPIFY, Platform.AMAZON)
+
+    def __init__(self, shopify: SalesPlatform, amazon: SalesPlatform) -> None:
+        self._by_kind = {Platform.SHOPIFY: shopify, Platform.AMAZON: amazon}
+
+    def of(self, channel: Channel) -> SalesPlatform:
+        return self._by_kind[channel.platform]
