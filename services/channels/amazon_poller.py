@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from datetime import UTC, datetime, timedelta
 
-from oms.events.v1 import channels_pb2 as events
 from services.channels.amazon_api import AmazonUnavailable, SellingPartnerApi, SellingPartnerApis
 from services.channels.domain import amazon
 from services.channels.domain.model import AmazonAccount, MappedOrder, ShipTo
-from services.channels.service import ChannelsService
+from services.channels.service import ChannelsService, receive_order
 from services.channels.store import ChannelsStore
 from services.kernel.bounds import MAX_LINES
 from services.kernel.db import utcnow
@@ -94,7 +92,7 @@ class AmazonPoller:
         recorded = []
         async with self._service.uow.write() as store:
             for order in mapped:
-                if await _add(store, channel_code, order):
+                if await receive_order(store, channel_code, order):
                     recorded.append(order.external_id)
             for bad in unreadable:
                 await _park(store, channel_code, bad)
@@ -120,45 +118,14 @@ async def all_items(api: SellingPartnerApi, amazon_order_id: str) -> list[dict[s
             return items
 
 
-async def _add(store: ChannelsStore, channel_code: str, order: MappedOrder) -> bool:
-    channel_order_id = str(uuid.uuid4())
-    added: bool = await store.add_order(channel_order_id, channel_code, order)
-    if added:
-        store.record(
-            events.ChannelOrderReceived(
-                channel_order_id=channel_order_id,
-                channel_code=channel_code,
-                external_id=order.external_id,
-            )
-        )
-    return added
-
-
 async def _park(store: ChannelsStore, channel_code: str, bad: amazon.UnreadableOrder) -> None:
     """Records an order that cannot be read as an exception with the reason, once: the back
     office sees it, and the channel's later orders are not held up by it."""
     if not bad.amazon_order_id:
         log.warning("Amazon channel %s: an order without an id skipped: %s", channel_code, bad)
         return
-    channel_order_id = str(uuid.uuid4())
     order = MappedOrder(bad.amazon_order_id, "", ShipTo(), ())
-    if await store.add_order(channel_order_id, channel_code, order, bad.problem):
-        store.record(
-            events.ChannelOrderReceived(
-                channel_order_id=channel_order_id,
-                channel_code=channel_code,
-                external_id=bad.amazon_order_id,
-            )
-        )
-        store.record(
-            events.ChannelOrderParked(
-                channel_order_id=channel_order_id,
-                channel_code=channel_code,
-                external_id=bad.amazon_order_id,
-                problem_code=bad.problem.code,
-                problem=bad.problem.message,
-            )
-        )
+    await receive_order(store, channel_code, order, bad.problem)
 
 
 def amazon_poll_worker(poller: AmazonPoller, interval: timedelta) -> PeriodicWorker:

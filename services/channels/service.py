@@ -151,7 +151,7 @@ class ChannelsService:
                 raise DomainError(
                     ErrorCode.NOT_FOUND, f"no wholesale channel {channel_code}", "channel"
                 )
-            new = {o.external_id for o in orders if await _receive(store, channel_code, o)}
+            new = {o.external_id for o in orders if await receive_order(store, channel_code, o)}
             found = [await store.order_by_external_id(channel_code, o.external_id) for o in orders]
         recorded = [x for x in found if x is not None]
         self._place_later([x.id for x in recorded if x.order.external_id in new])
@@ -254,7 +254,7 @@ async def _apply(
     """Applies a verified, first delivery; the channel order to advance after the commit."""
     if topic == "orders/create":
         order = shopify.map_order(payload)
-        await _receive(store, channel_code, order)
+        await receive_order(store, channel_code, order)
         found = await store.order_by_external_id(channel_code, order.external_id)
         return found.id if found else None
     if topic == "orders/cancelled":
@@ -272,19 +272,32 @@ async def _apply(
     return None
 
 
-async def _receive(store: ChannelsStore, channel_code: str, order: MappedOrder) -> bool:
-    """Records a platform's order once, with its event; False when the channel has it."""
+async def receive_order(
+    store: ChannelsStore, channel_code: str, order: MappedOrder, problem: Problem | None = None
+) -> str | None:
+    """Records a platform's order once, with its event (and, with a `problem`, parked as an
+    exception with ChannelOrderParked); its id, or None when the channel has it already."""
     channel_order_id = str(uuid.uuid4())
-    added: bool = await store.add_order(channel_order_id, channel_code, order)
-    if added:
+    if not await store.add_order(channel_order_id, channel_code, order, problem):
+        return None
+    store.record(
+        events.ChannelOrderReceived(
+            channel_order_id=channel_order_id,
+            channel_code=channel_code,
+            external_id=order.external_id,
+        )
+    )
+    if problem is not None:
         store.record(
-            events.ChannelOrderReceived(
+            events.ChannelOrderParked(
                 channel_order_id=channel_order_id,
                 channel_code=channel_code,
                 external_id=order.external_id,
+                problem_code=problem.code,
+                problem=problem.message,
             )
         )
-    return added
+    return channel_order_id
 
 
 async def _cancel(store: ChannelsStore, channel_code: str, external_id: str) -> str | None:
