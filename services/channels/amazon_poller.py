@@ -44,8 +44,14 @@ class AmazonPoller:
         try:
             async with asyncio.timeout(POLL_DEADLINE_SECONDS):
                 await self.poll(account)
-        except (AmazonUnavailable, DomainError, TimeoutError) as error:
-            log.warning("Amazon channel %s not polled: %s", account.channel_code, error)
+        except Exception as error:  # any fault skips this channel's round; the others go on
+            expected = isinstance(error, AmazonUnavailable | DomainError | TimeoutError)
+            log.warning(
+                "Amazon channel %s not polled: %s",
+                account.channel_code,
+                error,
+                exc_info=not expected,
+            )
 
     async def poll(self, account: AmazonAccount) -> None:
         """One getOrders query, all its pages. Each page's orders are recorded in one unit of

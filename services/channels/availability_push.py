@@ -102,12 +102,19 @@ class AvailabilityPush:
         try:
             available = await self._inventory.availability(code, list(batch))
             await self._platforms.of(channel).push_availability(channel, available)
-        except (PlatformUnavailable, grpc.aio.AioRpcError) as error:
+        except Exception as error:  # any fault backs this channel off; the others go on
+            expected = isinstance(error, PlatformUnavailable | grpc.aio.AioRpcError)
             failures = self._failures.get(code, 0) + 1
             self._failures[code] = failures
             wait = wait_after(failures).total_seconds()
             self._not_before[code] = time.monotonic() + wait
-            log.warning("availability push to %s postponed %.1fs: %s", code, wait, error)
+            log.warning(
+                "availability push to %s postponed %.1fs: %s",
+                code,
+                wait,
+                error,
+                exc_info=not expected,
+            )
             return
         self._failures.pop(code, None)
         self._not_before.pop(code, None)

@@ -73,9 +73,14 @@ class FulfillmentPush:
                 )
                 await self._platforms.of(channel).confirm_shipment(channel, shipment)
                 created, retry_at = True, utcnow()
-            except PlatformUnavailable as error:
+            except Exception as error:  # any fault postpones this one; the others go on
                 created, retry_at = False, utcnow() + wait_after(owed.attempts + 1)
-                log.warning("fulfillment of shipment %s postponed: %s", owed.shipment_id, error)
+                log.warning(
+                    "fulfillment of shipment %s postponed: %s",
+                    owed.shipment_id,
+                    error,
+                    exc_info=not isinstance(error, PlatformUnavailable),
+                )
             async with self.uow.write() as store:
                 await push_store.fulfillment_outcome(
                     store.session, owed.shipment_id, created, retry_at
