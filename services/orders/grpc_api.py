@@ -56,6 +56,7 @@ def routing_to_proto(plan: RoutingPlan) -> pb.Routing:
                 shipping_cents=p.shipping_cents,
                 handling_cents=p.handling_cents,
                 extra_parcel_cents=p.extra_parcel_cents,
+                backlog_cents=p.backlog_cents,
                 total_cents=p.total_cents,
                 units=sum(q for _, q in p.lines),
             )
@@ -200,3 +201,13 @@ class OrdersGrpc(OrdersServiceServicer):
     ) -> pb.PendingOrdersSummary:
         count, oldest = await self._service.pending_summary(caller_of(context))
         return pb.PendingOrdersSummary(pending_orders=count, oldest_pending_minutes=oldest)
+
+    async def GetShipBacklog(
+        self, request: pb.ShipBacklogRequest, context: ServicerContext
+    ) -> pb.ShipBacklogResponse:
+        backlog = await self._service.ship_backlog(list(request.location_codes))
+        return pb.ShipBacklogResponse(
+            backlogs=[
+                pb.LocationShipBacklog(location_code=c, backlog=n) for c, n in backlog.items()
+            ]
+        )

@@ -146,6 +146,11 @@ def _candidates(options: Sequence[pb.SourcingOption]) -> list[Candidate]:
             latitude=option.location.latitude,
             longitude=option.location.longitude,
             available={units.sku: units.available for units in option.available},
+            daily_capacity=(
+                option.location.daily_ship_capacity
+                if option.location.HasField("daily_ship_capacity")
+                else None
+            ),
         )
         for option in options
     ]

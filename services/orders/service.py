@@ -19,19 +19,22 @@ call to inventory, so a slow inventory never holds an order's lock. The queries 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from oms.events.v1 import orders_pb2 as events
 from services.kernel import bounds
+from services.kernel.capacity import Crossing, crossing
 from services.kernel.caller import INTERNAL, Caller, require_runs_the_business
 from services.kernel.db import utcnow
 from services.kernel.errors import DomainError, ErrorCode
 from services.kernel.unit_of_work import UnitOfWork
 from services.orders.domain import rules
 from services.orders.domain.model import NewOrder, Order, OrderStatus, Shipment, ShipmentStatus
-from services.orders.domain.routing import RoutingPlan, plan_order
+from services.orders.domain.routing import Candidate, RoutingPlan, plan_order
 from services.orders.inventory_client import Inventory
 from services.orders.settings import OrdersSettings
 from services.orders.store import OrdersStore
@@ -115,6 +118,7 @@ class OrdersService:
         for _attempt in range(REPLAN_ATTEMPTS):
             candidates, unknown, made_from = await self._inventory.sourcing_options(sorted(units))
             rules.require_known_skus(new.lines, unknown)
+            candidates = await self._with_backlog(candidates)
             sources = rules.units_by_source(units, made_from)
             plan = plan_order(sources, candidates, ship_to, new.split_policy, self._cost_model)
             if plan is None:
@@ -122,6 +126,17 @@ class OrdersService:
             if await self._inventory.reserve(order_id, rules.lines_to_hold(plan)):
                 return plan, made_from
         raise rules.short_of_stock(new.split_policy)
+
+    async def _with_backlog(self, candidates: Sequence[Candidate]) -> list[Candidate]:
+        """The candidates with their ship backlog, for those that declared a daily capacity.
+        Read in a unit of work of its own, before the hold: see routing.py on what two
+        placements at once may both see."""
+        limited = [c.code for c in candidates if c.daily_capacity is not None]
+        if not limited:
+            return list(candidates)
+        async with self.uow.read() as store:
+            backlog = await store.ship_backlog(limited)
+        return [dataclasses.replace(c, backlog=backlog.get(c.code, 0)) for c in candidates]
 
     async def _abandon(self, order_id: str) -> None:
         """Compensates a placement that will not happen: nothing stays held, no order stays."""
@@ -219,6 +234,9 @@ class OrdersService:
         async with self.uow.write() as store:
             order = _visible(await store.lock_order(order_id), order_id)
             rules.require_cancellable(order.status, _statuses(order))
+            unshipped = [s for s in order.shipments if s.status in rules.UNSHIPPED]
+            released = Counter({s.location_code: -1 for s in unshipped})
+            await record_capacity_crossings(store, released, rules.ship_capacities(order.routing))
             cancelled = await store.mark_cancelled(order_id)
             store.record(events.OrderCancelled(order_id=order_id))
         return rules.shown_to(cancelled, caller)
@@ -278,6 +296,8 @@ class OrdersService:
             if shipment.status is ShipmentStatus.SHIPPED:
                 return
             status = rules.status_once_shipped(order.shipments, shipment_id)
+            capacities = rules.ship_capacities(order.routing)
+            await record_capacity_crossings(store, {shipment.location_code: -1}, capacities)
             await store.mark_shipped(shipment_id, tracking_number, serial_numbers, status)
             store.record(
                 events.ShipmentShipped(
@@ -328,6 +348,15 @@ class OrdersService:
             count, oldest = await store.waiting_orders(rules.PENDING)
         return rules.pending_summary(count, oldest, utcnow())
 
+    async def ship_backlog(self, location_codes: Sequence[str]) -> dict[str, int]:
+        """Shipments allocated and not shipped at each location asked about (0 for none), at
+        most MAX_IDS locations."""
+        bounds.require_count(location_codes, "location_codes", rules.MAX_IDS, "locationCodes")
+        codes = [bounds.require_code(c, "location_codes", "locationCodes") for c in location_codes]
+        async with self.uow.read() as store:
+            counts = await store.ship_backlog(codes)
+        return {code: counts.get(code, 0) for code in codes}
+
     async def _order_by_external_id(self, channel: str, external_id: str) -> Order | None:
         async with self.uow.read() as store:
             return await store.order_by_external_id(channel, external_id)
@@ -354,6 +383,8 @@ async def allocate(
         Shipment(str(uuid.uuid4()), location_code, ShipmentStatus.ALLOCATED, lines)
         for location_code, lines in rules.as_ordered(parcels, claim.lines, made_from)
     ]
+    opened = Counter(s.location_code for s in shipments)
+    await record_capacity_crossings(store, opened, rules.ship_capacities(plan))
     order = await store.allocate(order_id, plan, shipments)
     store.record(
         events.OrderPlaced(
@@ -406,6 +437,32 @@ async def allocate_backorder(
     if order is not None:
         # The plan names exactly the lines promised, now held; a claim has no plan yet.
         await allocate(store, order_id, order.routing, {}, () if order.routing else held)
+
+
+async def record_capacity_crossings(
+    store: OrdersStore, change: Mapping[str, int], capacities: Mapping[str, int]
+) -> None:
+    """Records, in the caller's unit of work and before it applies `change` (shipments per
+    location opening or leaving the backlog), the event of each location whose ship backlog
+    the change takes to its daily capacity or back under it."""
+    limited = sorted(code for code, delta in change.items() if delta and code in capacities)
+    if not limited:
+        return
+    before = await store.ship_backlog(limited)
+    for code in limited:
+        was, capacity = before.get(code, 0), capacities[code]
+        now = was + change[code]
+        crossed = crossing(was, now, capacity)
+        if crossed is Crossing.REACHED:
+            store.record(
+                events.ShipCapacityReached(location_code=code, backlog=now, daily_capacity=capacity)
+            )
+        elif crossed is Crossing.BACK_UNDER:
+            store.record(
+                events.ShipBacklogBackUnderCapacity(
+                    location_code=code, backlog=now, daily_capacity=capacity
+                )
+            )
 
 
 def _still_placing() -> DomainError:

@@ -127,6 +127,11 @@ class OrdersStore(Store, Protocol):
         """How many orders are in one of `statuses`, and when the oldest of them was placed."""
         ...
 
+    async def ship_backlog(self, location_codes: Sequence[str]) -> dict[str, int]:
+        """Per location asked about, its shipments allocated and not shipped (a location with
+        none is left out)."""
+        ...
+
 
 class OrderRow(SQLModel, table=True):
     __tablename__ = "orders"
@@ -166,6 +171,8 @@ class OrderLineRow(SQLModel, table=True):
 
 class ShipmentRow(SQLModel, table=True):
     __tablename__ = "shipment"
+    # A location's ship backlog is counted at every placement.
+    __table_args__ = (Index("ix_shipment_location_status", "location_code", "status"),)
 
     id: str = Field(primary_key=True, max_length=36)
     order_id: str = Field(foreign_key="orders.id", index=True, max_length=36)
@@ -394,6 +401,19 @@ class SqlOrdersStore(SqlStore):
         if oldest is not None and oldest.tzinfo is None:
             oldest = oldest.replace(tzinfo=UTC)
         return int(count), oldest
+
+    async def ship_backlog(self, location_codes: Sequence[str]) -> dict[str, int]:
+        if not location_codes:
+            return {}
+        statement = (
+            select(ShipmentRow.location_code, func.count())
+            .where(
+                col(ShipmentRow.location_code).in_(location_codes),
+                col(ShipmentRow.status).in_([s.value for s in rules.UNSHIPPED]),
+            )
+            .group_by(ShipmentRow.location_code)
+        )
+        return {code: int(n) for code, n in (await self.session.exec(statement)).all()}
 
     async def _locked_row(self, order_id: str) -> OrderRow | None:
         # populate_existing: a row read earlier in this unit of work is refreshed, not reused.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -189,6 +191,15 @@ class MemoryOrdersStore(MemoryStore[OrdersData]):
         waiting = [o.placed_at for o in self.data.orders.values() if o.status in statuses]
         return len(waiting), min(waiting, default=None)
 
+    async def ship_backlog(self, location_codes: Sequence[str]) -> dict[str, int]:
+        counts = Counter(
+            s.location_code
+            for o in self.data.orders.values()
+            for s in o.shipments
+            if s.status in rules.UNSHIPPED and s.location_code in location_codes
+        )
+        return dict(counts)
+
     def _save(self, order: Order) -> Order:
         self.data.orders[order.id] = order
         self.data.updated_at[order.id] = utcnow()
@@ -215,6 +226,7 @@ class Location:
     kind: str
     latitude: float
     longitude: float
+    daily_ship_capacity: int | None = None
 
 
 @dataclass
@@ -320,7 +332,14 @@ class MemoryInventory:
             available = {sku: units for sku, units in available.items() if units > 0}
             if available:
                 candidates.append(
-                    Candidate(code, location.kind, location.latitude, location.longitude, available)
+                    Candidate(
+                        code,
+                        location.kind,
+                        location.latitude,
+                        location.longitude,
+                        available,
+                        location.daily_ship_capacity,
+                    )
                 )
         unknown = [sku for sku in skus if sku not in self.skus and sku not in made_from]
         return candidates, unknown, made_from

@@ -194,3 +194,62 @@ class ShipmentShipped(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ShipmentShipped: _TypeAlias = ShipmentShipped  # noqa: Y015
+
+@_typing.final
+class ShipCapacityReached(_message.Message):
+    """A location's shipments allocated and not shipped reached its daily ship capacity: routing
+    uses it only when no other location can serve an order.
+    Subject: oms.orders.ship_capacity_reached.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOCATION_CODE_FIELD_NUMBER: _builtins.int
+    BACKLOG_FIELD_NUMBER: _builtins.int
+    DAILY_CAPACITY_FIELD_NUMBER: _builtins.int
+    location_code: _builtins.str
+    backlog: _builtins.int
+    daily_capacity: _builtins.int
+    def __init__(
+        self,
+        *,
+        location_code: _builtins.str = ...,
+        backlog: _builtins.int = ...,
+        daily_capacity: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["backlog", b"backlog", "daily_capacity", b"daily_capacity", "location_code", b"location_code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShipCapacityReached: _TypeAlias = ShipCapacityReached  # noqa: Y015
+
+@_typing.final
+class ShipBacklogBackUnderCapacity(_message.Message):
+    """A location's ship backlog went back under its daily capacity.
+    Subject: oms.orders.ship_backlog_back_under_capacity.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOCATION_CODE_FIELD_NUMBER: _builtins.int
+    BACKLOG_FIELD_NUMBER: _builtins.int
+    DAILY_CAPACITY_FIELD_NUMBER: _builtins.int
+    location_code: _builtins.str
+    backlog: _builtins.int
+    daily_capacity: _builtins.int
+    def __init__(
+        self,
+        *,
+        location_code: _builtins.str = ...,
+        backlog: _builtins.int = ...,
+        daily_capacity: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["backlog", b"backlog", "daily_capacity", b"daily_capacity", "location_code", b"location_code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShipBacklogBackUnderCapacity: _TypeAlias = ShipBacklogBackUnderCapacity  # noqa: Y015

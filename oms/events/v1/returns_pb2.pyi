@@ -223,3 +223,62 @@ class RefundIssued(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RefundIssued: _TypeAlias = RefundIssued  # noqa: Y015
+
+@_typing.final
+class InspectionCapacityReached(_message.Message):
+    """A location's returns on their way or received and not inspected reached its daily
+    inspection capacity: new returns go to another hub within reach, else the DC.
+    Subject: oms.returns.inspection_capacity_reached.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOCATION_CODE_FIELD_NUMBER: _builtins.int
+    BACKLOG_FIELD_NUMBER: _builtins.int
+    DAILY_CAPACITY_FIELD_NUMBER: _builtins.int
+    location_code: _builtins.str
+    backlog: _builtins.int
+    daily_capacity: _builtins.int
+    def __init__(
+        self,
+        *,
+        location_code: _builtins.str = ...,
+        backlog: _builtins.int = ...,
+        daily_capacity: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["backlog", b"backlog", "daily_capacity", b"daily_capacity", "location_code", b"location_code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InspectionCapacityReached: _TypeAlias = InspectionCapacityReached  # noqa: Y015
+
+@_typing.final
+class InspectionBacklogBackUnderCapacity(_message.Message):
+    """A location's inspection backlog went back under its daily capacity.
+    Subject: oms.returns.inspection_backlog_back_under_capacity.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOCATION_CODE_FIELD_NUMBER: _builtins.int
+    BACKLOG_FIELD_NUMBER: _builtins.int
+    DAILY_CAPACITY_FIELD_NUMBER: _builtins.int
+    location_code: _builtins.str
+    backlog: _builtins.int
+    daily_capacity: _builtins.int
+    def __init__(
+        self,
+        *,
+        location_code: _builtins.str = ...,
+        backlog: _builtins.int = ...,
+        daily_capacity: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["backlog", b"backlog", "daily_capacity", b"daily_capacity", "location_code", b"location_code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InspectionBacklogBackUnderCapacity: _TypeAlias = InspectionBacklogBackUnderCapacity  # noqa: Y015

@@ -258,6 +258,7 @@ class ParcelCost(_message.Message):
     EXTRA_PARCEL_CENTS_FIELD_NUMBER: _builtins.int
     TOTAL_CENTS_FIELD_NUMBER: _builtins.int
     UNITS_FIELD_NUMBER: _builtins.int
+    BACKLOG_CENTS_FIELD_NUMBER: _builtins.int
     location_code: _builtins.str
     location_kind: _builtins.str
     distance_km: _builtins.float
@@ -266,6 +267,8 @@ class ParcelCost(_message.Message):
     extra_parcel_cents: _builtins.int
     total_cents: _builtins.int
     units: _builtins.int
+    backlog_cents: _builtins.int
+    """The charge for the location's orders waiting past a day's capacity; 0 under it."""
     def __init__(
         self,
         *,
@@ -277,10 +280,11 @@ class ParcelCost(_message.Message):
         extra_parcel_cents: _builtins.int = ...,
         total_cents: _builtins.int = ...,
         units: _builtins.int = ...,
+        backlog_cents: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["distance_km", b"distance_km", "extra_parcel_cents", b"extra_parcel_cents", "handling_cents", b"handling_cents", "location_code", b"location_code", "location_kind", b"location_kind", "shipping_cents", b"shipping_cents", "total_cents", b"total_cents", "units", b"units"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["backlog_cents", b"backlog_cents", "distance_km", b"distance_km", "extra_parcel_cents", b"extra_parcel_cents", "handling_cents", b"handling_cents", "location_code", b"location_code", "location_kind", b"location_kind", "shipping_cents", b"shipping_cents", "total_cents", b"total_cents", "units", b"units"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -673,3 +677,65 @@ class PendingOrdersSummary(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PendingOrdersSummary: _TypeAlias = PendingOrdersSummary  # noqa: Y015
+
+@_typing.final
+class ShipBacklogRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOCATION_CODES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def location_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        location_codes: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["location_codes", b"location_codes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShipBacklogRequest: _TypeAlias = ShipBacklogRequest  # noqa: Y015
+
+@_typing.final
+class LocationShipBacklog(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOCATION_CODE_FIELD_NUMBER: _builtins.int
+    BACKLOG_FIELD_NUMBER: _builtins.int
+    location_code: _builtins.str
+    backlog: _builtins.int
+    def __init__(
+        self,
+        *,
+        location_code: _builtins.str = ...,
+        backlog: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["backlog", b"backlog", "location_code", b"location_code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LocationShipBacklog: _TypeAlias = LocationShipBacklog  # noqa: Y015
+
+@_typing.final
+class ShipBacklogResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BACKLOGS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def backlogs(self) -> _containers.RepeatedCompositeFieldContainer[Global___LocationShipBacklog]: ...
+    def __init__(
+        self,
+        *,
+        backlogs: _abc.Iterable[Global___LocationShipBacklog] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["backlogs", b"backlogs"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShipBacklogResponse: _TypeAlias = ShipBacklogResponse  # noqa: Y015

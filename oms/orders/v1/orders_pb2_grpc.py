@@ -72,6 +72,11 @@ class OrdersServiceStub:
                 request_serializer=oms_dot_orders_dot_v1_dot_orders__pb2.PendingOrdersSummaryRequest.SerializeToString,
                 response_deserializer=oms_dot_orders_dot_v1_dot_orders__pb2.PendingOrdersSummary.FromString,
                 _registered_method=True)
+        self.GetShipBacklog = channel.unary_unary(
+                '/oms.orders.v1.OrdersService/GetShipBacklog',
+                request_serializer=oms_dot_orders_dot_v1_dot_orders__pb2.ShipBacklogRequest.SerializeToString,
+                response_deserializer=oms_dot_orders_dot_v1_dot_orders__pb2.ShipBacklogResponse.FromString,
+                _registered_method=True)
 
 
 class OrdersServiceServicer:
@@ -126,6 +131,13 @@ class OrdersServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetShipBacklog(self, request, context):
+        """Shipments allocated and not shipped at each location asked about (0 for none).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrdersServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -163,6 +175,11 @@ def add_OrdersServiceServicer_to_server(servicer, server):
                     servicer.GetPendingOrdersSummary,
                     request_deserializer=oms_dot_orders_dot_v1_dot_orders__pb2.PendingOrdersSummaryRequest.FromString,
                     response_serializer=oms_dot_orders_dot_v1_dot_orders__pb2.PendingOrdersSummary.SerializeToString,
+            ),
+            'GetShipBacklog': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetShipBacklog,
+                    request_deserializer=oms_dot_orders_dot_v1_dot_orders__pb2.ShipBacklogRequest.FromString,
+                    response_serializer=oms_dot_orders_dot_v1_dot_orders__pb2.ShipBacklogResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -357,6 +374,33 @@ class OrdersService:
             '/oms.orders.v1.OrdersService/GetPendingOrdersSummary',
             oms_dot_orders_dot_v1_dot_orders__pb2.PendingOrdersSummaryRequest.SerializeToString,
             oms_dot_orders_dot_v1_dot_orders__pb2.PendingOrdersSummary.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetShipBacklog(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.orders.v1.OrdersService/GetShipBacklog',
+            oms_dot_orders_dot_v1_dot_orders__pb2.ShipBacklogRequest.SerializeToString,
+            oms_dot_orders_dot_v1_dot_orders__pb2.ShipBacklogResponse.FromString,
             options,
             channel_credentials,
             insecure,

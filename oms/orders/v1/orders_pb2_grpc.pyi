@@ -50,6 +50,8 @@ class OrdersServiceStub:
     CancelOrder: _grpc.UnaryUnaryMultiCallable[_orders_pb2.CancelOrderRequest, _orders_pb2.Order]
     ShipShipment: _grpc.UnaryUnaryMultiCallable[_orders_pb2.ShipShipmentRequest, _orders_pb2.ShipShipmentResponse]
     GetPendingOrdersSummary: _grpc.UnaryUnaryMultiCallable[_orders_pb2.PendingOrdersSummaryRequest, _orders_pb2.PendingOrdersSummary]
+    GetShipBacklog: _grpc.UnaryUnaryMultiCallable[_orders_pb2.ShipBacklogRequest, _orders_pb2.ShipBacklogResponse]
+    """Shipments allocated and not shipped at each location asked about (0 for none)."""
 
 @_typing.type_check_only
 class OrdersServiceAsyncStub(OrdersServiceStub):
@@ -71,6 +73,8 @@ class OrdersServiceAsyncStub(OrdersServiceStub):
     CancelOrder: _aio.UnaryUnaryMultiCallable[_orders_pb2.CancelOrderRequest, _orders_pb2.Order]  # type: ignore[assignment]
     ShipShipment: _aio.UnaryUnaryMultiCallable[_orders_pb2.ShipShipmentRequest, _orders_pb2.ShipShipmentResponse]  # type: ignore[assignment]
     GetPendingOrdersSummary: _aio.UnaryUnaryMultiCallable[_orders_pb2.PendingOrdersSummaryRequest, _orders_pb2.PendingOrdersSummary]  # type: ignore[assignment]
+    GetShipBacklog: _aio.UnaryUnaryMultiCallable[_orders_pb2.ShipBacklogRequest, _orders_pb2.ShipBacklogResponse]  # type: ignore[assignment]
+    """Shipments allocated and not shipped at each location asked about (0 for none)."""
 
 class OrdersServiceServicer(metaclass=_abc_1.ABCMeta):
     """Every call may carry whom it is for in its metadata (oms-caller-role, -subject, -location):
@@ -131,5 +135,13 @@ class OrdersServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _orders_pb2.PendingOrdersSummaryRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_orders_pb2.PendingOrdersSummary, _abc.Awaitable[_orders_pb2.PendingOrdersSummary]]: ...
+
+    @_abc_1.abstractmethod
+    def GetShipBacklog(
+        self,
+        request: _orders_pb2.ShipBacklogRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_orders_pb2.ShipBacklogResponse, _abc.Awaitable[_orders_pb2.ShipBacklogResponse]]:
+        """Shipments allocated and not shipped at each location asked about (0 for none)."""
 
 def add_OrdersServiceServicer_to_server(servicer: OrdersServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

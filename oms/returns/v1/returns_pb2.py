@@ -24,23 +24,23 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1coms/returns/v1/returns.proto\x12\x0eoms.returns.v1\"\x8b\x01\n\x0b\x43oordinates\x12\x15\n\x08latitude\x18\x01 \x01(\x01H\x00\x88\x01\x01\x12\x16\n\tlongitude\x18\x02 \x01(\x01H\x01\x88\x01\x01\x12\x13\n\x0bpostal_code\x18\x03 \x01(\t\x12\x0c\n\x04\x63ity\x18\x04 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x05 \x01(\tB\x0b\n\t_latitudeB\x0c\n\n_longitude\"\xdd\x01\n\nReturnLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12,\n\x06reason\x18\x07 \x01(\x0e\x32\x1c.oms.returns.v1.ReturnReason\x12$\n\x05grade\x18\x08 \x01(\x0e\x32\x15.oms.returns.v1.Grade\x12\x30\n\x0b\x64isposition\x18\t \x01(\x0e\x32\x1b.oms.returns.v1.Disposition\x12\x18\n\x10settled_quantity\x18\x06 \x01(\x03J\x04\x08\x03\x10\x04J\x04\x08\x04\x10\x05J\x04\x08\x05\x10\x06\"}\n\x06Refund\x12\n\n\x02id\x18\x01 \x01(\t\x12,\n\x06status\x18\x02 \x01(\x0e\x32\x1c.oms.returns.v1.RefundStatus\x12\x14\n\x0c\x61mount_cents\x18\x03 \x01(\x03\x12\x10\n\x08provider\x18\x04 \x01(\t\x12\x11\n\tissued_at\x18\x05 \x01(\t\"\xc3\x03\n\x06Return\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12,\n\x06status\x18\x03 \x01(\x0e\x32\x1c.oms.returns.v1.ReturnStatus\x12\x18\n\x10\x64\x65stination_code\x18\x04 \x01(\t\x12\x18\n\x10\x64\x65stination_kind\x18\x05 \x01(\t\x12\x1c\n\x14\x65stimated_cost_cents\x18\x06 \x01(\x03\x12\x1e\n\x16\x63\x65ntralized_cost_cents\x18\x07 \x01(\x03\x12)\n\x05lines\x18\x08 \x03(\x0b\x32\x1a.oms.returns.v1.ReturnLine\x12\x13\n\x0b\x66raud_flags\x18\t \x03(\t\x12&\n\x06refund\x18\n \x01(\x0b\x32\x16.oms.returns.v1.Refund\x12\x14\n\x0crequested_at\x18\x0b \x01(\t\x12\x13\n\x0breceived_at\x18\x0c \x01(\t\x12\x14\n\x0cinspected_at\x18\r \x01(\t\x12\x11\n\tclosed_at\x18\x0e \x01(\t\x12\r\n\x05notes\x18\x0f \x01(\t\x12\x1d\n\x15measured_weight_grams\x18\x10 \x01(\x03\x12\x11\n\tplaced_by\x18\x11 \x01(\t\"b\n\rRequestedLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12,\n\x06reason\x18\x04 \x01(\x0e\x32\x1c.oms.returns.v1.ReturnReasonJ\x04\x08\x03\x10\x04\"\xb6\x01\n\x14RequestReturnRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12,\n\x05lines\x18\x02 \x03(\x0b\x32\x1d.oms.returns.v1.RequestedLine\x12\x32\n\x08\x63ustomer\x18\x03 \x01(\x0b\x32\x1b.oms.returns.v1.CoordinatesH\x00\x88\x01\x01\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\tB\x0b\n\t_customerJ\x04\x08\x04\x10\x05\"@\n\x14ReceiveReturnRequest\x12\x11\n\treturn_id\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\"_\n\rInspectedLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x15\n\rserial_number\x18\x03 \x01(\t\x12$\n\x05grade\x18\x04 \x01(\x0e\x32\x15.oms.returns.v1.GradeJ\x04\x08\x02\x10\x03\"\xaa\x01\n\x14InspectReturnRequest\x12\x11\n\treturn_id\x18\x01 \x01(\t\x12,\n\x05lines\x18\x02 \x03(\x0b\x32\x1d.oms.returns.v1.InspectedLine\x12\"\n\x15measured_weight_grams\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\r\n\x05notes\x18\x04 \x01(\tB\x18\n\x16_measured_weight_gramsJ\x04\x08\x05\x10\x06\"\x1e\n\x10GetReturnRequest\x12\n\n\x02id\x18\x01 \x01(\t\" \n\x11GetReturnsRequest\x12\x0b\n\x03ids\x18\x01 \x03(\t\"=\n\x12GetReturnsResponse\x12\'\n\x07returns\x18\x01 \x03(\x0b\x32\x16.oms.returns.v1.Return\"(\n\x0fHubQueueRequest\x12\x15\n\rlocation_code\x18\x01 \x01(\t\";\n\x10HubQueueResponse\x12\'\n\x07returns\x18\x01 \x03(\x0b\x32\x16.oms.returns.v1.Return\"0\n\x14ReturnsReportRequest\x12\x0c\n\x04\x66rom\x18\x01 \x01(\t\x12\n\n\x02to\x18\x02 \x01(\t\"t\n\x16\x44\x65stinationKindFigures\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0f\n\x07returns\x18\x02 \x01(\x03\x12\x1b\n\x13handling_cost_cents\x18\x03 \x01(\x03\x12\x1e\n\x16\x63\x65ntralized_cost_cents\x18\x04 \x01(\x03\"X\n\nHubBacklog\x12\x15\n\rlocation_code\x18\x01 \x01(\t\x12\x1b\n\x13\x61waiting_inspection\x18\x02 \x01(\x03\x12\x16\n\x0eoldest_minutes\x18\x03 \x01(\x03\"\x98\x03\n\rReturnsReport\x12\x0f\n\x07returns\x18\x01 \x01(\x03\x12\x43\n\x13\x62y_destination_kind\x18\x02 \x03(\x0b\x32&.oms.returns.v1.DestinationKindFigures\x12\x1b\n\x13handling_cost_cents\x18\x03 \x01(\x03\x12\x1e\n\x16\x63\x65ntralized_cost_cents\x18\x04 \x01(\x03\x12\x14\n\x0csaving_cents\x18\x05 \x01(\x03\x12#\n\x1brequest_to_refund_hours_p50\x18\x06 \x01(\x01\x12#\n\x1brequest_to_refund_hours_p90\x18\x07 \x01(\x01\x12$\n\x1creceipt_to_restock_hours_p50\x18\x08 \x01(\x01\x12$\n\x1creceipt_to_restock_hours_p90\x18\t \x01(\x01\x12+\n\x07\x62\x61\x63klog\x18\n \x03(\x0b\x32\x1a.oms.returns.v1.HubBacklog\x12\x1b\n\x13\x61waiting_inspection\x18\x0b \x01(\x03\"\x17\n\x15ReturnsSummaryRequest\"-\n\x0eReturnsSummary\x12\x1b\n\x13\x61waiting_inspection\x18\x01 \x01(\x03*\xb9\x01\n\x0cReturnStatus\x12\x1d\n\x19RETURN_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17RETURN_STATUS_REQUESTED\x10\x01\x12\x1a\n\x16RETURN_STATUS_RECEIVED\x10\x02\x12\x1b\n\x17RETURN_STATUS_INSPECTED\x10\x03\x12\x1a\n\x16RETURN_STATUS_REJECTED\x10\x04\x12\x18\n\x14RETURN_STATUS_CLOSED\x10\x05*\xb7\x02\n\x0cReturnReason\x12\x1d\n\x19RETURN_REASON_UNSPECIFIED\x10\x00\x12\x17\n\x13RETURN_REASON_COLOR\x10\x01\x12\x1b\n\x17RETURN_REASON_DEFECTIVE\x10\x02\x12\"\n\x1eRETURN_REASON_NOT_AS_DESCRIBED\x10\x03\x12\x17\n\x13RETURN_REASON_OTHER\x10\x04\x12 \n\x1cRETURN_REASON_SIZE_TOO_LARGE\x10\x05\x12 \n\x1cRETURN_REASON_SIZE_TOO_SMALL\x10\x06\x12\x17\n\x13RETURN_REASON_STYLE\x10\x07\x12\x1a\n\x16RETURN_REASON_UNWANTED\x10\x08\x12\x1c\n\x18RETURN_REASON_WRONG_ITEM\x10\t*z\n\x05Grade\x12\x15\n\x11GRADE_UNSPECIFIED\x10\x00\x12\r\n\tGRADE_NEW\x10\x01\x12\x12\n\x0eGRADE_LIKE_NEW\x10\x02\x12\x0e\n\nGRADE_GOOD\x10\x03\x12\x11\n\rGRADE_DAMAGED\x10\x04\x12\x14\n\x10GRADE_UNSALEABLE\x10\x05*\x92\x01\n\x0b\x44isposition\x12\x1b\n\x17\x44ISPOSITION_UNSPECIFIED\x10\x00\x12\x17\n\x13\x44ISPOSITION_RESTOCK\x10\x01\x12\x19\n\x15\x44ISPOSITION_REFURBISH\x10\x02\x12\x19\n\x15\x44ISPOSITION_LIQUIDATE\x10\x03\x12\x17\n\x13\x44ISPOSITION_RECYCLE\x10\x04*~\n\x0cRefundStatus\x12\x1d\n\x19REFUND_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15REFUND_STATUS_PENDING\x10\x01\x12\x18\n\x14REFUND_STATUS_ISSUED\x10\x02\x12\x1a\n\x16REFUND_STATUS_WITHHELD\x10\x03\x32\x9d\x05\n\x0eReturnsService\x12M\n\rRequestReturn\x12$.oms.returns.v1.RequestReturnRequest\x1a\x16.oms.returns.v1.Return\x12M\n\rReceiveReturn\x12$.oms.returns.v1.ReceiveReturnRequest\x1a\x16.oms.returns.v1.Return\x12M\n\rInspectReturn\x12$.oms.returns.v1.InspectReturnRequest\x1a\x16.oms.returns.v1.Return\x12\x45\n\tGetReturn\x12 .oms.returns.v1.GetReturnRequest\x1a\x16.oms.returns.v1.Return\x12S\n\nGetReturns\x12!.oms.returns.v1.GetReturnsRequest\x1a\".oms.returns.v1.GetReturnsResponse\x12M\n\x08HubQueue\x12\x1f.oms.returns.v1.HubQueueRequest\x1a .oms.returns.v1.HubQueueResponse\x12W\n\x10GetReturnsReport\x12$.oms.returns.v1.ReturnsReportRequest\x1a\x1d.oms.returns.v1.ReturnsReport\x12Z\n\x11GetReturnsSummary\x12%.oms.returns.v1.ReturnsSummaryRequest\x1a\x1e.oms.returns.v1.ReturnsSummaryb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1coms/returns/v1/returns.proto\x12\x0eoms.returns.v1\"\x8b\x01\n\x0b\x43oordinates\x12\x15\n\x08latitude\x18\x01 \x01(\x01H\x00\x88\x01\x01\x12\x16\n\tlongitude\x18\x02 \x01(\x01H\x01\x88\x01\x01\x12\x13\n\x0bpostal_code\x18\x03 \x01(\t\x12\x0c\n\x04\x63ity\x18\x04 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x05 \x01(\tB\x0b\n\t_latitudeB\x0c\n\n_longitude\"\xdd\x01\n\nReturnLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12,\n\x06reason\x18\x07 \x01(\x0e\x32\x1c.oms.returns.v1.ReturnReason\x12$\n\x05grade\x18\x08 \x01(\x0e\x32\x15.oms.returns.v1.Grade\x12\x30\n\x0b\x64isposition\x18\t \x01(\x0e\x32\x1b.oms.returns.v1.Disposition\x12\x18\n\x10settled_quantity\x18\x06 \x01(\x03J\x04\x08\x03\x10\x04J\x04\x08\x04\x10\x05J\x04\x08\x05\x10\x06\"}\n\x06Refund\x12\n\n\x02id\x18\x01 \x01(\t\x12,\n\x06status\x18\x02 \x01(\x0e\x32\x1c.oms.returns.v1.RefundStatus\x12\x14\n\x0c\x61mount_cents\x18\x03 \x01(\x03\x12\x10\n\x08provider\x18\x04 \x01(\t\x12\x11\n\tissued_at\x18\x05 \x01(\t\"\x89\x04\n\x06Return\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12,\n\x06status\x18\x03 \x01(\x0e\x32\x1c.oms.returns.v1.ReturnStatus\x12\x18\n\x10\x64\x65stination_code\x18\x04 \x01(\t\x12\x18\n\x10\x64\x65stination_kind\x18\x05 \x01(\t\x12\x1c\n\x14\x65stimated_cost_cents\x18\x06 \x01(\x03\x12\x1e\n\x16\x63\x65ntralized_cost_cents\x18\x07 \x01(\x03\x12)\n\x05lines\x18\x08 \x03(\x0b\x32\x1a.oms.returns.v1.ReturnLine\x12\x13\n\x0b\x66raud_flags\x18\t \x03(\t\x12&\n\x06refund\x18\n \x01(\x0b\x32\x16.oms.returns.v1.Refund\x12\x14\n\x0crequested_at\x18\x0b \x01(\t\x12\x13\n\x0breceived_at\x18\x0c \x01(\t\x12\x14\n\x0cinspected_at\x18\r \x01(\t\x12\x11\n\tclosed_at\x18\x0e \x01(\t\x12\r\n\x05notes\x18\x0f \x01(\t\x12\x1d\n\x15measured_weight_grams\x18\x10 \x01(\x03\x12\x11\n\tplaced_by\x18\x11 \x01(\t\x12&\n\x19\x65xpected_inspection_hours\x18\x12 \x01(\x01H\x00\x88\x01\x01\x42\x1c\n\x1a_expected_inspection_hours\"b\n\rRequestedLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12,\n\x06reason\x18\x04 \x01(\x0e\x32\x1c.oms.returns.v1.ReturnReasonJ\x04\x08\x03\x10\x04\"\xb6\x01\n\x14RequestReturnRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12,\n\x05lines\x18\x02 \x03(\x0b\x32\x1d.oms.returns.v1.RequestedLine\x12\x32\n\x08\x63ustomer\x18\x03 \x01(\x0b\x32\x1b.oms.returns.v1.CoordinatesH\x00\x88\x01\x01\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\tB\x0b\n\t_customerJ\x04\x08\x04\x10\x05\"@\n\x14ReceiveReturnRequest\x12\x11\n\treturn_id\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\"_\n\rInspectedLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x15\n\rserial_number\x18\x03 \x01(\t\x12$\n\x05grade\x18\x04 \x01(\x0e\x32\x15.oms.returns.v1.GradeJ\x04\x08\x02\x10\x03\"\xaa\x01\n\x14InspectReturnRequest\x12\x11\n\treturn_id\x18\x01 \x01(\t\x12,\n\x05lines\x18\x02 \x03(\x0b\x32\x1d.oms.returns.v1.InspectedLine\x12\"\n\x15measured_weight_grams\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\r\n\x05notes\x18\x04 \x01(\tB\x18\n\x16_measured_weight_gramsJ\x04\x08\x05\x10\x06\"\x1e\n\x10GetReturnRequest\x12\n\n\x02id\x18\x01 \x01(\t\" \n\x11GetReturnsRequest\x12\x0b\n\x03ids\x18\x01 \x03(\t\"=\n\x12GetReturnsResponse\x12\'\n\x07returns\x18\x01 \x03(\x0b\x32\x16.oms.returns.v1.Return\"(\n\x0fHubQueueRequest\x12\x15\n\rlocation_code\x18\x01 \x01(\t\";\n\x10HubQueueResponse\x12\'\n\x07returns\x18\x01 \x03(\x0b\x32\x16.oms.returns.v1.Return\"0\n\x14ReturnsReportRequest\x12\x0c\n\x04\x66rom\x18\x01 \x01(\t\x12\n\n\x02to\x18\x02 \x01(\t\"t\n\x16\x44\x65stinationKindFigures\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0f\n\x07returns\x18\x02 \x01(\x03\x12\x1b\n\x13handling_cost_cents\x18\x03 \x01(\x03\x12\x1e\n\x16\x63\x65ntralized_cost_cents\x18\x04 \x01(\x03\"X\n\nHubBacklog\x12\x15\n\rlocation_code\x18\x01 \x01(\t\x12\x1b\n\x13\x61waiting_inspection\x18\x02 \x01(\x03\x12\x16\n\x0eoldest_minutes\x18\x03 \x01(\x03\"\x98\x03\n\rReturnsReport\x12\x0f\n\x07returns\x18\x01 \x01(\x03\x12\x43\n\x13\x62y_destination_kind\x18\x02 \x03(\x0b\x32&.oms.returns.v1.DestinationKindFigures\x12\x1b\n\x13handling_cost_cents\x18\x03 \x01(\x03\x12\x1e\n\x16\x63\x65ntralized_cost_cents\x18\x04 \x01(\x03\x12\x14\n\x0csaving_cents\x18\x05 \x01(\x03\x12#\n\x1brequest_to_refund_hours_p50\x18\x06 \x01(\x01\x12#\n\x1brequest_to_refund_hours_p90\x18\x07 \x01(\x01\x12$\n\x1creceipt_to_restock_hours_p50\x18\x08 \x01(\x01\x12$\n\x1creceipt_to_restock_hours_p90\x18\t \x01(\x01\x12+\n\x07\x62\x61\x63klog\x18\n \x03(\x0b\x32\x1a.oms.returns.v1.HubBacklog\x12\x1b\n\x13\x61waiting_inspection\x18\x0b \x01(\x03\"2\n\x18InspectionBacklogRequest\x12\x16\n\x0elocation_codes\x18\x01 \x03(\t\"C\n\x19LocationInspectionBacklog\x12\x15\n\rlocation_code\x18\x01 \x01(\t\x12\x0f\n\x07\x62\x61\x63klog\x18\x02 \x01(\x03\"X\n\x19InspectionBacklogResponse\x12;\n\x08\x62\x61\x63klogs\x18\x01 \x03(\x0b\x32).oms.returns.v1.LocationInspectionBacklog\"\x17\n\x15ReturnsSummaryRequest\"-\n\x0eReturnsSummary\x12\x1b\n\x13\x61waiting_inspection\x18\x01 \x01(\x03*\xb9\x01\n\x0cReturnStatus\x12\x1d\n\x19RETURN_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17RETURN_STATUS_REQUESTED\x10\x01\x12\x1a\n\x16RETURN_STATUS_RECEIVED\x10\x02\x12\x1b\n\x17RETURN_STATUS_INSPECTED\x10\x03\x12\x1a\n\x16RETURN_STATUS_REJECTED\x10\x04\x12\x18\n\x14RETURN_STATUS_CLOSED\x10\x05*\xb7\x02\n\x0cReturnReason\x12\x1d\n\x19RETURN_REASON_UNSPECIFIED\x10\x00\x12\x17\n\x13RETURN_REASON_COLOR\x10\x01\x12\x1b\n\x17RETURN_REASON_DEFECTIVE\x10\x02\x12\"\n\x1eRETURN_REASON_NOT_AS_DESCRIBED\x10\x03\x12\x17\n\x13RETURN_REASON_OTHER\x10\x04\x12 \n\x1cRETURN_REASON_SIZE_TOO_LARGE\x10\x05\x12 \n\x1cRETURN_REASON_SIZE_TOO_SMALL\x10\x06\x12\x17\n\x13RETURN_REASON_STYLE\x10\x07\x12\x1a\n\x16RETURN_REASON_UNWANTED\x10\x08\x12\x1c\n\x18RETURN_REASON_WRONG_ITEM\x10\t*z\n\x05Grade\x12\x15\n\x11GRADE_UNSPECIFIED\x10\x00\x12\r\n\tGRADE_NEW\x10\x01\x12\x12\n\x0eGRADE_LIKE_NEW\x10\x02\x12\x0e\n\nGRADE_GOOD\x10\x03\x12\x11\n\rGRADE_DAMAGED\x10\x04\x12\x14\n\x10GRADE_UNSALEABLE\x10\x05*\x92\x01\n\x0b\x44isposition\x12\x1b\n\x17\x44ISPOSITION_UNSPECIFIED\x10\x00\x12\x17\n\x13\x44ISPOSITION_RESTOCK\x10\x01\x12\x19\n\x15\x44ISPOSITION_REFURBISH\x10\x02\x12\x19\n\x15\x44ISPOSITION_LIQUIDATE\x10\x03\x12\x17\n\x13\x44ISPOSITION_RECYCLE\x10\x04*~\n\x0cRefundStatus\x12\x1d\n\x19REFUND_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15REFUND_STATUS_PENDING\x10\x01\x12\x18\n\x14REFUND_STATUS_ISSUED\x10\x02\x12\x1a\n\x16REFUND_STATUS_WITHHELD\x10\x03\x32\x8a\x06\n\x0eReturnsService\x12M\n\rRequestReturn\x12$.oms.returns.v1.RequestReturnRequest\x1a\x16.oms.returns.v1.Return\x12M\n\rReceiveReturn\x12$.oms.returns.v1.ReceiveReturnRequest\x1a\x16.oms.returns.v1.Return\x12M\n\rInspectReturn\x12$.oms.returns.v1.InspectReturnRequest\x1a\x16.oms.returns.v1.Return\x12\x45\n\tGetReturn\x12 .oms.returns.v1.GetReturnRequest\x1a\x16.oms.returns.v1.Return\x12S\n\nGetReturns\x12!.oms.returns.v1.GetReturnsRequest\x1a\".oms.returns.v1.GetReturnsResponse\x12M\n\x08HubQueue\x12\x1f.oms.returns.v1.HubQueueRequest\x1a .oms.returns.v1.HubQueueResponse\x12W\n\x10GetReturnsReport\x12$.oms.returns.v1.ReturnsReportRequest\x1a\x1d.oms.returns.v1.ReturnsReport\x12Z\n\x11GetReturnsSummary\x12%.oms.returns.v1.ReturnsSummaryRequest\x1a\x1e.oms.returns.v1.ReturnsSummary\x12k\n\x14GetInspectionBacklog\x12(.oms.returns.v1.InspectionBacklogRequest\x1a).oms.returns.v1.InspectionBacklogResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'oms.returns.v1.returns_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RETURNSTATUS']._serialized_start=2590
-  _globals['_RETURNSTATUS']._serialized_end=2775
-  _globals['_RETURNREASON']._serialized_start=2778
-  _globals['_RETURNREASON']._serialized_end=3089
-  _globals['_GRADE']._serialized_start=3091
-  _globals['_GRADE']._serialized_end=3213
-  _globals['_DISPOSITION']._serialized_start=3216
-  _globals['_DISPOSITION']._serialized_end=3362
-  _globals['_REFUNDSTATUS']._serialized_start=3364
-  _globals['_REFUNDSTATUS']._serialized_end=3490
+  _globals['_RETURNSTATUS']._serialized_start=2871
+  _globals['_RETURNSTATUS']._serialized_end=3056
+  _globals['_RETURNREASON']._serialized_start=3059
+  _globals['_RETURNREASON']._serialized_end=3370
+  _globals['_GRADE']._serialized_start=3372
+  _globals['_GRADE']._serialized_end=3494
+  _globals['_DISPOSITION']._serialized_start=3497
+  _globals['_DISPOSITION']._serialized_end=3643
+  _globals['_REFUNDSTATUS']._serialized_start=3645
+  _globals['_REFUNDSTATUS']._serialized_end=3771
   _globals['_COORDINATES']._serialized_start=49
   _globals['_COORDINATES']._serialized_end=188
   _globals['_RETURNLINE']._serialized_start=191
@@ -48,39 +48,45 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REFUND']._serialized_start=414
   _globals['_REFUND']._serialized_end=539
   _globals['_RETURN']._serialized_start=542
-  _globals['_RETURN']._serialized_end=993
-  _globals['_REQUESTEDLINE']._serialized_start=995
-  _globals['_REQUESTEDLINE']._serialized_end=1093
-  _globals['_REQUESTRETURNREQUEST']._serialized_start=1096
-  _globals['_REQUESTRETURNREQUEST']._serialized_end=1278
-  _globals['_RECEIVERETURNREQUEST']._serialized_start=1280
-  _globals['_RECEIVERETURNREQUEST']._serialized_end=1344
-  _globals['_INSPECTEDLINE']._serialized_start=1346
-  _globals['_INSPECTEDLINE']._serialized_end=1441
-  _globals['_INSPECTRETURNREQUEST']._serialized_start=1444
-  _globals['_INSPECTRETURNREQUEST']._serialized_end=1614
-  _globals['_GETRETURNREQUEST']._serialized_start=1616
-  _globals['_GETRETURNREQUEST']._serialized_end=1646
-  _globals['_GETRETURNSREQUEST']._serialized_start=1648
-  _globals['_GETRETURNSREQUEST']._serialized_end=1680
-  _globals['_GETRETURNSRESPONSE']._serialized_start=1682
-  _globals['_GETRETURNSRESPONSE']._serialized_end=1743
-  _globals['_HUBQUEUEREQUEST']._serialized_start=1745
-  _globals['_HUBQUEUEREQUEST']._serialized_end=1785
-  _globals['_HUBQUEUERESPONSE']._serialized_start=1787
-  _globals['_HUBQUEUERESPONSE']._serialized_end=1846
-  _globals['_RETURNSREPORTREQUEST']._serialized_start=1848
-  _globals['_RETURNSREPORTREQUEST']._serialized_end=1896
-  _globals['_DESTINATIONKINDFIGURES']._serialized_start=1898
-  _globals['_DESTINATIONKINDFIGURES']._serialized_end=2014
-  _globals['_HUBBACKLOG']._serialized_start=2016
-  _globals['_HUBBACKLOG']._serialized_end=2104
-  _globals['_RETURNSREPORT']._serialized_start=2107
-  _globals['_RETURNSREPORT']._serialized_end=2515
-  _globals['_RETURNSSUMMARYREQUEST']._serialized_start=2517
-  _globals['_RETURNSSUMMARYREQUEST']._serialized_end=2540
-  _globals['_RETURNSSUMMARY']._serialized_start=2542
-  _globals['_RETURNSSUMMARY']._serialized_end=2587
-  _globals['_RETURNSSERVICE']._serialized_start=3493
-  _globals['_RETURNSSERVICE']._serialized_end=4162
+  _globals['_RETURN']._serialized_end=1063
+  _globals['_REQUESTEDLINE']._serialized_start=1065
+  _globals['_REQUESTEDLINE']._serialized_end=1163
+  _globals['_REQUESTRETURNREQUEST']._serialized_start=1166
+  _globals['_REQUESTRETURNREQUEST']._serialized_end=1348
+  _globals['_RECEIVERETURNREQUEST']._serialized_start=1350
+  _globals['_RECEIVERETURNREQUEST']._serialized_end=1414
+  _globals['_INSPECTEDLINE']._serialized_start=1416
+  _globals['_INSPECTEDLINE']._serialized_end=1511
+  _globals['_INSPECTRETURNREQUEST']._serialized_start=1514
+  _globals['_INSPECTRETURNREQUEST']._serialized_end=1684
+  _globals['_GETRETURNREQUEST']._serialized_start=1686
+  _globals['_GETRETURNREQUEST']._serialized_end=1716
+  _globals['_GETRETURNSREQUEST']._serialized_start=1718
+  _globals['_GETRETURNSREQUEST']._serialized_end=1750
+  _globals['_GETRETURNSRESPONSE']._serialized_start=1752
+  _globals['_GETRETURNSRESPONSE']._serialized_end=1813
+  _globals['_HUBQUEUEREQUEST']._serialized_start=1815
+  _globals['_HUBQUEUEREQUEST']._serialized_end=1855
+  _globals['_HUBQUEUERESPONSE']._serialized_start=1857
+  _globals['_HUBQUEUERESPONSE']._serialized_end=1916
+  _globals['_RETURNSREPORTREQUEST']._serialized_start=1918
+  _globals['_RETURNSREPORTREQUEST']._serialized_end=1966
+  _globals['_DESTINATIONKINDFIGURES']._serialized_start=1968
+  _globals['_DESTINATIONKINDFIGURES']._serialized_end=2084
+  _globals['_HUBBACKLOG']._serialized_start=2086
+  _globals['_HUBBACKLOG']._serialized_end=2174
+  _globals['_RETURNSREPORT']._serialized_start=2177
+  _globals['_RETURNSREPORT']._serialized_end=2585
+  _globals['_INSPECTIONBACKLOGREQUEST']._serialized_start=2587
+  _globals['_INSPECTIONBACKLOGREQUEST']._serialized_end=2637
+  _globals['_LOCATIONINSPECTIONBACKLOG']._serialized_start=2639
+  _globals['_LOCATIONINSPECTIONBACKLOG']._serialized_end=2706
+  _globals['_INSPECTIONBACKLOGRESPONSE']._serialized_start=2708
+  _globals['_INSPECTIONBACKLOGRESPONSE']._serialized_end=2796
+  _globals['_RETURNSSUMMARYREQUEST']._serialized_start=2798
+  _globals['_RETURNSSUMMARYREQUEST']._serialized_end=2821
+  _globals['_RETURNSSUMMARY']._serialized_start=2823
+  _globals['_RETURNSSUMMARY']._serialized_end=2868
+  _globals['_RETURNSSERVICE']._serialized_start=3774
+  _globals['_RETURNSSERVICE']._serialized_end=4552
 # @@protoc_insertion_point(module_scope)

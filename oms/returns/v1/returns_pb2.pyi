@@ -271,6 +271,7 @@ class Return(_message.Message):
     NOTES_FIELD_NUMBER: _builtins.int
     MEASURED_WEIGHT_GRAMS_FIELD_NUMBER: _builtins.int
     PLACED_BY_FIELD_NUMBER: _builtins.int
+    EXPECTED_INSPECTION_HOURS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     order_id: _builtins.str
     status: Global___ReturnStatus.ValueType
@@ -288,6 +289,10 @@ class Return(_message.Message):
     measured_weight_grams: _builtins.int
     placed_by: _builtins.str
     """Who placed the order (its token subject), so callers can tell whose return it is."""
+    expected_inspection_hours: _builtins.float
+    """Hours until the destination inspects it, as its backlog and daily inspection capacity
+    stood when it was routed; unset when the destination declared no capacity.
+    """
     @_builtins.property
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReturnLine]: ...
     @_builtins.property
@@ -314,12 +319,15 @@ class Return(_message.Message):
         notes: _builtins.str = ...,
         measured_weight_grams: _builtins.int = ...,
         placed_by: _builtins.str = ...,
+        expected_inspection_hours: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["refund", b"refund"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_expected_inspection_hours", b"_expected_inspection_hours", "expected_inspection_hours", b"expected_inspection_hours", "refund", b"refund"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["centralized_cost_cents", b"centralized_cost_cents", "closed_at", b"closed_at", "destination_code", b"destination_code", "destination_kind", b"destination_kind", "estimated_cost_cents", b"estimated_cost_cents", "fraud_flags", b"fraud_flags", "id", b"id", "inspected_at", b"inspected_at", "lines", b"lines", "measured_weight_grams", b"measured_weight_grams", "notes", b"notes", "order_id", b"order_id", "placed_by", b"placed_by", "received_at", b"received_at", "refund", b"refund", "requested_at", b"requested_at", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_expected_inspection_hours", b"_expected_inspection_hours", "centralized_cost_cents", b"centralized_cost_cents", "closed_at", b"closed_at", "destination_code", b"destination_code", "destination_kind", b"destination_kind", "estimated_cost_cents", b"estimated_cost_cents", "expected_inspection_hours", b"expected_inspection_hours", "fraud_flags", b"fraud_flags", "id", b"id", "inspected_at", b"inspected_at", "lines", b"lines", "measured_weight_grams", b"measured_weight_grams", "notes", b"notes", "order_id", b"order_id", "placed_by", b"placed_by", "received_at", b"received_at", "refund", b"refund", "requested_at", b"requested_at", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__expected_inspection_hours: _TypeAlias = _typing.Literal["expected_inspection_hours"]  # noqa: Y015
+    _WhichOneofArgType__expected_inspection_hours: _TypeAlias = _typing.Literal["_expected_inspection_hours", b"_expected_inspection_hours"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__expected_inspection_hours) -> _WhichOneofReturnType__expected_inspection_hours | None: ...
 
 Global___Return: _TypeAlias = Return  # noqa: Y015
 
@@ -688,6 +696,68 @@ class ReturnsReport(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ReturnsReport: _TypeAlias = ReturnsReport  # noqa: Y015
+
+@_typing.final
+class InspectionBacklogRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOCATION_CODES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def location_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        location_codes: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["location_codes", b"location_codes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InspectionBacklogRequest: _TypeAlias = InspectionBacklogRequest  # noqa: Y015
+
+@_typing.final
+class LocationInspectionBacklog(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOCATION_CODE_FIELD_NUMBER: _builtins.int
+    BACKLOG_FIELD_NUMBER: _builtins.int
+    location_code: _builtins.str
+    backlog: _builtins.int
+    def __init__(
+        self,
+        *,
+        location_code: _builtins.str = ...,
+        backlog: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["backlog", b"backlog", "location_code", b"location_code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LocationInspectionBacklog: _TypeAlias = LocationInspectionBacklog  # noqa: Y015
+
+@_typing.final
+class InspectionBacklogResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BACKLOGS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def backlogs(self) -> _containers.RepeatedCompositeFieldContainer[Global___LocationInspectionBacklog]: ...
+    def __init__(
+        self,
+        *,
+        backlogs: _abc.Iterable[Global___LocationInspectionBacklog] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["backlogs", b"backlogs"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InspectionBacklogResponse: _TypeAlias = InspectionBacklogResponse  # noqa: Y015
 
 @_typing.final
 class ReturnsSummaryRequest(_message.Message):

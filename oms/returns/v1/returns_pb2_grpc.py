@@ -78,6 +78,11 @@ class ReturnsServiceStub:
                 request_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.ReturnsSummaryRequest.SerializeToString,
                 response_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.ReturnsSummary.FromString,
                 _registered_method=True)
+        self.GetInspectionBacklog = channel.unary_unary(
+                '/oms.returns.v1.ReturnsService/GetInspectionBacklog',
+                request_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.InspectionBacklogRequest.SerializeToString,
+                response_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.InspectionBacklogResponse.FromString,
+                _registered_method=True)
 
 
 class ReturnsServiceServicer:
@@ -137,6 +142,13 @@ class ReturnsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetInspectionBacklog(self, request, context):
+        """Returns on their way to or received at each location asked about and not inspected.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReturnsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -179,6 +191,11 @@ def add_ReturnsServiceServicer_to_server(servicer, server):
                     servicer.GetReturnsSummary,
                     request_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.ReturnsSummaryRequest.FromString,
                     response_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.ReturnsSummary.SerializeToString,
+            ),
+            'GetInspectionBacklog': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetInspectionBacklog,
+                    request_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.InspectionBacklogRequest.FromString,
+                    response_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.InspectionBacklogResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -401,6 +418,33 @@ class ReturnsService:
             '/oms.returns.v1.ReturnsService/GetReturnsSummary',
             oms_dot_returns_dot_v1_dot_returns__pb2.ReturnsSummaryRequest.SerializeToString,
             oms_dot_returns_dot_v1_dot_returns__pb2.ReturnsSummary.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetInspectionBacklog(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.returns.v1.ReturnsService/GetInspectionBacklog',
+            oms_dot_returns_dot_v1_dot_returns__pb2.InspectionBacklogRequest.SerializeToString,
+            oms_dot_returns_dot_v1_dot_returns__pb2.InspectionBacklogResponse.FromString,
             options,
             channel_credentials,
             insecure,

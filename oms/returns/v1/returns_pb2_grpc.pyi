@@ -49,6 +49,8 @@ class ReturnsServiceStub:
     GetReturnsReport: _grpc.UnaryUnaryMultiCallable[_returns_pb2.ReturnsReportRequest, _returns_pb2.ReturnsReport]
     GetReturnsSummary: _grpc.UnaryUnaryMultiCallable[_returns_pb2.ReturnsSummaryRequest, _returns_pb2.ReturnsSummary]
     """The back office's summary."""
+    GetInspectionBacklog: _grpc.UnaryUnaryMultiCallable[_returns_pb2.InspectionBacklogRequest, _returns_pb2.InspectionBacklogResponse]
+    """Returns on their way to or received at each location asked about and not inspected."""
 
 @_typing.type_check_only
 class ReturnsServiceAsyncStub(ReturnsServiceStub):
@@ -69,6 +71,8 @@ class ReturnsServiceAsyncStub(ReturnsServiceStub):
     GetReturnsReport: _aio.UnaryUnaryMultiCallable[_returns_pb2.ReturnsReportRequest, _returns_pb2.ReturnsReport]  # type: ignore[assignment]
     GetReturnsSummary: _aio.UnaryUnaryMultiCallable[_returns_pb2.ReturnsSummaryRequest, _returns_pb2.ReturnsSummary]  # type: ignore[assignment]
     """The back office's summary."""
+    GetInspectionBacklog: _aio.UnaryUnaryMultiCallable[_returns_pb2.InspectionBacklogRequest, _returns_pb2.InspectionBacklogResponse]  # type: ignore[assignment]
+    """Returns on their way to or received at each location asked about and not inspected."""
 
 class ReturnsServiceServicer(metaclass=_abc_1.ABCMeta):
     """Every call may carry whom it is for in its metadata (oms-caller-role, -subject, -location):
@@ -134,5 +138,13 @@ class ReturnsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_returns_pb2.ReturnsSummary, _abc.Awaitable[_returns_pb2.ReturnsSummary]]:
         """The back office's summary."""
+
+    @_abc_1.abstractmethod
+    def GetInspectionBacklog(
+        self,
+        request: _returns_pb2.InspectionBacklogRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_returns_pb2.InspectionBacklogResponse, _abc.Awaitable[_returns_pb2.InspectionBacklogResponse]]:
+        """Returns on their way to or received at each location asked about and not inspected."""
 
 def add_ReturnsServiceServicer_to_server(servicer: ReturnsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

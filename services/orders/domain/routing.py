@@ -14,14 +14,26 @@ single-location plan, for orders whose candidate set is small; past `exact_candi
 candidates or when the search exhausts `node_budget`, a greedy set cover (the location with the
 lowest cost per still-needed unit first), then whichever of it and the best single-location plan
 is cheaper. The greedy result is labelled so an operator can tell.
+
+Capacity: a location may declare how many orders it ships in a day, and the service tells the
+plan how many of its shipments wait (its backlog). A location whose backlog has reached its
+capacity is full (`services/kernel/capacity.py`): the plan is first sought among the others
+alone, at any cost; only when they cannot serve the order do full locations take part, each
+parcel from one then charged `backlog_cents_per_order` for every order of its backlog past a
+day's capacity, so the least overloaded one wins. When no candidate declares a capacity the
+plan is exactly the one without these rules. The backlog is read before the hold, so two
+placements at once may both see a location one order under its capacity and both use it: a
+location can go over its capacity by an order or two at the same moment (never over its stock,
+which the hold guards).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from services.kernel.capacity import is_full
 from services.kernel.geo import distance_km
 
 
@@ -39,6 +51,13 @@ class Candidate:
     latitude: float
     longitude: float
     available: Mapping[str, int]
+    # Orders it ships in a day (None: no limit), and its shipments allocated and not shipped.
+    daily_capacity: int | None = None
+    backlog: int = 0
+
+    @property
+    def full(self) -> bool:
+        return is_full(self.backlog, self.daily_capacity)
 
 
 def _default_zones() -> tuple[tuple[float, int], ...]:
@@ -67,6 +86,9 @@ class CostModel:
     max_locations: int = 5
     exact_candidate_limit: int = 40
     node_budget: int = 20_000
+    # What an order waiting a day longer costs, per order of backlog past a day's capacity: a
+    # customer's patience, priced like a parcel's handling.
+    backlog_cents_per_order: int = 300
 
     def shipping_cents(self, km: float) -> int:
         for up_to_km, cents in self.zones:
@@ -76,7 +98,18 @@ class CostModel:
 
     def parcel_cents(self, candidate: Candidate, ship_to: tuple[float, float]) -> int:
         km = distance_km(candidate.latitude, candidate.longitude, *ship_to)
-        return self.shipping_cents(km) + self.handling_cents.get(candidate.kind, 300)
+        return (
+            self.shipping_cents(km)
+            + self.handling_cents.get(candidate.kind, 300)
+            + self.backlog_cents(candidate)
+        )
+
+    def backlog_cents(self, candidate: Candidate) -> int:
+        """The charge for the orders already waiting past a day's work, this one included."""
+        if candidate.daily_capacity is None:
+            return 0
+        beyond = candidate.backlog + 1 - candidate.daily_capacity
+        return self.backlog_cents_per_order * max(0, beyond)
 
 
 @dataclass(frozen=True)
@@ -88,10 +121,15 @@ class Parcel:
     shipping_cents: int
     handling_cents: int
     extra_parcel_cents: int
+    backlog_cents: int = 0
+    # The location's declared capacity when the plan was made (None: no limit).
+    daily_capacity: int | None = None
 
     @property
     def total_cents(self) -> int:
-        return self.shipping_cents + self.handling_cents + self.extra_parcel_cents
+        return (
+            self.shipping_cents + self.handling_cents + self.extra_parcel_cents + self.backlog_cents
+        )
 
 
 @dataclass(frozen=True)
@@ -113,8 +151,66 @@ def plan_order(
     policy: SplitPolicy,
     model: CostModel | None = None,
 ) -> RoutingPlan | None:
-    """The cheapest plan for `lines` (sku -> units), or None when the stock cannot cover them."""
+    """The cheapest plan for `lines` (sku -> units), or None when the stock cannot cover them.
+
+    Full locations (backlog at their daily capacity) are used only when the others cannot
+    serve the order; the explanation then says so, or says which full location the plan
+    avoided. Invariant: with no capacity declared, the plan is `_cheapest` over all candidates.
+    """
     model = model or CostModel()
+    if all(c.daily_capacity is None for c in candidates):
+        return _cheapest(lines, candidates, ship_to, policy, model)
+    plan = _cheapest(lines, [c for c in candidates if not c.full], ship_to, policy, model)
+    if plan is not None:
+        unlimited = [replace(c, daily_capacity=None) for c in candidates]
+        without = _cheapest(lines, unlimited, ship_to, policy, model)
+        return _with_note(plan, _avoided(plan, without, candidates))
+    plan = _cheapest(lines, candidates, ship_to, policy, model)
+    return None if plan is None else _with_note(plan, _no_alternative(plan, candidates))
+
+
+def _avoided(
+    plan: RoutingPlan, without: RoutingPlan | None, candidates: Sequence[Candidate]
+) -> str:
+    """What capacity changed: the full locations the plan would have used without it."""
+    used = {p.location_code for p in plan.parcels}
+    by_code = {c.code: c for c in candidates}
+    avoided = [
+        by_code[p.location_code]
+        for p in (without.parcels if without else ())
+        if p.location_code not in used
+    ]
+    if not avoided:
+        return ""
+    return "Capacity changed the choice: " + ", ".join(
+        f"{c.code} is at its daily capacity ({c.backlog} of {c.daily_capacity} orders waiting)"
+        for c in avoided
+    )
+
+
+def _no_alternative(plan: RoutingPlan, candidates: Sequence[Candidate]) -> str:
+    """Why a full location ships anyway: nothing else could serve the order."""
+    by_code = {c.code: c for c in candidates}
+    full = [by_code[p.location_code] for p in plan.parcels if by_code[p.location_code].full]
+    return "Capacity could not change the choice: " + ", ".join(
+        f"{c.code} is at its daily capacity ({c.backlog} of {c.daily_capacity} orders waiting) "
+        "but no other location can serve the order"
+        for c in full
+    )
+
+
+def _with_note(plan: RoutingPlan, note: str) -> RoutingPlan:
+    return replace(plan, explanation=f"{plan.explanation}. {note}") if note else plan
+
+
+def _cheapest(
+    lines: Mapping[str, int],
+    candidates: Sequence[Candidate],
+    ship_to: tuple[float, float],
+    policy: SplitPolicy,
+    model: CostModel,
+) -> RoutingPlan | None:
+    """The cheapest plan over `candidates`, counting each one's backlog charge."""
     need = {sku: qty for sku, qty in lines.items() if qty > 0}
     useful = [c for c in candidates if any(c.available.get(sku, 0) > 0 for sku in need)]
     costs = {c.code: model.parcel_cents(c, ship_to) for c in useful}
@@ -287,6 +383,8 @@ def _build_plan(
                 shipping_cents=model.shipping_cents(km),
                 handling_cents=model.handling_cents.get(candidate.kind, 300),
                 extra_parcel_cents=model.extra_parcel_cents if parcels else 0,
+                backlog_cents=model.backlog_cents(candidate),
+                daily_capacity=candidate.daily_capacity,
             )
         )
     return RoutingPlan(tuple(parcels), algorithm, considered, _explain(parcels, considered))

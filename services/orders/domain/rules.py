@@ -41,6 +41,8 @@ HIDDEN = (OrderStatus.PLACING,)
 AWAITING_STOCK = (OrderStatus.PLACING, OrderStatus.BACKORDERED)
 # Orders waiting to ship: what the pending summary counts.
 PENDING = (OrderStatus.ALLOCATED, OrderStatus.PARTIALLY_SHIPPED, OrderStatus.BACKORDERED)
+# Shipments a location still has to ship: what counts against its daily ship capacity.
+UNSHIPPED = (ShipmentStatus.ALLOCATED, ShipmentStatus.SHIPPING)
 _CURSOR_KIND = "order"
 # An encoded cursor is about 30 characters; anything much longer is not one.
 MAX_CURSOR = 100
@@ -386,3 +388,11 @@ def require_same_order(first: Order, again: NewOrder) -> None:
 
 def _line_key(line: OrderLine) -> tuple[str, int, int]:
     return line.sku, line.quantity, line.unit_price_cents
+
+
+def ship_capacities(plan: RoutingPlan | None) -> dict[str, int]:
+    """The daily ship capacity each location of the plan declared when it was made (locations
+    without one are left out): what its shipments' changes of backlog are measured against."""
+    if plan is None:
+        return {}
+    return {p.location_code: p.daily_capacity for p in plan.parcels if p.daily_capacity is not None}

@@ -1,0 +1,54 @@
+"""A location's backlog against the work it declared it can do in a day: the one reading of
+"full" that orders' and returns' routing, their events and the schema share.
+
+A location is full when its backlog is at least its daily capacity: what waits already takes
+a whole day, so one more unit of work would wait past the day. A capacity left out is no limit
+(never full); a capacity of 0 is always full.
+"""
+
+from __future__ import annotations
+
+import math
+from enum import StrEnum
+
+HOURS_PER_DAY = 24
+
+
+class Crossing(StrEnum):
+    """How a change of backlog moved a location against its capacity."""
+
+    REACHED = "REACHED"  # from under its capacity to full
+    BACK_UNDER = "BACK_UNDER"  # from full to under its capacity again
+
+
+def is_full(backlog: int, capacity: int | None) -> bool:
+    return capacity is not None and backlog >= capacity
+
+
+def load_ratio(backlog: int, capacity: int | None) -> float | None:
+    """Backlog ÷ daily capacity (1.0 = a day's work waiting); None without a declared capacity,
+    infinity for a capacity of 0 with work waiting."""
+    if capacity is None:
+        return None
+    if capacity == 0:
+        return math.inf if backlog else 0.0
+    return backlog / capacity
+
+
+def crossing(before: int, after: int, capacity: int | None) -> Crossing | None:
+    """The crossing a backlog change from `before` to `after` makes, if any.
+
+    Invariant: REACHED only when `before` is under and `after` full, BACK_UNDER only the other
+    way; a change that stays on one side (or no capacity) crosses nothing."""
+    if capacity is None or is_full(before, capacity) == is_full(after, capacity):
+        return None
+    return Crossing.REACHED if is_full(after, capacity) else Crossing.BACK_UNDER
+
+
+def expected_wait_hours(ahead: int, capacity: int | None) -> float | None:
+    """Hours until a new unit of work is done when `ahead` units wait before it and the location
+    clears `capacity` a day: (ahead + 1) ÷ capacity days, to a tenth of an hour. None when the
+    location declared no capacity or declared 0 (it never gets round to it)."""
+    if not capacity:
+        return None
+    return round((ahead + 1) * HOURS_PER_DAY / capacity, 1)
