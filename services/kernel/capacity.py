@@ -9,6 +9,7 @@ a whole day, so one more unit of work would wait past the day. A capacity left o
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from enum import StrEnum
 
 HOURS_PER_DAY = 24
@@ -52,3 +53,20 @@ def expected_wait_hours(ahead: int, capacity: int | None) -> float | None:
     if not capacity:
         return None
     return round((ahead + 1) * HOURS_PER_DAY / capacity, 1)
+
+
+def crossings(
+    before: Mapping[str, int], change: Mapping[str, int], capacities: Mapping[str, int]
+) -> list[tuple[str, Crossing, int, int]]:
+    """(location, crossing, backlog after, capacity) for each location of `change` (its
+    backlog's change) that declared a capacity and crosses it; `before` is each one's backlog
+    before the change (0 when left out). By location code."""
+    found = []
+    for code in sorted(change):
+        if code not in capacities:
+            continue
+        was = before.get(code, 0)
+        crossed = crossing(was, was + change[code], capacities[code])
+        if crossed is not None:
+            found.append((code, crossed, was + change[code], capacities[code]))
+    return found

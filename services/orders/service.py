@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 
 from oms.events.v1 import orders_pb2 as events
 from services.kernel import bounds
-from services.kernel.capacity import Crossing, crossing
+from services.kernel.capacity import Crossing, crossings
 from services.kernel.caller import INTERNAL, Caller, require_runs_the_business
 from services.kernel.db import utcnow
 from services.kernel.errors import DomainError, ErrorCode
@@ -449,20 +449,12 @@ async def record_capacity_crossings(
     if not limited:
         return
     before = await store.ship_backlog(limited)
-    for code in limited:
-        was, capacity = before.get(code, 0), capacities[code]
-        now = was + change[code]
-        crossed = crossing(was, now, capacity)
+    for code, crossed, backlog, capacity in crossings(before, change, capacities):
+        fact = {"location_code": code, "backlog": backlog, "daily_capacity": capacity}
         if crossed is Crossing.REACHED:
-            store.record(
-                events.ShipCapacityReached(location_code=code, backlog=now, daily_capacity=capacity)
-            )
-        elif crossed is Crossing.BACK_UNDER:
-            store.record(
-                events.ShipBacklogBackUnderCapacity(
-                    location_code=code, backlog=now, daily_capacity=capacity
-                )
-            )
+            store.record(events.ShipCapacityReached(**fact))
+        else:
+            store.record(events.ShipBacklogBackUnderCapacity(**fact))
 
 
 def _still_placing() -> DomainError:

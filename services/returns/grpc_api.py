@@ -152,3 +152,13 @@ class ReturnsGrpc(ReturnsServiceServicer):
     ) -> pb.ReturnsSummary:
         count = await self._service.awaiting_inspection(caller_of(context))
         return pb.ReturnsSummary(awaiting_inspection=count)
+
+    async def GetInspectionBacklog(
+        self, request: pb.InspectionBacklogRequest, context: ServicerContext
+    ) -> pb.InspectionBacklogResponse:
+        backlog = await self._service.inspection_backlog(list(request.location_codes))
+        return pb.InspectionBacklogResponse(
+            backlogs=[
+                pb.LocationInspectionBacklog(location_code=c, backlog=n) for c, n in backlog.items()
+            ]
+        )

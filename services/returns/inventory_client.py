@@ -28,6 +28,9 @@ class InventoryClient:
                 kind=enum_name(pb.LocationKind, x.kind),
                 latitude=x.latitude,
                 longitude=x.longitude,
+                daily_inspection_capacity=(
+                    x.daily_inspection_capacity if x.HasField("daily_inspection_capacity") else None
+                ),
             )
             for x in response.locations
             if x.accepts_returns

@@ -14,6 +14,7 @@ inspection; REFURBISH units settle when their work order completes
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -22,6 +23,7 @@ from datetime import datetime
 from oms.events.v1 import returns_pb2 as events
 from oms.returns.v1 import returns_pb2 as returns_pb
 from services.kernel import bounds
+from services.kernel.capacity import Crossing, crossings
 from services.kernel.caller import INTERNAL, Caller, require_runs_the_business
 from services.kernel.db import utcnow
 from services.kernel.errors import DomainError, ErrorCode
@@ -37,6 +39,7 @@ from services.returns.domain.model import (
     RequestedLine,
     Return,
     ReturnParcel,
+    ReturnSite,
     ReturnStatus,
     ShippedLine,
     ShippedOrder,
@@ -102,10 +105,21 @@ class ReturnsService:
         )
         customer = new.customer or order.ship_to
         units = sum(line.quantity for line in new.lines)
-        sites = await self._inventory.return_sites()
+        sites = await self._with_backlog(await self._inventory.return_sites())
         route = rules.route_return(sites, customer, units, self._policy.cost_model)
         requested = await self._record_request(new, order, shipped, route, customer)
         return rules.shown_to(requested, caller)
+
+    async def _with_backlog(self, sites: Sequence[ReturnSite]) -> list[ReturnSite]:
+        """The sites with their inspection backlog, for those that declared a daily capacity.
+        Read before the request's unit of work: two requests at once may both see a hub one
+        return under its capacity and both go there (it goes over by a return or two)."""
+        limited = [s.code for s in sites if s.daily_inspection_capacity is not None]
+        if not limited:
+            return list(sites)
+        async with self.uow.read() as store:
+            backlog = await store.inspection_backlog(limited)
+        return [dataclasses.replace(s, backlog=backlog.get(s.code, 0)) for s in sites]
 
     @staticmethod
     def _first_for(first: Return, caller: Caller) -> Return:
@@ -134,6 +148,8 @@ class ReturnsService:
                 if first is not None:
                     return first
             rules.require_returnable(new.lines, shipped, requested_units)
+            capacity = route.destination.daily_inspection_capacity
+            await record_capacity_crossings(store, route.destination.code, +1, capacity)
             requested = await store.add_return(
                 AcceptedReturn(
                     id=str(uuid.uuid4()),
@@ -147,6 +163,7 @@ class ReturnsService:
                     shipped=shipped,
                     requested_at=self._clock(),
                     idempotency_key=new.idempotency_key,
+                    expected_inspection_hours=route.expected_inspection_hours,
                 )
             )
             store.record(
@@ -224,7 +241,10 @@ class ReturnsService:
         self, store: ReturnsStore, parcel: ReturnParcel, verdict: Verdict
     ) -> Refund:
         """Stores the verdict, the units and the refund (PENDING and leased to the first
-        attempt when verified, else WITHHELD), and records the verdict's event."""
+        attempt when verified, else WITHHELD), and records the verdict's event (and the
+        destination's coming back under its capacity, when this inspection does that)."""
+        capacity = parcel.destination_capacity
+        await record_capacity_crossings(store, parcel.destination_code, -1, capacity)
         await store.save_inspection(parcel.id, verdict, self._clock())
         refund = Refund(
             id=str(uuid.uuid4()),
@@ -305,12 +325,40 @@ class ReturnsService:
             backlog = await store.backlog()
         return build_report(returns, backlog, self._clock())
 
+    async def inspection_backlog(self, location_codes: Sequence[str]) -> dict[str, int]:
+        """Returns on their way to or received at each location asked about and not inspected
+        (0 for none), at most MAX_IDS locations."""
+        bounds.require_count(location_codes, "location_codes", rules.MAX_IDS, "locationCodes")
+        codes = [bounds.require_code(c, "location_codes", "locationCodes") for c in location_codes]
+        async with self.uow.read() as store:
+            counts = await store.inspection_backlog(codes)
+        return {code: counts.get(code, 0) for code in codes}
+
     async def awaiting_inspection(self, caller: Caller = INTERNAL) -> int:
         """Returns received and not yet inspected, at every location (the back office's)."""
         require_runs_the_business(caller)
         async with self.uow.read() as store:
             backlog = await store.backlog()
         return sum(count for _location, count, _oldest in backlog)
+
+
+async def record_capacity_crossings(
+    store: ReturnsStore, location_code: str, change: int, capacity: int | None
+) -> None:
+    """Records, in the caller's unit of work and before it applies `change` (returns joining or
+    leaving the location's inspection backlog), the event of the location's backlog reaching
+    its daily inspection capacity or going back under it."""
+    if capacity is None:
+        return
+    before = await store.inspection_backlog([location_code])
+    for code, crossed, backlog, limit in crossings(
+        before, {location_code: change}, {location_code: capacity}
+    ):
+        fact = {"location_code": code, "backlog": backlog, "daily_capacity": limit}
+        if crossed is Crossing.REACHED:
+            store.record(events.InspectionCapacityReached(**fact))
+        else:
+            store.record(events.InspectionBacklogBackUnderCapacity(**fact))
 
 
 def _unknown_order(order_id: str) -> DomainError:

@@ -116,6 +116,11 @@ class ReturnsStore(Store, Protocol):
         restocked units the report measures."""
         ...
 
+    async def inspection_backlog(self, location_codes: Sequence[str]) -> dict[str, int]:
+        """Per location asked about, its returns requested or received and not inspected (a
+        location with none is left out)."""
+        ...
+
     async def backlog(self) -> list[tuple[str, int, datetime]]:
         """(location, returns received and not inspected, oldest receipt) per location."""
         ...
@@ -195,6 +200,8 @@ class SqlReturnsStore(SqlStore):
             customer_longitude=accepted.customer[1],
             requested_at=accepted.requested_at,
             idempotency_key=accepted.idempotency_key or None,
+            destination_capacity=accepted.destination.daily_inspection_capacity,
+            expected_inspection_hours=accepted.expected_inspection_hours,
         )
         self.session.add(row)
         await self.session.flush()
@@ -225,6 +232,7 @@ class SqlReturnsStore(SqlStore):
             destination_code=row.destination_code,
             lines=tuple(RequestedLine(r.sku, r.quantity, r.reason) for r in lines),
             shipped=_shipped_snapshot(lines),
+            destination_capacity=row.destination_capacity,
         )
 
     async def mark_received(self, return_id: str, at: datetime) -> Return:
@@ -349,6 +357,19 @@ class SqlReturnsStore(SqlStore):
             )
             for r, issued_at in rows
         ]
+
+    async def inspection_backlog(self, location_codes: Sequence[str]) -> dict[str, int]:
+        if not location_codes:
+            return {}
+        statement = (
+            select(ReturnRow.destination_code, func.count())
+            .where(
+                col(ReturnRow.status).in_([s.value for s in rules.AWAITING_INSPECTION]),
+                col(ReturnRow.destination_code).in_(location_codes),
+            )
+            .group_by(col(ReturnRow.destination_code))
+        )
+        return {code: int(n) for code, n in (await self.session.exec(statement)).all()}
 
     async def backlog(self) -> list[tuple[str, int, datetime]]:
         rows = (
@@ -581,6 +602,7 @@ def _return(
         closed_at=row.closed_at,
         notes=row.notes,
         measured_weight_grams=row.measured_weight_grams,
+        expected_inspection_hours=row.expected_inspection_hours,
     )
 
 

@@ -43,6 +43,9 @@ class ReturnRow(SQLModel, table=True):
     inspected_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     idempotency_key: str | None = Field(default=None, max_length=128)
+    # The destination's daily inspection capacity when routed, and the hours it expected then.
+    destination_capacity: int | None = None
+    expected_inspection_hours: float | None = None
 
 
 class ReturnLineRow(SQLModel, table=True):

@@ -116,6 +116,7 @@ class MemoryReturnsStore(MemoryStore[ReturnsData]):
             destination_code=stored.accepted.destination.code,
             lines=stored.accepted.lines,
             shipped=dict(stored.accepted.shipped),
+            destination_capacity=stored.accepted.destination.daily_inspection_capacity,
         )
 
     async def mark_received(self, return_id: str, at: datetime) -> Return:
@@ -196,6 +197,14 @@ class MemoryReturnsStore(MemoryStore[ReturnsData]):
             )
         return reported
 
+    async def inspection_backlog(self, location_codes: Sequence[str]) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for r in self.data.returns.values():
+            code = r.accepted.destination.code
+            if r.status in rules.AWAITING_INSPECTION and code in location_codes:
+                counts[code] = counts.get(code, 0) + 1
+        return counts
+
     async def backlog(self) -> list[tuple[str, int, datetime]]:
         waiting: dict[str, list[datetime]] = {}
         for r in self.data.returns.values():
@@ -275,6 +284,7 @@ class MemoryReturnsStore(MemoryStore[ReturnsData]):
             closed_at=stored.closed_at,
             notes=stored.notes,
             measured_weight_grams=stored.measured_weight_grams,
+            expected_inspection_hours=accepted.expected_inspection_hours,
         )
 
 

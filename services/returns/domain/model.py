@@ -64,6 +64,10 @@ class ReturnSite:
     kind: str
     latitude: float
     longitude: float
+    # Returns it inspects in a day (None: no limit), and its returns on their way or received
+    # and not inspected.
+    daily_inspection_capacity: int | None = None
+    backlog: int = 0
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,7 @@ class AcceptedReturn:
     shipped: Mapping[str, ShippedLine]
     requested_at: datetime
     idempotency_key: str = ""
+    expected_inspection_hours: float | None = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +163,8 @@ class ReturnParcel:
     destination_code: str
     lines: tuple[RequestedLine, ...]
     shipped: Mapping[str, ShippedLine]
+    # The destination's daily inspection capacity when the return was routed (None: no limit).
+    destination_capacity: int | None = None
 
 
 @dataclass(frozen=True)
@@ -269,3 +276,6 @@ class Return:
     notes: str = ""
     measured_weight_grams: int | None = None
     placed_by: str = ""
+    # Hours until its destination inspects it, as routing saw the destination's backlog and
+    # capacity; None when the destination declared no capacity.
+    expected_inspection_hours: float | None = None

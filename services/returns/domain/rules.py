@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from services.kernel import bounds
+from services.kernel.capacity import expected_wait_hours, is_full
 from services.kernel.caller import Caller
 from services.kernel.errors import DomainError, ErrorCode
 from services.kernel.geo import distance_km
@@ -47,6 +48,8 @@ MAX_NOTES = bounds.MAX_NOTES
 MAX_QUEUE = 500
 # The most returns asked for by id at once.
 MAX_IDS = bounds.MAX_CODES
+# Returns a location still has to inspect: on their way, or received.
+AWAITING_INSPECTION = (ReturnStatus.REQUESTED, ReturnStatus.RECEIVED)
 # Dispositions carried out the moment inspection decides them; refurbishment takes a work order.
 SETTLED_AT_INSPECTION = frozenset({Disposition.RESTOCK, Disposition.LIQUIDATE, Disposition.RECYCLE})
 
@@ -86,6 +89,8 @@ class ReturnRoute:
     estimated_cost_cents: int
     # What the same return would cost through the distribution centre.
     centralized_cost_cents: int
+    # Hours until the destination inspects it (None: it declared no capacity).
+    expected_inspection_hours: float | None = None
 
 
 def route_return(
@@ -94,12 +99,18 @@ def route_return(
     units: int,
     model: ReturnCostModel,
 ) -> ReturnRoute:
-    """The nearest return hub within reach of the customer, else the nearest distribution centre.
+    """The nearest return hub within reach of the customer that is not full, else the nearest
+    distribution centre.
 
+    A hub is full when its backlog (returns on their way or received, not inspected) reached
+    its declared daily inspection capacity; one without a capacity is never full, so without
+    capacities the nearest hub within reach takes the return. When every hub within reach is
+    full the DC takes it, or, without a DC, the nearest hub within reach still does.
     `sites` are the locations that accept returns. Without a DC among them the nearest site of
     any kind takes the return, and the centralized cost is that route's. Ties break by code.
     Invariants: the destination is one of `sites`; a DC destination costs what the centralized
-    route costs.
+    route costs; a full hub is chosen only when no hub within reach is under its capacity and
+    there is no DC.
     """
 
     def km(site: ReturnSite) -> float:
@@ -109,12 +120,16 @@ def route_return(
     if not by_distance:
         raise DomainError(ErrorCode.INVALID_STATE, "no location takes returns")
     central = next((s for s in by_distance if s.kind == DC), None)
-    hub = next((s for s in by_distance if s.kind == HUB and km(s) <= model.local_reach_km), None)
-    destination = hub or central or by_distance[0]
+    hubs = [s for s in by_distance if s.kind == HUB and km(s) <= model.local_reach_km]
+    hub = next((s for s in hubs if not is_full(s.backlog, s.daily_inspection_capacity)), None)
+    destination = hub or central or next(iter(hubs), by_distance[0])
     return ReturnRoute(
         destination=destination,
         estimated_cost_cents=model.cost_cents(destination, customer, units),
         centralized_cost_cents=model.cost_cents(central or destination, customer, units),
+        expected_inspection_hours=expected_wait_hours(
+            destination.backlog, destination.daily_inspection_capacity
+        ),
     )
 
 
