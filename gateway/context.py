@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway.auth import VerifiedToken
+from gateway.capacity import BacklogLoaders
 from gateway.feed import InventoryFeed
 from gateway.inventory.loaders import InventoryLoaders
 from gateway.services import ServiceStubs
@@ -26,12 +27,21 @@ class Context:
     connection_params: dict[str, object] | None = None
     # The WebSocket upgrade's Authorization header, for clients that authenticate there.
     handshake_authorization: str | None = None
+    # Made on first use, so their calls carry the authenticated caller.
+    _backlogs: BacklogLoaders | None = None
 
     @property
     def services(self) -> ServiceStubs:
         """The services' stubs, each call carrying who is calling (the services decide what
         the caller may see and do)."""
         return self.stubs.on_behalf_of(self.principal)
+
+    @property
+    def backlogs(self) -> BacklogLoaders:
+        """This request's loaders of locations' backlogs."""
+        if self._backlogs is None:
+            self._backlogs = BacklogLoaders.over(self.services)
+        return self._backlogs
 
     @classmethod
     def create(

@@ -13,8 +13,11 @@ from gateway.feed import StockChange
 from gateway.mutations import Payload
 from gateway.scalars import Int64
 from oms.inventory.v1 import inventory_pb2 as pb
+from services.kernel.capacity import load_ratio
 from services.kernel.caller import Caller
 from services.kernel.proto_enums import enum_name, enum_value
+
+Info = strawberry.Info[Context, None]
 
 
 @strawberry.enum
@@ -48,6 +51,30 @@ class Location:
     daily_inspection_capacity: int | None = strawberry.field(
         description="Returns it can inspect in a day; null: no limit."
     )
+
+    @strawberry.field(description="Its shipments allocated and not yet shipped.")
+    async def ship_backlog(self, info: Info) -> int:
+        return await info.context.backlogs.ship.load(self.code)
+
+    @strawberry.field(
+        description="shipBacklog ÷ dailyShipCapacity (1.0: a day's work waits; at 1.0 or more "
+        "routing uses it only when no other location can serve); null without a capacity."
+    )
+    async def ship_backlog_ratio(self, info: Info) -> float | None:
+        return load_ratio(await self.ship_backlog(info), self.daily_ship_capacity)
+
+    @strawberry.field(
+        description="Returns on their way here or received here and not yet inspected."
+    )
+    async def inspection_backlog(self, info: Info) -> int:
+        return await info.context.backlogs.inspection.load(self.code)
+
+    @strawberry.field(
+        description="inspectionBacklog ÷ dailyInspectionCapacity (at 1.0 or more new returns "
+        "go to another hub within reach, else the DC); null without a capacity."
+    )
+    async def inspection_backlog_ratio(self, info: Info) -> float | None:
+        return load_ratio(await self.inspection_backlog(info), self.daily_inspection_capacity)
 
     @classmethod
     def from_proto(cls, location: pb.Location) -> Location:

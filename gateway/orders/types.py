@@ -129,6 +129,10 @@ class Parcel:
     extra_parcel_cents: Int64 = strawberry.field(
         description="The charge for a parcel past the first."
     )
+    backlog_cents: Int64 = strawberry.field(
+        description="The charge for the location's orders waiting past a day's ship capacity "
+        "(0 under it): paid only when no location under its capacity could serve."
+    )
     total_cents: Int64
     units: int
 

@@ -124,6 +124,11 @@ class Return:
     received_at: datetime | None
     inspected_at: datetime | None
     closed_at: datetime | None
+    expected_inspection_hours: float | None = strawberry.field(
+        description="Hours until its destination inspects it (and the refund follows), from "
+        "that location's backlog and daily inspection capacity when the return was routed; "
+        "null when the destination declared no capacity."
+    )
 
     @strawberry.field(description="Where the parcel goes: the hub near the customer, or a DC.")
     async def destination(self, info: Info) -> Location:
@@ -135,6 +140,11 @@ class Return:
         given = {
             "notes": found.notes or None,
             "measured_weight_grams": found.measured_weight_grams or None,
+            "expected_inspection_hours": (
+                found.expected_inspection_hours
+                if found.HasField("expected_inspection_hours")
+                else None
+            ),
         }
         return reply(cls, found, **given)
 

@@ -8,7 +8,6 @@ a whole day, so one more unit of work would wait past the day. A capacity left o
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from enum import StrEnum
 
@@ -27,13 +26,11 @@ def is_full(backlog: int, capacity: int | None) -> bool:
 
 
 def load_ratio(backlog: int, capacity: int | None) -> float | None:
-    """Backlog ÷ daily capacity (1.0 = a day's work waiting); None without a declared capacity,
-    infinity for a capacity of 0 with work waiting."""
-    if capacity is None:
+    """Backlog ÷ daily capacity (1.0 = a day's work waiting), to a hundredth; None without a
+    declared capacity or with a capacity of 0 (no finite ratio)."""
+    if not capacity:
         return None
-    if capacity == 0:
-        return math.inf if backlog else 0.0
-    return backlog / capacity
+    return round(backlog / capacity, 2)
 
 
 def crossing(before: int, after: int, capacity: int | None) -> Crossing | None:

@@ -3,8 +3,6 @@ the placement use case counting a location's backlog and publishing its crossing
 
 from __future__ import annotations
 
-import math
-
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -23,7 +21,7 @@ DC = Candidate("DC-MUC", "DISTRIBUTION_CENTER", 48.14, 11.58, {"TEE": 100})
 def test_full_means_a_days_work_already_waits() -> None:
     assert not is_full(4, 5) and is_full(5, 5) and is_full(0, 0) and not is_full(10**6, None)
     assert load_ratio(5, 10) == 0.5 and load_ratio(3, None) is None
-    assert load_ratio(1, 0) == math.inf and load_ratio(0, 0) == 0.0
+    assert load_ratio(1, 0) is None and load_ratio(2, 3) == 0.67
     assert expected_wait_hours(0, 10) == 2.4 and expected_wait_hours(9, 10) == 24.0
     assert expected_wait_hours(3, None) is None and expected_wait_hours(3, 0) is None
 
