@@ -13,8 +13,8 @@ from gateway.feed import StockChange
 from gateway.mutations import Payload
 from gateway.scalars import Int64
 from oms.inventory.v1 import inventory_pb2 as pb
-from services.kernel.capacity import load_ratio
 from services.kernel.caller import Caller
+from services.kernel.capacity import load_ratio
 from services.kernel.proto_enums import enum_name, enum_value
 
 Info = strawberry.Info[Context, None]

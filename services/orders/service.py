@@ -27,8 +27,8 @@ from datetime import datetime, timedelta
 
 from oms.events.v1 import orders_pb2 as events
 from services.kernel import bounds
-from services.kernel.capacity import Crossing, crossings
 from services.kernel.caller import INTERNAL, Caller, require_runs_the_business
+from services.kernel.capacity import Crossing, crossings
 from services.kernel.db import utcnow
 from services.kernel.errors import DomainError, ErrorCode
 from services.kernel.unit_of_work import UnitOfWork
@@ -450,11 +450,12 @@ async def record_capacity_crossings(
         return
     before = await store.ship_backlog(limited)
     for code, crossed, backlog, capacity in crossings(before, change, capacities):
-        fact = {"location_code": code, "backlog": backlog, "daily_capacity": capacity}
-        if crossed is Crossing.REACHED:
-            store.record(events.ShipCapacityReached(**fact))
-        else:
-            store.record(events.ShipBacklogBackUnderCapacity(**fact))
+        kind = (
+            events.ShipCapacityReached
+            if crossed is Crossing.REACHED
+            else events.ShipBacklogBackUnderCapacity
+        )
+        store.record(kind(location_code=code, backlog=backlog, daily_capacity=capacity))
 
 
 def _still_placing() -> DomainError:

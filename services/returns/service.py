@@ -23,8 +23,8 @@ from datetime import datetime
 from oms.events.v1 import returns_pb2 as events
 from oms.returns.v1 import returns_pb2 as returns_pb
 from services.kernel import bounds
-from services.kernel.capacity import Crossing, crossings
 from services.kernel.caller import INTERNAL, Caller, require_runs_the_business
+from services.kernel.capacity import Crossing, crossings
 from services.kernel.db import utcnow
 from services.kernel.errors import DomainError, ErrorCode
 from services.kernel.proto_enums import enum_value
@@ -354,11 +354,12 @@ async def record_capacity_crossings(
     for code, crossed, backlog, limit in crossings(
         before, {location_code: change}, {location_code: capacity}
     ):
-        fact = {"location_code": code, "backlog": backlog, "daily_capacity": limit}
-        if crossed is Crossing.REACHED:
-            store.record(events.InspectionCapacityReached(**fact))
-        else:
-            store.record(events.InspectionBacklogBackUnderCapacity(**fact))
+        kind = (
+            events.InspectionCapacityReached
+            if crossed is Crossing.REACHED
+            else events.InspectionBacklogBackUnderCapacity
+        )
+        store.record(kind(location_code=code, backlog=backlog, daily_capacity=limit))
 
 
 def _unknown_order(order_id: str) -> DomainError:

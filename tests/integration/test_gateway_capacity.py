@@ -40,7 +40,9 @@ mutation Place($input: PlaceOrderInput!) {
 }"""
 
 
-async def _location(gateway: Gateway, code: str, kind: str, lat: float, lon: float, **extra: int):
+async def _location(
+    gateway: Gateway, code: str, kind: str, lat: float, lon: float, **extra: int
+) -> None:
     location = {"code": code, "name": code, "kind": kind, "latitude": lat, "longitude": lon}
     answer = await gateway.data(UPSERT, {"input": location | extra})
     assert answer["upsertLocation"]["userErrors"] == []
@@ -107,7 +109,8 @@ async def test_a_full_store_passes_its_sixth_order_to_the_dc_and_with_no_alterna
         }
         placed: dict[str, Any] = (await gateway.data(PLACE, variables, Role.ADMIN))["placeOrder"]
         assert placed["userErrors"] == [], placed
-        return placed["order"]
+        order: dict[str, Any] = placed["order"]
+        return order
 
     orders = [await place(f"o-{i}", "TEE") for i in range(6)]
     where = [o["shipments"][0]["location"]["code"] for o in orders]

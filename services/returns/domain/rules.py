@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from services.kernel import bounds
-from services.kernel.capacity import expected_wait_hours, is_full
 from services.kernel.caller import Caller
+from services.kernel.capacity import expected_wait_hours, is_full
 from services.kernel.errors import DomainError, ErrorCode
 from services.kernel.geo import distance_km
 from services.returns.domain.model import (
