@@ -11,6 +11,8 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from services.returns.domain.report import percentile
+
 # The field's peak: 5.3x normal volume in the weeks after Black Friday (../shared/DOMAIN.md).
 PEAK_FACTOR = 5.3
 PEAK_DAYS = 14
@@ -147,17 +149,6 @@ class PolicyFigures:
     on_sale_within_5_days: int
     restockable: int
     waiting_by_day: list[int] = field(default_factory=list)
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0..100), linear between ranks; 0.0 for no values."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def figures(policy: str, parcels: Sequence[Parcel], days: Sequence[DayFigures]) -> PolicyFigures:
