@@ -28,19 +28,20 @@ class BacklogLoaders:
     @classmethod
     def over(cls, services: ServiceStubs) -> BacklogLoaders:
         async def load_ship(codes: list[str]) -> list[int]:
-            request = orders_pb2.ShipBacklogRequest(location_codes=codes)
+            request = orders_pb2.ShipBacklogRequest(location_codes=sorted(set(codes)))
             response = await services[OrdersServiceStub].GetShipBacklog(request)
             found = {b.location_code: b.backlog for b in response.backlogs}
             return [found.get(code, 0) for code in codes]
 
         async def load_inspection(codes: list[str]) -> list[int]:
-            request = returns_pb2.InspectionBacklogRequest(location_codes=codes)
+            request = returns_pb2.InspectionBacklogRequest(location_codes=sorted(set(codes)))
             response = await services[ReturnsServiceStub].GetInspectionBacklog(request)
             found = {b.location_code: b.backlog for b in response.backlogs}
             return [found.get(code, 0) for code in codes]
 
         # Never cached: a WebSocket's context lives for hours, and a backlog changes by the
-        # minute; loaders still batch a page of locations into one call per service.
+        # minute. They still batch a page of locations into one call per service, each code
+        # asked once though a backlog and its ratio both load it.
         return cls(
             DataLoader(load_ship, cache=False, max_batch_size=MAX_CODES),
             DataLoader(load_inspection, cache=False, max_batch_size=MAX_CODES),

@@ -152,6 +152,13 @@ class FakeOrders(FakeService):
         summary = opb.PendingOrdersSummary(pending_orders=3, oldest_pending_minutes=90)
         return self._answer("GetPendingOrdersSummary", summary, request, metadata=metadata)
 
+    def GetShipBacklog(self, request: opb.ShipBacklogRequest, metadata: Metadata = ()) -> Any:
+        backlogs = [
+            opb.LocationShipBacklog(location_code=c, backlog=2) for c in request.location_codes
+        ]
+        answer = opb.ShipBacklogResponse(backlogs=backlogs)
+        return self._answer("GetShipBacklog", answer, request, metadata=metadata)
+
     def PlaceOrder(self, request: opb.PlaceOrderRequest, metadata: Metadata = ()) -> Any:
         return self._answer("PlaceOrder", self.orders[0], request, metadata=metadata)
 
@@ -341,6 +348,16 @@ class FakeReturns(FakeService):
     def GetReturnsSummary(self, request: rpb.ReturnsSummaryRequest, metadata: Metadata = ()) -> Any:
         summary = rpb.ReturnsSummary(awaiting_inspection=1)
         return self._answer("GetReturnsSummary", summary, request, metadata=metadata)
+
+    def GetInspectionBacklog(
+        self, request: rpb.InspectionBacklogRequest, metadata: Metadata = ()
+    ) -> Any:
+        backlogs = [
+            rpb.LocationInspectionBacklog(location_code=c, backlog=3)
+            for c in request.location_codes
+        ]
+        answer = rpb.InspectionBacklogResponse(backlogs=backlogs)
+        return self._answer("GetInspectionBacklog", answer, request, metadata=metadata)
 
     def __init__(
         self, fail_with: Exception | None = None, returns: list[rpb.Return] | None = None

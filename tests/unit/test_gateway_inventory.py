@@ -12,10 +12,13 @@ from gateway.schema import build_schema
 from oms.inventory.v1 import inventory_pb2 as pb
 from services.kernel.caller import Role
 from tests.fakes.gateway import (
+    DC,
     SELLERS,
     SUBSCRIPTION,
     UPSERT_LOCATION_VARIABLES,
     FakeInventory,
+    FakeOrders,
+    FakeReturns,
     change,
     context_for,
     error_codes,
@@ -83,3 +86,42 @@ async def test_a_location_passes_what_was_given_and_leaves_unset_what_was_not() 
     )
     assert (sent.daily_inspection_capacity, sent.ships_orders) == (40, False)
     assert not sent.HasField("daily_ship_capacity") and not sent.HasField("accepts_returns")
+
+
+async def test_locations_show_their_backlogs_in_one_call_per_service_and_ratios_by_capacity() -> (
+    None
+):
+    hub = pb.Location(
+        id="2", code="HUB-1", name="Hub", kind=pb.LOCATION_KIND_RETURN_HUB, daily_ship_capacity=4
+    )
+    inventory, orders, returns = FakeInventory(), FakeOrders(), FakeReturns()
+    inventory.ListLocations = lambda request, metadata=(): inventory._answer(  # type: ignore[method-assign]
+        "ListLocations", pb.ListLocationsResponse(locations=[DC, hub]), request, metadata
+    )
+    result = await build_schema().execute(
+        "{ locations { code shipBacklog shipBacklogRatio inspectionBacklog "
+        "inspectionBacklogRatio } }",
+        context_value=context_for(Role.ADMIN, inventory, orders=orders, returns=returns),
+    )
+    assert result.errors is None
+    assert result.data == {
+        "locations": [
+            {
+                "code": "DC-1",
+                "shipBacklog": 2,
+                "shipBacklogRatio": None,
+                "inspectionBacklog": 3,
+                "inspectionBacklogRatio": None,
+            },
+            {
+                "code": "HUB-1",
+                "shipBacklog": 2,
+                "shipBacklogRatio": 0.5,
+                "inspectionBacklog": 3,
+                "inspectionBacklogRatio": None,
+            },
+        ]
+    }
+    assert orders.calls == ["GetShipBacklog"] and returns.calls == ["GetInspectionBacklog"]
+    [asked] = orders.requests
+    assert list(asked.location_codes) == ["DC-1", "HUB-1"]
