@@ -2,7 +2,9 @@
 from `oms token`, the contract's ConnectChannel, and Shopify's deliveries to the gateway's
 `/webhooks/shopify` signed as Shopify signs them (its published example order as the body).
 One system for the whole story: placed once however often delivered, forgeries refused with
-401 and nothing changed, an unknown SKU parked until it exists and the order is retried."""
+401 and nothing changed, an unknown SKU parked until it exists and the order is retried. Then
+the outbound story: Amazon polled from a fake SP-API across a kill of the channels process, and a
+stock change reaching fake Amazon and Shopify APIs, even after both answered 500 for a while."""
 
 from __future__ import annotations
 
