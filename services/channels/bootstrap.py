@@ -40,7 +40,7 @@ def build(context: ServiceContext) -> ServiceParts:
         pushes, InventoryClient(context.channels["inventory"]), platforms
     )
     fulfillments = FulfillmentPush(pushes, platforms)
-    servicer = ChannelsGrpc(service, availability)
+    servicer = ChannelsGrpc(service, availability, fulfillments)
     return ServiceParts(
         register_grpc=lambda server: channels_pb2_grpc.add_ChannelsServiceServicer_to_server(
             servicer, server

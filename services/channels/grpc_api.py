@@ -10,14 +10,17 @@ from oms.channels.v1.channels_pb2_grpc import ChannelsServiceServicer
 from services.channels.availability_push import AvailabilityPush
 from services.channels.domain.model import (
     Channel,
+    ChannelFulfillment,
     ChannelOrder,
     ChannelStatus,
     NewChannel,
     Platform,
 )
+from services.channels.fulfillment_push import FulfillmentPush
 from services.channels.service import ChannelsService
 from services.kernel.errors import DomainError, ErrorCode
 from services.kernel.grpc_server import ServicerContext, caller_of
+from services.kernel.messages import to_message
 from services.kernel.proto_enums import enum_name, enum_value
 
 
@@ -64,7 +67,13 @@ def status_to_proto(status: ChannelStatus) -> pb.ChannelStatus:
         last_received_at=_time(status.last_received_at),
         pending_pushes=status.pending_pushes,
         last_pushed_at=_time(status.last_pushed_at),
+        fulfillments_failed=status.fulfillments_failed,
+        failed_fulfillments=[fulfillment_to_proto(x) for x in status.failed_fulfillments],
     )
+
+
+def fulfillment_to_proto(found: ChannelFulfillment) -> pb.ChannelFulfillment:
+    return to_message(pb.ChannelFulfillment, found)
 
 
 def new_channel_from_proto(request: pb.ConnectChannelRequest) -> NewChannel:
@@ -97,9 +106,15 @@ def new_channel_from_proto(request: pb.ConnectChannelRequest) -> NewChannel:
 
 
 class ChannelsGrpc(ChannelsServiceServicer):
-    def __init__(self, service: ChannelsService, availability: AvailabilityPush) -> None:
+    def __init__(
+        self,
+        service: ChannelsService,
+        availability: AvailabilityPush,
+        fulfillments: FulfillmentPush,
+    ) -> None:
         self._service = service
         self._availability = availability
+        self._fulfillments = fulfillments
 
     async def ConnectChannel(
         self, request: pb.ConnectChannelRequest, context: ServicerContext
@@ -150,3 +165,9 @@ class ChannelsGrpc(ChannelsServiceServicer):
             already_imported=done.already_imported,
             orders=[channel_order_to_proto(x) for x in done.orders],
         )
+
+    async def RetryChannelFulfillment(
+        self, request: pb.RetryChannelFulfillmentRequest, context: ServicerContext
+    ) -> pb.ChannelFulfillment:
+        retried = await self._fulfillments.retry(request.shipment_id, caller_of(context))
+        return fulfillment_to_proto(retried)

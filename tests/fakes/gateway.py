@@ -316,6 +316,16 @@ class FakeChannels(FakeService):
         reply = cpb.ChannelResync(code=request.code, skus_owed=3)
         return self._answer("ResyncChannel", reply, request, metadata=metadata)
 
+    def RetryChannelFulfillment(
+        self, request: cpb.RetryChannelFulfillmentRequest, metadata: Metadata = ()
+    ) -> Any:
+        reply = cpb.ChannelFulfillment(
+            shipment_id=request.shipment_id,
+            channel_code="shopify-us",
+            status=cpb.CHANNEL_FULFILLMENT_STATUS_PENDING,
+        )
+        return self._answer("RetryChannelFulfillment", reply, request, metadata=metadata)
+
 
 def a_return(
     return_id: str = "r-1", order_id: str = "o-1", destination: str = "HUB-1"
@@ -630,6 +640,12 @@ OPERATIONS = [
     Operation(
         "resyncChannel",
         'mutation { resyncChannel(code: "shopify-us") { skusOwed userErrors { code } } }',
+        WRITERS,
+    ),
+    Operation(
+        "retryChannelFulfillment",
+        'mutation { retryChannelFulfillment(shipmentId: "sh-1") { fulfillment { status } '
+        "userErrors { code } } }",
         WRITERS,
     ),
 ]

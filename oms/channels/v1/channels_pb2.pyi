@@ -73,6 +73,25 @@ CHANNEL_ORDER_STATUS_CANCELLING: ChannelOrderStatus.ValueType  # 4
 CHANNEL_ORDER_STATUS_CANCELLED: ChannelOrderStatus.ValueType  # 5
 Global___ChannelOrderStatus: _TypeAlias = ChannelOrderStatus  # noqa: Y015
 
+class _ChannelFulfillmentStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ChannelFulfillmentStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ChannelFulfillmentStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CHANNEL_FULFILLMENT_STATUS_UNSPECIFIED: _ChannelFulfillmentStatus.ValueType  # 0
+    CHANNEL_FULFILLMENT_STATUS_PENDING: _ChannelFulfillmentStatus.ValueType  # 1
+    CHANNEL_FULFILLMENT_STATUS_CREATED: _ChannelFulfillmentStatus.ValueType  # 2
+    CHANNEL_FULFILLMENT_STATUS_FAILED: _ChannelFulfillmentStatus.ValueType  # 3
+
+class ChannelFulfillmentStatus(_ChannelFulfillmentStatus, metaclass=_ChannelFulfillmentStatusEnumTypeWrapper): ...
+
+CHANNEL_FULFILLMENT_STATUS_UNSPECIFIED: ChannelFulfillmentStatus.ValueType  # 0
+CHANNEL_FULFILLMENT_STATUS_PENDING: ChannelFulfillmentStatus.ValueType  # 1
+CHANNEL_FULFILLMENT_STATUS_CREATED: ChannelFulfillmentStatus.ValueType  # 2
+CHANNEL_FULFILLMENT_STATUS_FAILED: ChannelFulfillmentStatus.ValueType  # 3
+Global___ChannelFulfillmentStatus: _TypeAlias = ChannelFulfillmentStatus  # noqa: Y015
+
 @_typing.final
 class Channel(_message.Message):
     """A connection; its secrets are never sent back, only whether they are set."""
@@ -383,6 +402,8 @@ class ChannelStatus(_message.Message):
     LAST_RECEIVED_AT_FIELD_NUMBER: _builtins.int
     PENDING_PUSHES_FIELD_NUMBER: _builtins.int
     LAST_PUSHED_AT_FIELD_NUMBER: _builtins.int
+    FULFILLMENTS_FAILED_FIELD_NUMBER: _builtins.int
+    FAILED_FULFILLMENTS_FIELD_NUMBER: _builtins.int
     orders_received: _builtins.int
     orders_placed: _builtins.int
     exceptions_waiting: _builtins.int
@@ -392,8 +413,12 @@ class ChannelStatus(_message.Message):
     pending_pushes: _builtins.int
     """SKUs whose availability is owed to the platform; the last push it took (empty: none yet)."""
     last_pushed_at: _builtins.str
+    fulfillments_failed: _builtins.int
+    """Shipments the platform refused for good (not sent again until retried), and the oldest 20."""
     @_builtins.property
     def channel(self) -> Global___Channel: ...
+    @_builtins.property
+    def failed_fulfillments(self) -> _containers.RepeatedCompositeFieldContainer[Global___ChannelFulfillment]: ...
     def __init__(
         self,
         *,
@@ -405,14 +430,75 @@ class ChannelStatus(_message.Message):
         last_received_at: _builtins.str = ...,
         pending_pushes: _builtins.int = ...,
         last_pushed_at: _builtins.str = ...,
+        fulfillments_failed: _builtins.int = ...,
+        failed_fulfillments: _abc.Iterable[Global___ChannelFulfillment] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "exceptions_waiting", b"exceptions_waiting", "last_pushed_at", b"last_pushed_at", "last_received_at", b"last_received_at", "orders_placed", b"orders_placed", "orders_received", b"orders_received", "pending_pushes", b"pending_pushes", "refunds_received", b"refunds_received"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "exceptions_waiting", b"exceptions_waiting", "failed_fulfillments", b"failed_fulfillments", "fulfillments_failed", b"fulfillments_failed", "last_pushed_at", b"last_pushed_at", "last_received_at", b"last_received_at", "orders_placed", b"orders_placed", "orders_received", b"orders_received", "pending_pushes", b"pending_pushes", "refunds_received", b"refunds_received"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ChannelStatus: _TypeAlias = ChannelStatus  # noqa: Y015
+
+@_typing.final
+class ChannelFulfillment(_message.Message):
+    """A shipment its platform is told of: Shopify's fulfillment, Amazon's shipment confirmation."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SHIPMENT_ID_FIELD_NUMBER: _builtins.int
+    CHANNEL_CODE_FIELD_NUMBER: _builtins.int
+    EXTERNAL_ORDER_ID_FIELD_NUMBER: _builtins.int
+    TRACKING_NUMBER_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    ATTEMPTS_FIELD_NUMBER: _builtins.int
+    FAILURE_FIELD_NUMBER: _builtins.int
+    shipment_id: _builtins.str
+    channel_code: _builtins.str
+    external_order_id: _builtins.str
+    tracking_number: _builtins.str
+    status: Global___ChannelFulfillmentStatus.ValueType
+    attempts: _builtins.int
+    failure: _builtins.str
+    """The platform's reason when it refused it for good."""
+    def __init__(
+        self,
+        *,
+        shipment_id: _builtins.str = ...,
+        channel_code: _builtins.str = ...,
+        external_order_id: _builtins.str = ...,
+        tracking_number: _builtins.str = ...,
+        status: Global___ChannelFulfillmentStatus.ValueType = ...,
+        attempts: _builtins.int = ...,
+        failure: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "channel_code", b"channel_code", "external_order_id", b"external_order_id", "failure", b"failure", "shipment_id", b"shipment_id", "status", b"status", "tracking_number", b"tracking_number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChannelFulfillment: _TypeAlias = ChannelFulfillment  # noqa: Y015
+
+@_typing.final
+class RetryChannelFulfillmentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SHIPMENT_ID_FIELD_NUMBER: _builtins.int
+    shipment_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        shipment_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["shipment_id", b"shipment_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RetryChannelFulfillmentRequest: _TypeAlias = RetryChannelFulfillmentRequest  # noqa: Y015
 
 @_typing.final
 class ResyncChannelRequest(_message.Message):

@@ -69,6 +69,11 @@ class ChannelsServiceStub:
                 request_serializer=oms_dot_channels_dot_v1_dot_channels__pb2.ImportWholesaleOrdersRequest.SerializeToString,
                 response_deserializer=oms_dot_channels_dot_v1_dot_channels__pb2.WholesaleImport.FromString,
                 _registered_method=True)
+        self.RetryChannelFulfillment = channel.unary_unary(
+                '/oms.channels.v1.ChannelsService/RetryChannelFulfillment',
+                request_serializer=oms_dot_channels_dot_v1_dot_channels__pb2.RetryChannelFulfillmentRequest.SerializeToString,
+                response_deserializer=oms_dot_channels_dot_v1_dot_channels__pb2.ChannelFulfillment.FromString,
+                _registered_method=True)
 
 
 class ChannelsServiceServicer:
@@ -118,6 +123,13 @@ class ChannelsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RetryChannelFulfillment(self, request, context):
+        """Sends a shipment its platform refused for good again; one not FAILED is INVALID_STATE.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ChannelsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -155,6 +167,11 @@ def add_ChannelsServiceServicer_to_server(servicer, server):
                     servicer.ImportWholesaleOrders,
                     request_deserializer=oms_dot_channels_dot_v1_dot_channels__pb2.ImportWholesaleOrdersRequest.FromString,
                     response_serializer=oms_dot_channels_dot_v1_dot_channels__pb2.WholesaleImport.SerializeToString,
+            ),
+            'RetryChannelFulfillment': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetryChannelFulfillment,
+                    request_deserializer=oms_dot_channels_dot_v1_dot_channels__pb2.RetryChannelFulfillmentRequest.FromString,
+                    response_serializer=oms_dot_channels_dot_v1_dot_channels__pb2.ChannelFulfillment.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -346,6 +363,33 @@ class ChannelsService:
             '/oms.channels.v1.ChannelsService/ImportWholesaleOrders',
             oms_dot_channels_dot_v1_dot_channels__pb2.ImportWholesaleOrdersRequest.SerializeToString,
             oms_dot_channels_dot_v1_dot_channels__pb2.WholesaleImport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetryChannelFulfillment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.channels.v1.ChannelsService/RetryChannelFulfillment',
+            oms_dot_channels_dot_v1_dot_channels__pb2.RetryChannelFulfillmentRequest.SerializeToString,
+            oms_dot_channels_dot_v1_dot_channels__pb2.ChannelFulfillment.FromString,
             options,
             channel_credentials,
             insecure,

@@ -42,6 +42,8 @@ class ChannelsServiceStub:
     """Pushes a Shopify channel's whole availability again (after a shop was edited by hand)."""
     ImportWholesaleOrders: _grpc.UnaryUnaryMultiCallable[_channels_pb2.ImportWholesaleOrdersRequest, _channels_pb2.WholesaleImport]
     """All of the file or nothing: a row that cannot be read is INVALID_INPUT naming its line."""
+    RetryChannelFulfillment: _grpc.UnaryUnaryMultiCallable[_channels_pb2.RetryChannelFulfillmentRequest, _channels_pb2.ChannelFulfillment]
+    """Sends a shipment its platform refused for good again; one not FAILED is INVALID_STATE."""
 
 @_typing.type_check_only
 class ChannelsServiceAsyncStub(ChannelsServiceStub):
@@ -55,6 +57,8 @@ class ChannelsServiceAsyncStub(ChannelsServiceStub):
     """Pushes a Shopify channel's whole availability again (after a shop was edited by hand)."""
     ImportWholesaleOrders: _aio.UnaryUnaryMultiCallable[_channels_pb2.ImportWholesaleOrdersRequest, _channels_pb2.WholesaleImport]  # type: ignore[assignment]
     """All of the file or nothing: a row that cannot be read is INVALID_INPUT naming its line."""
+    RetryChannelFulfillment: _aio.UnaryUnaryMultiCallable[_channels_pb2.RetryChannelFulfillmentRequest, _channels_pb2.ChannelFulfillment]  # type: ignore[assignment]
+    """Sends a shipment its platform refused for good again; one not FAILED is INVALID_STATE."""
 
 class ChannelsServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -107,5 +111,13 @@ class ChannelsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_channels_pb2.WholesaleImport, _abc.Awaitable[_channels_pb2.WholesaleImport]]:
         """All of the file or nothing: a row that cannot be read is INVALID_INPUT naming its line."""
+
+    @_abc_1.abstractmethod
+    def RetryChannelFulfillment(
+        self,
+        request: _channels_pb2.RetryChannelFulfillmentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_channels_pb2.ChannelFulfillment, _abc.Awaitable[_channels_pb2.ChannelFulfillment]]:
+        """Sends a shipment its platform refused for good again; one not FAILED is INVALID_STATE."""
 
 def add_ChannelsServiceServicer_to_server(servicer: ChannelsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
