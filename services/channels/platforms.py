@@ -25,6 +25,14 @@ AMAZON_CARRIER = "Other"
 AMAZON_CARRIER_NAME = "Other"
 
 
+def package_reference(shipment_id: str) -> str:
+    """Amazon takes only a positive number as a package's reference; ours is a UUID. Its first
+    48 bits, read as a number, stay the same across retries and tell a shipment's packages
+    apart within one order (the 1 covers an all-zero prefix)."""
+    digits = "".join(c for c in shipment_id if c in "0123456789abcdefABCDEF")[:12]
+    return str(int(digits or "0", 16) or 1)
+
+
 def shop_of(channel: Channel) -> ShopifyShop:
     """The shop's Admin API: `apiBaseUrl` when the connection sets one, else the shop's own."""
     return ShopifyShop(channel.api_base_url or f"https://{channel.account}", channel.access_token)
@@ -71,7 +79,7 @@ class AmazonPlatform:
             items = await all_items(api, shipment.external_order_id)
             item_of = {i.get("SellerSKU"): i.get("OrderItemId") for i in items}
             package = {
-                "packageReferenceId": shipment.shipment_id,
+                "packageReferenceId": package_reference(shipment.shipment_id),
                 "carrierCode": AMAZON_CARRIER,
                 "carrierName": AMAZON_CARRIER_NAME,
                 "trackingNumber": shipment.tracking_number,

@@ -168,6 +168,9 @@ class FakeAmazon:
         required = ("packageReferenceId", "carrierCode", "trackingNumber", "shipDate")
         assert body["marketplaceId"] and all(package[k] for k in required), body
         assert package["orderItems"], body
+        # PackageDetail: packageReferenceId is "a seller-supplied positive number".
+        if not package["packageReferenceId"].isdigit() or int(package["packageReferenceId"]) < 1:
+            return self._invalid("packageReferenceId must be a positive number")
         # PackageDetail in ordersV0.json: carrierName is required when the code is "Other(s)".
         if package["carrierCode"] in ("Other", "Others") and not package.get("carrierName"):
             return self._invalid("carrierName is required when carrierCode is Other")
