@@ -16,6 +16,12 @@ from services.channels.domain.model import (
     Platform,
 )
 from services.channels.service import ChannelsService
+from services.channels.third_party import ThirdPartyNodes
+from services.channels.third_party_grpc import (
+    new_node_from_proto,
+    node_to_proto,
+    tracking_to_proto,
+)
 from services.kernel.errors import DomainError, ErrorCode
 from services.kernel.grpc_server import ServicerContext, caller_of
 from services.kernel.proto_enums import enum_name, enum_value
@@ -97,9 +103,12 @@ def new_channel_from_proto(request: pb.ConnectChannelRequest) -> NewChannel:
 
 
 class ChannelsGrpc(ChannelsServiceServicer):
-    def __init__(self, service: ChannelsService, availability: AvailabilityPush) -> None:
+    def __init__(
+        self, service: ChannelsService, availability: AvailabilityPush, nodes: ThirdPartyNodes
+    ) -> None:
         self._service = service
         self._availability = availability
+        self._nodes = nodes
 
     async def ConnectChannel(
         self, request: pb.ConnectChannelRequest, context: ServicerContext
@@ -150,3 +159,36 @@ class ChannelsGrpc(ChannelsServiceServicer):
             already_imported=done.already_imported,
             orders=[channel_order_to_proto(x) for x in done.orders],
         )
+
+    async def ConnectFulfillmentNode(
+        self, request: pb.ConnectFulfillmentNodeRequest, context: ServicerContext
+    ) -> pb.FulfillmentNode:
+        return node_to_proto(await self._nodes.connect(new_node_from_proto(request)))
+
+    async def ListFulfillmentNodes(
+        self, request: pb.ListFulfillmentNodesRequest, context: ServicerContext
+    ) -> pb.FulfillmentNodes:
+        return pb.FulfillmentNodes(nodes=[node_to_proto(x) for x in await self._nodes.statuses()])
+
+    async def PullFulfillmentNodeInventory(
+        self, request: pb.PullFulfillmentNodeInventoryRequest, context: ServicerContext
+    ) -> pb.FulfillmentNode:
+        return node_to_proto(await self._nodes.pull(request.location_code))
+
+    async def ReceiveShipBobWebhook(
+        self, request: pb.ShipBobWebhookRequest, context: ServicerContext
+    ) -> pb.WebhookReceipt:
+        code, unchanged = await self._nodes.receive_webhook(
+            request.webhook_id,
+            request.webhook_timestamp,
+            request.webhook_signature,
+            request.topic,
+            request.body,
+        )
+        return pb.WebhookReceipt(channel_code=code, duplicate=unchanged)
+
+    async def GetShipmentTracking(
+        self, request: pb.GetShipmentTrackingRequest, context: ServicerContext
+    ) -> pb.ShipmentTrackings:
+        found = await self._nodes.trackings(list(request.shipment_ids))
+        return pb.ShipmentTrackings(trackings=[tracking_to_proto(x) for x in found])
