@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
+
+from strawberry.dataloader import DataLoader
 
 from gateway.auth import VerifiedToken
 from gateway.feed import InventoryFeed
@@ -26,6 +29,8 @@ class Context:
     connection_params: dict[str, object] | None = None
     # The WebSocket upgrade's Authorization header, for clients that authenticate there.
     handshake_authorization: str | None = None
+    # Loaders made on first use by the modules that need them (never caching: see `create`).
+    more_loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
 
     @property
     def services(self) -> ServiceStubs:

@@ -23,6 +23,7 @@ from strawberry.types import ExecutionContext
 from gateway import channels
 from gateway.document_errors import DocumentErrorCode, DocumentErrorCodes, coded_rule
 from gateway.errors import UNEXPECTED_ERROR, MaskFaults, away
+from gateway.fulfillment_nodes import FulfillmentNodesMutation, FulfillmentNodesQuery
 from gateway.inventory.resolvers import InventoryMutation, InventoryQuery, InventorySubscription
 from gateway.ops_summary import OpsSummaryQuery
 from gateway.orders.resolvers import OrdersMutation, OrdersQuery
@@ -44,6 +45,7 @@ Query = merge_types(
         OpsSummaryQuery,
         ProcurementQuery,
         channels.ChannelsQuery,
+        FulfillmentNodesQuery,
     ),
 )
 Mutation = merge_types(
@@ -55,6 +57,7 @@ Mutation = merge_types(
         WorkOrdersMutation,
         ProcurementMutation,
         channels.ChannelsMutation,
+        FulfillmentNodesMutation,
     ),
 )
 Subscription = merge_types("Subscription", (InventorySubscription,))

@@ -1,9 +1,12 @@
-"""`POST /webhooks/shopify`: Shopify's deliveries, passed on raw to the channels service, which
-verifies and records them. The body is read up to a bound (Shopify's orders are far smaller) and
-the answer is only a status: 200 taken (or seen before), 401 not verified, 400 not a delivery we
-take, 413 too large, 503 when the channels service cannot answer (Shopify retries)."""
+"""`POST /webhooks/shopify` and `POST /webhooks/shipbob`: the platforms' deliveries, passed on
+raw to the channels service, which verifies and records them. The body is read up to a bound
+(the platforms' orders are far smaller) and the answer is only a status: 200 taken (or seen
+before), 401 not verified, 400 not a delivery we take, 413 too large, 503 when the channels
+service cannot answer (both platforms retry)."""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable
 
 import grpc
 from starlette.requests import Request
@@ -41,8 +44,32 @@ async def shopify_webhook(request: Request) -> PlainTextResponse:
         body=body,
     )
     channels = request.state.backends.services[ChannelsServiceStub]
+    return await _passed_on(channels.ReceiveShopifyWebhook(delivery, timeout=CALL_SECONDS))
+
+
+async def shipbob_webhook(request: Request) -> PlainTextResponse:
+    """ShipBob's Standard Webhooks headers (webhook-id, -timestamp, -signature) and its topic."""
+    body = await _bounded_body(request)
+    if body is None:
+        return PlainTextResponse("payload too large", status_code=413)
+    headers = {
+        name: request.headers.get(name, "")[:MAX_HEADER_CHARS]
+        for name in ("webhook-id", "webhook-timestamp", "webhook-signature", "x-webhook-topic")
+    }
+    delivery = pb.ShipBobWebhookRequest(
+        webhook_id=headers["webhook-id"],
+        webhook_timestamp=headers["webhook-timestamp"],
+        webhook_signature=headers["webhook-signature"],
+        topic=headers["x-webhook-topic"] or request.headers.get("shipbob-topic", "")[:64],
+        body=body,
+    )
+    channels = request.state.backends.services[ChannelsServiceStub]
+    return await _passed_on(channels.ReceiveShipBobWebhook(delivery, timeout=CALL_SECONDS))
+
+
+async def _passed_on(call: Awaitable[object]) -> PlainTextResponse:
     try:
-        await channels.ReceiveShopifyWebhook(delivery, timeout=CALL_SECONDS)
+        await call
     except grpc.aio.AioRpcError as error:
         status = _STATUS_FOR_RPC.get(error.code(), 503)
         return PlainTextResponse(error.details() if status < 500 else "unavailable", status)

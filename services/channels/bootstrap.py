@@ -17,8 +17,10 @@ from services.channels.ports import Orders
 from services.channels.recovery import placement_worker
 from services.channels.service import ChannelsService
 from services.channels.settings import ChannelsSettings
+from services.channels.shipbob_api import ShipBobApi
 from services.channels.shopify_admin import ShopifyAdmin
 from services.channels.store import TABLES, ChannelsStore, SqlChannelsStore
+from services.channels.third_party import LoggedCounts, ThirdPartyNodes, order_worker, pull_worker
 from services.kernel.runtime import ServiceContext, ServiceDefinition, ServiceParts
 from services.kernel.unit_of_work import SqlUnitOfWork, UnitOfWork
 
@@ -29,18 +31,18 @@ def bootstrap(uow: UnitOfWork[ChannelsStore], orders: Orders) -> ChannelsService
 
 def build(context: ServiceContext) -> ServiceParts:
     settings = ChannelsSettings.from_env(context.env)
-    service = bootstrap(
-        SqlUnitOfWork(context.db, SqlChannelsStore), OrdersClient(context.channels["orders"])
-    )
+    orders = OrdersClient(context.channels["orders"])
+    inventory = InventoryClient(context.channels["inventory"])
+    service = bootstrap(SqlUnitOfWork(context.db, SqlChannelsStore), orders)
     pushes = SqlUnitOfWork(context.db, SqlChannelsStore)
     platforms = Platforms(
         ShopifyPlatform(ShopifyAdmin()), AmazonPlatform(pushes, SellingPartnerApis())
     )
-    availability = AvailabilityPush(
-        pushes, InventoryClient(context.channels["inventory"]), platforms
-    )
+    availability = AvailabilityPush(pushes, inventory, platforms)
     fulfillments = FulfillmentPush(pushes, platforms)
-    servicer = ChannelsGrpc(service, availability, fulfillments)
+    # LoggedCounts until inventory's ReconcileCount is wired behind the CountReconciler port.
+    nodes = ThirdPartyNodes(pushes, ShipBobApi(), orders, inventory, LoggedCounts())
+    servicer = ChannelsGrpc(service, availability, fulfillments, nodes)
     return ServiceParts(
         register_grpc=lambda server: channels_pb2_grpc.add_ChannelsServiceServicer_to_server(
             servicer, server
@@ -53,6 +55,8 @@ def build(context: ServiceContext) -> ServiceParts:
             resync_worker(availability),
             fulfillment_worker(fulfillments),
             amazon_poll_worker(AmazonPoller(service), settings.amazon_poll_every),
+            order_worker(nodes),
+            pull_worker(nodes, settings.shipbob_pull_every),
         ],
     )
 

@@ -26,3 +26,11 @@ class InventoryClient:
     async def all_skus(self) -> list[str]:
         answer = await self._stub.ListSkus(pb.ListSkusRequest(), timeout=CALL_SECONDS)
         return [x.code for x in answer.skus]
+
+    async def kind_of(self, location_code: str) -> str | None:
+        request = pb.ListLocationsRequest(codes=[location_code])
+        answer = await self._stub.ListLocations(request, timeout=CALL_SECONDS)
+        found = [x for x in answer.locations if x.code == location_code]
+        if not found:
+            return None
+        return pb.LocationKind.Name(found[0].kind).removeprefix("LOCATION_KIND_")

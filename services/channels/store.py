@@ -25,6 +25,7 @@ from services.channels.domain.model import (
     Refund,
     ShipTo,
 )
+from services.channels.node_store import NODE_TABLES
 from services.channels.push_store import PUSH_TABLES, failed_fulfillments, push_status
 from services.kernel.db import UTCDateTime, insert_ignoring_conflict, utcnow
 from services.kernel.unit_of_work import SqlStore, Store
@@ -184,6 +185,7 @@ TABLES: tuple[type[SQLModel], ...] = (
     ChannelOrderRow,
     ChannelRefundRow,
     *PUSH_TABLES,
+    *NODE_TABLES,
 )
 
 
