@@ -660,7 +660,8 @@ class SqlReturnsStore(SqlStore):
         return list((await self.session.exec(statement)).all())
 
     async def _load(self, rows: Sequence[ReturnRow]) -> list[Return]:
-        """Assembles returns with lines, units and refunds in four queries, whatever the count."""
+        """Assembles returns with lines, units, refunds and platform updates in five queries,
+        whatever the count."""
         ids = [row.id for row in rows]
         if not ids:
             return []
