@@ -383,6 +383,20 @@ class FakeReturns(FakeService):
             "GetReturnsReport", rpb.ReturnsReport(returns=1), request, metadata=metadata
         )
 
+    def ConnectReturnsPlatform(
+        self, request: rpb.ConnectReturnsPlatformRequest, metadata: Metadata = ()
+    ) -> Any:
+        connection = rpb.ReturnsPlatformConnection(
+            code=request.code, platform=request.platform, connected_at="2026-01-01T00:00:00+00:00"
+        )
+        return self._answer("ConnectReturnsPlatform", connection, request, metadata=metadata)
+
+    def ListReturnsPlatforms(
+        self, request: rpb.ListReturnsPlatformsRequest, metadata: Metadata = ()
+    ) -> Any:
+        listed = rpb.ListReturnsPlatformsResponse()
+        return self._answer("ListReturnsPlatforms", listed, request, metadata=metadata)
+
 
 def principal(role: Role) -> Caller:
     return Caller(
@@ -622,6 +636,14 @@ OPERATIONS = [
         "{ channel { code platform } userErrors { code } } }",
         WRITERS,
     ),
+    Operation(
+        "connectReturnsPlatform",
+        'mutation { connectReturnsPlatform(input: {code: "loop-us", platform: LOOP, '
+        'channel: "shopify-us", webhookSecret: "s", apiBaseUrl: "https://x", '
+        'accessToken: "t"}) { connection { code } userErrors { code } } }',
+        WRITERS,
+    ),
+    Operation("returnsPlatforms", "{ returnsPlatforms { code platform } }", WRITERS),
     Operation(
         "channelExceptions",
         '{ channelExceptions(channelCode: "shopify-us") { id status problemCode } }',

@@ -49,6 +49,11 @@ class ReturnsServiceStub:
     GetReturnsReport: _grpc.UnaryUnaryMultiCallable[_returns_pb2.ReturnsReportRequest, _returns_pb2.ReturnsReport]
     GetReturnsSummary: _grpc.UnaryUnaryMultiCallable[_returns_pb2.ReturnsSummaryRequest, _returns_pb2.ReturnsSummary]
     """The back office's summary."""
+    ConnectReturnsPlatform: _grpc.UnaryUnaryMultiCallable[_returns_pb2.ConnectReturnsPlatformRequest, _returns_pb2.ReturnsPlatformConnection]
+    """The back office's: connects (or reconnects, by code) a returns platform account."""
+    ListReturnsPlatforms: _grpc.UnaryUnaryMultiCallable[_returns_pb2.ListReturnsPlatformsRequest, _returns_pb2.ListReturnsPlatformsResponse]
+    ReceivePlatformWebhook: _grpc.UnaryUnaryMultiCallable[_returns_pb2.PlatformWebhookRequest, _returns_pb2.PlatformWebhookReply]
+    """A platform's webhook: UNAUTHENTICATED when no connection's secret verifies it."""
 
 @_typing.type_check_only
 class ReturnsServiceAsyncStub(ReturnsServiceStub):
@@ -69,6 +74,11 @@ class ReturnsServiceAsyncStub(ReturnsServiceStub):
     GetReturnsReport: _aio.UnaryUnaryMultiCallable[_returns_pb2.ReturnsReportRequest, _returns_pb2.ReturnsReport]  # type: ignore[assignment]
     GetReturnsSummary: _aio.UnaryUnaryMultiCallable[_returns_pb2.ReturnsSummaryRequest, _returns_pb2.ReturnsSummary]  # type: ignore[assignment]
     """The back office's summary."""
+    ConnectReturnsPlatform: _aio.UnaryUnaryMultiCallable[_returns_pb2.ConnectReturnsPlatformRequest, _returns_pb2.ReturnsPlatformConnection]  # type: ignore[assignment]
+    """The back office's: connects (or reconnects, by code) a returns platform account."""
+    ListReturnsPlatforms: _aio.UnaryUnaryMultiCallable[_returns_pb2.ListReturnsPlatformsRequest, _returns_pb2.ListReturnsPlatformsResponse]  # type: ignore[assignment]
+    ReceivePlatformWebhook: _aio.UnaryUnaryMultiCallable[_returns_pb2.PlatformWebhookRequest, _returns_pb2.PlatformWebhookReply]  # type: ignore[assignment]
+    """A platform's webhook: UNAUTHENTICATED when no connection's secret verifies it."""
 
 class ReturnsServiceServicer(metaclass=_abc_1.ABCMeta):
     """Every call may carry whom it is for in its metadata (oms-caller-role, -subject, -location):
@@ -134,5 +144,28 @@ class ReturnsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_returns_pb2.ReturnsSummary, _abc.Awaitable[_returns_pb2.ReturnsSummary]]:
         """The back office's summary."""
+
+    @_abc_1.abstractmethod
+    def ConnectReturnsPlatform(
+        self,
+        request: _returns_pb2.ConnectReturnsPlatformRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_returns_pb2.ReturnsPlatformConnection, _abc.Awaitable[_returns_pb2.ReturnsPlatformConnection]]:
+        """The back office's: connects (or reconnects, by code) a returns platform account."""
+
+    @_abc_1.abstractmethod
+    def ListReturnsPlatforms(
+        self,
+        request: _returns_pb2.ListReturnsPlatformsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_returns_pb2.ListReturnsPlatformsResponse, _abc.Awaitable[_returns_pb2.ListReturnsPlatformsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ReceivePlatformWebhook(
+        self,
+        request: _returns_pb2.PlatformWebhookRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_returns_pb2.PlatformWebhookReply, _abc.Awaitable[_returns_pb2.PlatformWebhookReply]]:
+        """A platform's webhook: UNAUTHENTICATED when no connection's secret verifies it."""
 
 def add_ReturnsServiceServicer_to_server(servicer: ReturnsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
