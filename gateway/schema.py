@@ -23,6 +23,7 @@ from strawberry.types import ExecutionContext
 from gateway import channels
 from gateway.document_errors import DocumentErrorCode, DocumentErrorCodes, coded_rule
 from gateway.errors import UNEXPECTED_ERROR, MaskFaults, away
+from gateway.inventory.counts import StockCountMutation, StockCountQuery
 from gateway.inventory.resolvers import InventoryMutation, InventoryQuery, InventorySubscription
 from gateway.ops_summary import OpsSummaryQuery
 from gateway.orders.resolvers import OrdersMutation, OrdersQuery
@@ -38,6 +39,7 @@ Query = merge_types(
     "Query",
     (
         InventoryQuery,
+        StockCountQuery,
         OrdersQuery,
         ReturnsQuery,
         WorkOrdersQuery,
@@ -50,6 +52,7 @@ Mutation = merge_types(
     "Mutation",
     (
         InventoryMutation,
+        StockCountMutation,
         OrdersMutation,
         ReturnsMutation,
         WorkOrdersMutation,
