@@ -13,11 +13,13 @@ import pytest
 from launcher.embedded_nats import EmbeddedNats
 from oms.inventory.v1 import inventory_pb2 as pb
 from services.kernel.caller import Role
+from services.kernel.errors import ErrorCode
 from tests.integration.conftest import InventoryUnderTest, OrdersUnderTest
 from tests.integration.test_gateway_orders import order_input
 from tests.support.contract import operation
 from tests.support.gateway import SIGNING_KEY, serving_gateway
 from tests.support.graphql import GraphQLClient
+from tests.support.refusals import refusal
 from tests.support.stock import levels, seed
 
 # The 3PL is in Berlin, next to the customer; the DC in Lisbon holds a few units as well.
@@ -138,6 +140,10 @@ async def test_a_count_of_nothing_stops_500_units_selling_until_accepted(
     assert refused["order"] is None
     assert [e["code"] for e in refused["userErrors"]] == ["INSUFFICIENT_STOCK"]
     assert [x["id"] for x in await gateway.open_discrepancies()] == [found["id"]]
+    # Nor may anyone reserve there directly, as a racing placement would.
+    line = pb.ReservationLine(sku="CREAM", location_code="3PL-BER", quantity=1)
+    racing = inventory.stub.Reserve(pb.ReserveRequest(key="racer", lines=[line]))
+    assert await refusal(racing) == (ErrorCode.INSUFFICIENT_STOCK, "lines.0.quantity")
 
     accepted = await gateway.resolve(found["id"], "ACCEPT")
     again = await gateway.resolve(found["id"], "ACCEPT")
