@@ -5,11 +5,14 @@ a count file with a bad row applies nothing."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from launcher.cli import main
 from launcher.embedded_nats import EmbeddedNats
 from oms.inventory.v1 import inventory_pb2 as pb
 from services.kernel.caller import Role
@@ -195,7 +198,37 @@ async def test_a_count_file_with_a_bad_row_applies_nothing(gateway: Gateway) -> 
 
 async def test_only_the_back_office_submits_counts(gateway: Gateway) -> None:
     variables = {"input": {"locationCode": "3PL-BER", "lines": [{"sku": "CREAM", "counted": 0}]}}
-    answer = await gateway.post(SUBMIT, variables, Role.STOREFRONT, channels=["web"])
+    answer = await gateway.post(SUBMIT, variables, Role.STOREFRONT, channels=("web",))
     assert answer["data"] is None
     assert [e["extensions"]["code"] for e in answer["errors"]] == ["FORBIDDEN"]
     assert await gateway.available("CREAM") == 505
+
+
+async def test_oms_import_counts_sends_a_file_and_lists_what_it_found(
+    gateway: Gateway, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {"OMS_TOKEN": gateway.token(Role.BACKOFFICE)}
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sku,counted\nCREAM,0\nSOAP,-1\n")
+    args = ["import", "counts", str(bad), "--location", "3PL-BER", "--gateway", gateway.base_url]
+    assert await asyncio.to_thread(cli_run, args, env) == 1
+    assert "line 3, counted" in capsys.readouterr().err
+    assert await gateway.available("CREAM") == 505
+
+    good = tmp_path / "count.csv"
+    good.write_text("sku,counted\nCREAM,0\n")
+    args[2] = str(good)
+    assert await asyncio.to_thread(cli_run, [*args, "--complete"], env) == 0
+    out = capsys.readouterr().out
+    assert "2 SKUs compared, 0 as we hold them, 2 discrepancies" in out
+    assert "CREAM\tours 500\ttheirs 0\t-500\t-4000.00\tholds" in out
+    assert await gateway.available("CREAM") == 5
+    assert await gateway.available("SOAP") == 0
+
+
+def cli_run(args: list[str], env: dict[str, str]) -> int:
+    """`oms ARGS` with these variables, as a shell would run it (the CLI reads os.environ)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        return main(args)
