@@ -260,3 +260,11 @@ async def test_only_the_back_office_counts_and_decides() -> None:
     assert code is ErrorCode.FORBIDDEN
     code, _ = await refused(service.stock_discrepancies(caller=storefront))
     assert code is ErrorCode.FORBIDDEN
+
+
+def test_the_drift_threshold_is_read_from_the_environment() -> None:
+    assert InventorySettings.from_env({}).drift_threshold == DriftThreshold(25, 10)
+    env = {"OMS_INVENTORY_DRIFT_HOLD_UNITS": "5", "OMS_INVENTORY_DRIFT_HOLD_PERCENT": "2"}
+    assert InventorySettings.from_env(env).drift_threshold == DriftThreshold(5, 2)
+    with pytest.raises(ValueError, match="OMS_INVENTORY_DRIFT_HOLD_UNITS"):
+        InventorySettings.from_env({"OMS_INVENTORY_DRIFT_HOLD_UNITS": "0"})
