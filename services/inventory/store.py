@@ -435,15 +435,7 @@ class SqlInventoryStore(SqlStore):
                 in_repair=new_in_repair,
                 promised=new_promised,
             )
-            .returning(  # type: ignore[call-overload]  # sqlmodel's exec() types lack it
-                t.on_hand,
-                t.reserved,
-                t.in_transit,
-                t.pending_inspection,
-                t.in_repair,
-                t.promised,
-                t.on_hold,
-            )
+            .returning(*_LEVEL_STATES)  # type: ignore[call-overload]  # sqlmodel's exec() lacks it
         )
         row = (await self.session.exec(statement)).first()
         if row is None:
@@ -566,15 +558,7 @@ class SqlInventoryStore(SqlStore):
             update(t)
             .where(col(t.sku) == sku, col(t.location_code) == location_code)
             .values(on_hold=on_hold)
-            .returning(  # type: ignore[call-overload]  # sqlmodel's exec() types lack it
-                t.on_hand,
-                t.reserved,
-                t.in_transit,
-                t.pending_inspection,
-                t.in_repair,
-                t.promised,
-                t.on_hold,
-            )
+            .returning(*_LEVEL_STATES)  # type: ignore[call-overload]  # sqlmodel's exec() lacks it
         )
         row = (await self.session.exec(statement)).first()
         if row is None:
@@ -837,6 +821,18 @@ class SqlInventoryStore(SqlStore):
             .order_by(col(ReservationLineRow.sku), col(ReservationLineRow.location_code))
         )
         return list((await self.session.exec(statement)).all())
+
+
+# A level's columns after `sku` and `location_code`, in StockLevel's order.
+_LEVEL_STATES = (
+    StockLevelRow.on_hand,
+    StockLevelRow.reserved,
+    StockLevelRow.in_transit,
+    StockLevelRow.pending_inspection,
+    StockLevelRow.in_repair,
+    StockLevelRow.promised,
+    StockLevelRow.on_hold,
+)
 
 
 def _movement(row: StockMovementRow) -> Movement:

@@ -88,7 +88,7 @@ def test_a_complete_count_compares_what_it_leaves_out_as_zero() -> None:
 
 
 def test_a_count_file_is_read_whole_or_refused_by_its_line() -> None:
-    good = "SKU,counted,bin\nCREAM,0,A1\nSOAP,12,A2\n"
+    good = "sku,counted,bin\nCREAM,0,A1\nSOAP,12,A2\n"
     assert counts.count_lines_from_csv(good) == (CountLine("CREAM", 0), CountLine("SOAP", 12))
     bad_rows = {
         "sku,counted\nCREAM,0\nSOAP,-3\n": "csv.3.counted",

@@ -4,9 +4,7 @@ operator's decision settles it. Pure: no I/O, so every rule is tested without a 
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from services.inventory.domain.model import (
@@ -18,6 +16,7 @@ from services.inventory.domain.model import (
     StockCount,
 )
 from services.kernel import bounds
+from services.kernel.csv_files import csv_refusal, csv_rows
 from services.kernel.errors import DomainError, ErrorCode
 
 # SKUs one count may list (a CSV file's rows; the gRPC and GraphQL edges bound lists tighter).
@@ -71,25 +70,17 @@ def count_lines_from_csv(text: str) -> tuple[CountLine, ...]:
     order; other columns are ignored), then one row per SKU. The whole file is read before
     anything is applied: INVALID_INPUT on `csv.<line>.<column>` (the header is line 1) for the
     first row that cannot be read, a SKU listed twice, or a file out of bounds."""
-    if len(text.encode()) > bounds.MAX_CSV_BYTES:
-        raise DomainError(ErrorCode.INVALID_INPUT, "a file larger than 1 MiB", "csv")
-    reader = csv.DictReader(io.StringIO(text), restkey="", strict=True)
-    columns = [name.strip().lower() for name in reader.fieldnames or ()]
-    missing = [c for c in CSV_COLUMNS if c not in columns]
-    if missing:
-        raise DomainError(ErrorCode.INVALID_INPUT, f"line 1: no column {missing[0]}", "csv.1")
-    reader.fieldnames = columns
     lines: list[CountLine] = []
     first_line: dict[str, int] = {}
-    for line, row in _rows(reader):
+    for line, row in csv_rows(text, CSV_COLUMNS, MAX_COUNT_LINES):
         sku = (row.get("sku") or "").strip()
         if bounds.text_problem(sku, bounds.MAX_CODE) or not sku or " " in sku:
-            raise _refusal(line, "sku", "not a SKU code")
+            raise csv_refusal(line, "sku", "not a SKU code")
         if sku in first_line:
-            raise _refusal(line, "sku", f"{sku} is counted on line {first_line[sku]} already")
+            raise csv_refusal(line, "sku", f"{sku} is counted on line {first_line[sku]} already")
         counted = (row.get("counted") or "").strip()
         if not counted.isdigit() or int(counted) > bounds.MAX_LEVEL_UNITS:
-            raise _refusal(
+            raise csv_refusal(
                 line, "counted", f"not a whole number from 0 to {bounds.MAX_LEVEL_UNITS}"
             )
         first_line[sku] = line
@@ -97,27 +88,6 @@ def count_lines_from_csv(text: str) -> tuple[CountLine, ...]:
     if not lines:
         raise DomainError(ErrorCode.INVALID_INPUT, "a file without counts", "csv")
     return tuple(lines)
-
-
-def _rows(reader: csv.DictReader[str]) -> Iterator[tuple[int, dict[str, str]]]:
-    count = 0
-    try:
-        for row in reader:
-            count += 1
-            if count > MAX_COUNT_LINES:
-                raise _refusal(reader.line_num, "", f"more than {MAX_COUNT_LINES} rows")
-            if "" in row or None in row.values():
-                raise _refusal(reader.line_num, "", "not as many cells as columns")
-            yield reader.line_num, row
-    except csv.Error as error:
-        raise _refusal(reader.line_num, "", f"not CSV: {error}") from None
-
-
-def _refusal(line: int, column: str, why: str) -> DomainError:
-    where = f"line {line}" + (f", {column}" if column else "")
-    return DomainError(
-        ErrorCode.INVALID_INPUT, f"{where}: {why}", f"csv.{line}.{column}".strip(".")
-    )
 
 
 def compared(count: StockCount, on_hand: Mapping[str, int]) -> list[Compared]:
