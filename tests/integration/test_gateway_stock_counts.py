@@ -196,6 +196,15 @@ async def test_a_count_file_with_a_bad_row_applies_nothing(gateway: Gateway) -> 
     assert await gateway.available("SOAP") == 0
 
 
+async def test_a_file_longer_than_any_other_text_reaches_the_inventory_service(
+    gateway: Gateway,
+) -> None:
+    rows = "".join(f"UNKNOWN-SKU-{n:05d},1\n" for n in range(500))
+    answer = await gateway.data(IMPORT, {"location": "3PL-BER", "csv": "sku,counted\n" + rows})
+    [error] = answer["importStockCount"]["userErrors"]
+    assert (error["code"], error["message"]) == ("NOT_FOUND", "unknown SKU 'UNKNOWN-SKU-00000'")
+
+
 async def test_only_the_back_office_submits_counts(gateway: Gateway) -> None:
     variables = {"input": {"locationCode": "3PL-BER", "lines": [{"sku": "CREAM", "counted": 0}]}}
     answer = await gateway.post(SUBMIT, variables, Role.STOREFRONT, channels=("web",))
