@@ -24,6 +24,7 @@ from gateway import channels
 from gateway.document_errors import DocumentErrorCode, DocumentErrorCodes, coded_rule
 from gateway.errors import UNEXPECTED_ERROR, MaskFaults, away
 from gateway.fulfillment_nodes import FulfillmentNodesMutation, FulfillmentNodesQuery
+from gateway.inventory.counts import StockCountMutation, StockCountQuery
 from gateway.inventory.resolvers import InventoryMutation, InventoryQuery, InventorySubscription
 from gateway.ops_summary import OpsSummaryQuery
 from gateway.orders.resolvers import OrdersMutation, OrdersQuery
@@ -39,6 +40,7 @@ Query = merge_types(
     "Query",
     (
         InventoryQuery,
+        StockCountQuery,
         OrdersQuery,
         ReturnsQuery,
         WorkOrdersQuery,
@@ -52,6 +54,7 @@ Mutation = merge_types(
     "Mutation",
     (
         InventoryMutation,
+        StockCountMutation,
         OrdersMutation,
         ReturnsMutation,
         WorkOrdersMutation,

@@ -35,6 +35,7 @@ HUB = pb.Location(id="2", code="HUB-1", name="Hub", kind=pb.LOCATION_KIND_RETURN
 
 
 Metadata = tuple[tuple[str, str], ...]
+COUNTED_AT = "2026-01-01T00:00:00+00:00"
 
 
 class FakeService:
@@ -108,6 +109,27 @@ class FakeInventory(FakeService):
         return self._answer(
             "UpsertChannel", pb.Channel(code=request.code), request, metadata=metadata
         )
+
+    def ReconcileCount(self, request: pb.ReconcileCountRequest, metadata: Metadata = ()) -> Any:
+        return self._answer("ReconcileCount", pb.CountReconciliation(), request, metadata=metadata)
+
+    def ImportStockCount(self, request: pb.ImportStockCountRequest, metadata: Metadata = ()) -> Any:
+        done = pb.CountReconciliation()
+        return self._answer("ImportStockCount", done, request, metadata=metadata)
+
+    def ListStockDiscrepancies(
+        self, request: pb.ListStockDiscrepanciesRequest, metadata: Metadata = ()
+    ) -> Any:
+        found = pb.ListStockDiscrepanciesResponse()
+        return self._answer("ListStockDiscrepancies", found, request, metadata=metadata)
+
+    def ResolveStockDiscrepancy(
+        self, request: pb.ResolveStockDiscrepancyRequest, metadata: Metadata = ()
+    ) -> Any:
+        found = pb.StockDiscrepancy(
+            id=request.id, status=pb.DISCREPANCY_STATUS_DISMISSED, counted_at=COUNTED_AT
+        )
+        return self._answer("ResolveStockDiscrepancy", found, request, metadata=metadata)
 
 
 def an_order(order_id: str = "o-1", placed_by: str = "storefront-1") -> opb.Order:
@@ -514,6 +536,30 @@ OPERATIONS = [
         "mutation($input: StockAdjustmentInput!) { adjustStock(input: $input) { stockLevel { onHand } } }",
         WRITERS,
         {"input": {"sku": "TEE", "locationCode": "DC-1", "delta": 5, "reason": "count"}},
+    ),
+    Operation(
+        "submitStockCount",
+        "mutation($input: StockCountInput!) { submitStockCount(input: $input) "
+        "{ reconciliation { compared } } }",
+        WRITERS,
+        {"input": {"locationCode": "DC-1", "lines": [{"sku": "TEE", "counted": 3}]}},
+    ),
+    Operation(
+        "importStockCount",
+        'mutation { importStockCount(locationCode: "DC-1", csv: "sku,counted\\nTEE,3\\n") '
+        "{ reconciliation { compared } } }",
+        WRITERS,
+    ),
+    Operation(
+        "stockDiscrepancies",
+        '{ stockDiscrepancies(locationCode: "DC-1", status: OPEN, first: 10) { items { id } } }',
+        WRITERS,
+    ),
+    Operation(
+        "resolveStockDiscrepancy",
+        'mutation { resolveStockDiscrepancy(id: "1", decision: DISMISS) '
+        "{ discrepancy { status } } }",
+        WRITERS,
     ),
     Operation(
         "upsertChannel",
