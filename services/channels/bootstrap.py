@@ -10,7 +10,7 @@ from services.channels.amazon_poller import AmazonPoller, amazon_poll_worker
 from services.channels.availability_push import AvailabilityPush, push_worker, resync_worker
 from services.channels.fulfillment_push import FulfillmentPush, fulfillment_worker
 from services.channels.grpc_api import ChannelsGrpc
-from services.channels.inventory_client import InventoryClient
+from services.channels.inventory_client import InventoryClient, InventoryCounts
 from services.channels.orders_client import OrdersClient
 from services.channels.platforms import AmazonPlatform, Platforms, ShopifyPlatform
 from services.channels.ports import Orders
@@ -20,7 +20,7 @@ from services.channels.settings import ChannelsSettings
 from services.channels.shipbob_api import ShipBobApi
 from services.channels.shopify_admin import ShopifyAdmin
 from services.channels.store import TABLES, ChannelsStore, SqlChannelsStore
-from services.channels.third_party import LoggedCounts, ThirdPartyNodes, order_worker, pull_worker
+from services.channels.third_party import ThirdPartyNodes, order_worker, pull_worker
 from services.kernel.runtime import ServiceContext, ServiceDefinition, ServiceParts
 from services.kernel.unit_of_work import SqlUnitOfWork, UnitOfWork
 
@@ -40,8 +40,9 @@ def build(context: ServiceContext) -> ServiceParts:
     )
     availability = AvailabilityPush(pushes, inventory, platforms)
     fulfillments = FulfillmentPush(pushes, platforms)
-    # LoggedCounts until inventory's ReconcileCount is wired behind the CountReconciler port.
-    nodes = ThirdPartyNodes(pushes, ShipBobApi(), orders, inventory, LoggedCounts())
+    nodes = ThirdPartyNodes(
+        pushes, ShipBobApi(), orders, inventory, InventoryCounts(context.channels["inventory"])
+    )
     servicer = ChannelsGrpc(service, availability, fulfillments, nodes)
     return ServiceParts(
         register_grpc=lambda server: channels_pb2_grpc.add_ChannelsServiceServicer_to_server(

@@ -79,20 +79,6 @@ async def owe(store: SqlChannelsStore, event: OrderPlaced) -> None:
         )
 
 
-class LoggedCounts:
-    """The CountReconciler until inventory's ReconcileCount is wired: it only logs the count
-    (each pull is stored as the node's last pull either way)."""
-
-    async def reconcile(
-        self,
-        location_code: str,
-        source: str,
-        lines: Sequence[tuple[str, int]],
-        complete: bool,
-    ) -> None:
-        log.info("%s count of %s: %d SKUs (not reconciled)", source, location_code, len(lines))
-
-
 class ThirdPartyNodes:
     def __init__(
         self,

@@ -212,6 +212,45 @@ async def test_the_pull_stores_the_levels_of_the_nodes_centre(
     assert refused["userErrors"][0]["code"] == "INVALID_STATE"
 
 
+DISCREPANCIES = """
+query Drift($code: String!) {
+  stockDiscrepancies(locationCode: $code, status: OPEN) {
+    items { sku ours theirs difference valueCents source holds }
+  }
+}"""
+
+
+async def test_a_pull_of_zero_where_we_hold_500_blocks_them_from_sale_at_once(
+    client: GraphQLClient, shipbob: FakeShipBob
+) -> None:
+    """The issue's face cream: the node holds nothing, our books say 500. The pull reconciles
+    through the real inventory service: the units leave availability before the pull answers
+    (no sale of air in between), and the difference is listed with its value."""
+    adjustment = {"sku": SKU, "locationCode": NODE, "delta": 495, "reason": "count"}
+    assert (await client.data(operation("AdjustStock"), {"input": adjustment}))["adjustStock"][
+        "userErrors"
+    ] == []
+    for item in shipbob.levels["items"]:
+        for place in item["locations"]:
+            place["on_hand_quantity"] = 0
+    available = operation("Availability")
+
+    async def sellable() -> int:
+        answer = await client.data(available, {"skus": [SKU], "channel": "web"})
+        return int(answer["availability"][0]["available"])
+
+    assert await sellable() == 500
+    pulled = (await client.data(PULL, {"code": NODE}))["pullFulfillmentNodeInventory"]
+    assert pulled["userErrors"] == []
+    assert await sellable() == 0
+    drift = (await client.data(DISCREPANCIES, {"code": NODE}))["stockDiscrepancies"]["items"]
+    # The unknown IPOD2008RED in ShipBob's answer is left out, not a refusal of the count.
+    assert [(x["sku"], x["ours"], x["theirs"], x["difference"], x["holds"]) for x in drift] == [
+        (SKU, 500, 0, -500, True)
+    ]
+    assert (drift[0]["valueCents"], drift[0]["source"]) == (-500 * 800, "SHIPBOB")
+
+
 class RecordingCounts:
     def __init__(self) -> None:
         self.counts: list[tuple[str, str, Sequence[tuple[str, int]], bool]] = []
