@@ -17,7 +17,7 @@ from gateway.revocations import RevocationList
 from gateway.schema import build_schema
 from gateway.settings import GatewaySettings
 from gateway.view import GraphQLView
-from gateway.webhooks import shopify_webhook
+from gateway.webhooks import returns_platform_webhook, shipbob_webhook, shopify_webhook
 
 
 async def healthz(_request: Request) -> JSONResponse:
@@ -67,6 +67,12 @@ def create_app(settings: GatewaySettings) -> Starlette:
             Route("/graphql", view),
             WebSocketRoute("/graphql", view),
             Route("/webhooks/shopify", shopify_webhook, methods=["POST"]),
+            Route("/webhooks/shipbob", shipbob_webhook, methods=["POST"]),
+            Route(
+                "/webhooks/{platform:str}",
+                returns_platform_webhook,
+                methods=["POST"],
+            ),
         ],
         lifespan=lifespan,
     )

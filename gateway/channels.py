@@ -136,6 +136,37 @@ class ChannelOrder:
         )
 
 
+@strawberry.enum
+class ChannelFulfillmentStatus(Enum):
+    PENDING = "PENDING"
+    CREATED = "CREATED"
+    FAILED = "FAILED"
+
+
+@strawberry.type(
+    description="A shipment its platform is told of (Shopify's fulfillment, Amazon's shipment "
+    "confirmation). PENDING is sent, and retried while the platform is down; FAILED the "
+    "platform refused for good, with its reason, and waits for retryChannelFulfillment."
+)
+class ChannelFulfillment:
+    shipment_id: strawberry.ID
+    channel_code: str
+    external_order_id: str
+    tracking_number: str | None
+    status: ChannelFulfillmentStatus
+    attempts: int
+    failure: str | None = strawberry.field(description="The platform's reason when FAILED.")
+
+    @classmethod
+    def from_proto(cls, found: pb.ChannelFulfillment) -> ChannelFulfillment:
+        return reply(
+            cls,
+            found,
+            tracking_number=found.tracking_number or None,
+            failure=found.failure or None,
+        )
+
+
 @strawberry.type(description="What a channel brought in, and what waits.")
 class ChannelStatus:
     channel: Channel
@@ -152,6 +183,12 @@ class ChannelStatus:
     last_pushed_at: datetime | None = strawberry.field(
         description="The last availability push the platform took."
     )
+    fulfillments_failed: int = strawberry.field(
+        description="Shipments the platform refused for good (not sent again until retried)."
+    )
+    failed_fulfillments: list[ChannelFulfillment] = strawberry.field(
+        description="The oldest 20 of those, with the platform's reasons."
+    )
 
     @classmethod
     def from_proto(cls, status: pb.ChannelStatus) -> ChannelStatus:
@@ -165,6 +202,9 @@ class ChannelStatus:
             last_pushed_at=datetime.fromisoformat(status.last_pushed_at)
             if status.last_pushed_at
             else None,
+            failed_fulfillments=[
+                ChannelFulfillment.from_proto(x) for x in status.failed_fulfillments
+            ],
         )
 
 
@@ -176,6 +216,11 @@ class ConnectChannelPayload(Payload):
 @strawberry.type
 class ChannelOrderPayload(Payload):
     channel_order: ChannelOrder | None = None
+
+
+@strawberry.type
+class ChannelFulfillmentPayload(Payload):
+    fulfillment: ChannelFulfillment | None = None
 
 
 @strawberry.type
@@ -284,4 +329,23 @@ class ChannelsMutation:
         call = _channels(info).ResyncChannel(pb.ResyncChannelRequest(code=code))
         return await answer(
             ResyncChannelPayload, call, argument=None, skus_owed=lambda r: r.skus_owed
+        )
+
+    @strawberry.mutation(
+        extensions=allow(*BACK_OFFICE),
+        description="Not in the client contract. Sends a shipment its platform refused for "
+        "good (channelStatus.failedFulfillments) again, once what it refused is mended; one "
+        "not FAILED is INVALID_STATE, an unknown one NOT_FOUND.",
+    )
+    async def retry_channel_fulfillment(
+        self, info: Info, shipment_id: strawberry.ID
+    ) -> ChannelFulfillmentPayload:
+        call = _channels(info).RetryChannelFulfillment(
+            pb.RetryChannelFulfillmentRequest(shipment_id=shipment_id)
+        )
+        return await answer(
+            ChannelFulfillmentPayload,
+            call,
+            argument=None,
+            fulfillment=ChannelFulfillment.from_proto,
         )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
+
+from strawberry.dataloader import DataLoader
 
 from gateway.auth import VerifiedToken
 from gateway.capacity import BacklogLoaders
@@ -29,6 +32,8 @@ class Context:
     handshake_authorization: str | None = None
     # Made on first use, so their calls carry the authenticated caller.
     _backlogs: BacklogLoaders | None = None
+    # Loaders made on first use by the modules that need them (never caching: see `create`).
+    more_loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
 
     @property
     def services(self) -> ServiceStubs:

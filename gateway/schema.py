@@ -23,6 +23,8 @@ from strawberry.types import ExecutionContext
 from gateway import channels
 from gateway.document_errors import DocumentErrorCode, DocumentErrorCodes, coded_rule
 from gateway.errors import UNEXPECTED_ERROR, MaskFaults, away
+from gateway.fulfillment_nodes import FulfillmentNodesMutation, FulfillmentNodesQuery
+from gateway.inventory.counts import StockCountMutation, StockCountQuery
 from gateway.inventory.resolvers import InventoryMutation, InventoryQuery, InventorySubscription
 from gateway.ops_summary import OpsSummaryQuery
 from gateway.orders.resolvers import OrdersMutation, OrdersQuery
@@ -38,23 +40,27 @@ Query = merge_types(
     "Query",
     (
         InventoryQuery,
+        StockCountQuery,
         OrdersQuery,
         ReturnsQuery,
         WorkOrdersQuery,
         OpsSummaryQuery,
         ProcurementQuery,
         channels.ChannelsQuery,
+        FulfillmentNodesQuery,
     ),
 )
 Mutation = merge_types(
     "Mutation",
     (
         InventoryMutation,
+        StockCountMutation,
         OrdersMutation,
         ReturnsMutation,
         WorkOrdersMutation,
         ProcurementMutation,
         channels.ChannelsMutation,
+        FulfillmentNodesMutation,
     ),
 )
 Subscription = merge_types("Subscription", (InventorySubscription,))

@@ -160,14 +160,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     importing = commands.add_parser(
         "import",
-        help="import wholesale orders from a CSV file",
-        description="Sends the file to the gateway's importWholesaleOrders with the back-office "
-        "token in $OMS_TOKEN: all of its orders or, when a row cannot be read, none (the row's "
-        "line is named). The columns are in the README (Sales channels).",
+        help="import wholesale orders or a location's stock count from a CSV file",
+        description="Sends the file to the gateway with the back-office token in $OMS_TOKEN: "
+        "all of it or, when a row cannot be read, none (the row's line is named). orders: "
+        "importWholesaleOrders (columns in the README, Sales channels); counts: "
+        "importStockCount (columns sku and counted; README, Stock counts and drift).",
     )
-    importing.add_argument("what", choices=["orders"])
+    importing.add_argument("what", choices=["orders", "counts"])
     importing.add_argument("file", type=Path, help="the CSV file, header row first")
-    importing.add_argument("--channel", required=True, help="the wholesale channel's code")
+    importing.add_argument("--channel", help="orders: the wholesale channel's code")
+    importing.add_argument("--location", help="counts: the counted location's code")
+    importing.add_argument(
+        "--complete",
+        action="store_true",
+        help="counts: a full count (a SKU the location holds that the file leaves out was "
+        "counted 0)",
+    )
     importing.add_argument(
         "--gateway",
         default="http://127.0.0.1:8000",
@@ -232,6 +240,20 @@ def _revoke(id_or_token: str, data_dir: Path, policy: TokenPolicy) -> int:
     return 0
 
 
+def _import(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if args.what == "counts":
+        if not args.location:
+            parser.error("oms import counts needs --location CODE")
+        from launcher.count_import import run as import_counts
+
+        return import_counts(args.file, args.location, args.complete, args.gateway, os.environ)
+    if not args.channel:
+        parser.error("oms import orders needs --channel CODE")
+    from launcher.wholesale_import import run as import_orders
+
+    return import_orders(args.file, args.channel, args.gateway, os.environ)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -246,9 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(args.out / party)
         return 0
     if args.command == "import":
-        from launcher.wholesale_import import run as import_orders
-
-        return import_orders(args.file, args.channel, args.gateway, os.environ)
+        return _import(parser, args)
     if args.command == "dead-letters":
         from launcher.dead_letters import run as dead_letters
 

@@ -40,7 +40,7 @@ STOCK_WRITERS = (Role.BACKOFFICE, Role.ADMIN)
 SELLERS = (Role.STOREFRONT, Role.BACKOFFICE, Role.ADMIN)
 
 
-def _inventory(info: Info) -> InventoryServiceAsyncStub:
+def inventory_stub(info: Info) -> InventoryServiceAsyncStub:
     return info.context.services[InventoryServiceStub]
 
 
@@ -48,7 +48,7 @@ def _inventory(info: Info) -> InventoryServiceAsyncStub:
 class InventoryQuery:
     @strawberry.field(extensions=allow(*STOCK_READERS))
     async def locations(self, info: Info) -> list[Location]:
-        response = await query_answer(_inventory(info).ListLocations(pb.ListLocationsRequest()))
+        response = await query_answer(inventory_stub(info).ListLocations(pb.ListLocationsRequest()))
         return [Location.from_proto(location) for location in response.locations]
 
     @strawberry.field(
@@ -56,7 +56,7 @@ class InventoryQuery:
     )
     async def skus(self, info: Info, codes: list[str] | None = None) -> list[Sku]:
         if codes is None:
-            response = await query_answer(_inventory(info).ListSkus(pb.ListSkusRequest()))
+            response = await query_answer(inventory_stub(info).ListSkus(pb.ListSkusRequest()))
             return [Sku.from_proto(sku) for sku in response.skus]
         found = await query_answer(info.context.loaders.skus.load_many(codes))
         return [Sku.from_proto(sku) for sku in found if sku is not None]
@@ -67,7 +67,7 @@ class InventoryQuery:
     )
     async def stock_levels(self, info: Info, sku: str) -> list[StockLevel]:
         request = pb.GetStockLevelsRequest(skus=[sku])
-        response = await query_answer(_inventory(info).GetStockLevels(request))
+        response = await query_answer(inventory_stub(info).GetStockLevels(request))
         return [StockLevel.from_proto(level) for level in response.levels]
 
     @strawberry.field(
@@ -79,7 +79,7 @@ class InventoryQuery:
         self, info: Info, skus: list[str], channel: str
     ) -> list[SkuAvailability]:
         request = pb.GetAvailabilityRequest(skus=skus, channel=channel)
-        response = await query_answer(_inventory(info).GetAvailability(request))
+        response = await query_answer(inventory_stub(info).GetAvailability(request))
         return [
             SkuAvailability(sku=a.sku, available=Int64(a.available)) for a in response.availability
         ]
@@ -91,14 +91,14 @@ class InventoryMutation:
         extensions=allow(*STOCK_WRITERS), description="Creates or updates by code."
     )
     async def upsert_location(self, info: Info, input: LocationInput) -> UpsertLocationPayload:
-        call = _inventory(info).UpsertLocation(input.to_proto())
+        call = inventory_stub(info).UpsertLocation(input.to_proto())
         return await answer(UpsertLocationPayload, call, location=Location.from_proto)
 
     @strawberry.mutation(
         extensions=allow(*STOCK_WRITERS), description="Creates or updates by code."
     )
     async def upsert_sku(self, info: Info, input: SkuInput) -> UpsertSkuPayload:
-        call = _inventory(info).UpsertSku(input.to_proto())
+        call = inventory_stub(info).UpsertSku(input.to_proto())
         return await answer(UpsertSkuPayload, call, sku=Sku.from_proto)
 
     @strawberry.mutation(
@@ -106,14 +106,14 @@ class InventoryMutation:
         description="Changes on-hand units; never below zero or below what is reserved.",
     )
     async def adjust_stock(self, info: Info, input: StockAdjustmentInput) -> AdjustStockPayload:
-        call = _inventory(info).AdjustStock(input.to_proto())
+        call = inventory_stub(info).AdjustStock(input.to_proto())
         return await answer(AdjustStockPayload, call, stock_level=StockLevel.from_proto)
 
     @strawberry.mutation(
         extensions=allow(*STOCK_WRITERS), description="Creates or updates by code."
     )
     async def upsert_channel(self, info: Info, input: ChannelInput) -> UpsertChannelPayload:
-        call = _inventory(info).UpsertChannel(input.to_proto())
+        call = inventory_stub(info).UpsertChannel(input.to_proto())
         return await answer(UpsertChannelPayload, call, channel=Channel.from_proto)
 
 

@@ -103,10 +103,14 @@ class StockLevel:
     location_code: strawberry.Private[str]
     on_hand: int
     reserved: int
-    available: int = strawberry.field(description="onHand - reserved.")
+    available: int = strawberry.field(description="onHand - reserved; 0 while on hold.")
     in_transit: int
     pending_inspection: int
     in_repair: int
+    on_hold: bool = strawberry.field(
+        description="Not in the client contract. A count's open discrepancy beyond the drift "
+        "threshold: nothing more sells from here until it is resolved."
+    )
 
     @strawberry.field
     async def location(self, info: strawberry.Info[Context, None]) -> Location:

@@ -9,6 +9,7 @@ import strawberry
 
 from gateway.context import Context
 from gateway.convert import reply
+from gateway.fulfillment_nodes import ShipmentEvent, history_of, tracking_of
 from gateway.inventory.types import Location
 from gateway.mutations import Payload
 from gateway.scalars import Int64
@@ -114,6 +115,21 @@ class Shipment:
     @strawberry.field
     async def location(self, info: Info) -> Location:
         return await _location(info, self.location_code)
+
+    @strawberry.field(
+        description="The carrier a third-party warehouse shipped it with (ShipBob's order.shipped"
+        "); null for shipments from our own locations, which record no carrier."
+    )
+    async def carrier(self, info: Info) -> str | None:
+        tracking = await tracking_of(info, self.id)
+        return tracking.carrier or None if tracking else None
+
+    @strawberry.field(
+        description="Statuses the shipment reached at its third-party warehouse (created at "
+        "ShipBob, shipped), oldest first; empty for other locations."
+    )
+    async def third_party_history(self, info: Info) -> list[ShipmentEvent]:
+        return history_of(await tracking_of(info, self.id))
 
     @classmethod
     def from_proto(cls, shipment: pb.Shipment) -> Shipment:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from gateway.orders import AddressInput
-from gateway.returns.types import Grade, ReturnReason
+from gateway.returns.types import Grade, ReturnReason, ReturnsPlatform
 from oms.returns.v1 import returns_pb2 as pb
 from services.kernel.proto_enums import enum_value
 
@@ -92,3 +92,30 @@ class InspectReturnInput:
         if isinstance(self.measured_weight_grams, int):
             request.measured_weight_grams = self.measured_weight_grams
         return request
+
+
+@strawberry.input
+class ConnectReturnsPlatformInput:
+    code: str = strawberry.field(description="Our name for the platform account.")
+    platform: ReturnsPlatform
+    channel: str = strawberry.field(
+        description="The sales channel whose orders the platform returns: the platform's order "
+        "id is their externalId."
+    )
+    webhook_secret: str = strawberry.field(
+        description="The secret the platform signs its webhooks with; never shown back."
+    )
+    api_base_url: str = strawberry.field(description="Where the platform's API is reached.")
+    access_token: str = strawberry.field(
+        description="The platform API's key (Narvar: user:password); never shown back."
+    )
+
+    def to_proto(self) -> pb.ConnectReturnsPlatformRequest:
+        return pb.ConnectReturnsPlatformRequest(
+            code=self.code,
+            platform=enum_value(pb.ReturnsPlatform, self.platform.name),
+            channel=self.channel,
+            webhook_secret=self.webhook_secret,
+            api_base_url=self.api_base_url,
+            access_token=self.access_token,
+        )

@@ -19,12 +19,18 @@ from gateway.context import Context
 from gateway.errors import query_answer
 from gateway.mutations import answer
 from gateway.permissions import allow
-from gateway.returns.inputs import InspectReturnInput, RequestReturnInput
+from gateway.returns.inputs import (
+    ConnectReturnsPlatformInput,
+    InspectReturnInput,
+    RequestReturnInput,
+)
 from gateway.returns.types import (
+    ConnectReturnsPlatformPayload,
     InspectReturnPayload,
     ReceiveReturnPayload,
     RequestReturnPayload,
     Return,
+    ReturnsPlatformConnection,
     ReturnsReport,
 )
 from oms.returns.v1 import returns_pb2 as pb
@@ -89,6 +95,15 @@ class ReturnsQuery:
         )
         return ReturnsReport.from_proto(report)
 
+    @strawberry.field(
+        extensions=allow(*STAFF),
+        description="The returns platform connections, by code (50 at most); no secrets.",
+    )
+    async def returns_platforms(self, info: Info) -> list[ReturnsPlatformConnection]:
+        call = _returns(info).ListReturnsPlatforms(pb.ListReturnsPlatformsRequest())
+        response = await query_answer(call)
+        return [ReturnsPlatformConnection.from_proto(c) for c in response.connections]
+
 
 @strawberry.type
 class ReturnsMutation:
@@ -135,3 +150,17 @@ class ReturnsMutation:
     async def inspect_return(self, info: Info, input: InspectReturnInput) -> InspectReturnPayload:
         call = _returns(info).InspectReturn(input.to_proto())
         return await answer(InspectReturnPayload, call, return_=Return.from_proto)
+
+    @strawberry.mutation(
+        extensions=allow(*STAFF),
+        description="Connects (again: replaces, by code) a returns platform account: Loop, "
+        "Happy Returns or Narvar. Its webhooks (POST /webhooks/loop, /webhooks/happy-returns, "
+        "/webhooks/narvar) start returns; refunds and status updates go back through its API.",
+    )
+    async def connect_returns_platform(
+        self, info: Info, input: ConnectReturnsPlatformInput
+    ) -> ConnectReturnsPlatformPayload:
+        call = _returns(info).ConnectReturnsPlatform(input.to_proto())
+        return await answer(
+            ConnectReturnsPlatformPayload, call, connection=ReturnsPlatformConnection.from_proto
+        )

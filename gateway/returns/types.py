@@ -63,6 +63,48 @@ class RefundStatus(Enum):
     WITHHELD = "WITHHELD"
 
 
+@strawberry.enum
+class ReturnsPlatform(Enum):
+    LOOP = "LOOP"
+    HAPPY_RETURNS = "HAPPY_RETURNS"
+    NARVAR = "NARVAR"
+
+
+@strawberry.type(
+    description="What was said about a return between us and its returns platform: IN the "
+    "platform told us, OUT we told it (PENDING until it took it)."
+)
+class PlatformUpdate:
+    direction: str
+    kind: str
+    status: str
+    recorded_at: datetime
+    sent_at: datetime | None
+    detail: str
+
+    @classmethod
+    def from_proto(cls, update: pb.PlatformUpdate) -> PlatformUpdate:
+        return reply(cls, update)
+
+
+@strawberry.type(description="A returns platform account; its secret and token are never shown.")
+class ReturnsPlatformConnection:
+    code: str
+    platform: ReturnsPlatform
+    channel: str
+    api_base_url: str
+    connected_at: datetime
+
+    @classmethod
+    def from_proto(cls, connection: pb.ReturnsPlatformConnection) -> ReturnsPlatformConnection:
+        return reply(cls, connection)
+
+
+@strawberry.type
+class ConnectReturnsPlatformPayload(Payload):
+    connection: ReturnsPlatformConnection | None = None
+
+
 async def _location(info: Info, code: str) -> Location:
     # Through the request's loader, so a hub's queue asks inventory once for its locations.
     location = await info.context.loaders.locations.load(code)
@@ -128,6 +170,17 @@ class Return:
         description="Hours until its destination inspects it (and the refund follows), from "
         "that location's backlog and daily inspection capacity when the return was routed; "
         "null when the destination declared no capacity."
+    platform_code: str | None = strawberry.field(
+        description="The returns platform connection that started the return; null otherwise."
+    )
+    platform_return_id: str | None = strawberry.field(
+        description="The platform's own id of the return; null when none started it."
+    )
+    tracking_number: str | None = strawberry.field(
+        description="The return label's carrier tracking number, when the platform sent one."
+    )
+    platform_updates: list[PlatformUpdate] = strawberry.field(
+        description="The status history with the platform, oldest first (100 at most)."
     )
 
     @strawberry.field(description="Where the parcel goes: the hub near the customer, or a DC.")
@@ -145,6 +198,9 @@ class Return:
                 if found.HasField("expected_inspection_hours")
                 else None
             ),
+            "platform_code": found.platform_code or None,
+            "platform_return_id": found.platform_return_id or None,
+            "tracking_number": found.tracking_number or None,
         }
         return reply(cls, found, **given)
 

@@ -14,6 +14,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from services.channels.domain.model import AmazonAccount
+from services.channels.platform_errors import MAX_REASON, refused_for_good
 
 SP_API_NA = "https://sellingpartnerapi-na.amazon.com"
 LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
@@ -28,6 +29,11 @@ FIRST_BACKOFF_SECONDS = 1.0
 class AmazonUnavailable(Exception):
     """Amazon did not answer usefully in time (down, throttling past our patience, refusing
     our credentials): the poll stops here and the next round starts again from the watermark."""
+
+
+class AmazonRefused(AmazonUnavailable):
+    """Amazon refused the request itself (a 4xx but 401, 403, 408 and 429): asking again as
+    it is changes nothing. A poll treats it as any fault; a confirmation is set aside."""
 
 
 @dataclass(frozen=True)
@@ -158,6 +164,9 @@ class SellingPartnerApi:
                 continue
             if response.status_code == 204:  # confirmShipment's answer: nothing to read
                 return None
+            if refused_for_good(response.status_code):
+                why = _why(response)
+                raise AmazonRefused(f"{operation} answered {response.status_code}: {why}")
             if response.status_code != 200:
                 raise AmazonUnavailable(f"{operation} answered {response.status_code}")
             return _json(response, operation)
@@ -198,6 +207,15 @@ class SellingPartnerApi:
         except (httpx.HTTPError, TimeoutError) as error:
             raise AmazonUnavailable(f"Amazon unreachable: {error!r}") from error
         return httpx.Response(response.status_code, headers=response.headers, content=bytes(body))
+
+
+def _why(response: httpx.Response) -> str:
+    """Amazon's reason: the messages of its error list, else the body as it came."""
+    try:
+        errors = response.json().get("errors")
+        return "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors)
+    except (ValueError, AttributeError, TypeError):
+        return response.text[:MAX_REASON]
 
 
 def _json(response: httpx.Response, what: str) -> Any:

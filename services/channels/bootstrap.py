@@ -10,15 +10,17 @@ from services.channels.amazon_poller import AmazonPoller, amazon_poll_worker
 from services.channels.availability_push import AvailabilityPush, push_worker, resync_worker
 from services.channels.fulfillment_push import FulfillmentPush, fulfillment_worker
 from services.channels.grpc_api import ChannelsGrpc
-from services.channels.inventory_client import InventoryClient
+from services.channels.inventory_client import InventoryClient, InventoryCounts
 from services.channels.orders_client import OrdersClient
 from services.channels.platforms import AmazonPlatform, Platforms, ShopifyPlatform
 from services.channels.ports import Orders
 from services.channels.recovery import placement_worker
 from services.channels.service import ChannelsService
 from services.channels.settings import ChannelsSettings
+from services.channels.shipbob_api import ShipBobApi
 from services.channels.shopify_admin import ShopifyAdmin
 from services.channels.store import TABLES, ChannelsStore, SqlChannelsStore
+from services.channels.third_party import ThirdPartyNodes, order_worker, pull_worker
 from services.kernel.runtime import ServiceContext, ServiceDefinition, ServiceParts
 from services.kernel.unit_of_work import SqlUnitOfWork, UnitOfWork
 
@@ -29,18 +31,19 @@ def bootstrap(uow: UnitOfWork[ChannelsStore], orders: Orders) -> ChannelsService
 
 def build(context: ServiceContext) -> ServiceParts:
     settings = ChannelsSettings.from_env(context.env)
-    service = bootstrap(
-        SqlUnitOfWork(context.db, SqlChannelsStore), OrdersClient(context.channels["orders"])
-    )
+    orders = OrdersClient(context.channels["orders"])
+    inventory = InventoryClient(context.channels["inventory"])
+    service = bootstrap(SqlUnitOfWork(context.db, SqlChannelsStore), orders)
     pushes = SqlUnitOfWork(context.db, SqlChannelsStore)
     platforms = Platforms(
         ShopifyPlatform(ShopifyAdmin()), AmazonPlatform(pushes, SellingPartnerApis())
     )
-    availability = AvailabilityPush(
-        pushes, InventoryClient(context.channels["inventory"]), platforms
-    )
+    availability = AvailabilityPush(pushes, inventory, platforms)
     fulfillments = FulfillmentPush(pushes, platforms)
-    servicer = ChannelsGrpc(service, availability)
+    nodes = ThirdPartyNodes(
+        pushes, ShipBobApi(), orders, inventory, InventoryCounts(context.channels["inventory"])
+    )
+    servicer = ChannelsGrpc(service, availability, fulfillments, nodes)
     return ServiceParts(
         register_grpc=lambda server: channels_pb2_grpc.add_ChannelsServiceServicer_to_server(
             servicer, server
@@ -53,6 +56,8 @@ def build(context: ServiceContext) -> ServiceParts:
             resync_worker(availability),
             fulfillment_worker(fulfillments),
             amazon_poll_worker(AmazonPoller(service), settings.amazon_poll_every),
+            order_worker(nodes),
+            pull_worker(nodes, settings.shipbob_pull_every),
         ],
     )
 

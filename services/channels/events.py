@@ -1,12 +1,13 @@
 """What the channels service consumes: stock level changes, which owe Shopify channels their
-availability, and shipments shipping, which owe Shopify a fulfillment. Each handler runs in the
+availability, shipments shipping, which owe Shopify a fulfillment, and orders placed, whose
+shipments routed to a ShipBob node are owed to it. Each handler runs in the
 unit of work that records the event as processed, so a redelivery owes nothing twice."""
 
 from __future__ import annotations
 
 from oms.events.v1.inventory_pb2 import StockLevelChanged
-from oms.events.v1.orders_pb2 import ShipmentShipped
-from services.channels import availability_push, fulfillment_push
+from oms.events.v1.orders_pb2 import OrderPlaced, ShipmentShipped
+from services.channels import availability_push, fulfillment_push, third_party
 from services.channels.store import SqlChannelsStore
 from services.kernel.events import Subscription
 
@@ -26,6 +27,6 @@ def subscriptions() -> list[Subscription[SqlChannelsStore]]:
         Subscription(
             "channels-orders",
             "oms.orders.>",
-            {ShipmentShipped: fulfillment_push.owe},
+            {ShipmentShipped: fulfillment_push.owe, OrderPlaced: third_party.owe},
         ),
     ]

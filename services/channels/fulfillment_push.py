@@ -1,8 +1,9 @@
 """Tells Shopify (a fulfillment) or Amazon (a shipment confirmation) that a shipment of one of
 its orders shipped, with the tracking number: recorded once per shipment in the unit of work that
 consumes ShipmentShipped (`owe`), sent by the worker through the channel's platform adapter
-outside any unit of work, retried with doubling backoff while the platform is down, marked
-created only once the platform took it (and `ShopifyAdmin.fulfill` checks Shopify's own
+outside any unit of work, retried with doubling backoff while the platform is down, set aside
+as FAILED with the platform's reason when it refuses it for good (until `retry`), marked created
+only once the platform took it (and `ShopifyAdmin.fulfill` checks Shopify's own
 fulfillments first, so a lost answer retried does not fulfil twice)."""
 
 from __future__ import annotations
@@ -15,11 +16,15 @@ from sqlmodel import select
 from oms.events.v1.orders_pb2 import ShipmentShipped
 from services.channels import push_store
 from services.channels.backoff import wait_after
+from services.channels.domain.model import ChannelFulfillment, FulfillmentStatus
+from services.channels.platform_errors import PlatformRefused, PlatformUnavailable
 from services.channels.platforms import Platforms
 from services.channels.ports import ShippedShipment
-from services.channels.shopify_admin import PlatformUnavailable
 from services.channels.store import ChannelOrderRow, SqlChannelsStore
+from services.kernel import bounds
+from services.kernel.caller import Caller
 from services.kernel.db import utcnow
+from services.kernel.errors import DomainError, ErrorCode
 from services.kernel.periodic import PeriodicWorker
 from services.kernel.unit_of_work import UnitOfWork
 
@@ -72,9 +77,12 @@ class FulfillmentPush:
                     push_store.shipped_lines(owed),
                 )
                 await self._platforms.of(channel).confirm_shipment(channel, shipment)
-                created, retry_at = True, utcnow()
+                created, retry_at, failure = True, utcnow(), None
+            except PlatformRefused as refusal:  # for good: set aside for the back office
+                created, retry_at, failure = False, utcnow(), refusal.reason
+                log.warning("fulfillment of shipment %s refused: %s", owed.shipment_id, refusal)
             except Exception as error:  # any fault postpones this one; the others go on
-                created, retry_at = False, utcnow() + wait_after(owed.attempts + 1)
+                created, retry_at, failure = False, utcnow() + wait_after(owed.attempts + 1), None
                 log.warning(
                     "fulfillment of shipment %s postponed: %s",
                     owed.shipment_id,
@@ -83,8 +91,31 @@ class FulfillmentPush:
                 )
             async with self.uow.write() as store:
                 await push_store.fulfillment_outcome(
-                    store.session, owed.shipment_id, created, retry_at
+                    store.session, owed.shipment_id, created, retry_at, failure
                 )
+
+    async def retry(self, shipment_id: str, caller: Caller) -> ChannelFulfillment:
+        """The back office sends a shipment its platform refused again (after mending what
+        the platform refused): NOT_FOUND when no platform is owed it, INVALID_STATE when it
+        is not FAILED, FORBIDDEN to storefronts and scanners."""
+        if not caller.runs_the_business:
+            raise DomainError(ErrorCode.FORBIDDEN, "retrying a fulfillment is the back office's")
+        shipment_id = bounds.require_code(shipment_id, "shipment_id", "a shipment id")
+        async with self.uow.write() as store:
+            row = await push_store.locked_fulfillment(store.session, shipment_id)
+            if row is None:
+                raise DomainError(
+                    ErrorCode.NOT_FOUND, f"no fulfillment owed for {shipment_id}", "shipment_id"
+                )
+            status = push_store.fulfillment_of(row).status
+            if status is not FulfillmentStatus.FAILED:
+                raise DomainError(
+                    ErrorCode.INVALID_STATE,
+                    f"the fulfillment of {shipment_id} is {status.value}, not FAILED",
+                    "shipment_id",
+                )
+            push_store.send_again(store.session, row)
+            return push_store.fulfillment_of(row)
 
 
 def fulfillment_worker(push: FulfillmentPush) -> PeriodicWorker:

@@ -10,14 +10,23 @@ from oms.channels.v1.channels_pb2_grpc import ChannelsServiceServicer
 from services.channels.availability_push import AvailabilityPush
 from services.channels.domain.model import (
     Channel,
+    ChannelFulfillment,
     ChannelOrder,
     ChannelStatus,
     NewChannel,
     Platform,
 )
+from services.channels.fulfillment_push import FulfillmentPush
 from services.channels.service import ChannelsService
+from services.channels.third_party import ThirdPartyNodes
+from services.channels.third_party_grpc import (
+    new_node_from_proto,
+    node_to_proto,
+    tracking_to_proto,
+)
 from services.kernel.errors import DomainError, ErrorCode
 from services.kernel.grpc_server import ServicerContext, caller_of
+from services.kernel.messages import to_message
 from services.kernel.proto_enums import enum_name, enum_value
 
 
@@ -64,7 +73,13 @@ def status_to_proto(status: ChannelStatus) -> pb.ChannelStatus:
         last_received_at=_time(status.last_received_at),
         pending_pushes=status.pending_pushes,
         last_pushed_at=_time(status.last_pushed_at),
+        fulfillments_failed=status.fulfillments_failed,
+        failed_fulfillments=[fulfillment_to_proto(x) for x in status.failed_fulfillments],
     )
+
+
+def fulfillment_to_proto(found: ChannelFulfillment) -> pb.ChannelFulfillment:
+    return to_message(pb.ChannelFulfillment, found)
 
 
 def new_channel_from_proto(request: pb.ConnectChannelRequest) -> NewChannel:
@@ -97,9 +112,17 @@ def new_channel_from_proto(request: pb.ConnectChannelRequest) -> NewChannel:
 
 
 class ChannelsGrpc(ChannelsServiceServicer):
-    def __init__(self, service: ChannelsService, availability: AvailabilityPush) -> None:
+    def __init__(
+        self,
+        service: ChannelsService,
+        availability: AvailabilityPush,
+        fulfillments: FulfillmentPush,
+        nodes: ThirdPartyNodes,
+    ) -> None:
         self._service = service
         self._availability = availability
+        self._fulfillments = fulfillments
+        self._nodes = nodes
 
     async def ConnectChannel(
         self, request: pb.ConnectChannelRequest, context: ServicerContext
@@ -150,3 +173,42 @@ class ChannelsGrpc(ChannelsServiceServicer):
             already_imported=done.already_imported,
             orders=[channel_order_to_proto(x) for x in done.orders],
         )
+
+    async def RetryChannelFulfillment(
+        self, request: pb.RetryChannelFulfillmentRequest, context: ServicerContext
+    ) -> pb.ChannelFulfillment:
+        retried = await self._fulfillments.retry(request.shipment_id, caller_of(context))
+        return fulfillment_to_proto(retried)
+
+    async def ConnectFulfillmentNode(
+        self, request: pb.ConnectFulfillmentNodeRequest, context: ServicerContext
+    ) -> pb.FulfillmentNode:
+        return node_to_proto(await self._nodes.connect(new_node_from_proto(request)))
+
+    async def ListFulfillmentNodes(
+        self, request: pb.ListFulfillmentNodesRequest, context: ServicerContext
+    ) -> pb.FulfillmentNodes:
+        return pb.FulfillmentNodes(nodes=[node_to_proto(x) for x in await self._nodes.statuses()])
+
+    async def PullFulfillmentNodeInventory(
+        self, request: pb.PullFulfillmentNodeInventoryRequest, context: ServicerContext
+    ) -> pb.FulfillmentNode:
+        return node_to_proto(await self._nodes.pull(request.location_code))
+
+    async def ReceiveShipBobWebhook(
+        self, request: pb.ShipBobWebhookRequest, context: ServicerContext
+    ) -> pb.WebhookReceipt:
+        code, unchanged = await self._nodes.receive_webhook(
+            request.webhook_id,
+            request.webhook_timestamp,
+            request.webhook_signature,
+            request.topic,
+            request.body,
+        )
+        return pb.WebhookReceipt(channel_code=code, duplicate=unchanged)
+
+    async def GetShipmentTracking(
+        self, request: pb.GetShipmentTrackingRequest, context: ServicerContext
+    ) -> pb.ShipmentTrackings:
+        found = await self._nodes.trackings(list(request.shipment_ids))
+        return pb.ShipmentTrackings(trackings=[tracking_to_proto(x) for x in found])

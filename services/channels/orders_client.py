@@ -7,6 +7,7 @@ import grpc
 from oms.orders.v1 import orders_pb2 as pb
 from oms.orders.v1.orders_pb2_grpc import OrdersServiceStub
 from services.channels.domain.model import MappedOrder
+from services.channels.domain.shipbob import Recipient
 from services.kernel.errors import from_rpc_error
 
 # A placement asks inventory in turn: room for both, well within the recovery's patience.
@@ -28,6 +29,25 @@ class OrdersClient:
     async def cancel(self, order_id: str) -> None:
         try:
             await self._stub.CancelOrder(pb.CancelOrderRequest(id=order_id), timeout=CALL_SECONDS)
+        except grpc.aio.AioRpcError as error:
+            raise from_rpc_error(error) or error from error
+
+    async def destination(self, order_id: str, shipment_id: str) -> tuple[Recipient, str] | None:
+        try:
+            order = await self._stub.GetOrder(pb.GetOrderRequest(id=order_id), timeout=CALL_SECONDS)
+        except grpc.aio.AioRpcError as error:
+            raise from_rpc_error(error) or error from error
+        shipment = next((s for s in order.shipments if s.id == shipment_id), None)
+        if shipment is None or shipment.status == pb.SHIPMENT_STATUS_CANCELLED:
+            return None
+        a = order.ship_to
+        recipient = Recipient(a.name, order.email, a.line1, a.city, a.postal_code, a.country)
+        return recipient, order.number
+
+    async def ship(self, shipment_id: str, tracking_number: str) -> None:
+        request = pb.ShipShipmentRequest(shipment_id=shipment_id, tracking_number=tracking_number)
+        try:
+            await self._stub.ShipShipment(request, timeout=CALL_SECONDS)
         except grpc.aio.AioRpcError as error:
             raise from_rpc_error(error) or error from error
 

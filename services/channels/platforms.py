@@ -1,16 +1,17 @@
 """The outbound adapters, one per kind of platform: Shopify over its Admin API, Amazon over the
 Selling Partner API (Listings Items for quantities, Orders v0 for shipment confirmations).
 Neither is called inside a unit of work; each raises PlatformUnavailable when it must be asked
-again later."""
+again later, and a confirmation raises PlatformRefused when the platform will never take it."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
 
-from services.channels.amazon_api import AmazonUnavailable, SellingPartnerApis
+from services.channels.amazon_api import AmazonRefused, AmazonUnavailable, SellingPartnerApis
 from services.channels.amazon_poller import all_items
 from services.channels.domain.model import AmazonAccount, Channel, Platform
+from services.channels.platform_errors import PlatformRefused
 from services.channels.ports import SalesPlatform, ShippedShipment
 from services.channels.shopify_admin import PlatformUnavailable, ShopifyAdmin, ShopifyShop
 from services.channels.store import SqlChannelsStore
@@ -18,8 +19,18 @@ from services.kernel.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-# We do not know the carrier's name: Amazon takes "Other" with the tracking number.
+# The OMS does not record carriers yet: Amazon takes carrierCode "Other" with the tracking
+# number, and then requires carrierName, which names no real carrier either.
 AMAZON_CARRIER = "Other"
+AMAZON_CARRIER_NAME = "Other"
+
+
+def package_reference(shipment_id: str) -> str:
+    """Amazon takes only a positive number as a package's reference; ours is a UUID. Its first
+    48 bits, read as a number, stay the same across retries and tell a shipment's packages
+    apart within one order (the 1 covers an all-zero prefix)."""
+    digits = "".join(c for c in shipment_id if c in "0123456789abcdefABCDEF")[:12]
+    return str(int(digits or "0", 16) or 1)
 
 
 def shop_of(channel: Channel) -> ShopifyShop:
@@ -68,8 +79,9 @@ class AmazonPlatform:
             items = await all_items(api, shipment.external_order_id)
             item_of = {i.get("SellerSKU"): i.get("OrderItemId") for i in items}
             package = {
-                "packageReferenceId": shipment.shipment_id,
+                "packageReferenceId": package_reference(shipment.shipment_id),
                 "carrierCode": AMAZON_CARRIER,
+                "carrierName": AMAZON_CARRIER_NAME,
                 "trackingNumber": shipment.tracking_number,
                 "shipDate": shipment.shipped_at.isoformat().replace("+00:00", "Z"),
                 "orderItems": [
@@ -80,6 +92,8 @@ class AmazonPlatform:
             }
             body = {"marketplaceId": account.marketplace_id, "packageDetail": package}
             await api.confirm_shipment(shipment.external_order_id, body)
+        except AmazonRefused as error:
+            raise PlatformRefused(str(error)) from None
         except AmazonUnavailable as error:
             raise PlatformUnavailable(str(error)) from None
 

@@ -3,12 +3,13 @@ terms; `orders_client.py` and `platforms.py` are the adapters."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from services.channels.domain.model import Channel, MappedOrder
+from services.channels.domain.shipbob import Recipient
 
 
 class Orders(Protocol):
@@ -44,4 +45,37 @@ class SalesPlatform(Protocol):
 
     async def confirm_shipment(self, channel: Channel, shipment: ShippedShipment) -> None:
         """Tells the channel the shipment left with its tracking number."""
+        ...
+
+
+class ShipmentOrders(Protocol):
+    """What the third-party nodes ask of the orders service about one shipment."""
+
+    async def destination(self, order_id: str, shipment_id: str) -> tuple[Recipient, str] | None:
+        """Whom the shipment goes to and the order's number; None once it is cancelled."""
+        ...
+
+    async def ship(self, shipment_id: str, tracking_number: str) -> None:
+        """Ships the shipment (shipping a shipped one changes nothing); DomainError when the
+        orders service refuses."""
+        ...
+
+
+class Locations(Protocol):
+    async def kind_of(self, location_code: str) -> str | None:
+        """The location's kind (THIRD_PARTY_WAREHOUSE...), None when there is no such location."""
+        ...
+
+
+class CountReconciler(Protocol):
+    """Turns a node's count into stock discrepancies (inventory's ReconcileCount)."""
+
+    async def reconcile(
+        self,
+        location_code: str,
+        source: str,
+        lines: Sequence[tuple[str, int]],
+        complete: bool,
+    ) -> None:
+        """`lines` are (SKU, units counted); `complete` says a SKU left out was counted as 0."""
         ...

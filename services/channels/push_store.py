@@ -16,12 +16,16 @@ from sqlalchemy import Index, and_, delete, func, or_, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.channels.domain.model import ChannelFulfillment, FulfillmentStatus
+from services.channels.platform_errors import MAX_REASON
 from services.kernel.bounds import MAX_LINES
 from services.kernel.db import UTCDateTime, insert_ignoring_conflict, utcnow
 
 # The most SKUs one push asks inventory and Shopify about (Shopify takes 250 per mutation).
 PUSH_BATCH = 250
 FULFILLMENT_BATCH = 50
+# The failed fulfillments a channel's status lists (all of them are counted).
+FAILED_SHOWN = 20
 # A shipment's lines as JSON: at most MAX_LINES SKUs of 64 characters and their quantities.
 MAX_LINES_JSON = MAX_LINES * 96
 
@@ -56,6 +60,9 @@ class FulfillmentRow(SQLModel, table=True):
     created: bool = False
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The platform's reason when it refused the shipment for good (FAILED): not sent again until
+    # the back office retries it, which clears this.
+    failure: str | None = Field(default=None, max_length=MAX_REASON)
 
 
 PUSH_TABLES: tuple[type[SQLModel], ...] = (PendingPushRow, AvailabilitySyncRow, FulfillmentRow)
@@ -148,7 +155,11 @@ def shipped_lines(row: FulfillmentRow) -> dict[str, int]:
 async def fulfillments_due(session: AsyncSession) -> list[FulfillmentRow]:
     statement = (
         select(FulfillmentRow)
-        .where(col(FulfillmentRow.created).is_(False), FulfillmentRow.next_attempt_at <= utcnow())
+        .where(
+            col(FulfillmentRow.created).is_(False),
+            col(FulfillmentRow.failure).is_(None),
+            FulfillmentRow.next_attempt_at <= utcnow(),
+        )
         .order_by(col(FulfillmentRow.next_attempt_at))
         .limit(FULFILLMENT_BATCH)
     )
@@ -156,11 +167,62 @@ async def fulfillments_due(session: AsyncSession) -> list[FulfillmentRow]:
 
 
 async def fulfillment_outcome(
-    session: AsyncSession, shipment_id: str, created: bool, retry_at: datetime
+    session: AsyncSession,
+    shipment_id: str,
+    created: bool,
+    retry_at: datetime,
+    failure: str | None = None,
 ) -> None:
+    """One attempt's outcome: taken, to be tried again at `retry_at`, or refused for good."""
     row = await session.get(FulfillmentRow, shipment_id, with_for_update=True)
     assert row is not None, shipment_id  # never deleted
     row.created = row.created or created
+    row.failure = None if row.created else failure
     row.attempts += 1
     row.next_attempt_at = retry_at
+    session.add(row)
+
+
+def fulfillment_of(row: FulfillmentRow) -> ChannelFulfillment:
+    status = (
+        FulfillmentStatus.CREATED
+        if row.created
+        else FulfillmentStatus.FAILED
+        if row.failure is not None
+        else FulfillmentStatus.PENDING
+    )
+    return ChannelFulfillment(
+        row.shipment_id,
+        row.channel_code,
+        row.external_order_id,
+        row.tracking_number,
+        status,
+        row.attempts,
+        row.failure or "",
+    )
+
+
+async def failed_fulfillments(
+    session: AsyncSession, channel_code: str
+) -> tuple[int, list[ChannelFulfillment]]:
+    """How many of the channel's shipments its platform refused for good, and the oldest few."""
+    failed = (
+        FulfillmentRow.channel_code == channel_code,
+        col(FulfillmentRow.created).is_(False),
+        col(FulfillmentRow.failure).is_not(None),
+    )
+    count = (await session.exec(select(func.count()).where(*failed))).one()
+    oldest = select(FulfillmentRow).where(*failed).order_by(col(FulfillmentRow.next_attempt_at))
+    rows = (await session.exec(oldest.limit(FAILED_SHOWN))).all()
+    return count, [fulfillment_of(row) for row in rows]
+
+
+async def locked_fulfillment(session: AsyncSession, shipment_id: str) -> FulfillmentRow | None:
+    return await session.get(FulfillmentRow, shipment_id, with_for_update=True)
+
+
+def send_again(session: AsyncSession, row: FulfillmentRow) -> None:
+    """A failed fulfillment is pending again, due now."""
+    row.failure = None
+    row.next_attempt_at = utcnow()
     session.add(row)

@@ -178,7 +178,19 @@ class ChannelsService:
                 raise DomainError(ErrorCode.NOT_FOUND, f"no channel {code}", "code")
             received, placed, waiting, refunds, last = await store.counts(code)
             pending, pushed = await store.push_status(code)
-        return ChannelStatus(channel, received, placed, waiting, refunds, last, pending, pushed)
+            failed, oldest_failed = await store.failed_fulfillments(code)
+        return ChannelStatus(
+            channel,
+            received,
+            placed,
+            waiting,
+            refunds,
+            last,
+            pending,
+            pushed,
+            failed,
+            tuple(oldest_failed),
+        )
 
     async def advance_stale(self, older_than: timedelta) -> int:
         """Advances orders left PENDING or CANCELLING for longer than `older_than`."""

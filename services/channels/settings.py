@@ -10,6 +10,8 @@ from datetime import timedelta
 # rarely placed twice at once (and harmlessly when it is: placing is idempotent in orders).
 DEFAULT_RETRY_AFTER = timedelta(seconds=15)
 DEFAULT_AMAZON_POLL_EVERY = timedelta(minutes=2)
+# ShipBob has no inventory webhook: each node's levels are pulled this often (and on demand).
+DEFAULT_SHIPBOB_PULL_EVERY = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,8 @@ class ChannelsSettings:
     retry_after: timedelta = DEFAULT_RETRY_AFTER
     # How often each Amazon channel is polled (getOrders refills one call a minute).
     amazon_poll_every: timedelta = DEFAULT_AMAZON_POLL_EVERY
+    # How often each ShipBob node's inventory levels are pulled.
+    shipbob_pull_every: timedelta = DEFAULT_SHIPBOB_PULL_EVERY
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ChannelsSettings:
@@ -26,6 +30,9 @@ class ChannelsSettings:
             retry_after=_seconds(env, "OMS_CHANNELS_RETRY_AFTER_SECONDS", DEFAULT_RETRY_AFTER),
             amazon_poll_every=_seconds(
                 env, "OMS_CHANNELS_AMAZON_POLL_SECONDS", DEFAULT_AMAZON_POLL_EVERY
+            ),
+            shipbob_pull_every=_seconds(
+                env, "OMS_CHANNELS_SHIPBOB_PULL_SECONDS", DEFAULT_SHIPBOB_PULL_EVERY
             ),
         )
 

@@ -2,7 +2,9 @@
 the shop's location, and creating a fulfillment with its tracking number, once.
 
 Every call has one deadline for the whole exchange; any fault (a timeout, a refused connection,
-a 5xx or 429, GraphQL errors) raises `PlatformUnavailable`, which the workers retry later.
+a 5xx or 429, GraphQL errors) raises `PlatformUnavailable`, which the workers retry later. A
+request Shopify refuses for good (a 4xx but 401, 403, 408 and 429, or `fulfillmentCreate`'s
+userErrors) raises `PlatformRefused` with Shopify's reason.
 
 SKUs to inventory items: Shopify keys stock by inventory item and location, we by SKU. The push
 looks the items up by SKU (`inventoryItems(query: "sku:...")`) in the same request that finds
@@ -18,6 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+from services.channels.platform_errors import PlatformRefused, PlatformUnavailable, refused_for_good
+
+__all__ = ["PlatformUnavailable", "ShopifyAdmin", "ShopifyShop"]
 
 API_VERSION = "2025-10"
 CALL_SECONDS = 5.0
@@ -48,10 +54,6 @@ mutation OmsFulfill($fulfillment: FulfillmentInput!) {
   }
 }"""
 FULFILLABLE = ("OPEN", "IN_PROGRESS")
-
-
-class PlatformUnavailable(Exception):
-    """The platform did not do what was asked; try again later."""
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,9 @@ class ShopifyAdmin:
         if tracking_number:
             fulfillment["trackingInfo"] = {"number": tracking_number}
         answer = await self._call(shop, FULFILLMENT_CREATE, {"fulfillment": fulfillment})
-        _no_user_errors(answer["fulfillmentCreate"])
+        refusals = answer["fulfillmentCreate"].get("userErrors")
+        if refusals:  # the fulfillment as asked is invalid: asking again changes nothing
+            raise PlatformRefused(f"Shopify refused: {json.dumps(refusals)}")
 
     async def _call(self, shop: ShopifyShop, query: str, variables: dict[str, Any]) -> Any:
         url = f"{shop.base_url.rstrip('/')}/admin/api/{API_VERSION}/graphql.json"
@@ -125,6 +129,8 @@ class ShopifyAdmin:
                 body = response.json() if response.status_code == 200 else {}
         except (httpx.HTTPError, TimeoutError, ValueError) as error:
             raise PlatformUnavailable(f"Shopify unreachable: {error!r}"[:300]) from None
+        if refused_for_good(response.status_code):
+            raise PlatformRefused(f"Shopify answered {response.status_code}: {response.text}")
         if response.status_code != 200 or body.get("errors") or "data" not in body:
             raise PlatformUnavailable(f"Shopify answered {response.status_code}")
         return body["data"]

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.channels.domain.model import (
     AmazonAccount,
     Channel,
+    ChannelFulfillment,
     ChannelOrder,
     ChannelOrderStatus,
     Line,
@@ -24,7 +25,8 @@ from services.channels.domain.model import (
     Refund,
     ShipTo,
 )
-from services.channels.push_store import PUSH_TABLES, push_status
+from services.channels.node_store import NODE_TABLES
+from services.channels.push_store import PUSH_TABLES, failed_fulfillments, push_status
 from services.kernel.db import UTCDateTime, insert_ignoring_conflict, utcnow
 from services.kernel.unit_of_work import SqlStore, Store
 
@@ -93,6 +95,10 @@ class ChannelsStore(Store, Protocol):
 
     async def push_status(self, channel_code: str) -> tuple[int, datetime | None]:
         """(SKUs owed to the channel, the last availability push it took)."""
+        ...
+
+    async def failed_fulfillments(self, channel_code: str) -> tuple[int, list[ChannelFulfillment]]:
+        """(shipments the channel's platform refused for good, the oldest few of them)."""
         ...
 
     async def amazon_accounts(self) -> list[AmazonAccount]: ...
@@ -179,6 +185,7 @@ TABLES: tuple[type[SQLModel], ...] = (
     ChannelOrderRow,
     ChannelRefundRow,
     *PUSH_TABLES,
+    *NODE_TABLES,
 )
 
 
@@ -432,3 +439,6 @@ class SqlChannelsStore(SqlStore):
 
     async def push_status(self, channel_code: str) -> tuple[int, datetime | None]:
         return await push_status(self.session, channel_code)
+
+    async def failed_fulfillments(self, channel_code: str) -> tuple[int, list[ChannelFulfillment]]:
+        return await failed_fulfillments(self.session, channel_code)

@@ -5,6 +5,11 @@ from __future__ import annotations
 from oms.inventory.v1 import inventory_pb2 as pb
 from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceServicer
 from services.inventory.domain.model import (
+    CountLine,
+    CountReconciliation,
+    Discrepancy,
+    DiscrepancyDecision,
+    DiscrepancyStatus,
     LedgerEntry,
     Location,
     LocationChange,
@@ -12,11 +17,14 @@ from services.inventory.domain.model import (
     ReservationLine,
     SafetyStock,
     Sku,
+    StockCount,
     StockLevel,
 )
 from services.inventory.service import InventoryService
+from services.kernel.errors import DomainError, ErrorCode
 from services.kernel.grpc_server import ServicerContext, caller_of
 from services.kernel.messages import from_message, to_message
+from services.kernel.proto_enums import enum_name
 
 
 def location_to_proto(location: Location) -> pb.Location:
@@ -52,6 +60,29 @@ def movement_to_proto(entry: LedgerEntry) -> pb.StockMovement:
 
 def reservation_to_proto(reservation: Reservation) -> pb.Reservation:
     return to_message(pb.Reservation, reservation)
+
+
+def discrepancy_to_proto(discrepancy: Discrepancy) -> pb.StockDiscrepancy:
+    return to_message(pb.StockDiscrepancy, discrepancy)
+
+
+def reconciliation_to_proto(done: CountReconciliation) -> pb.CountReconciliation:
+    return pb.CountReconciliation(
+        discrepancies=[discrepancy_to_proto(x) for x in done.discrepancies],
+        compared=done.compared,
+        matched=done.matched,
+        closed=done.closed,
+    )
+
+
+def _status(value: int) -> DiscrepancyStatus | None:
+    """The status a list asks for; None (any) when left unspecified."""
+    name = enum_name(pb.DiscrepancyStatus, value)
+    if name == "UNSPECIFIED":
+        return None
+    if name not in DiscrepancyStatus.__members__:
+        raise DomainError(ErrorCode.INVALID_INPUT, "an unknown discrepancy status", "status")
+    return DiscrepancyStatus(name)
 
 
 class InventoryGrpc(InventoryServiceServicer):
@@ -210,3 +241,49 @@ class InventoryGrpc(InventoryServiceServicer):
             pending_inspection_cents=value.pending_inspection,
             in_repair_cents=value.in_repair,
         )
+
+    async def ReconcileCount(
+        self, request: pb.ReconcileCountRequest, context: ServicerContext
+    ) -> pb.CountReconciliation:
+        count = StockCount(
+            request.location_code,
+            request.source,
+            tuple(CountLine(x.sku, x.counted) for x in request.lines),
+            request.complete,
+        )
+        done = await self._service.reconcile_count(count, caller_of(context))
+        return reconciliation_to_proto(done)
+
+    async def ImportStockCount(
+        self, request: pb.ImportStockCountRequest, context: ServicerContext
+    ) -> pb.CountReconciliation:
+        done = await self._service.import_count(
+            request.location_code,
+            request.source,
+            request.csv,
+            request.complete,
+            caller_of(context),
+        )
+        return reconciliation_to_proto(done)
+
+    async def ListStockDiscrepancies(
+        self, request: pb.ListStockDiscrepanciesRequest, context: ServicerContext
+    ) -> pb.ListStockDiscrepanciesResponse:
+        found, next_after = await self._service.stock_discrepancies(
+            request.location_code,
+            _status(request.status),
+            request.limit,
+            request.after,
+            caller_of(context),
+        )
+        return pb.ListStockDiscrepanciesResponse(
+            discrepancies=[discrepancy_to_proto(x) for x in found], next_after=next_after
+        )
+
+    async def ResolveStockDiscrepancy(
+        self, request: pb.ResolveStockDiscrepancyRequest, context: ServicerContext
+    ) -> pb.StockDiscrepancy:
+        name = enum_name(pb.DiscrepancyDecision, request.decision)
+        decision = DiscrepancyDecision(name) if name in DiscrepancyDecision.__members__ else None
+        resolved = await self._service.resolve_discrepancy(request.id, decision, caller_of(context))
+        return discrepancy_to_proto(resolved)

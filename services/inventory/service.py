@@ -6,17 +6,28 @@ the rules come from `domain/`.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from oms.events.v1.inventory_pb2 import BackorderFilled, FilledLine, StockLevelChanged
-from services.inventory.domain import rules
+from oms.events.v1.inventory_pb2 import (
+    BackorderFilled,
+    FilledLine,
+    StockDiscrepancyFound,
+    StockDiscrepancyResolved,
+    StockLevelChanged,
+)
+from services.inventory.domain import counts, rules
 from services.inventory.domain.model import (
     Adjustment,
     AppliedMovement,
     Channel,
+    CountReconciliation,
+    Discrepancy,
+    DiscrepancyDecision,
+    DiscrepancyStatus,
     InventoryValue,
     LedgerEntry,
     Location,
@@ -28,6 +39,7 @@ from services.inventory.domain.model import (
     SafetyStock,
     Sku,
     SourceType,
+    StockCount,
     StockDelta,
     StockLevel,
 )
@@ -36,6 +48,7 @@ from services.inventory.store import InventoryStore
 from services.kernel import bounds
 from services.kernel.bounds import MAX_CENTS, MAX_LEVEL_UNITS
 from services.kernel.caller import INTERNAL, Caller, require_runs_the_business
+from services.kernel.db import utcnow
 from services.kernel.errors import DomainError, ErrorCode
 from services.kernel.unit_of_work import UnitOfWork
 
@@ -517,6 +530,245 @@ class InventoryService:
         async with self.uow.read() as store:
             return await _require_reservation(store, key)
 
+    # Counts and drift
+
+    async def reconcile_count(
+        self, count: StockCount, caller: Caller = INTERNAL
+    ) -> CountReconciliation:
+        """Compares a location's count with our on hand there (`counts.compared`), in one unit
+        of work: each SKU counted differently becomes an OPEN discrepancy (StockDiscrepancyFound)
+        in place of the one it had open, and one beyond the drift threshold holds the level
+        back from sale (`counts.holds_back`) until an operator decides; a SKU counted as we
+        hold it closes what it had open and lifts its hold. All of the count or nothing (an
+        unknown location or SKU refuses it, NOT_FOUND).
+
+        The levels are locked (SKU order) before they are read, so the on hand compared is the
+        one the hold is set on: a reservation racing the count either commits first (and is
+        counted as reserved, still on hand) or waits and then finds the hold."""
+        require_runs_the_business(caller)
+        count = counts.require_stock_count(count)
+        threshold = self._settings.drift_threshold
+        async with self.uow.write() as store:
+            await require_location(store, count.location_code, "location_code")
+            await _require_counted_skus(store, count)
+            skus = None if count.complete else [line.sku for line in count.lines]
+            levels = await _levels_to_count(store, count, skus)
+            open_before = await store.open_discrepancies(count.location_code, skus)
+            items = counts.compared(count, {x.sku: x.on_hand for x in levels.values()})
+            differing = [x.sku for x in items if x.difference]
+            costs = {x.code: x.unit_cost_cents for x in await store.skus(differing)}
+            found: list[Discrepancy] = []
+            now = utcnow()
+            for item in items:
+                previous = open_before.get(item.sku)
+                if previous is not None:
+                    await _settle(store, previous, DiscrepancyStatus.CLOSED, now)
+                holds = counts.holds_back(item.ours, item.theirs, threshold)
+                cause = previous
+                if item.difference:
+                    cause = await _found(store, count, item, costs.get(item.sku, 0), holds, now)
+                    found.append(cause)
+                level = levels.get(item.sku)
+                if level is not None and cause is not None and level.on_hold != holds:
+                    await _hold_level(store, level, holds, cause.id)
+        return CountReconciliation(
+            tuple(found), len(items), len(items) - len(found), len(open_before)
+        )
+
+    async def import_count(
+        self,
+        location_code: str,
+        source: str,
+        csv: str,
+        complete: bool = False,
+        caller: Caller = INTERNAL,
+    ) -> CountReconciliation:
+        """`reconcile_count` of a CSV file (`counts.count_lines_from_csv`): the whole file is
+        read first, and one row that cannot be read refuses all of it, naming its line."""
+        require_runs_the_business(caller)
+        lines = counts.count_lines_from_csv(csv)
+        return await self.reconcile_count(
+            StockCount(location_code, source, lines, complete), caller
+        )
+
+    async def stock_discrepancies(
+        self,
+        location_code: str = "",
+        status: DiscrepancyStatus | None = None,
+        limit: int = 0,
+        after: int = 0,
+        caller: Caller = INTERNAL,
+    ) -> tuple[list[Discrepancy], int]:
+        """One page of discrepancies, newest first, and the `after` of the next page (0 when
+        this is the last); the back office's figures (FORBIDDEN to others)."""
+        require_runs_the_business(caller)
+        if location_code:
+            location_code = rules.require_code(location_code, "location_code", "location code")
+        page = counts.discrepancies_page(limit)
+        bounds.require_range(after, "after", "a discrepancy id", 0, bounds.INT64_MAX)
+        async with self.uow.read() as store:
+            found = await store.discrepancies(location_code, status, after, page + 1)
+        more = len(found) > page
+        return found[:page], (found[page - 1].id if more else 0)
+
+    async def resolve_discrepancy(
+        self,
+        discrepancy_id: int,
+        decision: DiscrepancyDecision | None,
+        caller: Caller = INTERNAL,
+    ) -> Discrepancy:
+        """An operator's decision on an open discrepancy, in one unit of work: ACCEPT moves on
+        hand by the difference counted (a ledger row with reason COUNT, so on hand is what the
+        count said plus whatever moved since), DISMISS moves nothing; either lifts the level's
+        hold. Deciding again as decided answers the discrepancy and changes nothing more (the
+        row is locked, so two decisions take turns). Accepting fewer units than are reserved
+        is refused (INSUFFICIENT_STOCK): those orders must be released or shipped first."""
+        require_runs_the_business(caller)
+        decision = counts.require_decision(decision)
+        async with self.uow.write() as store:
+            found = await store.discrepancy_to_resolve(discrepancy_id)
+            if found is None:
+                raise DomainError(
+                    ErrorCode.NOT_FOUND, f"no stock discrepancy {discrepancy_id}", "id"
+                )
+            status = counts.resolution(found, decision)
+            if found.status is status:
+                return found
+            adjusted = 0
+            if status is DiscrepancyStatus.ACCEPTED:
+                await _accept(store, found)
+                adjusted = found.difference
+            level = await _level(store, found.sku, found.location_code)
+            if level.on_hold:
+                await _hold_level(store, level, False, found.id)
+            return await _settle(store, found, status, utcnow(), adjusted)
+
+
+async def _require_counted_skus(store: InventoryStore, count: StockCount) -> None:
+    """NOT_FOUND on the first line naming a SKU inventory does not know."""
+    known = await store.known_skus([line.sku for line in count.lines])
+    for index, line in enumerate(count.lines):
+        if line.sku not in known:
+            raise DomainError(
+                ErrorCode.NOT_FOUND, f"unknown SKU {line.sku!r}", f"lines.{index}.sku"
+            )
+
+
+async def _levels_to_count(
+    store: InventoryStore, count: StockCount, skus: list[str] | None
+) -> dict[str, StockLevel]:
+    """The location's levels the count compares, locked, by SKU; a SKU counted above zero
+    without a level gets one first, so the hold its discrepancy may set has a row to mark."""
+    levels = {x.sku: x for x in await store.levels_to_count(count.location_code, skus)}
+    missing = [x.sku for x in count.lines if x.counted and x.sku not in levels]
+    for sku in missing:
+        await store.open_stock_level(sku, count.location_code)
+    if missing:
+        levels |= {x.sku: x for x in await store.levels_to_count(count.location_code, missing)}
+    return levels
+
+
+async def _found(
+    store: InventoryStore,
+    count: StockCount,
+    item: counts.Compared,
+    unit_cost_cents: int,
+    holds: bool,
+    at: datetime,
+) -> Discrepancy:
+    """Records an OPEN discrepancy of the compared SKU and its StockDiscrepancyFound event."""
+    stored = await store.add_discrepancy(
+        Discrepancy(
+            id=0,
+            sku=item.sku,
+            location_code=count.location_code,
+            ours=item.ours,
+            theirs=item.theirs,
+            difference=item.difference,
+            value_cents=counts.value_of(item.difference, unit_cost_cents),
+            source=count.source,
+            counted_at=at,
+            holds=holds,
+        )
+    )
+    store.record(
+        StockDiscrepancyFound(
+            id=stored.id,
+            sku=stored.sku,
+            location_code=stored.location_code,
+            ours=stored.ours,
+            theirs=stored.theirs,
+            difference=stored.difference,
+            value_cents=stored.value_cents,
+            source=stored.source,
+            holds=stored.holds,
+            counted_at=stored.counted_at.isoformat(),
+        )
+    )
+    return stored
+
+
+async def _settle(
+    store: InventoryStore,
+    discrepancy: Discrepancy,
+    status: DiscrepancyStatus,
+    at: datetime,
+    adjusted: int = 0,
+) -> Discrepancy:
+    settled = dataclasses.replace(discrepancy, status=status, resolved_at=at)
+    await store.save_discrepancy(settled)
+    store.record(
+        StockDiscrepancyResolved(
+            id=settled.id,
+            sku=settled.sku,
+            location_code=settled.location_code,
+            status=status.value,
+            adjusted=adjusted,
+        )
+    )
+    return settled
+
+
+async def _hold_level(
+    store: InventoryStore, level: StockLevel, on_hold: bool, discrepancy_id: int
+) -> None:
+    """Sets or lifts the level's hold and publishes the level as it now is (available 0 on
+    hold), so the channels push the new quantity; no units move, so no ledger row."""
+    after = await store.set_hold(level.sku, level.location_code, on_hold)
+    reason = "held back by a count" if on_hold else "count hold lifted"
+    movement = Movement(
+        level.sku,
+        level.location_code,
+        StockDelta(),
+        reason,
+        SourceType.COUNT,
+        str(discrepancy_id),
+    )
+    store.record(stock_level_changed(movement, AppliedMovement(after, 0)))
+
+
+async def _accept(store: InventoryStore, discrepancy: Discrepancy) -> None:
+    """Moves on hand by the counted difference: a ledger row with reason COUNT."""
+    movement = Movement(
+        discrepancy.sku,
+        discrepancy.location_code,
+        StockDelta(on_hand=discrepancy.difference),
+        "COUNT",
+        SourceType.ADJUSTMENT,
+        str(discrepancy.id),
+    )
+    try:
+        await move(store, movement, field="id")
+    except DomainError:
+        if discrepancy.difference > 0:
+            raise rules.over_capacity("id") from None
+        raise DomainError(
+            ErrorCode.INSUFFICIENT_STOCK,
+            f"accepting it would leave fewer {discrepancy.sku} on hand at "
+            f"{discrepancy.location_code} than are reserved: release or ship those first",
+            "id",
+        ) from None
+
 
 async def _level(store: InventoryStore, sku: str, location_code: str) -> StockLevel:
     """The SKU's level at the location as it is now (at zero when it has none)."""
@@ -564,6 +816,7 @@ def stock_level_changed(movement: Movement, applied: AppliedMovement) -> StockLe
         pending_inspection=level.pending_inspection,
         in_repair=level.in_repair,
         promised=level.promised,
+        on_hold=level.on_hold,
         reason=movement.reason,
         source_type=movement.source_type.value,
         source_id=movement.source_id,

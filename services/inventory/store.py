@@ -16,6 +16,8 @@ from services.inventory.domain.model import (
     Adjustment,
     AppliedMovement,
     Channel,
+    Discrepancy,
+    DiscrepancyStatus,
     InventoryValue,
     LedgerEntry,
     Location,
@@ -37,6 +39,7 @@ from services.inventory.tables import (
     ReservationRow,
     SkuRow,
     StockAdjustmentRow,
+    StockDiscrepancyRow,
     StockLevelRow,
     StockMovementRow,
     SupplyRow,
@@ -142,6 +145,45 @@ class InventoryStore(Store, Protocol):
 
     async def ledger(self) -> list[Movement]:
         """Every movement ever applied, in the order applied."""
+        ...
+
+    # Counts and their discrepancies
+
+    async def levels_to_count(
+        self, location_code: str, skus: Sequence[str] | None
+    ) -> list[StockLevel]:
+        """The location's levels of these SKUs (None: all of its levels), by SKU, each locked
+        until the unit of work ends: a reservation or shipment of them waits for the count's
+        verdict, and the on hand compared is the one the hold applies to."""
+        ...
+
+    async def set_hold(self, sku: str, location_code: str, on_hold: bool) -> StockLevel:
+        """Holds the existing level back from sale (or lifts that); the level after it."""
+        ...
+
+    async def open_discrepancies(
+        self, location_code: str, skus: Sequence[str] | None
+    ) -> dict[str, Discrepancy]:
+        """The OPEN discrepancy of each of these SKUs (None: any) at the location, by SKU."""
+        ...
+
+    async def add_discrepancy(self, discrepancy: Discrepancy) -> Discrepancy:
+        """Stores a new discrepancy; it, with the id it was given (ids grow in time)."""
+        ...
+
+    async def save_discrepancy(self, discrepancy: Discrepancy) -> None:
+        """Stores a stored discrepancy's status and resolution time."""
+        ...
+
+    async def discrepancy_to_resolve(self, discrepancy_id: int) -> Discrepancy | None:
+        """The discrepancy, locked until the unit of work ends, so two decisions take turns."""
+        ...
+
+    async def discrepancies(
+        self, location_code: str, status: DiscrepancyStatus | None, after: int, limit: int
+    ) -> list[Discrepancy]:
+        """At most `limit` discrepancies (of the location and status when given), newest
+        first, of ids below `after` when it is not 0."""
         ...
 
     # Channels
@@ -356,7 +398,10 @@ class SqlInventoryStore(SqlStore):
 
         Only a movement that promises more is held to in transit: a receipt takes units off
         in transit before the same unit of work fills the promises they served, and a cancelled
-        purchase order leaves its promises waiting for the next one."""
+        purchase order leaves its promises waiting for the next one.
+
+        A level on hold (a count's open discrepancy) takes no new reservation: the hold and the
+        reservation both write the level's row, so whichever comes second sees the first."""
         t, delta = StockLevelRow, movement.delta
         new_on_hand = col(t.on_hand) + delta.on_hand
         new_reserved = col(t.reserved) + delta.reserved
@@ -377,6 +422,8 @@ class SqlInventoryStore(SqlStore):
         ]
         if delta.promised > 0:
             conditions.append(new_promised <= new_in_transit)
+        if delta.claims_available:
+            conditions.append(col(t.on_hold).is_(False))
         statement = (
             update(t)
             .where(*conditions)
@@ -388,14 +435,7 @@ class SqlInventoryStore(SqlStore):
                 in_repair=new_in_repair,
                 promised=new_promised,
             )
-            .returning(  # type: ignore[call-overload]  # sqlmodel's exec() types lack it
-                t.on_hand,
-                t.reserved,
-                t.in_transit,
-                t.pending_inspection,
-                t.in_repair,
-                t.promised,
-            )
+            .returning(*_LEVEL_STATES)  # type: ignore[call-overload]  # sqlmodel's exec() lacks it
         )
         row = (await self.session.exec(statement)).first()
         if row is None:
@@ -435,7 +475,11 @@ class SqlInventoryStore(SqlStore):
         statement = (
             select(level.sku, func.sum(col(level.on_hand) - col(level.reserved)))
             .join(location, col(location.code) == col(level.location_code))
-            .where(col(level.sku).in_(skus), col(location.ships_orders).is_(True))
+            .where(
+                col(level.sku).in_(skus),
+                col(location.ships_orders).is_(True),
+                col(level.on_hold).is_(False),
+            )
             .group_by(col(level.sku))
         )
         return {sku: int(units) for sku, units in (await self.session.exec(statement)).all()}
@@ -446,7 +490,12 @@ class SqlInventoryStore(SqlStore):
         statement = (
             select(location, level.sku, available)
             .join(level, col(location.code) == col(level.location_code))
-            .where(col(level.sku).in_(skus), col(location.ships_orders).is_(True), available > 0)
+            .where(
+                col(level.sku).in_(skus),
+                col(location.ships_orders).is_(True),
+                col(level.on_hold).is_(False),
+                available > 0,
+            )
             .order_by(col(location.code), col(level.sku))
         )
         options: dict[str, tuple[Location, dict[str, int]]] = {}
@@ -485,6 +534,85 @@ class SqlInventoryStore(SqlStore):
     async def ledger(self) -> list[Movement]:
         statement = select(StockMovementRow).order_by(col(StockMovementRow.id))
         return [_movement(row) for row in (await self.session.exec(statement)).all()]
+
+    # Counts and their discrepancies
+
+    async def levels_to_count(
+        self, location_code: str, skus: Sequence[str] | None
+    ) -> list[StockLevel]:
+        # FOR UPDATE in SKU order, the order reservations lock levels in (SQLite: one writer).
+        statement = (
+            select(StockLevelRow)
+            .where(StockLevelRow.location_code == location_code)
+            .order_by(col(StockLevelRow.sku))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if skus is not None:
+            statement = statement.where(col(StockLevelRow.sku).in_(skus))
+        return [row.to_domain() for row in (await self.session.exec(statement)).all()]
+
+    async def set_hold(self, sku: str, location_code: str, on_hold: bool) -> StockLevel:
+        t = StockLevelRow
+        statement = (
+            update(t)
+            .where(col(t.sku) == sku, col(t.location_code) == location_code)
+            .values(on_hold=on_hold)
+            .returning(*_LEVEL_STATES)  # type: ignore[call-overload]  # sqlmodel's exec() lacks it
+        )
+        row = (await self.session.exec(statement)).first()
+        if row is None:
+            raise LookupError(f"no level of {sku} at {location_code} to hold")
+        return StockLevel(sku, location_code, *row)
+
+    async def open_discrepancies(
+        self, location_code: str, skus: Sequence[str] | None
+    ) -> dict[str, Discrepancy]:
+        row = StockDiscrepancyRow
+        statement = select(row).where(
+            row.location_code == location_code, row.status == DiscrepancyStatus.OPEN.value
+        )
+        if skus is not None:
+            statement = statement.where(col(row.sku).in_(skus))
+        return {found.sku: found.to_domain() for found in (await self.session.exec(statement))}
+
+    async def add_discrepancy(self, discrepancy: Discrepancy) -> Discrepancy:
+        fields = asdict(discrepancy) | {"status": discrepancy.status.value}
+        row = StockDiscrepancyRow.model_validate({**fields, "id": None})
+        self.session.add(row)
+        await self.session.flush()
+        return row.to_domain()
+
+    async def save_discrepancy(self, discrepancy: Discrepancy) -> None:
+        row = await self.session.get(StockDiscrepancyRow, discrepancy.id)
+        if row is None:
+            raise LookupError(f"no discrepancy {discrepancy.id} to save")
+        row.status = discrepancy.status.value
+        row.resolved_at = discrepancy.resolved_at
+        self.session.add(row)
+
+    async def discrepancy_to_resolve(self, discrepancy_id: int) -> Discrepancy | None:
+        statement = (
+            select(StockDiscrepancyRow)
+            .where(StockDiscrepancyRow.id == discrepancy_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        row = (await self.session.exec(statement)).first()
+        return row.to_domain() if row else None
+
+    async def discrepancies(
+        self, location_code: str, status: DiscrepancyStatus | None, after: int, limit: int
+    ) -> list[Discrepancy]:
+        row = StockDiscrepancyRow
+        statement = select(row).order_by(col(row.id).desc()).limit(limit)
+        if location_code:
+            statement = statement.where(row.location_code == location_code)
+        if status is not None:
+            statement = statement.where(row.status == status.value)
+        if after:
+            statement = statement.where(col(row.id) < after)
+        return [found.to_domain() for found in (await self.session.exec(statement)).all()]
 
     # Channels
 
@@ -693,6 +821,18 @@ class SqlInventoryStore(SqlStore):
             .order_by(col(ReservationLineRow.sku), col(ReservationLineRow.location_code))
         )
         return list((await self.session.exec(statement)).all())
+
+
+# A level's columns after `sku` and `location_code`, in StockLevel's order.
+_LEVEL_STATES = (
+    StockLevelRow.on_hand,
+    StockLevelRow.reserved,
+    StockLevelRow.in_transit,
+    StockLevelRow.pending_inspection,
+    StockLevelRow.in_repair,
+    StockLevelRow.promised,
+    StockLevelRow.on_hold,
+)
 
 
 def _movement(row: StockMovementRow) -> Movement:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Index
+from sqlalchemy import BigInteger, CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
 from services.inventory.domain.model import (
+    Discrepancy,
+    DiscrepancyStatus,
     Location,
     LocationKind,
     ReservationStatus,
@@ -85,6 +87,8 @@ class StockLevelRow(SQLModel, table=True):
     in_repair: int = 0
     # Backorders' units of in transit (revision 0005).
     promised: int = 0
+    # Held back from sale by a count's open discrepancy (revision 0006).
+    on_hold: bool = False
 
     def to_domain(self) -> StockLevel:
         return StockLevel(
@@ -96,6 +100,7 @@ class StockLevelRow(SQLModel, table=True):
             pending_inspection=self.pending_inspection,
             in_repair=self.in_repair,
             promised=self.promised,
+            on_hold=self.on_hold,
         )
 
 
@@ -197,6 +202,37 @@ class SupplyRow(SQLModel, table=True):
     expected_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class StockDiscrepancyRow(SQLModel, table=True):
+    """A SKU a count found different from our on hand at a location (revision 0006); at most
+    one OPEN per level, which the reconciling unit of work keeps under the level's row lock."""
+
+    __tablename__ = "stock_discrepancy"
+    __table_args__ = (
+        Index("ix_stock_discrepancy_level", "sku", "location_code", "status"),
+        Index("ix_stock_discrepancy_location", "location_code", "status", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    sku: str = Field(max_length=64)
+    location_code: str = Field(max_length=64)
+    ours: int
+    theirs: int
+    difference: int
+    value_cents: int = Field(sa_type=BigInteger)
+    source: str = Field(max_length=64)
+    counted_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(max_length=16)
+    holds: bool = False
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    def to_domain(self) -> Discrepancy:
+        return Discrepancy(
+            **self.model_dump(exclude={"id", "status"}),
+            id=self.id or 0,
+            status=DiscrepancyStatus(self.status),
+        )
+
+
 TABLES: tuple[type[SQLModel], ...] = (
     LocationRow,
     SkuRow,
@@ -208,4 +244,5 @@ TABLES: tuple[type[SQLModel], ...] = (
     ChannelRow,
     ChannelSafetyStockRow,
     SupplyRow,
+    StockDiscrepancyRow,
 )

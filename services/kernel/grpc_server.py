@@ -11,7 +11,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from services.kernel.bounds import out_of_bounds
+from services.kernel.bounds import MAX_CSV_BYTES, out_of_bounds
 from services.kernel.caller import (
     CHANNEL_KEY,
     INTERNAL,
@@ -97,6 +97,10 @@ class OnlyTheGatewaySpeaksForUsers(grpc.aio.ServerInterceptor):
         return _wrap_unary(await continuation(handler_call_details), wrap)
 
 
+# A field that may hold more than any other text: a file's text, bounded by its use case.
+LONGER_TEXT = {"csv": MAX_CSV_BYTES}
+
+
 class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
     """Refuses a request holding text or a list out of every bound (`bounds.out_of_bounds`:
     NUL bytes, overlong text, huge lists) before its handler runs, turns a DomainError raised
@@ -109,7 +113,7 @@ class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
         def wrap(inner: UnaryHandler) -> UnaryHandler:
             async def guarded(request: Any, context: ServicerContext) -> Any:
                 try:
-                    refusal = out_of_bounds(request)
+                    refusal = out_of_bounds(request, text_bounds=LONGER_TEXT)
                     if refusal is not None:
                         raise refusal
                     return await inner(request, context)

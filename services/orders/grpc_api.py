@@ -162,6 +162,10 @@ class OrdersGrpc(OrdersServiceServicer):
     async def GetOrder(self, request: pb.GetOrderRequest, context: ServicerContext) -> pb.Order:
         return order_to_proto(await self._service.order(request.id, caller_of(context)))
 
+    async def FindOrder(self, request: pb.FindOrderRequest, context: ServicerContext) -> pb.Order:
+        order = await self._service.find(request.channel, request.external_id, caller_of(context))
+        return order_to_proto(order)
+
     async def GetOrders(
         self, request: pb.GetOrdersRequest, context: ServicerContext
     ) -> pb.GetOrdersResponse:

@@ -315,6 +315,20 @@ class OrdersService:
             raise DomainError(ErrorCode.NOT_FOUND, f"no order {order_id}", "id")
         return orders[0]
 
+    async def find(self, channel: str, external_id: str, caller: Caller = INTERNAL) -> Order:
+        """The order placed under (channel, external id), as `caller` sees it; NOT_FOUND when
+        there is none or the caller may not see it (a returns platform names orders so)."""
+        channel = bounds.require_code(channel, "channel", "channel")
+        external_id = bounds.require_text(
+            external_id, "external_id", "externalId", bounds.MAX_EXTERNAL_ID
+        )
+        found = await self._order_by_external_id(channel, external_id)
+        if found is None:
+            raise DomainError(
+                ErrorCode.NOT_FOUND, f"no order {external_id!r} on {channel}", "external_id"
+            )
+        return await self.order(found.id, caller)
+
     async def orders(self, order_ids: Sequence[str], caller: Caller = INTERNAL) -> list[Order]:
         """The orders asked for that `caller` may see (`rules.may_see`), as it sees them, in the
         order asked; unknown ids, and other storefronts' or channels' orders, are left out

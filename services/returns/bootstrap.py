@@ -15,7 +15,9 @@ from services.kernel.unit_of_work import SqlUnitOfWork, UnitOfWork
 from services.returns.events import subscriptions
 from services.returns.grpc_api import ReturnsGrpc
 from services.returns.inventory_client import InventoryClient
+from services.returns.notifier import PlatformNotifier, notifier_worker
 from services.returns.orders_client import OrdersClient
+from services.returns.platforms import PlatformDirectory
 from services.returns.ports import Inventory, Orders
 from services.returns.refunds import (
     LedgerRefunds,
@@ -39,7 +41,7 @@ def bootstrap(
 ) -> ReturnsService:
     """The returns' use cases; `service.refunds` is the issuer the refund worker runs."""
     settings = settings or ReturnsSettings()
-    refunds = RefundIssuer(uow, refund_provider, settings.retry, clock)
+    refunds = RefundIssuer(uow, refund_provider, settings.retry, clock, PlatformDirectory())
     return ReturnsService(uow, orders, inventory, refunds, settings.policy, clock)
 
 
@@ -68,7 +70,12 @@ def build(context: ServiceContext) -> ServiceParts:
         ),
         uow=service.uow,
         subscriptions=subscriptions(service),
-        workers=[refund_worker(service.refunds, settings.worker_interval)],
+        workers=[
+            refund_worker(service.refunds, settings.worker_interval),
+            notifier_worker(
+                PlatformNotifier(service.uow, settings.retry), settings.worker_interval
+            ),
+        ],
     )
 
 

@@ -5,15 +5,18 @@ from __future__ import annotations
 from oms.returns.v1 import returns_pb2 as pb
 from oms.returns.v1.returns_pb2_grpc import ReturnsServiceServicer
 from services.kernel.caller import Caller
+from services.kernel.errors import DomainError, ErrorCode
 from services.kernel.geo import AddressToPlace, place
 from services.kernel.grpc_server import ServicerContext, caller_of
 from services.kernel.messages import to_message
-from services.kernel.proto_enums import enum_name
+from services.kernel.proto_enums import enum_name, enum_value
 from services.returns.domain import rules
 from services.returns.domain.model import (
     InspectedUnit,
     Inspection,
     NewReturn,
+    Platform,
+    PlatformConnection,
     RequestedLine,
     Return,
 )
@@ -162,3 +165,48 @@ class ReturnsGrpc(ReturnsServiceServicer):
                 pb.LocationInspectionBacklog(location_code=c, backlog=n) for c, n in backlog.items()
             ]
         )
+    async def ConnectReturnsPlatform(
+        self, request: pb.ConnectReturnsPlatformRequest, context: ServicerContext
+    ) -> pb.ReturnsPlatformConnection:
+        connection = PlatformConnection(
+            code=request.code,
+            platform=_platform(request.platform),
+            channel=request.channel,
+            webhook_secret=request.webhook_secret,
+            api_base_url=request.api_base_url,
+            access_token=request.access_token,
+        )
+        connected = await self._service.connect_platform(connection, caller_of(context))
+        return connection_to_proto(connected)
+
+    async def ListReturnsPlatforms(
+        self, request: pb.ListReturnsPlatformsRequest, context: ServicerContext
+    ) -> pb.ListReturnsPlatformsResponse:
+        found = await self._service.platform_connections(caller_of(context))
+        return pb.ListReturnsPlatformsResponse(connections=[connection_to_proto(c) for c in found])
+
+    async def ReceivePlatformWebhook(
+        self, request: pb.PlatformWebhookRequest, context: ServicerContext
+    ) -> pb.PlatformWebhookReply:
+        outcome, return_id, problem = await self._service.receive_platform_webhook(
+            _platform(request.platform), request.signature, request.topic, request.body
+        )
+        return pb.PlatformWebhookReply(outcome=outcome, return_id=return_id, problem=problem)
+
+
+def connection_to_proto(connection: PlatformConnection) -> pb.ReturnsPlatformConnection:
+    """What may be read back of a connection: never its secret or token."""
+    return pb.ReturnsPlatformConnection(
+        code=connection.code,
+        platform=enum_value(pb.ReturnsPlatform, connection.platform.value),
+        channel=connection.channel,
+        api_base_url=connection.api_base_url,
+        connected_at=connection.connected_at.isoformat() if connection.connected_at else "",
+    )
+
+
+def _platform(value: int) -> Platform:
+    name = enum_name(pb.ReturnsPlatform, value)
+    if name not in Platform.__members__:
+        raise DomainError(ErrorCode.INVALID_INPUT, "platform must be named", "platform")
+    return Platform(name)

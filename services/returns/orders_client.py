@@ -29,16 +29,32 @@ class OrdersClient:
                     ErrorCode.NOT_FOUND, f"no order {order_id}", "order_id"
                 ) from error
             raise refusal or error from error
-        return ShippedOrder(
-            id=order.id,
-            channel=order.channel,
-            placed_by=order.placed_by,
-            ship_to=(order.ship_to.latitude, order.ship_to.longitude),
-            lines=tuple((x.sku, x.quantity, x.unit_price_cents) for x in order.lines),
-            parcels=tuple(
-                _parcel(s) for s in order.shipments if s.status == pb.SHIPMENT_STATUS_SHIPPED
-            ),
-        )
+        return _shipped(order)
+
+    async def find_order(self, channel: str, external_id: str) -> str:
+        """The id of the order placed under (channel, external id); NOT_FOUND when none."""
+        request = pb.FindOrderRequest(channel=channel, external_id=external_id)
+        try:
+            order = await self._stub.FindOrder(request)
+        except grpc.aio.AioRpcError as error:
+            refusal = from_rpc_error(error)
+            if refusal is not None:
+                raise DomainError(refusal.code, refusal.message, "order_reference") from error
+            raise
+        return str(order.id)
+
+
+def _shipped(order: pb.Order) -> ShippedOrder:
+    return ShippedOrder(
+        id=order.id,
+        channel=order.channel,
+        placed_by=order.placed_by,
+        ship_to=(order.ship_to.latitude, order.ship_to.longitude),
+        lines=tuple((x.sku, x.quantity, x.unit_price_cents) for x in order.lines),
+        parcels=tuple(
+            _parcel(s) for s in order.shipments if s.status == pb.SHIPMENT_STATUS_SHIPPED
+        ),
+    )
 
 
 def _parcel(shipment: pb.Shipment) -> ShippedParcel:

@@ -16,6 +16,10 @@ class Orders(Protocol):
         """The order with its shipped parcels; NOT_FOUND (on `order_id`) when unknown."""
         ...
 
+    async def find_order(self, channel: str, external_id: str) -> str:
+        """The id of the order placed under (channel, external id); NOT_FOUND when none."""
+        ...
+
 
 class Inventory(Protocol):
     """The inventory service: locations and the catalogue."""

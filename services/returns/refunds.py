@@ -33,7 +33,14 @@ from oms.events.v1 import returns_pb2 as events
 from services.kernel.db import utcnow
 from services.kernel.periodic import PeriodicWorker
 from services.kernel.unit_of_work import UnitOfWork
-from services.returns.domain.model import RefundAttempt, RefundPayment
+from services.returns.domain.model import (
+    Direction,
+    PlatformUpdate,
+    RefundAttempt,
+    RefundPayment,
+    UpdateKind,
+    UpdateStatus,
+)
 from services.returns.domain.rules import retry_delay_seconds
 from services.returns.store import ReturnsStore
 
@@ -168,6 +175,18 @@ class WebhookRefunds:
             return IssueResult(outcome_for_status(status), f"HTTP {status}")
 
 
+class ProviderDirectory(Protocol):
+    """The providers a refund may be recorded for besides the default: one per returns
+    platform, each paying through the connection the return came from."""
+
+    @property
+    def names(self) -> frozenset[str]: ...
+
+    async def provider(self, store: ReturnsStore, attempt: RefundAttempt) -> RefundProvider | None:
+        """The provider for the claimed attempt (None: its connection is gone)."""
+        ...
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     base_seconds: float = 2.0
@@ -179,11 +198,13 @@ class RetryPolicy:
 
 
 class RefundIssuer:
-    """Attempts refunds through one provider; see the module docstring for the guarantees.
+    """Attempts refunds, each through the provider it was recorded for: the return's returns
+    platform when it came from one (`platforms`), else the default provider; see the module
+    docstring for the guarantees.
 
-    Only refunds recorded for this provider are attempted: a refund created under another
-    provider waits for a process configured with it rather than being paid twice two ways.
-    The provider is called between units of work, never inside one.
+    Only refunds recorded for these providers are attempted: a refund created under another
+    default provider waits for a process configured with it rather than being paid twice two
+    ways. The provider is called between units of work, never inside one.
     """
 
     def __init__(
@@ -192,11 +213,14 @@ class RefundIssuer:
         provider: RefundProvider,
         policy: RetryPolicy | None = None,
         clock: Callable[[], datetime] = utcnow,
+        platforms: ProviderDirectory | None = None,
     ) -> None:
         self._uow = uow
         self._provider = provider
         self._policy = policy or RetryPolicy()
         self._clock = clock
+        self._platforms = platforms
+        self._names = frozenset({provider.name} | (platforms.names if platforms else set()))
 
     @property
     def provider_name(self) -> str:
@@ -209,37 +233,64 @@ class RefundIssuer:
     async def attempt(self, refund_id: str, first: bool = False) -> bool:
         """One try at paying the refund; True when this try issued it. The `first` try (the
         inspection's) may run before the refund is due: the refund was leased to it."""
-        claimed = await self._claim(refund_id, first)
-        if claimed is None:
+        claim = await self._claim(refund_id, first)
+        if claim is None:
             return False
-        try:
-            result = await self._provider.issue(claimed.payment)
-        except Exception as error:  # an adapter fault must not strand the refund
-            log.exception("refund %s: provider failed", refund_id)
-            result = IssueResult(IssueOutcome.RETRY, f"{type(error).__name__}: {error}")
+        claimed, provider = claim
+        if provider is None:
+            result = IssueResult(IssueOutcome.GIVE_UP, f"no connection {claimed.platform_code}")
+        else:
+            try:
+                result = await provider.issue(claimed.payment)
+            except Exception as error:  # an adapter fault must not strand the refund
+                log.exception("refund %s: provider failed", refund_id)
+                result = IssueResult(IssueOutcome.RETRY, f"{type(error).__name__}: {error}")
         if result.outcome is IssueOutcome.ISSUED:
-            return await self._mark_issued(refund_id)
-        await self._postpone(refund_id, claimed.attempt, result)
+            return await self._mark_issued(refund_id, claimed)
+        await self._postpone(refund_id, claimed, result)
         return False
 
     async def issue_due(self, limit: int = 50) -> int:
         """Attempts every refund whose next attempt is due; returns how many were issued."""
         async with self._uow.read() as store:
-            due = await store.due_refunds(self._provider.name, self._clock(), limit)
+            due = await store.due_refunds(self._names, self._clock(), limit)
         return sum([await self.attempt(refund_id) for refund_id in due])
 
-    async def _claim(self, refund_id: str, first: bool) -> RefundAttempt | None:
+    async def _claim(
+        self, refund_id: str, first: bool
+    ) -> tuple[RefundAttempt, RefundProvider | None] | None:
         now = self._clock()
         async with self._uow.write() as store:
-            return await store.claim_refund(
-                refund_id, self._provider.name, first, now, now + self._policy.lease
+            claimed = await store.claim_refund(
+                refund_id, self._names, first, now, now + self._policy.lease
             )
+            if claimed is None:
+                return None
+            if claimed.provider == self._provider.name or self._platforms is None:
+                return claimed, self._provider
+            return claimed, await self._platforms.provider(store, claimed)
 
-    async def _mark_issued(self, refund_id: str) -> bool:
+    async def _mark_issued(self, refund_id: str, claimed: RefundAttempt) -> bool:
         async with self._uow.write() as store:
-            refund = await store.mark_refund_issued(refund_id, self._clock())
+            now = self._clock()
+            refund = await store.mark_refund_issued(refund_id, now)
             if refund is None:
                 return False
+            if claimed.platform_code:
+                # The refund call told the platform: its history shows it, nothing is owed.
+                told = PlatformUpdate(
+                    id=refund_id,
+                    connection_code=claimed.platform_code,
+                    direction=Direction.OUT,
+                    kind=UpdateKind.REFUNDED.value,
+                    status=UpdateStatus.SENT,
+                    recorded_at=now,
+                    return_id=refund.return_id,
+                    platform_return_id=claimed.payment.platform_return_id,
+                    detail=f"{refund.amount_cents} {refund.currency}",
+                    sent_at=now,
+                )
+                await store.add_platform_update(told, f"out:{refund.return_id}:REFUNDED", None)
             store.record(
                 events.RefundIssued(
                     return_id=refund.return_id,
@@ -253,10 +304,11 @@ class RefundIssuer:
         )
         return True
 
-    async def _postpone(self, refund_id: str, attempts: int, result: IssueResult) -> None:
+    async def _postpone(self, refund_id: str, claimed: RefundAttempt, result: IssueResult) -> None:
+        attempts = claimed.attempt
         if result.outcome is IssueOutcome.GIVE_UP:
             # Left PENDING with no next attempt: an operator looks at last_error.
-            log.error("refund %s refused by %s: %s", refund_id, self._provider.name, result.detail)
+            log.error("refund %s refused by %s: %s", refund_id, claimed.provider, result.detail)
             next_attempt = None
         else:
             delay = retry_delay_seconds(

@@ -27,13 +27,19 @@ from services.kernel.caller import INTERNAL, Caller, require_runs_the_business
 from services.kernel.capacity import Crossing, crossings
 from services.kernel.db import utcnow
 from services.kernel.errors import DomainError, ErrorCode
+from services.kernel.geo import place
 from services.kernel.proto_enums import enum_value
 from services.kernel.unit_of_work import UnitOfWork
 from services.returns.domain import rules
 from services.returns.domain.model import (
     AcceptedReturn,
+    Direction,
     Inspection,
     NewReturn,
+    Platform,
+    PlatformConnection,
+    PlatformLink,
+    PlatformUpdate,
     Refund,
     RefundStatus,
     RequestedLine,
@@ -43,11 +49,14 @@ from services.returns.domain.model import (
     ReturnStatus,
     ShippedLine,
     ShippedOrder,
+    UpdateKind,
+    UpdateStatus,
     Verdict,
 )
 from services.returns.domain.policy import ReturnsPolicy
 from services.returns.domain.report import ReturnsReport, build_report
 from services.returns.domain.rules import ReturnRoute
+from services.returns.platforms import PlatformEvent, api_for, provider_name, read_json
 from services.returns.ports import Inventory, Orders
 from services.returns.refunds import RefundIssuer
 from services.returns.store import ReturnsStore
@@ -76,7 +85,9 @@ class ReturnsService:
 
     # Requesting
 
-    async def request(self, new: NewReturn, caller: Caller = INTERNAL) -> Return:
+    async def request(
+        self, new: NewReturn, caller: Caller = INTERNAL, platform: PlatformLink | None = None
+    ) -> Return:
         """Accepts shipped units within the window, routed to the hub near the customer.
 
         Under an idempotency key, the first return requested with it for the order is the
@@ -107,7 +118,7 @@ class ReturnsService:
         units = sum(line.quantity for line in new.lines)
         sites = await self._with_backlog(await self._inventory.return_sites())
         route = rules.route_return(sites, customer, units, self._policy.cost_model)
-        requested = await self._record_request(new, order, shipped, route, customer)
+        requested = await self._record_request(new, order, shipped, route, customer, platform)
         return rules.shown_to(requested, caller)
 
     async def _with_backlog(self, sites: Sequence[ReturnSite]) -> list[ReturnSite]:
@@ -136,6 +147,7 @@ class ReturnsService:
         shipped: Mapping[str, ShippedLine],
         route: ReturnRoute,
         customer: tuple[float, float],
+        platform: PlatformLink | None = None,
     ) -> Return:
         """Checks the units against the order's other returns and stores the return, with the
         order's returns locked so that the check still holds when the return is stored; the
@@ -164,8 +176,22 @@ class ReturnsService:
                     requested_at=self._clock(),
                     idempotency_key=new.idempotency_key,
                     expected_inspection_hours=route.expected_inspection_hours,
+                    platform=platform,
                 )
             )
+            if platform is not None:
+                heard = _update(
+                    platform.connection_code,
+                    requested.id,
+                    platform.platform_return_id,
+                    Direction.IN,
+                    UpdateKind.RETURN_CREATED.value,
+                    UpdateStatus.ACCEPTED,
+                    self._clock(),
+                )
+                await store.add_platform_update(
+                    heard, f"in:{heard.platform_return_id}:created", None
+                )
             store.record(
                 events.ReturnRequested(
                     return_id=requested.id,
@@ -197,6 +223,7 @@ class ReturnsService:
                 ErrorCode.INVALID_STATE, f"return {parcel.id} was already received", "return_id"
             )
         received = await store.mark_received(parcel.id, self._clock())
+        await self._owe_platform(store, parcel, received, UpdateKind.RECEIVED)
         store.record(
             events.ReturnReceived(
                 return_id=parcel.id,
@@ -246,6 +273,16 @@ class ReturnsService:
         capacity = parcel.destination_capacity
         await record_capacity_crossings(store, parcel.destination_code, -1, capacity)
         await store.save_inspection(parcel.id, verdict, self._clock())
+        provider = self.refunds.provider_name
+        connection = None
+        if parcel.platform_code:
+            connection = await store.platform_connection(parcel.platform_code)
+        if connection is not None:
+            provider = provider_name(connection.platform)
+            (current,) = await store.returns([parcel.id])
+            kind = UpdateKind.INSPECTED if verdict.verified else UpdateKind.REJECTED
+            flags = ",".join(flag.value for flag in verdict.fraud_flags)
+            await self._owe_platform(store, parcel, current, kind, flags)
         refund = Refund(
             id=str(uuid.uuid4()),
             return_id=parcel.id,
@@ -253,12 +290,37 @@ class ReturnsService:
             status=RefundStatus.PENDING if verdict.verified else RefundStatus.WITHHELD,
             amount_cents=verdict.refund_cents,
             currency=self._policy.currency,
-            provider=self.refunds.provider_name,
+            provider=provider,
         )
         lease = self.refunds.first_attempt_lease() if verdict.verified else None
         await store.add_refund(refund, lease)
         store.record(_verdict_event(parcel, verdict))
         return refund
+
+    async def _owe_platform(
+        self,
+        store: ReturnsStore,
+        parcel: ReturnParcel,
+        current: Return,
+        kind: UpdateKind,
+        detail: str = "",
+    ) -> None:
+        """Records the status update the return's platform is owed, due now, in the caller's
+        unit of work (the return's change): the notifier sends it."""
+        if not parcel.platform_code:
+            return
+        now = self._clock()
+        owed = _update(
+            parcel.platform_code,
+            parcel.id,
+            current.platform_return_id,
+            Direction.OUT,
+            kind.value,
+            UpdateStatus.PENDING,
+            now,
+            detail,
+        )
+        await store.add_platform_update(owed, f"out:{parcel.id}:{kind.value}", now)
 
     async def _try_refund(self, refund_id: str) -> None:
         try:
@@ -282,6 +344,121 @@ class ReturnsService:
         now = self._clock()
         if await store.settle_refurbished_units(return_id, sku, units, now) == 0:
             await store.close_return(return_id, now)
+
+    # Returns platforms
+
+    async def connect_platform(
+        self, connection: PlatformConnection, caller: Caller = INTERNAL
+    ) -> PlatformConnection:
+        """Connects (or reconnects, by code) a returns platform account: the back office's."""
+        require_runs_the_business(caller)
+        connection = rules.require_connection(connection)
+        async with self.uow.write() as store:
+            return await store.connect_platform(connection)
+
+    async def platform_connections(self, caller: Caller = INTERNAL) -> list[PlatformConnection]:
+        require_runs_the_business(caller)
+        async with self.uow.read() as store:
+            return await store.platform_connections(None, rules.MAX_CONNECTIONS)
+
+    async def receive_platform_webhook(
+        self, platform: Platform, signature: str, topic: str, body: bytes
+    ) -> tuple[str, str, str]:
+        """A platform's webhook: (outcome, return id, problem). UNAUTHENTICATED, with nothing
+        changed, unless one of the platform's connections' secrets verifies the raw body.
+
+        A "return created" becomes `request` under the platform's return id as idempotency
+        key, routed from the customer's drop-off point: a redelivery creates nothing. One we
+        cannot map (unknown order or SKU, nothing returnable) is PARKED: kept with its problem
+        for an operator and answered as taken, so the platform does not retry it forever."""
+        connection = await self._verified_connection(platform, signature, body)
+        try:
+            event = api_for(platform).parse(topic[:64], read_json(body))
+        except ValueError as error:
+            raise DomainError(ErrorCode.INVALID_INPUT, str(error), "body") from error
+        async with self.uow.read() as store:
+            known = await store.return_by_platform_id(connection.code, event.platform_return_id)
+        if known is not None:
+            if event.created:
+                return "DUPLICATE", known.id, ""
+            await self._note_platform_status(connection, known.id, event)
+            return "NOTED", known.id, ""
+        if not event.created:
+            return "IGNORED", "", f"no return {event.platform_return_id} from {connection.code}"
+        try:
+            created = await self._request_for_platform(connection, event)
+        except DomainError as refusal:
+            problem = f"{refusal.code.value}: {refusal.message}"
+            await self._park(connection, event, problem)
+            return "PARKED", "", problem
+        return "CREATED", created.id, ""
+
+    async def _verified_connection(
+        self, platform: Platform, signature: str, body: bytes
+    ) -> PlatformConnection:
+        async with self.uow.read() as store:
+            candidates = await store.platform_connections(platform, rules.MAX_CONNECTIONS)
+        api = api_for(platform)
+        # Every candidate is checked (each in constant time), so timing tells nothing either.
+        verified = [c for c in candidates if api.verify(c.webhook_secret, signature, body)]
+        if not verified:
+            raise DomainError(
+                ErrorCode.UNAUTHENTICATED, "the signature does not verify", "signature"
+            )
+        return verified[0]
+
+    async def _request_for_platform(
+        self, connection: PlatformConnection, event: PlatformEvent
+    ) -> Return:
+        order_id = await self._orders.find_order(connection.channel, event.order_reference)
+        customer = None
+        if event.drop_off is not None:
+            try:
+                placed = await place(event.drop_off, "customer")
+                customer = (placed.latitude, placed.longitude)
+            except DomainError:  # a drop-off we cannot place: routed from the ship-to
+                customer = None
+        new = NewReturn(
+            order_id=order_id,
+            lines=tuple(RequestedLine(sku, n, "OTHER") for sku, n in event.lines),
+            customer=customer,
+            idempotency_key=f"{connection.code}:{event.platform_return_id}"[: bounds.MAX_KEY],
+        )
+        link = PlatformLink(connection.code, event.platform_return_id, event.tracking_number)
+        return await self.request(new, platform=link)
+
+    async def _park(
+        self, connection: PlatformConnection, event: PlatformEvent, problem: str
+    ) -> None:
+        log.warning("%s return %s parked: %s", connection.code, event.platform_return_id, problem)
+        parked = _update(
+            connection.code,
+            None,
+            event.platform_return_id,
+            Direction.IN,
+            UpdateKind.RETURN_CREATED.value,
+            UpdateStatus.PARKED,
+            self._clock(),
+            problem,
+        )
+        async with self.uow.write() as store:
+            await store.add_platform_update(parked, f"in:{event.platform_return_id}:created", None)
+
+    async def _note_platform_status(
+        self, connection: PlatformConnection, return_id: str, event: PlatformEvent
+    ) -> None:
+        heard = _update(
+            connection.code,
+            return_id,
+            event.platform_return_id,
+            Direction.IN,
+            event.topic or "update",
+            UpdateStatus.ACCEPTED,
+            self._clock(),
+        )
+        key = f"in:{event.platform_return_id}:{event.topic}"
+        async with self.uow.write() as store:
+            await store.add_platform_update(heard, key, None)
 
     # Reading
 
@@ -360,6 +537,27 @@ async def record_capacity_crossings(
             else events.InspectionBacklogBackUnderCapacity
         )
         store.record(kind(location_code=code, backlog=backlog, daily_capacity=limit))
+def _update(
+    connection_code: str,
+    return_id: str | None,
+    platform_return_id: str,
+    direction: Direction,
+    kind: str,
+    status: UpdateStatus,
+    at: datetime,
+    detail: str = "",
+) -> PlatformUpdate:
+    return PlatformUpdate(
+        id=str(uuid.uuid4()),
+        connection_code=connection_code,
+        direction=direction,
+        kind=kind,
+        status=status,
+        recorded_at=at,
+        return_id=return_id,
+        detail=detail,
+        platform_return_id=platform_return_id,
+    )
 
 
 def _unknown_order(order_id: str) -> DomainError:

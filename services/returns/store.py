@@ -3,12 +3,12 @@ own tables (tables.py), which turns rows into the domain's returns and refunds."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, func, text, update
-from sqlmodel import SQLModel, col, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kernel.db import utcnow
@@ -16,9 +16,13 @@ from services.kernel.unit_of_work import SqlStore, Store
 from services.returns.domain import rules
 from services.returns.domain.model import (
     AcceptedReturn,
+    Direction,
     Disposition,
     Grade,
     InspectedUnit,
+    Platform,
+    PlatformConnection,
+    PlatformUpdate,
     Refund,
     RefundAttempt,
     RefundPayment,
@@ -29,18 +33,27 @@ from services.returns.domain.model import (
     ReturnStatus,
     SettledUnit,
     ShippedLine,
+    UpdateStatus,
     Verdict,
 )
 from services.returns.domain.report import ReportedReturn
-from services.returns.tables import InspectedUnitRow, RefundRow, ReturnLineRow, ReturnRow
+from services.returns.tables import (
+    TABLES,
+    InspectedUnitRow,
+    PlatformUpdateRow,
+    RefundRow,
+    ReturnLineRow,
+    ReturnRow,
+    ReturnsPlatformRow,
+)
 
 __all__ = ["TABLES", "RefundRow", "ReturnsStore", "SqlReturnsStore"]
 
 PRODUCER = "returns"
 # Any constant: the first half of the advisory lock key that serialises requests per order.
 ORDER_LOCK_CLASS = 7_243_119
-
-TABLES: tuple[type[SQLModel], ...] = (ReturnRow, ReturnLineRow, InspectedUnitRow, RefundRow)
+# A return shows at most this many entries of its history with its platform.
+MAX_PLATFORM_UPDATES = 100
 
 
 class ReturnsStore(Store, Protocol):
@@ -128,10 +141,15 @@ class ReturnsStore(Store, Protocol):
     # Refunds
 
     async def claim_refund(
-        self, refund_id: str, provider: str, first: bool, now: datetime, lease_until: datetime
+        self,
+        refund_id: str,
+        providers: Collection[str],
+        first: bool,
+        now: datetime,
+        lease_until: datetime,
     ) -> RefundAttempt | None:
         """Claims the refund for one attempt with one conditional update: it must be PENDING,
-        recorded for `provider`, and its turn — never tried (`first`: the inspection's own
+        recorded for one of `providers`, and its turn — never tried (`first`: the inspection's own
         attempt, to which a new refund is leased) or due by `now`. The claim counts the attempt
         and pushes the next one to `lease_until`, so two replicas, or the worker and the
         inspection, never pay at once. None when it is not this caller's turn."""
@@ -150,9 +168,54 @@ class ReturnsStore(Store, Protocol):
         automatically, an operator looks at the error); an issued refund is left alone."""
         ...
 
-    async def due_refunds(self, provider: str, now: datetime, limit: int) -> list[str]:
-        """Ids of PENDING refunds of `provider` whose next attempt is due by `now`, the
+    async def due_refunds(self, providers: Collection[str], now: datetime, limit: int) -> list[str]:
+        """Ids of PENDING refunds of `providers` whose next attempt is due by `now`, the
         longest waiting first."""
+        ...
+
+    # Returns platforms
+
+    async def connect_platform(self, connection: PlatformConnection) -> PlatformConnection:
+        """Stores the connection, replacing the one of the same code."""
+        ...
+
+    async def platform_connections(
+        self, platform: Platform | None, limit: int
+    ) -> list[PlatformConnection]:
+        """The connections (of `platform`, or all), by code, `limit` at most."""
+        ...
+
+    async def platform_connection(self, code: str) -> PlatformConnection | None: ...
+
+    async def return_by_platform_id(
+        self, connection_code: str, platform_return_id: str
+    ) -> Return | None:
+        """The return a platform started under its own return id, if any."""
+        ...
+
+    async def add_platform_update(
+        self, update: PlatformUpdate, key: str, next_attempt_at: datetime | None
+    ) -> bool:
+        """Records the update unless one with the same connection and `key` exists (then
+        False): a redelivery or a repeated attempt records nothing twice."""
+        ...
+
+    async def claim_platform_update(
+        self, update_id: str, now: datetime, lease_until: datetime
+    ) -> tuple[PlatformUpdate, int] | None:
+        """Claims a due PENDING outbound update for one attempt (one conditional update that
+        counts it and leases it until `lease_until`); with the attempt's number. None when it
+        is not this caller's turn."""
+        ...
+
+    async def due_platform_updates(self, now: datetime, limit: int) -> list[str]:
+        """Ids of PENDING outbound updates due by `now`, the longest waiting first."""
+        ...
+
+    async def settle_platform_update(
+        self, update_id: str, status: UpdateStatus, at: datetime | None, error: str
+    ) -> None:
+        """Sets a PENDING update SENT (at `at`) or FAILED, or (PENDING) postpones it to `at`."""
         ...
 
 
@@ -203,6 +266,10 @@ class SqlReturnsStore(SqlStore):
             destination_capacity=accepted.destination.daily_inspection_capacity,
             expected_inspection_hours=accepted.expected_inspection_hours,
         )
+        if accepted.platform is not None:
+            row.platform_code = accepted.platform.connection_code
+            row.platform_return_id = accepted.platform.platform_return_id
+            row.tracking_number = accepted.platform.tracking_number
         self.session.add(row)
         await self.session.flush()
         for number, line in enumerate(accepted.lines):
@@ -233,6 +300,7 @@ class SqlReturnsStore(SqlStore):
             lines=tuple(RequestedLine(r.sku, r.quantity, r.reason) for r in lines),
             shipped=_shipped_snapshot(lines),
             destination_capacity=row.destination_capacity,
+            platform_code=row.platform_code or "",
         )
 
     async def mark_received(self, return_id: str, at: datetime) -> Return:
@@ -384,7 +452,12 @@ class SqlReturnsStore(SqlStore):
     # Refunds
 
     async def claim_refund(
-        self, refund_id: str, provider: str, first: bool, now: datetime, lease_until: datetime
+        self,
+        refund_id: str,
+        providers: Collection[str],
+        first: bool,
+        now: datetime,
+        lease_until: datetime,
     ) -> RefundAttempt | None:
         t = RefundRow
         turn = col(t.attempts) == 0 if first else col(t.next_attempt_at) <= now
@@ -393,7 +466,7 @@ class SqlReturnsStore(SqlStore):
             .where(
                 col(t.id) == refund_id,
                 col(t.status) == RefundStatus.PENDING.value,
-                col(t.provider) == provider,
+                col(t.provider).in_(list(providers)),
                 turn,
             )
             .values(attempts=col(t.attempts) + 1, next_attempt_at=lease_until)
@@ -403,14 +476,24 @@ class SqlReturnsStore(SqlStore):
                 col(t.amount_cents),
                 col(t.currency),
                 col(t.attempts),
+                col(t.provider),
             )
         )
         row = (await self.session.exec(statement)).first()
         if row is None:
             return None
-        return_id, order_id, amount_cents, currency, attempts = row
-        payment = RefundPayment(refund_id, return_id, order_id, amount_cents, currency)
-        return RefundAttempt(payment, attempts)
+        return_id, order_id, amount_cents, currency, attempts, provider = row
+        origin = (
+            await self.session.exec(
+                select(ReturnRow.platform_code, ReturnRow.platform_return_id).where(
+                    ReturnRow.id == return_id
+                )
+            )
+        ).one()
+        payment = RefundPayment(
+            refund_id, return_id, order_id, amount_cents, currency, origin[1] or ""
+        )
+        return RefundAttempt(payment, attempts, provider, origin[0] or "")
 
     async def mark_refund_issued(self, refund_id: str, at: datetime) -> Refund | None:
         t = RefundRow
@@ -456,18 +539,136 @@ class SqlReturnsStore(SqlStore):
             .values(next_attempt_at=next_attempt_at, last_error=error[:500])
         )
 
-    async def due_refunds(self, provider: str, now: datetime, limit: int) -> list[str]:
+    async def due_refunds(self, providers: Collection[str], now: datetime, limit: int) -> list[str]:
         statement = (
             select(RefundRow.id)
             .where(
                 RefundRow.status == RefundStatus.PENDING.value,
-                RefundRow.provider == provider,
+                col(RefundRow.provider).in_(list(providers)),
                 col(RefundRow.next_attempt_at) <= now,
             )
             .order_by(col(RefundRow.next_attempt_at))
             .limit(limit)
         )
         return list((await self.session.exec(statement)).all())
+
+    # Returns platforms
+
+    async def connect_platform(self, connection: PlatformConnection) -> PlatformConnection:
+        row = await self.session.get(ReturnsPlatformRow, connection.code)
+        if row is None:
+            row = ReturnsPlatformRow(
+                code=connection.code,
+                platform="",
+                channel="",
+                webhook_secret="",
+                api_base_url="",
+                access_token="",
+            )
+        row.platform, row.channel = connection.platform.value, connection.channel
+        row.webhook_secret, row.access_token = connection.webhook_secret, connection.access_token
+        row.api_base_url, row.connected_at = connection.api_base_url, utcnow()
+        self.session.add(row)
+        await self.session.flush()
+        return _connection(row)
+
+    async def platform_connections(
+        self, platform: Platform | None, limit: int
+    ) -> list[PlatformConnection]:
+        statement = select(ReturnsPlatformRow).order_by(col(ReturnsPlatformRow.code)).limit(limit)
+        if platform is not None:
+            statement = statement.where(ReturnsPlatformRow.platform == platform.value)
+        return [_connection(r) for r in (await self.session.exec(statement)).all()]
+
+    async def platform_connection(self, code: str) -> PlatformConnection | None:
+        row = await self.session.get(ReturnsPlatformRow, code)
+        return None if row is None else _connection(row)
+
+    async def return_by_platform_id(
+        self, connection_code: str, platform_return_id: str
+    ) -> Return | None:
+        statement = select(ReturnRow).where(
+            ReturnRow.platform_code == connection_code,
+            ReturnRow.platform_return_id == platform_return_id,
+        )
+        found = list((await self.session.exec(statement)).all())
+        return (await self._load(found))[0] if found else None
+
+    async def add_platform_update(
+        self, update: PlatformUpdate, key: str, next_attempt_at: datetime | None
+    ) -> bool:
+        exists = select(PlatformUpdateRow.id).where(
+            PlatformUpdateRow.connection_code == update.connection_code,
+            PlatformUpdateRow.key == key,
+        )
+        if (await self.session.exec(exists)).first() is not None:
+            return False
+        self.session.add(
+            PlatformUpdateRow(
+                id=update.id,
+                connection_code=update.connection_code,
+                key=key,
+                return_id=update.return_id,
+                platform_return_id=update.platform_return_id,
+                direction=update.direction.value,
+                kind=update.kind,
+                status=update.status.value,
+                detail=update.detail[:500],
+                next_attempt_at=next_attempt_at,
+                recorded_at=update.recorded_at,
+                sent_at=update.sent_at,
+            )
+        )
+        await self.session.flush()
+        return True
+
+    async def claim_platform_update(
+        self, update_id: str, now: datetime, lease_until: datetime
+    ) -> tuple[PlatformUpdate, int] | None:
+        t = PlatformUpdateRow
+        statement = (
+            update(t)
+            .where(
+                col(t.id) == update_id,
+                col(t.status) == UpdateStatus.PENDING.value,
+                col(t.next_attempt_at) <= now,
+            )
+            .values(attempts=col(t.attempts) + 1, next_attempt_at=lease_until)
+            .returning(col(t.attempts))
+        )
+        claimed = (await self.session.exec(statement)).first()
+        if claimed is None:
+            return None
+        row = await self.session.get(t, update_id, populate_existing=True)
+        assert row is not None
+        return _platform_update(row), int(claimed[0])
+
+    async def due_platform_updates(self, now: datetime, limit: int) -> list[str]:
+        statement = (
+            select(PlatformUpdateRow.id)
+            .where(
+                PlatformUpdateRow.status == UpdateStatus.PENDING.value,
+                col(PlatformUpdateRow.next_attempt_at) <= now,
+            )
+            .order_by(col(PlatformUpdateRow.next_attempt_at))
+            .limit(limit)
+        )
+        return list((await self.session.exec(statement)).all())
+
+    async def settle_platform_update(
+        self, update_id: str, status: UpdateStatus, at: datetime | None, error: str
+    ) -> None:
+        t = PlatformUpdateRow
+        values: dict[str, Any] = {"status": status.value, "last_error": error[:500]}
+        if status is UpdateStatus.SENT:
+            values |= {"sent_at": at, "next_attempt_at": None}
+        else:
+            values["next_attempt_at"] = at
+        await self.session.exec(
+            update(t)
+            .where(col(t.id) == update_id, col(t.status) == UpdateStatus.PENDING.value)
+            .values(**values)
+        )
 
     # Rows into returns
 
@@ -480,7 +681,8 @@ class SqlReturnsStore(SqlStore):
         return list((await self.session.exec(statement)).all())
 
     async def _load(self, rows: Sequence[ReturnRow]) -> list[Return]:
-        """Assembles returns with lines, units and refunds in four queries, whatever the count."""
+        """Assembles returns with lines, units, refunds and platform updates in five queries,
+        whatever the count."""
         ids = [row.id for row in rows]
         if not ids:
             return []
@@ -508,7 +710,25 @@ class SqlReturnsStore(SqlStore):
                 await self.session.exec(select(RefundRow).where(col(RefundRow.return_id).in_(ids)))
             ).all()
         }
-        return [_return(row, lines[row.id], units[row.id], refunds.get(row.id)) for row in rows]
+        updates: dict[str, list[PlatformUpdate]] = {i: [] for i in ids}
+        linked = [row.id for row in rows if row.platform_code]
+        if linked:
+            for update_row in (
+                await self.session.exec(
+                    select(PlatformUpdateRow)
+                    .where(col(PlatformUpdateRow.return_id).in_(linked))
+                    .order_by(col(PlatformUpdateRow.recorded_at), col(PlatformUpdateRow.id))
+                )
+            ).all():
+                if (
+                    update_row.return_id
+                    and len(updates[update_row.return_id]) < MAX_PLATFORM_UPDATES
+                ):
+                    updates[update_row.return_id].append(_platform_update(update_row))
+        return [
+            _return(row, lines[row.id], units[row.id], refunds.get(row.id), updates[row.id])
+            for row in rows
+        ]
 
 
 def _line_row(
@@ -579,8 +799,40 @@ def _refund(row: RefundRow) -> Refund:
     )
 
 
+def _connection(row: ReturnsPlatformRow) -> PlatformConnection:
+    return PlatformConnection(
+        code=row.code,
+        platform=Platform(row.platform),
+        channel=row.channel,
+        webhook_secret=row.webhook_secret,
+        api_base_url=row.api_base_url,
+        access_token=row.access_token,
+        connected_at=_as_utc(row.connected_at),
+    )
+
+
+def _platform_update(row: PlatformUpdateRow) -> PlatformUpdate:
+    return PlatformUpdate(
+        id=row.id,
+        connection_code=row.connection_code,
+        direction=Direction(row.direction),
+        kind=row.kind,
+        status=UpdateStatus(row.status),
+        recorded_at=_as_utc(row.recorded_at),
+        return_id=row.return_id,
+        detail=row.detail,
+        platform_return_id=row.platform_return_id,
+        sent_at=_as_utc(row.sent_at) if row.sent_at else None,
+        last_error=row.last_error,
+    )
+
+
 def _return(
-    row: ReturnRow, lines: list[ReturnLineRow], units: list[SettledUnit], refund: Refund | None
+    row: ReturnRow,
+    lines: list[ReturnLineRow],
+    units: list[SettledUnit],
+    refund: Refund | None,
+    updates: list[PlatformUpdate],
 ) -> Return:
     return Return(
         id=row.id,
@@ -603,6 +855,10 @@ def _return(
         notes=row.notes,
         measured_weight_grams=row.measured_weight_grams,
         expected_inspection_hours=row.expected_inspection_hours,
+        platform_code=row.platform_code or "",
+        platform_return_id=row.platform_return_id or "",
+        tracking_number=row.tracking_number,
+        platform_updates=tuple(updates),
     )
 
 

@@ -22,6 +22,8 @@ class ReturnRow(SQLModel, table=True):
         # One return per order and idempotency key (revision 0002); returns without a key
         # (NULL) never collide.
         Index("one_return_per_key", "order_id", "idempotency_key", unique=True),
+        # One return per platform return id (revision 0003).
+        Index("one_return_per_platform_id", "platform_code", "platform_return_id", unique=True),
     )
 
     id: str = Field(primary_key=True, max_length=36)
@@ -46,6 +48,13 @@ class ReturnRow(SQLModel, table=True):
     # The destination's daily inspection capacity when routed, and the hours it expected then.
     destination_capacity: int | None = None
     expected_inspection_hours: float | None = None
+    # Revision 0003: the returns platform connection that started it, the platform's return id
+    # and the label's carrier tracking number (None / "" for a return requested here).
+    platform_code: str | None = Field(default=None, max_length=64)
+    platform_return_id: str | None = Field(default=None, max_length=128)
+    tracking_number: str = Field(
+        default="", max_length=128, sa_column_kwargs={"server_default": ""}
+    )
 
 
 class ReturnLineRow(SQLModel, table=True):
@@ -108,4 +117,56 @@ class RefundRow(SQLModel, table=True):
     issued_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-TABLES: tuple[type[SQLModel], ...] = (ReturnRow, ReturnLineRow, InspectedUnitRow, RefundRow)
+class ReturnsPlatformRow(SQLModel, table=True):
+    """A returns platform account (revision 0003); the secret and token are never read back
+    out of the service."""
+
+    __tablename__ = "returns_platform"
+
+    code: str = Field(primary_key=True, max_length=64)
+    platform: str = Field(max_length=32)
+    channel: str = Field(max_length=64)
+    webhook_secret: str = Field(max_length=200)
+    api_base_url: str = Field(max_length=500)
+    access_token: str = Field(max_length=500)
+    connected_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PlatformUpdateRow(SQLModel, table=True):
+    """What a platform told us about a return, and what we owe it or told it (revision 0003):
+    an OUT row is written PENDING in the unit of work of the return's change (an outbox), and
+    the notifier sends it with retries; `next_attempt_at` is its schedule and its lease. An
+    inbound return we could not map is kept here PARKED, without a return. One row per
+    connection and `key`, so a redelivery or a second attempt records nothing twice."""
+
+    __tablename__ = "platform_update"
+    __table_args__ = (
+        Index("one_platform_update_per_key", "connection_code", "key", unique=True),
+        Index("ix_platform_update_due", "status", "next_attempt_at"),
+        Index("ix_platform_update_return", "return_id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    connection_code: str = Field(max_length=64)
+    key: str = Field(max_length=200)
+    return_id: str | None = Field(default=None, max_length=36)
+    platform_return_id: str = Field(default="", max_length=128)
+    direction: str = Field(max_length=8)
+    kind: str = Field(max_length=64)
+    status: str = Field(max_length=16)
+    detail: str = Field(default="", max_length=500)
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str = Field(default="", max_length=500)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+TABLES: tuple[type[SQLModel], ...] = (
+    ReturnRow,
+    ReturnLineRow,
+    InspectedUnitRow,
+    RefundRow,
+    ReturnsPlatformRow,
+    PlatformUpdateRow,
+)

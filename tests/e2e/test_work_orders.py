@@ -138,7 +138,12 @@ async def test_a_returned_phone_is_refurbished_at_the_hub_and_sold_again(shop: S
         "PHONE",
     )
     assert [x["name"] for x in work_order["operations"]] == ["GRADE", "WIPE", "REPAIR"]
-    assert (await shop.level("PHONE"))["inRepair"] == 1
+
+    # Inventory moves the unit to repair on the same event, in its own consumer: maybe later.
+    async def in_repair() -> bool:
+        return (await shop.level("PHONE")).get("inRepair") == 1
+
+    await until("the unit in repair at the hub", in_repair)
 
     graded = await shop.complete(work_order["id"], "GRADE", result="GOOD")
     assert graded["userErrors"] == [] and graded["workOrder"]["status"] == "IN_PROGRESS"

@@ -11,6 +11,7 @@ from datetime import datetime
 from services.channels.domain.model import (
     AmazonAccount,
     Channel,
+    ChannelFulfillment,
     ChannelOrder,
     ChannelOrderStatus,
     MappedOrder,
@@ -200,6 +201,9 @@ class MemoryChannelsStore(MemoryStore[ChannelsData]):
 
     async def push_status(self, channel_code: str) -> tuple[int, datetime | None]:
         return 0, None  # the pushes are tested against a real database
+
+    async def failed_fulfillments(self, channel_code: str) -> tuple[int, list[ChannelFulfillment]]:
+        return 0, []  # so are the fulfillments
 
 
 def memory_uow() -> MemoryUnitOfWork[ChannelsStore, ChannelsData]:

@@ -35,6 +35,7 @@ HUB = pb.Location(id="2", code="HUB-1", name="Hub", kind=pb.LOCATION_KIND_RETURN
 
 
 Metadata = tuple[tuple[str, str], ...]
+COUNTED_AT = "2026-01-01T00:00:00+00:00"
 
 
 class FakeService:
@@ -108,6 +109,27 @@ class FakeInventory(FakeService):
         return self._answer(
             "UpsertChannel", pb.Channel(code=request.code), request, metadata=metadata
         )
+
+    def ReconcileCount(self, request: pb.ReconcileCountRequest, metadata: Metadata = ()) -> Any:
+        return self._answer("ReconcileCount", pb.CountReconciliation(), request, metadata=metadata)
+
+    def ImportStockCount(self, request: pb.ImportStockCountRequest, metadata: Metadata = ()) -> Any:
+        done = pb.CountReconciliation()
+        return self._answer("ImportStockCount", done, request, metadata=metadata)
+
+    def ListStockDiscrepancies(
+        self, request: pb.ListStockDiscrepanciesRequest, metadata: Metadata = ()
+    ) -> Any:
+        found = pb.ListStockDiscrepanciesResponse()
+        return self._answer("ListStockDiscrepancies", found, request, metadata=metadata)
+
+    def ResolveStockDiscrepancy(
+        self, request: pb.ResolveStockDiscrepancyRequest, metadata: Metadata = ()
+    ) -> Any:
+        found = pb.StockDiscrepancy(
+            id=request.id, status=pb.DISCREPANCY_STATUS_DISMISSED, counted_at=COUNTED_AT
+        )
+        return self._answer("ResolveStockDiscrepancy", found, request, metadata=metadata)
 
 
 def an_order(order_id: str = "o-1", placed_by: str = "storefront-1") -> opb.Order:
@@ -323,6 +345,16 @@ class FakeChannels(FakeService):
         reply = cpb.ChannelResync(code=request.code, skus_owed=3)
         return self._answer("ResyncChannel", reply, request, metadata=metadata)
 
+    def RetryChannelFulfillment(
+        self, request: cpb.RetryChannelFulfillmentRequest, metadata: Metadata = ()
+    ) -> Any:
+        reply = cpb.ChannelFulfillment(
+            shipment_id=request.shipment_id,
+            channel_code="shopify-us",
+            status=cpb.CHANNEL_FULFILLMENT_STATUS_PENDING,
+        )
+        return self._answer("RetryChannelFulfillment", reply, request, metadata=metadata)
+
 
 def a_return(
     return_id: str = "r-1", order_id: str = "o-1", destination: str = "HUB-1"
@@ -389,6 +421,20 @@ class FakeReturns(FakeService):
         return self._answer(
             "GetReturnsReport", rpb.ReturnsReport(returns=1), request, metadata=metadata
         )
+
+    def ConnectReturnsPlatform(
+        self, request: rpb.ConnectReturnsPlatformRequest, metadata: Metadata = ()
+    ) -> Any:
+        connection = rpb.ReturnsPlatformConnection(
+            code=request.code, platform=request.platform, connected_at="2026-01-01T00:00:00+00:00"
+        )
+        return self._answer("ConnectReturnsPlatform", connection, request, metadata=metadata)
+
+    def ListReturnsPlatforms(
+        self, request: rpb.ListReturnsPlatformsRequest, metadata: Metadata = ()
+    ) -> Any:
+        listed = rpb.ListReturnsPlatformsResponse()
+        return self._answer("ListReturnsPlatforms", listed, request, metadata=metadata)
 
 
 def principal(role: Role) -> Caller:
@@ -507,6 +553,30 @@ OPERATIONS = [
         "mutation($input: StockAdjustmentInput!) { adjustStock(input: $input) { stockLevel { onHand } } }",
         WRITERS,
         {"input": {"sku": "TEE", "locationCode": "DC-1", "delta": 5, "reason": "count"}},
+    ),
+    Operation(
+        "submitStockCount",
+        "mutation($input: StockCountInput!) { submitStockCount(input: $input) "
+        "{ reconciliation { compared } } }",
+        WRITERS,
+        {"input": {"locationCode": "DC-1", "lines": [{"sku": "TEE", "counted": 3}]}},
+    ),
+    Operation(
+        "importStockCount",
+        'mutation { importStockCount(locationCode: "DC-1", csv: "sku,counted\\nTEE,3\\n") '
+        "{ reconciliation { compared } } }",
+        WRITERS,
+    ),
+    Operation(
+        "stockDiscrepancies",
+        '{ stockDiscrepancies(locationCode: "DC-1", status: OPEN, first: 10) { items { id } } }',
+        WRITERS,
+    ),
+    Operation(
+        "resolveStockDiscrepancy",
+        'mutation { resolveStockDiscrepancy(id: "1", decision: DISMISS) '
+        "{ discrepancy { status } } }",
+        WRITERS,
     ),
     Operation(
         "upsertChannel",
@@ -630,6 +700,14 @@ OPERATIONS = [
         WRITERS,
     ),
     Operation(
+        "connectReturnsPlatform",
+        'mutation { connectReturnsPlatform(input: {code: "loop-us", platform: LOOP, '
+        'channel: "shopify-us", webhookSecret: "s", apiBaseUrl: "https://x", '
+        'accessToken: "t"}) { connection { code } userErrors { code } } }',
+        WRITERS,
+    ),
+    Operation("returnsPlatforms", "{ returnsPlatforms { code platform } }", WRITERS),
+    Operation(
         "channelExceptions",
         '{ channelExceptions(channelCode: "shopify-us") { id status problemCode } }',
         WRITERS,
@@ -647,6 +725,12 @@ OPERATIONS = [
     Operation(
         "resyncChannel",
         'mutation { resyncChannel(code: "shopify-us") { skusOwed userErrors { code } } }',
+        WRITERS,
+    ),
+    Operation(
+        "retryChannelFulfillment",
+        'mutation { retryChannelFulfillment(shipmentId: "sh-1") { fulfillment { status } '
+        "userErrors { code } } }",
         WRITERS,
     ),
 ]

@@ -11,6 +11,8 @@ from services.inventory.domain.model import (
     Adjustment,
     AppliedMovement,
     Channel,
+    Discrepancy,
+    DiscrepancyStatus,
     InventoryValue,
     LedgerEntry,
     Location,
@@ -41,6 +43,8 @@ class InventoryData(MemoryData):
     adjustments: dict[str, Adjustment] = field(default_factory=dict)
     # By (purchase order id, SKU): (location code, supply).
     supply: dict[tuple[str, str], tuple[str, Supply]] = field(default_factory=dict)
+    # By id, which grows from 1.
+    discrepancies: dict[int, Discrepancy] = field(default_factory=dict)
 
 
 def _lock_order(lines: Sequence[ReservationLine]) -> tuple[ReservationLine, ...]:
@@ -124,6 +128,8 @@ class MemoryInventoryStore(MemoryStore[InventoryData]):
             return None
         if delta.promised > 0 and after.promised > after.in_transit:
             return None
+        if delta.claims_available and level.on_hold:
+            return None
         self.data.levels[(movement.sku, movement.location_code)] = after
         entry = LedgerEntry(len(self.data.ledger) + 1, movement, utcnow())
         self.data.ledger.append(entry)
@@ -190,6 +196,55 @@ class MemoryInventoryStore(MemoryStore[InventoryData]):
 
     async def ledger(self) -> list[Movement]:
         return [entry.movement for entry in self.data.ledger]
+
+    # Counts and their discrepancies
+
+    async def levels_to_count(
+        self, location_code: str, skus: Sequence[str] | None
+    ) -> list[StockLevel]:
+        return [
+            level
+            for (sku, location), level in sorted(self.data.levels.items())
+            if location == location_code and (skus is None or sku in skus)
+        ]
+
+    async def set_hold(self, sku: str, location_code: str, on_hold: bool) -> StockLevel:
+        level = replace(self.data.levels[(sku, location_code)], on_hold=on_hold)
+        self.data.levels[(sku, location_code)] = level
+        return level
+
+    async def open_discrepancies(
+        self, location_code: str, skus: Sequence[str] | None
+    ) -> dict[str, Discrepancy]:
+        return {
+            found.sku: found
+            for found in self.data.discrepancies.values()
+            if found.location_code == location_code
+            and found.status is DiscrepancyStatus.OPEN
+            and (skus is None or found.sku in skus)
+        }
+
+    async def add_discrepancy(self, discrepancy: Discrepancy) -> Discrepancy:
+        stored = replace(discrepancy, id=len(self.data.discrepancies) + 1)
+        self.data.discrepancies[stored.id] = stored
+        return stored
+
+    async def save_discrepancy(self, discrepancy: Discrepancy) -> None:
+        self.data.discrepancies[discrepancy.id] = discrepancy
+
+    async def discrepancy_to_resolve(self, discrepancy_id: int) -> Discrepancy | None:
+        return self.data.discrepancies.get(discrepancy_id)
+
+    async def discrepancies(
+        self, location_code: str, status: DiscrepancyStatus | None, after: int, limit: int
+    ) -> list[Discrepancy]:
+        return [
+            found
+            for found in sorted(self.data.discrepancies.values(), key=lambda x: -x.id)
+            if (not location_code or found.location_code == location_code)
+            and (status is None or found.status is status)
+            and (not after or found.id < after)
+        ][:limit]
 
     # Channels
 

@@ -5,7 +5,7 @@ that no transaction waits on another service."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,6 +16,9 @@ from services.returns.domain.model import (
     AcceptedReturn,
     CatalogueSku,
     Disposition,
+    Platform,
+    PlatformConnection,
+    PlatformUpdate,
     Refund,
     RefundAttempt,
     RefundPayment,
@@ -26,6 +29,7 @@ from services.returns.domain.model import (
     ReturnStatus,
     SettledUnit,
     ShippedOrder,
+    UpdateStatus,
     Verdict,
 )
 from services.returns.domain.report import ReportedReturn
@@ -71,6 +75,16 @@ class ReturnsData(MemoryData):
     returns: dict[str, StoredReturn] = field(default_factory=dict)
     # By refund id.
     refunds: dict[str, StoredRefund] = field(default_factory=dict)
+    # Returns platform connections by code; platform updates by (connection, key).
+    connections: dict[str, PlatformConnection] = field(default_factory=dict)
+    updates: dict[tuple[str, str], StoredUpdate] = field(default_factory=dict)
+
+
+@dataclass
+class StoredUpdate:
+    update: PlatformUpdate
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
 
 
 class MemoryReturnsStore(MemoryStore[ReturnsData]):
@@ -215,13 +229,18 @@ class MemoryReturnsStore(MemoryStore[ReturnsData]):
     # Refunds
 
     async def claim_refund(
-        self, refund_id: str, provider: str, first: bool, now: datetime, lease_until: datetime
+        self,
+        refund_id: str,
+        providers: Collection[str],
+        first: bool,
+        now: datetime,
+        lease_until: datetime,
     ) -> RefundAttempt | None:
         stored = self.data.refunds.get(refund_id)
         if stored is None or stored.refund.status is not RefundStatus.PENDING:
             return None
         due = stored.next_attempt_at is not None and stored.next_attempt_at <= now
-        if stored.refund.provider != provider or not (stored.attempts == 0 if first else due):
+        if stored.refund.provider not in providers or not (stored.attempts == 0 if first else due):
             return None
         stored.attempts += 1
         stored.next_attempt_at = lease_until
@@ -229,7 +248,7 @@ class MemoryReturnsStore(MemoryStore[ReturnsData]):
         payment = RefundPayment(
             refund_id, refund.return_id, refund.order_id, refund.amount_cents, refund.currency
         )
-        return RefundAttempt(payment, stored.attempts)
+        return RefundAttempt(payment, stored.attempts, refund.provider)
 
     async def mark_refund_issued(self, refund_id: str, at: datetime) -> Refund | None:
         stored = self.data.refunds.get(refund_id)
@@ -246,17 +265,85 @@ class MemoryReturnsStore(MemoryStore[ReturnsData]):
         if stored is not None and stored.refund.status is RefundStatus.PENDING:
             stored.next_attempt_at, stored.last_error = next_attempt_at, error[:500]
 
-    async def due_refunds(self, provider: str, now: datetime, limit: int) -> list[str]:
+    async def due_refunds(self, providers: Collection[str], now: datetime, limit: int) -> list[str]:
         due = [
             s
             for s in self.data.refunds.values()
             if s.refund.status is RefundStatus.PENDING
-            and s.refund.provider == provider
+            and s.refund.provider in providers
             and s.next_attempt_at is not None
             and s.next_attempt_at <= now
         ]
         due.sort(key=lambda s: s.next_attempt_at or now)
         return [s.refund.id for s in due[:limit]]
+
+    # Returns platforms: enough for the use cases' unit tests (the SQL store is the real one).
+
+    async def connect_platform(self, connection: PlatformConnection) -> PlatformConnection:
+        self.data.connections[connection.code] = connection
+        return connection
+
+    async def platform_connections(
+        self, platform: Platform | None, limit: int
+    ) -> list[PlatformConnection]:
+        found = sorted(self.data.connections.values(), key=lambda c: c.code)
+        return [c for c in found if platform in (None, c.platform)][:limit]
+
+    async def platform_connection(self, code: str) -> PlatformConnection | None:
+        return self.data.connections.get(code)
+
+    async def return_by_platform_id(
+        self, connection_code: str, platform_return_id: str
+    ) -> Return | None:
+        for stored in self.data.returns.values():
+            link = stored.accepted.platform
+            if link and (link.connection_code, link.platform_return_id) == (
+                connection_code,
+                platform_return_id,
+            ):
+                return self._return(stored)
+        return None
+
+    async def add_platform_update(
+        self, update: PlatformUpdate, key: str, next_attempt_at: datetime | None
+    ) -> bool:
+        if (update.connection_code, key) in self.data.updates:
+            return False
+        self.data.updates[(update.connection_code, key)] = StoredUpdate(update, 0, next_attempt_at)
+        return True
+
+    async def claim_platform_update(
+        self, update_id: str, now: datetime, lease_until: datetime
+    ) -> tuple[PlatformUpdate, int] | None:
+        for stored in self.data.updates.values():
+            due = stored.next_attempt_at is not None and stored.next_attempt_at <= now
+            if stored.update.id == update_id and stored.update.status is UpdateStatus.PENDING:
+                if not due:
+                    return None
+                stored.attempts += 1
+                stored.next_attempt_at = lease_until
+                return stored.update, stored.attempts
+        return None
+
+    async def due_platform_updates(self, now: datetime, limit: int) -> list[str]:
+        return [
+            s.update.id
+            for s in self.data.updates.values()
+            if s.update.status is UpdateStatus.PENDING
+            and s.next_attempt_at is not None
+            and s.next_attempt_at <= now
+        ][:limit]
+
+    async def settle_platform_update(
+        self, update_id: str, status: UpdateStatus, at: datetime | None, error: str
+    ) -> None:
+        for stored in self.data.updates.values():
+            if stored.update.id == update_id and stored.update.status is UpdateStatus.PENDING:
+                sent_at = at if status is UpdateStatus.SENT else None
+                stored.update = dataclasses.replace(
+                    stored.update, status=status, sent_at=sent_at, last_error=error
+                )
+                stored.next_attempt_at = None if status is not UpdateStatus.PENDING else at
 
     def _refund_of(self, return_id: str) -> StoredRefund | None:
         return next(
@@ -348,6 +435,10 @@ class FakeOrders:
         if order_id not in self.orders:
             raise DomainError(ErrorCode.NOT_FOUND, f"no order {order_id}", "order_id")
         return self.orders[order_id]
+
+    async def find_order(self, channel: str, external_id: str) -> str:
+        self._uow.require_no_transaction("orders")
+        raise DomainError(ErrorCode.NOT_FOUND, f"no order {external_id!r}", "order_reference")
 
 
 class FakeInventory:

@@ -3,8 +3,9 @@ endpoint (`POST /auth/o2/token`, refresh_token grant), getOrders (`GET /orders/v
 pages keyed by NextToken) and getOrderItems, serving Amazon's published examples
 (tests/fixtures/amazon/); patchListingsItem (`PATCH /listings/2021-08-01/items/{sellerId}/{sku}`)
 and confirmShipment (`POST /orders/v0/orders/{orderId}/shipmentConfirmation`), recording what
-they were told. It refuses an expired access token with 403, can throttle (429) and be down
-(500 to the outbound calls), and counts what a test asserts on."""
+they were told. It refuses an expired access token with 403, a confirmation it would never take
+with 400, can throttle (429) and be down (500 to the outbound calls), and counts what a test
+asserts on."""
 
 from __future__ import annotations
 
@@ -70,6 +71,10 @@ class FakeAmazon:
     confirmations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     down: bool = False
     refused: int = 0
+    # When set, shipment confirmations are refused with 400 and this message (`invalid` counts
+    # every 400 answered).
+    refuse_confirmations: str = ""
+    invalid: int = 0
     _tokens: dict[str, float] = field(default_factory=dict)
     server: uvicorn.Server | None = None
     serving: asyncio.Task[None] | None = None
@@ -131,6 +136,12 @@ class FakeAmazon:
         errors = [{"code": "InternalFailure", "message": "We encountered an internal error"}]
         return JSONResponse({"errors": errors}, status_code=500)
 
+    def _invalid(self, message: str) -> Response:
+        """Amazon's answer to a request it will never take: 400 with its error list."""
+        self.invalid += 1
+        errors = [{"code": "InvalidInput", "message": message, "details": ""}]
+        return JSONResponse({"errors": errors}, status_code=400)
+
     async def patch_listings_item(self, request: Request) -> Response:
         refused = self._refusal(request) or self._down()
         if refused is not None:
@@ -157,6 +168,14 @@ class FakeAmazon:
         required = ("packageReferenceId", "carrierCode", "trackingNumber", "shipDate")
         assert body["marketplaceId"] and all(package[k] for k in required), body
         assert package["orderItems"], body
+        # PackageDetail: packageReferenceId is "a seller-supplied positive number".
+        if not package["packageReferenceId"].isdigit() or int(package["packageReferenceId"]) < 1:
+            return self._invalid("packageReferenceId must be a positive number")
+        # PackageDetail in ordersV0.json: carrierName is required when the code is "Other(s)".
+        if package["carrierCode"] in ("Other", "Others") and not package.get("carrierName"):
+            return self._invalid("carrierName is required when carrierCode is Other")
+        if self.refuse_confirmations:
+            return self._invalid(self.refuse_confirmations)
         order_id = request.path_params["order_id"]
         self.confirmations.setdefault(order_id, []).append(body)
         return Response(status_code=204)

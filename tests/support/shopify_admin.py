@@ -1,7 +1,8 @@
 """A Shopify shop's Admin GraphQL API for tests, answering the requests the OMS sends in the
 shapes Shopify publishes: `location` and `inventoryItems(query: "sku:...")`,
 `inventorySetQuantities`, `order { fulfillments fulfillmentOrders }` and `fulfillmentCreate`.
-It can be taken down (every request answered 500) and brought back, and it records every call."""
+It can be taken down (every request answered 500) and brought back, refuse fulfillments (a
+userError) or answer in a shape Shopify never sends, and it records every call."""
 
 from __future__ import annotations
 
@@ -33,6 +34,10 @@ class FakeShopifyAdmin:
     fulfillments: dict[str, list[str]] = field(default_factory=dict)
     down: bool = False
     refused: int = 0
+    # When set, fulfillmentCreate answers with this userError (Shopify refusing the input).
+    refuse_fulfillments: str = ""
+    # When set, every request is answered 200 with data in a shape Shopify never sends.
+    malformed: bool = False
     server: uvicorn.Server | None = None
     serving: asyncio.Task[None] | None = None
 
@@ -51,6 +56,8 @@ class FakeShopifyAdmin:
         if self.down or request.headers.get("x-shopify-access-token") != TOKEN:
             self.refused += 1
             return JSONResponse({"errors": "Internal Server Error"}, status_code=500)
+        if self.malformed:  # the fields asked for are there, but hold nothing Shopify sends
+            return self._ok({"location": {}, "order": {}})
         body = await request.json()
         query, variables = body["query"], body.get("variables") or {}
         if "inventorySetQuantities" in query:
@@ -59,6 +66,9 @@ class FakeShopifyAdmin:
             wanted = set(re.findall(r'sku:"([^"]+)"', variables["skus"]))
             nodes = [{"id": i, "sku": s} for s, i in self.items.items() if s in wanted]
             return self._ok({"location": {"id": LOCATION}, "inventoryItems": {"nodes": nodes}})
+        if "fulfillmentCreate" in query and self.refuse_fulfillments:
+            refusal = {"field": ["fulfillment"], "message": self.refuse_fulfillments}
+            return self._ok({"fulfillmentCreate": {"fulfillment": None, "userErrors": [refusal]}})
         if "fulfillmentCreate" in query:
             return self._ok({"fulfillmentCreate": self._fulfil(variables["fulfillment"])})
         if "fulfillmentOrders" in query:

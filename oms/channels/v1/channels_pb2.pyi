@@ -73,6 +73,25 @@ CHANNEL_ORDER_STATUS_CANCELLING: ChannelOrderStatus.ValueType  # 4
 CHANNEL_ORDER_STATUS_CANCELLED: ChannelOrderStatus.ValueType  # 5
 Global___ChannelOrderStatus: _TypeAlias = ChannelOrderStatus  # noqa: Y015
 
+class _ChannelFulfillmentStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ChannelFulfillmentStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ChannelFulfillmentStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CHANNEL_FULFILLMENT_STATUS_UNSPECIFIED: _ChannelFulfillmentStatus.ValueType  # 0
+    CHANNEL_FULFILLMENT_STATUS_PENDING: _ChannelFulfillmentStatus.ValueType  # 1
+    CHANNEL_FULFILLMENT_STATUS_CREATED: _ChannelFulfillmentStatus.ValueType  # 2
+    CHANNEL_FULFILLMENT_STATUS_FAILED: _ChannelFulfillmentStatus.ValueType  # 3
+
+class ChannelFulfillmentStatus(_ChannelFulfillmentStatus, metaclass=_ChannelFulfillmentStatusEnumTypeWrapper): ...
+
+CHANNEL_FULFILLMENT_STATUS_UNSPECIFIED: ChannelFulfillmentStatus.ValueType  # 0
+CHANNEL_FULFILLMENT_STATUS_PENDING: ChannelFulfillmentStatus.ValueType  # 1
+CHANNEL_FULFILLMENT_STATUS_CREATED: ChannelFulfillmentStatus.ValueType  # 2
+CHANNEL_FULFILLMENT_STATUS_FAILED: ChannelFulfillmentStatus.ValueType  # 3
+Global___ChannelFulfillmentStatus: _TypeAlias = ChannelFulfillmentStatus  # noqa: Y015
+
 @_typing.final
 class Channel(_message.Message):
     """A connection; its secrets are never sent back, only whether they are set."""
@@ -383,6 +402,8 @@ class ChannelStatus(_message.Message):
     LAST_RECEIVED_AT_FIELD_NUMBER: _builtins.int
     PENDING_PUSHES_FIELD_NUMBER: _builtins.int
     LAST_PUSHED_AT_FIELD_NUMBER: _builtins.int
+    FULFILLMENTS_FAILED_FIELD_NUMBER: _builtins.int
+    FAILED_FULFILLMENTS_FIELD_NUMBER: _builtins.int
     orders_received: _builtins.int
     orders_placed: _builtins.int
     exceptions_waiting: _builtins.int
@@ -392,8 +413,12 @@ class ChannelStatus(_message.Message):
     pending_pushes: _builtins.int
     """SKUs whose availability is owed to the platform; the last push it took (empty: none yet)."""
     last_pushed_at: _builtins.str
+    fulfillments_failed: _builtins.int
+    """Shipments the platform refused for good (not sent again until retried), and the oldest 20."""
     @_builtins.property
     def channel(self) -> Global___Channel: ...
+    @_builtins.property
+    def failed_fulfillments(self) -> _containers.RepeatedCompositeFieldContainer[Global___ChannelFulfillment]: ...
     def __init__(
         self,
         *,
@@ -405,14 +430,75 @@ class ChannelStatus(_message.Message):
         last_received_at: _builtins.str = ...,
         pending_pushes: _builtins.int = ...,
         last_pushed_at: _builtins.str = ...,
+        fulfillments_failed: _builtins.int = ...,
+        failed_fulfillments: _abc.Iterable[Global___ChannelFulfillment] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "exceptions_waiting", b"exceptions_waiting", "last_pushed_at", b"last_pushed_at", "last_received_at", b"last_received_at", "orders_placed", b"orders_placed", "orders_received", b"orders_received", "pending_pushes", b"pending_pushes", "refunds_received", b"refunds_received"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "exceptions_waiting", b"exceptions_waiting", "failed_fulfillments", b"failed_fulfillments", "fulfillments_failed", b"fulfillments_failed", "last_pushed_at", b"last_pushed_at", "last_received_at", b"last_received_at", "orders_placed", b"orders_placed", "orders_received", b"orders_received", "pending_pushes", b"pending_pushes", "refunds_received", b"refunds_received"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ChannelStatus: _TypeAlias = ChannelStatus  # noqa: Y015
+
+@_typing.final
+class ChannelFulfillment(_message.Message):
+    """A shipment its platform is told of: Shopify's fulfillment, Amazon's shipment confirmation."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SHIPMENT_ID_FIELD_NUMBER: _builtins.int
+    CHANNEL_CODE_FIELD_NUMBER: _builtins.int
+    EXTERNAL_ORDER_ID_FIELD_NUMBER: _builtins.int
+    TRACKING_NUMBER_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    ATTEMPTS_FIELD_NUMBER: _builtins.int
+    FAILURE_FIELD_NUMBER: _builtins.int
+    shipment_id: _builtins.str
+    channel_code: _builtins.str
+    external_order_id: _builtins.str
+    tracking_number: _builtins.str
+    status: Global___ChannelFulfillmentStatus.ValueType
+    attempts: _builtins.int
+    failure: _builtins.str
+    """The platform's reason when it refused it for good."""
+    def __init__(
+        self,
+        *,
+        shipment_id: _builtins.str = ...,
+        channel_code: _builtins.str = ...,
+        external_order_id: _builtins.str = ...,
+        tracking_number: _builtins.str = ...,
+        status: Global___ChannelFulfillmentStatus.ValueType = ...,
+        attempts: _builtins.int = ...,
+        failure: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "channel_code", b"channel_code", "external_order_id", b"external_order_id", "failure", b"failure", "shipment_id", b"shipment_id", "status", b"status", "tracking_number", b"tracking_number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChannelFulfillment: _TypeAlias = ChannelFulfillment  # noqa: Y015
+
+@_typing.final
+class RetryChannelFulfillmentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SHIPMENT_ID_FIELD_NUMBER: _builtins.int
+    shipment_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        shipment_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["shipment_id", b"shipment_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RetryChannelFulfillmentRequest: _TypeAlias = RetryChannelFulfillmentRequest  # noqa: Y015
 
 @_typing.final
 class ResyncChannelRequest(_message.Message):
@@ -508,3 +594,353 @@ class WholesaleImport(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___WholesaleImport: _TypeAlias = WholesaleImport  # noqa: Y015
+
+@_typing.final
+class FulfillmentNode(_message.Message):
+    """A third-party warehouse location connected to its ShipBob account. The API token and the
+    webhook secret are never sent back, only whether they are set.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOCATION_CODE_FIELD_NUMBER: _builtins.int
+    SHIPBOB_CHANNEL_ID_FIELD_NUMBER: _builtins.int
+    FULFILLMENT_CENTER_ID_FIELD_NUMBER: _builtins.int
+    API_BASE_URL_FIELD_NUMBER: _builtins.int
+    HAS_API_TOKEN_FIELD_NUMBER: _builtins.int
+    HAS_WEBHOOK_SECRET_FIELD_NUMBER: _builtins.int
+    CONNECTED_AT_FIELD_NUMBER: _builtins.int
+    LAST_PULLED_AT_FIELD_NUMBER: _builtins.int
+    LAST_PULL_FIELD_NUMBER: _builtins.int
+    PENDING_ORDERS_FIELD_NUMBER: _builtins.int
+    FAILED_ORDERS_FIELD_NUMBER: _builtins.int
+    FAILURES_FIELD_NUMBER: _builtins.int
+    location_code: _builtins.str
+    shipbob_channel_id: _builtins.str
+    fulfillment_center_id: _builtins.str
+    api_base_url: _builtins.str
+    has_api_token: _builtins.bool
+    has_webhook_secret: _builtins.bool
+    connected_at: _builtins.str
+    last_pulled_at: _builtins.str
+    """The last inventory pull: when (empty before the first), and on-hand units by SKU."""
+    pending_orders: _builtins.int
+    """Shipments owed to ShipBob and not yet taken, and those it refused (with why)."""
+    failed_orders: _builtins.int
+    @_builtins.property
+    def last_pull(self) -> _containers.RepeatedCompositeFieldContainer[Global___NodeLevel]: ...
+    @_builtins.property
+    def failures(self) -> _containers.RepeatedCompositeFieldContainer[Global___NodeOrder]: ...
+    def __init__(
+        self,
+        *,
+        location_code: _builtins.str = ...,
+        shipbob_channel_id: _builtins.str = ...,
+        fulfillment_center_id: _builtins.str = ...,
+        api_base_url: _builtins.str = ...,
+        has_api_token: _builtins.bool = ...,
+        has_webhook_secret: _builtins.bool = ...,
+        connected_at: _builtins.str = ...,
+        last_pulled_at: _builtins.str = ...,
+        last_pull: _abc.Iterable[Global___NodeLevel] | None = ...,
+        pending_orders: _builtins.int = ...,
+        failed_orders: _builtins.int = ...,
+        failures: _abc.Iterable[Global___NodeOrder] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["api_base_url", b"api_base_url", "connected_at", b"connected_at", "failed_orders", b"failed_orders", "failures", b"failures", "fulfillment_center_id", b"fulfillment_center_id", "has_api_token", b"has_api_token", "has_webhook_secret", b"has_webhook_secret", "last_pull", b"last_pull", "last_pulled_at", b"last_pulled_at", "location_code", b"location_code", "pending_orders", b"pending_orders", "shipbob_channel_id", b"shipbob_channel_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FulfillmentNode: _TypeAlias = FulfillmentNode  # noqa: Y015
+
+@_typing.final
+class NodeLevel(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SKU_FIELD_NUMBER: _builtins.int
+    ON_HAND_FIELD_NUMBER: _builtins.int
+    sku: _builtins.str
+    on_hand: _builtins.int
+    def __init__(
+        self,
+        *,
+        sku: _builtins.str = ...,
+        on_hand: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["on_hand", b"on_hand", "sku", b"sku"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NodeLevel: _TypeAlias = NodeLevel  # noqa: Y015
+
+@_typing.final
+class NodeOrder(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SHIPMENT_ID_FIELD_NUMBER: _builtins.int
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    ATTEMPTS_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    shipment_id: _builtins.str
+    order_id: _builtins.str
+    status: _builtins.str
+    """PENDING, CREATED, FAILED or SHIPPED."""
+    reason: _builtins.str
+    attempts: _builtins.int
+    updated_at: _builtins.str
+    def __init__(
+        self,
+        *,
+        shipment_id: _builtins.str = ...,
+        order_id: _builtins.str = ...,
+        status: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        attempts: _builtins.int = ...,
+        updated_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "order_id", b"order_id", "reason", b"reason", "shipment_id", b"shipment_id", "status", b"status", "updated_at", b"updated_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NodeOrder: _TypeAlias = NodeOrder  # noqa: Y015
+
+@_typing.final
+class ConnectFulfillmentNodeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOCATION_CODE_FIELD_NUMBER: _builtins.int
+    SHIPBOB_CHANNEL_ID_FIELD_NUMBER: _builtins.int
+    FULFILLMENT_CENTER_ID_FIELD_NUMBER: _builtins.int
+    API_TOKEN_FIELD_NUMBER: _builtins.int
+    WEBHOOK_SECRET_FIELD_NUMBER: _builtins.int
+    API_BASE_URL_FIELD_NUMBER: _builtins.int
+    location_code: _builtins.str
+    shipbob_channel_id: _builtins.str
+    """ShipBob's channel (the shipbob_channel_id header) and fulfillment centre (a location id)."""
+    fulfillment_center_id: _builtins.str
+    api_token: _builtins.str
+    webhook_secret: _builtins.str
+    api_base_url: _builtins.str
+    def __init__(
+        self,
+        *,
+        location_code: _builtins.str = ...,
+        shipbob_channel_id: _builtins.str = ...,
+        fulfillment_center_id: _builtins.str = ...,
+        api_token: _builtins.str | None = ...,
+        webhook_secret: _builtins.str | None = ...,
+        api_base_url: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_api_base_url", b"_api_base_url", "_api_token", b"_api_token", "_webhook_secret", b"_webhook_secret", "api_base_url", b"api_base_url", "api_token", b"api_token", "webhook_secret", b"webhook_secret"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_api_base_url", b"_api_base_url", "_api_token", b"_api_token", "_webhook_secret", b"_webhook_secret", "api_base_url", b"api_base_url", "api_token", b"api_token", "fulfillment_center_id", b"fulfillment_center_id", "location_code", b"location_code", "shipbob_channel_id", b"shipbob_channel_id", "webhook_secret", b"webhook_secret"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__api_base_url: _TypeAlias = _typing.Literal["api_base_url"]  # noqa: Y015
+    _WhichOneofArgType__api_base_url: _TypeAlias = _typing.Literal["_api_base_url", b"_api_base_url"]  # noqa: Y015
+    _WhichOneofReturnType__api_token: _TypeAlias = _typing.Literal["api_token"]  # noqa: Y015
+    _WhichOneofArgType__api_token: _TypeAlias = _typing.Literal["_api_token", b"_api_token"]  # noqa: Y015
+    _WhichOneofReturnType__webhook_secret: _TypeAlias = _typing.Literal["webhook_secret"]  # noqa: Y015
+    _WhichOneofArgType__webhook_secret: _TypeAlias = _typing.Literal["_webhook_secret", b"_webhook_secret"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__api_base_url) -> _WhichOneofReturnType__api_base_url | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__api_token) -> _WhichOneofReturnType__api_token | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__webhook_secret) -> _WhichOneofReturnType__webhook_secret | None: ...
+
+Global___ConnectFulfillmentNodeRequest: _TypeAlias = ConnectFulfillmentNodeRequest  # noqa: Y015
+
+@_typing.final
+class ListFulfillmentNodesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListFulfillmentNodesRequest: _TypeAlias = ListFulfillmentNodesRequest  # noqa: Y015
+
+@_typing.final
+class FulfillmentNodes(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NODES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def nodes(self) -> _containers.RepeatedCompositeFieldContainer[Global___FulfillmentNode]: ...
+    def __init__(
+        self,
+        *,
+        nodes: _abc.Iterable[Global___FulfillmentNode] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["nodes", b"nodes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FulfillmentNodes: _TypeAlias = FulfillmentNodes  # noqa: Y015
+
+@_typing.final
+class PullFulfillmentNodeInventoryRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOCATION_CODE_FIELD_NUMBER: _builtins.int
+    location_code: _builtins.str
+    def __init__(
+        self,
+        *,
+        location_code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["location_code", b"location_code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PullFulfillmentNodeInventoryRequest: _TypeAlias = PullFulfillmentNodeInventoryRequest  # noqa: Y015
+
+@_typing.final
+class ShipBobWebhookRequest(_message.Message):
+    """One ShipBob webhook delivery as the gateway received it (Standard Webhooks headers)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEBHOOK_ID_FIELD_NUMBER: _builtins.int
+    WEBHOOK_TIMESTAMP_FIELD_NUMBER: _builtins.int
+    WEBHOOK_SIGNATURE_FIELD_NUMBER: _builtins.int
+    TOPIC_FIELD_NUMBER: _builtins.int
+    BODY_FIELD_NUMBER: _builtins.int
+    webhook_id: _builtins.str
+    webhook_timestamp: _builtins.str
+    webhook_signature: _builtins.str
+    topic: _builtins.str
+    body: _builtins.bytes
+    def __init__(
+        self,
+        *,
+        webhook_id: _builtins.str = ...,
+        webhook_timestamp: _builtins.str = ...,
+        webhook_signature: _builtins.str = ...,
+        topic: _builtins.str = ...,
+        body: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "topic", b"topic", "webhook_id", b"webhook_id", "webhook_signature", b"webhook_signature", "webhook_timestamp", b"webhook_timestamp"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShipBobWebhookRequest: _TypeAlias = ShipBobWebhookRequest  # noqa: Y015
+
+@_typing.final
+class GetShipmentTrackingRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SHIPMENT_IDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def shipment_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        shipment_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["shipment_ids", b"shipment_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetShipmentTrackingRequest: _TypeAlias = GetShipmentTrackingRequest  # noqa: Y015
+
+@_typing.final
+class TrackingStatus(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATUS_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    status: _builtins.str
+    """CREATED (ShipBob took the order), SHIPPED (its label was printed), FAILED (refused)."""
+    at: _builtins.str
+    detail: _builtins.str
+    def __init__(
+        self,
+        *,
+        status: _builtins.str = ...,
+        at: _builtins.str = ...,
+        detail: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "detail", b"detail", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TrackingStatus: _TypeAlias = TrackingStatus  # noqa: Y015
+
+@_typing.final
+class ShipmentTracking(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SHIPMENT_ID_FIELD_NUMBER: _builtins.int
+    LOCATION_CODE_FIELD_NUMBER: _builtins.int
+    CARRIER_FIELD_NUMBER: _builtins.int
+    TRACKING_NUMBER_FIELD_NUMBER: _builtins.int
+    HISTORY_FIELD_NUMBER: _builtins.int
+    shipment_id: _builtins.str
+    location_code: _builtins.str
+    carrier: _builtins.str
+    tracking_number: _builtins.str
+    @_builtins.property
+    def history(self) -> _containers.RepeatedCompositeFieldContainer[Global___TrackingStatus]: ...
+    def __init__(
+        self,
+        *,
+        shipment_id: _builtins.str = ...,
+        location_code: _builtins.str = ...,
+        carrier: _builtins.str = ...,
+        tracking_number: _builtins.str = ...,
+        history: _abc.Iterable[Global___TrackingStatus] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["carrier", b"carrier", "history", b"history", "location_code", b"location_code", "shipment_id", b"shipment_id", "tracking_number", b"tracking_number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShipmentTracking: _TypeAlias = ShipmentTracking  # noqa: Y015
+
+@_typing.final
+class ShipmentTrackings(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TRACKINGS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def trackings(self) -> _containers.RepeatedCompositeFieldContainer[Global___ShipmentTracking]:
+        """Only shipments sent to a third-party warehouse; the others are left out."""
+
+    def __init__(
+        self,
+        *,
+        trackings: _abc.Iterable[Global___ShipmentTracking] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["trackings", b"trackings"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShipmentTrackings: _TypeAlias = ShipmentTrackings  # noqa: Y015

@@ -69,6 +69,36 @@ class ChannelsServiceStub:
                 request_serializer=oms_dot_channels_dot_v1_dot_channels__pb2.ImportWholesaleOrdersRequest.SerializeToString,
                 response_deserializer=oms_dot_channels_dot_v1_dot_channels__pb2.WholesaleImport.FromString,
                 _registered_method=True)
+        self.RetryChannelFulfillment = channel.unary_unary(
+                '/oms.channels.v1.ChannelsService/RetryChannelFulfillment',
+                request_serializer=oms_dot_channels_dot_v1_dot_channels__pb2.RetryChannelFulfillmentRequest.SerializeToString,
+                response_deserializer=oms_dot_channels_dot_v1_dot_channels__pb2.ChannelFulfillment.FromString,
+                _registered_method=True)
+        self.ConnectFulfillmentNode = channel.unary_unary(
+                '/oms.channels.v1.ChannelsService/ConnectFulfillmentNode',
+                request_serializer=oms_dot_channels_dot_v1_dot_channels__pb2.ConnectFulfillmentNodeRequest.SerializeToString,
+                response_deserializer=oms_dot_channels_dot_v1_dot_channels__pb2.FulfillmentNode.FromString,
+                _registered_method=True)
+        self.ListFulfillmentNodes = channel.unary_unary(
+                '/oms.channels.v1.ChannelsService/ListFulfillmentNodes',
+                request_serializer=oms_dot_channels_dot_v1_dot_channels__pb2.ListFulfillmentNodesRequest.SerializeToString,
+                response_deserializer=oms_dot_channels_dot_v1_dot_channels__pb2.FulfillmentNodes.FromString,
+                _registered_method=True)
+        self.PullFulfillmentNodeInventory = channel.unary_unary(
+                '/oms.channels.v1.ChannelsService/PullFulfillmentNodeInventory',
+                request_serializer=oms_dot_channels_dot_v1_dot_channels__pb2.PullFulfillmentNodeInventoryRequest.SerializeToString,
+                response_deserializer=oms_dot_channels_dot_v1_dot_channels__pb2.FulfillmentNode.FromString,
+                _registered_method=True)
+        self.ReceiveShipBobWebhook = channel.unary_unary(
+                '/oms.channels.v1.ChannelsService/ReceiveShipBobWebhook',
+                request_serializer=oms_dot_channels_dot_v1_dot_channels__pb2.ShipBobWebhookRequest.SerializeToString,
+                response_deserializer=oms_dot_channels_dot_v1_dot_channels__pb2.WebhookReceipt.FromString,
+                _registered_method=True)
+        self.GetShipmentTracking = channel.unary_unary(
+                '/oms.channels.v1.ChannelsService/GetShipmentTracking',
+                request_serializer=oms_dot_channels_dot_v1_dot_channels__pb2.GetShipmentTrackingRequest.SerializeToString,
+                response_deserializer=oms_dot_channels_dot_v1_dot_channels__pb2.ShipmentTrackings.FromString,
+                _registered_method=True)
 
 
 class ChannelsServiceServicer:
@@ -118,6 +148,47 @@ class ChannelsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RetryChannelFulfillment(self, request, context):
+        """Sends a shipment its platform refused for good again; one not FAILED is INVALID_STATE.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ConnectFulfillmentNode(self, request, context):
+        """Connects a THIRD_PARTY_WAREHOUSE location to its ShipBob account (again: updates it; a
+        secret left out is kept).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListFulfillmentNodes(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PullFulfillmentNodeInventory(self, request, context):
+        """Pulls the node's on-hand levels from ShipBob now; UNAVAILABLE when ShipBob does not answer.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReceiveShipBobWebhook(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetShipmentTracking(self, request, context):
+        """At most 500 shipment ids at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ChannelsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -155,6 +226,36 @@ def add_ChannelsServiceServicer_to_server(servicer, server):
                     servicer.ImportWholesaleOrders,
                     request_deserializer=oms_dot_channels_dot_v1_dot_channels__pb2.ImportWholesaleOrdersRequest.FromString,
                     response_serializer=oms_dot_channels_dot_v1_dot_channels__pb2.WholesaleImport.SerializeToString,
+            ),
+            'RetryChannelFulfillment': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetryChannelFulfillment,
+                    request_deserializer=oms_dot_channels_dot_v1_dot_channels__pb2.RetryChannelFulfillmentRequest.FromString,
+                    response_serializer=oms_dot_channels_dot_v1_dot_channels__pb2.ChannelFulfillment.SerializeToString,
+            ),
+            'ConnectFulfillmentNode': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConnectFulfillmentNode,
+                    request_deserializer=oms_dot_channels_dot_v1_dot_channels__pb2.ConnectFulfillmentNodeRequest.FromString,
+                    response_serializer=oms_dot_channels_dot_v1_dot_channels__pb2.FulfillmentNode.SerializeToString,
+            ),
+            'ListFulfillmentNodes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFulfillmentNodes,
+                    request_deserializer=oms_dot_channels_dot_v1_dot_channels__pb2.ListFulfillmentNodesRequest.FromString,
+                    response_serializer=oms_dot_channels_dot_v1_dot_channels__pb2.FulfillmentNodes.SerializeToString,
+            ),
+            'PullFulfillmentNodeInventory': grpc.unary_unary_rpc_method_handler(
+                    servicer.PullFulfillmentNodeInventory,
+                    request_deserializer=oms_dot_channels_dot_v1_dot_channels__pb2.PullFulfillmentNodeInventoryRequest.FromString,
+                    response_serializer=oms_dot_channels_dot_v1_dot_channels__pb2.FulfillmentNode.SerializeToString,
+            ),
+            'ReceiveShipBobWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReceiveShipBobWebhook,
+                    request_deserializer=oms_dot_channels_dot_v1_dot_channels__pb2.ShipBobWebhookRequest.FromString,
+                    response_serializer=oms_dot_channels_dot_v1_dot_channels__pb2.WebhookReceipt.SerializeToString,
+            ),
+            'GetShipmentTracking': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetShipmentTracking,
+                    request_deserializer=oms_dot_channels_dot_v1_dot_channels__pb2.GetShipmentTrackingRequest.FromString,
+                    response_serializer=oms_dot_channels_dot_v1_dot_channels__pb2.ShipmentTrackings.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -346,6 +447,168 @@ class ChannelsService:
             '/oms.channels.v1.ChannelsService/ImportWholesaleOrders',
             oms_dot_channels_dot_v1_dot_channels__pb2.ImportWholesaleOrdersRequest.SerializeToString,
             oms_dot_channels_dot_v1_dot_channels__pb2.WholesaleImport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetryChannelFulfillment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.channels.v1.ChannelsService/RetryChannelFulfillment',
+            oms_dot_channels_dot_v1_dot_channels__pb2.RetryChannelFulfillmentRequest.SerializeToString,
+            oms_dot_channels_dot_v1_dot_channels__pb2.ChannelFulfillment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ConnectFulfillmentNode(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.channels.v1.ChannelsService/ConnectFulfillmentNode',
+            oms_dot_channels_dot_v1_dot_channels__pb2.ConnectFulfillmentNodeRequest.SerializeToString,
+            oms_dot_channels_dot_v1_dot_channels__pb2.FulfillmentNode.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFulfillmentNodes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.channels.v1.ChannelsService/ListFulfillmentNodes',
+            oms_dot_channels_dot_v1_dot_channels__pb2.ListFulfillmentNodesRequest.SerializeToString,
+            oms_dot_channels_dot_v1_dot_channels__pb2.FulfillmentNodes.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PullFulfillmentNodeInventory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.channels.v1.ChannelsService/PullFulfillmentNodeInventory',
+            oms_dot_channels_dot_v1_dot_channels__pb2.PullFulfillmentNodeInventoryRequest.SerializeToString,
+            oms_dot_channels_dot_v1_dot_channels__pb2.FulfillmentNode.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReceiveShipBobWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.channels.v1.ChannelsService/ReceiveShipBobWebhook',
+            oms_dot_channels_dot_v1_dot_channels__pb2.ShipBobWebhookRequest.SerializeToString,
+            oms_dot_channels_dot_v1_dot_channels__pb2.WebhookReceipt.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetShipmentTracking(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.channels.v1.ChannelsService/GetShipmentTracking',
+            oms_dot_channels_dot_v1_dot_channels__pb2.GetShipmentTrackingRequest.SerializeToString,
+            oms_dot_channels_dot_v1_dot_channels__pb2.ShipmentTrackings.FromString,
             options,
             channel_credentials,
             insecure,

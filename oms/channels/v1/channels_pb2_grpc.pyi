@@ -42,6 +42,18 @@ class ChannelsServiceStub:
     """Pushes a Shopify channel's whole availability again (after a shop was edited by hand)."""
     ImportWholesaleOrders: _grpc.UnaryUnaryMultiCallable[_channels_pb2.ImportWholesaleOrdersRequest, _channels_pb2.WholesaleImport]
     """All of the file or nothing: a row that cannot be read is INVALID_INPUT naming its line."""
+    RetryChannelFulfillment: _grpc.UnaryUnaryMultiCallable[_channels_pb2.RetryChannelFulfillmentRequest, _channels_pb2.ChannelFulfillment]
+    """Sends a shipment its platform refused for good again; one not FAILED is INVALID_STATE."""
+    ConnectFulfillmentNode: _grpc.UnaryUnaryMultiCallable[_channels_pb2.ConnectFulfillmentNodeRequest, _channels_pb2.FulfillmentNode]
+    """Connects a THIRD_PARTY_WAREHOUSE location to its ShipBob account (again: updates it; a
+    secret left out is kept).
+    """
+    ListFulfillmentNodes: _grpc.UnaryUnaryMultiCallable[_channels_pb2.ListFulfillmentNodesRequest, _channels_pb2.FulfillmentNodes]
+    PullFulfillmentNodeInventory: _grpc.UnaryUnaryMultiCallable[_channels_pb2.PullFulfillmentNodeInventoryRequest, _channels_pb2.FulfillmentNode]
+    """Pulls the node's on-hand levels from ShipBob now; UNAVAILABLE when ShipBob does not answer."""
+    ReceiveShipBobWebhook: _grpc.UnaryUnaryMultiCallable[_channels_pb2.ShipBobWebhookRequest, _channels_pb2.WebhookReceipt]
+    GetShipmentTracking: _grpc.UnaryUnaryMultiCallable[_channels_pb2.GetShipmentTrackingRequest, _channels_pb2.ShipmentTrackings]
+    """At most 500 shipment ids at once."""
 
 @_typing.type_check_only
 class ChannelsServiceAsyncStub(ChannelsServiceStub):
@@ -55,6 +67,18 @@ class ChannelsServiceAsyncStub(ChannelsServiceStub):
     """Pushes a Shopify channel's whole availability again (after a shop was edited by hand)."""
     ImportWholesaleOrders: _aio.UnaryUnaryMultiCallable[_channels_pb2.ImportWholesaleOrdersRequest, _channels_pb2.WholesaleImport]  # type: ignore[assignment]
     """All of the file or nothing: a row that cannot be read is INVALID_INPUT naming its line."""
+    RetryChannelFulfillment: _aio.UnaryUnaryMultiCallable[_channels_pb2.RetryChannelFulfillmentRequest, _channels_pb2.ChannelFulfillment]  # type: ignore[assignment]
+    """Sends a shipment its platform refused for good again; one not FAILED is INVALID_STATE."""
+    ConnectFulfillmentNode: _aio.UnaryUnaryMultiCallable[_channels_pb2.ConnectFulfillmentNodeRequest, _channels_pb2.FulfillmentNode]  # type: ignore[assignment]
+    """Connects a THIRD_PARTY_WAREHOUSE location to its ShipBob account (again: updates it; a
+    secret left out is kept).
+    """
+    ListFulfillmentNodes: _aio.UnaryUnaryMultiCallable[_channels_pb2.ListFulfillmentNodesRequest, _channels_pb2.FulfillmentNodes]  # type: ignore[assignment]
+    PullFulfillmentNodeInventory: _aio.UnaryUnaryMultiCallable[_channels_pb2.PullFulfillmentNodeInventoryRequest, _channels_pb2.FulfillmentNode]  # type: ignore[assignment]
+    """Pulls the node's on-hand levels from ShipBob now; UNAVAILABLE when ShipBob does not answer."""
+    ReceiveShipBobWebhook: _aio.UnaryUnaryMultiCallable[_channels_pb2.ShipBobWebhookRequest, _channels_pb2.WebhookReceipt]  # type: ignore[assignment]
+    GetShipmentTracking: _aio.UnaryUnaryMultiCallable[_channels_pb2.GetShipmentTrackingRequest, _channels_pb2.ShipmentTrackings]  # type: ignore[assignment]
+    """At most 500 shipment ids at once."""
 
 class ChannelsServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -107,5 +131,53 @@ class ChannelsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_channels_pb2.WholesaleImport, _abc.Awaitable[_channels_pb2.WholesaleImport]]:
         """All of the file or nothing: a row that cannot be read is INVALID_INPUT naming its line."""
+
+    @_abc_1.abstractmethod
+    def RetryChannelFulfillment(
+        self,
+        request: _channels_pb2.RetryChannelFulfillmentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_channels_pb2.ChannelFulfillment, _abc.Awaitable[_channels_pb2.ChannelFulfillment]]:
+        """Sends a shipment its platform refused for good again; one not FAILED is INVALID_STATE."""
+
+    @_abc_1.abstractmethod
+    def ConnectFulfillmentNode(
+        self,
+        request: _channels_pb2.ConnectFulfillmentNodeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_channels_pb2.FulfillmentNode, _abc.Awaitable[_channels_pb2.FulfillmentNode]]:
+        """Connects a THIRD_PARTY_WAREHOUSE location to its ShipBob account (again: updates it; a
+        secret left out is kept).
+        """
+
+    @_abc_1.abstractmethod
+    def ListFulfillmentNodes(
+        self,
+        request: _channels_pb2.ListFulfillmentNodesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_channels_pb2.FulfillmentNodes, _abc.Awaitable[_channels_pb2.FulfillmentNodes]]: ...
+
+    @_abc_1.abstractmethod
+    def PullFulfillmentNodeInventory(
+        self,
+        request: _channels_pb2.PullFulfillmentNodeInventoryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_channels_pb2.FulfillmentNode, _abc.Awaitable[_channels_pb2.FulfillmentNode]]:
+        """Pulls the node's on-hand levels from ShipBob now; UNAVAILABLE when ShipBob does not answer."""
+
+    @_abc_1.abstractmethod
+    def ReceiveShipBobWebhook(
+        self,
+        request: _channels_pb2.ShipBobWebhookRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_channels_pb2.WebhookReceipt, _abc.Awaitable[_channels_pb2.WebhookReceipt]]: ...
+
+    @_abc_1.abstractmethod
+    def GetShipmentTracking(
+        self,
+        request: _channels_pb2.GetShipmentTrackingRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_channels_pb2.ShipmentTrackings, _abc.Awaitable[_channels_pb2.ShipmentTrackings]]:
+        """At most 500 shipment ids at once."""
 
 def add_ChannelsServiceServicer_to_server(servicer: ChannelsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -37,6 +37,7 @@ class StockLevelChanged(_message.Message):
     SOURCE_ID_FIELD_NUMBER: _builtins.int
     MOVEMENT_ID_FIELD_NUMBER: _builtins.int
     PROMISED_FIELD_NUMBER: _builtins.int
+    ON_HOLD_FIELD_NUMBER: _builtins.int
     sku: _builtins.str
     location_code: _builtins.str
     on_hand: _builtins.int
@@ -51,8 +52,11 @@ class StockLevelChanged(_message.Message):
     source_type: _builtins.str
     source_id: _builtins.str
     movement_id: _builtins.int
-    """The ledger row that recorded the change."""
+    """The ledger row that recorded the change; 0 when no units moved (a count's hold set or
+    lifted: on_hold and available changed).
+    """
     promised: _builtins.int
+    on_hold: _builtins.bool
     def __init__(
         self,
         *,
@@ -69,10 +73,11 @@ class StockLevelChanged(_message.Message):
         source_id: _builtins.str = ...,
         movement_id: _builtins.int = ...,
         promised: _builtins.int = ...,
+        on_hold: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["available", b"available", "in_repair", b"in_repair", "in_transit", b"in_transit", "location_code", b"location_code", "movement_id", b"movement_id", "on_hand", b"on_hand", "pending_inspection", b"pending_inspection", "promised", b"promised", "reason", b"reason", "reserved", b"reserved", "sku", b"sku", "source_id", b"source_id", "source_type", b"source_type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["available", b"available", "in_repair", b"in_repair", "in_transit", b"in_transit", "location_code", b"location_code", "movement_id", b"movement_id", "on_hand", b"on_hand", "on_hold", b"on_hold", "pending_inspection", b"pending_inspection", "promised", b"promised", "reason", b"reason", "reserved", b"reserved", "sku", b"sku", "source_id", b"source_id", "source_type", b"source_type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -129,3 +134,88 @@ class BackorderFilled(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___BackorderFilled: _TypeAlias = BackorderFilled  # noqa: Y015
+
+@_typing.final
+class StockDiscrepancyFound(_message.Message):
+    """Subject: oms.inventory.stock_discrepancy_found. A count of a SKU at a location differed from
+    our on hand; `holds`: beyond the threshold, the level is held back from sale until decided.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    SKU_FIELD_NUMBER: _builtins.int
+    LOCATION_CODE_FIELD_NUMBER: _builtins.int
+    OURS_FIELD_NUMBER: _builtins.int
+    THEIRS_FIELD_NUMBER: _builtins.int
+    DIFFERENCE_FIELD_NUMBER: _builtins.int
+    VALUE_CENTS_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    HOLDS_FIELD_NUMBER: _builtins.int
+    COUNTED_AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    sku: _builtins.str
+    location_code: _builtins.str
+    ours: _builtins.int
+    theirs: _builtins.int
+    difference: _builtins.int
+    value_cents: _builtins.int
+    source: _builtins.str
+    holds: _builtins.bool
+    counted_at: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+        sku: _builtins.str = ...,
+        location_code: _builtins.str = ...,
+        ours: _builtins.int = ...,
+        theirs: _builtins.int = ...,
+        difference: _builtins.int = ...,
+        value_cents: _builtins.int = ...,
+        source: _builtins.str = ...,
+        holds: _builtins.bool = ...,
+        counted_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["counted_at", b"counted_at", "difference", b"difference", "holds", b"holds", "id", b"id", "location_code", b"location_code", "ours", b"ours", "sku", b"sku", "source", b"source", "theirs", b"theirs", "value_cents", b"value_cents"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StockDiscrepancyFound: _TypeAlias = StockDiscrepancyFound  # noqa: Y015
+
+@_typing.final
+class StockDiscrepancyResolved(_message.Message):
+    """Subject: oms.inventory.stock_discrepancy_resolved. An open discrepancy was settled: ACCEPTED
+    (on hand adjusted by `adjusted` units, reason COUNT), DISMISSED, or CLOSED by a later count.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    SKU_FIELD_NUMBER: _builtins.int
+    LOCATION_CODE_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    ADJUSTED_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    sku: _builtins.str
+    location_code: _builtins.str
+    status: _builtins.str
+    adjusted: _builtins.int
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+        sku: _builtins.str = ...,
+        location_code: _builtins.str = ...,
+        status: _builtins.str = ...,
+        adjusted: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["adjusted", b"adjusted", "id", b"id", "location_code", b"location_code", "sku", b"sku", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StockDiscrepancyResolved: _TypeAlias = StockDiscrepancyResolved  # noqa: Y015

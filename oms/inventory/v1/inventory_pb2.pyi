@@ -65,6 +65,53 @@ RESERVATION_STATUS_PARTIALLY_COMMITTED: ReservationStatus.ValueType  # 4
 """Some lines committed (shipped), others still held."""
 Global___ReservationStatus: _TypeAlias = ReservationStatus  # noqa: Y015
 
+class _DiscrepancyStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DiscrepancyStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DiscrepancyStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DISCREPANCY_STATUS_UNSPECIFIED: _DiscrepancyStatus.ValueType  # 0
+    DISCREPANCY_STATUS_OPEN: _DiscrepancyStatus.ValueType  # 1
+    """Waiting for an operator (and holding the level back from sale when `holds`)."""
+    DISCREPANCY_STATUS_ACCEPTED: _DiscrepancyStatus.ValueType  # 2
+    """Accepted: a COUNT adjustment made on hand what the count said."""
+    DISCREPANCY_STATUS_DISMISSED: _DiscrepancyStatus.ValueType  # 3
+    """Dismissed: on hand left as it was."""
+    DISCREPANCY_STATUS_CLOSED: _DiscrepancyStatus.ValueType  # 4
+    """A later count of the SKU at the location replaced it (matching ours, or another difference)."""
+
+class DiscrepancyStatus(_DiscrepancyStatus, metaclass=_DiscrepancyStatusEnumTypeWrapper):
+    """Stock counts and drift: a location's count compared with its on hand."""
+
+DISCREPANCY_STATUS_UNSPECIFIED: DiscrepancyStatus.ValueType  # 0
+DISCREPANCY_STATUS_OPEN: DiscrepancyStatus.ValueType  # 1
+"""Waiting for an operator (and holding the level back from sale when `holds`)."""
+DISCREPANCY_STATUS_ACCEPTED: DiscrepancyStatus.ValueType  # 2
+"""Accepted: a COUNT adjustment made on hand what the count said."""
+DISCREPANCY_STATUS_DISMISSED: DiscrepancyStatus.ValueType  # 3
+"""Dismissed: on hand left as it was."""
+DISCREPANCY_STATUS_CLOSED: DiscrepancyStatus.ValueType  # 4
+"""A later count of the SKU at the location replaced it (matching ours, or another difference)."""
+Global___DiscrepancyStatus: _TypeAlias = DiscrepancyStatus  # noqa: Y015
+
+class _DiscrepancyDecision:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DiscrepancyDecisionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DiscrepancyDecision.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DISCREPANCY_DECISION_UNSPECIFIED: _DiscrepancyDecision.ValueType  # 0
+    DISCREPANCY_DECISION_ACCEPT: _DiscrepancyDecision.ValueType  # 1
+    DISCREPANCY_DECISION_DISMISS: _DiscrepancyDecision.ValueType  # 2
+
+class DiscrepancyDecision(_DiscrepancyDecision, metaclass=_DiscrepancyDecisionEnumTypeWrapper): ...
+
+DISCREPANCY_DECISION_UNSPECIFIED: DiscrepancyDecision.ValueType  # 0
+DISCREPANCY_DECISION_ACCEPT: DiscrepancyDecision.ValueType  # 1
+DISCREPANCY_DECISION_DISMISS: DiscrepancyDecision.ValueType  # 2
+Global___DiscrepancyDecision: _TypeAlias = DiscrepancyDecision  # noqa: Y015
+
 @_typing.final
 class Location(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -173,6 +220,7 @@ class StockLevel(_message.Message):
     PENDING_INSPECTION_FIELD_NUMBER: _builtins.int
     IN_REPAIR_FIELD_NUMBER: _builtins.int
     PROMISED_FIELD_NUMBER: _builtins.int
+    ON_HOLD_FIELD_NUMBER: _builtins.int
     sku: _builtins.str
     location_code: _builtins.str
     on_hand: _builtins.int
@@ -183,6 +231,10 @@ class StockLevel(_message.Message):
     in_repair: _builtins.int
     promised: _builtins.int
     """Units of in_transit promised to backorders (never more than in_transit when promised)."""
+    on_hold: _builtins.bool
+    """A count's discrepancy holds the level back from sale until an operator decides: nothing
+    more is reserved here and available reads 0 (units already reserved stay reserved).
+    """
     def __init__(
         self,
         *,
@@ -195,10 +247,11 @@ class StockLevel(_message.Message):
         pending_inspection: _builtins.int = ...,
         in_repair: _builtins.int = ...,
         promised: _builtins.int = ...,
+        on_hold: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["available", b"available", "in_repair", b"in_repair", "in_transit", b"in_transit", "location_code", b"location_code", "on_hand", b"on_hand", "pending_inspection", b"pending_inspection", "promised", b"promised", "reserved", b"reserved", "sku", b"sku"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["available", b"available", "in_repair", b"in_repair", "in_transit", b"in_transit", "location_code", b"location_code", "on_hand", b"on_hand", "on_hold", b"on_hold", "pending_inspection", b"pending_inspection", "promised", b"promised", "reserved", b"reserved", "sku", b"sku"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1179,3 +1232,252 @@ class InventoryValue(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___InventoryValue: _TypeAlias = InventoryValue  # noqa: Y015
+
+@_typing.final
+class StockDiscrepancy(_message.Message):
+    """One SKU whose count differed from our on hand at a location."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    SKU_FIELD_NUMBER: _builtins.int
+    LOCATION_CODE_FIELD_NUMBER: _builtins.int
+    OURS_FIELD_NUMBER: _builtins.int
+    THEIRS_FIELD_NUMBER: _builtins.int
+    DIFFERENCE_FIELD_NUMBER: _builtins.int
+    VALUE_CENTS_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    COUNTED_AT_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    HOLDS_FIELD_NUMBER: _builtins.int
+    RESOLVED_AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    sku: _builtins.str
+    location_code: _builtins.str
+    ours: _builtins.int
+    """Our on hand when counted (reserved units included: they are still on the shelf)."""
+    theirs: _builtins.int
+    """What the count said."""
+    difference: _builtins.int
+    """theirs - ours; its value at the SKU's unit cost."""
+    value_cents: _builtins.int
+    source: _builtins.str
+    """Who counted: COUNT_CSV, SHIPBOB, ..."""
+    counted_at: _builtins.str
+    status: Global___DiscrepancyStatus.ValueType
+    holds: _builtins.bool
+    """Beyond the threshold: the level is on hold while this is open."""
+    resolved_at: _builtins.str
+    """When an operator or a later count settled it; empty while open."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+        sku: _builtins.str = ...,
+        location_code: _builtins.str = ...,
+        ours: _builtins.int = ...,
+        theirs: _builtins.int = ...,
+        difference: _builtins.int = ...,
+        value_cents: _builtins.int = ...,
+        source: _builtins.str = ...,
+        counted_at: _builtins.str = ...,
+        status: Global___DiscrepancyStatus.ValueType = ...,
+        holds: _builtins.bool = ...,
+        resolved_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["counted_at", b"counted_at", "difference", b"difference", "holds", b"holds", "id", b"id", "location_code", b"location_code", "ours", b"ours", "resolved_at", b"resolved_at", "sku", b"sku", "source", b"source", "status", b"status", "theirs", b"theirs", "value_cents", b"value_cents"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StockDiscrepancy: _TypeAlias = StockDiscrepancy  # noqa: Y015
+
+@_typing.final
+class CountLine(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SKU_FIELD_NUMBER: _builtins.int
+    COUNTED_FIELD_NUMBER: _builtins.int
+    sku: _builtins.str
+    counted: _builtins.int
+    def __init__(
+        self,
+        *,
+        sku: _builtins.str = ...,
+        counted: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["counted", b"counted", "sku", b"sku"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CountLine: _TypeAlias = CountLine  # noqa: Y015
+
+@_typing.final
+class ReconcileCountRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOCATION_CODE_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    LINES_FIELD_NUMBER: _builtins.int
+    COMPLETE_FIELD_NUMBER: _builtins.int
+    location_code: _builtins.str
+    source: _builtins.str
+    complete: _builtins.bool
+    """A full count: a SKU the location has a level of but the count leaves out was counted 0."""
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___CountLine]: ...
+    def __init__(
+        self,
+        *,
+        location_code: _builtins.str = ...,
+        source: _builtins.str = ...,
+        lines: _abc.Iterable[Global___CountLine] | None = ...,
+        complete: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["complete", b"complete", "lines", b"lines", "location_code", b"location_code", "source", b"source"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReconcileCountRequest: _TypeAlias = ReconcileCountRequest  # noqa: Y015
+
+@_typing.final
+class ImportStockCountRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOCATION_CODE_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    CSV_FIELD_NUMBER: _builtins.int
+    COMPLETE_FIELD_NUMBER: _builtins.int
+    location_code: _builtins.str
+    source: _builtins.str
+    csv: _builtins.str
+    """The CSV file's text: a header row with columns sku and counted (at most 1 MiB)."""
+    complete: _builtins.bool
+    def __init__(
+        self,
+        *,
+        location_code: _builtins.str = ...,
+        source: _builtins.str = ...,
+        csv: _builtins.str = ...,
+        complete: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["complete", b"complete", "csv", b"csv", "location_code", b"location_code", "source", b"source"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportStockCountRequest: _TypeAlias = ImportStockCountRequest  # noqa: Y015
+
+@_typing.final
+class CountReconciliation(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISCREPANCIES_FIELD_NUMBER: _builtins.int
+    COMPARED_FIELD_NUMBER: _builtins.int
+    MATCHED_FIELD_NUMBER: _builtins.int
+    CLOSED_FIELD_NUMBER: _builtins.int
+    compared: _builtins.int
+    """SKUs compared, those that matched our on hand, and open discrepancies the count closed."""
+    matched: _builtins.int
+    closed: _builtins.int
+    @_builtins.property
+    def discrepancies(self) -> _containers.RepeatedCompositeFieldContainer[Global___StockDiscrepancy]:
+        """The differences this count found, by SKU."""
+
+    def __init__(
+        self,
+        *,
+        discrepancies: _abc.Iterable[Global___StockDiscrepancy] | None = ...,
+        compared: _builtins.int = ...,
+        matched: _builtins.int = ...,
+        closed: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["closed", b"closed", "compared", b"compared", "discrepancies", b"discrepancies", "matched", b"matched"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CountReconciliation: _TypeAlias = CountReconciliation  # noqa: Y015
+
+@_typing.final
+class ListStockDiscrepanciesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOCATION_CODE_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    AFTER_FIELD_NUMBER: _builtins.int
+    location_code: _builtins.str
+    """Empty: every location; unspecified: every status."""
+    status: Global___DiscrepancyStatus.ValueType
+    limit: _builtins.int
+    """At most this many, newest first (0: the default page); after: the last id of a page."""
+    after: _builtins.int
+    def __init__(
+        self,
+        *,
+        location_code: _builtins.str = ...,
+        status: Global___DiscrepancyStatus.ValueType = ...,
+        limit: _builtins.int = ...,
+        after: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "limit", b"limit", "location_code", b"location_code", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListStockDiscrepanciesRequest: _TypeAlias = ListStockDiscrepanciesRequest  # noqa: Y015
+
+@_typing.final
+class ListStockDiscrepanciesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISCREPANCIES_FIELD_NUMBER: _builtins.int
+    NEXT_AFTER_FIELD_NUMBER: _builtins.int
+    next_after: _builtins.int
+    """The id to pass as `after` for the next page; 0 when this was the last."""
+    @_builtins.property
+    def discrepancies(self) -> _containers.RepeatedCompositeFieldContainer[Global___StockDiscrepancy]: ...
+    def __init__(
+        self,
+        *,
+        discrepancies: _abc.Iterable[Global___StockDiscrepancy] | None = ...,
+        next_after: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["discrepancies", b"discrepancies", "next_after", b"next_after"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListStockDiscrepanciesResponse: _TypeAlias = ListStockDiscrepanciesResponse  # noqa: Y015
+
+@_typing.final
+class ResolveStockDiscrepancyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    DECISION_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    decision: Global___DiscrepancyDecision.ValueType
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+        decision: Global___DiscrepancyDecision.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision", "id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResolveStockDiscrepancyRequest: _TypeAlias = ResolveStockDiscrepancyRequest  # noqa: Y015

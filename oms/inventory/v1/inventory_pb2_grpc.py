@@ -124,6 +124,26 @@ class InventoryServiceStub:
                 request_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.InventoryValueRequest.SerializeToString,
                 response_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.InventoryValue.FromString,
                 _registered_method=True)
+        self.ReconcileCount = channel.unary_unary(
+                '/oms.inventory.v1.InventoryService/ReconcileCount',
+                request_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.ReconcileCountRequest.SerializeToString,
+                response_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.CountReconciliation.FromString,
+                _registered_method=True)
+        self.ImportStockCount = channel.unary_unary(
+                '/oms.inventory.v1.InventoryService/ImportStockCount',
+                request_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.ImportStockCountRequest.SerializeToString,
+                response_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.CountReconciliation.FromString,
+                _registered_method=True)
+        self.ListStockDiscrepancies = channel.unary_unary(
+                '/oms.inventory.v1.InventoryService/ListStockDiscrepancies',
+                request_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.ListStockDiscrepanciesRequest.SerializeToString,
+                response_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.ListStockDiscrepanciesResponse.FromString,
+                _registered_method=True)
+        self.ResolveStockDiscrepancy = channel.unary_unary(
+                '/oms.inventory.v1.InventoryService/ResolveStockDiscrepancy',
+                request_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.ResolveStockDiscrepancyRequest.SerializeToString,
+                response_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.StockDiscrepancy.FromString,
+                _registered_method=True)
 
 
 class InventoryServiceServicer:
@@ -248,6 +268,36 @@ class InventoryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReconcileCount(self, request, context):
+        """Compares a location's count with our on hand: each difference becomes an open discrepancy
+        (published as StockDiscrepancyFound), one beyond the threshold holds the level back from
+        sale; a SKU counted as we hold it closes what was open. All of the count or nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ImportStockCount(self, request, context):
+        """ReconcileCount from a CSV file; a row that cannot be read refuses the file, by line.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListStockDiscrepancies(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResolveStockDiscrepancy(self, request, context):
+        """ACCEPT writes a COUNT adjustment, DISMISS changes nothing; both lift the hold. Deciding
+        again as decided changes nothing more.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InventoryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -340,6 +390,26 @@ def add_InventoryServiceServicer_to_server(servicer, server):
                     servicer.GetInventoryValue,
                     request_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.InventoryValueRequest.FromString,
                     response_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.InventoryValue.SerializeToString,
+            ),
+            'ReconcileCount': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReconcileCount,
+                    request_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.ReconcileCountRequest.FromString,
+                    response_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.CountReconciliation.SerializeToString,
+            ),
+            'ImportStockCount': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportStockCount,
+                    request_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.ImportStockCountRequest.FromString,
+                    response_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.CountReconciliation.SerializeToString,
+            ),
+            'ListStockDiscrepancies': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStockDiscrepancies,
+                    request_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.ListStockDiscrepanciesRequest.FromString,
+                    response_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.ListStockDiscrepanciesResponse.SerializeToString,
+            ),
+            'ResolveStockDiscrepancy': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveStockDiscrepancy,
+                    request_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.ResolveStockDiscrepancyRequest.FromString,
+                    response_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.StockDiscrepancy.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -828,6 +898,114 @@ class InventoryService:
             '/oms.inventory.v1.InventoryService/GetInventoryValue',
             oms_dot_inventory_dot_v1_dot_inventory__pb2.InventoryValueRequest.SerializeToString,
             oms_dot_inventory_dot_v1_dot_inventory__pb2.InventoryValue.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReconcileCount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.inventory.v1.InventoryService/ReconcileCount',
+            oms_dot_inventory_dot_v1_dot_inventory__pb2.ReconcileCountRequest.SerializeToString,
+            oms_dot_inventory_dot_v1_dot_inventory__pb2.CountReconciliation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportStockCount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.inventory.v1.InventoryService/ImportStockCount',
+            oms_dot_inventory_dot_v1_dot_inventory__pb2.ImportStockCountRequest.SerializeToString,
+            oms_dot_inventory_dot_v1_dot_inventory__pb2.CountReconciliation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListStockDiscrepancies(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.inventory.v1.InventoryService/ListStockDiscrepancies',
+            oms_dot_inventory_dot_v1_dot_inventory__pb2.ListStockDiscrepanciesRequest.SerializeToString,
+            oms_dot_inventory_dot_v1_dot_inventory__pb2.ListStockDiscrepanciesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveStockDiscrepancy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.inventory.v1.InventoryService/ResolveStockDiscrepancy',
+            oms_dot_inventory_dot_v1_dot_inventory__pb2.ResolveStockDiscrepancyRequest.SerializeToString,
+            oms_dot_inventory_dot_v1_dot_inventory__pb2.StockDiscrepancy.FromString,
             options,
             channel_credentials,
             insecure,

@@ -64,6 +64,18 @@ class InventoryServiceStub:
     ListMovements: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.ListMovementsRequest, _inventory_pb2.ListMovementsResponse]
     GetInventoryValue: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.InventoryValueRequest, _inventory_pb2.InventoryValue]
     """What the stock is worth in each state (the back office's summary)."""
+    ReconcileCount: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.ReconcileCountRequest, _inventory_pb2.CountReconciliation]
+    """Compares a location's count with our on hand: each difference becomes an open discrepancy
+    (published as StockDiscrepancyFound), one beyond the threshold holds the level back from
+    sale; a SKU counted as we hold it closes what was open. All of the count or nothing.
+    """
+    ImportStockCount: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.ImportStockCountRequest, _inventory_pb2.CountReconciliation]
+    """ReconcileCount from a CSV file; a row that cannot be read refuses the file, by line."""
+    ListStockDiscrepancies: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.ListStockDiscrepanciesRequest, _inventory_pb2.ListStockDiscrepanciesResponse]
+    ResolveStockDiscrepancy: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.ResolveStockDiscrepancyRequest, _inventory_pb2.StockDiscrepancy]
+    """ACCEPT writes a COUNT adjustment, DISMISS changes nothing; both lift the hold. Deciding
+    again as decided changes nothing more.
+    """
 
 @_typing.type_check_only
 class InventoryServiceAsyncStub(InventoryServiceStub):
@@ -99,6 +111,18 @@ class InventoryServiceAsyncStub(InventoryServiceStub):
     ListMovements: _aio.UnaryUnaryMultiCallable[_inventory_pb2.ListMovementsRequest, _inventory_pb2.ListMovementsResponse]  # type: ignore[assignment]
     GetInventoryValue: _aio.UnaryUnaryMultiCallable[_inventory_pb2.InventoryValueRequest, _inventory_pb2.InventoryValue]  # type: ignore[assignment]
     """What the stock is worth in each state (the back office's summary)."""
+    ReconcileCount: _aio.UnaryUnaryMultiCallable[_inventory_pb2.ReconcileCountRequest, _inventory_pb2.CountReconciliation]  # type: ignore[assignment]
+    """Compares a location's count with our on hand: each difference becomes an open discrepancy
+    (published as StockDiscrepancyFound), one beyond the threshold holds the level back from
+    sale; a SKU counted as we hold it closes what was open. All of the count or nothing.
+    """
+    ImportStockCount: _aio.UnaryUnaryMultiCallable[_inventory_pb2.ImportStockCountRequest, _inventory_pb2.CountReconciliation]  # type: ignore[assignment]
+    """ReconcileCount from a CSV file; a row that cannot be read refuses the file, by line."""
+    ListStockDiscrepancies: _aio.UnaryUnaryMultiCallable[_inventory_pb2.ListStockDiscrepanciesRequest, _inventory_pb2.ListStockDiscrepanciesResponse]  # type: ignore[assignment]
+    ResolveStockDiscrepancy: _aio.UnaryUnaryMultiCallable[_inventory_pb2.ResolveStockDiscrepancyRequest, _inventory_pb2.StockDiscrepancy]  # type: ignore[assignment]
+    """ACCEPT writes a COUNT adjustment, DISMISS changes nothing; both lift the hold. Deciding
+    again as decided changes nothing more.
+    """
 
 class InventoryServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -239,5 +263,41 @@ class InventoryServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_inventory_pb2.InventoryValue, _abc.Awaitable[_inventory_pb2.InventoryValue]]:
         """What the stock is worth in each state (the back office's summary)."""
+
+    @_abc_1.abstractmethod
+    def ReconcileCount(
+        self,
+        request: _inventory_pb2.ReconcileCountRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inventory_pb2.CountReconciliation, _abc.Awaitable[_inventory_pb2.CountReconciliation]]:
+        """Compares a location's count with our on hand: each difference becomes an open discrepancy
+        (published as StockDiscrepancyFound), one beyond the threshold holds the level back from
+        sale; a SKU counted as we hold it closes what was open. All of the count or nothing.
+        """
+
+    @_abc_1.abstractmethod
+    def ImportStockCount(
+        self,
+        request: _inventory_pb2.ImportStockCountRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inventory_pb2.CountReconciliation, _abc.Awaitable[_inventory_pb2.CountReconciliation]]:
+        """ReconcileCount from a CSV file; a row that cannot be read refuses the file, by line."""
+
+    @_abc_1.abstractmethod
+    def ListStockDiscrepancies(
+        self,
+        request: _inventory_pb2.ListStockDiscrepanciesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inventory_pb2.ListStockDiscrepanciesResponse, _abc.Awaitable[_inventory_pb2.ListStockDiscrepanciesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ResolveStockDiscrepancy(
+        self,
+        request: _inventory_pb2.ResolveStockDiscrepancyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inventory_pb2.StockDiscrepancy, _abc.Awaitable[_inventory_pb2.StockDiscrepancy]]:
+        """ACCEPT writes a COUNT adjustment, DISMISS changes nothing; both lift the hold. Deciding
+        again as decided changes nothing more.
+        """
 
 def add_InventoryServiceServicer_to_server(servicer: InventoryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -24,21 +24,21 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aoms/orders/v1/orders.proto\x12\roms.orders.v1\"\xa4\x01\n\x07\x41\x64\x64ress\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05line1\x18\x02 \x01(\t\x12\x0c\n\x04\x63ity\x18\x03 \x01(\t\x12\x13\n\x0bpostal_code\x18\x04 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x05 \x01(\t\x12\x15\n\x08latitude\x18\x06 \x01(\x01H\x00\x88\x01\x01\x12\x16\n\tlongitude\x18\x07 \x01(\x01H\x01\x88\x01\x01\x42\x0b\n\t_latitudeB\x0c\n\n_longitude\"D\n\tOrderLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\x18\n\x10unit_price_cents\x18\x03 \x01(\x03\"E\n\x0cShipmentLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\x16\n\x0eserial_numbers\x18\x03 \x03(\t\"\xb5\x01\n\x08Shipment\x12\n\n\x02id\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\x12-\n\x06status\x18\x03 \x01(\x0e\x32\x1d.oms.orders.v1.ShipmentStatus\x12*\n\x05lines\x18\x04 \x03(\x0b\x32\x1b.oms.orders.v1.ShipmentLine\x12\x17\n\x0ftracking_number\x18\x05 \x01(\t\x12\x12\n\nshipped_at\x18\x06 \x01(\t\"\xd6\x01\n\nParcelCost\x12\x15\n\rlocation_code\x18\x01 \x01(\t\x12\x15\n\rlocation_kind\x18\x02 \x01(\t\x12\x13\n\x0b\x64istance_km\x18\x03 \x01(\x01\x12\x16\n\x0eshipping_cents\x18\x04 \x01(\x03\x12\x16\n\x0ehandling_cents\x18\x05 \x01(\x03\x12\x1a\n\x12\x65xtra_parcel_cents\x18\x06 \x01(\x03\x12\x13\n\x0btotal_cents\x18\x07 \x01(\x03\x12\r\n\x05units\x18\x08 \x01(\x03\x12\x15\n\rbacklog_cents\x18\t \x01(\x03\"\xcd\x01\n\x07Routing\x12*\n\x07parcels\x18\x01 \x03(\x0b\x32\x19.oms.orders.v1.ParcelCost\x12\x13\n\x0btotal_cents\x18\x02 \x01(\x03\x12\x11\n\talgorithm\x18\x03 \x01(\t\x12\x1d\n\x15\x63\x61ndidates_considered\x18\x04 \x01(\x05\x12\x13\n\x0b\x65xplanation\x18\x05 \x01(\t\x12:\n\x11\x61\x64\x64ress_placement\x18\x06 \x01(\x0e\x32\x1f.oms.orders.v1.AddressPlacement\"\xcc\x03\n\x05Order\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12*\n\x06status\x18\x03 \x01(\x0e\x32\x1a.oms.orders.v1.OrderStatus\x12\x0f\n\x07\x63hannel\x18\x04 \x01(\t\x12\x13\n\x0b\x65xternal_id\x18\x05 \x01(\t\x12\r\n\x05\x65mail\x18\x06 \x01(\t\x12\'\n\x07ship_to\x18\x07 \x01(\x0b\x32\x16.oms.orders.v1.Address\x12\'\n\x05lines\x18\x08 \x03(\x0b\x32\x18.oms.orders.v1.OrderLine\x12*\n\tshipments\x18\t \x03(\x0b\x32\x17.oms.orders.v1.Shipment\x12\'\n\x07routing\x18\n \x01(\x0b\x32\x16.oms.orders.v1.Routing\x12\x11\n\tplaced_by\x18\x0b \x01(\t\x12\x30\n\x0csplit_policy\x18\x0c \x01(\x0e\x32\x1a.oms.orders.v1.SplitPolicy\x12\x11\n\tplaced_at\x18\r \x01(\t\x12\x12\n\nshipped_at\x18\x0e \x01(\t\x12\x14\n\x0c\x63\x61ncelled_at\x18\x0f \x01(\t\x12\x1d\n\x15\x62\x61\x63korder_expected_at\x18\x10 \x01(\t\"\xd2\x01\n\x11PlaceOrderRequest\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\x13\n\x0b\x65xternal_id\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\'\n\x07ship_to\x18\x04 \x01(\x0b\x32\x16.oms.orders.v1.Address\x12\'\n\x05lines\x18\x05 \x03(\x0b\x32\x18.oms.orders.v1.OrderLine\x12\x30\n\x0csplit_policy\x18\x06 \x01(\x0e\x32\x1a.oms.orders.v1.SplitPolicyJ\x04\x08\x07\x10\x08\"\x1d\n\x0fGetOrderRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x1f\n\x10GetOrdersRequest\x12\x0b\n\x03ids\x18\x01 \x03(\t\"9\n\x11GetOrdersResponse\x12$\n\x06orders\x18\x01 \x03(\x0b\x32\x14.oms.orders.v1.Order\"c\n\x11ListOrdersRequest\x12\r\n\x05\x66irst\x18\x01 \x01(\x05\x12\r\n\x05\x61\x66ter\x18\x02 \x01(\t\x12*\n\x06status\x18\x03 \x01(\x0e\x32\x1a.oms.orders.v1.OrderStatusJ\x04\x08\x04\x10\x05\"@\n\tOrderEdge\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\t\x12#\n\x05order\x18\x02 \x01(\x0b\x32\x14.oms.orders.v1.Order\"h\n\x12ListOrdersResponse\x12\'\n\x05\x65\x64ges\x18\x01 \x03(\x0b\x32\x18.oms.orders.v1.OrderEdge\x12\x15\n\rhas_next_page\x18\x02 \x01(\x08\x12\x12\n\nend_cursor\x18\x03 \x01(\t\" \n\x12\x43\x61ncelOrderRequest\x12\n\n\x02id\x18\x01 \x01(\t\"q\n\x13ShipShipmentRequest\x12\x13\n\x0bshipment_id\x18\x01 \x01(\t\x12\x17\n\x0ftracking_number\x18\x02 \x01(\t\x12,\n\x07serials\x18\x03 \x03(\x0b\x32\x1b.oms.orders.v1.ShipmentLine\"f\n\x14ShipShipmentResponse\x12#\n\x05order\x18\x01 \x01(\x0b\x32\x14.oms.orders.v1.Order\x12)\n\x08shipment\x18\x02 \x01(\x0b\x32\x17.oms.orders.v1.Shipment\"\x1d\n\x1bPendingOrdersSummaryRequest\"N\n\x14PendingOrdersSummary\x12\x16\n\x0epending_orders\x18\x01 \x01(\x03\x12\x1e\n\x16oldest_pending_minutes\x18\x02 \x01(\x03\",\n\x12ShipBacklogRequest\x12\x16\n\x0elocation_codes\x18\x01 \x03(\t\"=\n\x13LocationShipBacklog\x12\x15\n\rlocation_code\x18\x01 \x01(\t\x12\x0f\n\x07\x62\x61\x63klog\x18\x02 \x01(\x03\"K\n\x13ShipBacklogResponse\x12\x34\n\x08\x62\x61\x63klogs\x18\x01 \x03(\x0b\x32\".oms.orders.v1.LocationShipBacklog*i\n\x0bSplitPolicy\x12\x1c\n\x18SPLIT_POLICY_UNSPECIFIED\x10\x00\x12\x1c\n\x18SPLIT_POLICY_ALLOW_SPLIT\x10\x01\x12\x1e\n\x1aSPLIT_POLICY_SHIP_COMPLETE\x10\x02*\xb6\x01\n\x10\x41\x64\x64ressPlacement\x12!\n\x1d\x41\x44\x44RESS_PLACEMENT_UNSPECIFIED\x10\x00\x12!\n\x1d\x41\x44\x44RESS_PLACEMENT_COORDINATES\x10\x01\x12!\n\x1d\x41\x44\x44RESS_PLACEMENT_POSTAL_CODE\x10\x02\x12\x1a\n\x16\x41\x44\x44RESS_PLACEMENT_CITY\x10\x03\x12\x1d\n\x19\x41\x44\x44RESS_PLACEMENT_COUNTRY\x10\x04*\xbf\x01\n\x0bOrderStatus\x12\x1c\n\x18ORDER_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16ORDER_STATUS_ALLOCATED\x10\x01\x12\x1c\n\x18ORDER_STATUS_BACKORDERED\x10\x02\x12\"\n\x1eORDER_STATUS_PARTIALLY_SHIPPED\x10\x03\x12\x18\n\x14ORDER_STATUS_SHIPPED\x10\x04\x12\x1a\n\x16ORDER_STATUS_CANCELLED\x10\x05*\x8c\x01\n\x0eShipmentStatus\x12\x1f\n\x1bSHIPMENT_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n\x19SHIPMENT_STATUS_ALLOCATED\x10\x01\x12\x1b\n\x17SHIPMENT_STATUS_SHIPPED\x10\x02\x12\x1d\n\x19SHIPMENT_STATUS_CANCELLED\x10\x03\x32\xa0\x05\n\rOrdersService\x12\x44\n\nPlaceOrder\x12 .oms.orders.v1.PlaceOrderRequest\x1a\x14.oms.orders.v1.Order\x12@\n\x08GetOrder\x12\x1e.oms.orders.v1.GetOrderRequest\x1a\x14.oms.orders.v1.Order\x12N\n\tGetOrders\x12\x1f.oms.orders.v1.GetOrdersRequest\x1a .oms.orders.v1.GetOrdersResponse\x12Q\n\nListOrders\x12 .oms.orders.v1.ListOrdersRequest\x1a!.oms.orders.v1.ListOrdersResponse\x12\x46\n\x0b\x43\x61ncelOrder\x12!.oms.orders.v1.CancelOrderRequest\x1a\x14.oms.orders.v1.Order\x12W\n\x0cShipShipment\x12\".oms.orders.v1.ShipShipmentRequest\x1a#.oms.orders.v1.ShipShipmentResponse\x12j\n\x17GetPendingOrdersSummary\x12*.oms.orders.v1.PendingOrdersSummaryRequest\x1a#.oms.orders.v1.PendingOrdersSummary\x12W\n\x0eGetShipBacklog\x12!.oms.orders.v1.ShipBacklogRequest\x1a\".oms.orders.v1.ShipBacklogResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aoms/orders/v1/orders.proto\x12\roms.orders.v1\"\xa4\x01\n\x07\x41\x64\x64ress\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05line1\x18\x02 \x01(\t\x12\x0c\n\x04\x63ity\x18\x03 \x01(\t\x12\x13\n\x0bpostal_code\x18\x04 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x05 \x01(\t\x12\x15\n\x08latitude\x18\x06 \x01(\x01H\x00\x88\x01\x01\x12\x16\n\tlongitude\x18\x07 \x01(\x01H\x01\x88\x01\x01\x42\x0b\n\t_latitudeB\x0c\n\n_longitude\"D\n\tOrderLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\x18\n\x10unit_price_cents\x18\x03 \x01(\x03\"E\n\x0cShipmentLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\x16\n\x0eserial_numbers\x18\x03 \x03(\t\"\xb5\x01\n\x08Shipment\x12\n\n\x02id\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\x12-\n\x06status\x18\x03 \x01(\x0e\x32\x1d.oms.orders.v1.ShipmentStatus\x12*\n\x05lines\x18\x04 \x03(\x0b\x32\x1b.oms.orders.v1.ShipmentLine\x12\x17\n\x0ftracking_number\x18\x05 \x01(\t\x12\x12\n\nshipped_at\x18\x06 \x01(\t\"\xd6\x01\n\nParcelCost\x12\x15\n\rlocation_code\x18\x01 \x01(\t\x12\x15\n\rlocation_kind\x18\x02 \x01(\t\x12\x13\n\x0b\x64istance_km\x18\x03 \x01(\x01\x12\x16\n\x0eshipping_cents\x18\x04 \x01(\x03\x12\x16\n\x0ehandling_cents\x18\x05 \x01(\x03\x12\x1a\n\x12\x65xtra_parcel_cents\x18\x06 \x01(\x03\x12\x13\n\x0btotal_cents\x18\x07 \x01(\x03\x12\r\n\x05units\x18\x08 \x01(\x03\x12\x15\n\rbacklog_cents\x18\t \x01(\x03\"\xcd\x01\n\x07Routing\x12*\n\x07parcels\x18\x01 \x03(\x0b\x32\x19.oms.orders.v1.ParcelCost\x12\x13\n\x0btotal_cents\x18\x02 \x01(\x03\x12\x11\n\talgorithm\x18\x03 \x01(\t\x12\x1d\n\x15\x63\x61ndidates_considered\x18\x04 \x01(\x05\x12\x13\n\x0b\x65xplanation\x18\x05 \x01(\t\x12:\n\x11\x61\x64\x64ress_placement\x18\x06 \x01(\x0e\x32\x1f.oms.orders.v1.AddressPlacement\"\xcc\x03\n\x05Order\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12*\n\x06status\x18\x03 \x01(\x0e\x32\x1a.oms.orders.v1.OrderStatus\x12\x0f\n\x07\x63hannel\x18\x04 \x01(\t\x12\x13\n\x0b\x65xternal_id\x18\x05 \x01(\t\x12\r\n\x05\x65mail\x18\x06 \x01(\t\x12\'\n\x07ship_to\x18\x07 \x01(\x0b\x32\x16.oms.orders.v1.Address\x12\'\n\x05lines\x18\x08 \x03(\x0b\x32\x18.oms.orders.v1.OrderLine\x12*\n\tshipments\x18\t \x03(\x0b\x32\x17.oms.orders.v1.Shipment\x12\'\n\x07routing\x18\n \x01(\x0b\x32\x16.oms.orders.v1.Routing\x12\x11\n\tplaced_by\x18\x0b \x01(\t\x12\x30\n\x0csplit_policy\x18\x0c \x01(\x0e\x32\x1a.oms.orders.v1.SplitPolicy\x12\x11\n\tplaced_at\x18\r \x01(\t\x12\x12\n\nshipped_at\x18\x0e \x01(\t\x12\x14\n\x0c\x63\x61ncelled_at\x18\x0f \x01(\t\x12\x1d\n\x15\x62\x61\x63korder_expected_at\x18\x10 \x01(\t\"\xd2\x01\n\x11PlaceOrderRequest\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\x13\n\x0b\x65xternal_id\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\'\n\x07ship_to\x18\x04 \x01(\x0b\x32\x16.oms.orders.v1.Address\x12\'\n\x05lines\x18\x05 \x03(\x0b\x32\x18.oms.orders.v1.OrderLine\x12\x30\n\x0csplit_policy\x18\x06 \x01(\x0e\x32\x1a.oms.orders.v1.SplitPolicyJ\x04\x08\x07\x10\x08\"\x1d\n\x0fGetOrderRequest\x12\n\n\x02id\x18\x01 \x01(\t\"8\n\x10\x46indOrderRequest\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\x13\n\x0b\x65xternal_id\x18\x02 \x01(\t\"\x1f\n\x10GetOrdersRequest\x12\x0b\n\x03ids\x18\x01 \x03(\t\"9\n\x11GetOrdersResponse\x12$\n\x06orders\x18\x01 \x03(\x0b\x32\x14.oms.orders.v1.Order\"c\n\x11ListOrdersRequest\x12\r\n\x05\x66irst\x18\x01 \x01(\x05\x12\r\n\x05\x61\x66ter\x18\x02 \x01(\t\x12*\n\x06status\x18\x03 \x01(\x0e\x32\x1a.oms.orders.v1.OrderStatusJ\x04\x08\x04\x10\x05\"@\n\tOrderEdge\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\t\x12#\n\x05order\x18\x02 \x01(\x0b\x32\x14.oms.orders.v1.Order\"h\n\x12ListOrdersResponse\x12\'\n\x05\x65\x64ges\x18\x01 \x03(\x0b\x32\x18.oms.orders.v1.OrderEdge\x12\x15\n\rhas_next_page\x18\x02 \x01(\x08\x12\x12\n\nend_cursor\x18\x03 \x01(\t\" \n\x12\x43\x61ncelOrderRequest\x12\n\n\x02id\x18\x01 \x01(\t\"q\n\x13ShipShipmentRequest\x12\x13\n\x0bshipment_id\x18\x01 \x01(\t\x12\x17\n\x0ftracking_number\x18\x02 \x01(\t\x12,\n\x07serials\x18\x03 \x03(\x0b\x32\x1b.oms.orders.v1.ShipmentLine\"f\n\x14ShipShipmentResponse\x12#\n\x05order\x18\x01 \x01(\x0b\x32\x14.oms.orders.v1.Order\x12)\n\x08shipment\x18\x02 \x01(\x0b\x32\x17.oms.orders.v1.Shipment\"\x1d\n\x1bPendingOrdersSummaryRequest\"N\n\x14PendingOrdersSummary\x12\x16\n\x0epending_orders\x18\x01 \x01(\x03\x12\x1e\n\x16oldest_pending_minutes\x18\x02 \x01(\x03\",\n\x12ShipBacklogRequest\x12\x16\n\x0elocation_codes\x18\x01 \x03(\t\"=\n\x13LocationShipBacklog\x12\x15\n\rlocation_code\x18\x01 \x01(\t\x12\x0f\n\x07\x62\x61\x63klog\x18\x02 \x01(\x03\"K\n\x13ShipBacklogResponse\x12\x34\n\x08\x62\x61\x63klogs\x18\x01 \x03(\x0b\x32\".oms.orders.v1.LocationShipBacklog*i\n\x0bSplitPolicy\x12\x1c\n\x18SPLIT_POLICY_UNSPECIFIED\x10\x00\x12\x1c\n\x18SPLIT_POLICY_ALLOW_SPLIT\x10\x01\x12\x1e\n\x1aSPLIT_POLICY_SHIP_COMPLETE\x10\x02*\xb6\x01\n\x10\x41\x64\x64ressPlacement\x12!\n\x1d\x41\x44\x44RESS_PLACEMENT_UNSPECIFIED\x10\x00\x12!\n\x1d\x41\x44\x44RESS_PLACEMENT_COORDINATES\x10\x01\x12!\n\x1d\x41\x44\x44RESS_PLACEMENT_POSTAL_CODE\x10\x02\x12\x1a\n\x16\x41\x44\x44RESS_PLACEMENT_CITY\x10\x03\x12\x1d\n\x19\x41\x44\x44RESS_PLACEMENT_COUNTRY\x10\x04*\xbf\x01\n\x0bOrderStatus\x12\x1c\n\x18ORDER_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16ORDER_STATUS_ALLOCATED\x10\x01\x12\x1c\n\x18ORDER_STATUS_BACKORDERED\x10\x02\x12\"\n\x1eORDER_STATUS_PARTIALLY_SHIPPED\x10\x03\x12\x18\n\x14ORDER_STATUS_SHIPPED\x10\x04\x12\x1a\n\x16ORDER_STATUS_CANCELLED\x10\x05*\x8c\x01\n\x0eShipmentStatus\x12\x1f\n\x1bSHIPMENT_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n\x19SHIPMENT_STATUS_ALLOCATED\x10\x01\x12\x1b\n\x17SHIPMENT_STATUS_SHIPPED\x10\x02\x12\x1d\n\x19SHIPMENT_STATUS_CANCELLED\x10\x03\x32\xe4\x05\n\rOrdersService\x12\x44\n\nPlaceOrder\x12 .oms.orders.v1.PlaceOrderRequest\x1a\x14.oms.orders.v1.Order\x12@\n\x08GetOrder\x12\x1e.oms.orders.v1.GetOrderRequest\x1a\x14.oms.orders.v1.Order\x12N\n\tGetOrders\x12\x1f.oms.orders.v1.GetOrdersRequest\x1a .oms.orders.v1.GetOrdersResponse\x12\x42\n\tFindOrder\x12\x1f.oms.orders.v1.FindOrderRequest\x1a\x14.oms.orders.v1.Order\x12Q\n\nListOrders\x12 .oms.orders.v1.ListOrdersRequest\x1a!.oms.orders.v1.ListOrdersResponse\x12\x46\n\x0b\x43\x61ncelOrder\x12!.oms.orders.v1.CancelOrderRequest\x1a\x14.oms.orders.v1.Order\x12W\n\x0cShipShipment\x12\".oms.orders.v1.ShipShipmentRequest\x1a#.oms.orders.v1.ShipShipmentResponse\x12j\n\x17GetPendingOrdersSummary\x12*.oms.orders.v1.PendingOrdersSummaryRequest\x1a#.oms.orders.v1.PendingOrdersSummary\x12W\n\x0eGetShipBacklog\x12!.oms.orders.v1.ShipBacklogRequest\x1a\".oms.orders.v1.ShipBacklogResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'oms.orders.v1.orders_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SPLITPOLICY']._serialized_start=2584
-  _globals['_SPLITPOLICY']._serialized_end=2689
-  _globals['_ADDRESSPLACEMENT']._serialized_start=2692
-  _globals['_ADDRESSPLACEMENT']._serialized_end=2874
-  _globals['_ORDERSTATUS']._serialized_start=2877
-  _globals['_ORDERSTATUS']._serialized_end=3068
-  _globals['_SHIPMENTSTATUS']._serialized_start=3071
-  _globals['_SHIPMENTSTATUS']._serialized_end=3211
+  _globals['_SPLITPOLICY']._serialized_start=2642
+  _globals['_SPLITPOLICY']._serialized_end=2747
+  _globals['_ADDRESSPLACEMENT']._serialized_start=2750
+  _globals['_ADDRESSPLACEMENT']._serialized_end=2932
+  _globals['_ORDERSTATUS']._serialized_start=2935
+  _globals['_ORDERSTATUS']._serialized_end=3126
+  _globals['_SHIPMENTSTATUS']._serialized_start=3129
+  _globals['_SHIPMENTSTATUS']._serialized_end=3269
   _globals['_ADDRESS']._serialized_start=46
   _globals['_ADDRESS']._serialized_end=210
   _globals['_ORDERLINE']._serialized_start=212
@@ -57,32 +57,34 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PLACEORDERREQUEST']._serialized_end=1636
   _globals['_GETORDERREQUEST']._serialized_start=1638
   _globals['_GETORDERREQUEST']._serialized_end=1667
-  _globals['_GETORDERSREQUEST']._serialized_start=1669
-  _globals['_GETORDERSREQUEST']._serialized_end=1700
-  _globals['_GETORDERSRESPONSE']._serialized_start=1702
-  _globals['_GETORDERSRESPONSE']._serialized_end=1759
-  _globals['_LISTORDERSREQUEST']._serialized_start=1761
-  _globals['_LISTORDERSREQUEST']._serialized_end=1860
-  _globals['_ORDEREDGE']._serialized_start=1862
-  _globals['_ORDEREDGE']._serialized_end=1926
-  _globals['_LISTORDERSRESPONSE']._serialized_start=1928
-  _globals['_LISTORDERSRESPONSE']._serialized_end=2032
-  _globals['_CANCELORDERREQUEST']._serialized_start=2034
-  _globals['_CANCELORDERREQUEST']._serialized_end=2066
-  _globals['_SHIPSHIPMENTREQUEST']._serialized_start=2068
-  _globals['_SHIPSHIPMENTREQUEST']._serialized_end=2181
-  _globals['_SHIPSHIPMENTRESPONSE']._serialized_start=2183
-  _globals['_SHIPSHIPMENTRESPONSE']._serialized_end=2285
-  _globals['_PENDINGORDERSSUMMARYREQUEST']._serialized_start=2287
-  _globals['_PENDINGORDERSSUMMARYREQUEST']._serialized_end=2316
-  _globals['_PENDINGORDERSSUMMARY']._serialized_start=2318
-  _globals['_PENDINGORDERSSUMMARY']._serialized_end=2396
-  _globals['_SHIPBACKLOGREQUEST']._serialized_start=2398
-  _globals['_SHIPBACKLOGREQUEST']._serialized_end=2442
-  _globals['_LOCATIONSHIPBACKLOG']._serialized_start=2444
-  _globals['_LOCATIONSHIPBACKLOG']._serialized_end=2505
-  _globals['_SHIPBACKLOGRESPONSE']._serialized_start=2507
-  _globals['_SHIPBACKLOGRESPONSE']._serialized_end=2582
-  _globals['_ORDERSSERVICE']._serialized_start=3214
-  _globals['_ORDERSSERVICE']._serialized_end=3886
+  _globals['_FINDORDERREQUEST']._serialized_start=1669
+  _globals['_FINDORDERREQUEST']._serialized_end=1725
+  _globals['_GETORDERSREQUEST']._serialized_start=1727
+  _globals['_GETORDERSREQUEST']._serialized_end=1758
+  _globals['_GETORDERSRESPONSE']._serialized_start=1760
+  _globals['_GETORDERSRESPONSE']._serialized_end=1817
+  _globals['_LISTORDERSREQUEST']._serialized_start=1819
+  _globals['_LISTORDERSREQUEST']._serialized_end=1918
+  _globals['_ORDEREDGE']._serialized_start=1920
+  _globals['_ORDEREDGE']._serialized_end=1984
+  _globals['_LISTORDERSRESPONSE']._serialized_start=1986
+  _globals['_LISTORDERSRESPONSE']._serialized_end=2090
+  _globals['_CANCELORDERREQUEST']._serialized_start=2092
+  _globals['_CANCELORDERREQUEST']._serialized_end=2124
+  _globals['_SHIPSHIPMENTREQUEST']._serialized_start=2126
+  _globals['_SHIPSHIPMENTREQUEST']._serialized_end=2239
+  _globals['_SHIPSHIPMENTRESPONSE']._serialized_start=2241
+  _globals['_SHIPSHIPMENTRESPONSE']._serialized_end=2343
+  _globals['_PENDINGORDERSSUMMARYREQUEST']._serialized_start=2345
+  _globals['_PENDINGORDERSSUMMARYREQUEST']._serialized_end=2374
+  _globals['_PENDINGORDERSSUMMARY']._serialized_start=2376
+  _globals['_PENDINGORDERSSUMMARY']._serialized_end=2454
+  _globals['_SHIPBACKLOGREQUEST']._serialized_start=2456
+  _globals['_SHIPBACKLOGREQUEST']._serialized_end=2500
+  _globals['_LOCATIONSHIPBACKLOG']._serialized_start=2502
+  _globals['_LOCATIONSHIPBACKLOG']._serialized_end=2563
+  _globals['_SHIPBACKLOGRESPONSE']._serialized_start=2565
+  _globals['_SHIPBACKLOGRESPONSE']._serialized_end=2640
+  _globals['_ORDERSSERVICE']._serialized_start=3272
+  _globals['_ORDERSSERVICE']._serialized_end=4012
 # @@protoc_insertion_point(module_scope)

@@ -453,6 +453,30 @@ class GetOrderRequest(_message.Message):
 Global___GetOrderRequest: _TypeAlias = GetOrderRequest  # noqa: Y015
 
 @_typing.final
+class FindOrderRequest(_message.Message):
+    """An order by its id in its sales channel, as a returns platform names it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    EXTERNAL_ID_FIELD_NUMBER: _builtins.int
+    channel: _builtins.str
+    external_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        channel: _builtins.str = ...,
+        external_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "external_id", b"external_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FindOrderRequest: _TypeAlias = FindOrderRequest  # noqa: Y015
+
+@_typing.final
 class GetOrdersRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -52,6 +52,11 @@ class OrdersServiceStub:
                 request_serializer=oms_dot_orders_dot_v1_dot_orders__pb2.GetOrdersRequest.SerializeToString,
                 response_deserializer=oms_dot_orders_dot_v1_dot_orders__pb2.GetOrdersResponse.FromString,
                 _registered_method=True)
+        self.FindOrder = channel.unary_unary(
+                '/oms.orders.v1.OrdersService/FindOrder',
+                request_serializer=oms_dot_orders_dot_v1_dot_orders__pb2.FindOrderRequest.SerializeToString,
+                response_deserializer=oms_dot_orders_dot_v1_dot_orders__pb2.Order.FromString,
+                _registered_method=True)
         self.ListOrders = channel.unary_unary(
                 '/oms.orders.v1.OrdersService/ListOrders',
                 request_serializer=oms_dot_orders_dot_v1_dot_orders__pb2.ListOrdersRequest.SerializeToString,
@@ -106,6 +111,13 @@ class OrdersServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def FindOrder(self, request, context):
+        """The order placed under (channel, external_id); NOT_FOUND when there is none.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListOrders(self, request, context):
         """Most recent first.
         """
@@ -155,6 +167,11 @@ def add_OrdersServiceServicer_to_server(servicer, server):
                     servicer.GetOrders,
                     request_deserializer=oms_dot_orders_dot_v1_dot_orders__pb2.GetOrdersRequest.FromString,
                     response_serializer=oms_dot_orders_dot_v1_dot_orders__pb2.GetOrdersResponse.SerializeToString,
+            ),
+            'FindOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.FindOrder,
+                    request_deserializer=oms_dot_orders_dot_v1_dot_orders__pb2.FindOrderRequest.FromString,
+                    response_serializer=oms_dot_orders_dot_v1_dot_orders__pb2.Order.SerializeToString,
             ),
             'ListOrders': grpc.unary_unary_rpc_method_handler(
                     servicer.ListOrders,
@@ -266,6 +283,33 @@ class OrdersService:
             '/oms.orders.v1.OrdersService/GetOrders',
             oms_dot_orders_dot_v1_dot_orders__pb2.GetOrdersRequest.SerializeToString,
             oms_dot_orders_dot_v1_dot_orders__pb2.GetOrdersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FindOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.orders.v1.OrdersService/FindOrder',
+            oms_dot_orders_dot_v1_dot_orders__pb2.FindOrderRequest.SerializeToString,
+            oms_dot_orders_dot_v1_dot_orders__pb2.Order.FromString,
             options,
             channel_credentials,
             insecure,

@@ -45,6 +45,8 @@ class OrdersServiceStub:
     """
     GetOrder: _grpc.UnaryUnaryMultiCallable[_orders_pb2.GetOrderRequest, _orders_pb2.Order]
     GetOrders: _grpc.UnaryUnaryMultiCallable[_orders_pb2.GetOrdersRequest, _orders_pb2.GetOrdersResponse]
+    FindOrder: _grpc.UnaryUnaryMultiCallable[_orders_pb2.FindOrderRequest, _orders_pb2.Order]
+    """The order placed under (channel, external_id); NOT_FOUND when there is none."""
     ListOrders: _grpc.UnaryUnaryMultiCallable[_orders_pb2.ListOrdersRequest, _orders_pb2.ListOrdersResponse]
     """Most recent first."""
     CancelOrder: _grpc.UnaryUnaryMultiCallable[_orders_pb2.CancelOrderRequest, _orders_pb2.Order]
@@ -68,6 +70,8 @@ class OrdersServiceAsyncStub(OrdersServiceStub):
     """
     GetOrder: _aio.UnaryUnaryMultiCallable[_orders_pb2.GetOrderRequest, _orders_pb2.Order]  # type: ignore[assignment]
     GetOrders: _aio.UnaryUnaryMultiCallable[_orders_pb2.GetOrdersRequest, _orders_pb2.GetOrdersResponse]  # type: ignore[assignment]
+    FindOrder: _aio.UnaryUnaryMultiCallable[_orders_pb2.FindOrderRequest, _orders_pb2.Order]  # type: ignore[assignment]
+    """The order placed under (channel, external_id); NOT_FOUND when there is none."""
     ListOrders: _aio.UnaryUnaryMultiCallable[_orders_pb2.ListOrdersRequest, _orders_pb2.ListOrdersResponse]  # type: ignore[assignment]
     """Most recent first."""
     CancelOrder: _aio.UnaryUnaryMultiCallable[_orders_pb2.CancelOrderRequest, _orders_pb2.Order]  # type: ignore[assignment]
@@ -106,6 +110,14 @@ class OrdersServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _orders_pb2.GetOrdersRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_orders_pb2.GetOrdersResponse, _abc.Awaitable[_orders_pb2.GetOrdersResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def FindOrder(
+        self,
+        request: _orders_pb2.FindOrderRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_orders_pb2.Order, _abc.Awaitable[_orders_pb2.Order]]:
+        """The order placed under (channel, external_id); NOT_FOUND when there is none."""
 
     @_abc_1.abstractmethod
     def ListOrders(

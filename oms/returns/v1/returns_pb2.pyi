@@ -140,6 +140,25 @@ REFUND_STATUS_ISSUED: RefundStatus.ValueType  # 2
 REFUND_STATUS_WITHHELD: RefundStatus.ValueType  # 3
 Global___RefundStatus: _TypeAlias = RefundStatus  # noqa: Y015
 
+class _ReturnsPlatform:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ReturnsPlatformEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ReturnsPlatform.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    RETURNS_PLATFORM_UNSPECIFIED: _ReturnsPlatform.ValueType  # 0
+    RETURNS_PLATFORM_LOOP: _ReturnsPlatform.ValueType  # 1
+    RETURNS_PLATFORM_HAPPY_RETURNS: _ReturnsPlatform.ValueType  # 2
+    RETURNS_PLATFORM_NARVAR: _ReturnsPlatform.ValueType  # 3
+
+class ReturnsPlatform(_ReturnsPlatform, metaclass=_ReturnsPlatformEnumTypeWrapper): ...
+
+RETURNS_PLATFORM_UNSPECIFIED: ReturnsPlatform.ValueType  # 0
+RETURNS_PLATFORM_LOOP: ReturnsPlatform.ValueType  # 1
+RETURNS_PLATFORM_HAPPY_RETURNS: ReturnsPlatform.ValueType  # 2
+RETURNS_PLATFORM_NARVAR: ReturnsPlatform.ValueType  # 3
+Global___ReturnsPlatform: _TypeAlias = ReturnsPlatform  # noqa: Y015
+
 @_typing.final
 class Coordinates(_message.Message):
     """Where the customer is: coordinates, else what places the address without them."""
@@ -251,6 +270,47 @@ class Refund(_message.Message):
 Global___Refund: _TypeAlias = Refund  # noqa: Y015
 
 @_typing.final
+class PlatformUpdate(_message.Message):
+    """What was said between us and a returns platform about a return, either way."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DIRECTION_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    RECORDED_AT_FIELD_NUMBER: _builtins.int
+    SENT_AT_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    direction: _builtins.str
+    """"IN" (the platform told us) or "OUT" (we told the platform)."""
+    kind: _builtins.str
+    """RETURN_CREATED, RECEIVED, INSPECTED, REJECTED, REFUNDED, or the platform's own word."""
+    status: _builtins.str
+    """OUT: PENDING until the platform took it, then SENT (FAILED when it refused); IN: ACCEPTED."""
+    recorded_at: _builtins.str
+    """RFC 3339: when it was recorded, and when the platform took it (OUT; empty before)."""
+    sent_at: _builtins.str
+    detail: _builtins.str
+    """Fraud flags, a refusal: short text."""
+    def __init__(
+        self,
+        *,
+        direction: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        status: _builtins.str = ...,
+        recorded_at: _builtins.str = ...,
+        sent_at: _builtins.str = ...,
+        detail: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["detail", b"detail", "direction", b"direction", "kind", b"kind", "recorded_at", b"recorded_at", "sent_at", b"sent_at", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PlatformUpdate: _TypeAlias = PlatformUpdate  # noqa: Y015
+
+@_typing.final
 class Return(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -272,6 +332,10 @@ class Return(_message.Message):
     MEASURED_WEIGHT_GRAMS_FIELD_NUMBER: _builtins.int
     PLACED_BY_FIELD_NUMBER: _builtins.int
     EXPECTED_INSPECTION_HOURS_FIELD_NUMBER: _builtins.int
+    PLATFORM_CODE_FIELD_NUMBER: _builtins.int
+    PLATFORM_RETURN_ID_FIELD_NUMBER: _builtins.int
+    TRACKING_NUMBER_FIELD_NUMBER: _builtins.int
+    PLATFORM_UPDATES_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     order_id: _builtins.str
     status: Global___ReturnStatus.ValueType
@@ -293,12 +357,23 @@ class Return(_message.Message):
     """Hours until the destination inspects it, as its backlog and daily inspection capacity
     stood when it was routed; unset when the destination declared no capacity.
     """
+    platform_code: _builtins.str
+    """The returns platform connection the return came through, and the platform's return id;
+    empty for a return requested here.
+    """
+    platform_return_id: _builtins.str
+    tracking_number: _builtins.str
+    """The carrier tracking number of the return label, when the platform sent one."""
     @_builtins.property
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReturnLine]: ...
     @_builtins.property
     def fraud_flags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
     def refund(self) -> Global___Refund: ...
+    @_builtins.property
+    def platform_updates(self) -> _containers.RepeatedCompositeFieldContainer[Global___PlatformUpdate]:
+        """Oldest first, at most 100."""
+
     def __init__(
         self,
         *,
@@ -320,10 +395,14 @@ class Return(_message.Message):
         measured_weight_grams: _builtins.int = ...,
         placed_by: _builtins.str = ...,
         expected_inspection_hours: _builtins.float | None = ...,
+        platform_code: _builtins.str = ...,
+        platform_return_id: _builtins.str = ...,
+        tracking_number: _builtins.str = ...,
+        platform_updates: _abc.Iterable[Global___PlatformUpdate] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_expected_inspection_hours", b"_expected_inspection_hours", "expected_inspection_hours", b"expected_inspection_hours", "refund", b"refund"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_expected_inspection_hours", b"_expected_inspection_hours", "centralized_cost_cents", b"centralized_cost_cents", "closed_at", b"closed_at", "destination_code", b"destination_code", "destination_kind", b"destination_kind", "estimated_cost_cents", b"estimated_cost_cents", "expected_inspection_hours", b"expected_inspection_hours", "fraud_flags", b"fraud_flags", "id", b"id", "inspected_at", b"inspected_at", "lines", b"lines", "measured_weight_grams", b"measured_weight_grams", "notes", b"notes", "order_id", b"order_id", "placed_by", b"placed_by", "received_at", b"received_at", "refund", b"refund", "requested_at", b"requested_at", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_expected_inspection_hours", b"_expected_inspection_hours", "centralized_cost_cents", b"centralized_cost_cents", "closed_at", b"closed_at", "destination_code", b"destination_code", "destination_kind", b"destination_kind", "estimated_cost_cents", b"estimated_cost_cents", "expected_inspection_hours", b"expected_inspection_hours", "fraud_flags", b"fraud_flags", "id", b"id", "inspected_at", b"inspected_at", "lines", b"lines", "measured_weight_grams", b"measured_weight_grams", "notes", b"notes", "order_id", b"order_id", "placed_by", b"placed_by", "platform_code", b"platform_code", "platform_return_id", b"platform_return_id", "platform_updates", b"platform_updates", "received_at", b"received_at", "refund", b"refund", "requested_at", b"requested_at", "status", b"status", "tracking_number", b"tracking_number"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__expected_inspection_hours: _TypeAlias = _typing.Literal["expected_inspection_hours"]  # noqa: Y015
     _WhichOneofArgType__expected_inspection_hours: _TypeAlias = _typing.Literal["_expected_inspection_hours", b"_expected_inspection_hours"]  # noqa: Y015
@@ -793,3 +872,165 @@ class ReturnsSummary(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ReturnsSummary: _TypeAlias = ReturnsSummary  # noqa: Y015
+
+@_typing.final
+class ConnectReturnsPlatformRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    PLATFORM_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    WEBHOOK_SECRET_FIELD_NUMBER: _builtins.int
+    API_BASE_URL_FIELD_NUMBER: _builtins.int
+    ACCESS_TOKEN_FIELD_NUMBER: _builtins.int
+    code: _builtins.str
+    platform: Global___ReturnsPlatform.ValueType
+    channel: _builtins.str
+    """The sales channel whose orders the platform returns (their externalId is its order id)."""
+    webhook_secret: _builtins.str
+    api_base_url: _builtins.str
+    access_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        code: _builtins.str = ...,
+        platform: Global___ReturnsPlatform.ValueType = ...,
+        channel: _builtins.str = ...,
+        webhook_secret: _builtins.str = ...,
+        api_base_url: _builtins.str = ...,
+        access_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["access_token", b"access_token", "api_base_url", b"api_base_url", "channel", b"channel", "code", b"code", "platform", b"platform", "webhook_secret", b"webhook_secret"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConnectReturnsPlatformRequest: _TypeAlias = ConnectReturnsPlatformRequest  # noqa: Y015
+
+@_typing.final
+class ReturnsPlatformConnection(_message.Message):
+    """A connection as it may be read back: never its secret or token."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    PLATFORM_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    API_BASE_URL_FIELD_NUMBER: _builtins.int
+    CONNECTED_AT_FIELD_NUMBER: _builtins.int
+    code: _builtins.str
+    platform: Global___ReturnsPlatform.ValueType
+    channel: _builtins.str
+    api_base_url: _builtins.str
+    connected_at: _builtins.str
+    def __init__(
+        self,
+        *,
+        code: _builtins.str = ...,
+        platform: Global___ReturnsPlatform.ValueType = ...,
+        channel: _builtins.str = ...,
+        api_base_url: _builtins.str = ...,
+        connected_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["api_base_url", b"api_base_url", "channel", b"channel", "code", b"code", "connected_at", b"connected_at", "platform", b"platform"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReturnsPlatformConnection: _TypeAlias = ReturnsPlatformConnection  # noqa: Y015
+
+@_typing.final
+class ListReturnsPlatformsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListReturnsPlatformsRequest: _TypeAlias = ListReturnsPlatformsRequest  # noqa: Y015
+
+@_typing.final
+class ListReturnsPlatformsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONNECTIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def connections(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReturnsPlatformConnection]: ...
+    def __init__(
+        self,
+        *,
+        connections: _abc.Iterable[Global___ReturnsPlatformConnection] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connections", b"connections"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListReturnsPlatformsResponse: _TypeAlias = ListReturnsPlatformsResponse  # noqa: Y015
+
+@_typing.final
+class PlatformWebhookRequest(_message.Message):
+    """One delivery of a platform's webhook, as received: the signature is checked here."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PLATFORM_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
+    TOPIC_FIELD_NUMBER: _builtins.int
+    BODY_FIELD_NUMBER: _builtins.int
+    platform: Global___ReturnsPlatform.ValueType
+    signature: _builtins.str
+    """The signature header's value, and the platform's topic header (Narvar) when it has one."""
+    topic: _builtins.str
+    body: _builtins.bytes
+    def __init__(
+        self,
+        *,
+        platform: Global___ReturnsPlatform.ValueType = ...,
+        signature: _builtins.str = ...,
+        topic: _builtins.str = ...,
+        body: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "platform", b"platform", "signature", b"signature", "topic", b"topic"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PlatformWebhookRequest: _TypeAlias = PlatformWebhookRequest  # noqa: Y015
+
+@_typing.final
+class PlatformWebhookReply(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    RETURN_ID_FIELD_NUMBER: _builtins.int
+    PROBLEM_FIELD_NUMBER: _builtins.int
+    outcome: _builtins.str
+    """CREATED, DUPLICATE, NOTED (a status update on a known return), PARKED (kept for an
+    operator: unknown order or SKU, not returnable), IGNORED (nothing we act on).
+    """
+    return_id: _builtins.str
+    problem: _builtins.str
+    def __init__(
+        self,
+        *,
+        outcome: _builtins.str = ...,
+        return_id: _builtins.str = ...,
+        problem: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["outcome", b"outcome", "problem", b"problem", "return_id", b"return_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PlatformWebhookReply: _TypeAlias = PlatformWebhookReply  # noqa: Y015

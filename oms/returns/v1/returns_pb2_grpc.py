@@ -83,6 +83,21 @@ class ReturnsServiceStub:
                 request_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.InspectionBacklogRequest.SerializeToString,
                 response_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.InspectionBacklogResponse.FromString,
                 _registered_method=True)
+        self.ConnectReturnsPlatform = channel.unary_unary(
+                '/oms.returns.v1.ReturnsService/ConnectReturnsPlatform',
+                request_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.ConnectReturnsPlatformRequest.SerializeToString,
+                response_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.ReturnsPlatformConnection.FromString,
+                _registered_method=True)
+        self.ListReturnsPlatforms = channel.unary_unary(
+                '/oms.returns.v1.ReturnsService/ListReturnsPlatforms',
+                request_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.ListReturnsPlatformsRequest.SerializeToString,
+                response_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.ListReturnsPlatformsResponse.FromString,
+                _registered_method=True)
+        self.ReceivePlatformWebhook = channel.unary_unary(
+                '/oms.returns.v1.ReturnsService/ReceivePlatformWebhook',
+                request_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.PlatformWebhookRequest.SerializeToString,
+                response_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.PlatformWebhookReply.FromString,
+                _registered_method=True)
 
 
 class ReturnsServiceServicer:
@@ -149,6 +164,26 @@ class ReturnsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ConnectReturnsPlatform(self, request, context):
+        """The back office's: connects (or reconnects, by code) a returns platform account.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListReturnsPlatforms(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReceivePlatformWebhook(self, request, context):
+        """A platform's webhook: UNAUTHENTICATED when no connection's secret verifies it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReturnsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -196,6 +231,21 @@ def add_ReturnsServiceServicer_to_server(servicer, server):
                     servicer.GetInspectionBacklog,
                     request_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.InspectionBacklogRequest.FromString,
                     response_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.InspectionBacklogResponse.SerializeToString,
+            ),
+            'ConnectReturnsPlatform': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConnectReturnsPlatform,
+                    request_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.ConnectReturnsPlatformRequest.FromString,
+                    response_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.ReturnsPlatformConnection.SerializeToString,
+            ),
+            'ListReturnsPlatforms': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReturnsPlatforms,
+                    request_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.ListReturnsPlatformsRequest.FromString,
+                    response_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.ListReturnsPlatformsResponse.SerializeToString,
+            ),
+            'ReceivePlatformWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReceivePlatformWebhook,
+                    request_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.PlatformWebhookRequest.FromString,
+                    response_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.PlatformWebhookReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -445,6 +495,87 @@ class ReturnsService:
             '/oms.returns.v1.ReturnsService/GetInspectionBacklog',
             oms_dot_returns_dot_v1_dot_returns__pb2.InspectionBacklogRequest.SerializeToString,
             oms_dot_returns_dot_v1_dot_returns__pb2.InspectionBacklogResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ConnectReturnsPlatform(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.returns.v1.ReturnsService/ConnectReturnsPlatform',
+            oms_dot_returns_dot_v1_dot_returns__pb2.ConnectReturnsPlatformRequest.SerializeToString,
+            oms_dot_returns_dot_v1_dot_returns__pb2.ReturnsPlatformConnection.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReturnsPlatforms(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.returns.v1.ReturnsService/ListReturnsPlatforms',
+            oms_dot_returns_dot_v1_dot_returns__pb2.ListReturnsPlatformsRequest.SerializeToString,
+            oms_dot_returns_dot_v1_dot_returns__pb2.ListReturnsPlatformsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReceivePlatformWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.returns.v1.ReturnsService/ReceivePlatformWebhook',
+            oms_dot_returns_dot_v1_dot_returns__pb2.PlatformWebhookRequest.SerializeToString,
+            oms_dot_returns_dot_v1_dot_returns__pb2.PlatformWebhookReply.FromString,
             options,
             channel_credentials,
             insecure,

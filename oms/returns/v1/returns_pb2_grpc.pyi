@@ -51,6 +51,11 @@ class ReturnsServiceStub:
     """The back office's summary."""
     GetInspectionBacklog: _grpc.UnaryUnaryMultiCallable[_returns_pb2.InspectionBacklogRequest, _returns_pb2.InspectionBacklogResponse]
     """Returns on their way to or received at each location asked about and not inspected."""
+    ConnectReturnsPlatform: _grpc.UnaryUnaryMultiCallable[_returns_pb2.ConnectReturnsPlatformRequest, _returns_pb2.ReturnsPlatformConnection]
+    """The back office's: connects (or reconnects, by code) a returns platform account."""
+    ListReturnsPlatforms: _grpc.UnaryUnaryMultiCallable[_returns_pb2.ListReturnsPlatformsRequest, _returns_pb2.ListReturnsPlatformsResponse]
+    ReceivePlatformWebhook: _grpc.UnaryUnaryMultiCallable[_returns_pb2.PlatformWebhookRequest, _returns_pb2.PlatformWebhookReply]
+    """A platform's webhook: UNAUTHENTICATED when no connection's secret verifies it."""
 
 @_typing.type_check_only
 class ReturnsServiceAsyncStub(ReturnsServiceStub):
@@ -73,6 +78,11 @@ class ReturnsServiceAsyncStub(ReturnsServiceStub):
     """The back office's summary."""
     GetInspectionBacklog: _aio.UnaryUnaryMultiCallable[_returns_pb2.InspectionBacklogRequest, _returns_pb2.InspectionBacklogResponse]  # type: ignore[assignment]
     """Returns on their way to or received at each location asked about and not inspected."""
+    ConnectReturnsPlatform: _aio.UnaryUnaryMultiCallable[_returns_pb2.ConnectReturnsPlatformRequest, _returns_pb2.ReturnsPlatformConnection]  # type: ignore[assignment]
+    """The back office's: connects (or reconnects, by code) a returns platform account."""
+    ListReturnsPlatforms: _aio.UnaryUnaryMultiCallable[_returns_pb2.ListReturnsPlatformsRequest, _returns_pb2.ListReturnsPlatformsResponse]  # type: ignore[assignment]
+    ReceivePlatformWebhook: _aio.UnaryUnaryMultiCallable[_returns_pb2.PlatformWebhookRequest, _returns_pb2.PlatformWebhookReply]  # type: ignore[assignment]
+    """A platform's webhook: UNAUTHENTICATED when no connection's secret verifies it."""
 
 class ReturnsServiceServicer(metaclass=_abc_1.ABCMeta):
     """Every call may carry whom it is for in its metadata (oms-caller-role, -subject, -location):
@@ -146,5 +156,28 @@ class ReturnsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_returns_pb2.InspectionBacklogResponse, _abc.Awaitable[_returns_pb2.InspectionBacklogResponse]]:
         """Returns on their way to or received at each location asked about and not inspected."""
+
+    @_abc_1.abstractmethod
+    def ConnectReturnsPlatform(
+        self,
+        request: _returns_pb2.ConnectReturnsPlatformRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_returns_pb2.ReturnsPlatformConnection, _abc.Awaitable[_returns_pb2.ReturnsPlatformConnection]]:
+        """The back office's: connects (or reconnects, by code) a returns platform account."""
+
+    @_abc_1.abstractmethod
+    def ListReturnsPlatforms(
+        self,
+        request: _returns_pb2.ListReturnsPlatformsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_returns_pb2.ListReturnsPlatformsResponse, _abc.Awaitable[_returns_pb2.ListReturnsPlatformsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ReceivePlatformWebhook(
+        self,
+        request: _returns_pb2.PlatformWebhookRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_returns_pb2.PlatformWebhookReply, _abc.Awaitable[_returns_pb2.PlatformWebhookReply]]:
+        """A platform's webhook: UNAUTHENTICATED when no connection's secret verifies it."""
 
 def add_ReturnsServiceServicer_to_server(servicer: ReturnsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -21,6 +21,30 @@ class ChannelOrderStatus(StrEnum):
     CANCELLED = "CANCELLED"
 
 
+class FulfillmentStatus(StrEnum):
+    """A shipment owed to its platform: PENDING (being sent, retried while the platform is
+    down), CREATED (the platform took it), FAILED (the platform refused it for good: not sent
+    again until the back office retries it)."""
+
+    PENDING = "PENDING"
+    CREATED = "CREATED"
+    FAILED = "FAILED"
+
+
+@dataclass(frozen=True)
+class ChannelFulfillment:
+    """A shipment a platform is told of (Shopify's fulfillment, Amazon's confirmation)."""
+
+    shipment_id: str
+    channel_code: str
+    external_order_id: str
+    tracking_number: str
+    status: FulfillmentStatus
+    attempts: int
+    # The platform's reason when it refused it for good.
+    failure: str = ""
+
+
 @dataclass(frozen=True)
 class NewChannel:
     code: str
@@ -117,6 +141,9 @@ class ChannelStatus:
     last_received_at: datetime | None
     pending_pushes: int = 0
     last_pushed_at: datetime | None = None
+    # Shipments the platform refused for good, and the oldest few of them.
+    fulfillments_failed: int = 0
+    failed_fulfillments: tuple[ChannelFulfillment, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,12 @@ applied, and one row that cannot be read refuses the file, naming its line."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from services.channels.domain.model import Line, MappedOrder, ShipTo
 from services.kernel import bounds
+from services.kernel.csv_files import csv_refusal, csv_rows
 from services.kernel.errors import DomainError, ErrorCode
 
 MAX_ROWS = 10_000
@@ -46,17 +44,11 @@ def wholesale_orders(text: str) -> list[MappedOrder]:
     """The orders of a CSV file with a header row (columns in any order, REQUIRED present),
     in the order their PO numbers first appear. INVALID_INPUT naming the line (the header is
     line 1) for the first row that cannot be read, or for a file out of bounds."""
-    if len(text.encode()) > bounds.MAX_CSV_BYTES:
-        raise DomainError(ErrorCode.INVALID_INPUT, "a file larger than 1 MiB", "csv")
-    reader = csv.DictReader(io.StringIO(text), restkey="", strict=True)
-    missing = [c for c in REQUIRED if c not in (reader.fieldnames or ())]
-    if missing:
-        raise DomainError(ErrorCode.INVALID_INPUT, f"line 1: no column {missing[0]}", "csv.1")
     rows: dict[str, list[tuple[int, dict[str, str]]]] = {}
-    for line, row in _rows(reader):
+    for line, row in csv_rows(text, REQUIRED, MAX_ROWS):
         rows.setdefault(_cell(row, "po_number", line), []).append((line, row))
         if len(rows) > MAX_ORDERS:
-            raise _refusal(line, "po_number", f"more than {MAX_ORDERS} purchase orders")
+            raise csv_refusal(line, "po_number", f"more than {MAX_ORDERS} purchase orders")
     if not rows:
         raise DomainError(ErrorCode.INVALID_INPUT, "a file without orders", "csv")
     return [_order(po, po_rows) for po, po_rows in rows.items()]
@@ -68,21 +60,7 @@ def _requested_ship_date(order_rows: list[tuple[int, dict[str, str]]]) -> date |
     try:
         return date.fromisoformat(given) if given else None
     except ValueError:
-        raise _refusal(line, "requested_ship_date", "not a date (YYYY-MM-DD)") from None
-
-
-def _rows(reader: csv.DictReader[str]) -> Iterator[tuple[int, dict[str, str]]]:
-    count = 0
-    try:
-        for row in reader:
-            count += 1
-            if count > MAX_ROWS:
-                raise _refusal(reader.line_num, "", f"more than {MAX_ROWS} rows")
-            if "" in row or None in row.values():
-                raise _refusal(reader.line_num, "", "not as many cells as columns")
-            yield reader.line_num, row
-    except csv.Error as error:
-        raise _refusal(reader.line_num, "", f"not CSV: {error}") from None
+        raise csv_refusal(line, "requested_ship_date", "not a date (YYYY-MM-DD)") from None
 
 
 def _order(po: str, rows: list[tuple[int, dict[str, str]]]) -> MappedOrder:
@@ -90,14 +68,14 @@ def _order(po: str, rows: list[tuple[int, dict[str, str]]]) -> MappedOrder:
     for line, row in rows[1:]:
         for column in ORDER_COLUMNS:
             if row.get(column, "").strip() != first.get(column, "").strip():
-                raise _refusal(line, column, f"differs from line {first_line}, same PO {po}")
+                raise csv_refusal(line, column, f"differs from line {first_line}, same PO {po}")
     if len(rows) > bounds.MAX_LINES:
-        raise _refusal(rows[-1][0], "sku", f"more than {bounds.MAX_LINES} lines in PO {po}")
+        raise csv_refusal(rows[-1][0], "sku", f"more than {bounds.MAX_LINES} lines in PO {po}")
     lines = [_line(line, row) for line, row in rows]
     seen: set[str] = set()
     for (line, _), order_line in zip(rows, lines, strict=True):
         if order_line.sku in seen:
-            raise _refusal(line, "sku", f"{order_line.sku} twice in PO {po}")
+            raise csv_refusal(line, "sku", f"{order_line.sku} twice in PO {po}")
         seen.add(order_line.sku)
     ship_to = ShipTo(
         name=_cell(first, "ship_to_name", first_line, required=False),
@@ -120,38 +98,31 @@ def _line(line: int, row: dict[str, str]) -> Line:
     sku = _cell(row, "sku", line)
     quantity = _cell(row, "quantity", line)
     if not quantity.isdigit() or not 1 <= int(quantity) <= bounds.MAX_UNITS:
-        raise _refusal(line, "quantity", f"not a whole number from 1 to {bounds.MAX_UNITS}")
+        raise csv_refusal(line, "quantity", f"not a whole number from 1 to {bounds.MAX_UNITS}")
     try:
         price = Decimal(_cell(row, "unit_price", line))
     except InvalidOperation:
-        raise _refusal(line, "unit_price", "not a decimal amount") from None
+        raise csv_refusal(line, "unit_price", "not a decimal amount") from None
     if (
         not price.is_finite()
         or not 0 <= price * 100 <= bounds.MAX_CENTS
         or price != round(price, 2)
     ):
-        raise _refusal(line, "unit_price", "not an amount in cents within range")
+        raise csv_refusal(line, "unit_price", "not an amount in cents within range")
     return Line(sku, int(quantity), int(price * 100))
 
 
 def _ship_complete(line: int, row: dict[str, str]) -> bool:
     given = _cell(row, "ship_complete", line, required=False).lower()
     if given not in ("", "yes", "no"):
-        raise _refusal(line, "ship_complete", "not yes or no")
+        raise csv_refusal(line, "ship_complete", "not yes or no")
     return given != "no"
 
 
 def _cell(row: dict[str, str], column: str, line: int, required: bool = True) -> str:
     value = (row.get(column) or "").strip()
     if required and not value:
-        raise _refusal(line, column, "empty")
+        raise csv_refusal(line, column, "empty")
     if len(value) > LONGEST.get(column, 200 if column.startswith("ship_to_") else 64):
-        raise _refusal(line, column, "too long")
+        raise csv_refusal(line, column, "too long")
     return value
-
-
-def _refusal(line: int, column: str, why: str) -> DomainError:
-    where = f"line {line}" + (f", {column}" if column else "")
-    return DomainError(
-        ErrorCode.INVALID_INPUT, f"{where}: {why}", f"csv.{line}.{column}".strip(".")
-    )

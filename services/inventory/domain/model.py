@@ -23,6 +23,7 @@ class SourceType(StrEnum):
     RETURN = "RETURN"
     RECEIPT = "RECEIPT"
     WORK_ORDER = "WORK_ORDER"
+    COUNT = "COUNT"
 
 
 class ReservationStatus(StrEnum):
@@ -76,7 +77,9 @@ class Sku:
 @dataclass(frozen=True)
 class StockLevel:
     """Units of one SKU at one location, by state. Reserved units are part of on hand;
-    promised units (backorders) are part of in transit when promised."""
+    promised units (backorders) are part of in transit when promised. A level `on_hold` (a
+    count found it off by more than the threshold) has nothing available: its units are held
+    back from sale until an operator decides, and only what was reserved before still ships."""
 
     sku: str
     location_code: str
@@ -86,10 +89,11 @@ class StockLevel:
     pending_inspection: int = 0
     in_repair: int = 0
     promised: int = 0
+    on_hold: bool = False
 
     @property
     def available(self) -> int:
-        return self.on_hand - self.reserved
+        return 0 if self.on_hold else self.on_hand - self.reserved
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,13 @@ class StockDelta:
     pending_inspection: int = 0
     in_repair: int = 0
     promised: int = 0
+
+    @property
+    def claims_available(self) -> bool:
+        """Whether it reserves units already on hand for a new holder (a level on hold
+        refuses it); a backorder filled by a receipt, or units made for an order that held
+        their blank, take nothing that was for sale."""
+        return self.reserved > 0 and self.on_hand == 0 and self.promised == 0
 
 
 @dataclass(frozen=True)
@@ -194,3 +205,69 @@ class Supply:
 
     expected_at: datetime | None
     units: int
+
+
+class DiscrepancyStatus(StrEnum):
+    OPEN = "OPEN"
+    ACCEPTED = "ACCEPTED"
+    DISMISSED = "DISMISSED"
+    # A later count of the SKU at the location replaced it.
+    CLOSED = "CLOSED"
+
+
+class DiscrepancyDecision(StrEnum):
+    ACCEPT = "ACCEPT"
+    DISMISS = "DISMISS"
+
+
+@dataclass(frozen=True)
+class CountLine:
+    sku: str
+    counted: int
+
+
+@dataclass(frozen=True)
+class StockCount:
+    """A location's count as a node or a person reported it; `complete`: every SKU the
+    location holds was counted, so one left out was counted 0."""
+
+    location_code: str
+    source: str
+    lines: tuple[CountLine, ...]
+    complete: bool = False
+
+
+@dataclass(frozen=True)
+class DriftThreshold:
+    """How far a count may differ from our on hand before the level is held back from sale:
+    at least `units` units, or at least `percent` percent of our on hand, either way."""
+
+    units: int = 25
+    percent: int = 10
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    """One SKU a count found different from our on hand at a location; `difference` is theirs
+    less ours and `value_cents` that many units at the SKU's unit cost."""
+
+    id: int
+    sku: str
+    location_code: str
+    ours: int
+    theirs: int
+    difference: int
+    value_cents: int
+    source: str
+    counted_at: datetime
+    status: DiscrepancyStatus = DiscrepancyStatus.OPEN
+    holds: bool = False
+    resolved_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CountReconciliation:
+    discrepancies: tuple[Discrepancy, ...]
+    compared: int
+    matched: int
+    closed: int

@@ -149,6 +149,8 @@ class AcceptedReturn:
     requested_at: datetime
     idempotency_key: str = ""
     expected_inspection_hours: float | None = None
+    # Set when a returns platform started the return.
+    platform: PlatformLink | None = None
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,8 @@ class ReturnParcel:
     shipped: Mapping[str, ShippedLine]
     # The destination's daily inspection capacity when the return was routed (None: no limit).
     destination_capacity: int | None = None
+    # The returns platform connection it came through; "" for a return requested here.
+    platform_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -247,14 +251,89 @@ class RefundPayment:
     order_id: str
     amount_cents: int
     currency: str
+    # The platform's return id when a returns platform pays it ("" otherwise).
+    platform_return_id: str = ""
 
 
 @dataclass(frozen=True)
 class RefundAttempt:
-    """A refund claimed for one try at paying it: the `attempt`-th (counting this one)."""
+    """A refund claimed for one try at paying it: the `attempt`-th (counting this one), with
+    the provider it was recorded for and the return's platform connection ("" for none)."""
 
     payment: RefundPayment
     attempt: int
+    provider: str = ""
+    platform_code: str = ""
+
+
+class Platform(StrEnum):
+    LOOP = "LOOP"
+    HAPPY_RETURNS = "HAPPY_RETURNS"
+    NARVAR = "NARVAR"
+
+
+@dataclass(frozen=True)
+class PlatformConnection:
+    """A returns platform account: how its webhooks are verified and its API reached. The
+    secret and the token never leave the service."""
+
+    code: str
+    platform: Platform
+    # The sales channel whose orders it returns: their external id is the platform's order id.
+    channel: str
+    webhook_secret: str
+    api_base_url: str
+    access_token: str
+    connected_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PlatformLink:
+    """Where a return came from: the connection, the platform's return id, its label."""
+
+    connection_code: str
+    platform_return_id: str
+    tracking_number: str = ""
+
+
+class Direction(StrEnum):
+    IN = "IN"  # the platform told us
+    OUT = "OUT"  # we tell the platform
+
+
+class UpdateStatus(StrEnum):
+    PENDING = "PENDING"  # owed to the platform, not yet taken
+    SENT = "SENT"
+    FAILED = "FAILED"  # refused by the platform: an operator looks at last_error
+    ACCEPTED = "ACCEPTED"  # an inbound update we acted on
+    PARKED = "PARKED"  # an inbound return we could not map: kept for an operator
+
+
+class UpdateKind(StrEnum):
+    RETURN_CREATED = "RETURN_CREATED"
+    RECEIVED = "RECEIVED"
+    INSPECTED = "INSPECTED"
+    REJECTED = "REJECTED"
+    REFUNDED = "REFUNDED"
+
+
+@dataclass(frozen=True)
+class PlatformUpdate:
+    """One entry of a return's history with its platform, either way."""
+
+    id: str
+    connection_code: str
+    direction: Direction
+    kind: str
+    status: UpdateStatus
+    recorded_at: datetime
+    return_id: str | None = None
+    # Short text: the fraud flags of REJECTED ("WEIGHT_MISMATCH,SERIAL_MISMATCH"), the problem
+    # of a PARKED return.
+    detail: str = ""
+    platform_return_id: str = ""
+    sent_at: datetime | None = None
+    last_error: str = ""
 
 
 @dataclass(frozen=True)
@@ -279,3 +358,7 @@ class Return:
     # Hours until its destination inspects it, as routing saw the destination's backlog and
     # capacity; None when the destination declared no capacity.
     expected_inspection_hours: float | None = None
+    platform_code: str = ""
+    platform_return_id: str = ""
+    tracking_number: str = ""
+    platform_updates: tuple[PlatformUpdate, ...] = ()

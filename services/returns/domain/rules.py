@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from services.kernel import bounds
@@ -27,6 +27,7 @@ from services.returns.domain.model import (
     InspectedUnit,
     Inspection,
     NewReturn,
+    PlatformConnection,
     RequestedLine,
     Return,
     ReturnLineView,
@@ -538,3 +539,37 @@ def require_works_at(caller: Caller, location_code: str) -> None:
             f"this scanner works at {caller.location_code}, not at {location_code}",
             "location_code",
         )
+
+
+# Returns platform connections a business holds; each is tried for a webhook's signature.
+MAX_CONNECTIONS = 50
+MIN_SECRET = 8
+
+
+def require_connection(connection: PlatformConnection) -> PlatformConnection:
+    """The connection with its fields trimmed and bounded: a code and channel code, a secret of
+    at least MIN_SECRET characters, an http(s) API base URL and a token; INVALID_INPUT names
+    the field at fault."""
+    code = bounds.require_code(connection.code, "code", "code")
+    channel = bounds.require_code(connection.channel, "channel", "channel")
+    secret = bounds.require_text(connection.webhook_secret, "webhook_secret", "webhookSecret")
+    if len(secret) < MIN_SECRET:
+        raise DomainError(
+            ErrorCode.INVALID_INPUT,
+            f"webhookSecret must be at least {MIN_SECRET} characters",
+            "webhook_secret",
+        )
+    url = bounds.require_text(connection.api_base_url, "api_base_url", "apiBaseUrl", 500)
+    if not url.startswith(("https://", "http://")):
+        raise DomainError(
+            ErrorCode.INVALID_INPUT, "apiBaseUrl must be an http(s) URL", "api_base_url"
+        )
+    token = bounds.require_text(connection.access_token, "access_token", "accessToken", 500)
+    return replace(
+        connection,
+        code=code,
+        channel=channel,
+        webhook_secret=secret,
+        api_base_url=url,
+        access_token=token,
+    )

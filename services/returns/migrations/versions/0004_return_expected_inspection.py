@@ -1,10 +1,10 @@
-"""returns remember the destination capacity and expected inspection hours (revision 0003)."""
+"""returns remember the destination capacity and expected inspection hours (revision 0004)."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 
 
 def upgrade() -> None:
