@@ -170,6 +170,7 @@ class Return:
         description="Hours until its destination inspects it (and the refund follows), from "
         "that location's backlog and daily inspection capacity when the return was routed; "
         "null when the destination declared no capacity."
+    )
     platform_code: str | None = strawberry.field(
         description="The returns platform connection that started the return; null otherwise."
     )

@@ -165,6 +165,7 @@ class ReturnsGrpc(ReturnsServiceServicer):
                 pb.LocationInspectionBacklog(location_code=c, backlog=n) for c, n in backlog.items()
             ]
         )
+
     async def ConnectReturnsPlatform(
         self, request: pb.ConnectReturnsPlatformRequest, context: ServicerContext
     ) -> pb.ReturnsPlatformConnection:

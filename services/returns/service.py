@@ -537,6 +537,8 @@ async def record_capacity_crossings(
             else events.InspectionBacklogBackUnderCapacity
         )
         store.record(kind(location_code=code, backlog=backlog, daily_capacity=limit))
+
+
 def _update(
     connection_code: str,
     return_id: str | None,
