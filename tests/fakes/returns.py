@@ -309,7 +309,7 @@ class MemoryReturnsStore(MemoryStore[ReturnsData]):
         for stored in self.data.updates.values():
             due = stored.next_attempt_at is not None and stored.next_attempt_at <= now
             if stored.update.id == update_id and stored.update.status is UpdateStatus.PENDING:
-                if not due:
+                if not due or self._waits_behind(stored.update):
                     return None
                 stored.attempts += 1
                 stored.next_attempt_at = lease_until
@@ -323,7 +323,18 @@ class MemoryReturnsStore(MemoryStore[ReturnsData]):
             if s.update.status is UpdateStatus.PENDING
             and s.next_attempt_at is not None
             and s.next_attempt_at <= now
+            and not self._waits_behind(s.update)
         ][:limit]
+
+    def _waits_behind(self, update: PlatformUpdate) -> bool:
+        """An older PENDING update of the same return goes first (the SQL store's rule)."""
+        place = (update.recorded_at, update.id)
+        return update.return_id is not None and any(
+            s.update.return_id == update.return_id
+            and s.update.status is UpdateStatus.PENDING
+            and (s.update.recorded_at, s.update.id) < place
+            for s in self.data.updates.values()
+        )
 
     async def settle_platform_update(
         self, update_id: str, status: UpdateStatus, at: datetime | None, error: str
