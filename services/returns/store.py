@@ -22,6 +22,7 @@ from services.returns.domain.model import (
     Disposition,
     Grade,
     InspectedUnit,
+    ParkedPlatformReturn,
     Platform,
     PlatformConnection,
     PlatformUpdate,
@@ -210,6 +211,10 @@ class ReturnsStore(Store, Protocol):
     async def due_platform_updates(self, now: datetime, limit: int) -> list[str]:
         """Ids of PENDING outbound updates due by `now`, the longest waiting first; none that
         waits behind an older PENDING update of its return (`claim_platform_update`)."""
+        ...
+
+    async def parked_platform_returns(self, limit: int) -> list[ParkedPlatformReturn]:
+        """The platform returns kept PARKED for an operator, newest first, `limit` at most."""
         ...
 
     async def settle_platform_update(
@@ -641,6 +646,19 @@ class SqlReturnsStore(SqlStore):
         )
         return list((await self.session.exec(statement)).all())
 
+    async def parked_platform_returns(self, limit: int) -> list[ParkedPlatformReturn]:
+        t, platform = PlatformUpdateRow, ReturnsPlatformRow
+        statement = (
+            select(t, platform.platform)
+            .join(platform, col(platform.code) == col(t.connection_code))
+            .where(col(t.status) == UpdateStatus.PARKED.value)
+            .order_by(col(t.recorded_at).desc(), col(t.id))
+            .limit(limit)
+        )
+        return [
+            _parked(row, Platform(name)) for row, name in (await self.session.exec(statement)).all()
+        ]
+
     async def settle_platform_update(
         self, update_id: str, status: UpdateStatus, at: datetime | None, error: str
     ) -> None:
@@ -823,6 +841,18 @@ def _first_in_line() -> ColumnElement[bool]:
         ),
     )
     return or_(col(t.return_id).is_(None), ~ahead.exists())
+
+
+def _parked(row: PlatformUpdateRow, platform: Platform) -> ParkedPlatformReturn:
+    code, problem = rules.parked_problem(row.detail)
+    return ParkedPlatformReturn(
+        row.connection_code,
+        platform,
+        row.platform_return_id,
+        code,
+        problem,
+        _as_utc(row.recorded_at),
+    )
 
 
 def _platform_update(row: PlatformUpdateRow) -> PlatformUpdate:

@@ -16,6 +16,7 @@ from services.returns.domain.model import (
     AcceptedReturn,
     CatalogueSku,
     Disposition,
+    ParkedPlatformReturn,
     Platform,
     PlatformConnection,
     PlatformUpdate,
@@ -335,6 +336,26 @@ class MemoryReturnsStore(MemoryStore[ReturnsData]):
             and (s.update.recorded_at, s.update.id) < place
             for s in self.data.updates.values()
         )
+
+    async def parked_platform_returns(self, limit: int) -> list[ParkedPlatformReturn]:
+        parked = [
+            s.update
+            for s in self.data.updates.values()
+            if s.update.status is UpdateStatus.PARKED
+            and s.update.connection_code in self.data.connections
+        ]
+        parked.sort(key=lambda u: u.id)
+        parked.sort(key=lambda u: u.recorded_at, reverse=True)
+        return [
+            ParkedPlatformReturn(
+                u.connection_code,
+                self.data.connections[u.connection_code].platform,
+                u.platform_return_id,
+                *rules.parked_problem(u.detail),
+                u.recorded_at,
+            )
+            for u in parked[:limit]
+        ]
 
     async def settle_platform_update(
         self, update_id: str, status: UpdateStatus, at: datetime | None, error: str
