@@ -15,7 +15,6 @@ from services.returns.domain.model import (
     InspectedUnit,
     Inspection,
     NewReturn,
-    ParkedPlatformReturn,
     Platform,
     PlatformConnection,
     RequestedLine,
@@ -181,7 +180,9 @@ class ReturnsGrpc(ReturnsServiceServicer):
         self, request: pb.ListParkedPlatformReturnsRequest, context: ServicerContext
     ) -> pb.ListParkedPlatformReturnsResponse:
         found = await self._service.parked_platform_returns(request.first, caller_of(context))
-        return pb.ListParkedPlatformReturnsResponse(returns=[_parked(p) for p in found])
+        return pb.ListParkedPlatformReturnsResponse(
+            returns=[to_message(pb.ParkedPlatformReturn, p) for p in found]
+        )
 
     async def ReceivePlatformWebhook(
         self, request: pb.PlatformWebhookRequest, context: ServicerContext
@@ -190,17 +191,6 @@ class ReturnsGrpc(ReturnsServiceServicer):
             _platform(request.platform), request.signature, request.topic, request.body
         )
         return pb.PlatformWebhookReply(outcome=outcome, return_id=return_id, problem=problem)
-
-
-def _parked(parked: ParkedPlatformReturn) -> pb.ParkedPlatformReturn:
-    return pb.ParkedPlatformReturn(
-        connection_code=parked.connection_code,
-        platform=enum_value(pb.ReturnsPlatform, parked.platform.value),
-        platform_return_id=parked.platform_return_id,
-        problem_code=parked.problem_code,
-        problem=parked.problem,
-        recorded_at=parked.recorded_at.isoformat(),
-    )
 
 
 def connection_to_proto(connection: PlatformConnection) -> pb.ReturnsPlatformConnection:
