@@ -27,6 +27,7 @@ from gateway.returns.inputs import (
 from gateway.returns.types import (
     ConnectReturnsPlatformPayload,
     InspectReturnPayload,
+    ParkedPlatformReturn,
     ReceiveReturnPayload,
     RequestReturnPayload,
     Return,
@@ -103,6 +104,18 @@ class ReturnsQuery:
         call = _returns(info).ListReturnsPlatforms(pb.ListReturnsPlatformsRequest())
         response = await query_answer(call)
         return [ReturnsPlatformConnection.from_proto(c) for c in response.connections]
+
+    @strawberry.field(
+        extensions=allow(*STAFF),
+        description="Returns platforms' returns parked for an operator (unknown order or SKU, "
+        "nothing returnable), newest first; `first` within 1..100.",
+    )
+    async def parked_platform_returns(
+        self, info: Info, first: int = 50
+    ) -> list[ParkedPlatformReturn]:
+        request = pb.ListParkedPlatformReturnsRequest(first=first)
+        response = await query_answer(_returns(info).ListParkedPlatformReturns(request))
+        return [ParkedPlatformReturn.from_proto(p) for p in response.returns]
 
 
 @strawberry.type

@@ -100,6 +100,24 @@ class ReturnsPlatformConnection:
         return reply(cls, connection)
 
 
+@strawberry.type(
+    description="A platform's return we could not map (an unknown order or SKU, nothing "
+    "returnable), kept for an operator: fix the cause, and the platform's next delivery or a "
+    "return requested by hand takes it."
+)
+class ParkedPlatformReturn:
+    connection_code: str
+    platform: ReturnsPlatform
+    platform_return_id: str
+    problem_code: str = strawberry.field(description="The refusal's code, e.g. NOT_FOUND.")
+    problem: str
+    recorded_at: datetime
+
+    @classmethod
+    def from_proto(cls, parked: pb.ParkedPlatformReturn) -> ParkedPlatformReturn:
+        return reply(cls, parked)
+
+
 @strawberry.type
 class ConnectReturnsPlatformPayload(Payload):
     connection: ReturnsPlatformConnection | None = None

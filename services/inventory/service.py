@@ -862,12 +862,23 @@ async def release_held(store: InventoryStore, reservation: Reservation, reason: 
 
 
 async def _take(store: InventoryStore, movement: Movement, index: int) -> None:
-    """Takes one line's units off on hand; refused like a hold (`_hold`)."""
+    """Takes one line's units off on hand; refused like a hold (`_hold`), and with
+    INVALID_STATE while a count's open discrepancy holds the level."""
+    field = f"lines.{index}.quantity"
     try:
-        await move(store, movement, field=f"lines.{index}.quantity")
+        await move(store, movement, field=field)
     except DomainError:
         await require_sku(store, movement.sku, f"lines.{index}.sku")
         await require_location(store, movement.location_code, f"lines.{index}.location_code")
+        levels = await store.stock_levels([movement.sku], [movement.location_code])
+        if any(level.on_hold for level in levels):
+            raise DomainError(
+                ErrorCode.INVALID_STATE,
+                f"{movement.sku} at {movement.location_code} is on hold: a count disagreed "
+                "with our books, so none of its units may be used until the discrepancy is "
+                "accepted or dismissed",
+                field,
+            ) from None
         raise
 
 

@@ -400,8 +400,9 @@ class SqlInventoryStore(SqlStore):
         in transit before the same unit of work fills the promises they served, and a cancelled
         purchase order leaves its promises waiting for the next one.
 
-        A level on hold (a count's open discrepancy) takes no new reservation: the hold and the
-        reservation both write the level's row, so whichever comes second sees the first."""
+        A level on hold (a count's open discrepancy) takes no new reservation nor a work order's
+        consumption (`Movement.claims_available`): the hold and the reservation both write
+        the level's row, so whichever comes second sees the first."""
         t, delta = StockLevelRow, movement.delta
         new_on_hand = col(t.on_hand) + delta.on_hand
         new_reserved = col(t.reserved) + delta.reserved
@@ -422,7 +423,7 @@ class SqlInventoryStore(SqlStore):
         ]
         if delta.promised > 0:
             conditions.append(new_promised <= new_in_transit)
-        if delta.claims_available:
+        if movement.claims_available:
             conditions.append(col(t.on_hold).is_(False))
         statement = (
             update(t)

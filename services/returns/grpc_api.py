@@ -186,6 +186,14 @@ class ReturnsGrpc(ReturnsServiceServicer):
         found = await self._service.platform_connections(caller_of(context))
         return pb.ListReturnsPlatformsResponse(connections=[connection_to_proto(c) for c in found])
 
+    async def ListParkedPlatformReturns(
+        self, request: pb.ListParkedPlatformReturnsRequest, context: ServicerContext
+    ) -> pb.ListParkedPlatformReturnsResponse:
+        found = await self._service.parked_platform_returns(request.first, caller_of(context))
+        return pb.ListParkedPlatformReturnsResponse(
+            returns=[to_message(pb.ParkedPlatformReturn, p) for p in found]
+        )
+
     async def ReceivePlatformWebhook(
         self, request: pb.PlatformWebhookRequest, context: ServicerContext
     ) -> pb.PlatformWebhookReply:

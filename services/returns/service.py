@@ -36,6 +36,7 @@ from services.returns.domain.model import (
     Direction,
     Inspection,
     NewReturn,
+    ParkedPlatformReturn,
     Platform,
     PlatformConnection,
     PlatformLink,
@@ -360,6 +361,15 @@ class ReturnsService:
         require_runs_the_business(caller)
         async with self.uow.read() as store:
             return await store.platform_connections(None, rules.MAX_CONNECTIONS)
+
+    async def parked_platform_returns(
+        self, first: int, caller: Caller = INTERNAL
+    ) -> list[ParkedPlatformReturn]:
+        """The platform returns parked for an operator, newest first: the back office's."""
+        require_runs_the_business(caller)
+        bounds.require_range(first, "first", "first", 1, rules.MAX_PARKED)
+        async with self.uow.read() as store:
+            return await store.parked_platform_returns(first)
 
     async def receive_platform_webhook(
         self, platform: Platform, signature: str, topic: str, body: bytes

@@ -7,9 +7,11 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, func, text, update
+from sqlalchemy import ColumnElement, and_, func, or_, text, update
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from services.kernel.db import utcnow
 from services.kernel.unit_of_work import SqlStore, Store
@@ -20,6 +22,7 @@ from services.returns.domain.model import (
     Disposition,
     Grade,
     InspectedUnit,
+    ParkedPlatformReturn,
     Platform,
     PlatformConnection,
     PlatformUpdate,
@@ -205,11 +208,18 @@ class ReturnsStore(Store, Protocol):
     ) -> tuple[PlatformUpdate, int] | None:
         """Claims a due PENDING outbound update for one attempt (one conditional update that
         counts it and leases it until `lease_until`); with the attempt's number. None when it
-        is not this caller's turn."""
+        is not this caller's turn, or while an older update of the same return is still
+        PENDING: a return's updates reach its platform in the order they happened, also after
+        an outage (never INSPECTED before RECEIVED)."""
         ...
 
     async def due_platform_updates(self, now: datetime, limit: int) -> list[str]:
-        """Ids of PENDING outbound updates due by `now`, the longest waiting first."""
+        """Ids of PENDING outbound updates due by `now`, the longest waiting first; none that
+        waits behind an older PENDING update of its return (`claim_platform_update`)."""
+        ...
+
+    async def parked_platform_returns(self, limit: int) -> list[ParkedPlatformReturn]:
+        """The platform returns kept PARKED for an operator, newest first, `limit` at most."""
         ...
 
     async def settle_platform_update(
@@ -632,6 +642,7 @@ class SqlReturnsStore(SqlStore):
                 col(t.id) == update_id,
                 col(t.status) == UpdateStatus.PENDING.value,
                 col(t.next_attempt_at) <= now,
+                _first_in_line(),
             )
             .values(attempts=col(t.attempts) + 1, next_attempt_at=lease_until)
             .returning(col(t.attempts))
@@ -649,11 +660,25 @@ class SqlReturnsStore(SqlStore):
             .where(
                 PlatformUpdateRow.status == UpdateStatus.PENDING.value,
                 col(PlatformUpdateRow.next_attempt_at) <= now,
+                _first_in_line(),
             )
             .order_by(col(PlatformUpdateRow.next_attempt_at))
             .limit(limit)
         )
         return list((await self.session.exec(statement)).all())
+
+    async def parked_platform_returns(self, limit: int) -> list[ParkedPlatformReturn]:
+        t, platform = PlatformUpdateRow, ReturnsPlatformRow
+        statement = (
+            select(t, platform.platform)
+            .join(platform, col(platform.code) == col(t.connection_code))
+            .where(col(t.status) == UpdateStatus.PARKED.value)
+            .order_by(col(t.recorded_at).desc(), col(t.id))
+            .limit(limit)
+        )
+        return [
+            _parked(row, Platform(name)) for row, name in (await self.session.exec(statement)).all()
+        ]
 
     async def settle_platform_update(
         self, update_id: str, status: UpdateStatus, at: datetime | None, error: str
@@ -713,17 +738,8 @@ class SqlReturnsStore(SqlStore):
         updates: dict[str, list[PlatformUpdate]] = {i: [] for i in ids}
         linked = [row.id for row in rows if row.platform_code]
         if linked:
-            for update_row in (
-                await self.session.exec(
-                    select(PlatformUpdateRow)
-                    .where(col(PlatformUpdateRow.return_id).in_(linked))
-                    .order_by(col(PlatformUpdateRow.recorded_at), col(PlatformUpdateRow.id))
-                )
-            ).all():
-                if (
-                    update_row.return_id
-                    and len(updates[update_row.return_id]) < MAX_PLATFORM_UPDATES
-                ):
+            for update_row in (await self.session.exec(_first_updates(linked))).all():
+                if update_row.return_id:
                     updates[update_row.return_id].append(_platform_update(update_row))
         return [
             _return(row, lines[row.id], units[row.id], refunds.get(row.id), updates[row.id])
@@ -808,6 +824,55 @@ def _connection(row: ReturnsPlatformRow) -> PlatformConnection:
         api_base_url=row.api_base_url,
         access_token=row.access_token,
         connected_at=_as_utc(row.connected_at),
+    )
+
+
+def _first_updates(return_ids: Sequence[str]) -> SelectOfScalar[PlatformUpdateRow]:
+    """The first MAX_PLATFORM_UPDATES entries of each return's history with its platform, in
+    the order they were recorded: cut in the query, so a long history is never loaded whole."""
+    t = PlatformUpdateRow
+    in_order = (col(t.recorded_at), col(t.id))
+    numbered = (
+        select(
+            col(t.id).label("id"),
+            func.row_number().over(partition_by=col(t.return_id), order_by=in_order).label("n"),
+        )
+        .where(col(t.return_id).in_(return_ids))
+        .subquery()
+    )
+    return (
+        select(t)
+        .join(numbered, col(numbered.c.id) == col(t.id))
+        .where(numbered.c.n <= MAX_PLATFORM_UPDATES)
+        .order_by(col(t.return_id), *in_order)
+    )
+
+
+def _first_in_line() -> ColumnElement[bool]:
+    """Of a return's PENDING updates, only the oldest (by when it was recorded, then by id) may
+    go: a later one waits until the earlier is SENT or FAILED. A FAILED one (refused for good)
+    does not hold the rest back: nothing would ever send it."""
+    t, older = PlatformUpdateRow, aliased(PlatformUpdateRow)
+    ahead = select(older.id).where(
+        col(older.return_id) == col(t.return_id),
+        col(older.status) == UpdateStatus.PENDING.value,
+        or_(
+            col(older.recorded_at) < col(t.recorded_at),
+            and_(col(older.recorded_at) == col(t.recorded_at), col(older.id) < col(t.id)),
+        ),
+    )
+    return or_(col(t.return_id).is_(None), ~ahead.exists())
+
+
+def _parked(row: PlatformUpdateRow, platform: Platform) -> ParkedPlatformReturn:
+    code, problem = rules.parked_problem(row.detail)
+    return ParkedPlatformReturn(
+        row.connection_code,
+        platform,
+        row.platform_return_id,
+        code,
+        problem,
+        _as_utc(row.recorded_at),
     )
 
 

@@ -128,7 +128,7 @@ class MemoryInventoryStore(MemoryStore[InventoryData]):
             return None
         if delta.promised > 0 and after.promised > after.in_transit:
             return None
-        if delta.claims_available and level.on_hold:
+        if movement.claims_available and level.on_hold:
             return None
         self.data.levels[(movement.sku, movement.location_code)] = after
         entry = LedgerEntry(len(self.data.ledger) + 1, movement, utcnow())

@@ -16,6 +16,7 @@ from services.returns.domain.model import (
     AcceptedReturn,
     CatalogueSku,
     Disposition,
+    ParkedPlatformReturn,
     Platform,
     PlatformConnection,
     PlatformUpdate,
@@ -318,7 +319,7 @@ class MemoryReturnsStore(MemoryStore[ReturnsData]):
         for stored in self.data.updates.values():
             due = stored.next_attempt_at is not None and stored.next_attempt_at <= now
             if stored.update.id == update_id and stored.update.status is UpdateStatus.PENDING:
-                if not due:
+                if not due or self._waits_behind(stored.update):
                     return None
                 stored.attempts += 1
                 stored.next_attempt_at = lease_until
@@ -332,7 +333,38 @@ class MemoryReturnsStore(MemoryStore[ReturnsData]):
             if s.update.status is UpdateStatus.PENDING
             and s.next_attempt_at is not None
             and s.next_attempt_at <= now
+            and not self._waits_behind(s.update)
         ][:limit]
+
+    def _waits_behind(self, update: PlatformUpdate) -> bool:
+        """An older PENDING update of the same return goes first (the SQL store's rule)."""
+        place = (update.recorded_at, update.id)
+        return update.return_id is not None and any(
+            s.update.return_id == update.return_id
+            and s.update.status is UpdateStatus.PENDING
+            and (s.update.recorded_at, s.update.id) < place
+            for s in self.data.updates.values()
+        )
+
+    async def parked_platform_returns(self, limit: int) -> list[ParkedPlatformReturn]:
+        parked = [
+            s.update
+            for s in self.data.updates.values()
+            if s.update.status is UpdateStatus.PARKED
+            and s.update.connection_code in self.data.connections
+        ]
+        parked.sort(key=lambda u: u.id)
+        parked.sort(key=lambda u: u.recorded_at, reverse=True)
+        return [
+            ParkedPlatformReturn(
+                u.connection_code,
+                self.data.connections[u.connection_code].platform,
+                u.platform_return_id,
+                *rules.parked_problem(u.detail),
+                u.recorded_at,
+            )
+            for u in parked[:limit]
+        ]
 
     async def settle_platform_update(
         self, update_id: str, status: UpdateStatus, at: datetime | None, error: str

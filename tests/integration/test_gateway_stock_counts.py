@@ -163,6 +163,26 @@ async def test_a_count_of_nothing_stops_500_units_selling_until_accepted(
     assert await gateway.open_discrepancies() == []
 
 
+async def test_held_units_are_not_consumed_by_a_work_order(
+    gateway: Gateway, inventory: InventoryUnderTest
+) -> None:
+    """The node says it has none of the 500: a work order taking them as parts over gRPC is
+    refused as well, with INVALID_STATE and why, and nothing leaves the level."""
+    [found] = (await gateway.count(("CREAM", 0)))["reconciliation"]["discrepancies"]
+    line = pb.ReservationLine(sku="CREAM", location_code="3PL-BER", quantity=2)
+    consuming = inventory.stub.ConsumeStock(
+        pb.ConsumeStockRequest(key="wo-1", lines=[line], reason="kit parts")
+    )
+    assert await refusal(consuming) == (ErrorCode.INVALID_STATE, "lines.0.quantity")
+    assert (await levels(gateway, "CREAM"))["3PL-BER"]["onHand"] == 500
+
+    await gateway.resolve(found["id"], "DISMISS")
+    await inventory.stub.ConsumeStock(
+        pb.ConsumeStockRequest(key="wo-1", lines=[line], reason="kit parts")
+    )
+    assert (await levels(gateway, "CREAM"))["3PL-BER"]["onHand"] == 498
+
+
 async def test_dismissing_lets_the_units_sell_again(gateway: Gateway) -> None:
     [found] = (await gateway.count(("CREAM", 0)))["reconciliation"]["discrepancies"]
     assert await gateway.available("CREAM") == 5

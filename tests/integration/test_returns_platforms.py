@@ -47,6 +47,12 @@ query Return($id: ID!) {
     platformUpdates { direction kind status detail }
   }
 }"""
+PARKED = """
+query Parked($first: Int!) {
+  parkedPlatformReturns(first: $first) {
+    connectionCode platform platformReturnId problemCode problem recordedAt
+  }
+}"""
 # The drop-off point in every payload is in Munich; the order ships to Berlin.
 DROP_OFF_HUB = "HUB-MUC"
 
@@ -220,6 +226,19 @@ async def test_a_loop_return_of_an_unknown_order_is_parked_and_not_retried(
     async with returns.running.db.snapshot() as session:
         parked = (await session.exec(select(PlatformUpdateRow))).one()
     assert (parked.status, parked.platform_return_id, parked.return_id) == ("PARKED", "1675", None)
+    # The back office sees it, with the platform and the problem, newest first.
+    (listed,) = (await gateway.data(PARKED, {"first": 10}))["parkedPlatformReturns"]
+    assert {k: v for k, v in listed.items() if k not in ("problem", "recordedAt")} == {
+        "connectionCode": "loop-eu",
+        "platform": "LOOP",
+        "platformReturnId": "1675",
+        "problemCode": "NOT_FOUND",
+    }
+    assert "no-such-order" in listed["problem"] and listed["recordedAt"]
+    too_many = await gateway.post(PARKED, {"first": 1000}, role=Role.BACKOFFICE)
+    assert too_many["errors"][0]["extensions"]["code"] == "INVALID_INPUT", too_many
+    storefront = await gateway.post(PARKED, {"first": 10}, role=Role.STOREFRONT)
+    assert storefront["errors"][0]["extensions"]["code"] == "FORBIDDEN", storefront
     # Not JSON at all: refused, nothing kept.
     assert (await deliver(gateway, "LOOP", b"not json")).status_code == 400
 

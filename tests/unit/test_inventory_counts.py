@@ -30,7 +30,7 @@ from services.inventory.service import InventoryService
 from services.inventory.settings import InventorySettings
 from services.inventory.store import InventoryStore
 from services.kernel.caller import Caller, Role
-from services.kernel.errors import ErrorCode
+from services.kernel.errors import DomainError, ErrorCode
 from tests.fakes.inventory import InventoryData, memory_uow
 from tests.fakes.kernel import MemoryUnitOfWork
 from tests.support.refusals import refused
@@ -190,6 +190,27 @@ async def test_accepting_fewer_units_than_are_reserved_is_refused() -> None:
     )
     [still] = (await service.stock_discrepancies())[0]
     assert still.status is DiscrepancyStatus.OPEN
+
+
+async def test_units_on_hold_are_not_consumed_by_a_work_order_until_decided() -> None:
+    """A count said the node holds none of the 500: a work order may not take them as parts
+    either. Refused as INVALID_STATE (the level's state, not a shortage), nothing moved; once
+    the difference is dismissed the same consumption goes through."""
+    service, _ = await stocked({"CREAM": 500})
+    [found] = (await service.reconcile_count(count(("CREAM", 0)))).discrepancies
+    parts = [ReservationLine("CREAM", "3PL", 2)]
+
+    with pytest.raises(DomainError) as raised:
+        await service.consume("wo-1", parts, "kit parts")
+
+    assert (raised.value.code, raised.value.field) == (ErrorCode.INVALID_STATE, "lines.0.quantity")
+    assert "on hold" in raised.value.message
+    [level] = await service.stock_levels(["CREAM"], ["3PL"])
+    assert (level.on_hand, level.on_hold) == (500, True)
+    await service.resolve_discrepancy(found.id, DISMISS)
+    await service.consume("wo-1", parts, "kit parts")
+    [level] = await service.stock_levels(["CREAM"], ["3PL"])
+    assert level.on_hand == 498
 
 
 async def test_a_later_count_closes_what_was_open_and_a_match_lifts_the_hold() -> None:

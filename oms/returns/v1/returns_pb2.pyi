@@ -977,6 +977,86 @@ class ListReturnsPlatformsResponse(_message.Message):
 Global___ListReturnsPlatformsResponse: _TypeAlias = ListReturnsPlatformsResponse  # noqa: Y015
 
 @_typing.final
+class ParkedPlatformReturn(_message.Message):
+    """A platform's return we could not map (unknown order or SKU, nothing returnable): kept PARKED
+    for an operator, newest first.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONNECTION_CODE_FIELD_NUMBER: _builtins.int
+    PLATFORM_FIELD_NUMBER: _builtins.int
+    PLATFORM_RETURN_ID_FIELD_NUMBER: _builtins.int
+    PROBLEM_CODE_FIELD_NUMBER: _builtins.int
+    PROBLEM_FIELD_NUMBER: _builtins.int
+    RECORDED_AT_FIELD_NUMBER: _builtins.int
+    connection_code: _builtins.str
+    platform: Global___ReturnsPlatform.ValueType
+    platform_return_id: _builtins.str
+    problem_code: _builtins.str
+    """The refusal's ErrorCode (NOT_FOUND, INVALID_QUANTITY, ...) and its message."""
+    problem: _builtins.str
+    recorded_at: _builtins.str
+    """RFC 3339: when it arrived."""
+    def __init__(
+        self,
+        *,
+        connection_code: _builtins.str = ...,
+        platform: Global___ReturnsPlatform.ValueType = ...,
+        platform_return_id: _builtins.str = ...,
+        problem_code: _builtins.str = ...,
+        problem: _builtins.str = ...,
+        recorded_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection_code", b"connection_code", "platform", b"platform", "platform_return_id", b"platform_return_id", "problem", b"problem", "problem_code", b"problem_code", "recorded_at", b"recorded_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ParkedPlatformReturn: _TypeAlias = ParkedPlatformReturn  # noqa: Y015
+
+@_typing.final
+class ListParkedPlatformReturnsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FIRST_FIELD_NUMBER: _builtins.int
+    first: _builtins.int
+    """How many, newest first: 1..100."""
+    def __init__(
+        self,
+        *,
+        first: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["first", b"first"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListParkedPlatformReturnsRequest: _TypeAlias = ListParkedPlatformReturnsRequest  # noqa: Y015
+
+@_typing.final
+class ListParkedPlatformReturnsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RETURNS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def returns(self) -> _containers.RepeatedCompositeFieldContainer[Global___ParkedPlatformReturn]: ...
+    def __init__(
+        self,
+        *,
+        returns: _abc.Iterable[Global___ParkedPlatformReturn] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["returns", b"returns"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListParkedPlatformReturnsResponse: _TypeAlias = ListParkedPlatformReturnsResponse  # noqa: Y015
+
+@_typing.final
 class PlatformWebhookRequest(_message.Message):
     """One delivery of a platform's webhook, as received: the signature is checked here."""
 

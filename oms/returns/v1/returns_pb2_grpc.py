@@ -93,6 +93,11 @@ class ReturnsServiceStub:
                 request_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.ListReturnsPlatformsRequest.SerializeToString,
                 response_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.ListReturnsPlatformsResponse.FromString,
                 _registered_method=True)
+        self.ListParkedPlatformReturns = channel.unary_unary(
+                '/oms.returns.v1.ReturnsService/ListParkedPlatformReturns',
+                request_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.ListParkedPlatformReturnsRequest.SerializeToString,
+                response_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.ListParkedPlatformReturnsResponse.FromString,
+                _registered_method=True)
         self.ReceivePlatformWebhook = channel.unary_unary(
                 '/oms.returns.v1.ReturnsService/ReceivePlatformWebhook',
                 request_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.PlatformWebhookRequest.SerializeToString,
@@ -177,6 +182,13 @@ class ReturnsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListParkedPlatformReturns(self, request, context):
+        """The back office's: the platform returns parked for an operator, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ReceivePlatformWebhook(self, request, context):
         """A platform's webhook: UNAUTHENTICATED when no connection's secret verifies it.
         """
@@ -241,6 +253,11 @@ def add_ReturnsServiceServicer_to_server(servicer, server):
                     servicer.ListReturnsPlatforms,
                     request_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.ListReturnsPlatformsRequest.FromString,
                     response_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.ListReturnsPlatformsResponse.SerializeToString,
+            ),
+            'ListParkedPlatformReturns': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListParkedPlatformReturns,
+                    request_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.ListParkedPlatformReturnsRequest.FromString,
+                    response_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.ListParkedPlatformReturnsResponse.SerializeToString,
             ),
             'ReceivePlatformWebhook': grpc.unary_unary_rpc_method_handler(
                     servicer.ReceivePlatformWebhook,
@@ -549,6 +566,33 @@ class ReturnsService:
             '/oms.returns.v1.ReturnsService/ListReturnsPlatforms',
             oms_dot_returns_dot_v1_dot_returns__pb2.ListReturnsPlatformsRequest.SerializeToString,
             oms_dot_returns_dot_v1_dot_returns__pb2.ListReturnsPlatformsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListParkedPlatformReturns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.returns.v1.ReturnsService/ListParkedPlatformReturns',
+            oms_dot_returns_dot_v1_dot_returns__pb2.ListParkedPlatformReturnsRequest.SerializeToString,
+            oms_dot_returns_dot_v1_dot_returns__pb2.ListParkedPlatformReturnsResponse.FromString,
             options,
             channel_credentials,
             insecure,

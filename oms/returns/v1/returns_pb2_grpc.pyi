@@ -54,6 +54,8 @@ class ReturnsServiceStub:
     ConnectReturnsPlatform: _grpc.UnaryUnaryMultiCallable[_returns_pb2.ConnectReturnsPlatformRequest, _returns_pb2.ReturnsPlatformConnection]
     """The back office's: connects (or reconnects, by code) a returns platform account."""
     ListReturnsPlatforms: _grpc.UnaryUnaryMultiCallable[_returns_pb2.ListReturnsPlatformsRequest, _returns_pb2.ListReturnsPlatformsResponse]
+    ListParkedPlatformReturns: _grpc.UnaryUnaryMultiCallable[_returns_pb2.ListParkedPlatformReturnsRequest, _returns_pb2.ListParkedPlatformReturnsResponse]
+    """The back office's: the platform returns parked for an operator, newest first."""
     ReceivePlatformWebhook: _grpc.UnaryUnaryMultiCallable[_returns_pb2.PlatformWebhookRequest, _returns_pb2.PlatformWebhookReply]
     """A platform's webhook: UNAUTHENTICATED when no connection's secret verifies it."""
 
@@ -81,6 +83,8 @@ class ReturnsServiceAsyncStub(ReturnsServiceStub):
     ConnectReturnsPlatform: _aio.UnaryUnaryMultiCallable[_returns_pb2.ConnectReturnsPlatformRequest, _returns_pb2.ReturnsPlatformConnection]  # type: ignore[assignment]
     """The back office's: connects (or reconnects, by code) a returns platform account."""
     ListReturnsPlatforms: _aio.UnaryUnaryMultiCallable[_returns_pb2.ListReturnsPlatformsRequest, _returns_pb2.ListReturnsPlatformsResponse]  # type: ignore[assignment]
+    ListParkedPlatformReturns: _aio.UnaryUnaryMultiCallable[_returns_pb2.ListParkedPlatformReturnsRequest, _returns_pb2.ListParkedPlatformReturnsResponse]  # type: ignore[assignment]
+    """The back office's: the platform returns parked for an operator, newest first."""
     ReceivePlatformWebhook: _aio.UnaryUnaryMultiCallable[_returns_pb2.PlatformWebhookRequest, _returns_pb2.PlatformWebhookReply]  # type: ignore[assignment]
     """A platform's webhook: UNAUTHENTICATED when no connection's secret verifies it."""
 
@@ -171,6 +175,14 @@ class ReturnsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _returns_pb2.ListReturnsPlatformsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_returns_pb2.ListReturnsPlatformsResponse, _abc.Awaitable[_returns_pb2.ListReturnsPlatformsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListParkedPlatformReturns(
+        self,
+        request: _returns_pb2.ListParkedPlatformReturnsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_returns_pb2.ListParkedPlatformReturnsResponse, _abc.Awaitable[_returns_pb2.ListParkedPlatformReturnsResponse]]:
+        """The back office's: the platform returns parked for an operator, newest first."""
 
     @_abc_1.abstractmethod
     def ReceivePlatformWebhook(

@@ -148,6 +148,19 @@ class Movement:
     source_type: SourceType
     source_id: str
 
+    @property
+    def claims_available(self) -> bool:
+        """Whether it uses units that were for sale, which a level on hold refuses: a new
+        reservation of units on hand, or a work order consuming parts straight off on hand (a
+        unit the node says it does not have cannot go into a kit either). Units a work order
+        held before the hold were taken off sale then, and are consumed as held."""
+        internal_use = (
+            self.source_type is SourceType.WORK_ORDER
+            and self.delta.on_hand < 0
+            and self.delta.reserved == 0
+        )
+        return self.delta.claims_available or internal_use
+
 
 @dataclass(frozen=True)
 class LedgerEntry:

@@ -318,6 +318,19 @@ class UpdateKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class ParkedPlatformReturn:
+    """A platform's return we could not map, kept for an operator: the refusal's code and
+    message (an unknown order or SKU, nothing returnable) and when it arrived."""
+
+    connection_code: str
+    platform: Platform
+    platform_return_id: str
+    problem_code: str
+    problem: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
 class PlatformUpdate:
     """One entry of a return's history with its platform, either way."""
 

@@ -543,6 +543,19 @@ def require_works_at(caller: Caller, location_code: str) -> None:
 
 # Returns platform connections a business holds; each is tried for a webhook's signature.
 MAX_CONNECTIONS = 50
+# Parked platform returns listed at once.
+MAX_PARKED = 100
+
+
+def parked_problem(problem: str) -> tuple[str, str]:
+    """(code, message) of a parked return's problem, which is kept as "CODE: message"; a
+    problem without a code is all message."""
+    code, colon, message = problem.partition(": ")
+    if not colon or not code.isupper() or " " in code:
+        return "", problem
+    return code, message
+
+
 MIN_SECRET = 8
 
 
