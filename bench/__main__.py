@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import secrets
 import shutil
@@ -13,7 +12,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import FrameType
 
@@ -23,11 +22,16 @@ from bench.phases import Bench, availability, event_delay, place_orders, seed, s
 from bench.profile import Profiler
 from bench.report import PhaseResult, machine, print_cpu_table, print_table, write_json
 from bench.system import RunningOms, running_oms
+from bench.throughput import wrk_adjust_stock, wrk_availability, wrk_place_orders
 from services.kernel.caller import Role
+from services.kernel.settings import SERVICE_NAMES
+from tests.support.databases import postgres_admin_url, postgres_database
 
 WARM_UP_ORDERS = 50
 WARM_UP_QUERIES = 200
 PROFILED = ("gateway", "orders", "inventory")
+# `--quick`: everything, small, in well under two minutes.
+QUICK = {"locations": 10, "skus": 100, "seconds": 5.0, "events": 30}
 
 
 def _levels(text: str) -> list[int]:
@@ -45,12 +49,25 @@ def _positive(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--orders", type=_positive, default=1000, help="orders per level")
+    parser.add_argument(
+        "--seconds", type=float, default=20.0, help="length of each throughput phase (wrk)"
+    )
     parser.add_argument("--concurrency", type=_levels, default=[1, 16], help="e.g. 1,16")
     parser.add_argument("--locations", type=_positive, default=50)
     parser.add_argument("--skus", type=_positive, default=1000)
-    parser.add_argument("--queries", type=_positive, default=5000, help="availability requests")
     parser.add_argument("--events", type=_positive, default=200, help="inventory changes timed")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a small run of every phase in under two minutes: "
+        + ", ".join(f"--{k} {v}" for k, v in QUICK.items()),
+    )
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="each service on a fresh database of its own on the PostgreSQL server at "
+        "OMS_TEST_POSTGRES_URL (default: the local one), dropped afterwards",
+    )
     parser.add_argument("--data-dir", type=Path, help="default: a fresh temporary directory")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument(
@@ -64,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def measure(oms: RunningOms, args: argparse.Namespace) -> list[PhaseResult]:
-    client = oms.client(connections=max([*args.concurrency, 16]) + 4)
+    client = oms.client(connections=20)
     bench = Bench(
         client,
         admin=client.token(Role.ADMIN, subject="bench-admin"),
@@ -79,19 +96,20 @@ async def measure(oms: RunningOms, args: argparse.Namespace) -> list[PhaseResult
         results += await seed(bench)
         _progress(results[-3:])
         await settle(nats_url, oms.data_dir)
-        if "placeOrder" in await client.root_fields(bench.admin, "Mutation"):
-            await place_orders(bench, WARM_UP_ORDERS, max(args.concurrency), "warm-up")
-            for level in sorted(args.concurrency):
-                profiled = level == max(args.concurrency)
-                with _profiling(oms, args, f"placeOrder-c{level}" if profiled else None):
-                    results.append(await _metered(oms, place_orders(bench, args.orders, level, "")))
-                _progress(results[-1:])
-                await settle(nats_url, oms.data_dir)
-        else:
-            results.append(PhaseResult("placeOrder", note="not served yet by this gateway"))
+        await place_orders(bench, WARM_UP_ORDERS, max(args.concurrency), "warm-up")
+        for level in sorted(args.concurrency):
+            profiled = f"placeOrder-c{level}" if level == max(args.concurrency) else None
+            with _profiling(oms, args, profiled):
+                results.append(await _metered(oms, wrk_place_orders(bench, level, args.seconds)))
+            _progress(results[-1:])
+            await settle(nats_url, oms.data_dir)
+        with _profiling(oms, args, "adjustStock-c16"):
+            results.append(await _metered(oms, wrk_adjust_stock(bench, 16, args.seconds)))
+        _progress(results[-1:])
+        await settle(nats_url, oms.data_dir)
         await availability(bench, WARM_UP_QUERIES, 16)
         with _profiling(oms, args, "availability"):
-            results.append(await _metered(oms, availability(bench, args.queries, 16)))
+            results.append(await _metered(oms, wrk_availability(bench, 16, args.seconds)))
         _progress(results[-1:])
         await settle(nats_url, oms.data_dir)
         results += await event_delay(bench, client.ws_url, args.events)
@@ -102,11 +120,12 @@ async def measure(oms: RunningOms, args: argparse.Namespace) -> list[PhaseResult
 
 
 async def _metered(oms: RunningOms, phase: Awaitable[PhaseResult]) -> PhaseResult:
-    """The phase's result with the CPU seconds each part of the system (and the bench) used."""
-    pids = {name: pid for name, (_address, pid) in oms.parts.items()} | {"bench": os.getpid()}
+    """The phase's result with the CPU seconds each part of the system used, beside what its
+    client (wrk) used; the bench's own process only waits on wrk, so it is not counted."""
+    pids = {name: pid for name, (_address, pid) in oms.parts.items()}
     before = cpu_seconds(pids)
     result = await phase
-    result.cpu = used_since(before, pids)
+    result.cpu = used_since(before, pids) | result.cpu
     return result
 
 
@@ -137,23 +156,38 @@ def _progress(results: list[PhaseResult]) -> None:
         )
 
 
+def _databases(args: argparse.Namespace, stack: ExitStack) -> dict[str, str]:
+    """With `--postgres`, a new database per service (dropped when `stack` closes), as
+    `OMS_<SERVICE>_DATABASE_URL` settings for `oms up`; else none (SQLite files)."""
+    if not args.postgres:
+        return {}
+    print(f"bench: a database per service on {postgres_admin_url()}", flush=True)
+    return {
+        f"OMS_{name.upper()}_DATABASE_URL": stack.enter_context(postgres_database())
+        for name in SERVICE_NAMES
+    }
+
+
 def _interrupt(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.quick:
+        for key, value in QUICK.items():
+            setattr(args, key, value)
     # Raised straight from the handler: asyncio's own Ctrl-C handling cancels the main task,
     # and a cancellation absorbed inside a client library would leave the bench waiting.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _interrupt)
     temporary = args.data_dir is None
     data_dir = Path(tempfile.mkdtemp(prefix="oms-bench-")) if temporary else args.data_dir
-    facts = machine()
+    facts = machine() | {"database": "postgresql" if args.postgres else "sqlite"}
     started = time.perf_counter()
     try:
         print(f"bench: starting oms up on {data_dir}", flush=True)
-        with running_oms(data_dir) as oms:
+        with ExitStack() as databases, running_oms(data_dir, _databases(args, databases)) as oms:
             print(f"bench: ready after {time.perf_counter() - started:.1f}s", flush=True)
             results = asyncio.run(measure(oms, args))
             print("bench: stopping oms up", flush=True)

@@ -31,6 +31,10 @@ class PhaseResult:
     user_errors: int = 0
     errors: int = 0
     note: str = ""
+    # Percentiles measured elsewhere (wrk keeps its own histogram), used when `latencies` is empty.
+    p50_seconds: float | None = None
+    p99_seconds: float | None = None
+    max_seconds: float | None = None
     # CPU seconds each process (the system's parts and the bench itself) used in the phase.
     cpu: dict[str, float] = field(default_factory=dict)
 
@@ -41,14 +45,17 @@ class PhaseResult:
     def summary(self) -> dict[str, Any]:
         """What the table and the JSON show: rates per second, latencies in milliseconds."""
         ms = [s * 1000 for s in self.latencies]
+        given = [None if s is None else s * 1000 for s in (self.p50_seconds, self.p99_seconds)]
         return {
             "phase": self.name,
             "count": self.count,
             "seconds": round(self.seconds, 3),
             "per_second": round(self.throughput, 1) if self.throughput else None,
-            "p50_ms": _round(percentile(ms, 50)),
-            "p99_ms": _round(percentile(ms, 99)),
-            "max_ms": _round(max(ms, default=None)),
+            "p50_ms": _round(percentile(ms, 50) if ms else given[0]),
+            "p99_ms": _round(percentile(ms, 99) if ms else given[1]),
+            "max_ms": _round(
+                max(ms) if ms else None if self.max_seconds is None else self.max_seconds * 1000
+            ),
             "user_errors": self.user_errors,
             "errors": self.errors,
             "note": self.note,
@@ -87,7 +94,7 @@ def machine() -> dict[str, Any]:
 def print_table(results: list[PhaseResult], facts: dict[str, Any], out: TextIO) -> None:
     print(
         f"\nmachine: {facts['cores']} cores, Python {facts['python']}, {facts['platform']}, "
-        f"commit {facts['commit']}",
+        f"commit {facts['commit']}, database {facts.get('database', 'sqlite')}",
         file=out,
     )
     header = ("phase", "count", "per s", "p50 ms", "p99 ms", "userErrors", "errors", "note")

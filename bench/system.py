@@ -80,8 +80,10 @@ def _stop(process: subprocess.Popen[str]) -> int:
 
 
 @contextmanager
-def running_oms(data_dir: Path) -> Iterator[RunningOms]:
-    """`oms up --data-dir DIR --port FREE`, ready; SIGTERM and a wait on the way out, however."""
+def running_oms(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[RunningOms]:
+    """`oms up --data-dir DIR --port FREE`, ready; SIGTERM and a wait on the way out, however.
+
+    `env` adds `OMS_*` settings to the embedded defaults (the bench's `--postgres` databases)."""
     port = free_port()
     process = subprocess.Popen(
         [
@@ -95,7 +97,7 @@ def running_oms(data_dir: Path) -> Iterator[RunningOms]:
             str(port),
         ],
         cwd=REPO_ROOT,
-        env=_user_env(),
+        env={**_user_env(), **(env or {})},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
