@@ -46,11 +46,15 @@ async def test_statements_run_on_the_loop_thread(tmp_path: Path) -> None:
     await create_test_tables(db, [Note])
     threads: list[int] = []
 
+    def thread_id() -> int:
+        threads.append(threading.get_ident())
+        return 0
+
     @event.listens_for(db.engine.sync_engine, "connect")
     def thread_probe(dbapi_connection: Any, _record: object) -> None:
         # The raw sqlite3 connection under SQLAlchemy's and aiosqlite's adapters.
         raw = dbapi_connection.driver_connection._conn
-        raw.create_function("thread_id", 0, lambda: threads.append(threading.get_ident()) or 0)
+        raw.create_function("thread_id", 0, thread_id)
 
     await db.engine.dispose()  # the next connection gets the probe
     async with db.snapshot() as session:
