@@ -25,5 +25,9 @@ def server_config(settings: GatewaySettings, **options: Any) -> uvicorn.Config:
         # uvicorn stops accepting on SIGTERM/SIGINT and lets requests in flight finish within
         # the grace period, then runs the lifespan shutdown that closes channels and drains NATS.
         timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
+        # Named, not left to uvicorn's "auto": uvloop and httptools parse and write HTTP for a
+        # fraction of the CPU of asyncio's loop and h11, which the profile showed at 10-20 %.
+        loop="uvloop",
+        http="httptools",
         **options,
     )

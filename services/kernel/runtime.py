@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+import uvloop
 from nats.aio.client import Client as NatsClient
 from sqlmodel import SQLModel
 
@@ -160,7 +161,10 @@ def main(definition: ServiceDefinition) -> None:
         level=logging.INFO, format=f"%(asctime)s {definition.name} %(levelname)s %(message)s"
     )
     try:
-        asyncio.run(serve(definition, ServiceSettings.from_env(definition.name)))
+        # uvloop: the loop's own overhead (wake-ups, callbacks, sockets) at a fraction of the
+        # CPU; grpc.aio runs on it unchanged.
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(serve(definition, ServiceSettings.from_env(definition.name)))
     except MissingCredentials as error:
         log.error("%s", error)
         raise SystemExit(2) from None
