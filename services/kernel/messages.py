@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -67,8 +68,7 @@ def _wire_value(field: FieldDescriptor, value: object) -> Any:
         if isinstance(value, int):
             return value
         name = value.name if isinstance(value, enum.Enum) else str(value)
-        prefix = snake_case(field.enum_type.name).upper() + "_"
-        return field.enum_type.values_by_name[prefix + name].number
+        return field.enum_type.values_by_name[_enum_prefix(field.enum_type.name) + name].number
     if isinstance(value, datetime):
         return value.isoformat()
     return value
@@ -82,28 +82,56 @@ def from_message(target: type[T], message: Message, /, **overrides: object) -> T
     string), become None; nested messages become the field's dataclass type. `overrides` give
     fields by name.
     """
-    hints = typing.get_type_hints(target)
     proto_fields = message.DESCRIPTOR.fields_by_name
     values: dict[str, object] = {}
-    for field in dataclasses.fields(cast(Any, target)):
-        if field.name in overrides:
-            values[field.name] = overrides[field.name]
-        elif field.name in proto_fields:
-            proto_field = cast(FieldDescriptor, proto_fields[field.name])
-            values[field.name] = _python_value(message, proto_field, hints[field.name])
+    for target_field in _target_fields(cast(Any, target)):
+        name = target_field.name
+        if name in overrides:
+            values[name] = overrides[name]
+        elif name in proto_fields:
+            proto_field = cast(FieldDescriptor, proto_fields[name])
+            values[name] = _python_value(message, proto_field, target_field)
     return target(**values)
 
 
-def _python_value(message: Message, field: FieldDescriptor, hint: Any) -> object:
+@dataclasses.dataclass(frozen=True)
+class _TargetField:
+    """A dataclass field and its resolved type: `kind` without `| None`, `item` inside a
+    list or tuple."""
+
+    name: str
+    hint: Any
+    kind: Any
+    item: Any
+
+
+@functools.cache
+def _target_fields(target: type[Any]) -> tuple[_TargetField, ...]:
+    # Once per class: resolving the annotations (get_type_hints) costs far more than a
+    # conversion, and the gateway converts every answer it returns.
+    hints = typing.get_type_hints(target)
+    # A field without an annotation of its own (a GraphQL type's resolver) is never filled
+    # from the message; Any stands in for its type.
+    typed = ((f.name, hints.get(f.name, Any)) for f in dataclasses.fields(target))
+    return tuple(_TargetField(name, h, _concrete(h), _item_type(h)) for name, h in typed)
+
+
+@functools.cache
+def _enum_prefix(enum_name: str) -> str:
+    """`LocationKind` -> `LOCATION_KIND_`: what the proto's values of that enum start with."""
+    return snake_case(enum_name).upper() + "_"
+
+
+def _python_value(message: Message, field: FieldDescriptor, target: _TargetField) -> object:
     if field.has_presence and not field.is_repeated:
         if not message.HasField(field.name):
             return None
     raw = getattr(message, field.name)
-    kind = _concrete(hint)
-    if raw == "" and kind is not hint:
+    kind = target.kind
+    if raw == "" and kind is not target.hint:
         return None  # text that may be absent: proto3 sends its absence as ""
     if field.is_repeated:
-        items = [_convert(field, value, _item_type(hint)) for value in raw]
+        items = [_convert(field, value, target.item) for value in raw]
         return items if typing.get_origin(kind) is list else tuple(items)
     return _convert(field, raw, kind)
 
@@ -113,7 +141,7 @@ def _convert(field: FieldDescriptor, raw: object, kind: Any) -> object:
         if raw not in field.enum_type.values_by_number or raw == 0:  # unknown or unspecified
             return None
         name = field.enum_type.values_by_number[cast(int, raw)].name
-        return kind[name.removeprefix(snake_case(field.enum_type.name).upper() + "_")]
+        return kind[name.removeprefix(_enum_prefix(field.enum_type.name))]
     if isinstance(raw, str) and isinstance(kind, type) and issubclass(kind, enum.Enum):
         return kind[raw] if raw else None  # an enum the message carries by name
     if field.message_type is not None and dataclasses.is_dataclass(kind):
