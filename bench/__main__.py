@@ -73,8 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--profile",
         type=Path,
-        help="py-spy the gateway, orders and inventory during placeOrder at the highest "
-        "concurrency and during availability; raw stacks go to this directory",
+        help="py-spy the --profile-parts during placeOrder at the highest concurrency, "
+        "adjustStock and availability; raw stacks go to this directory",
+    )
+    parser.add_argument(
+        "--profile-parts",
+        type=lambda text: [part for part in text.split(",") if part],
+        default=list(PROFILED),
+        help="the parts `--profile` samples (default: %(default)s)",
     )
     parser.add_argument("--seed", type=int, default=7, help="random seed of the network")
     return parser
@@ -131,11 +137,13 @@ async def _metered(oms: RunningOms, phase: Awaitable[PhaseResult]) -> PhaseResul
 
 @contextmanager
 def _profiling(oms: RunningOms, args: argparse.Namespace, phase: str | None) -> Iterator[None]:
-    """py-spy on the gateway, orders and inventory while the block runs, when `--profile`."""
+    """py-spy on `--profile-parts` while the block runs, when `--profile`."""
     if args.profile is None or phase is None:
         yield
         return
-    profiler = Profiler(args.profile / phase, {name: oms.parts[name][1] for name in PROFILED})
+    profiler = Profiler(
+        args.profile / phase, {name: oms.parts[name][1] for name in args.profile_parts}
+    )
     profiler.start()
     try:
         yield
