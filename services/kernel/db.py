@@ -100,18 +100,34 @@ class InlineSqliteConnection(aiosqlite.Connection):
 
     SQLite's statements take microseconds, while handing each one to aiosqlite's worker
     thread and back costs far more CPU (a queue, a future, a thread switch and a loop wake-up)
-    than the statement. Only `BEGIN IMMEDIATE` still goes to the worker thread: it is the one
-    statement that can wait (for another process's write lock, up to the busy timeout), and a
-    wait there must not stop the loop. Inside the transaction it opens, nothing waits: this
-    process holds the write lock, and in WAL mode readers never wait for a writer.
+    than the statement. `BEGIN IMMEDIATE` is the one statement that can wait (for another
+    process's write lock, up to the busy timeout), and a wait must not stop the loop: it is
+    tried on the loop without waiting, and only when the lock is taken does it go to the worker
+    thread to wait there. Inside the transaction it opens, nothing waits: this process holds
+    the write lock, and in WAL mode readers never wait for a writer.
     """
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
         if args and isinstance(args[0], str) and args[0].startswith("BEGIN IMMEDIATE"):
-            return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]  # aiosqlite leaves it untyped
+            return await self._begin_immediate(self._connection, fn, *args, **kwargs)
         return fn(*args, **kwargs)
+
+    async def _begin_immediate(
+        self, raw: sqlite3.Connection, fn: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        """Takes the write lock at once on the loop when it is free (this process's writers
+        queue before they get here, so it nearly always is); else waits on the worker."""
+        raw.execute("PRAGMA busy_timeout=0")
+        try:
+            return fn(*args, **kwargs)
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error):
+                raise
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]  # aiosqlite leaves it untyped
 
 
 def _inline_sqlite(database: str) -> Callable[[], Any]:
