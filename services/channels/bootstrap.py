@@ -7,7 +7,12 @@ from oms.channels.v1 import channels_pb2, channels_pb2_grpc
 from services.channels import events
 from services.channels.amazon_api import SellingPartnerApis
 from services.channels.amazon_poller import AmazonPoller, amazon_poll_worker
-from services.channels.availability_push import AvailabilityPush, push_worker, resync_worker
+from services.channels.availability_push import (
+    AvailabilityPush,
+    push_worker,
+    resync_worker,
+    rules_resync_worker,
+)
 from services.channels.fulfillment_push import FulfillmentPush, fulfillment_worker
 from services.channels.grpc_api import ChannelsGrpc
 from services.channels.inventory_client import InventoryClient, InventoryCounts
@@ -54,6 +59,7 @@ def build(context: ServiceContext) -> ServiceParts:
             placement_worker(service, settings.retry_after),
             push_worker(availability),
             resync_worker(availability),
+            rules_resync_worker(availability),
             fulfillment_worker(fulfillments),
             amazon_poll_worker(AmazonPoller(service), settings.amazon_poll_every),
             order_worker(nodes),
