@@ -1,13 +1,14 @@
 """What the channels service consumes: stock level changes, which owe the pushed channels their
-availability, a channel's rules changing in inventory, which owes it its whole catalogue,
-shipments shipping, which owe Shopify a fulfillment, and orders placed, whose
-shipments routed to a ShipBob node are owed to it. Each handler runs in the
-unit of work that records the event as processed, so a redelivery owes nothing twice."""
+availability; a channel's rules changing in inventory, which owes it its whole catalogue;
+shipments shipping, which owe Shopify or Amazon a confirmation; orders placed and cancelled,
+whose shipments routed to a ShipBob node are owed to it (or their cancellation). Each handler
+runs in the unit of work that records the event as processed, so a redelivery owes nothing
+twice."""
 
 from __future__ import annotations
 
 from oms.events.v1.inventory_pb2 import ChannelRulesChanged, StockLevelChanged
-from oms.events.v1.orders_pb2 import OrderPlaced, ShipmentShipped
+from oms.events.v1.orders_pb2 import OrderCancelled, OrderPlaced, ShipmentShipped
 from services.channels import availability_push, fulfillment_push, third_party
 from services.channels.store import SqlChannelsStore
 from services.kernel.events import Subscription
@@ -31,6 +32,10 @@ def subscriptions() -> list[Subscription[SqlChannelsStore]]:
         Subscription(
             "channels-orders",
             "oms.orders.>",
-            {ShipmentShipped: fulfillment_push.owe, OrderPlaced: third_party.owe},
+            {
+                ShipmentShipped: fulfillment_push.owe,
+                OrderPlaced: third_party.owe,
+                OrderCancelled: third_party.owe_cancellation,
+            },
         ),
     ]
