@@ -97,34 +97,30 @@ ORDERS_A_DAY = 9
 UNSHIPPED_DAYS = 2
 
 
-@dataclass(frozen=True)
-class Sku:
-    code: str
-    title: str
-    unit_cost_cents: int
-    weight_grams: int
-    serialized: bool = False
+# A SKU as upsertSku takes it (SkuInput).
+Sku = dict[str, Any]
 
-    def as_input(self) -> dict[str, object]:
-        return {
-            "code": self.code,
-            "title": self.title,
-            "unitCostCents": self.unit_cost_cents,
-            "weightGrams": self.weight_grams,
-            "serialized": self.serialized,
-        }
+
+def sku(code: str, title: str, cost_cents: int, grams: int, serialized: bool = False) -> Sku:
+    return {
+        "code": code,
+        "title": title,
+        "unitCostCents": cost_cents,
+        "weightGrams": grams,
+        "serialized": serialized,
+    }
 
 
 def catalogue() -> list[Sku]:
     """The demo's SKUs: apparel styles in colours and sizes, a few gadgets and a kit."""
     skus = [
-        Sku(f"{style}-{colour}-{size}", f"{title}, {colour.lower()}, {size}", cost, grams)
+        sku(f"{style}-{colour}-{size}", f"{title}, {colour.lower()}, {size}", cost, grams)
         for style, title, cost, grams, sizes in STYLES
         for colour in COLOURS
         for size in sizes
     ]
-    skus += [Sku(code, title, cost, grams, serialized=True) for code, title, cost, grams in GADGETS]
-    skus.append(Sku(*KIT))
+    skus += [sku(code, title, cost, grams, serialized=True) for code, title, cost, grams in GADGETS]
+    skus.append(sku(*KIT))
     return skus
 
 
@@ -132,15 +128,15 @@ def stock_plan(skus: Sequence[Sku]) -> list[tuple[str, str, int]]:
     """(sku, location, units): everything at the DC, a third at the 3PL, a few in each store."""
     draw = random.Random(15)
     plan: list[tuple[str, str, int]] = []
-    for index, sku in enumerate(skus):
-        if sku.code == KIT[0]:
+    for index, code in enumerate(item["code"] for item in skus):
+        if code == KIT[0]:
             continue  # made by the kit work order, never bought
-        plan.append((sku.code, DC.code, draw.randint(20, 60)))
+        plan.append((code, DC.code, draw.randint(20, 60)))
         if index % 3 == 0:
-            plan.append((sku.code, THREE_PL.code, draw.randint(10, 30)))
+            plan.append((code, THREE_PL.code, draw.randint(10, 30)))
         for number, store in enumerate(STORES):
             if (index + number) % 7 == 0:
-                plan.append((sku.code, store.code, draw.randint(2, 6)))
+                plan.append((code, store.code, draw.randint(2, 6)))
     return plan
 
 
@@ -155,14 +151,18 @@ class DemoOrder:
 def orders(skus: Sequence[Sku]) -> list[DemoOrder]:
     """A week of web orders, `ORDERS_A_DAY` a day, one to three lines of apparel each."""
     draw = random.Random(7)
-    apparel = [sku for sku in skus if not sku.serialized and sku.code != KIT[0]]
+    apparel = [item for item in skus if not item["serialized"] and item["code"] != KIT[0]]
     planned = []
     for day in range(DAYS):
         for number in range(ORDERS_A_DAY):
             picked = draw.sample(apparel, draw.randint(1, 3))
             lines = tuple(
-                (sku.code, draw.choice((1, 1, 1, 2)), round(sku.unit_cost_cents * PRICE_MARKUP))
-                for sku in picked
+                (
+                    item["code"],
+                    draw.choice((1, 1, 1, 2)),
+                    round(item["unitCostCents"] * PRICE_MARKUP),
+                )
+                for item in picked
             )
             planned.append(
                 DemoOrder(
@@ -299,8 +299,8 @@ async def seed_network(gateway: Gateway, skus: Sequence[Sku]) -> int:
         for place in LOCATIONS
     )  # fmt: skip
     await gateway.batched("upsertSku", "SkuInput", "userErrors { code message }",
-                          [sku.as_input() for sku in skus])  # fmt: skip
-    stocked = await stocked_places(gateway, [sku.code for sku in skus])
+                          list(skus))  # fmt: skip
+    stocked = await stocked_places(gateway, [item["code"] for item in skus])
     missing = [
         {"sku": sku, "locationCode": place, "delta": units, "reason": "demo: opening stock"}
         for sku, place, units in stock_plan(skus)
@@ -444,7 +444,7 @@ def tokens_from(data_dir: Path, env: Mapping[str, str]) -> Callable[..., str]:
 
 async def seed(gateway_url: str, mint: Callable[..., str]) -> Seeded:
     skus = catalogue()
-    weights = {sku.code: sku.weight_grams for sku in skus}
+    weights = {item["code"]: item["weightGrams"] for item in skus}
     async with httpx.AsyncClient(base_url=gateway_url, timeout=SECONDS) as client:
         backoffice = Gateway(client, mint(Role.BACKOFFICE))
         scanners = {hub.code: Gateway(client, mint(Role.SCANNER, hub.code)) for hub in LOCATIONS}

@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from launcher.ports import free_port
 from tests.e2e.test_launcher import REPO_ROOT, RunningOms, oms, user_env
+from tests.e2e.test_returns_loop import mint
 from tests.support.browser import HANDHELD, OffMachine, chromium, local_context
 
 pytestmark = pytest.mark.timeout(300)
@@ -42,16 +43,6 @@ class Demo:
         found = (WAITING.match(line) for line in self.running.lines)
         return {m[1]: m[2].split() for m in found if m is not None}
 
-    def mint(self, *args: str) -> str:
-        result = subprocess.run(
-            oms("token", "--data-dir", str(self.data_dir), *args),
-            env=user_env(),
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return result.stdout.splitlines()[-1]
-
     def sign_in_link(self, hub: str) -> str:
         result = subprocess.run(
             oms("token", "--data-dir", str(self.data_dir), "--role", "scanner", "--location", hub,
@@ -68,7 +59,7 @@ class Demo:
                 "query": "query($id: ID!) { return(id: $id) { status } }",
                 "variables": {"id": return_id},
             },
-            headers={"Authorization": f"Bearer {self.mint('--role', 'backoffice')}"},
+            headers={"Authorization": f"Bearer {mint(self.data_dir, '--role', 'backoffice')}"},
             timeout=30,
         ).json()
         status: str = answer["data"]["return"]["status"]
