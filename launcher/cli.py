@@ -129,6 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="also print the scanner app's sign-in link (the token in its #fragment)",
     )
     token.add_argument(
+        "--qr",
+        action="store_true",
+        help="also print the sign-in link as a QR code, for a device's camera (implies --link)",
+    )
+    token.add_argument(
         "--gateway",
         default="http://127.0.0.1:8000",
         help="the gateway's base URL in the --link (default: http://127.0.0.1:8000)",
@@ -257,11 +262,24 @@ def _issue(args: argparse.Namespace, policy: TokenPolicy) -> int:
         f"# {role.value}{bound} for {issued.caller.subject}, valid {args.ttl_hours:g}h, "
         f"id {issued.token_id}; send 'Authorization: Bearer <token>'"
     )
-    if args.link:
+    if args.link or args.qr:
         # In the fragment: a browser never sends it to a server, nor logs it in a referrer.
-        print(f"# sign in: {args.gateway.rstrip('/')}/scanner/#token={token}")
+        link = f"{args.gateway.rstrip('/')}/scanner/#token={token}"
+        if args.qr:
+            _print_qr(link)
+        print(f"# sign in: {link}")
     print(token)
     return 0
+
+
+def _print_qr(text: str) -> None:
+    """`text` as a QR code drawn with block characters, each line a comment to scripts."""
+    import segno
+
+    drawn = io.StringIO()
+    segno.make(text, error="l").terminal(out=drawn, compact=True)
+    for line in drawn.getvalue().splitlines():
+        print(f"# {line}")
 
 
 def _revoke(id_or_token: str, data_dir: Path, policy: TokenPolicy) -> int:
