@@ -23,7 +23,7 @@ from gateway.webhooks import returns_platform_webhook, shipbob_webhook, shopify_
 
 # The web apps' files, shipped in the package: no build step, nothing fetched from elsewhere.
 STATIC = Path(__file__).parent / "static"
-WEB_APPS = ("graphiql", "scanner")
+WEB_APPS = ("common", "console", "graphiql", "scanner")
 
 
 async def healthz(_request: Request) -> JSONResponse:

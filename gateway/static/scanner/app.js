@@ -2,6 +2,8 @@
 // Receipts and inspections that cannot reach the gateway wait in localStorage (the outbox)
 // and are sent again, in order, as soon as it answers.
 
+import { Refused, Unreachable, ago, element, graphql as request, money, signedIn } from "/common/web.js";
+
 const TOKEN_KEY = "oms.scanner.token";
 const OUTBOX_KEY = "oms.scanner.outbox";
 const RETRY_MS = 2000;
@@ -24,65 +26,7 @@ const $ = (id) => document.getElementById(id);
 let session = null;
 let mode = "receive";
 
-/** Thrown when the gateway cannot be reached or is away: the action may be queued. */
-class Unreachable extends Error {}
-
-/** Thrown when the gateway refused the request itself (expired token, forbidden, ...). */
-class Refused extends Error {
-  constructor(message, code) {
-    super(message);
-    this.code = code;
-  }
-}
-
-function element(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (name === "onclick") node.addEventListener("click", value);
-    else node.setAttribute(name, value);
-  }
-  node.append(...children.filter((child) => child !== null && child !== undefined));
-  return node;
-}
-
 // --- signing in -------------------------------------------------------------------------
-
-function claimsOf(token) {
-  const part = token.split(".")[1];
-  if (!part) throw new Error("this is not a token");
-  const json = atob(part.replace(/-/g, "+").replace(/_/g, "/"));
-  return JSON.parse(json);
-}
-
-function signIn(token) {
-  const claims = claimsOf(token);
-  if (claims.role !== "scanner" || !claims.loc) throw new Error("this is not a scanner token");
-  if (claims.exp * 1000 < Date.now()) throw new Error("this token has expired; ask for a new one");
-  localStorage.setItem(TOKEN_KEY, token);
-  return { token, hub: claims.loc, subject: claims.sub };
-}
-
-function restoreSession() {
-  const fromLink = new URLSearchParams(window.location.hash.slice(1)).get("token");
-  if (fromLink) {
-    // The token leaves the address bar (and the history) at once.
-    history.replaceState(null, "", window.location.pathname);
-    try {
-      return signIn(fromLink);
-    } catch (error) {
-      showSignIn(error.message);
-      return null;
-    }
-  }
-  const kept = localStorage.getItem(TOKEN_KEY);
-  if (!kept) return null;
-  try {
-    return signIn(kept);
-  } catch {
-    localStorage.removeItem(TOKEN_KEY);
-    return null;
-  }
-}
 
 function showSignIn(problem) {
   $("signin").hidden = false;
@@ -94,30 +38,23 @@ function showSignIn(problem) {
 
 // --- talking to the gateway ---------------------------------------------------------------
 
-async function graphql(query, variables) {
-  let response;
+function graphql(query, variables) {
+  return request(session.token, query, variables);
+}
+
+function checkScanner(claims) {
+  if (claims.role !== "scanner" || !claims.loc) throw new Error("this is not a scanner token");
+}
+
+function restoreSession() {
   try {
-    response = await fetch("/graphql", {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        accept: "application/json",
-        authorization: `Bearer ${session.token}`,
-      },
-      body: JSON.stringify({ query, variables }),
-    });
+    const found = signedIn(TOKEN_KEY, checkScanner);
+    return found && { token: found.token, hub: found.claims.loc };
   } catch (error) {
-    throw new Unreachable(`the gateway does not answer (${error.message})`);
+    localStorage.removeItem(TOKEN_KEY);
+    showSignIn(error.message);
+    return null;
   }
-  if (response.status >= 502) throw new Unreachable(`the gateway is away (${response.status})`);
-  const body = await response.json();
-  if (body.errors && body.errors.length) {
-    const [first] = body.errors;
-    const code = (first.extensions && first.extensions.code) || "ERROR";
-    if (code === "UNAVAILABLE" || code === "TIMEOUT") throw new Unreachable(first.message);
-    throw new Refused(first.message, code);
-  }
-  return body.data;
 }
 
 async function skusOf(found) {
@@ -193,7 +130,7 @@ function renderOutbox() {
   $("outbox").hidden = waiting.length === 0;
   $("outbox-list").replaceChildren(
     ...waiting.map((action) =>
-      element("li", { "data-key": action.key }, `${action.label} — queued ${ago(action.queuedAt)}`),
+      element("li", { "data-key": action.key }, `${action.label} — queued ${ago(action.queuedAt)} ago`),
     ),
   );
 }
@@ -210,17 +147,6 @@ function say(text, kind = "ok") {
   box.hidden = false;
   box.className = `message ${kind}`;
   box.textContent = text;
-}
-
-function ago(then) {
-  const minutes = Math.max(0, Math.round((Date.now() - then) / 60000));
-  if (minutes < 60) return `${minutes} min ago`;
-  const hours = Math.floor(minutes / 60);
-  return hours < 48 ? `${hours} h ago` : `${Math.floor(hours / 24)} d ago`;
-}
-
-function money(cents) {
-  return `€${(cents / 100).toFixed(2)}`;
 }
 
 function setMode(next) {
@@ -426,7 +352,7 @@ async function loadQueue() {
         element(
           "button",
           { "data-return": found.id, onclick: () => { setMode("inspect"); lookUp(found.id); } },
-          element("span", { class: "age" }, found.receivedAt ? ago(Date.parse(found.receivedAt)) : ""),
+          element("span", { class: "age" }, found.receivedAt ? `${ago(Date.parse(found.receivedAt))}` : ""),
           `${found.lines.map((line) => `${line.quantity} × ${line.sku}`).join(", ")}`,
           element("br"),
           element("small", {}, found.id),
@@ -474,15 +400,12 @@ function start() {
   session = restoreSession();
   $("signin-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    try {
-      session = signIn($("token").value.trim());
-      startApp();
-    } catch (error) {
-      showSignIn(error.message);
-    }
+    localStorage.setItem(TOKEN_KEY, $("token").value.trim());
+    session = restoreSession();
+    if (session) startApp();
   });
   if (session) startApp();
-  else if ($("app").hidden) showSignIn();
+  else if ($("signin").hidden) showSignIn();
 }
 
 function startApp() {
