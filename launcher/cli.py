@@ -126,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument(
         "--link",
         action="store_true",
-        help="also print the scanner app's sign-in link (the token in its #fragment)",
+        help="also print the sign-in link of the role's web app (the token in its #fragment): "
+        "the scanner app for a scanner, the console for the back office",
     )
     token.add_argument(
         "--qr",
@@ -264,7 +265,8 @@ def _issue(args: argparse.Namespace, policy: TokenPolicy) -> int:
     )
     if args.link or args.qr:
         # In the fragment: a browser never sends it to a server, nor logs it in a referrer.
-        link = f"{args.gateway.rstrip('/')}/scanner/#token={token}"
+        app = "scanner" if role is Role.SCANNER else "console"
+        link = f"{args.gateway.rstrip('/')}/{app}/#token={token}"
         if args.qr:
             _print_qr(link)
         print(f"# sign in: {link}")

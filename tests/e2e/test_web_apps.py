@@ -43,10 +43,11 @@ class Demo:
         found = (WAITING.match(line) for line in self.running.lines)
         return {m[1]: m[2].split() for m in found if m is not None}
 
-    def sign_in_link(self, hub: str) -> str:
+    def sign_in_link(self, *role: str) -> str:
+        """The link `oms token --link` prints for `role` (e.g. "--role", "backoffice")."""
         result = subprocess.run(
-            oms("token", "--data-dir", str(self.data_dir), "--role", "scanner", "--location", hub,
-                "--link", "--gateway", self.running.base_url),
+            oms("token", "--data-dir", str(self.data_dir), *role, "--link",
+                "--gateway", self.running.base_url),
             env=user_env(), capture_output=True, text=True, check=True,
         )  # fmt: skip
         (link,) = [line for line in result.stdout.splitlines() if line.startswith("# sign in: ")]
@@ -103,7 +104,7 @@ def screenshot(page: Page, name: str) -> None:
 
 def scanner_page(browser: Browser, off_machine: OffMachine, demo: Demo, hub: str) -> Page:
     page = local_context(browser, off_machine, viewport=HANDHELD).new_page()
-    page.goto(demo.sign_in_link(hub))
+    page.goto(demo.sign_in_link("--role", "scanner", "--location", hub))
     expect(page.locator("#hub")).to_contain_text(hub)
     # The token leaves the address bar once read.
     assert "token" not in page.url
@@ -179,6 +180,34 @@ def test_a_scan_made_while_the_gateway_is_stopped_is_sent_when_it_is_back(
     expect(page.locator("#outbox-toggle")).to_be_hidden(timeout=30_000)
     expect(page.locator("#message")).to_contain_text(f"Sent: receipt of {return_id}")
     assert demo.return_status(return_id) == "RECEIVED"
+
+
+def test_the_console_shows_the_operations_and_an_orders_routing_map(
+    browser: Browser, demo: Demo, off_machine: OffMachine
+) -> None:
+    page = local_context(browser, off_machine, viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(demo.sign_in_link("--role", "backoffice"))
+    expect(page.locator("#figures")).to_contain_text("orders not yet shipped")
+    expect(page.locator("#inventory-value rect")).to_have_count(5)
+    expect(page.locator("#hub-backlog rect").first).to_be_visible()
+    expect(page.locator("#return-cost rect")).to_have_count(2)
+    screenshot(page, "console-operations")
+
+    page.locator("a[data-view=orders]").click()
+    rows = page.locator("#order-table tbody tr")
+    expect(rows).to_have_count(20)
+    first_page = rows.first.get_attribute("data-order")
+    page.locator("#next").click()
+    expect(page.locator("#page-number")).to_have_text("page 2")
+    expect(rows.first).not_to_have_attribute("data-order", first_page or "")
+    page.locator("select[name=status]").select_option("SHIPPED")
+    expect(page.locator("#page-number")).to_have_text("page 1")
+    expect(rows.locator("td:nth-child(2)")).to_have_text(["SHIPPED"] * 20)
+
+    rows.first.click()
+    expect(page.locator("#routing-map line[data-from]").first).to_be_visible()
+    expect(page.locator("#routing-map [data-customer]")).to_be_visible()
+    screenshot(page, "console-order-routing")
 
 
 def test_running_the_demo_again_adds_nothing(demo: Demo) -> None:
