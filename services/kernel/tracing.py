@@ -143,7 +143,11 @@ def consuming(
     if not enabled():
         yield
         return
-    carried = dict(headers or {}) or dict(envelope.trace_context)
+    # Every message has headers (its Nats-Msg-Id); one published before tracing was on, or by
+    # a relay without it, has its context in the envelope alone.
+    carried = dict(headers or {})
+    if "traceparent" not in carried:
+        carried = dict(envelope.trace_context)
     with tracer().start_as_current_span(
         f"consume {envelope.event_type}",
         context=propagate.extract(carried),
