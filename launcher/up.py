@@ -280,6 +280,11 @@ class Up:
             rows.append((spec.name, spec.address, str(child.pid), str(child.log_path)))
         print(f"OMS starting, data in {self.data_dir}:")
         _print_table(rows, sys.stdout)
+        scraped = [(spec.name, spec.metrics_url) for spec in children if spec.metrics_url]
+        if scraped:
+            print("Metrics (Prometheus, plaintext, loopback):")
+            for name, url in scraped:
+                print(f"  {name:<12} {url}")
         sys.stdout.flush()
 
     def broker_rows(self, nats_url: str) -> list[tuple[str, str, str, str]]:

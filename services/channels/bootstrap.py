@@ -14,6 +14,7 @@ from services.channels.availability_push import (
     rules_resync_worker,
 )
 from services.channels.fulfillment_push import FulfillmentPush, fulfillment_worker
+from services.channels.gauges import read_gauges
 from services.channels.grpc_api import ChannelsGrpc
 from services.channels.inventory_client import InventoryClient, InventoryCounts
 from services.channels.orders_client import OrdersClient
@@ -73,5 +74,6 @@ SERVICE = ServiceDefinition(
     tables=TABLES,
     grpc_service_names=(channels_pb2.DESCRIPTOR.services_by_name["ChannelsService"].full_name,),
     build=build,
+    gauges=read_gauges,
     calls=("orders", "inventory"),
 )

@@ -15,7 +15,7 @@ import grpc
 from nats.aio.client import Client as NatsClient
 from sqlmodel import SQLModel
 
-from services.kernel import events
+from services.kernel import events, logs, metrics, tracing
 from services.kernel.db import Database
 from services.kernel.dead_letters import STREAM_DOMAIN as DEAD_LETTERS
 from services.kernel.events import EventConsumer, Subscription
@@ -66,6 +66,8 @@ class ServiceDefinition:
     build: Callable[[ServiceContext], ServiceParts]
     # The services it calls over gRPC.
     calls: Sequence[str] = field(default=())
+    # Its own figures, read from its database when its metrics are scraped.
+    gauges: metrics.ReadGauges | None = None
 
 
 @dataclass
@@ -76,6 +78,7 @@ class RunningService:
     grpc: GrpcServer
     channels: Mapping[str, GrpcChannel]
     workers: WorkerSupervisor
+    metrics: metrics.MetricsEndpoint | None = None
 
     @property
     def port(self) -> int:
@@ -89,6 +92,8 @@ class RunningService:
             await channel.close()
         with contextlib.suppress(Exception):
             await self.nats.drain()
+        if self.metrics is not None:
+            self.metrics.stop()
         await self.db.dispose()
 
 
@@ -124,7 +129,9 @@ async def start_service(
         health_address=settings.health_listen,
     )
     consumers = (
-        EventConsumer(js, parts.uow, sub, max_deliveries=settings.max_deliveries)
+        EventConsumer(
+            js, parts.uow, sub, max_deliveries=settings.max_deliveries, service=definition.name
+        )
         for sub in parts.subscriptions
         if parts.uow
     )
@@ -134,13 +141,17 @@ async def start_service(
         server.set_serving,
     )
     workers.start()
+    lag = events.consumer_lag(js, definition.name, parts.subscriptions)
+    read = metrics.database_gauges(db, definition.name, definition.gauges, [lag])
+    gauges = metrics.ScrapeTimeGauges(asyncio.get_running_loop(), read)
+    endpoint = metrics.start_endpoint(settings.metrics_listen, gauges)
     log.info(
         "%s serving gRPC on port %d (%s)",
         definition.name,
         server.port,
         "mutual TLS" if credentials else "PLAINTEXT: any client that reaches it is trusted",
     )
-    return RunningService(settings, db, nats_client, server, channels, workers)
+    return RunningService(settings, db, nats_client, server, channels, workers, endpoint)
 
 
 async def serve(definition: ServiceDefinition, settings: ServiceSettings) -> None:
@@ -156,11 +167,12 @@ async def serve(definition: ServiceDefinition, settings: ServiceSettings) -> Non
 
 
 def main(definition: ServiceDefinition) -> None:
-    logging.basicConfig(
-        level=logging.INFO, format=f"%(asctime)s {definition.name} %(levelname)s %(message)s"
-    )
+    logs.configure(definition.name)
+    tracing.configure(definition.name)
     try:
         asyncio.run(serve(definition, ServiceSettings.from_env(definition.name)))
     except MissingCredentials as error:
         log.error("%s", error)
         raise SystemExit(2) from None
+    finally:
+        tracing.shutdown()
