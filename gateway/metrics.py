@@ -1,5 +1,6 @@
 """The gateway's own measures: each GraphQL operation counted by name, type and outcome and timed,
-and made the root span of its trace when tracing is on (`services.kernel.tracing`)."""
+and given a span when tracing is on (`services.kernel.tracing`): the root of its trace, or a child
+of the caller's when the request carried a W3C `traceparent`."""
 
 from __future__ import annotations
 
@@ -54,7 +55,9 @@ class OperationMetrics(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
         context = self.execution_context
-        with tracing.operation_span("graphql", {"graphql.operation.name": OTHER}) as span:
+        caller = getattr(context.context, "caller_trace", None)
+        attributes = {"graphql.operation.name": OTHER}
+        with tracing.operation_span("graphql", attributes, caller) as span:
             yield
             label = operation_label(context.operation_name)
             kind = context.operation_type.value if context.graphql_document else "unknown"

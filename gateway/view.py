@@ -44,6 +44,7 @@ from gateway.edge import (
 from gateway.errors import TIMEOUT, UNAVAILABLE
 from gateway.settings import QueryLimits, RequestLimits
 from gateway.sockets import TokenBoundHandler
+from services.kernel import tracing
 
 # Our GraphiQL page: it loads GraphiQL from the gateway's own files (gateway/static/graphiql).
 GRAPHIQL_PAGE = Path(__file__).parent / "static" / "graphiql" / "index.html"
@@ -110,6 +111,7 @@ class GraphQLView(GraphQL[Context, None]):
         context = Context.create(
             backends.services, backends.feed, long_lived=isinstance(request, WebSocket)
         )
+        context.caller_trace = tracing.callers_context(request.headers)
         if isinstance(request, WebSocket):
             context.handshake_authorization = request.headers.get("authorization")
         else:

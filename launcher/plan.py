@@ -127,14 +127,13 @@ def metrics_url(listen: str | None) -> str | None:
 
 
 def _gateway(name: str, env: Mapping[str, str], wiring: Mapping[str, str], listen: str,
-             own: Mapping[str, str], python: str,
-             metrics: str | None = None) -> ChildSpec:  # fmt: skip
+             own: Mapping[str, str], python: str, metrics: str) -> ChildSpec:  # fmt: skip
     base_url = f"http://{dialable(listen)}"
-    wiring = {**wiring, "OMS_GATEWAY_METRICS_LISTEN": metrics or ""}
     child_env = {
         **_user_first(without_others_secrets(env, GATEWAY), wiring),
         **own,
         "OMS_GATEWAY_LISTEN": listen,
+        "OMS_GATEWAY_METRICS_LISTEN": metrics,
     }
     return ChildSpec(
         name=name,
@@ -143,7 +142,7 @@ def _gateway(name: str, env: Mapping[str, str], wiring: Mapping[str, str], liste
         env=child_env,
         address=f"{base_url}/graphql",
         readiness=HttpOk(f"{base_url}/readyz"),
-        metrics_url=metrics_url(child_env.get("OMS_GATEWAY_METRICS_LISTEN")),
+        metrics_url=metrics_url(metrics),
     )
 
 
@@ -238,8 +237,9 @@ def plan_cluster_children(
 
     Every client of a service is given all its replicas' addresses (`replicas_target`), and
     every part all the servers in `nats_url`; streams are kept on three servers. Replicas
-    share their part's certificate and NATS login. Each replica's ports are the launcher's
-    choice: two replicas cannot share one address, so `OMS_<SERVICE>_GRPC_LISTEN` is not read.
+    share their part's certificate and NATS login. Each replica's ports (gRPC, health and
+    metrics, the gateway's metrics too) are the launcher's choice: two replicas cannot share one
+    address, so neither `OMS_<SERVICE>_GRPC_LISTEN` nor `OMS_<PART>_METRICS_LISTEN` is read.
     """
     listens = {
         name: [f"{LOOPBACK}:{free_port()}" for _ in range(replicas)] for name in SERVICE_NAMES
@@ -250,6 +250,7 @@ def plan_cluster_children(
     for name in SERVICE_NAMES:
         for replica, listen in enumerate(listens[name]):
             health = f"{LOOPBACK}:{free_port()}"
+            metrics = f"{LOOPBACK}:{free_port()}"
             wiring = {**shared, f"OMS_{name.upper()}_DATABASE_URL": database_urls[name]}
             children.append(
                 ChildSpec(
@@ -260,13 +261,16 @@ def plan_cluster_children(
                         **_own(name, data_dir, nats_passwords),
                         f"OMS_{name.upper()}_GRPC_LISTEN": listen,
                         f"OMS_{name.upper()}_HEALTH_LISTEN": health,
+                        f"OMS_{name.upper()}_METRICS_LISTEN": metrics,
                     },
                     address=listen,
                     readiness=GrpcHealth(health),
                     replica_of=name,
+                    metrics_url=metrics_url(metrics),
                 )
             )
     own = _own(GATEWAY, data_dir, nats_passwords)
     for replica, listen in enumerate(gateway_listens(env, gateway_port, replicas)):
-        children.append(_gateway(replica_name(GATEWAY, replica), env, shared, listen, own, python))
+        name, metrics = replica_name(GATEWAY, replica), f"{LOOPBACK}:{free_port()}"
+        children.append(_gateway(name, env, shared, listen, own, python, metrics))
     return children

@@ -284,7 +284,7 @@ class Up:
         if scraped:
             print("Metrics (Prometheus, plaintext, loopback):")
             for name, url in scraped:
-                print(f"  {name:<12} {url}")
+                print(f"  {name:<14} {url}")
         sys.stdout.flush()
 
     def broker_rows(self, nats_url: str) -> list[tuple[str, str, str, str]]:

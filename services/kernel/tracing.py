@@ -61,7 +61,6 @@ def _exporter(name: str) -> SpanExporter:
 def configure(part: str, env: Mapping[str, str] = os.environ) -> bool:
     """Turns tracing on for this process when `OTEL_TRACES_EXPORTER` names an exporter;
     whether it is on. Called once at start, before any channel or server is built."""
-    global _provider
     names = exporters_asked(env)
     if not names:
         return False
@@ -73,8 +72,15 @@ def configure(part: str, env: Mapping[str, str] = os.environ) -> bool:
         processor = SimpleSpanProcessor if name == "console" else BatchSpanProcessor
         provider.add_span_processor(processor(exporter))
     trace.set_tracer_provider(provider)
-    _provider = provider
+    use(provider)
     return True
+
+
+def use(provider: TracerProvider | None) -> None:
+    """Records this process's own spans with `provider` from now on (None: tracing off):
+    `configure`'s, or a test's with an in-memory exporter."""
+    global _provider
+    _provider = provider
 
 
 def enabled() -> bool:
@@ -106,6 +112,8 @@ def client_interceptors() -> list[Any]:
 
 
 def tracer() -> trace.Tracer:
+    if _provider is not None:
+        return _provider.get_tracer(TRACER_NAME)
     return trace.get_tracer(TRACER_NAME)
 
 
@@ -157,14 +165,30 @@ def consuming(
         yield
 
 
+# The W3C Trace Context headers a caller may send (https://www.w3.org/TR/trace-context/).
+CALLER_HEADERS = ("traceparent", "tracestate")
+
+
+def callers_context(headers: Mapping[str, str]) -> dict[str, str]:
+    """The trace context a caller sent in `headers` (an HTTP request's, any case), to be
+    continued; empty when it sent none."""
+    found = {name: headers.get(name) for name in CALLER_HEADERS}
+    return {name: value for name, value in found.items() if value}
+
+
 @contextlib.contextmanager
-def operation_span(name: str, attributes: Mapping[str, str]) -> Iterator[trace.Span | None]:
-    """The root span of one GraphQL operation in the gateway (None while tracing is off)."""
+def operation_span(
+    name: str, attributes: Mapping[str, str], caller: Mapping[str, str] | None = None
+) -> Iterator[trace.Span | None]:
+    """The span of one GraphQL operation in the gateway (None while tracing is off): in the
+    trace the caller's `traceparent` names (a storefront's request), else the root of a new one.
+    A malformed `traceparent` is ignored, as the W3C recommendation says."""
     if not enabled():
         yield None
         return
+    parent = propagate.extract(caller) if caller and "traceparent" in caller else None
     with tracer().start_as_current_span(
-        name, kind=trace.SpanKind.SERVER, attributes=dict(attributes)
+        name, context=parent, kind=trace.SpanKind.SERVER, attributes=dict(attributes)
     ) as span:
         yield span
 
