@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -55,17 +56,21 @@ class Demo:
         (link,) = [line for line in result.stdout.splitlines() if line.startswith("# sign in: ")]
         return link.removeprefix("# sign in: ")
 
-    def return_status(self, return_id: str) -> str:
+    def graphql(self, query: str, **variables: object) -> dict[str, Any]:
+        """The data of a back-office request (its errors fail the test)."""
         answer = httpx.post(
             f"{self.running.base_url}/graphql",
-            json={
-                "query": "query($id: ID!) { return(id: $id) { status } }",
-                "variables": {"id": return_id},
-            },
+            json={"query": query, "variables": variables},
             headers={"Authorization": f"Bearer {mint(self.data_dir, '--role', 'backoffice')}"},
             timeout=30,
         ).json()
-        status: str = answer["data"]["return"]["status"]
+        assert not answer.get("errors"), answer
+        data: dict[str, Any] = answer["data"]
+        return data
+
+    def return_status(self, return_id: str) -> str:
+        found = self.graphql("query($id: ID!) { return(id: $id) { status } }", id=return_id)
+        status: str = found["return"]["status"]
         return status
 
 
@@ -214,6 +219,112 @@ def test_the_console_shows_the_operations_and_an_orders_routing_map(
     expect(page.locator("#routing-map line[data-from]").first).to_be_visible()
     expect(page.locator("#routing-map [data-customer]")).to_be_visible()
     screenshot(page, "console-order-routing")
+
+
+def test_a_scanner_completes_a_refurbishment_work_order_at_its_hub(
+    browser: Browser, demo: Demo, off_machine: OffMachine
+) -> None:
+    # The demo's GOOD return inspected at the hub opened a refurbishment there (by event).
+    open_refurbishment = re.compile("REFURBISH")
+    page = scanner_page(browser, off_machine, demo, HUB)
+    page.locator("[data-mode=bench]").click()
+    row = page.locator("#queue button[data-work-order]").filter(has_text=open_refurbishment)
+    expect(row.first).to_be_visible(timeout=20_000)
+    work_order = row.first.get_attribute("data-work-order")
+    screenshot(page, "scanner-work-orders")
+    # A second device at the hub opens the same work order and falls behind.
+    stale = scanner_page(browser, off_machine, demo, HUB)
+    stale.locator("[data-mode=bench]").click()
+    stale.locator(f"#queue button[data-work-order='{work_order}']").click()
+
+    row.first.click()
+    card = page.locator(f"article[data-work-order='{work_order}']")
+    page.locator("#operation-form [data-grade=GOOD]").click()
+    screenshot(page, "scanner-work-order")
+    page.locator("#complete-operation").click()
+    expect(card.locator("[data-operation=GRADE]")).to_have_attribute("data-status", "DONE")
+    page.locator("#operation-form input[name=certificate]").fill("WIPE-CERT-0001")
+    page.locator("#complete-operation").click()
+    expect(card.locator("[data-operation=WIPE]")).to_contain_text("WIPE-CERT-0001")
+    page.locator("#complete-operation").click()
+    expect(card.locator("[data-status=COMPLETED]")).to_be_visible()
+    screenshot(page, "scanner-work-order-done")
+
+    stale.locator("#operation-form [data-grade=GOOD]").click()
+    stale.locator("#complete-operation").click()
+    expect(stale.locator("#message.refusal")).to_contain_text("(INVALID_STATE)")
+
+
+def adjust_stock(demo: Demo, sku: str, location: str, delta: int) -> int:
+    """Adjusts on hand through GraphQL, as another back-office tool would; the new on hand."""
+    done = demo.graphql(
+        """mutation($input: StockAdjustmentInput!) { adjustStock(input: $input) {
+          stockLevel { onHand } userErrors { message } } }""",
+        input={"sku": sku, "locationCode": location, "delta": delta, "reason": "test"},
+    )["adjustStock"]
+    assert not done["userErrors"], done
+    on_hand: int = done["stockLevel"]["onHand"]
+    return on_hand
+
+
+def test_the_console_shows_returns_live_stock_drift_and_channels(
+    browser: Browser, demo: Demo, off_machine: OffMachine
+) -> None:
+    page = local_context(browser, off_machine, viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(demo.sign_in_link("--role", "backoffice"))
+    expect(page.locator("#repair-velocity rect").first).to_be_visible()
+
+    page.locator("a[data-view=returns]").click()
+    page.locator("#return-filter select[name=hub]").select_option(HUB)
+    page.locator("#returns tbody tr").first.click()
+    expect(page.locator("#return-detail [data-return]")).to_contain_text("RECEIVED")
+    screenshot(page, "console-returns")
+
+    sku = "HOOD-NVY-L"
+    levels = demo.graphql(
+        "query($sku: String!) { stockLevels(sku: $sku) { location { code } onHand } }", sku=sku
+    )["stockLevels"]
+    location = levels[0]["location"]["code"]
+    page.locator("a[data-view=stock]").click()
+    page.locator("#stock-filter input[name=sku]").fill(sku)
+    page.locator("#stock-filter input[name=sku]").press("Enter")
+    on_hand = page.locator(f"#stock tr[data-location='{location}'] td").nth(1)
+    expect(on_hand).to_have_text(str(levels[0]["onHand"]))
+    expect(page.locator("#stock-live")).to_have_text("live")
+    page.wait_for_timeout(500)  # the socket's subscribe is on its way
+    after = adjust_stock(demo, sku, location, 5)
+    expect(on_hand).to_have_text(str(after), timeout=15_000)
+    screenshot(page, "console-stock-live")
+
+    counted = demo.graphql(
+        """mutation($input: StockCountInput!) { submitStockCount(input: $input) {
+          reconciliation { discrepancies { id } } userErrors { message } } }""",
+        input={"locationCode": location, "lines": [{"sku": sku, "counted": after - 2}]},
+    )["submitStockCount"]
+    (discrepancy,) = counted["reconciliation"]["discrepancies"]
+    page.locator("a[data-view=drift]").click()
+    row = page.locator(f"#drift tr[data-discrepancy='{discrepancy['id']}']")
+    expect(row).to_contain_text("OPEN")
+    screenshot(page, "console-drift")
+    row.locator("[data-decision=ACCEPT]").click()
+    expect(page.locator("#drift-message")).to_contain_text("ACCEPTED")
+    expect(row).to_be_hidden()
+    page.locator("a[data-view=stock]").click()
+    page.locator("#stock-filter button").click()
+    expect(on_hand).to_have_text(str(after - 2))
+
+    connected = demo.graphql(
+        """mutation($input: ConnectChannelInput!) { connectChannel(input: $input) {
+          userErrors { message } } }""",
+        input={"code": "WHOLESALE-B2B", "platform": "WHOLESALE", "account": "Kaufhaus GmbH"},
+    )["connectChannel"]
+    assert not connected["userErrors"], connected
+    page.locator("a[data-view=channels]").click()
+    page.locator("#channel-filter input[name=channel]").fill("WHOLESALE-B2B")
+    page.locator("#channel-filter input[name=channel]").press("Enter")
+    expect(page.locator("#channel-status [data-channel=WHOLESALE-B2B]")).to_be_visible()
+    expect(page.locator("#nodes")).to_be_visible()
+    screenshot(page, "console-channels")
 
 
 def test_running_the_demo_again_adds_nothing(demo: Demo) -> None:

@@ -90,3 +90,36 @@ export function ago(then) {
   const minutes = Math.max(0, Math.round((Date.now() - then) / 60000));
   return minutes < 60 ? `${minutes} min` : minutes < 2880 ? `${Math.floor(minutes / 60)} h` : `${Math.floor(minutes / 1440)} d`;
 }
+
+/**
+ * Subscribes to `query` over the gateway's graphql-transport-ws socket, the token in the
+ * connection_init payload; `onData(data)` per event. Reconnects after a dropped socket until
+ * the returned function is called.
+ */
+export function subscribe(token, query, variables, onData, retryMs = 3000) {
+  let socket = null;
+  let stopped = false;
+  const open = () => {
+    const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+    socket = new WebSocket(`${scheme}://${window.location.host}/graphql`, "graphql-transport-ws");
+    socket.addEventListener("open", () =>
+      socket.send(JSON.stringify({ type: "connection_init", payload: { Authorization: `Bearer ${token}` } })),
+    );
+    socket.addEventListener("message", (event) => {
+      const message = JSON.parse(event.data);
+      if (message.type === "connection_ack") {
+        socket.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query, variables } }));
+      } else if (message.type === "next" && message.payload.data) {
+        onData(message.payload.data);
+      } else if (message.type === "ping") {
+        socket.send(JSON.stringify({ type: "pong" }));
+      }
+    });
+    socket.addEventListener("close", () => !stopped && setTimeout(open, retryMs));
+  };
+  open();
+  return () => {
+    stopped = true;
+    socket.close();
+  };
+}

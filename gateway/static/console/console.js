@@ -1,7 +1,9 @@
 // The back-office console: the operations figures and charts (polled), the orders paged and
-// filtered by the gateway, and an order's routing drawn as a map of locations and customer.
+// filtered by the gateway, an order's routing drawn as a map of locations and customer, and the
+// other tables (views.js).
 
 import { ago, element, graphql as request, money, signedIn, svg } from "/common/web.js";
+import { makeViews } from "/console/views.js";
 
 const TOKEN_KEY = "oms.console.token";
 const PAGE_SIZE = 20;
@@ -24,7 +26,9 @@ const OPERATIONS = `query Operations {
   opsSummary { pendingOrders oldestPendingMinutes returnsAwaitingInspection openWorkOrders
     inventoryValueCents { sellable reserved inTransit pendingInspection inRepair } }
   returnsReport { handlingCostCents centralizedCostCents savingCents
-    backlog { location { code } awaitingInspection oldestMinutes } } }`;
+    backlog { location { code } awaitingInspection oldestMinutes } }
+  repairReport { locations { locationCode completed p50HoursToComplete p90HoursToComplete unitsInRepair } } }`;
+const LOCATIONS = `query Locations { locations { code kind } skus { code } }`;
 const ORDERS = `query Orders($first: Int!, $after: String, $status: OrderStatus) {
   orders(first: $first, after: $after, status: $status) {
     edges { node { id number status channel placedAt lines { quantity } shipments { location { code } } } }
@@ -40,6 +44,7 @@ let token = null;
 // The `after` cursor of each page shown so far: page n starts after cursors[n].
 let cursors = [null];
 let page = 0;
+let views = {};
 
 function graphql(query, variables = {}) {
   return request(token, query, variables);
@@ -109,7 +114,30 @@ async function showOperations() {
       "return-cost",
     ),
   );
+  const repairs = data.repairReport.locations.filter((l) => l.completed || l.unitsInRepair);
+  $("repair-chart").replaceChildren(
+    repairs.length
+      ? barChart(
+          repairs.flatMap((l) => [
+            { label: `${l.locationCode} p50`, colour: "#7c3aed", value: l.p50HoursToComplete,
+              text: `${l.p50HoursToComplete.toFixed(1)} h · ${l.completed} done, ${l.unitsInRepair} in repair` },
+            { label: `${l.locationCode} p90`, colour: "#c4b5fd", value: l.p90HoursToComplete, text: `${l.p90HoursToComplete.toFixed(1)} h` },
+          ]),
+          "repair-velocity",
+        )
+      : element("p", {}, "Nothing repaired or in repair."),
+  );
   $("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
+}
+
+/** Fills the location pickers (of `data-locations` kind, or every kind) and the SKU list. */
+async function fillPickers() {
+  const data = await graphql(LOCATIONS);
+  for (const picker of document.querySelectorAll("select[data-locations]")) {
+    const kind = picker.dataset.locations;
+    picker.append(...data.locations.filter((l) => !kind || l.kind === kind).map((l) => element("option", {}, l.code)));
+  }
+  $("sku-codes").replaceChildren(...data.skus.map((s) => element("option", { value: s.code })));
 }
 
 // --- orders --------------------------------------------------------------------------------
@@ -214,7 +242,16 @@ function show(view) {
     if (link.dataset.view === view) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
-  return view === "orders" ? showOrders() : showOperations();
+  return reported(view === "orders" ? showOrders() : views[view] ? views[view]() : showOperations());
+}
+
+/** Says why a view could not be shown, once `shown` fails; clears it once a view is shown. */
+function reported(shown) {
+  const say = (problem) => {
+    $("problem").hidden = !problem;
+    $("problem").textContent = problem || "";
+  };
+  return shown.then(() => say(null), (error) => say(`${error.message}${error.code ? ` (${error.code})` : ""}`));
 }
 
 function start() {
@@ -232,7 +269,11 @@ function start() {
     $("signin").hidden = false;
     return;
   }
-  const current = () => (window.location.hash === "#orders" ? "orders" : "operations");
+  views = makeViews(token, graphql, reported);
+  const current = () => {
+    const view = window.location.hash.slice(1);
+    return view && $(view)?.classList.contains("view") ? view : "operations";
+  };
   window.addEventListener("hashchange", () => show(current()));
   $("order-filter").elements.status.addEventListener("change", () => {
     cursors = [null];
@@ -242,7 +283,7 @@ function start() {
   $("next").addEventListener("click", () => { page += 1; showOrders(); });
   $("previous").addEventListener("click", () => { page = Math.max(0, page - 1); showOrders(); });
   setInterval(() => current() === "operations" && showOperations().catch(() => {}), POLL_MS);
-  show(current());
+  fillPickers().finally(() => show(current()));
 }
 
 start();

@@ -1,6 +1,6 @@
-// The hub scanner: receive and inspect returns at one hub, with the device's scanner token.
-// Receipts and inspections that cannot reach the gateway wait in localStorage (the outbox)
-// and are sent again, in order, as soon as it answers.
+// The hub scanner: receive and inspect returns at one hub, work its refurbishment bench and take
+// in its purchase orders, with the device's scanner token. Actions that cannot reach the gateway
+// wait in localStorage (the outbox) and are sent again, in order, as soon as it answers.
 
 import { Refused, Unreachable, ago, element, graphql as request, money, signedIn } from "/common/web.js";
 
@@ -20,7 +20,30 @@ const RECEIVE = `mutation ReceiveReturn($id: ID!, $locationCode: String!) {
     return { ${RETURN_FIELDS} } userErrors { field message code } } }`;
 const INSPECT = `mutation InspectReturn($input: InspectReturnInput!) {
   inspectReturn(input: $input) { return { ${RETURN_FIELDS} } userErrors { field message code } } }`;
-const DOCUMENTS = { receive: RECEIVE, inspect: INSPECT };
+const WORK_ORDER_FIELDS = `id kind status sku quantity sourceReturnId createdAt
+  operations { name status laborMinutes completedAt records { serialNumber result } }`;
+const WORK_ORDERS = `query HubWorkOrders($locationCode: String!) {
+  open: workOrders(status: OPEN, locationCode: $locationCode) { ${WORK_ORDER_FIELDS} }
+  started: workOrders(status: IN_PROGRESS, locationCode: $locationCode) { ${WORK_ORDER_FIELDS} } }`;
+const COMPLETE_OPERATION = `mutation CompleteWorkOrderOperation($input: CompleteWorkOrderOperationInput!) {
+  completeWorkOrderOperation(input: $input) {
+    workOrder { ${WORK_ORDER_FIELDS} } userErrors { field message code } } }`;
+const PURCHASE_ORDER_FIELDS = `id number status supplier { name }
+  lines { sku quantityOrdered quantityReceived } createdAt`;
+const PURCHASE_ORDERS = `query HubPurchaseOrders($locationCodes: [String!]) {
+  purchaseOrders(locationCodes: $locationCodes, openOnly: true) { ${PURCHASE_ORDER_FIELDS} } }`;
+const RECEIVE_PURCHASE_ORDER = `mutation ReceivePurchaseOrder($input: ReceivePurchaseOrderInput!) {
+  receivePurchaseOrder(input: $input) {
+    purchaseOrder { ${PURCHASE_ORDER_FIELDS} } userErrors { field message code } } }`;
+const DOCUMENTS = {
+  receive: RECEIVE, inspect: INSPECT, operation: COMPLETE_OPERATION, goodsIn: RECEIVE_PURCHASE_ORDER,
+};
+const DONE = {
+  receive: (label) => `Received: ${label.replace("receipt of ", "")}`,
+  inspect: (label) => `Inspected: ${label.replace("inspection of ", "")}`,
+  operation: (label) => `Done: ${label}`,
+  goodsIn: (label) => `Taken in: ${label}`,
+};
 
 const $ = (id) => document.getElementById(id);
 let session = null;
@@ -74,8 +97,8 @@ function saveOutbox(actions) {
   renderOutbox();
 }
 
-function enqueue(kind, variables, label) {
-  const action = { key: crypto.randomUUID(), kind, variables, label, queuedAt: Date.now() };
+function enqueue(kind, variables, label, key = crypto.randomUUID()) {
+  const action = { key, kind, variables, label, queuedAt: Date.now() };
   saveOutbox([...outbox(), action]);
   return action;
 }
@@ -106,13 +129,14 @@ async function replay() {
         const payload = await send(action);
         setNetwork(true);
         say(`Sent: ${action.label}`, "ok");
-        show(payload.return);
+        showPayload(payload);
       } catch (error) {
         if (error instanceof Unreachable) {
           setNetwork(false);
           return;
         }
-        // INVALID_STATE: a receipt or inspection is done once; an earlier try got through.
+        // INVALID_STATE: a receipt, inspection or operation is done once; an earlier try got
+        // through. (A purchase order's receipt carries its idempotency key instead.)
         if (error.code === "INVALID_STATE") say(`Already done: ${action.label}`, "ok");
         else say(`Refused: ${action.label}: ${error.message} (${error.code})`, "refusal");
       }
@@ -154,11 +178,14 @@ function setMode(next) {
   for (const tab of document.querySelectorAll(".tab")) {
     tab.setAttribute("aria-pressed", String(tab.dataset.mode === mode));
   }
-  $("scan-form").hidden = mode === "queue";
-  $("queue").hidden = mode !== "queue";
+  const scanning = mode === "receive" || mode === "inspect";
+  $("scan-form").hidden = !scanning;
+  $("queue").hidden = scanning;
   $("detail").replaceChildren();
   $("message").hidden = true;
   if (mode === "queue") loadQueue();
+  else if (mode === "bench") loadWorkOrders();
+  else if (mode === "goods") loadPurchaseOrders();
   else $("scan").focus();
 }
 
@@ -282,16 +309,23 @@ function inspectionForm(found, skus) {
   return form;
 }
 
+/** Shows what an action answered: a return, a work order or a purchase order. */
+async function showPayload(payload) {
+  if (payload.return) show(payload.return, await skusOf(payload.return).catch(() => null));
+  else if (payload.workOrder) showWorkOrder(payload.workOrder);
+  else if (payload.purchaseOrder) showPurchaseOrder(payload.purchaseOrder);
+}
+
 /** Sends an action now; when the gateway cannot be reached it waits in the outbox. */
-async function act(kind, variables, label) {
-  const action = enqueue(kind, variables, label);
+async function act(kind, variables, label, key = undefined) {
+  const action = enqueue(kind, variables, label, key);
   inFlight.add(action.key);
   try {
     const payload = await send(action);
     saveOutbox(outbox().filter((kept) => kept.key !== action.key));
     setNetwork(true);
-    say(kind === "receive" ? `Received: ${label.replace("receipt of ", "")}` : `Inspected: ${label.replace("inspection of ", "")}`);
-    show(payload.return, await skusOf(payload.return).catch(() => null));
+    say(DONE[kind](label));
+    await showPayload(payload);
   } catch (error) {
     if (error instanceof Unreachable) {
       setNetwork(false);
@@ -339,34 +373,195 @@ async function lookUp(id) {
   show(found, await skusOf(found).catch(() => null));
 }
 
-async function loadQueue() {
+/** Fills the list screen from `load()`: its heading and rows, or why it could not. */
+async function listScreen(what, load) {
   const box = $("queue");
-  box.replaceChildren(element("p", {}, "Loading the hub queue…"));
+  box.replaceChildren(element("p", {}, `Loading ${what}…`));
   try {
-    const data = await graphql(HUB_QUEUE, { locationCode: session.hub });
+    const [heading, rows] = await load();
     setNetwork(true);
-    const rows = data.hubQueue.map((found) =>
-      element(
-        "li",
-        {},
-        element(
-          "button",
-          { "data-return": found.id, onclick: () => { setMode("inspect"); lookUp(found.id); } },
-          element("span", { class: "age" }, found.receivedAt ? `${ago(Date.parse(found.receivedAt))}` : ""),
-          `${found.lines.map((line) => `${line.quantity} × ${line.sku}`).join(", ")}`,
-          element("br"),
-          element("small", {}, found.id),
-        ),
-      ),
-    );
-    box.replaceChildren(
-      element("h2", {}, `${rows.length} waiting for inspection at ${session.hub}, oldest first`),
-      element("ul", { class: "queue" }, ...rows),
-    );
+    box.replaceChildren(element("h2", {}, heading), element("ul", { class: "queue" }, ...rows));
   } catch (error) {
     if (error instanceof Unreachable) setNetwork(false);
     box.replaceChildren(element("p", { class: "message refusal" }, error.message));
   }
+}
+
+function listRow(attributes, onclick, age, text, small) {
+  return element(
+    "li",
+    {},
+    element("button", { ...attributes, onclick }, element("span", { class: "age" }, age), text, element("br"), element("small", {}, small)),
+  );
+}
+
+function loadQueue() {
+  return listScreen("the hub queue", async () => {
+    const data = await graphql(HUB_QUEUE, { locationCode: session.hub });
+    const rows = data.hubQueue.map((found) =>
+      listRow(
+        { "data-return": found.id },
+        () => { setMode("inspect"); lookUp(found.id); },
+        found.receivedAt ? ago(Date.parse(found.receivedAt)) : "",
+        found.lines.map((line) => `${line.quantity} × ${line.sku}`).join(", "),
+        found.id,
+      ),
+    );
+    return [`${rows.length} waiting for inspection at ${session.hub}, oldest first`, rows];
+  });
+}
+
+// --- the bench: work orders ------------------------------------------------------------------
+
+function loadWorkOrders() {
+  return listScreen("the work orders", async () => {
+    const data = await graphql(WORK_ORDERS, { locationCode: session.hub });
+    const open = [...data.open, ...data.started].sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
+    const rows = open.map((work) =>
+      listRow(
+        { "data-work-order": work.id },
+        () => showWorkOrder(work),
+        ago(Date.parse(work.createdAt)),
+        `${work.kind} · ${work.quantity} × ${work.sku} · ${nextOperation(work)?.name || work.status}`,
+        work.id,
+      ),
+    );
+    return [`${rows.length} open work orders at ${session.hub}, oldest first`, rows];
+  });
+}
+
+function nextOperation(work) {
+  return work.operations.find((operation) => operation.status === "PENDING");
+}
+
+async function showWorkOrder(work) {
+  $("queue").hidden = true;
+  const skus = await graphql(SKUS, { codes: [work.sku] }).catch(() => null);
+  const serialized = Boolean(skus?.skus[0]?.serialized);
+  const next = nextOperation(work);
+  const card = element(
+    "article",
+    { class: "card", "data-work-order": work.id },
+    element("h2", {}, `${work.kind} ${work.quantity} × ${work.sku}`),
+    facts([
+      ["Status", element("span", { class: "status", "data-status": work.status }, work.status)],
+      ...(work.sourceReturnId ? [["From return", work.sourceReturnId]] : []),
+    ]),
+    element(
+      "ol",
+      { class: "operations" },
+      ...work.operations.map((operation) =>
+        element(
+          "li",
+          { "data-operation": operation.name, "data-status": operation.status },
+          element("b", {}, operation.name),
+          ` ${operation.status === "DONE" ? "✓ done" : operation === next ? "← next" : "waiting"}`,
+          ...operation.records.map((record) =>
+            element("small", { class: "record" }, ` ${record.serialNumber ? `${record.serialNumber}: ` : ""}${record.result}`),
+          ),
+        ),
+      ),
+    ),
+  );
+  if (next && work.status !== "COMPLETED" && work.status !== "CANCELLED") card.append(operationForm(work, next, serialized));
+  $("detail").replaceChildren(card);
+}
+
+/** The form recording `operation`: GRADE takes the grade found, WIPE a unit's serial number and
+ * certificate (one record per unit of a serialized SKU), every operation its labour. */
+function operationForm(work, operation, serialized) {
+  const form = element("form", { class: "inspection", id: "operation-form" });
+  let grade = null;
+  const submit = element("button", { class: "big", id: "complete-operation" }, `Complete ${operation.name}`);
+  if (operation.name === "GRADE") {
+    submit.disabled = true;
+    const buttons = GRADES.map((choice) =>
+      element("button", {
+        type: "button", class: "grade", "data-grade": choice, "aria-pressed": "false",
+        onclick: (event) => {
+          grade = choice;
+          for (const other of buttons) other.setAttribute("aria-pressed", String(other === event.target));
+          submit.disabled = false;
+        },
+      }, choice.replace("_", " ")),
+    );
+    form.append(element("strong", {}, "Grade found"), element("div", { class: "grades" }, ...buttons));
+  }
+  if (operation.name === "WIPE") {
+    const wiped = operation.records.length;
+    if (serialized) form.append(element("strong", {}, `Unit ${wiped + 1} of ${work.quantity}`));
+    form.append(
+      serialized ? element("input", { class: "serial", name: "serial", placeholder: "scan the serial number", autocomplete: "off", required: "" }) : null,
+      element("input", { class: "serial", name: "certificate", placeholder: "wipe certificate", autocomplete: "off", ...(serialized ? { required: "" } : {}) }),
+    );
+  }
+  form.append(
+    element("label", { for: "labor" }, "Labour (minutes)"),
+    element("input", { type: "number", id: "labor", name: "labor", min: "0", max: "1440", value: "10", inputmode: "numeric" }),
+    submit,
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const serial = form.elements.serial?.value.trim();
+    const certificate = form.elements.certificate?.value.trim();
+    const result = operation.name === "GRADE" ? grade : certificate;
+    const input = {
+      workOrderId: work.id, operation: operation.name,
+      laborMinutes: Number.parseInt(form.elements.labor.value, 10) || 0,
+      ...(serial ? { serialNumber: serial } : {}), ...(result ? { result } : {}),
+    };
+    act("operation", { input }, `${operation.name}${serial ? ` of ${serial}` : ""} on ${work.sku} (${work.id})`);
+  });
+  return form;
+}
+
+// --- goods in: purchase orders ---------------------------------------------------------------
+
+function loadPurchaseOrders() {
+  return listScreen("the purchase orders", async () => {
+    const data = await graphql(PURCHASE_ORDERS, { locationCodes: [session.hub] });
+    const rows = data.purchaseOrders.map((order) =>
+      listRow(
+        { "data-purchase-order": order.id },
+        () => showPurchaseOrder(order),
+        ago(Date.parse(order.createdAt)),
+        `${order.number} · ${order.supplier.name}`,
+        order.lines.map((line) => `${line.quantityOrdered - line.quantityReceived} × ${line.sku}`).join(", "),
+      ),
+    );
+    return [`${rows.length} purchase orders to take in at ${session.hub}`, rows];
+  });
+}
+
+function showPurchaseOrder(order) {
+  $("queue").hidden = true;
+  const open = order.lines.filter((line) => line.quantityOrdered > line.quantityReceived);
+  const form = element("form", { class: "inspection", id: "goods-in" });
+  for (const line of open) {
+    const left = line.quantityOrdered - line.quantityReceived;
+    form.append(
+      element("label", { for: `units-${line.sku}` }, `${line.sku}: ${left} of ${line.quantityOrdered} to come`),
+      element("input", { type: "number", id: `units-${line.sku}`, name: line.sku, min: "0", max: String(left), value: String(left), inputmode: "numeric" }),
+    );
+  }
+  form.append(element("button", { class: "big", id: "take-in" }, "Take in"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const lines = open
+      .map((line) => ({ sku: line.sku, quantity: Number.parseInt(form.elements[line.sku].value, 10) || 0 }))
+      .filter((line) => line.quantity > 0);
+    const key = crypto.randomUUID();
+    act("goodsIn", { input: { purchaseOrderId: order.id, lines, idempotencyKey: key } }, `${order.number}`, key);
+  });
+  $("detail").replaceChildren(
+    element(
+      "article",
+      { class: "card", "data-purchase-order": order.id },
+      element("h2", {}, `${order.number} from ${order.supplier.name}`),
+      facts([["Status", element("span", { class: "status", "data-status": order.status }, order.status)]]),
+      open.length ? form : element("p", {}, "Everything ordered has been taken in."),
+    ),
+  );
 }
 
 // --- the camera ------------------------------------------------------------------------------
