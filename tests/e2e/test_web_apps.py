@@ -211,7 +211,7 @@ def test_the_console_shows_the_operations_and_an_orders_routing_map(
     page.locator("#next").click()
     expect(page.locator("#page-number")).to_have_text("page 2")
     expect(rows.first).not_to_have_attribute("data-order", first_page or "")
-    page.locator("select[name=status]").select_option("SHIPPED")
+    page.locator("#order-filter select[name=status]").select_option("SHIPPED")
     expect(page.locator("#page-number")).to_have_text("page 1")
     expect(rows.locator("td:nth-child(2)")).to_have_text(["SHIPPED"] * 20)
 
