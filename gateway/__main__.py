@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import uvicorn
 
 from gateway.server import server_config
 from gateway.settings import GatewaySettings
+from services.kernel import logs, metrics, tracing
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s gateway %(levelname)s %(message)s")
+    logs.configure("gateway")
+    tracing.configure("gateway")
     try:
         settings = GatewaySettings.from_env()
     except (ValueError, OSError) as error:  # a weak key, a bad number, an unreadable file
         print(f"gateway: {error}", file=sys.stderr)
         return 2
-    uvicorn.Server(server_config(settings, log_config=None)).run()
+    endpoint = metrics.start_endpoint(settings.metrics_listen)
+    try:
+        uvicorn.Server(server_config(settings, log_config=None)).run()
+    finally:
+        if endpoint is not None:
+            endpoint.stop()
+        tracing.shutdown()
     return 0
 
 

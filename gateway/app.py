@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 
 from gateway.auth import TokenVerifier
 from gateway.backends import Backends
@@ -18,6 +20,10 @@ from gateway.schema import build_schema
 from gateway.settings import GatewaySettings
 from gateway.view import GraphQLView
 from gateway.webhooks import returns_platform_webhook, shipbob_webhook, shopify_webhook
+
+# The web apps' files, shipped in the package: no build step, nothing fetched from elsewhere.
+STATIC = Path(__file__).parent / "static"
+WEB_APPS = ("common", "console", "graphiql", "scanner")
 
 
 async def healthz(_request: Request) -> JSONResponse:
@@ -72,6 +78,10 @@ def create_app(settings: GatewaySettings) -> Starlette:
                 "/webhooks/{platform:str}",
                 returns_platform_webhook,
                 methods=["POST"],
+            ),
+            *(
+                Mount(f"/{app}", StaticFiles(directory=STATIC / app, html=True), name=app)
+                for app in WEB_APPS
             ),
         ],
         lifespan=lifespan,

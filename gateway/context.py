@@ -30,6 +30,9 @@ class Context:
     connection_params: dict[str, object] | None = None
     # The WebSocket upgrade's Authorization header, for clients that authenticate there.
     handshake_authorization: str | None = None
+    # The W3C trace context the caller sent (`traceparent`, `tracestate`): the operation's span
+    # continues its trace.
+    caller_trace: dict[str, str] = field(default_factory=dict)
     # Made on first use, so their calls carry the authenticated caller.
     _backlogs: BacklogLoaders | None = None
     # Loaders made on first use by the modules that need them (never caching: see `create`).

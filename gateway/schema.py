@@ -26,6 +26,7 @@ from gateway.errors import UNEXPECTED_ERROR, MaskFaults, away
 from gateway.fulfillment_nodes import FulfillmentNodesMutation, FulfillmentNodesQuery
 from gateway.inventory.counts import StockCountMutation, StockCountQuery
 from gateway.inventory.resolvers import InventoryMutation, InventoryQuery, InventorySubscription
+from gateway.metrics import OperationMetrics
 from gateway.ops_summary import OpsSummaryQuery
 from gateway.orders.resolvers import OrdersMutation, OrdersQuery
 from gateway.procurement.resolvers import ProcurementMutation, ProcurementQuery
@@ -128,5 +129,6 @@ def build_schema(limits: QueryLimits | None = None) -> GatewaySchema:
             # Before MaskFaults: it codes the errors MaskFaults has left.
             lambda: DocumentErrorCodes(max_tokens=limits.max_tokens),
             lambda: MaskFaults(should_mask_error=is_internal_fault, error_message=UNEXPECTED_ERROR),
+            OperationMetrics,
         ],
     )

@@ -77,6 +77,8 @@ class GatewaySettings:
     # Events a slow subscriber may fall behind by before the oldest are dropped.
     subscriber_queue_size: int = 256
     shutdown_grace_seconds: float = 5.0
+    # A plaintext port answering `GET /metrics` (Prometheus), when set.
+    metrics_listen: str | None = None
     # The certificate its channels present to the services; None: plaintext, asked for.
     credentials: Credentials | None = field(kw_only=True)
 
@@ -100,6 +102,7 @@ class GatewaySettings:
             tokens=TokenPolicy.from_env(env),
             revocation_file=revocation_file(data_dir(env), env),
             shutdown_grace_seconds=float(env.get("OMS_SHUTDOWN_GRACE_SECONDS", "5")),
+            metrics_listen=env.get("OMS_GATEWAY_METRICS_LISTEN") or None,
             credentials=credentials_from_env(GATEWAY, env),
         )
 

@@ -5,12 +5,13 @@ reads, and answering every refusal as GraphQL JSON with a stable code."""
 from __future__ import annotations
 
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 from cross_web import HTTPException, StarletteRequestAdapter
 from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -43,7 +44,10 @@ from gateway.edge import (
 from gateway.errors import TIMEOUT, UNAVAILABLE
 from gateway.settings import QueryLimits, RequestLimits
 from gateway.sockets import TokenBoundHandler
+from services.kernel import tracing
 
+# Our GraphiQL page: it loads GraphiQL from the gateway's own files (gateway/static/graphiql).
+GRAPHIQL_PAGE = Path(__file__).parent / "static" / "graphiql" / "index.html"
 # Subscriptions need a long-lived connection; this view serves them over WebSocket only.
 POST_OPERATION_TYPES = frozenset({OperationType.QUERY, OperationType.MUTATION})
 # GET must not change anything (it is cached, prefetched and logged in URLs).
@@ -71,6 +75,10 @@ class GraphQLView(GraphQL[Context, None]):
         self.tokens = tokens
         self.requests = requests or RequestLimits()
         self.query_limits = query_limits or QueryLimits()
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # Strawberry's own page asks a CDN for its scripts: blank on a network without one.
+        return HTMLResponse(GRAPHIQL_PAGE.read_text(encoding="utf-8"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -103,6 +111,7 @@ class GraphQLView(GraphQL[Context, None]):
         context = Context.create(
             backends.services, backends.feed, long_lived=isinstance(request, WebSocket)
         )
+        context.caller_trace = tracing.callers_context(request.headers)
         if isinstance(request, WebSocket):
             context.handshake_authorization = request.headers.get("authorization")
         else:

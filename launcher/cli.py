@@ -71,6 +71,26 @@ def build_parser() -> argparse.ArgumentParser:
         "of each service on PostgreSQL ($OMS_CLUSTER_POSTGRES_URL's server, default the local "
         "one; a database oms_cluster_<service> each), two gateways on --port and the next one",
     )
+    up.add_argument(
+        "--demo",
+        action="store_true",
+        help="once ready, seed the demo network (as `oms demo` does; nothing twice)",
+    )
+
+    demo = commands.add_parser(
+        "demo",
+        help="seed a running system with a demo network, orders, returns and work orders",
+        description="Sends the demo data through the gateway's GraphQL with tokens signed by "
+        "the data dir's key: a DC, a 3PL, four stores and three return hubs in Berlin, a few "
+        "hundred SKUs, a week of orders, returns at every stage and a few work orders. Running "
+        "it again adds nothing twice.",
+    )
+    demo.add_argument("--data-dir", type=Path, help=data_dir_help)
+    demo.add_argument(
+        "--gateway",
+        default="http://127.0.0.1:8000",
+        help="the gateway's base URL (default: http://127.0.0.1:8000)",
+    )
 
     token = commands.add_parser(
         "token",
@@ -102,6 +122,22 @@ def build_parser() -> argparse.ArgumentParser:
         type=_hours,
         default=12.0,
         help="how long the token holds (default 12; at most $OMS_TOKEN_MAX_TTL_HOURS, 24)",
+    )
+    token.add_argument(
+        "--link",
+        action="store_true",
+        help="also print the sign-in link of the role's web app (the token in its #fragment): "
+        "the scanner app for a scanner, the console for the back office",
+    )
+    token.add_argument(
+        "--qr",
+        action="store_true",
+        help="also print the sign-in link as a QR code, for a device's camera (implies --link)",
+    )
+    token.add_argument(
+        "--gateway",
+        default="http://127.0.0.1:8000",
+        help="the gateway's base URL in the --link (default: http://127.0.0.1:8000)",
     )
     token.add_argument(
         "--revoke",
@@ -227,8 +263,25 @@ def _issue(args: argparse.Namespace, policy: TokenPolicy) -> int:
         f"# {role.value}{bound} for {issued.caller.subject}, valid {args.ttl_hours:g}h, "
         f"id {issued.token_id}; send 'Authorization: Bearer <token>'"
     )
+    if args.link or args.qr:
+        # In the fragment: a browser never sends it to a server, nor logs it in a referrer.
+        app = "scanner" if role is Role.SCANNER else "console"
+        link = f"{args.gateway.rstrip('/')}/{app}/#token={token}"
+        if args.qr:
+            _print_qr(link)
+        print(f"# sign in: {link}")
     print(token)
     return 0
+
+
+def _print_qr(text: str) -> None:
+    """`text` as a QR code drawn with block characters, each line a comment to scripts."""
+    import segno
+
+    drawn = io.StringIO()
+    segno.make(text, error="l").terminal(out=drawn, compact=True)
+    for line in drawn.getvalue().splitlines():
+        print(f"# {line}")
 
 
 def _revoke(id_or_token: str, data_dir: Path, policy: TokenPolicy) -> int:
@@ -274,6 +327,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         env = {**os.environ, "OMS_DATA_DIR": str(_data_dir(args.data_dir))}
         return dead_letters(args.service, env, args.replay, args.all)
+    if args.command == "demo":
+        from launcher.demo import run as seed_demo
+
+        return seed_demo(_data_dir(args.data_dir), args.gateway, os.environ)
     if args.command == "migrate":
         from launcher.migrations import run
 
@@ -286,7 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if isinstance(sys.stdout, io.TextIOWrapper):  # not when a test captures it
         sys.stdout.reconfigure(line_buffering=True)
     starting = ClusterUp if args.cluster else Up
-    return starting(_data_dir(args.data_dir), args.port, os.environ).run()
+    return starting(_data_dir(args.data_dir), args.port, os.environ, demo=args.demo).run()
 
 
 if __name__ == "__main__":

@@ -39,8 +39,10 @@ REPLICAS = 2
 class ClusterUp(Up):
     """One run of `oms up --cluster`."""
 
-    def __init__(self, data_dir: Path, port: int | None, env: Mapping[str, str]) -> None:
-        super().__init__(data_dir, port, env)
+    def __init__(
+        self, data_dir: Path, port: int | None, env: Mapping[str, str], demo: bool = False
+    ) -> None:
+        super().__init__(data_dir, port, env, demo)
         self.cluster: NatsCluster | None = None
         self.databases = database_urls(self.env)
 

@@ -50,6 +50,8 @@ class ChildSpec:
     readiness: Readiness
     # The part it is a replica of, when it is one (`inventory` for `inventory-2`).
     replica_of: str | None = None
+    # Where Prometheus scrapes it (`http://host:port/metrics`), when it was given a port.
+    metrics_url: str | None = None
 
     @property
     def part(self) -> str:
@@ -120,20 +122,27 @@ def _shared(nats_url: str, targets: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+def metrics_url(listen: str | None) -> str | None:
+    return f"http://{dialable(listen)}/metrics" if listen else None
+
+
 def _gateway(name: str, env: Mapping[str, str], wiring: Mapping[str, str], listen: str,
-             own: Mapping[str, str], python: str) -> ChildSpec:  # fmt: skip
+             own: Mapping[str, str], python: str, metrics: str) -> ChildSpec:  # fmt: skip
     base_url = f"http://{dialable(listen)}"
+    child_env = {
+        **_user_first(without_others_secrets(env, GATEWAY), wiring),
+        **own,
+        "OMS_GATEWAY_LISTEN": listen,
+        "OMS_GATEWAY_METRICS_LISTEN": metrics,
+    }
     return ChildSpec(
         name=name,
         replica_of=None if name == GATEWAY else GATEWAY,
         argv=(python, "-m", "gateway"),
-        env={
-            **_user_first(without_others_secrets(env, GATEWAY), wiring),
-            **own,
-            "OMS_GATEWAY_LISTEN": listen,
-        },
+        env=child_env,
         address=f"{base_url}/graphql",
         readiness=HttpOk(f"{base_url}/readyz"),
+        metrics_url=metrics_url(metrics),
     )
 
 
@@ -148,9 +157,10 @@ def plan_children(
 ) -> list[ChildSpec]:
     """The five services, then the gateway, wired to each other and to `nats_url`.
 
-    Every service gets its own SQLite file in `data_dir`, a free loopback port, and a plaintext
-    loopback port that answers health checks alone (the launcher's readiness probe), unless the
-    user's environment names a database or address for it; `OMS_NATS_URL`, when set, wins over
+    Every service gets its own SQLite file in `data_dir`, a free loopback port, a plaintext
+    loopback port that answers health checks alone (the launcher's readiness probe) and one
+    for its metrics (the gateway too), unless the user's environment names a database or
+    address for it; `OMS_NATS_URL`, when set, wins over
     `nats_url`. Each part gets its own certificate (`data_dir/tls/<part>`), its own NATS login
     when `nats_passwords` has one (the embedded broker), and no other part's secrets.
     `data_dir` itself is the caller's decision (`--data-dir` beats `OMS_DATA_DIR`), as is the
@@ -163,6 +173,10 @@ def plan_children(
     health = {
         name: env.get(f"OMS_{name.upper()}_HEALTH_LISTEN") or f"{LOOPBACK}:{free_port()}"
         for name in SERVICE_NAMES
+    }
+    metrics = {
+        name: env.get(f"OMS_{name.upper()}_METRICS_LISTEN") or f"{LOOPBACK}:{free_port()}"
+        for name in (*SERVICE_NAMES, GATEWAY)
     }
     shared = _shared(nats_url, {name: dialable(listens[name]) for name in SERVICE_NAMES})
     children = [
@@ -177,18 +191,22 @@ def plan_children(
                         f"OMS_{name.upper()}_DATABASE_URL": f"sqlite:///{data_dir / name}.sqlite",
                         f"OMS_{name.upper()}_GRPC_LISTEN": listens[name],
                         f"OMS_{name.upper()}_HEALTH_LISTEN": health[name],
+                        f"OMS_{name.upper()}_METRICS_LISTEN": metrics[name],
+                        "OTEL_SERVICE_NAME": name,
                     },
                 ),
                 **_own(name, data_dir, nats_passwords),
             },
             address=dialable(listens[name]),
             readiness=GrpcHealth(dialable(health[name])),
+            metrics_url=metrics_url(metrics[name]),
         )
         for name in SERVICE_NAMES
     ]
     listen = gateway_listen(env, gateway_port)
     own = _own(GATEWAY, data_dir, nats_passwords)
-    children.append(_gateway(GATEWAY, env, shared, listen, own, python))
+    wiring = {**shared, "OTEL_SERVICE_NAME": GATEWAY}
+    children.append(_gateway(GATEWAY, env, wiring, listen, own, python, metrics[GATEWAY]))
     return children
 
 
@@ -219,8 +237,9 @@ def plan_cluster_children(
 
     Every client of a service is given all its replicas' addresses (`replicas_target`), and
     every part all the servers in `nats_url`; streams are kept on three servers. Replicas
-    share their part's certificate and NATS login. Each replica's ports are the launcher's
-    choice: two replicas cannot share one address, so `OMS_<SERVICE>_GRPC_LISTEN` is not read.
+    share their part's certificate and NATS login. Each replica's ports (gRPC, health and
+    metrics, the gateway's metrics too) are the launcher's choice: two replicas cannot share one
+    address, so neither `OMS_<SERVICE>_GRPC_LISTEN` nor `OMS_<PART>_METRICS_LISTEN` is read.
     """
     listens = {
         name: [f"{LOOPBACK}:{free_port()}" for _ in range(replicas)] for name in SERVICE_NAMES
@@ -231,6 +250,7 @@ def plan_cluster_children(
     for name in SERVICE_NAMES:
         for replica, listen in enumerate(listens[name]):
             health = f"{LOOPBACK}:{free_port()}"
+            metrics = f"{LOOPBACK}:{free_port()}"
             wiring = {**shared, f"OMS_{name.upper()}_DATABASE_URL": database_urls[name]}
             children.append(
                 ChildSpec(
@@ -241,13 +261,16 @@ def plan_cluster_children(
                         **_own(name, data_dir, nats_passwords),
                         f"OMS_{name.upper()}_GRPC_LISTEN": listen,
                         f"OMS_{name.upper()}_HEALTH_LISTEN": health,
+                        f"OMS_{name.upper()}_METRICS_LISTEN": metrics,
                     },
                     address=listen,
                     readiness=GrpcHealth(health),
                     replica_of=name,
+                    metrics_url=metrics_url(metrics),
                 )
             )
     own = _own(GATEWAY, data_dir, nats_passwords)
     for replica, listen in enumerate(gateway_listens(env, gateway_port, replicas)):
-        children.append(_gateway(replica_name(GATEWAY, replica), env, shared, listen, own, python))
+        name, metrics = replica_name(GATEWAY, replica), f"{LOOPBACK}:{free_port()}"
+        children.append(_gateway(name, env, shared, listen, own, python, metrics))
     return children

@@ -154,8 +154,11 @@ def _report(event: SupervisionEvent, out: TextIO) -> None:
 class Up:
     """One run of `oms up`; `run()` returns the process exit code."""
 
-    def __init__(self, data_dir: Path, port: int | None, env: Mapping[str, str]) -> None:
+    def __init__(
+        self, data_dir: Path, port: int | None, env: Mapping[str, str], demo: bool = False
+    ) -> None:
         self.data_dir = data_dir
+        self.demo = demo
         self.logs = data_dir / "logs"
         self.port = port
         self.env = env
@@ -230,6 +233,8 @@ class Up:
             return 1
         if ready:
             self.announce_ready(nats_url, children)
+            if self.demo:
+                self.seed_demo(children[-1].address)
             print(
                 f"Get a token: {_oms_command()} token --role backoffice --data-dir {self.data_dir}"
                 "   (Ctrl-C stops everything)",
@@ -237,6 +242,14 @@ class Up:
             )
             self.supervisor.watch(self.stop, lambda event: _report(event, sys.stderr))
         return 0
+
+    def seed_demo(self, gateway_address: str) -> None:
+        """The demo network, through the gateway that just got ready; a refusal is reported and
+        the system keeps running (the data seeded so far stays)."""
+        from launcher.demo import run as seed_demo
+
+        if seed_demo(self.data_dir, gateway_address.removesuffix("/graphql"), self.env) != 0:
+            print("oms: the demo data is incomplete; `oms demo` tries again", file=sys.stderr)
 
     def start_broker(self, users: list[NatsUser]) -> str:
         """Starts the embedded broker; returns the URL its clients dial."""
@@ -267,6 +280,11 @@ class Up:
             rows.append((spec.name, spec.address, str(child.pid), str(child.log_path)))
         print(f"OMS starting, data in {self.data_dir}:")
         _print_table(rows, sys.stdout)
+        scraped = [(spec.name, spec.metrics_url) for spec in children if spec.metrics_url]
+        if scraped:
+            print("Metrics (Prometheus, plaintext, loopback):")
+            for name, url in scraped:
+                print(f"  {name:<14} {url}")
         sys.stdout.flush()
 
     def broker_rows(self, nats_url: str) -> list[tuple[str, str, str, str]]:

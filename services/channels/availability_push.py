@@ -51,6 +51,13 @@ async def owe(store: SqlChannelsStore, skus: Sequence[str]) -> None:
         await push_store.mark_pending(store.session, channel.code, skus)
 
 
+async def owe_resync(store: SqlChannelsStore, channel_code: str) -> None:
+    """A pushed channel whose rules changed in inventory is owed its whole catalogue; the
+    worker asks inventory for it outside this unit of work (`resync_owed`)."""
+    if any(c.code == channel_code for c in await pushed_channels(store)):
+        await push_store.owe_resync(store.session, channel_code)
+
+
 class AvailabilityPush:
     def __init__(
         self,
@@ -77,6 +84,15 @@ class AvailabilityPush:
             for code in codes:
                 await push_store.mark_pending(store.session, code, skus)
         return len(skus)
+
+    async def resync_owed(self) -> None:
+        """Owes every SKU to each channel whose rules changed, then clears what it did."""
+        async with self.uow.read() as store:
+            owed = await push_store.resyncs_owed(store.session)
+        for code, version in owed.items():
+            await self.resync(code)
+            async with self.uow.write() as store:
+                await push_store.clear_resync(store.session, code, version)
 
     async def resync_on_demand(self, channel_code: str, caller: Caller) -> int:
         """The back office's resync of one channel (after its shop was edited by hand):
@@ -124,6 +140,11 @@ class AvailabilityPush:
 
 def push_worker(push: AvailabilityPush) -> PeriodicWorker:
     return PeriodicWorker("availability push", push.push_owed, POLL)
+
+
+def rules_resync_worker(push: AvailabilityPush) -> PeriodicWorker:
+    """Resyncs the channels whose safety stock or backorder rule changed, within the poll."""
+    return PeriodicWorker("availability rules resync", push.resync_owed, POLL)
 
 
 RESYNC_EVERY = timedelta(hours=1)

@@ -7,8 +7,14 @@ from oms.channels.v1 import channels_pb2, channels_pb2_grpc
 from services.channels import events
 from services.channels.amazon_api import SellingPartnerApis
 from services.channels.amazon_poller import AmazonPoller, amazon_poll_worker
-from services.channels.availability_push import AvailabilityPush, push_worker, resync_worker
+from services.channels.availability_push import (
+    AvailabilityPush,
+    push_worker,
+    resync_worker,
+    rules_resync_worker,
+)
 from services.channels.fulfillment_push import FulfillmentPush, fulfillment_worker
+from services.channels.gauges import read_gauges
 from services.channels.grpc_api import ChannelsGrpc
 from services.channels.inventory_client import InventoryClient, InventoryCounts
 from services.channels.orders_client import OrdersClient
@@ -54,6 +60,7 @@ def build(context: ServiceContext) -> ServiceParts:
             placement_worker(service, settings.retry_after),
             push_worker(availability),
             resync_worker(availability),
+            rules_resync_worker(availability),
             fulfillment_worker(fulfillments),
             amazon_poll_worker(AmazonPoller(service), settings.amazon_poll_every),
             order_worker(nodes),
@@ -67,5 +74,6 @@ SERVICE = ServiceDefinition(
     tables=TABLES,
     grpc_service_names=(channels_pb2.DESCRIPTOR.services_by_name["ChannelsService"].full_name,),
     build=build,
+    gauges=read_gauges,
     calls=("orders", "inventory"),
 )

@@ -151,11 +151,31 @@ async def owe_order(
     return await insert_ignoring_conflict(session, NodeOrderRow, values)
 
 
-async def orders_due(session: AsyncSession) -> list[NodeOrderRow]:
+async def owe_cancellation(session: AsyncSession, order_id: str) -> None:
+    """The order was cancelled here: each of its shipments ShipBob has, or may have (one still
+    PENDING may be on its way there right now), is owed a cancellation. Shipped, failed and
+    cancelled ones are left as they are."""
+    statement = select(NodeOrderRow).where(
+        NodeOrderRow.order_id == order_id,
+        col(NodeOrderRow.status).in_(
+            [NodeOrderStatus.PENDING.value, NodeOrderStatus.CREATED.value]
+        ),
+    )
+    for row in (await session.exec(statement.with_for_update())).all():
+        row.status, row.reason, row.attempts = NodeOrderStatus.CANCELLING.value, "", 0
+        row.next_attempt_at = row.updated_at = utcnow()
+        session.add(row)
+        await note(session, row.shipment_id, NodeOrderStatus.CANCELLING, "cancelled here")
+
+
+async def orders_due(
+    session: AsyncSession, status: NodeOrderStatus = NodeOrderStatus.PENDING
+) -> list[NodeOrderRow]:
+    """Rows in `status` due another attempt: orders to create (PENDING) or to cancel."""
     statement = (
         select(NodeOrderRow)
         .where(
-            NodeOrderRow.status == NodeOrderStatus.PENDING.value,
+            NodeOrderRow.status == status.value,
             NodeOrderRow.next_attempt_at <= utcnow(),
         )
         .order_by(col(NodeOrderRow.next_attempt_at))
@@ -175,19 +195,21 @@ async def order_outcome(
     status: NodeOrderStatus,
     retry_at: datetime,
     reason: str = "",
+    attempted: NodeOrderStatus = NodeOrderStatus.PENDING,
 ) -> None:
-    """One attempt's outcome: a PENDING row moves on (or waits until `retry_at`); the status
-    history notes CREATED or FAILED once."""
+    """One attempt's outcome: a row still in the status attempted (PENDING: a creation,
+    CANCELLING: a cancellation) moves on, or waits until `retry_at` when `status` is that same
+    one; the status history notes where it went once."""
     row = await session.get(NodeOrderRow, shipment_id, with_for_update=True)
     assert row is not None, shipment_id  # never deleted
-    if row.status != NodeOrderStatus.PENDING.value:
-        return  # moved on meanwhile (shipped by a webhook that overtook the answer)
+    if row.status != attempted.value:
+        return  # moved on meanwhile (shipped by a webhook, or cancelled while on its way)
     row.status, row.reason = status.value, reason[:MAX_REASON]
     row.attempts += 1
     row.next_attempt_at = retry_at
     row.updated_at = utcnow()
     session.add(row)
-    if status is not NodeOrderStatus.PENDING:
+    if status is not attempted:
         await note(session, shipment_id, status, reason)
 
 

@@ -1,6 +1,6 @@
-"""The tables and queries of the outbound side: SKUs whose availability a channel is owed, when
-each channel was last pushed to, and the fulfillments owed to Shopify and Amazon (no other
-service's data).
+"""The tables and queries of the outbound side: SKUs whose availability a channel is owed, the
+channels owed their whole catalogue, when each channel was last pushed to, and the fulfillments
+owed to Shopify and Amazon (no other service's data).
 
 A pending push is one row per (channel, SKU) with a version that every change bumps: a burst of
 changes leaves one row, and the worker clears a row only at the version it pushed, so a change
@@ -39,6 +39,17 @@ class PendingPushRow(SQLModel, table=True):
     changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class ResyncOwedRow(SQLModel, table=True):
+    """A channel owed its whole catalogue again (its safety stock or backorder rule changed in
+    inventory): one row per channel, its version bumped by every further change, so a change
+    that lands while a resync is on its way is resynced again."""
+
+    __tablename__ = "channel_resync_owed"
+
+    channel_code: str = Field(primary_key=True, max_length=64)
+    version: int = 1
+
+
 class AvailabilitySyncRow(SQLModel, table=True):
     __tablename__ = "availability_sync"
 
@@ -65,7 +76,38 @@ class FulfillmentRow(SQLModel, table=True):
     failure: str | None = Field(default=None, max_length=MAX_REASON)
 
 
-PUSH_TABLES: tuple[type[SQLModel], ...] = (PendingPushRow, AvailabilitySyncRow, FulfillmentRow)
+PUSH_TABLES: tuple[type[SQLModel], ...] = (
+    PendingPushRow,
+    ResyncOwedRow,
+    AvailabilitySyncRow,
+    FulfillmentRow,
+)
+
+
+async def owe_resync(session: AsyncSession, channel_code: str) -> None:
+    values = {"channel_code": channel_code, "version": 1}
+    if not await insert_ignoring_conflict(session, ResyncOwedRow, values):
+        await session.exec(
+            update(ResyncOwedRow)
+            .where(col(ResyncOwedRow.channel_code) == channel_code)
+            .values(version=ResyncOwedRow.version + 1)
+        )
+
+
+async def resyncs_owed(session: AsyncSession) -> dict[str, int]:
+    """Channel -> version of the resync it is owed."""
+    rows = (await session.exec(select(ResyncOwedRow).limit(PUSH_BATCH))).all()
+    return {row.channel_code: row.version for row in rows}
+
+
+async def clear_resync(session: AsyncSession, channel_code: str, version: int) -> None:
+    """Only at the version resynced: a change since then leaves the row owed."""
+    await session.exec(
+        delete(ResyncOwedRow).where(
+            col(ResyncOwedRow.channel_code) == channel_code,
+            col(ResyncOwedRow.version) == version,
+        )
+    )
 
 
 async def mark_pending(session: AsyncSession, channel_code: str, skus: Sequence[str]) -> None:

@@ -1,6 +1,7 @@
-"""ShipBob's REST API as the 3PL connector needs it: Create Order (`POST /{version}/order`) and
-the on-hand levels of one fulfillment centre (`GET /{version}/inventory-level/locations`), with a
-Bearer token and the `shipbob_channel_id` header.
+"""ShipBob's REST API as the 3PL connector needs it: Create Order (`POST /{version}/order`),
+Cancel Order (found by its reference id), and the on-hand levels of one fulfillment centre
+(`GET /{version}/inventory-level/locations`), with a Bearer token and the `shipbob_channel_id`
+header.
 
 Every call has one deadline for the whole exchange. A timeout, a refused connection, a 5xx or a
 429 raise `ShipBobUnavailable` (asked again later); a 422 on Create Order is ShipBob's duplicate
@@ -41,6 +42,27 @@ class ShipBobApi:
             return False
         self._raise_for(response)
         return True
+
+    async def cancel_order(self, node: Node, reference_id: str) -> bool:
+        """Cancels ShipBob's order of that reference (Get Orders by `ReferenceIds`, then Cancel
+        Order); False when ShipBob has none, so there is nothing to cancel. A refusal (the
+        order is past a cancellable state) raises `ShipBobRefused`."""
+        async with self._client(node) as http:
+            params = {"ReferenceIds": reference_id}
+            response = await self._send(http, "GET", f"/{API_VERSION}/order", params=params)
+            self._raise_for(response)
+            found = _json(response)
+            # A list, as ShipBob's Get Orders answers; a page of `items` is taken too.
+            orders = found.get("items") if isinstance(found, dict) else found
+            ids = [
+                o["id"]
+                for o in (orders if isinstance(orders, list) else [])
+                if isinstance(o, dict) and o.get("reference_id") == reference_id and o.get("id")
+            ]
+            for order_id in ids:
+                path = f"/{API_VERSION}/order/{int(order_id)}:cancel"
+                self._raise_for(await self._send(http, "POST", path))
+        return bool(ids)
 
     async def on_hand(self, node: Node) -> dict[str, int]:
         """SKU -> on-hand units at the node's fulfillment centre, every page followed (up to

@@ -7,9 +7,10 @@ A shipment is owed to the node in the unit of work that consumes the OrderPlaced
 ShipBob's reference_id: ShipBob refuses a second order with the same reference (422), which the
 worker counts as created, so a retry after a lost answer creates nothing twice. ShipBob down (5xx,
 429, no answer) postpones the order with doubling backoff; any other 4xx marks it FAILED with
-ShipBob's reason, for the back office. The webhook ships the shipment through the orders service
-(idempotent there) before it records the tracking, so a crash in between is repaired by ShipBob's
-own redelivery."""
+ShipBob's reason, for the back office. An order cancelled here owes ShipBob the cancellation of
+each of its shipments there (`owe_cancellation`), sent the same way. The webhook ships the
+shipment through the orders service (idempotent there) before it records the tracking, so a
+crash in between is repaired by ShipBob's own redelivery."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from oms.events.v1.orders_pb2 import OrderPlaced
+from oms.events.v1.orders_pb2 import OrderCancelled, OrderPlaced
 from services.channels import node_store
 from services.channels.backoff import wait_after
 from services.channels.domain import shipbob
@@ -77,6 +78,12 @@ async def owe(store: SqlChannelsStore, event: OrderPlaced) -> None:
             event.number,
             lines,
         )
+
+
+async def owe_cancellation(store: SqlChannelsStore, event: OrderCancelled) -> None:
+    """An order cancelled here is cancelled at ShipBob too, for each shipment it has or may
+    have (in the unit of work that consumes OrderCancelled)."""
+    await node_store.owe_cancellation(store.session, event.order_id)
 
 
 class ThirdPartyNodes:
@@ -149,6 +156,40 @@ class ThirdPartyNodes:
                     store.session, owed.shipment_id, status, retry_at, reason
                 )
 
+    async def cancel_due(self) -> None:
+        """Cancels at ShipBob what was cancelled here: found by our shipment id (its reference),
+        cancelled, or nothing there to cancel; ShipBob down waits with backoff, a refusal (it
+        is already being picked or shipped) is FAILED with ShipBob's reason, for a person."""
+        async with self.uow.read() as store:
+            due = await node_store.orders_due(store.session, NodeOrderStatus.CANCELLING)
+        for owed in due:
+            async with self.uow.read() as store:
+                node = await node_store.node(store.session, owed.location_code)
+            assert node is not None, owed.location_code  # nodes are never deleted
+            try:
+                had = await self._api.cancel_order(node, owed.shipment_id)
+                status, reason = NodeOrderStatus.CANCELLED, "" if had else "ShipBob never had it"
+            except ShipBobRefused as refusal:
+                status, reason = NodeOrderStatus.FAILED, f"not cancelled at ShipBob: {refusal}"
+            except Exception as error:  # any other fault postpones this one; the others go on
+                log.warning(
+                    "ShipBob cancellation of shipment %s postponed: %s",
+                    owed.shipment_id,
+                    error,
+                    exc_info=not isinstance(error, ShipBobUnavailable),
+                )
+                status, reason = NodeOrderStatus.CANCELLING, str(error)[:200]
+            retry_at = utcnow() + wait_after(owed.attempts + 1)
+            async with self.uow.write() as store:
+                await node_store.order_outcome(
+                    store.session,
+                    owed.shipment_id,
+                    status,
+                    retry_at,
+                    reason,
+                    attempted=NodeOrderStatus.CANCELLING,
+                )
+
     async def _send(self, owed: node_store.NodeOrderRow) -> tuple[NodeOrderStatus, str]:
         """One attempt: (the order's status after it, why)."""
         async with self.uow.read() as store:
@@ -157,7 +198,7 @@ class ThirdPartyNodes:
         try:
             destination = await self._orders.destination(owed.order_id, owed.shipment_id)
             if destination is None:
-                return NodeOrderStatus.FAILED, "the shipment was cancelled before ShipBob took it"
+                return NodeOrderStatus.CANCELLED, "cancelled before ShipBob took it"
             recipient, number = destination
             body = shipbob.order_body(
                 owed.shipment_id, number, recipient, node_store.lines_of(owed)
@@ -275,7 +316,11 @@ class ThirdPartyNodes:
 
 
 def order_worker(nodes: ThirdPartyNodes) -> PeriodicWorker:
-    return PeriodicWorker("shipbob orders", nodes.create_due, POLL)
+    async def send_due() -> None:
+        await nodes.create_due()
+        await nodes.cancel_due()
+
+    return PeriodicWorker("shipbob orders", send_due, POLL)
 
 
 def pull_worker(nodes: ThirdPartyNodes, every: timedelta) -> PeriodicWorker:

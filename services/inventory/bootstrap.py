@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from oms.inventory.v1 import inventory_pb2, inventory_pb2_grpc
 from services.inventory.events import subscriptions
+from services.inventory.gauges import read_gauges
 from services.inventory.grpc_api import InventoryGrpc
 from services.inventory.service import InventoryService
 from services.inventory.settings import InventorySettings
@@ -40,4 +41,5 @@ SERVICE = ServiceDefinition(
     tables=TABLES,
     grpc_service_names=(inventory_pb2.DESCRIPTOR.services_by_name["InventoryService"].full_name,),
     build=build,
+    gauges=read_gauges,
 )

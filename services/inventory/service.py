@@ -14,6 +14,7 @@ from datetime import datetime
 
 from oms.events.v1.inventory_pb2 import (
     BackorderFilled,
+    ChannelRulesChanged,
     FilledLine,
     StockDiscrepancyFound,
     StockDiscrepancyResolved,
@@ -258,6 +259,7 @@ class InventoryService:
                 allow_backorders = existing.allow_backorders if existing else False
             channel = Channel(code, default_safety_stock, tuple(overrides), allow_backorders)
             await store.save_channel(channel)
+            store.record(ChannelRulesChanged(channel_code=code))
         return channel
 
     async def movements(self, sku: str, location_code: str, limit: int = 100) -> list[LedgerEntry]:

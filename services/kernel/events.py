@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -27,6 +27,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError, ServiceUnavailableError
 
 from oms.events.v1.envelope_pb2 import EventEnvelope
+from services.kernel import metrics, tracing
 from services.kernel.dead_letters import DeadLetter, DeadLetterKind
 from services.kernel.settings import StreamSettings, nats_servers, without_password
 from services.kernel.unit_of_work import Store, UnitOfWork
@@ -207,6 +208,7 @@ class EventConsumer(Generic[S]):
         subscription: Subscription[S],
         batch: int = 64,
         max_deliveries: int = DEFAULT_MAX_DELIVERIES,
+        service: str = "",
     ) -> None:
         self._js = js
         self._uow = uow
@@ -217,6 +219,8 @@ class EventConsumer(Generic[S]):
         # The fetch waiting for events, cancelled by `stop` so that a stop need not wait it out.
         self._fetching: asyncio.Task[list[Msg]] | None = None
         self.name = f"consumer {subscription.durable}"
+        # Its counters' labels: the service, the stream it reads, its durable name.
+        self._labels = (service, stream_name(subscription.subject.split(".")[1]), self._sub.durable)
         # Since when fetching has failed (the broker away), for readiness.
         self._failing_since: float | None = None
         self._last_failure = ""
@@ -275,13 +279,16 @@ class EventConsumer(Generic[S]):
 
     async def _apply(self, message: Msg) -> None:
         deliveries = message.metadata.num_delivered or 1
+        if deliveries > 1:
+            metrics.EVENT_REDELIVERIES.labels(*self._labels).inc()
         try:
             envelope = EventEnvelope.FromString(message.data)
         except DecodeError as error:
             await self._set_aside(message, None, f"unreadable envelope: {error}", deliveries)
             return
         try:
-            await apply_event(self._uow, self._sub, envelope)
+            with tracing.consuming(message.headers, envelope, self._sub.durable):
+                await apply_event(self._uow, self._sub, envelope)
         except UnreadableEvent as error:
             await self._set_aside(message, envelope, str(error), deliveries)
             return
@@ -317,6 +324,7 @@ class EventConsumer(Generic[S]):
             log.exception("consumer %s could not set an event aside", self._sub.durable)
             await _settle(message.nak(delay=redelivery_delay(deliveries)), letter.event_id)
             return
+        metrics.DEAD_LETTERED.labels(*self._labels).inc()
         await _settle(message.term(), letter.event_id)
 
     def stop(self) -> None:
@@ -331,3 +339,30 @@ async def _settle(answer: Awaitable[None], event_id: str) -> None:
         await answer
     except Exception as error:
         log.warning("answer to %s lost: %s", event_id or "an unreadable event", error)
+
+
+def consumer_lag(
+    js: JetStreamContext, service: str, subscriptions: Sequence[Subscription[Any]]
+) -> Callable[[], Coroutine[Any, Any, list[metrics.Reading]]]:
+    """Reads, from the broker, how many events each of the service's consumers has yet to
+    apply (not yet delivered, or delivered and not yet acknowledged)."""
+
+    async def read() -> list[metrics.Reading]:
+        readings = []
+        for sub in subscriptions:
+            stream = stream_name(sub.subject.split(".")[1])
+            try:
+                info = await js.consumer_info(stream, sub.durable, timeout=1)
+            except Exception:  # not created yet, or the broker away: no figure this time
+                continue
+            readings.append(
+                metrics.Reading(
+                    "oms_consumer_pending",
+                    "Events a consumer has not applied yet (undelivered or unacknowledged)",
+                    (info.num_pending or 0) + (info.num_ack_pending or 0),
+                    {"service": service, "stream": stream, "consumer": sub.durable},
+                )
+            )
+        return readings
+
+    return read

@@ -10,6 +10,7 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from services.kernel import tracing
 from services.kernel.tls import Credentials
 
 DEFAULT_DEADLINE_SECONDS = 5.0
@@ -59,7 +60,7 @@ def open_channel(
     the address dialled, is what is checked); without, the channel is plaintext, which only an
     explicitly insecure development set-up uses.
     """
-    interceptors = [DefaultDeadline(deadline_seconds)]
+    interceptors: list[Any] = [DefaultDeadline(deadline_seconds), *tracing.client_interceptors()]
     options: list[tuple[str, Any]] = [
         # With a target of several addresses (`replicas_target`, or a `dns:///` name of a
         # headless Kubernetes Service), spread calls over every replica instead of pinning one.

@@ -4,6 +4,7 @@ user, and the one place domain errors become statuses."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from services.kernel import tracing
 from services.kernel.bounds import MAX_CSV_BYTES, out_of_bounds
 from services.kernel.caller import (
     CHANNEL_KEY,
@@ -21,6 +23,7 @@ from services.kernel.caller import (
     Caller,
 )
 from services.kernel.errors import DomainError, ErrorCode, to_grpc_status
+from services.kernel.metrics import RESERVATION_CONFLICTS, RPC_DURATION, RPC_REQUESTS
 from services.kernel.tls import GATEWAY, Credentials, peer_names
 
 log = logging.getLogger(__name__)
@@ -132,6 +135,40 @@ class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
         return _wrap_unary(await continuation(handler_call_details), wrap)
 
 
+class RpcMetrics(grpc.aio.ServerInterceptor):
+    """Counts each unary call by method and outcome (OK, the domain error's code, or the gRPC
+    status of a call it passed on), times it, and counts refusals for want of stock."""
+
+    async def intercept_service(
+        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        method = handler_call_details.method
+
+        def wrap(inner: UnaryHandler) -> UnaryHandler:
+            async def measured(request: Any, context: ServicerContext) -> Any:
+                started, code = time.perf_counter(), "OK"
+                try:
+                    return await inner(request, context)
+                except DomainError as error:
+                    code = error.code.value
+                    if error.code is ErrorCode.INSUFFICIENT_STOCK:
+                        RESERVATION_CONFLICTS.labels(method).inc()
+                    raise
+                except grpc.aio.AioRpcError as error:
+                    code = error.code().name
+                    raise
+                except BaseException:
+                    code = "INTERNAL"
+                    raise
+                finally:
+                    RPC_REQUESTS.labels(method, code).inc()
+                    RPC_DURATION.labels(method).observe(time.perf_counter() - started)
+
+            return measured
+
+        return _wrap_unary(await continuation(handler_call_details), wrap)
+
+
 class GrpcServer:
     """A started gRPC server with its health servicer and the port it bound, and the plaintext
     server that answers health checks alone, when there is one."""
@@ -208,8 +245,13 @@ async def start_grpc_server(
     the plaintext health-only port.
     """
     server = grpc.aio.server(
-        # The outer one sees what the inner ones raise.
-        interceptors=[DomainErrorInterceptor(), OnlyTheGatewaySpeaksForUsers()],
+        # The outer one sees what the inner ones raise; the span covers the whole call.
+        interceptors=[
+            *tracing.server_interceptors(),
+            DomainErrorInterceptor(),
+            RpcMetrics(),
+            OnlyTheGatewaySpeaksForUsers(),
+        ],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),

@@ -11,6 +11,7 @@ from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from oms.events.v1.envelope_pb2 import EventEnvelope
+from services.kernel import tracing
 from services.kernel.db import utcnow
 from services.kernel.proto_enums import snake_case
 
@@ -43,6 +44,7 @@ def record_event(
         producer=producer,
     )
     envelope.payload.Pack(payload)
+    tracing.record_context(envelope.trace_context)
     session.add(
         OutboxMessage(
             event_id=envelope.event_id,

@@ -18,6 +18,7 @@ from sqlalchemy import delete
 from sqlmodel import col, select
 
 from oms.events.v1.envelope_pb2 import EventEnvelope
+from services.kernel import metrics, tracing
 from services.kernel.db import Database
 from services.kernel.dead_letters import DeadLetter, DeadLetterKind, set_aside
 from services.kernel.outbox import OutboxMessage
@@ -117,7 +118,10 @@ class OutboxRelay:
                         row.subject,
                         row.data,
                         timeout=self._publish_timeout,
-                        headers={"Nats-Msg-Id": row.event_id},
+                        headers={
+                            "Nats-Msg-Id": row.event_id,
+                            **tracing.publish_headers(row.subject, row.data),
+                        },
                     )
                 except Exception as error:
                     if not refused_for_good(error):
@@ -127,6 +131,7 @@ class OutboxRelay:
                 published.append(row.event_id)
         finally:
             if published:
+                metrics.RELAY_PUBLISHED.labels(self._service).inc(len(published))
                 async with self._db.transaction() as session:
                     await session.exec(
                         delete(OutboxMessage).where(col(OutboxMessage.event_id).in_(published))

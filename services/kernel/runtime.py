@@ -16,7 +16,7 @@ import uvloop
 from nats.aio.client import Client as NatsClient
 from sqlmodel import SQLModel
 
-from services.kernel import events
+from services.kernel import events, logs, metrics, tracing
 from services.kernel.db import Database
 from services.kernel.dead_letters import STREAM_DOMAIN as DEAD_LETTERS
 from services.kernel.events import EventConsumer, Subscription
@@ -67,6 +67,8 @@ class ServiceDefinition:
     build: Callable[[ServiceContext], ServiceParts]
     # The services it calls over gRPC.
     calls: Sequence[str] = field(default=())
+    # Its own figures, read from its database when its metrics are scraped.
+    gauges: metrics.ReadGauges | None = None
 
 
 @dataclass
@@ -77,6 +79,7 @@ class RunningService:
     grpc: GrpcServer
     channels: Mapping[str, GrpcChannel]
     workers: WorkerSupervisor
+    metrics: metrics.MetricsEndpoint | None = None
 
     @property
     def port(self) -> int:
@@ -90,6 +93,8 @@ class RunningService:
             await channel.close()
         with contextlib.suppress(Exception):
             await self.nats.drain()
+        if self.metrics is not None:
+            self.metrics.stop()
         await self.db.dispose()
 
 
@@ -125,7 +130,9 @@ async def start_service(
         health_address=settings.health_listen,
     )
     consumers = (
-        EventConsumer(js, parts.uow, sub, max_deliveries=settings.max_deliveries)
+        EventConsumer(
+            js, parts.uow, sub, max_deliveries=settings.max_deliveries, service=definition.name
+        )
         for sub in parts.subscriptions
         if parts.uow
     )
@@ -135,13 +142,17 @@ async def start_service(
         server.set_serving,
     )
     workers.start()
+    lag = events.consumer_lag(js, definition.name, parts.subscriptions)
+    read = metrics.database_gauges(db, definition.name, definition.gauges, [lag])
+    gauges = metrics.ScrapeTimeGauges(asyncio.get_running_loop(), read)
+    endpoint = metrics.start_endpoint(settings.metrics_listen, gauges)
     log.info(
         "%s serving gRPC on port %d (%s)",
         definition.name,
         server.port,
         "mutual TLS" if credentials else "PLAINTEXT: any client that reaches it is trusted",
     )
-    return RunningService(settings, db, nats_client, server, channels, workers)
+    return RunningService(settings, db, nats_client, server, channels, workers, endpoint)
 
 
 async def serve(definition: ServiceDefinition, settings: ServiceSettings) -> None:
@@ -157,9 +168,8 @@ async def serve(definition: ServiceDefinition, settings: ServiceSettings) -> Non
 
 
 def main(definition: ServiceDefinition) -> None:
-    logging.basicConfig(
-        level=logging.INFO, format=f"%(asctime)s {definition.name} %(levelname)s %(message)s"
-    )
+    logs.configure(definition.name)
+    tracing.configure(definition.name)
     try:
         # uvloop: the loop's own overhead (wake-ups, callbacks, sockets) at a fraction of the
         # CPU; grpc.aio runs on it unchanged.
@@ -168,3 +178,5 @@ def main(definition: ServiceDefinition) -> None:
     except MissingCredentials as error:
         log.error("%s", error)
         raise SystemExit(2) from None
+    finally:
+        tracing.shutdown()

@@ -146,6 +146,8 @@ class ServiceSettings:
     tls_dir: Path | None = field(kw_only=True)
     # A plaintext port answering health checks only (Kubernetes probes speak no TLS).
     health_listen: str | None = None
+    # A plaintext port answering `GET /metrics` (Prometheus), when set.
+    metrics_listen: str | None = None
     # Reflection lists every method to any caller: off unless asked for.
     grpc_reflection: bool = False
     shutdown_grace_seconds: float = 5.0
@@ -168,6 +170,7 @@ class ServiceSettings:
             grpc_listen=env.get(prefix + "GRPC_LISTEN", f"127.0.0.1:{DEFAULT_GRPC_PORTS[name]}"),
             tls_dir=tls_dir(name, env),
             health_listen=env.get(prefix + "HEALTH_LISTEN") or None,
+            metrics_listen=env.get(prefix + "METRICS_LISTEN") or None,
             grpc_reflection=flag(env, "OMS_GRPC_REFLECTION"),
             shutdown_grace_seconds=float(env.get("OMS_SHUTDOWN_GRACE_SECONDS", "5")),
             grpc_targets={other: grpc_target(other, env) for other in SERVICE_NAMES},

@@ -9,6 +9,7 @@ from services.kernel import gazetteer
 from services.kernel.runtime import ServiceContext, ServiceDefinition, ServiceParts
 from services.kernel.unit_of_work import SqlUnitOfWork, UnitOfWork
 from services.orders.events import subscriptions
+from services.orders.gauges import read_gauges
 from services.orders.grpc_api import OrdersGrpc
 from services.orders.inventory_client import Inventory, InventoryClient
 from services.orders.recovery import placement_recovery
@@ -47,5 +48,6 @@ SERVICE = ServiceDefinition(
     tables=TABLES,
     grpc_service_names=(orders_pb2.DESCRIPTOR.services_by_name["OrdersService"].full_name,),
     build=build,
+    gauges=read_gauges,
     calls=("inventory",),
 )

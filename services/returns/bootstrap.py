@@ -13,6 +13,7 @@ from services.kernel.db import utcnow
 from services.kernel.runtime import ServiceContext, ServiceDefinition, ServiceParts
 from services.kernel.unit_of_work import SqlUnitOfWork, UnitOfWork
 from services.returns.events import subscriptions
+from services.returns.gauges import read_gauges
 from services.returns.grpc_api import ReturnsGrpc
 from services.returns.inventory_client import InventoryClient
 from services.returns.notifier import PlatformNotifier, notifier_worker
@@ -84,5 +85,6 @@ SERVICE = ServiceDefinition(
     tables=TABLES,
     grpc_service_names=(returns_pb2.DESCRIPTOR.services_by_name["ReturnsService"].full_name,),
     build=build,
+    gauges=read_gauges,
     calls=("inventory", "orders"),
 )

@@ -8,6 +8,7 @@ from oms.workorders.v1 import workorders_pb2, workorders_pb2_grpc
 from services.kernel.runtime import ServiceContext, ServiceDefinition, ServiceParts
 from services.kernel.unit_of_work import SqlUnitOfWork, UnitOfWork
 from services.workorders.events import subscriptions
+from services.workorders.gauges import read_gauges
 from services.workorders.grpc_api import WorkOrdersGrpc
 from services.workorders.inventory_client import InventoryClient
 from services.workorders.ports import Inventory
@@ -47,5 +48,6 @@ SERVICE = ServiceDefinition(
     tables=TABLES,
     grpc_service_names=(workorders_pb2.DESCRIPTOR.services_by_name["WorkOrdersService"].full_name,),
     build=build,
+    gauges=read_gauges,
     calls=("inventory",),
 )

@@ -278,10 +278,16 @@ async def a_loop_return_is_refunded_through_loop_once_across_an_outage(system: S
     assert found["destination"]["code"] == DROP_OFF_HUB  # not Berlin, where the order went
     assert (found["platformReturnId"], found["trackingNumber"]) == ("1673", "JJD000390007726514")
 
-    # Loop answers 500 for a few seconds from the scan on: the updates and the refund wait.
-    system.loop.down_for(3.0)
+    # Loop answers 500 from the scan on: the updates and the refund wait until it is back.
+    system.loop.down()
     inspected = await system.scanned_and_inspected(return_id, grams=400)
     assert inspected["status"] in ("INSPECTED", "CLOSED")
+
+    async def outage_met() -> bool:
+        return any(c.status == 500 and "/process" in c.path for c in system.loop.calls)
+
+    await eventually(outage_met, timeout=60, what="the refund tried during the outage")
+    system.loop.up()
 
     async def refunded_and_told() -> bool:
         found = await system.the_return(return_id)

@@ -124,6 +124,24 @@ def mint(data_dir: Path, *args: str) -> str:
     return result.stdout.splitlines()[-1]
 
 
+async def seeded(graphql: GraphQLClient, data_dir: Path) -> System:
+    """The roles' clients of the system in `data_dir`, with the Lisbon DC holding 10 TEEs and
+    the Berlin hub, set up through the back-office documents."""
+    system = System(
+        backoffice=Client(graphql, mint(data_dir, "--role", "backoffice")),
+        storefront=Client(
+            graphql, mint(data_dir, "--role", "storefront", "--subject", SHOP, "--channel", "web")
+        ),
+        scanner=Client(graphql, mint(data_dir, "--role", "scanner", "--location", "HUB-BER")),
+    )
+    for location in (LISBON_DC, BERLIN_HUB):
+        await system.backoffice.ok("UpsertLocation", input=location | {"name": location["code"]})
+    await system.backoffice.ok("UpsertSku", input=TEE)
+    stock = {"sku": "TEE", "locationCode": "DC-LIS", "delta": 10, "reason": "count"}
+    await system.backoffice.ok("AdjustStock", input=stock)
+    return system
+
+
 @pytest.fixture
 async def system(tmp_path: Path) -> AsyncIterator[System]:
     """`oms up` on a fresh data dir and a free port, seeded through the back-office documents."""
@@ -132,24 +150,7 @@ async def system(tmp_path: Path) -> AsyncIterator[System]:
     try:
         running.wait_ready()
         async with GraphQLClient(running.base_url, timeout=30) as graphql:
-            system = System(
-                backoffice=Client(graphql, mint(data_dir, "--role", "backoffice")),
-                storefront=Client(
-                    graphql,
-                    mint(data_dir, "--role", "storefront", "--subject", SHOP, "--channel", "web"),
-                ),
-                scanner=Client(
-                    graphql, mint(data_dir, "--role", "scanner", "--location", "HUB-BER")
-                ),
-            )
-            for location in (LISBON_DC, BERLIN_HUB):
-                await system.backoffice.ok(
-                    "UpsertLocation", input=location | {"name": location["code"]}
-                )
-            await system.backoffice.ok("UpsertSku", input=TEE)
-            stock = {"sku": "TEE", "locationCode": "DC-LIS", "delta": 10, "reason": "count"}
-            await system.backoffice.ok("AdjustStock", input=stock)
-            yield system
+            yield await seeded(graphql, data_dir)
         assert running.terminate() == 0, running.output
     finally:
         running.kill_all()

@@ -138,6 +138,20 @@ async def test_a_stock_change_reaches_shopify_less_the_safety_stock(
     assert (await status(client))["lastPushedAt"] is not None
 
 
+async def test_a_safety_stock_change_alone_reaches_shopify_for_every_sku(
+    client: GraphQLClient, shop: FakeShopifyAdmin
+) -> None:
+    """No unit moves, yet what the channel may sell changes: every SKU is pushed again."""
+    for sku in KNOWN:
+        await shows(shop, 10 - SAFETY, sku)
+    answer = await client.data(
+        SAFETY_STOCK, {"input": {"code": "shopify-us", "defaultSafetyStock": 7}}
+    )
+    assert answer["upsertChannel"]["userErrors"] == []
+    for sku in KNOWN:
+        await shows(shop, 10 - 7, sku)
+
+
 async def test_a_burst_of_changes_ends_with_the_last_value_in_far_fewer_calls(
     client: GraphQLClient, shop: FakeShopifyAdmin
 ) -> None:

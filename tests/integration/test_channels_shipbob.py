@@ -193,6 +193,58 @@ async def test_a_refused_order_is_failed_with_shipbobs_reason(
     assert shipbob.orders == {} and shipbob.answers == [400]
 
 
+CANCEL = """
+mutation Cancel($id: ID!) { cancelOrder(id: $id) { userErrors { code message } } }
+"""
+
+
+async def test_an_order_cancelled_here_is_cancelled_at_shipbob(
+    client: GraphQLClient, shipbob: FakeShipBob
+) -> None:
+    order = await place(client, "sb-cancel")
+    (shipment,) = order["shipments"]
+
+    async def created() -> bool:
+        return shipment["id"] in shipbob.orders
+
+    await eventually(created, what="the order at ShipBob")
+    answer = await client.data(CANCEL, {"id": order["id"]})
+    assert answer["cancelOrder"]["userErrors"] == []
+
+    async def cancelled() -> bool:
+        return shipbob.cancelled == [shipment["id"]]
+
+    await eventually(cancelled, what="the cancellation at ShipBob")
+    history = (await client.data(ORDER, {"id": order["id"]}))["order"]["shipments"][0]
+    assert [x["status"] for x in history["thirdPartyHistory"]] == [
+        "CREATED",
+        "CANCELLING",
+        "CANCELLED",
+    ]
+
+
+async def test_a_cancellation_shipbob_refuses_is_failed_for_a_person(
+    client: GraphQLClient, shipbob: FakeShipBob
+) -> None:
+    shipbob.uncancellable = True
+    order = await place(client, "sb-picked")
+
+    async def created() -> bool:
+        return bool(shipbob.orders)
+
+    await eventually(created, what="the order at ShipBob")
+    assert (await client.data(CANCEL, {"id": order["id"]}))["cancelOrder"]["userErrors"] == []
+
+    async def failed() -> bool:
+        (node,) = (await client.data(NODES))["fulfillmentNodes"]
+        return bool(node["failedOrders"] == 1)
+
+    await eventually(failed, what="the refused cancellation recorded")
+    (node,) = (await client.data(NODES))["fulfillmentNodes"]
+    assert "not cancelled at ShipBob" in node["failures"][0]["reason"]
+    assert shipbob.cancelled == []
+
+
 async def test_the_pull_stores_the_levels_of_the_nodes_centre(
     client: GraphQLClient, shipbob: FakeShipBob
 ) -> None:

@@ -168,10 +168,16 @@ async def test_a_loop_return_is_routed_to_the_drop_off_hub_and_refunded_through_
     )
     assert told(found) == [("IN", "RETURN_CREATED", "ACCEPTED")]
 
-    # Loop is down for a few seconds from the scan on: updates and the refund wait for it.
-    loop.down_for(3.0)
+    # Loop is down from the scan on: updates and the refund wait for it, then it comes back.
+    loop.down()
     inspected = await scanned_and_inspected(gateway, return_id, "NEW", "NEW")
     assert inspected["return"]["refund"]["status"] == "PENDING"
+
+    async def outage_met() -> bool:
+        return any(c.status == 500 and "/process" in c.path for c in loop.calls)
+
+    await eventually(outage_met, timeout=30, what="the refund tried during the outage")
+    loop.up()
 
     async def refunded() -> bool:
         found = await the_return(gateway, return_id)

@@ -98,6 +98,13 @@ class FakeReturnsPlatform:
     def down_for(self, seconds: float) -> None:
         self.down_until = time.monotonic() + seconds
 
+    def down(self) -> None:
+        """Answers 500 to everything until `up()`: an outage the test ends, not the clock."""
+        self.down_for(float("inf"))
+
+    def up(self) -> None:
+        self.down_until = 0.0
+
     def taken(self, path_part: str = "") -> list[Call]:
         """The calls answered 2xx whose path holds `path_part`."""
         return [c for c in self.calls if 200 <= c.status < 300 and path_part in c.path]

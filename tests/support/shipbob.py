@@ -1,6 +1,6 @@
 """A ShipBob account's REST API for tests, in the shapes ShipBob publishes
 (tests/fixtures/shipbob/README.md): Create Order (`POST /2026-01/order`, a duplicate
-reference_id answered 422) and the inventory levels grouped by fulfillment centre, paged. It can
+reference_id answered 422), Get Orders by reference, Cancel Order, and the inventory levels grouped by fulfillment centre, paged. It can
 fail the next orders (500, not taken), lose the answer to the next ones (taken, answered 500),
 and it signs webhook bodies as ShipBob does (Standard Webhooks)."""
 
@@ -65,6 +65,9 @@ class FakeShipBob:
         default_factory=lambda: published("inventory_levels_by_fulfillment_center")
     )
     level_calls: list[dict[str, str]] = field(default_factory=list)
+    # reference_id of each order cancelled; `uncancellable` answers 422 (already picked).
+    cancelled: list[str] = field(default_factory=list)
+    uncancellable: bool = False
     page_size: int | None = None  # smaller pages than asked, to make the client follow `next`
     server: uvicorn.Server | None = None
     serving: asyncio.Task[None] | None = None
@@ -103,8 +106,34 @@ class FakeShipBob:
         if self.lose_next:
             self.lose_next -= 1
             return self._answer(500, {"message": "gateway timeout"})
-        created = {"id": 700000 + len(self.orders), "status": "Processing"}
-        return self._answer(201, created | body)
+        return self._answer(201, self._order(reference) | body)
+
+    def _order(self, reference: str) -> dict[str, Any]:
+        """ShipBob's view of one order: its own id is the order's place in the account."""
+        order_id = 700000 + list(self.orders).index(reference) + 1
+        status = "Cancelled" if reference in self.cancelled else "Processing"
+        return {"id": order_id, "reference_id": reference, "status": status}
+
+    async def get_orders(self, request: Request) -> Response:
+        """Get Orders filtered by `ReferenceIds` (comma separated): a list of orders."""
+        if not self._authorized(request):
+            return JSONResponse({"message": "Unauthorized"}, status_code=401)
+        wanted = request.query_params.get("ReferenceIds", "").split(",")
+        return JSONResponse([self._order(r) for r in wanted if r in self.orders])
+
+    async def cancel_order(self, request: Request) -> Response:
+        if not self._authorized(request):
+            return JSONResponse({"message": "Unauthorized"}, status_code=401)
+        order_id = int(request.path_params["order_id"])
+        reference = next((r for r in self.orders if self._order(r)["id"] == order_id), None)
+        if reference is None:
+            return JSONResponse({"message": "Not Found"}, status_code=404)
+        if self.uncancellable:
+            return JSONResponse({"message": "order is not in a cancellable state"}, status_code=422)
+        if reference not in self.cancelled:
+            self.cancelled.append(reference)
+        result = {"action": "Cancel", "is_success": True, "reason": "", "shipment_id": order_id}
+        return JSONResponse({"order_id": order_id, "canceled_shipment_results": [result]})
 
     def _answer(self, status: int, body: dict[str, Any]) -> Response:
         self.answers.append(status)
@@ -127,6 +156,8 @@ class FakeShipBob:
     async def start(self) -> None:
         routes = [
             Route("/2026-01/order", self.create_order, methods=["POST"]),
+            Route("/2026-01/order", self.get_orders, methods=["GET"]),
+            Route("/2026-01/order/{order_id:int}:cancel", self.cancel_order, methods=["POST"]),
             Route("/2026-01/inventory-level/locations", self.inventory_levels, methods=["GET"]),
         ]
         config = uvicorn.Config(

@@ -79,3 +79,23 @@ def test_each_nats_server_routes_to_its_peers_with_the_route_login() -> None:
     assert '"nats://oms-route:secret@127.0.0.1:6001"' in config
     assert '"nats://oms-route:secret@127.0.0.1:6003"' in config
     assert '@127.0.0.1:6002"' not in config and "no_advertise: true" in config
+
+
+def test_every_replica_serves_its_metrics_on_a_port_of_its_own(tmp_path: Path) -> None:
+    # Two replicas cannot share one port: the user's single address is used for neither.
+    env = {"OMS_ORDERS_METRICS_LISTEN": "0.0.0.0:9464", "OMS_GATEWAY_METRICS_LISTEN": ":9465"}
+    children = plan(env, tmp_path)
+
+    assert len(children) == 2 * (len(SERVICE_NAMES) + 1)
+    for child in children.values():
+        listen = child.env[f"OMS_{child.part.upper()}_METRICS_LISTEN"]
+        assert listen.startswith("127.0.0.1:")
+        assert child.metrics_url == f"http://{listen}/metrics"
+    # Nothing any replica listens on is taken by another or by its own other ports.
+    own = [
+        (child.name, value)
+        for child in children.values()
+        for key, value in child.env.items()
+        if key.endswith("_LISTEN") and key.startswith(f"OMS_{child.part.upper()}_")
+    ]
+    assert len({value for _, value in own}) == len(own)

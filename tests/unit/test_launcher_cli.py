@@ -64,6 +64,19 @@ def test_scanner_token_carries_its_location(
     assert principal.location_code == "HUB-1"
 
 
+def test_a_scanner_sign_in_link_carries_the_token_in_its_fragment_and_as_a_qr_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["token", "--role", "scanner", "--location", "HUB-BER", "--data-dir", str(tmp_path)]
+    assert main([*args, "--qr", "--gateway", "http://127.0.0.1:9000/"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    token = lines[-1]
+    assert lines[-2] == f"# sign in: http://127.0.0.1:9000/scanner/#token={token}"
+    drawn = [line for line in lines if line.startswith("# ") and "\u2588" in line]
+    # A QR code of a link this long is at least 41 modules a side, two rows a line.
+    assert len(drawn) >= 20, lines
+
+
 def test_a_storefront_keeps_its_subject_across_reissued_tokens(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -219,3 +219,27 @@ class StockDiscrepancyResolved(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___StockDiscrepancyResolved: _TypeAlias = StockDiscrepancyResolved  # noqa: Y015
+
+@_typing.final
+class ChannelRulesChanged(_message.Message):
+    """Subject: oms.inventory.channel_rules_changed. A channel's safety stock or backorder rule was
+    set: what it may sell of any SKU may have changed without a unit moving, so whoever shows its
+    availability (the channels' pushes) reads it again.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANNEL_CODE_FIELD_NUMBER: _builtins.int
+    channel_code: _builtins.str
+    def __init__(
+        self,
+        *,
+        channel_code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel_code", b"channel_code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChannelRulesChanged: _TypeAlias = ChannelRulesChanged  # noqa: Y015

@@ -35,6 +35,8 @@ class NodeOrderStatus(StrEnum):
     CREATED = "CREATED"  # ShipBob has the order (or answered that it had it already)
     FAILED = "FAILED"  # ShipBob refused it (4xx): a person must look
     SHIPPED = "SHIPPED"  # ShipBob's order.shipped arrived and the shipment shipped
+    CANCELLING = "CANCELLING"  # cancelled here: ShipBob is owed the cancellation
+    CANCELLED = "CANCELLED"  # ShipBob cancelled it (or never had it)
 
 
 @dataclass(frozen=True)
