@@ -19,6 +19,7 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
+from gateway.availability import AvailabilityModel
 from oms.events.v1.envelope_pb2 import EventEnvelope
 from oms.events.v1.inventory_pb2 import StockLevelChanged
 from services.kernel.events import unpack
@@ -53,6 +54,8 @@ class InventoryFeed:
     """Stock level changes from NATS, delivered to each subscriber of their SKU."""
 
     def __init__(self, queue_size: int = 256) -> None:
+        # Channel availability kept from the same events (see gateway/availability.py).
+        self.availability = AvailabilityModel()
         self._queue_size = queue_size
         self._subscribers: set[_Subscriber] = set()
         self._subscription: Subscription | None = None
@@ -61,8 +64,10 @@ class InventoryFeed:
         # Core NATS, not a JetStream consumer: subscribers want changes from now on, and the
         # stream keeps receiving them for the services whatever the gateway does.
         self._subscription = await nats.subscribe(STOCK_LEVEL_CHANGED, cb=self._on_message)
+        await self.availability.start(nats)
 
     async def stop(self) -> None:
+        await self.availability.stop()
         if self._subscription is not None:
             await self._subscription.unsubscribe()
             self._subscription = None

@@ -14,12 +14,15 @@ from datetime import datetime
 
 from oms.events.v1.inventory_pb2 import (
     BackorderFilled,
+    ChannelChanged,
     FilledLine,
+    LocationChanged,
     StockDiscrepancyFound,
     StockDiscrepancyResolved,
+    StockImported,
     StockLevelChanged,
 )
-from services.inventory.domain import counts, rules
+from services.inventory.domain import counts, imports, rules
 from services.inventory.domain.model import (
     Adjustment,
     AppliedMovement,
@@ -70,6 +73,7 @@ class InventoryService:
             existing = await store.location(change.code)
             location = rules.upserted_location(existing, change, new_id=str(uuid.uuid4()))
             await store.save_location(location)
+            store.record(LocationChanged(code=location.code, ships_orders=location.ships_orders))
         return location
 
     async def locations(self, codes: Sequence[str] = ()) -> list[Location]:
@@ -103,6 +107,59 @@ class InventoryService:
             sku = Sku(code, title, unit_cost_cents, weight_grams, serialized, made_from_sku)
             await store.save_sku(sku)
         return sku
+
+    async def upsert_skus(
+        self, skus: Sequence[tuple[str, Sku]] = (), csv: str = ""
+    ) -> tuple[int, int]:
+        """Creates or replaces many SKUs in one unit of work, all or none: (created, updated).
+        Each comes with its path in the request for refusals; `csv`, when given, is the file
+        instead (`imports.skus_from_csv`). Made-to-order declarations stay as they were."""
+        checked = imports.require_skus(imports.skus_from_csv(csv) if csv else skus)
+        async with self.uow.write() as store:
+            return await store.upsert_skus(checked)
+
+    async def import_stock(
+        self,
+        rows: Sequence[imports.StockImportRow] = (),
+        idempotency_key: str = "",
+        csv: str = "",
+    ) -> imports.ImportOutcome:
+        """Applies many on-hand changes in one unit of work, all of them or none: every row is
+        checked (codes, SKUs and locations known, on hand never below reserved) before any is
+        written, a refusal names its row or file line. Each level that moves gets its ledger
+        row and its StockLevelChanged event, like one adjustment; the batch also publishes one
+        StockImported. Under an `idempotency_key` the import applies once."""
+        checked = imports.require_stock_rows(imports.stock_rows_from_csv(csv) if csv else rows)
+        if idempotency_key:
+            bounds.require_text(
+                idempotency_key, "idempotency_key", "idempotencyKey", bounds.MAX_KEY
+            )
+        import_id = str(uuid.uuid4())
+        async with self.uow.write() as store:
+            if idempotency_key:
+                first = await store.claim_import(idempotency_key)
+                if first is not None:
+                    return first
+            await _require_known(store, checked)
+            levels = await store.levels_to_import([(r.sku, r.location_code) for r in checked])
+            changes = imports.plan_stock_changes(checked, levels)
+            applied = await store.apply_imported(changes, import_id)
+            for change, moved in zip((c for c in changes if c.delta), applied, strict=True):
+                movement = Movement(
+                    change.row.sku,
+                    change.row.location_code,
+                    StockDelta(on_hand=change.delta),
+                    change.row.reason,
+                    SourceType.ADJUSTMENT,
+                    import_id,
+                )
+                store.record(stock_level_changed(movement, moved))
+            skus = sorted({moved.level.sku for moved in applied})
+            store.record(StockImported(import_id=import_id, rows=len(checked), skus=skus))
+            outcome = imports.ImportOutcome(len(checked), len(applied))
+            if idempotency_key:
+                await store.finish_import(idempotency_key, outcome)
+        return outcome
 
     async def skus(self, codes: Sequence[str] = ()) -> list[Sku]:
         codes = rules.require_codes(codes, "codes", "SKU codes")
@@ -258,7 +315,19 @@ class InventoryService:
                 allow_backorders = existing.allow_backorders if existing else False
             channel = Channel(code, default_safety_stock, tuple(overrides), allow_backorders)
             await store.save_channel(channel)
+            store.record(ChannelChanged(code=channel.code))
         return channel
+
+    async def channel(self, code: str) -> Channel:
+        """The channel as set; NOT_FOUND for one never set."""
+        code = rules.require_code(code, "code", "channel code")
+        async with self.uow.read() as store:
+            found = await store.channel(code)
+            overrides = await store.safety_stock_overrides(code)
+        if found is None:
+            raise DomainError(ErrorCode.NOT_FOUND, f"unknown channel {code!r}", "code")
+        safety_stock = tuple(SafetyStock(sku, units) for sku, units in sorted(overrides.items()))
+        return dataclasses.replace(found, safety_stock=safety_stock)
 
     async def movements(self, sku: str, location_code: str, limit: int = 100) -> list[LedgerEntry]:
         """A level's ledger, newest first, one bounded page."""
@@ -776,6 +845,24 @@ async def _level(store: InventoryStore, sku: str, location_code: str) -> StockLe
     return found[0] if found else StockLevel(sku, location_code)
 
 
+async def _require_known(store: InventoryStore, rows: Sequence[imports.StockImportRow]) -> None:
+    """NOT_FOUND on the first row naming a SKU or a location inventory does not know."""
+    skus = await store.known_skus(sorted({row.sku for row in rows}))
+    locations = await store.known_locations(sorted({row.location_code for row in rows}))
+    for row in rows:
+        for field, code, known in (
+            ("sku", row.sku, skus),
+            ("location_code", row.location_code, locations),
+        ):
+            if code not in known:
+                raise imports.row_refusal(
+                    ErrorCode.NOT_FOUND,
+                    row.where,
+                    field,
+                    f"unknown {field.replace('_code', '')} {code!r}",
+                )
+
+
 async def require_sku(store: InventoryStore, code: str, field: str) -> None:
     if not await store.has_sku(code):
         raise DomainError(ErrorCode.NOT_FOUND, f"unknown SKU {code!r}", field)
@@ -821,6 +908,7 @@ def stock_level_changed(movement: Movement, applied: AppliedMovement) -> StockLe
         source_type=movement.source_type.value,
         source_id=movement.source_id,
         movement_id=applied.movement_id,
+        version=level.version,
     )
 
 

@@ -38,6 +38,7 @@ class StockLevelChanged(_message.Message):
     MOVEMENT_ID_FIELD_NUMBER: _builtins.int
     PROMISED_FIELD_NUMBER: _builtins.int
     ON_HOLD_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
     sku: _builtins.str
     location_code: _builtins.str
     on_hand: _builtins.int
@@ -57,6 +58,10 @@ class StockLevelChanged(_message.Message):
     """
     promised: _builtins.int
     on_hold: _builtins.bool
+    version: _builtins.int
+    """The level's version: one more with every change to its row (units moved or hold set),
+    so a reader that also loads levels (a read model) keeps whichever it saw last.
+    """
     def __init__(
         self,
         *,
@@ -74,14 +79,94 @@ class StockLevelChanged(_message.Message):
         movement_id: _builtins.int = ...,
         promised: _builtins.int = ...,
         on_hold: _builtins.bool = ...,
+        version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["available", b"available", "in_repair", b"in_repair", "in_transit", b"in_transit", "location_code", b"location_code", "movement_id", b"movement_id", "on_hand", b"on_hand", "on_hold", b"on_hold", "pending_inspection", b"pending_inspection", "promised", b"promised", "reason", b"reason", "reserved", b"reserved", "sku", b"sku", "source_id", b"source_id", "source_type", b"source_type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["available", b"available", "in_repair", b"in_repair", "in_transit", b"in_transit", "location_code", b"location_code", "movement_id", b"movement_id", "on_hand", b"on_hand", "on_hold", b"on_hold", "pending_inspection", b"pending_inspection", "promised", b"promised", "reason", b"reason", "reserved", b"reserved", "sku", b"sku", "source_id", b"source_id", "source_type", b"source_type", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___StockLevelChanged: _TypeAlias = StockLevelChanged  # noqa: Y015
+
+@_typing.final
+class LocationChanged(_message.Message):
+    """Subject: oms.inventory.location_changed. A location was created or changed (whether it
+    ships orders counts in availability); readers reload it.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    SHIPS_ORDERS_FIELD_NUMBER: _builtins.int
+    code: _builtins.str
+    ships_orders: _builtins.bool
+    def __init__(
+        self,
+        *,
+        code: _builtins.str = ...,
+        ships_orders: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "ships_orders", b"ships_orders"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LocationChanged: _TypeAlias = LocationChanged  # noqa: Y015
+
+@_typing.final
+class ChannelChanged(_message.Message):
+    """Subject: oms.inventory.channel_changed. A channel's safety stock or rules were set; readers
+    reload it.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    code: _builtins.str
+    def __init__(
+        self,
+        *,
+        code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChannelChanged: _TypeAlias = ChannelChanged  # noqa: Y015
+
+@_typing.final
+class StockImported(_message.Message):
+    """Subject: oms.inventory.stock_imported. One summary per imported batch: the levels it
+    changed (each also published as StockLevelChanged) and the rows it applied.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IMPORT_ID_FIELD_NUMBER: _builtins.int
+    ROWS_FIELD_NUMBER: _builtins.int
+    SKUS_FIELD_NUMBER: _builtins.int
+    import_id: _builtins.str
+    rows: _builtins.int
+    @_builtins.property
+    def skus(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        import_id: _builtins.str = ...,
+        rows: _builtins.int = ...,
+        skus: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["import_id", b"import_id", "rows", b"rows", "skus", b"skus"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StockImported: _TypeAlias = StockImported  # noqa: Y015
 
 @_typing.final
 class FilledLine(_message.Message):
