@@ -1,10 +1,11 @@
 """The availability read model: each channel's availability per SKU answered from memory.
 
 Inventory publishes every change to a stock level (`StockLevelChanged`, with the level's
-`version`), every change to a location (`LocationChanged`) and to a channel (`ChannelChanged`).
-The gateway keeps, per SKU it has been asked about, each level's available units and version;
-the locations that ship orders; and each channel's safety stock. An availability request then
-sums and subtracts in memory: no RPC and no query once warm.
+`version`; a bulk import's levels a thousand to a `StockImported`), every change to a location
+(`LocationChanged`) and to a channel (`ChannelChanged`). The gateway keeps, per SKU it has been
+asked about, each level's available units and version; the locations that ship orders; and
+each channel's safety stock. An availability request then sums and subtracts in memory: no RPC
+and no query once warm.
 
 What keeps it right:
 
@@ -46,7 +47,12 @@ from strawberry.extensions.field_extension import AsyncExtensionResolver
 from strawberry.types import Info
 
 from oms.events.v1.envelope_pb2 import EventEnvelope
-from oms.events.v1.inventory_pb2 import ChannelChanged, LocationChanged, StockLevelChanged
+from oms.events.v1.inventory_pb2 import (
+    ChannelChanged,
+    LocationChanged,
+    StockImported,
+    StockLevelChanged,
+)
 from oms.inventory.v1 import inventory_pb2 as pb
 from services.kernel.events import unpack
 
@@ -56,6 +62,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STOCK_LEVEL_CHANGED = "oms.inventory.stock_level_changed"
+STOCK_IMPORTED = "oms.inventory.stock_imported"
 LOCATION_CHANGED = "oms.inventory.location_changed"
 CHANNEL_CHANGED = "oms.inventory.channel_changed"
 MAX_SKUS = 500_000
@@ -108,6 +115,7 @@ class AvailabilityModel:
     async def start(self, nats: NatsClient) -> None:
         handlers: dict[str, Callable[[Msg], None]] = {
             STOCK_LEVEL_CHANGED: self._on_stock_level,
+            STOCK_IMPORTED: self._on_import,
             LOCATION_CHANGED: self._on_location,
             CHANNEL_CHANGED: self._on_channel,
         }
@@ -156,6 +164,10 @@ class AvailabilityModel:
 
     def _on_stock_level(self, message: Msg) -> None:
         self.apply(unpack(EventEnvelope.FromString(message.data), StockLevelChanged))
+
+    def _on_import(self, message: Msg) -> None:
+        for level in unpack(EventEnvelope.FromString(message.data), StockImported).levels:
+            self.apply(level)
 
     def _on_location(self, message: Msg) -> None:
         unpack(EventEnvelope.FromString(message.data), LocationChanged)

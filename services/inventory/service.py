@@ -12,6 +12,8 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
+from google.protobuf.message import Message
+
 from oms.events.v1.inventory_pb2 import (
     BackorderFilled,
     ChannelChanged,
@@ -56,6 +58,9 @@ from services.kernel.errors import DomainError, ErrorCode
 from services.kernel.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+# Levels one StockImported carries (about 100 bytes each, far below NATS's message limit).
+IMPORT_EVENT_LEVELS = 1_000
 
 
 class InventoryService:
@@ -127,8 +132,11 @@ class InventoryService:
         """Applies many on-hand changes in one unit of work, all of them or none: every row is
         checked (codes, SKUs and locations known, on hand never below reserved) before any is
         written, a refusal names its row or file line. Each level that moves gets its ledger
-        row and its StockLevelChanged event, like one adjustment; the batch also publishes one
-        StockImported. Under an `idempotency_key` the import applies once."""
+        row; the levels after are published in StockImported events of up to
+        IMPORT_EVENT_LEVELS each (one message per thousand levels rather than one per level:
+        the gateway's feed hands each level to inventoryChanged subscribers as a change of its
+        own, and the channels owe the SKUs their availability). Under an `idempotency_key`
+        the import applies once."""
         checked = imports.require_stock_rows(imports.stock_rows_from_csv(csv) if csv else rows)
         if idempotency_key:
             bounds.require_text(
@@ -144,18 +152,12 @@ class InventoryService:
             levels = await store.levels_to_import([(r.sku, r.location_code) for r in checked])
             changes = imports.plan_stock_changes(checked, levels)
             applied = await store.apply_imported(changes, import_id)
-            for change, moved in zip((c for c in changes if c.delta), applied, strict=True):
-                movement = Movement(
-                    change.row.sku,
-                    change.row.location_code,
-                    StockDelta(on_hand=change.delta),
-                    change.row.reason,
-                    SourceType.ADJUSTMENT,
-                    import_id,
-                )
-                store.record(stock_level_changed(movement, moved))
-            skus = sorted({moved.level.sku for moved in applied})
-            store.record(StockImported(import_id=import_id, rows=len(checked), skus=skus))
+            moved = (c for c in changes if c.delta)
+            after = [
+                stock_level_changed(_imported(change, import_id), done)
+                for change, done in zip(moved, applied, strict=True)
+            ]
+            await store.record_all(_import_events(import_id, len(checked), after))
             outcome = imports.ImportOutcome(len(checked), len(applied))
             if idempotency_key:
                 await store.finish_import(idempotency_key, outcome)
@@ -843,6 +845,31 @@ async def _level(store: InventoryStore, sku: str, location_code: str) -> StockLe
     """The SKU's level at the location as it is now (at zero when it has none)."""
     found = await store.stock_levels([sku], [location_code])
     return found[0] if found else StockLevel(sku, location_code)
+
+
+def _import_events(import_id: str, rows: int, levels: Sequence[StockLevelChanged]) -> list[Message]:
+    """The import's changed levels in StockImported events of at most IMPORT_EVENT_LEVELS
+    (one event, without levels, when nothing moved)."""
+    parts = [
+        levels[start : start + IMPORT_EVENT_LEVELS]
+        for start in range(0, len(levels), IMPORT_EVENT_LEVELS)
+    ] or [[]]
+    return [
+        StockImported(
+            import_id=import_id,
+            rows=rows,
+            skus=sorted({level.sku for level in part}),
+            levels=part,
+        )
+        for part in parts
+    ]
+
+
+def _imported(change: imports.StockChange, import_id: str) -> Movement:
+    """The movement an import's row makes: an adjustment of on hand, sourced by the import."""
+    row = change.row
+    delta = StockDelta(on_hand=change.delta)
+    return Movement(row.sku, row.location_code, delta, row.reason, SourceType.ADJUSTMENT, import_id)
 
 
 async def _require_known(store: InventoryStore, rows: Sequence[imports.StockImportRow]) -> None:

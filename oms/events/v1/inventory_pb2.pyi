@@ -140,8 +140,9 @@ Global___ChannelChanged: _TypeAlias = ChannelChanged  # noqa: Y015
 
 @_typing.final
 class StockImported(_message.Message):
-    """Subject: oms.inventory.stock_imported. One summary per imported batch: the levels it
-    changed (each also published as StockLevelChanged) and the rows it applied.
+    """Subject: oms.inventory.stock_imported. A bulk import's changes, in parts of at most 1,000
+    levels: each level as it is after the import (as a StockLevelChanged would carry it, with
+    its version and movement), so consumers take a batch in one message instead of one each.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -149,20 +150,27 @@ class StockImported(_message.Message):
     IMPORT_ID_FIELD_NUMBER: _builtins.int
     ROWS_FIELD_NUMBER: _builtins.int
     SKUS_FIELD_NUMBER: _builtins.int
+    LEVELS_FIELD_NUMBER: _builtins.int
     import_id: _builtins.str
     rows: _builtins.int
+    """Rows of the whole import (every part says the same)."""
     @_builtins.property
-    def skus(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def skus(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The SKUs of this part's levels."""
+
+    @_builtins.property
+    def levels(self) -> _containers.RepeatedCompositeFieldContainer[Global___StockLevelChanged]: ...
     def __init__(
         self,
         *,
         import_id: _builtins.str = ...,
         rows: _builtins.int = ...,
         skus: _abc.Iterable[_builtins.str] | None = ...,
+        levels: _abc.Iterable[Global___StockLevelChanged] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["import_id", b"import_id", "rows", b"rows", "skus", b"skus"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["import_id", b"import_id", "levels", b"levels", "rows", b"rows", "skus", b"skus"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
