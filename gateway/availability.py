@@ -65,6 +65,9 @@ STOCK_LEVEL_CHANGED = "oms.inventory.stock_level_changed"
 STOCK_IMPORTED = "oms.inventory.stock_imported"
 LOCATION_CHANGED = "oms.inventory.location_changed"
 CHANNEL_CHANGED = "oms.inventory.channel_changed"
+# Every subject the gateway listens to (the feed's and the model's): its NATS user may
+# subscribe to these and nothing else (launcher/nats_access.py).
+SUBJECTS = (STOCK_LEVEL_CHANGED, STOCK_IMPORTED, LOCATION_CHANGED, CHANNEL_CHANGED)
 MAX_SKUS = 500_000
 MAX_CHANNELS = 1_000
 # How long after a mutation through this gateway availability is asked of inventory: well
