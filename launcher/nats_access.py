@@ -1,8 +1,8 @@
 """Who may do what on the broker: one NATS user per process, allowed to publish only its own
 events (`oms.<its domain>.>` and its dead-letter notices), to manage only its own stream, to read
 only the streams it consumes through its own durable consumers, and to receive only the replies
-sent to its own inboxes. The gateway may only listen to stock, location and channel changes (its feed and availability
-read model).
+sent to its own inboxes. The gateway may only listen to stock, location and channel changes
+(its feed and availability read model).
 
 So a service's credentials cannot forge another service's events (`ReturnInspected` from
 anyone but returns), nor acknowledge, read or delete what another service consumes.
