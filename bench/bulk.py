@@ -10,19 +10,16 @@ CPU per 1,000 rows is read from /proc for every process. Prints; asserts nothing
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import random
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from bench.cpu import cpu_seconds, used_since
-from bench.report import PhaseResult, machine, print_table, write_json
-from bench.system import RunningOms, running_oms
+from bench.report import PhaseResult, run_on_oms
+from bench.system import RunningOms
 from services.kernel.caller import Role
 from tests.support.contract import operation
 from tests.support.graphql import GraphQLClient
@@ -123,21 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    temporary = args.data_dir is None
-    data_dir = Path(tempfile.mkdtemp(prefix="oms-bench-bulk-")) if temporary else args.data_dir
-    facts = machine()
-    print(f"bench: starting oms up on {data_dir}", flush=True)
-    with running_oms(data_dir) as oms:
-        results = asyncio.run(measure(oms, args))
-    print_table(results, facts, sys.stdout)
-    for result in results:
+    for result in run_on_oms(build_parser().parse_args(argv), "oms-bench-bulk-", measure):
         per_thousand = {k: round(v * 1_000_000 / result.count, 1) for k, v in result.cpu.items()}
         print(f"{result.name}: CPU ms per 1,000 rows {per_thousand}")
-    if args.json:
-        write_json(args.json, results, facts, args)
-    if temporary:
-        shutil.rmtree(data_dir, ignore_errors=True)
     return 0
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import strawberry
 
 from gateway.context import Context
+from gateway.convert import request
 from gateway.inventory.resolvers import STOCK_WRITERS, inventory_stub
 from gateway.mutations import Payload, answer
 from gateway.permissions import allow
@@ -34,20 +35,7 @@ class ImportStockInput:
     idempotency_key: str | None = None
 
     def to_proto(self) -> pb.ImportStockRequest:
-        return pb.ImportStockRequest(
-            rows=[
-                pb.StockImportRow(
-                    sku=row.sku,
-                    location_code=row.location_code,
-                    delta=row.delta,
-                    on_hand=row.on_hand,
-                    reason=row.reason,
-                )
-                for row in self.rows or ()
-            ],
-            csv=self.csv or "",
-            idempotency_key=self.idempotency_key or "",
-        )
+        return request(pb.ImportStockRequest, self)
 
 
 @strawberry.type
@@ -81,19 +69,7 @@ class UpsertSkusInput:
     )
 
     def to_proto(self) -> pb.UpsertSkusRequest:
-        return pb.UpsertSkusRequest(
-            skus=[
-                pb.UpsertSkuRequest(
-                    code=sku.code,
-                    title=sku.title,
-                    unit_cost_cents=sku.unit_cost_cents,
-                    weight_grams=sku.weight_grams,
-                    serialized=sku.serialized,
-                )
-                for sku in self.skus or ()
-            ],
-            csv=self.csv or "",
-        )
+        return request(pb.UpsertSkusRequest, self)
 
 
 @strawberry.type

@@ -359,12 +359,25 @@ class Subscriber:
                 await self.receive(timeout)
 
 
-async def listening(subscriber: Subscriber, gateway: Gateway) -> None:
-    """Returns once the subscriptions "tee" (TEE) and "all" listen, with nothing received.
+@contextlib.asynccontextmanager
+async def listening(gateway: Gateway) -> AsyncIterator[Subscriber]:
+    """A back-office subscriber whose subscriptions "tee" (TEE) and "all" listen, with nothing
+    received yet.
 
     A subscription starts listening some time after `subscribe` is sent, and the protocol does
     not say when: change TEE until both have seen a change; once both listen, one more change
     marks the end of the warm-up."""
+    async with Subscriber.connect(
+        gateway, f"Bearer {gateway.token(Role.BACKOFFICE)}"
+    ) as subscriber:
+        await subscriber.acknowledged()
+        await subscriber.subscribe("tee", ["TEE"])
+        await subscriber.subscribe("all", None)
+        await _warm_up(subscriber, gateway)
+        yield subscriber
+
+
+async def _warm_up(subscriber: Subscriber, gateway: Gateway) -> None:
     for _attempt in range(50):
         if subscriber.received["tee"] and subscriber.received["all"]:
             break
@@ -388,15 +401,7 @@ async def test_inventory_changed_delivers_each_change_to_subscribers_of_its_sku(
     await seed(gateway)
     # The back office: it sees each change whole (a storefront sees less, see
     # test_gateway_exposure.py).
-    async with Subscriber.connect(
-        gateway, f"Bearer {gateway.token(Role.BACKOFFICE)}"
-    ) as subscriber:
-        await subscriber.acknowledged()
-        await subscriber.subscribe("tee", ["TEE"])
-        await subscriber.subscribe("all", None)
-
-        await listening(subscriber, gateway)
-
+    async with listening(gateway) as subscriber:
         await gateway.adjust("MUG", "DC-EU", 2)
         level = (await gateway.adjust("TEE", "HUB-BER", -1))["stockLevel"]
         # Both subscribers get the changes; how fast is the benchmark's to measure, not a test's.
@@ -419,14 +424,7 @@ async def test_inventory_changed_delivers_each_change_to_subscribers_of_its_sku(
 
 async def test_inventory_changed_delivers_each_level_of_a_bulk_import(gateway: Gateway) -> None:
     await seed(gateway)
-    async with Subscriber.connect(
-        gateway, f"Bearer {gateway.token(Role.BACKOFFICE)}"
-    ) as subscriber:
-        await subscriber.acknowledged()
-        await subscriber.subscribe("tee", ["TEE"])
-        await subscriber.subscribe("all", None)
-        await listening(subscriber, gateway)
-
+    async with listening(gateway) as subscriber:
         rows = [
             {"sku": "MUG", "locationCode": "DC-EU", "onHand": 7},
             {"sku": "TEE", "locationCode": "HUB-BER", "onHand": 50},
