@@ -11,15 +11,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.report import PhaseResult, machine, print_table, write_json
-from bench.system import RunningOms, running_oms
+from bench.report import PhaseResult, run_on_oms
+from bench.system import RunningOms
 from launcher.ports import free_port
 from services.kernel.caller import Role
 from tests.support.contract import operation
@@ -137,18 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    temporary = args.data_dir is None
-    data_dir = Path(tempfile.mkdtemp(prefix="oms-bench-push-")) if temporary else args.data_dir
-    facts = machine()
-    print(f"bench: starting oms up on {data_dir}", flush=True)
-    with running_oms(data_dir) as oms:
-        results = asyncio.run(measure(oms, args))
-    print_table(results, facts, sys.stdout)
-    if args.json:
-        write_json(args.json, results, facts, args)
-    if temporary:
-        shutil.rmtree(data_dir, ignore_errors=True)
+    run_on_oms(build_parser().parse_args(argv), "oms-bench-push-", measure)
     return 0
 
 

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import json
 import math
 import os
 import platform
+import shutil
 import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from bench.system import REPO_ROOT
+from bench.system import REPO_ROOT, RunningOms, running_oms
 
 
 def percentile(samples: list[float], pct: float) -> float | None:
@@ -153,3 +159,24 @@ def write_json(path: Path, results: list[PhaseResult], facts: dict[str, Any], ar
         "phases": [r.summary() for r in results],
     }
     path.write_text(json.dumps(document, indent=2) + "\n")
+
+
+def run_on_oms(
+    args: argparse.Namespace,
+    prefix: str,
+    measure: Callable[[RunningOms, argparse.Namespace], Coroutine[Any, Any, list[PhaseResult]]],
+) -> list[PhaseResult]:
+    """`measure` on `oms up` over `args.data_dir` (a fresh temporary dir named `prefix…` when
+    none, deleted afterwards); prints the table and writes `args.json` when given."""
+    temporary = args.data_dir is None
+    data_dir = Path(tempfile.mkdtemp(prefix=prefix)) if temporary else args.data_dir
+    facts = machine()
+    print(f"bench: starting oms up on {data_dir}", flush=True)
+    with running_oms(data_dir) as oms:
+        results = asyncio.run(measure(oms, args))
+    print_table(results, facts, sys.stdout)
+    if args.json:
+        write_json(args.json, results, facts, args)
+    if temporary:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return results

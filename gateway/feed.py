@@ -19,13 +19,15 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
+from gateway.availability import AvailabilityModel
 from oms.events.v1.envelope_pb2 import EventEnvelope
-from oms.events.v1.inventory_pb2 import StockLevelChanged
+from oms.events.v1.inventory_pb2 import StockImported, StockLevelChanged
 from services.kernel.events import unpack
 
 log = logging.getLogger(__name__)
 
 STOCK_LEVEL_CHANGED = "oms.inventory.stock_level_changed"
+STOCK_IMPORTED = "oms.inventory.stock_imported"
 
 
 @dataclass(frozen=True)
@@ -53,19 +55,28 @@ class InventoryFeed:
     """Stock level changes from NATS, delivered to each subscriber of their SKU."""
 
     def __init__(self, queue_size: int = 256) -> None:
+        # Channel availability kept from the same events (see gateway/availability.py).
+        self.availability = AvailabilityModel()
         self._queue_size = queue_size
         self._subscribers: set[_Subscriber] = set()
         self._subscription: Subscription | None = None
+        self._imports: Subscription | None = None
 
     async def start(self, nats: NatsClient) -> None:
         # Core NATS, not a JetStream consumer: subscribers want changes from now on, and the
         # stream keeps receiving them for the services whatever the gateway does.
         self._subscription = await nats.subscribe(STOCK_LEVEL_CHANGED, cb=self._on_message)
+        self._imports = await nats.subscribe(STOCK_IMPORTED, cb=self._on_import)
+        await self.availability.start(nats)
 
     async def stop(self) -> None:
+        await self.availability.stop()
         if self._subscription is not None:
             await self._subscription.unsubscribe()
             self._subscription = None
+        if self._imports is not None:
+            await self._imports.unsubscribe()
+            self._imports = None
 
     async def changes(
         self, skus: Collection[str] | None = None
@@ -95,3 +106,15 @@ class InventoryFeed:
             log.warning("skipping malformed %s message: %s", STOCK_LEVEL_CHANGED, error)
             return
         self.deliver(change)
+
+    async def _on_import(self, message: Msg) -> None:
+        """A bulk import's levels, each delivered as a change of its own."""
+        try:
+            envelope = EventEnvelope.FromString(message.data)
+            imported = unpack(envelope, StockImported)
+            at = envelope.occurred_at.ToDatetime(tzinfo=UTC)
+        except Exception as error:  # one bad message must not stop the feed
+            log.warning("skipping malformed %s message: %s", STOCK_IMPORTED, error)
+            return
+        for level in imported.levels:
+            self.deliver(StockChange(level, at))

@@ -10,6 +10,7 @@ from strawberry.extensions import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types import Info
 
+from gateway.availability import NotesWrites
 from gateway.bounds import InputBounds
 from services.kernel.caller import Role
 
@@ -44,6 +45,7 @@ def allow(*roles: Role) -> list[FieldExtension]:
     within their bounds. (The last extension runs first: a caller the field is not open to is
     told FORBIDDEN, whatever it sent.)"""
     return [
+        NotesWrites(),
         InputBounds(),
         PermissionExtension([RolesAllowed(frozenset(roles))], use_directives=False),
     ]

@@ -25,6 +25,7 @@ from gateway.document_errors import DocumentErrorCode, DocumentErrorCodes, coded
 from gateway.errors import UNEXPECTED_ERROR, MaskFaults, away
 from gateway.fulfillment_nodes import FulfillmentNodesMutation, FulfillmentNodesQuery
 from gateway.inventory.counts import StockCountMutation, StockCountQuery
+from gateway.inventory.imports import BulkImportMutation
 from gateway.inventory.resolvers import InventoryMutation, InventoryQuery, InventorySubscription
 from gateway.metrics import OperationMetrics
 from gateway.ops_summary import OpsSummaryQuery
@@ -55,6 +56,7 @@ Mutation = merge_types(
     "Mutation",
     (
         InventoryMutation,
+        BulkImportMutation,
         StockCountMutation,
         OrdersMutation,
         ReturnsMutation,

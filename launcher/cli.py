@@ -196,13 +196,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     importing = commands.add_parser(
         "import",
-        help="import wholesale orders or a location's stock count from a CSV file",
+        help="import wholesale orders, a location's stock count, stock or SKUs from a CSV file",
         description="Sends the file to the gateway with the back-office token in $OMS_TOKEN: "
         "all of it or, when a row cannot be read, none (the row's line is named). orders: "
         "importWholesaleOrders (columns in the README, Sales channels); counts: "
-        "importStockCount (columns sku and counted; README, Stock counts and drift).",
+        "importStockCount (columns sku and counted; README, Stock counts and drift); stock: "
+        "importStock (columns sku, location_code, delta or on_hand, reason); skus: upsertSkus "
+        "(columns code, title, unit_cost_cents, weight_grams, serialized; README, Bulk imports).",
     )
-    importing.add_argument("what", choices=["orders", "counts"])
+    importing.add_argument("what", choices=["orders", "counts", "stock", "skus"])
     importing.add_argument("file", type=Path, help="the CSV file, header row first")
     importing.add_argument("--channel", help="orders: the wholesale channel's code")
     importing.add_argument("--location", help="counts: the counted location's code")
@@ -211,6 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="counts: a full count (a SKU the location holds that the file leaves out was "
         "counted 0)",
+    )
+    importing.add_argument(
+        "--key",
+        help="stock: an idempotency key (the same file sent again under it changes nothing)",
     )
     importing.add_argument(
         "--gateway",
@@ -294,6 +300,12 @@ def _revoke(id_or_token: str, data_dir: Path, policy: TokenPolicy) -> int:
 
 
 def _import(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if args.what in ("stock", "skus"):
+        from launcher.stock_import import run_skus, run_stock
+
+        if args.what == "skus":
+            return run_skus(args.file, args.gateway, os.environ)
+        return run_stock(args.file, args.key, args.gateway, os.environ)
     if args.what == "counts":
         if not args.location:
             parser.error("oms import counts needs --location CODE")

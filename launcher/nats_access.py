@@ -1,7 +1,8 @@
 """Who may do what on the broker: one NATS user per process, allowed to publish only its own
 events (`oms.<its domain>.>` and its dead-letter notices), to manage only its own stream, to read
 only the streams it consumes through its own durable consumers, and to receive only the replies
-sent to its own inboxes. The gateway may only listen to stock level changes.
+sent to its own inboxes. The gateway may only listen to stock, location and channel changes
+(its feed and availability read model).
 
 So a service's credentials cannot forge another service's events (`ReturnInspected` from
 anyone but returns), nor acknowledge, read or delete what another service consumes.
@@ -18,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.feed import STOCK_LEVEL_CHANGED
+from gateway.availability import SUBJECTS as GATEWAY_SUBJECTS
 from launcher.pki import write_private
 from services.kernel.dead_letters import STREAM_DOMAIN as DEAD_LETTERS
 from services.kernel.dead_letters import notice_subject
@@ -84,7 +85,7 @@ def _consumer(domain: str, durable: str) -> list[str]:
 
 def permissions(party: str) -> Permissions:
     if party == GATEWAY:
-        return Permissions(publish=(), subscribe=(STOCK_LEVEL_CHANGED, inbox(party)))
+        return Permissions(publish=(), subscribe=(*GATEWAY_SUBJECTS, inbox(party)))
     publish = [f"oms.{party}.>", notice_subject(party), *_own_streams(party)]
     for domain, durable in CONSUMES[party]:
         publish += _consumer(domain, durable)

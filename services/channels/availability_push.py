@@ -74,7 +74,14 @@ class AvailabilityPush:
 
     async def resync(self, channel_code: str = "") -> int:
         """Owes every SKU of the catalogue to the channel (every pushed channel when none
-        is named); how many SKUs. NOT_FOUND for a channel that is not connected."""
+        is named); how many SKUs. NOT_FOUND for a channel that is not connected.
+
+        Without a pushed channel it asks inventory nothing: listing a catalogue of 100,000 SKUs
+        outlasts the call's deadline, and the start-up resync retried it every few seconds
+        (docs/benchmarks.md, "Scale")."""
+        async with self.uow.read() as store:
+            if not await pushed_channels(store) and not channel_code:
+                return 0
         skus = await self._inventory.all_skus()
         async with self.uow.write() as store:
             channels = await pushed_channels(store)

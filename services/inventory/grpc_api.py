@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from oms.inventory.v1 import inventory_pb2 as pb
 from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceServicer
+from services.inventory.domain.imports import StockImportRow
 from services.inventory.domain.model import (
     CountLine,
     CountReconciliation,
@@ -172,6 +173,40 @@ class InventoryGrpc(InventoryServiceServicer):
             request.allow_backorders if request.HasField("allow_backorders") else None,
         )
         return to_message(pb.Channel, channel)
+
+    async def UpsertSkus(
+        self, request: pb.UpsertSkusRequest, context: ServicerContext
+    ) -> pb.UpsertSkusResponse:
+        skus = [
+            (f"skus.{i}", Sku(s.code, s.title, s.unit_cost_cents, s.weight_grams, s.serialized))
+            for i, s in enumerate(request.skus)
+        ]
+        created, updated = await self._service.upsert_skus(skus, request.csv)
+        return pb.UpsertSkusResponse(created=created, updated=updated)
+
+    async def ImportStock(
+        self, request: pb.ImportStockRequest, context: ServicerContext
+    ) -> pb.ImportStockResponse:
+        rows = [
+            StockImportRow(
+                r.sku,
+                r.location_code,
+                r.delta if r.HasField("delta") else None,
+                r.on_hand if r.HasField("on_hand") else None,
+                r.reason,
+                f"rows.{i}",
+            )
+            for i, r in enumerate(request.rows)
+        ]
+        outcome = await self._service.import_stock(rows, request.idempotency_key, request.csv)
+        return pb.ImportStockResponse(
+            rows=outcome.rows, levels_changed=outcome.levels_changed, replayed=outcome.replayed
+        )
+
+    async def GetChannel(
+        self, request: pb.GetChannelRequest, context: ServicerContext
+    ) -> pb.Channel:
+        return to_message(pb.Channel, await self._service.channel(request.code))
 
     async def GetBackorderOptions(
         self, request: pb.GetBackorderOptionsRequest, context: ServicerContext

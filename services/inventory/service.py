@@ -12,15 +12,19 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
+from google.protobuf.message import Message
+
 from oms.events.v1.inventory_pb2 import (
     BackorderFilled,
-    ChannelRulesChanged,
+    ChannelChanged,
     FilledLine,
+    LocationChanged,
     StockDiscrepancyFound,
     StockDiscrepancyResolved,
+    StockImported,
     StockLevelChanged,
 )
-from services.inventory.domain import counts, rules
+from services.inventory.domain import counts, imports, rules
 from services.inventory.domain.model import (
     Adjustment,
     AppliedMovement,
@@ -55,6 +59,9 @@ from services.kernel.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
+# Levels one StockImported carries (about 100 bytes each, far below NATS's message limit).
+IMPORT_EVENT_LEVELS = 1_000
+
 
 class InventoryService:
     """The inventory's use cases."""
@@ -71,6 +78,7 @@ class InventoryService:
             existing = await store.location(change.code)
             location = rules.upserted_location(existing, change, new_id=str(uuid.uuid4()))
             await store.save_location(location)
+            store.record(LocationChanged(code=location.code, ships_orders=location.ships_orders))
         return location
 
     async def locations(self, codes: Sequence[str] = ()) -> list[Location]:
@@ -104,6 +112,56 @@ class InventoryService:
             sku = Sku(code, title, unit_cost_cents, weight_grams, serialized, made_from_sku)
             await store.save_sku(sku)
         return sku
+
+    async def upsert_skus(
+        self, skus: Sequence[tuple[str, Sku]] = (), csv: str = ""
+    ) -> tuple[int, int]:
+        """Creates or replaces many SKUs in one unit of work, all or none: (created, updated).
+        Each comes with its path in the request for refusals; `csv`, when given, is the file
+        instead (`imports.skus_from_csv`). Made-to-order declarations stay as they were."""
+        checked = imports.require_skus(imports.skus_from_csv(csv) if csv else skus)
+        async with self.uow.write() as store:
+            return await store.upsert_skus(checked)
+
+    async def import_stock(
+        self,
+        rows: Sequence[imports.StockImportRow] = (),
+        idempotency_key: str = "",
+        csv: str = "",
+    ) -> imports.ImportOutcome:
+        """Applies many on-hand changes in one unit of work, all of them or none: every row is
+        checked (codes, SKUs and locations known, on hand never below reserved) before any is
+        written, a refusal names its row or file line. Each level that moves gets its ledger
+        row; the levels after are published in StockImported events of up to
+        IMPORT_EVENT_LEVELS each (one message per thousand levels rather than one per level:
+        the gateway's feed hands each level to inventoryChanged subscribers as a change of its
+        own, and the channels owe the SKUs their availability). Under an `idempotency_key`
+        the import applies once."""
+        checked = imports.require_stock_rows(imports.stock_rows_from_csv(csv) if csv else rows)
+        if idempotency_key:
+            bounds.require_text(
+                idempotency_key, "idempotency_key", "idempotencyKey", bounds.MAX_KEY
+            )
+        import_id = str(uuid.uuid4())
+        async with self.uow.write() as store:
+            if idempotency_key:
+                first = await store.claim_import(idempotency_key)
+                if first is not None:
+                    return first
+            await _require_known(store, checked)
+            levels = await store.levels_to_import([(r.sku, r.location_code) for r in checked])
+            changes = imports.plan_stock_changes(checked, levels)
+            applied = await store.apply_imported(changes, import_id)
+            moved = (c for c in changes if c.delta)
+            after = [
+                stock_level_changed(_imported(change, import_id), done)
+                for change, done in zip(moved, applied, strict=True)
+            ]
+            await store.record_all(_import_events(import_id, len(checked), after))
+            outcome = imports.ImportOutcome(len(checked), len(applied))
+            if idempotency_key:
+                await store.finish_import(idempotency_key, outcome)
+        return outcome
 
     async def skus(self, codes: Sequence[str] = ()) -> list[Sku]:
         codes = rules.require_codes(codes, "codes", "SKU codes")
@@ -259,8 +317,19 @@ class InventoryService:
                 allow_backorders = existing.allow_backorders if existing else False
             channel = Channel(code, default_safety_stock, tuple(overrides), allow_backorders)
             await store.save_channel(channel)
-            store.record(ChannelRulesChanged(channel_code=code))
+            store.record(ChannelChanged(code=channel.code))
         return channel
+
+    async def channel(self, code: str) -> Channel:
+        """The channel as set; NOT_FOUND for one never set."""
+        code = rules.require_code(code, "code", "channel code")
+        async with self.uow.read() as store:
+            found = await store.channel(code)
+            overrides = await store.safety_stock_overrides(code)
+        if found is None:
+            raise DomainError(ErrorCode.NOT_FOUND, f"unknown channel {code!r}", "code")
+        safety_stock = tuple(SafetyStock(sku, units) for sku, units in sorted(overrides.items()))
+        return dataclasses.replace(found, safety_stock=safety_stock)
 
     async def movements(self, sku: str, location_code: str, limit: int = 100) -> list[LedgerEntry]:
         """A level's ledger, newest first, one bounded page."""
@@ -778,6 +847,49 @@ async def _level(store: InventoryStore, sku: str, location_code: str) -> StockLe
     return found[0] if found else StockLevel(sku, location_code)
 
 
+def _import_events(import_id: str, rows: int, levels: Sequence[StockLevelChanged]) -> list[Message]:
+    """The import's changed levels in StockImported events of at most IMPORT_EVENT_LEVELS
+    (one event, without levels, when nothing moved)."""
+    parts = [
+        levels[start : start + IMPORT_EVENT_LEVELS]
+        for start in range(0, len(levels), IMPORT_EVENT_LEVELS)
+    ] or [[]]
+    return [
+        StockImported(
+            import_id=import_id,
+            rows=rows,
+            skus=sorted({level.sku for level in part}),
+            levels=part,
+        )
+        for part in parts
+    ]
+
+
+def _imported(change: imports.StockChange, import_id: str) -> Movement:
+    """The movement an import's row makes: an adjustment of on hand, sourced by the import."""
+    row = change.row
+    delta = StockDelta(on_hand=change.delta)
+    return Movement(row.sku, row.location_code, delta, row.reason, SourceType.ADJUSTMENT, import_id)
+
+
+async def _require_known(store: InventoryStore, rows: Sequence[imports.StockImportRow]) -> None:
+    """NOT_FOUND on the first row naming a SKU or a location inventory does not know."""
+    skus = await store.known_skus(sorted({row.sku for row in rows}))
+    locations = await store.known_locations(sorted({row.location_code for row in rows}))
+    for row in rows:
+        for field, code, known in (
+            ("sku", row.sku, skus),
+            ("location_code", row.location_code, locations),
+        ):
+            if code not in known:
+                raise imports.row_refusal(
+                    ErrorCode.NOT_FOUND,
+                    row.where,
+                    field,
+                    f"unknown {field.replace('_code', '')} {code!r}",
+                )
+
+
 async def require_sku(store: InventoryStore, code: str, field: str) -> None:
     if not await store.has_sku(code):
         raise DomainError(ErrorCode.NOT_FOUND, f"unknown SKU {code!r}", field)
@@ -823,6 +935,7 @@ def stock_level_changed(movement: Movement, applied: AppliedMovement) -> StockLe
         source_type=movement.source_type.value,
         source_id=movement.source_id,
         movement_id=applied.movement_id,
+        version=level.version,
     )
 
 

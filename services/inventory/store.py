@@ -3,15 +3,24 @@
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
-from sqlalchemy import delete, func, update
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy import bindparam, delete, func, insert, update
+from sqlalchemy import select as core_select
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from oms.events.v1.envelope_pb2 import EventEnvelope
+from services.inventory.domain.imports import ImportOutcome, StockChange
 from services.inventory.domain.model import (
     Adjustment,
     AppliedMovement,
@@ -40,12 +49,14 @@ from services.inventory.tables import (
     SkuRow,
     StockAdjustmentRow,
     StockDiscrepancyRow,
+    StockImportRecordRow,
     StockLevelRow,
     StockMovementRow,
     SupplyRow,
 )
 from services.kernel.bounds import MAX_LEVEL_UNITS
 from services.kernel.db import insert_ignoring_conflict, utcnow
+from services.kernel.outbox import OutboxMessage, subject_for
 from services.kernel.unit_of_work import SqlStore, Store
 
 __all__ = ["PRODUCER", "TABLES", "InventoryStore", "SqlInventoryStore"]
@@ -88,6 +99,43 @@ class InventoryStore(Store, Protocol):
 
     async def known_skus(self, codes: Sequence[str]) -> set[str]:
         """The codes among these that name a SKU."""
+        ...
+
+    async def known_locations(self, codes: Sequence[str]) -> set[str]:
+        """The codes among these that name a location."""
+        ...
+
+    async def upsert_skus(self, skus: Sequence[Sku]) -> tuple[int, int]:
+        """Stores each SKU under its code (made-to-order declarations as they were), in a few
+        statements whatever their number; (created, updated)."""
+        ...
+
+    # Bulk stock imports
+
+    async def record_all(self, payloads: Sequence[Message]) -> None:
+        """Records each event, as `record` does, in as few statements as the store can."""
+        ...
+
+    async def claim_import(self, key: str) -> ImportOutcome | None:
+        """Claims the import's key for this unit of work: None when this call claimed it, else
+        what the import that holds it did (see `claim_adjustment`)."""
+        ...
+
+    async def finish_import(self, key: str, outcome: ImportOutcome) -> None: ...
+
+    async def levels_to_import(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], StockLevel]:
+        """The levels at these (SKU, location) keys, each opened at zero when new and locked
+        for the rest of the unit of work (taken in key order)."""
+        ...
+
+    async def apply_imported(
+        self, changes: Sequence[StockChange], source_id: str
+    ) -> list[AppliedMovement]:
+        """Sets each changed level's on hand (version one more) and appends its ledger row,
+        in a few statements whatever their number. The levels must be those `levels_to_import`
+        locked in this unit of work, so nothing changed them in between."""
         ...
 
     # Stock and its ledger
@@ -199,6 +247,10 @@ class InventoryStore(Store, Protocol):
 
     async def channel(self, code: str) -> Channel | None:
         """The channel as set up (its safety stock overrides left out); None when never set."""
+        ...
+
+    async def safety_stock_overrides(self, channel: str) -> dict[str, int]:
+        """Every SKU's safety stock override on the channel."""
         ...
 
     # Supply on purchase orders
@@ -333,8 +385,182 @@ class SqlInventoryStore(SqlStore):
         return (await self.session.exec(statement)).first() is not None
 
     async def known_skus(self, codes: Sequence[str]) -> set[str]:
-        statement = select(SkuRow.code).where(col(SkuRow.code).in_(codes))
-        return set((await self.session.exec(statement)).all())
+        found: set[str] = set()
+        for part in _chunks(codes):
+            statement = select(SkuRow.code).where(col(SkuRow.code).in_(part))
+            found.update((await self.session.exec(statement)).all())
+        return found
+
+    async def known_locations(self, codes: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for part in _chunks(codes):
+            statement = select(LocationRow.code).where(col(LocationRow.code).in_(part))
+            found.update((await self.session.exec(statement)).all())
+        return found
+
+    async def upsert_skus(self, skus: Sequence[Sku]) -> tuple[int, int]:
+        existing = await self.known_skus([sku.code for sku in skus])
+        connection = await self.session.connection()
+        table = SkuRow.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
+        now = utcnow()
+        rows = [
+            {
+                "code": sku.code,
+                "title": sku.title,
+                "unit_cost_cents": sku.unit_cost_cents,
+                "weight_grams": sku.weight_grams,
+                "serialized": sku.serialized,
+                "updated_at": now,
+            }
+            for sku in skus
+        ]
+        new = [row for row in rows if row["code"] not in existing]
+        if new:
+            await connection.execute(insert(table), new)
+        old = [
+            {f"new_{name}": value for name, value in row.items()}
+            for row in rows
+            if row["code"] in existing
+        ]
+        if old:
+            statement = (
+                update(table)
+                .where(table.c.code == bindparam("new_code"))
+                .values(
+                    title=bindparam("new_title"),
+                    unit_cost_cents=bindparam("new_unit_cost_cents"),
+                    weight_grams=bindparam("new_weight_grams"),
+                    serialized=bindparam("new_serialized"),
+                    updated_at=bindparam("new_updated_at"),
+                )
+            )
+            await connection.execute(statement, old)
+        return len(new), len(old)
+
+    async def record_all(self, payloads: Sequence[Message]) -> None:
+        """What `record` does, for many events in one statement (the ORM would insert a big
+        batch row by row to learn each id)."""
+        occurred_at = Timestamp()
+        occurred_at.FromDatetime(utcnow())
+        rows = []
+        for payload in payloads:
+            envelope = EventEnvelope(
+                event_id=str(uuid.uuid4()),
+                event_type=payload.DESCRIPTOR.name,
+                occurred_at=occurred_at,
+                producer=self.producer,
+            )
+            envelope.payload.Pack(payload)
+            subject = subject_for(self.producer, envelope.event_type)
+            data = envelope.SerializeToString()
+            rows.append({"event_id": envelope.event_id, "subject": subject, "data": data})
+        if rows:
+            connection = await self.session.connection()
+            await connection.execute(insert(OutboxMessage.__table__), rows)  # type: ignore[attr-defined]
+
+    async def claim_import(self, key: str) -> ImportOutcome | None:
+        values: dict[str, object] = {"key": key, "created_at": utcnow()}
+        if await insert_ignoring_conflict(self.session, StockImportRecordRow, values):
+            return None
+        row = await self.session.get(StockImportRecordRow, key)
+        if row is None:
+            raise LookupError(f"import key {key!r} conflicts but is not stored")
+        return ImportOutcome(row.rows, row.levels_changed, replayed=True)
+
+    async def finish_import(self, key: str, outcome: ImportOutcome) -> None:
+        t = StockImportRecordRow
+        await self.session.exec(
+            update(t)
+            .where(col(t.key) == key)
+            .values(rows=outcome.rows, levels_changed=outcome.levels_changed)
+        )
+
+    async def levels_to_import(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], StockLevel]:
+        connection = await self.session.connection()
+        table = StockLevelRow.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
+        insert_of = postgres_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        opened = [{"sku": sku, "location_code": location} for sku, location in sorted(keys)]
+        await connection.execute(insert_of(table).on_conflict_do_nothing(), opened)
+        wanted = set(keys)
+        levels: dict[tuple[str, str], StockLevel] = {}
+        for part in _chunks(sorted({sku for sku, _ in keys})):
+            statement = (
+                core_select(
+                    table.c.sku, table.c.location_code, *cast("tuple[Any, ...]", _LEVEL_STATES)
+                )
+                .where(table.c.sku.in_(part))
+                .order_by(table.c.sku, table.c.location_code)
+                .with_for_update()
+            )
+            for sku, location, *states in await connection.execute(statement):
+                if (sku, location) in wanted:
+                    levels[(sku, location)] = StockLevel(sku, location, *states)
+        return levels
+
+    async def apply_imported(
+        self, changes: Sequence[StockChange], source_id: str
+    ) -> list[AppliedMovement]:
+        moved = [change for change in changes if change.delta]
+        if not moved:
+            return []
+        connection = await self.session.connection()
+        levels = StockLevelRow.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
+        ledger = StockMovementRow.__table__  # type: ignore[attr-defined]
+        await connection.execute(
+            update(levels)
+            .where(
+                levels.c.sku == bindparam("key_sku"),
+                levels.c.location_code == bindparam("key_location"),
+            )
+            .values(on_hand=bindparam("new_on_hand"), version=levels.c.version + 1),
+            [
+                {
+                    "key_sku": c.before.sku,
+                    "key_location": c.before.location_code,
+                    "new_on_hand": c.before.on_hand + c.delta,
+                }
+                for c in moved
+            ],
+        )
+        now = utcnow()
+        rows = [
+            {
+                "sku": c.before.sku,
+                "location_code": c.before.location_code,
+                "on_hand_delta": c.delta,
+                "reserved_delta": 0,
+                "in_transit_delta": 0,
+                "pending_inspection_delta": 0,
+                "in_repair_delta": 0,
+                "promised_delta": 0,
+                "reason": c.row.reason,
+                "source_type": SourceType.ADJUSTMENT.value,
+                "source_id": source_id,
+                "occurred_at": now,
+            }
+            for c in moved
+        ]
+        # One executemany without RETURNING (with it, SQLite inserts row by row), then the ids
+        # it took, in order: above the highest before it, under this import's source id.
+        before = (await connection.execute(core_select(func.max(ledger.c.id)))).scalar() or 0
+        await connection.execute(insert(ledger), rows)
+        taken = (
+            core_select(ledger.c.id)
+            .where(ledger.c.id > before, ledger.c.source_id == source_id)
+            .order_by(ledger.c.id)
+        )
+        ids = [row[0] for row in await connection.execute(taken)]
+        return [
+            AppliedMovement(
+                dataclasses.replace(
+                    c.before, on_hand=c.before.on_hand + c.delta, version=c.before.version + 1
+                ),
+                movement_id,
+            )
+            for c, movement_id in zip(moved, ids, strict=True)
+        ]
 
     # Stock and its ledger
 
@@ -435,6 +661,7 @@ class SqlInventoryStore(SqlStore):
                 pending_inspection=new_pending,
                 in_repair=new_in_repair,
                 promised=new_promised,
+                version=col(t.version) + 1,
             )
             .returning(*_LEVEL_STATES)  # type: ignore[call-overload]  # sqlmodel's exec() lacks it
         )
@@ -558,7 +785,7 @@ class SqlInventoryStore(SqlStore):
         statement = (
             update(t)
             .where(col(t.sku) == sku, col(t.location_code) == location_code)
-            .values(on_hold=on_hold)
+            .values(on_hold=on_hold, version=col(t.version) + 1)
             .returning(*_LEVEL_STATES)  # type: ignore[call-overload]  # sqlmodel's exec() lacks it
         )
         row = (await self.session.exec(statement)).first()
@@ -639,6 +866,10 @@ class SqlInventoryStore(SqlStore):
             self.session.add(
                 ChannelSafetyStockRow(channel=channel.code, sku=item.sku, units=item.units)
             )
+
+    async def safety_stock_overrides(self, channel: str) -> dict[str, int]:
+        statement = select(ChannelSafetyStockRow).where(ChannelSafetyStockRow.channel == channel)
+        return {item.sku: item.units for item in (await self.session.exec(statement)).all()}
 
     async def channel(self, code: str) -> Channel | None:
         row = await self.session.get(ChannelRow, code)
@@ -833,7 +1064,13 @@ _LEVEL_STATES = (
     StockLevelRow.in_repair,
     StockLevelRow.promised,
     StockLevelRow.on_hold,
+    StockLevelRow.version,
 )
+
+
+def _chunks(values: Sequence[str], size: int = 5_000) -> list[Sequence[str]]:
+    """Values in parts small enough for one statement's parameters on every database."""
+    return [values[start : start + size] for start in range(0, len(values), size)]
 
 
 def _movement(row: StockMovementRow) -> Movement:

@@ -89,6 +89,8 @@ class StockLevelRow(SQLModel, table=True):
     promised: int = 0
     # Held back from sale by a count's open discrepancy (revision 0006).
     on_hold: bool = False
+    # One more with every update of the row, published with each change (revision 0007).
+    version: int = Field(default=0, sa_type=BigInteger)
 
     def to_domain(self) -> StockLevel:
         return StockLevel(
@@ -101,6 +103,7 @@ class StockLevelRow(SQLModel, table=True):
             in_repair=self.in_repair,
             promised=self.promised,
             on_hold=self.on_hold,
+            version=self.version,
         )
 
 
@@ -246,3 +249,15 @@ TABLES: tuple[type[SQLModel], ...] = (
     SupplyRow,
     StockDiscrepancyRow,
 )
+
+
+class StockImportRecordRow(SQLModel, table=True):
+    """A bulk stock import made under an idempotency key, with what it did: its primary key
+    makes the key claimable once (revision 0008)."""
+
+    __tablename__ = "stock_import"
+
+    key: str = Field(primary_key=True, max_length=128)
+    rows: int = 0
+    levels_changed: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

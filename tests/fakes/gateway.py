@@ -113,6 +113,14 @@ class FakeInventory(FakeService):
     def ReconcileCount(self, request: pb.ReconcileCountRequest, metadata: Metadata = ()) -> Any:
         return self._answer("ReconcileCount", pb.CountReconciliation(), request, metadata=metadata)
 
+    def ImportStock(self, request: pb.ImportStockRequest, metadata: Metadata = ()) -> Any:
+        done = pb.ImportStockResponse(rows=len(request.rows), levels_changed=len(request.rows))
+        return self._answer("ImportStock", done, request, metadata=metadata)
+
+    def UpsertSkus(self, request: pb.UpsertSkusRequest, metadata: Metadata = ()) -> Any:
+        done = pb.UpsertSkusResponse(created=len(request.skus))
+        return self._answer("UpsertSkus", done, request, metadata=metadata)
+
     def ImportStockCount(self, request: pb.ImportStockCountRequest, metadata: Metadata = ()) -> Any:
         done = pb.CountReconciliation()
         return self._answer("ImportStockCount", done, request, metadata=metadata)
@@ -553,6 +561,20 @@ OPERATIONS = [
         "mutation($input: StockAdjustmentInput!) { adjustStock(input: $input) { stockLevel { onHand } } }",
         WRITERS,
         {"input": {"sku": "TEE", "locationCode": "DC-1", "delta": 5, "reason": "count"}},
+    ),
+    Operation(
+        "importStock",
+        "mutation($input: ImportStockInput!) { importStock(input: $input) "
+        "{ stockImport { rows } } }",
+        WRITERS,
+        {"input": {"rows": [{"sku": "TEE", "locationCode": "DC-1", "delta": 5}]}},
+    ),
+    Operation(
+        "upsertSkus",
+        "mutation($input: UpsertSkusInput!) { upsertSkus(input: $input) "
+        "{ skuImport { created } } }",
+        WRITERS,
+        {"input": {"skus": [{"code": "TEE", "title": "Tee"}]}},
     ),
     Operation(
         "submitStockCount",

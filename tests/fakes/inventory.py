@@ -7,6 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from google.protobuf.message import Message
+
+from services.inventory.domain.imports import ImportOutcome, StockChange
 from services.inventory.domain.model import (
     Adjustment,
     AppliedMovement,
@@ -21,6 +24,8 @@ from services.inventory.domain.model import (
     ReservationLine,
     ReservationStatus,
     Sku,
+    SourceType,
+    StockDelta,
     StockLevel,
     Supply,
 )
@@ -41,6 +46,7 @@ class InventoryData(MemoryData):
     reservations: dict[str, Reservation] = field(default_factory=dict)
     holders: dict[str, str] = field(default_factory=dict)
     adjustments: dict[str, Adjustment] = field(default_factory=dict)
+    imports: dict[str, ImportOutcome | None] = field(default_factory=dict)
     # By (purchase order id, SKU): (location code, supply).
     supply: dict[tuple[str, str], tuple[str, Supply]] = field(default_factory=dict)
     # By id, which grows from 1.
@@ -87,6 +93,56 @@ class MemoryInventoryStore(MemoryStore[InventoryData]):
     async def is_a_blank(self, code: str) -> bool:
         return any(sku.made_from_sku == code for sku in self.data.skus.values())
 
+    async def known_locations(self, codes: Sequence[str]) -> set[str]:
+        return {code for code in codes if code in self.data.locations}
+
+    async def upsert_skus(self, skus: Sequence[Sku]) -> tuple[int, int]:
+        created = sum(1 for sku in skus if sku.code not in self.data.skus)
+        for sku in skus:
+            made_from = self.data.skus[sku.code].made_from_sku if sku.code in self.data.skus else ""
+            self.data.skus[sku.code] = replace(sku, made_from_sku=made_from)
+        return created, len(skus) - created
+
+    async def record_all(self, payloads: Sequence[Message]) -> None:
+        for payload in payloads:
+            self.record(payload)
+
+    async def claim_import(self, key: str) -> ImportOutcome | None:
+        if key in self.data.imports:
+            return replace(self.data.imports[key] or ImportOutcome(0, 0), replayed=True)
+        self.data.imports[key] = None
+        return None
+
+    async def finish_import(self, key: str, outcome: ImportOutcome) -> None:
+        self.data.imports[key] = outcome
+
+    async def levels_to_import(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], StockLevel]:
+        for key in keys:
+            self.data.levels.setdefault(key, StockLevel(*key))
+        return {key: self.data.levels[key] for key in keys}
+
+    async def apply_imported(
+        self, changes: Sequence[StockChange], source_id: str
+    ) -> list[AppliedMovement]:
+        applied = []
+        for change in changes:
+            if not change.delta:
+                continue
+            movement = Movement(
+                change.row.sku,
+                change.row.location_code,
+                StockDelta(on_hand=change.delta),
+                change.row.reason,
+                SourceType.ADJUSTMENT,
+                source_id,
+            )
+            moved = await self.move(movement)
+            assert moved is not None, "a planned change keeps the invariants"
+            applied.append(moved)
+        return applied
+
     async def known_skus(self, codes: Sequence[str]) -> set[str]:
         return {code for code in codes if code in self.data.skus}
 
@@ -114,6 +170,7 @@ class MemoryInventoryStore(MemoryStore[InventoryData]):
             pending_inspection=level.pending_inspection + delta.pending_inspection,
             in_repair=level.in_repair + delta.in_repair,
             promised=level.promised + delta.promised,
+            version=level.version + 1,
         )
         # The SQL store's WHERE clause, condition by condition.
         states = (
@@ -209,7 +266,8 @@ class MemoryInventoryStore(MemoryStore[InventoryData]):
         ]
 
     async def set_hold(self, sku: str, location_code: str, on_hold: bool) -> StockLevel:
-        level = replace(self.data.levels[(sku, location_code)], on_hold=on_hold)
+        before = self.data.levels[(sku, location_code)]
+        level = replace(before, on_hold=on_hold, version=before.version + 1)
         self.data.levels[(sku, location_code)] = level
         return level
 
@@ -259,6 +317,10 @@ class MemoryInventoryStore(MemoryStore[InventoryData]):
         if len({item.sku for item in channel.safety_stock}) != len(channel.safety_stock):
             raise AssertionError("one safety stock per channel and SKU (a primary key in SQL)")
         self.data.channels[channel.code] = channel
+
+    async def safety_stock_overrides(self, channel: str) -> dict[str, int]:
+        found = self.data.channels.get(channel)
+        return {item.sku: item.units for item in found.safety_stock} if found else {}
 
     async def channel(self, code: str) -> Channel | None:
         found = self.data.channels.get(code)

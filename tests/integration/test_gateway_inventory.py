@@ -359,38 +359,49 @@ class Subscriber:
                 await self.receive(timeout)
 
 
-async def test_inventory_changed_delivers_each_change_to_subscribers_of_its_sku(
-    gateway: Gateway,
-) -> None:
-    await seed(gateway)
-    # The back office: it sees each change whole (a storefront sees less, see
-    # test_gateway_exposure.py).
+@contextlib.asynccontextmanager
+async def listening(gateway: Gateway) -> AsyncIterator[Subscriber]:
+    """A back-office subscriber whose subscriptions "tee" (TEE) and "all" listen, with nothing
+    received yet.
+
+    A subscription starts listening some time after `subscribe` is sent, and the protocol does
+    not say when: change TEE until both have seen a change; once both listen, one more change
+    marks the end of the warm-up."""
     async with Subscriber.connect(
         gateway, f"Bearer {gateway.token(Role.BACKOFFICE)}"
     ) as subscriber:
         await subscriber.acknowledged()
         await subscriber.subscribe("tee", ["TEE"])
         await subscriber.subscribe("all", None)
+        await _warm_up(subscriber, gateway)
+        yield subscriber
 
-        # A subscription starts listening some time after `subscribe` is sent, and the protocol
-        # does not say when: change TEE until both have seen a change; once both listen, one
-        # more change marks the end of the warm-up.
-        for _attempt in range(50):
-            if subscriber.received["tee"] and subscriber.received["all"]:
-                break
-            await gateway.adjust("TEE", "DC-EU", 1)
-            with contextlib.suppress(TimeoutError):
-                await subscriber.receive_until(lambda: False, timeout=0.2)
-        else:
-            pytest.fail("the subscriptions never started")
-        marker = (await gateway.adjust("TEE", "DC-EU", 1))["stockLevel"]["onHand"]
 
-        def saw_marker(id: str) -> bool:
-            return any(change["onHand"] == marker for change in subscriber.received[id])
+async def _warm_up(subscriber: Subscriber, gateway: Gateway) -> None:
+    for _attempt in range(50):
+        if subscriber.received["tee"] and subscriber.received["all"]:
+            break
+        await gateway.adjust("TEE", "DC-EU", 1)
+        with contextlib.suppress(TimeoutError):
+            await subscriber.receive_until(lambda: False, timeout=0.2)
+    else:
+        pytest.fail("the subscriptions never started")
+    marker = (await gateway.adjust("TEE", "DC-EU", 1))["stockLevel"]["onHand"]
 
-        await subscriber.receive_until(lambda: saw_marker("tee") and saw_marker("all"), timeout=5)
-        subscriber.received = {"tee": [], "all": []}
+    def saw_marker(id: str) -> bool:
+        return any(change["onHand"] == marker for change in subscriber.received[id])
 
+    await subscriber.receive_until(lambda: saw_marker("tee") and saw_marker("all"), timeout=5)
+    subscriber.received = {"tee": [], "all": []}
+
+
+async def test_inventory_changed_delivers_each_change_to_subscribers_of_its_sku(
+    gateway: Gateway,
+) -> None:
+    await seed(gateway)
+    # The back office: it sees each change whole (a storefront sees less, see
+    # test_gateway_exposure.py).
+    async with listening(gateway) as subscriber:
         await gateway.adjust("MUG", "DC-EU", 2)
         level = (await gateway.adjust("TEE", "HUB-BER", -1))["stockLevel"]
         # Both subscribers get the changes; how fast is the benchmark's to measure, not a test's.
@@ -409,6 +420,31 @@ async def test_inventory_changed_delivers_each_change_to_subscribers_of_its_sku(
             ("MUG", 2),
             ("TEE", 2),
         ]
+
+
+async def test_inventory_changed_delivers_each_level_of_a_bulk_import(gateway: Gateway) -> None:
+    await seed(gateway)
+    async with listening(gateway) as subscriber:
+        rows = [
+            {"sku": "MUG", "locationCode": "DC-EU", "onHand": 7},
+            {"sku": "TEE", "locationCode": "HUB-BER", "onHand": 50},
+        ]
+        imported = await gateway.data(
+            "mutation($input: ImportStockInput!) { importStock(input: $input) "
+            "{ stockImport { levelsChanged } userErrors { code } } }",
+            {"input": {"rows": rows}},
+        )
+        assert imported["importStock"]["stockImport"] == {"levelsChanged": 2}
+        await subscriber.receive_until(
+            lambda: subscriber.received["tee"] and len(subscriber.received["all"]) == 2, timeout=10
+        )
+        assert [
+            (c["sku"], c["location"]["code"], c["onHand"]) for c in subscriber.received["all"]
+        ] == [
+            ("MUG", "DC-EU", 7),
+            ("TEE", "HUB-BER", 50),
+        ]
+        assert subscriber.received["tee"][0]["reason"] == "import"
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer not-a-jwt"], ids=["missing", "garbage"])

@@ -21,8 +21,10 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
 from nats.js.errors import NotFoundError
 
+from gateway.availability import SUBJECTS as GATEWAY_SUBJECTS
 from launcher.embedded_nats import EmbeddedNats
 from launcher.nats_access import CONSUMES, PARTIES, NatsUser
 from launcher.pki import issue_all
@@ -294,6 +296,27 @@ async def test_a_service_cannot_publish_another_services_event(
     # Returns itself may: its event is the one stored.
     await publish_event(login["returns"].jetstream(), forged)
     assert await stored(login["returns"], "returns") == 1
+
+
+async def test_the_gateway_hears_every_subject_its_feed_and_read_model_listen_to(
+    broker: EmbeddedNats, users: dict[str, NatsUser], login: dict[str, NatsClient]
+) -> None:
+    gateway = await events.connect(broker.url_for(users[GATEWAY]), "oms-gateway")
+    try:
+        heard: asyncio.Queue[str] = asyncio.Queue()
+
+        async def hear(message: Msg) -> None:
+            await heard.put(message.subject)
+
+        for subject in GATEWAY_SUBJECTS:
+            await gateway.subscribe(subject, cb=hear)
+        await gateway.flush(timeout=5)
+        for subject in GATEWAY_SUBJECTS:
+            await login["inventory"].publish(subject, b"x")
+        got = {await asyncio.wait_for(heard.get(), 5) for _ in GATEWAY_SUBJECTS}
+        assert got == set(GATEWAY_SUBJECTS)
+    finally:
+        await gateway.close()
 
 
 async def test_anyone_without_a_user_is_turned_away(broker: EmbeddedNats) -> None:

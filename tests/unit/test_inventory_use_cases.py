@@ -209,6 +209,7 @@ async def test_an_adjustment_changes_on_hand_with_its_ledger_entry_and_event() -
         source_type="ADJUSTMENT",
         source_id=newest.movement.source_id,
         movement_id=2,
+        version=2,  # the level's second change
     )
     assert await service.ledger_discrepancies() == []
 

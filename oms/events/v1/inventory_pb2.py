@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1doms/events/v1/inventory.proto\x12\roms.events.v1\"\xa0\x02\n\x11StockLevelChanged\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\x12\x0f\n\x07on_hand\x18\x03 \x01(\x03\x12\x10\n\x08reserved\x18\x04 \x01(\x03\x12\x11\n\tavailable\x18\x05 \x01(\x03\x12\x12\n\nin_transit\x18\x06 \x01(\x03\x12\x1a\n\x12pending_inspection\x18\x07 \x01(\x03\x12\x11\n\tin_repair\x18\x08 \x01(\x03\x12\x0e\n\x06reason\x18\t \x01(\t\x12\x13\n\x0bsource_type\x18\n \x01(\t\x12\x11\n\tsource_id\x18\x0b \x01(\t\x12\x13\n\x0bmovement_id\x18\x0c \x01(\x03\x12\x10\n\x08promised\x18\r \x01(\x03\x12\x0f\n\x07on_hold\x18\x0e \x01(\x08\"B\n\nFilledLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\"G\n\x0f\x42\x61\x63korderFilled\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\'\n\x04held\x18\x02 \x03(\x0b\x32\x19.oms.events.v1.FilledLine\"\xc1\x01\n\x15StockDiscrepancyFound\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\x15\n\rlocation_code\x18\x03 \x01(\t\x12\x0c\n\x04ours\x18\x04 \x01(\x03\x12\x0e\n\x06theirs\x18\x05 \x01(\x03\x12\x12\n\ndifference\x18\x06 \x01(\x03\x12\x13\n\x0bvalue_cents\x18\x07 \x01(\x03\x12\x0e\n\x06source\x18\x08 \x01(\t\x12\r\n\x05holds\x18\t \x01(\x08\x12\x12\n\ncounted_at\x18\n \x01(\t\"l\n\x18StockDiscrepancyResolved\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\x15\n\rlocation_code\x18\x03 \x01(\t\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\x10\n\x08\x61\x64justed\x18\x05 \x01(\x03\"+\n\x13\x43hannelRulesChanged\x12\x14\n\x0c\x63hannel_code\x18\x01 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1doms/events/v1/inventory.proto\x12\roms.events.v1\"\xb1\x02\n\x11StockLevelChanged\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\x12\x0f\n\x07on_hand\x18\x03 \x01(\x03\x12\x10\n\x08reserved\x18\x04 \x01(\x03\x12\x11\n\tavailable\x18\x05 \x01(\x03\x12\x12\n\nin_transit\x18\x06 \x01(\x03\x12\x1a\n\x12pending_inspection\x18\x07 \x01(\x03\x12\x11\n\tin_repair\x18\x08 \x01(\x03\x12\x0e\n\x06reason\x18\t \x01(\t\x12\x13\n\x0bsource_type\x18\n \x01(\t\x12\x11\n\tsource_id\x18\x0b \x01(\t\x12\x13\n\x0bmovement_id\x18\x0c \x01(\x03\x12\x10\n\x08promised\x18\r \x01(\x03\x12\x0f\n\x07on_hold\x18\x0e \x01(\x08\x12\x0f\n\x07version\x18\x0f \x01(\x03\"5\n\x0fLocationChanged\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x14\n\x0cships_orders\x18\x02 \x01(\x08\"\x1e\n\x0e\x43hannelChanged\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\"p\n\rStockImported\x12\x11\n\timport_id\x18\x01 \x01(\t\x12\x0c\n\x04rows\x18\x02 \x01(\x03\x12\x0c\n\x04skus\x18\x03 \x03(\t\x12\x30\n\x06levels\x18\x04 \x03(\x0b\x32 .oms.events.v1.StockLevelChanged\"B\n\nFilledLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x15\n\rlocation_code\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\"G\n\x0f\x42\x61\x63korderFilled\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\'\n\x04held\x18\x02 \x03(\x0b\x32\x19.oms.events.v1.FilledLine\"\xc1\x01\n\x15StockDiscrepancyFound\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\x15\n\rlocation_code\x18\x03 \x01(\t\x12\x0c\n\x04ours\x18\x04 \x01(\x03\x12\x0e\n\x06theirs\x18\x05 \x01(\x03\x12\x12\n\ndifference\x18\x06 \x01(\x03\x12\x13\n\x0bvalue_cents\x18\x07 \x01(\x03\x12\x0e\n\x06source\x18\x08 \x01(\t\x12\r\n\x05holds\x18\t \x01(\x08\x12\x12\n\ncounted_at\x18\n \x01(\t\"l\n\x18StockDiscrepancyResolved\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\x15\n\rlocation_code\x18\x03 \x01(\t\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\x10\n\x08\x61\x64justed\x18\x05 \x01(\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,15 +32,19 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'oms.events.v1.inventory_pb2
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_STOCKLEVELCHANGED']._serialized_start=49
-  _globals['_STOCKLEVELCHANGED']._serialized_end=337
-  _globals['_FILLEDLINE']._serialized_start=339
-  _globals['_FILLEDLINE']._serialized_end=405
-  _globals['_BACKORDERFILLED']._serialized_start=407
-  _globals['_BACKORDERFILLED']._serialized_end=478
-  _globals['_STOCKDISCREPANCYFOUND']._serialized_start=481
-  _globals['_STOCKDISCREPANCYFOUND']._serialized_end=674
-  _globals['_STOCKDISCREPANCYRESOLVED']._serialized_start=676
-  _globals['_STOCKDISCREPANCYRESOLVED']._serialized_end=784
-  _globals['_CHANNELRULESCHANGED']._serialized_start=786
-  _globals['_CHANNELRULESCHANGED']._serialized_end=829
+  _globals['_STOCKLEVELCHANGED']._serialized_end=354
+  _globals['_LOCATIONCHANGED']._serialized_start=356
+  _globals['_LOCATIONCHANGED']._serialized_end=409
+  _globals['_CHANNELCHANGED']._serialized_start=411
+  _globals['_CHANNELCHANGED']._serialized_end=441
+  _globals['_STOCKIMPORTED']._serialized_start=443
+  _globals['_STOCKIMPORTED']._serialized_end=555
+  _globals['_FILLEDLINE']._serialized_start=557
+  _globals['_FILLEDLINE']._serialized_end=623
+  _globals['_BACKORDERFILLED']._serialized_start=625
+  _globals['_BACKORDERFILLED']._serialized_end=696
+  _globals['_STOCKDISCREPANCYFOUND']._serialized_start=699
+  _globals['_STOCKDISCREPANCYFOUND']._serialized_end=892
+  _globals['_STOCKDISCREPANCYRESOLVED']._serialized_start=894
+  _globals['_STOCKDISCREPANCYRESOLVED']._serialized_end=1002
 # @@protoc_insertion_point(module_scope)

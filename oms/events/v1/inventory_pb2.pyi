@@ -38,6 +38,7 @@ class StockLevelChanged(_message.Message):
     MOVEMENT_ID_FIELD_NUMBER: _builtins.int
     PROMISED_FIELD_NUMBER: _builtins.int
     ON_HOLD_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
     sku: _builtins.str
     location_code: _builtins.str
     on_hand: _builtins.int
@@ -57,6 +58,10 @@ class StockLevelChanged(_message.Message):
     """
     promised: _builtins.int
     on_hold: _builtins.bool
+    version: _builtins.int
+    """The level's version: one more with every change to its row (units moved or hold set),
+    so a reader that also loads levels (a read model) keeps whichever it saw last.
+    """
     def __init__(
         self,
         *,
@@ -74,14 +79,103 @@ class StockLevelChanged(_message.Message):
         movement_id: _builtins.int = ...,
         promised: _builtins.int = ...,
         on_hold: _builtins.bool = ...,
+        version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["available", b"available", "in_repair", b"in_repair", "in_transit", b"in_transit", "location_code", b"location_code", "movement_id", b"movement_id", "on_hand", b"on_hand", "on_hold", b"on_hold", "pending_inspection", b"pending_inspection", "promised", b"promised", "reason", b"reason", "reserved", b"reserved", "sku", b"sku", "source_id", b"source_id", "source_type", b"source_type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["available", b"available", "in_repair", b"in_repair", "in_transit", b"in_transit", "location_code", b"location_code", "movement_id", b"movement_id", "on_hand", b"on_hand", "on_hold", b"on_hold", "pending_inspection", b"pending_inspection", "promised", b"promised", "reason", b"reason", "reserved", b"reserved", "sku", b"sku", "source_id", b"source_id", "source_type", b"source_type", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___StockLevelChanged: _TypeAlias = StockLevelChanged  # noqa: Y015
+
+@_typing.final
+class LocationChanged(_message.Message):
+    """Subject: oms.inventory.location_changed. A location was created or changed (whether it
+    ships orders counts in availability); readers reload it.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    SHIPS_ORDERS_FIELD_NUMBER: _builtins.int
+    code: _builtins.str
+    ships_orders: _builtins.bool
+    def __init__(
+        self,
+        *,
+        code: _builtins.str = ...,
+        ships_orders: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "ships_orders", b"ships_orders"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LocationChanged: _TypeAlias = LocationChanged  # noqa: Y015
+
+@_typing.final
+class ChannelChanged(_message.Message):
+    """Subject: oms.inventory.channel_changed. A channel's safety stock or backorder rule was set:
+    what it may sell of any SKU may have changed without a unit moving, so readers reload it (the
+    gateway's availability model) or push its whole catalogue again (the channels service).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    code: _builtins.str
+    def __init__(
+        self,
+        *,
+        code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChannelChanged: _TypeAlias = ChannelChanged  # noqa: Y015
+
+@_typing.final
+class StockImported(_message.Message):
+    """Subject: oms.inventory.stock_imported. A bulk import's changes, in parts of at most 1,000
+    levels: each level as it is after the import (as a StockLevelChanged would carry it, with
+    its version and movement), so consumers take a batch in one message instead of one each.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IMPORT_ID_FIELD_NUMBER: _builtins.int
+    ROWS_FIELD_NUMBER: _builtins.int
+    SKUS_FIELD_NUMBER: _builtins.int
+    LEVELS_FIELD_NUMBER: _builtins.int
+    import_id: _builtins.str
+    rows: _builtins.int
+    """Rows of the whole import (every part says the same)."""
+    @_builtins.property
+    def skus(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The SKUs of this part's levels."""
+
+    @_builtins.property
+    def levels(self) -> _containers.RepeatedCompositeFieldContainer[Global___StockLevelChanged]: ...
+    def __init__(
+        self,
+        *,
+        import_id: _builtins.str = ...,
+        rows: _builtins.int = ...,
+        skus: _abc.Iterable[_builtins.str] | None = ...,
+        levels: _abc.Iterable[Global___StockLevelChanged] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["import_id", b"import_id", "levels", b"levels", "rows", b"rows", "skus", b"skus"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StockImported: _TypeAlias = StockImported  # noqa: Y015
 
 @_typing.final
 class FilledLine(_message.Message):
@@ -219,27 +313,3 @@ class StockDiscrepancyResolved(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___StockDiscrepancyResolved: _TypeAlias = StockDiscrepancyResolved  # noqa: Y015
-
-@_typing.final
-class ChannelRulesChanged(_message.Message):
-    """Subject: oms.inventory.channel_rules_changed. A channel's safety stock or backorder rule was
-    set: what it may sell of any SKU may have changed without a unit moving, so whoever shows its
-    availability (the channels' pushes) reads it again.
-    """
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    CHANNEL_CODE_FIELD_NUMBER: _builtins.int
-    channel_code: _builtins.str
-    def __init__(
-        self,
-        *,
-        channel_code: _builtins.str = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel_code", b"channel_code"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___ChannelRulesChanged: _TypeAlias = ChannelRulesChanged  # noqa: Y015

@@ -221,6 +221,7 @@ class StockLevel(_message.Message):
     IN_REPAIR_FIELD_NUMBER: _builtins.int
     PROMISED_FIELD_NUMBER: _builtins.int
     ON_HOLD_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
     sku: _builtins.str
     location_code: _builtins.str
     on_hand: _builtins.int
@@ -235,6 +236,8 @@ class StockLevel(_message.Message):
     """A count's discrepancy holds the level back from sale until an operator decides: nothing
     more is reserved here and available reads 0 (units already reserved stay reserved).
     """
+    version: _builtins.int
+    """One more with every change to the level's row (see StockLevelChanged.version)."""
     def __init__(
         self,
         *,
@@ -248,10 +251,11 @@ class StockLevel(_message.Message):
         in_repair: _builtins.int = ...,
         promised: _builtins.int = ...,
         on_hold: _builtins.bool = ...,
+        version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["available", b"available", "in_repair", b"in_repair", "in_transit", b"in_transit", "location_code", b"location_code", "on_hand", b"on_hand", "on_hold", b"on_hold", "pending_inspection", b"pending_inspection", "promised", b"promised", "reserved", b"reserved", "sku", b"sku"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["available", b"available", "in_repair", b"in_repair", "in_transit", b"in_transit", "location_code", b"location_code", "on_hand", b"on_hand", "on_hold", b"on_hold", "pending_inspection", b"pending_inspection", "promised", b"promised", "reserved", b"reserved", "sku", b"sku", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -638,6 +642,25 @@ class Channel(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Channel: _TypeAlias = Channel  # noqa: Y015
+
+@_typing.final
+class GetChannelRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    code: _builtins.str
+    def __init__(
+        self,
+        *,
+        code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetChannelRequest: _TypeAlias = GetChannelRequest  # noqa: Y015
 
 @_typing.final
 class UpsertChannelRequest(_message.Message):
@@ -1481,3 +1504,151 @@ class ResolveStockDiscrepancyRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ResolveStockDiscrepancyRequest: _TypeAlias = ResolveStockDiscrepancyRequest  # noqa: Y015
+
+@_typing.final
+class UpsertSkusRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SKUS_FIELD_NUMBER: _builtins.int
+    CSV_FIELD_NUMBER: _builtins.int
+    csv: _builtins.str
+    """Instead of `skus`: a CSV file (columns code, title, unit_cost_cents, weight_grams and
+    optionally serialized); a row that cannot be read refuses the file, by line.
+    """
+    @_builtins.property
+    def skus(self) -> _containers.RepeatedCompositeFieldContainer[Global___UpsertSkuRequest]:
+        """At most 10,000 SKUs; all of them or none."""
+
+    def __init__(
+        self,
+        *,
+        skus: _abc.Iterable[Global___UpsertSkuRequest] | None = ...,
+        csv: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["csv", b"csv", "skus", b"skus"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpsertSkusRequest: _TypeAlias = UpsertSkusRequest  # noqa: Y015
+
+@_typing.final
+class UpsertSkusResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CREATED_FIELD_NUMBER: _builtins.int
+    UPDATED_FIELD_NUMBER: _builtins.int
+    created: _builtins.int
+    updated: _builtins.int
+    def __init__(
+        self,
+        *,
+        created: _builtins.int = ...,
+        updated: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "updated", b"updated"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpsertSkusResponse: _TypeAlias = UpsertSkusResponse  # noqa: Y015
+
+@_typing.final
+class StockImportRow(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SKU_FIELD_NUMBER: _builtins.int
+    LOCATION_CODE_FIELD_NUMBER: _builtins.int
+    DELTA_FIELD_NUMBER: _builtins.int
+    ON_HAND_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    sku: _builtins.str
+    location_code: _builtins.str
+    delta: _builtins.int
+    """Exactly one of them: a signed change to on hand, or on hand to set."""
+    on_hand: _builtins.int
+    reason: _builtins.str
+    def __init__(
+        self,
+        *,
+        sku: _builtins.str = ...,
+        location_code: _builtins.str = ...,
+        delta: _builtins.int | None = ...,
+        on_hand: _builtins.int | None = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_delta", b"_delta", "_on_hand", b"_on_hand", "delta", b"delta", "on_hand", b"on_hand"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_delta", b"_delta", "_on_hand", b"_on_hand", "delta", b"delta", "location_code", b"location_code", "on_hand", b"on_hand", "reason", b"reason", "sku", b"sku"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__delta: _TypeAlias = _typing.Literal["delta"]  # noqa: Y015
+    _WhichOneofArgType__delta: _TypeAlias = _typing.Literal["_delta", b"_delta"]  # noqa: Y015
+    _WhichOneofReturnType__on_hand: _TypeAlias = _typing.Literal["on_hand"]  # noqa: Y015
+    _WhichOneofArgType__on_hand: _TypeAlias = _typing.Literal["_on_hand", b"_on_hand"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__delta) -> _WhichOneofReturnType__delta | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__on_hand) -> _WhichOneofReturnType__on_hand | None: ...
+
+Global___StockImportRow: _TypeAlias = StockImportRow  # noqa: Y015
+
+@_typing.final
+class ImportStockRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROWS_FIELD_NUMBER: _builtins.int
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
+    CSV_FIELD_NUMBER: _builtins.int
+    idempotency_key: _builtins.str
+    """The same key again changes nothing and answers what the first import did."""
+    csv: _builtins.str
+    """Instead of `rows`: a CSV file (columns sku, location_code, delta or on_hand, optionally
+    reason); a row that cannot be read refuses the file, by line.
+    """
+    @_builtins.property
+    def rows(self) -> _containers.RepeatedCompositeFieldContainer[Global___StockImportRow]:
+        """At most 10,000 rows; all of them or none."""
+
+    def __init__(
+        self,
+        *,
+        rows: _abc.Iterable[Global___StockImportRow] | None = ...,
+        idempotency_key: _builtins.str = ...,
+        csv: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["csv", b"csv", "idempotency_key", b"idempotency_key", "rows", b"rows"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportStockRequest: _TypeAlias = ImportStockRequest  # noqa: Y015
+
+@_typing.final
+class ImportStockResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROWS_FIELD_NUMBER: _builtins.int
+    LEVELS_CHANGED_FIELD_NUMBER: _builtins.int
+    REPLAYED_FIELD_NUMBER: _builtins.int
+    rows: _builtins.int
+    """Rows applied (a row that changes nothing counts) and levels changed."""
+    levels_changed: _builtins.int
+    replayed: _builtins.bool
+    """Whether an earlier import under the same key had applied it already."""
+    def __init__(
+        self,
+        *,
+        rows: _builtins.int = ...,
+        levels_changed: _builtins.int = ...,
+        replayed: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["levels_changed", b"levels_changed", "replayed", b"replayed", "rows", b"rows"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportStockResponse: _TypeAlias = ImportStockResponse  # noqa: Y015

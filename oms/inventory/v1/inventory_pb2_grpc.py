@@ -79,6 +79,21 @@ class InventoryServiceStub:
                 request_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.UpsertChannelRequest.SerializeToString,
                 response_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.Channel.FromString,
                 _registered_method=True)
+        self.GetChannel = channel.unary_unary(
+                '/oms.inventory.v1.InventoryService/GetChannel',
+                request_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.GetChannelRequest.SerializeToString,
+                response_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.Channel.FromString,
+                _registered_method=True)
+        self.UpsertSkus = channel.unary_unary(
+                '/oms.inventory.v1.InventoryService/UpsertSkus',
+                request_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.UpsertSkusRequest.SerializeToString,
+                response_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.UpsertSkusResponse.FromString,
+                _registered_method=True)
+        self.ImportStock = channel.unary_unary(
+                '/oms.inventory.v1.InventoryService/ImportStock',
+                request_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.ImportStockRequest.SerializeToString,
+                response_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.ImportStockResponse.FromString,
+                _registered_method=True)
         self.Reserve = channel.unary_unary(
                 '/oms.inventory.v1.InventoryService/Reserve',
                 request_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.ReserveRequest.SerializeToString,
@@ -199,6 +214,26 @@ class InventoryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpsertChannel(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetChannel(self, request, context):
+        """NOT_FOUND for a channel never set.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpsertSkus(self, request, context):
+        """Back-office bulk loads: many SKUs, many stock changes, each in one unit of work.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ImportStock(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -345,6 +380,21 @@ def add_InventoryServiceServicer_to_server(servicer, server):
                     servicer.UpsertChannel,
                     request_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.UpsertChannelRequest.FromString,
                     response_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.Channel.SerializeToString,
+            ),
+            'GetChannel': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetChannel,
+                    request_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.GetChannelRequest.FromString,
+                    response_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.Channel.SerializeToString,
+            ),
+            'UpsertSkus': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpsertSkus,
+                    request_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.UpsertSkusRequest.FromString,
+                    response_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.UpsertSkusResponse.SerializeToString,
+            ),
+            'ImportStock': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportStock,
+                    request_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.ImportStockRequest.FromString,
+                    response_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.ImportStockResponse.SerializeToString,
             ),
             'Reserve': grpc.unary_unary_rpc_method_handler(
                     servicer.Reserve,
@@ -655,6 +705,87 @@ class InventoryService:
             '/oms.inventory.v1.InventoryService/UpsertChannel',
             oms_dot_inventory_dot_v1_dot_inventory__pb2.UpsertChannelRequest.SerializeToString,
             oms_dot_inventory_dot_v1_dot_inventory__pb2.Channel.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetChannel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.inventory.v1.InventoryService/GetChannel',
+            oms_dot_inventory_dot_v1_dot_inventory__pb2.GetChannelRequest.SerializeToString,
+            oms_dot_inventory_dot_v1_dot_inventory__pb2.Channel.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpsertSkus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.inventory.v1.InventoryService/UpsertSkus',
+            oms_dot_inventory_dot_v1_dot_inventory__pb2.UpsertSkusRequest.SerializeToString,
+            oms_dot_inventory_dot_v1_dot_inventory__pb2.UpsertSkusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportStock(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.inventory.v1.InventoryService/ImportStock',
+            oms_dot_inventory_dot_v1_dot_inventory__pb2.ImportStockRequest.SerializeToString,
+            oms_dot_inventory_dot_v1_dot_inventory__pb2.ImportStockResponse.FromString,
             options,
             channel_credentials,
             insecure,

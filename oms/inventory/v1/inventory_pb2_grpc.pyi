@@ -43,6 +43,11 @@ class InventoryServiceStub:
     GetSourcingOptions: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.GetSourcingOptionsRequest, _inventory_pb2.GetSourcingOptionsResponse]
     """Where the SKUs can ship from now: each shipping location with available units of them."""
     UpsertChannel: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.UpsertChannelRequest, _inventory_pb2.Channel]
+    GetChannel: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.GetChannelRequest, _inventory_pb2.Channel]
+    """NOT_FOUND for a channel never set."""
+    UpsertSkus: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.UpsertSkusRequest, _inventory_pb2.UpsertSkusResponse]
+    """Back-office bulk loads: many SKUs, many stock changes, each in one unit of work."""
+    ImportStock: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.ImportStockRequest, _inventory_pb2.ImportStockResponse]
     Reserve: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.ReserveRequest, _inventory_pb2.Reservation]
     """Holds every line or none. Idempotent per key."""
     Release: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.ReleaseRequest, _inventory_pb2.Reservation]
@@ -90,6 +95,11 @@ class InventoryServiceAsyncStub(InventoryServiceStub):
     GetSourcingOptions: _aio.UnaryUnaryMultiCallable[_inventory_pb2.GetSourcingOptionsRequest, _inventory_pb2.GetSourcingOptionsResponse]  # type: ignore[assignment]
     """Where the SKUs can ship from now: each shipping location with available units of them."""
     UpsertChannel: _aio.UnaryUnaryMultiCallable[_inventory_pb2.UpsertChannelRequest, _inventory_pb2.Channel]  # type: ignore[assignment]
+    GetChannel: _aio.UnaryUnaryMultiCallable[_inventory_pb2.GetChannelRequest, _inventory_pb2.Channel]  # type: ignore[assignment]
+    """NOT_FOUND for a channel never set."""
+    UpsertSkus: _aio.UnaryUnaryMultiCallable[_inventory_pb2.UpsertSkusRequest, _inventory_pb2.UpsertSkusResponse]  # type: ignore[assignment]
+    """Back-office bulk loads: many SKUs, many stock changes, each in one unit of work."""
+    ImportStock: _aio.UnaryUnaryMultiCallable[_inventory_pb2.ImportStockRequest, _inventory_pb2.ImportStockResponse]  # type: ignore[assignment]
     Reserve: _aio.UnaryUnaryMultiCallable[_inventory_pb2.ReserveRequest, _inventory_pb2.Reservation]  # type: ignore[assignment]
     """Holds every line or none. Idempotent per key."""
     Release: _aio.UnaryUnaryMultiCallable[_inventory_pb2.ReleaseRequest, _inventory_pb2.Reservation]  # type: ignore[assignment]
@@ -188,6 +198,29 @@ class InventoryServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _inventory_pb2.UpsertChannelRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_inventory_pb2.Channel, _abc.Awaitable[_inventory_pb2.Channel]]: ...
+
+    @_abc_1.abstractmethod
+    def GetChannel(
+        self,
+        request: _inventory_pb2.GetChannelRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inventory_pb2.Channel, _abc.Awaitable[_inventory_pb2.Channel]]:
+        """NOT_FOUND for a channel never set."""
+
+    @_abc_1.abstractmethod
+    def UpsertSkus(
+        self,
+        request: _inventory_pb2.UpsertSkusRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inventory_pb2.UpsertSkusResponse, _abc.Awaitable[_inventory_pb2.UpsertSkusResponse]]:
+        """Back-office bulk loads: many SKUs, many stock changes, each in one unit of work."""
+
+    @_abc_1.abstractmethod
+    def ImportStock(
+        self,
+        request: _inventory_pb2.ImportStockRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inventory_pb2.ImportStockResponse, _abc.Awaitable[_inventory_pb2.ImportStockResponse]]: ...
 
     @_abc_1.abstractmethod
     def Reserve(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -90,6 +90,9 @@ class StockLevel:
     in_repair: int = 0
     promised: int = 0
     on_hold: bool = False
+    # One more with every change to the level's row; not part of what the level holds, so
+    # two levels with the same units are equal whatever their histories.
+    version: int = field(default=0, compare=False)
 
     @property
     def available(self) -> int:
