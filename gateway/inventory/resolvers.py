@@ -19,6 +19,7 @@ from gateway.inventory.types import (
     Sku,
     SkuAvailability,
     StockLevel,
+    StockLevelConnection,
     UpsertChannelPayload,
     UpsertLocationPayload,
     UpsertSkuPayload,
@@ -80,6 +81,20 @@ class InventoryQuery:
         request = pb.GetStockLevelsRequest(skus=[sku])
         response = await query_answer(inventory_stub(info).GetStockLevels(request))
         return [StockLevel.from_proto(level) for level in response.levels]
+
+    @strawberry.field(
+        extensions=allow(*STOCK_READERS),
+        description="The location's levels by SKU, `first` within 1..200; a scanner reads its "
+        "own location only (FORBIDDEN).",
+    )
+    async def stock_levels_at(
+        self, info: Info, location_code: str, first: int = 50, after: str | None = None
+    ) -> StockLevelConnection:
+        request = pb.ListStockLevelsRequest(
+            location_code=location_code, first=first, after=after or ""
+        )
+        page = await query_answer(inventory_stub(info).ListStockLevels(request))
+        return StockLevelConnection.from_proto(page)
 
     @strawberry.field(
         extensions=allow(*SELLERS),

@@ -11,6 +11,7 @@ from gateway.context import Context
 from gateway.convert import reply
 from gateway.feed import StockChange
 from gateway.mutations import Payload
+from gateway.paging import PageInfo
 from gateway.scalars import Int64
 from oms.inventory.v1 import inventory_pb2 as pb
 from services.kernel.caller import Caller
@@ -119,6 +120,28 @@ class StockLevel:
     @classmethod
     def from_proto(cls, level: pb.StockLevel) -> StockLevel:
         return reply(cls, level)
+
+
+@strawberry.type
+class StockLevelEdge:
+    cursor: str
+    node: StockLevel
+
+
+@strawberry.type
+class StockLevelConnection:
+    edges: list[StockLevelEdge]
+    page_info: PageInfo
+
+    @classmethod
+    def from_proto(cls, page: pb.ListStockLevelsResponse) -> StockLevelConnection:
+        return cls(
+            edges=[
+                StockLevelEdge(cursor=e.cursor, node=StockLevel.from_proto(e.level))
+                for e in page.edges
+            ],
+            page_info=PageInfo.from_proto(page),
+        )
 
 
 async def _location(info: strawberry.Info[Context, None], code: str) -> Location:

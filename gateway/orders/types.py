@@ -12,6 +12,7 @@ from gateway.convert import reply
 from gateway.fulfillment_nodes import ShipmentEvent, history_of, tracking_of
 from gateway.inventory.types import Location
 from gateway.mutations import Payload
+from gateway.paging import PageInfo
 from gateway.scalars import Int64
 from oms.orders.v1 import orders_pb2 as pb
 from services.kernel.proto_enums import enum_value
@@ -205,12 +206,6 @@ class Order:
 
 
 @strawberry.type
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None = strawberry.field(description="Pass as `after` for the next page.")
-
-
-@strawberry.type
 class OrderEdge:
     cursor: str
     node: Order
@@ -225,9 +220,7 @@ class OrderConnection:
     def from_proto(cls, page: pb.ListOrdersResponse) -> OrderConnection:
         return cls(
             edges=[OrderEdge(cursor=e.cursor, node=Order.from_proto(e.order)) for e in page.edges],
-            page_info=PageInfo(
-                has_next_page=page.has_next_page, end_cursor=page.end_cursor or None
-            ),
+            page_info=PageInfo.from_proto(page),
         )
 
 

@@ -31,8 +31,10 @@ from gateway.returns.types import (
     ReceiveReturnPayload,
     RequestReturnPayload,
     Return,
+    ReturnConnection,
     ReturnsPlatformConnection,
     ReturnsReport,
+    ReturnStatus,
 )
 from oms.returns.v1 import returns_pb2 as pb
 from oms.returns.v1.returns_pb2_grpc import ReturnsServiceStub
@@ -68,6 +70,28 @@ class ReturnsQuery:
     async def return_(self, info: Info, id: strawberry.ID) -> Return | None:
         response = await query_answer(_returns(info).GetReturns(pb.GetReturnsRequest(ids=[id])))
         return next((Return.from_proto(found) for found in response.returns), None)
+
+    @strawberry.field(
+        extensions=allow(*READERS),
+        description="Newest requested first, `first` within 1..100, in `status` and bound for "
+        "`destinationCode` when given. A scanner lists the returns bound for its own location "
+        "(FORBIDDEN to ask for another's), a storefront those of its own orders.",
+    )
+    async def returns(
+        self,
+        info: Info,
+        status: ReturnStatus | None = None,
+        destination_code: str | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> ReturnConnection:
+        request = pb.ListReturnsRequest(
+            first=first, after=after or "", destination_code=destination_code or ""
+        )
+        if status is not None:
+            request.status = status.to_proto()
+        page = await query_answer(_returns(info).ListReturns(request))
+        return ReturnConnection.from_proto(page)
 
     @strawberry.field(
         extensions=allow(*HUB_STAFF),

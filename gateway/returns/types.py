@@ -11,8 +11,10 @@ from gateway.context import Context
 from gateway.convert import reply
 from gateway.inventory.types import Location, LocationKind
 from gateway.mutations import Payload
+from gateway.paging import PageInfo
 from gateway.scalars import Int64
 from oms.returns.v1 import returns_pb2 as pb
+from services.kernel.proto_enums import enum_value
 
 Info = strawberry.Info[Context, None]
 
@@ -37,6 +39,9 @@ class ReturnStatus(Enum):
     INSPECTED = "INSPECTED"
     REJECTED = "REJECTED"
     CLOSED = "CLOSED"
+
+    def to_proto(self) -> pb.ReturnStatus.ValueType:
+        return enum_value(pb.ReturnStatus, self.name)
 
 
 @strawberry.enum
@@ -282,3 +287,22 @@ class ReceiveReturnPayload(Payload):
 @strawberry.type
 class InspectReturnPayload(Payload):
     return_: Return | None = strawberry.field(name="return", default=None)
+
+
+@strawberry.type
+class ReturnEdge:
+    cursor: str
+    node: Return
+
+
+@strawberry.type
+class ReturnConnection:
+    edges: list[ReturnEdge]
+    page_info: PageInfo
+
+    @classmethod
+    def from_proto(cls, page: pb.ListReturnsResponse) -> ReturnConnection:
+        return cls(
+            edges=[ReturnEdge(cursor=e.cursor, node=Return.from_proto(e.node)) for e in page.edges],
+            page_info=PageInfo.from_proto(page),
+        )

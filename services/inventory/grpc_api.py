@@ -139,6 +139,18 @@ class InventoryGrpc(InventoryServiceServicer):
         )
         return pb.GetStockLevelsResponse(levels=[level_to_proto(x) for x in levels])
 
+    async def ListStockLevels(
+        self, request: pb.ListStockLevelsRequest, context: ServicerContext
+    ) -> pb.ListStockLevelsResponse:
+        edges, has_next = await self._service.levels_at(
+            request.location_code, request.first, request.after, caller_of(context)
+        )
+        return pb.ListStockLevelsResponse(
+            edges=[pb.StockLevelEdge(cursor=c, level=level_to_proto(x)) for c, x in edges],
+            has_next_page=has_next,
+            end_cursor=edges[-1][0] if edges else "",
+        )
+
     async def GetAvailability(
         self, request: pb.GetAvailabilityRequest, context: ServicerContext
     ) -> pb.GetAvailabilityResponse:

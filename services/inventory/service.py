@@ -50,7 +50,7 @@ from services.inventory.domain.model import (
 )
 from services.inventory.settings import InventorySettings
 from services.inventory.store import InventoryStore
-from services.kernel import bounds
+from services.kernel import bounds, paging
 from services.kernel.bounds import MAX_CENTS, MAX_LEVEL_UNITS
 from services.kernel.caller import INTERNAL, Caller, require_runs_the_business
 from services.kernel.db import utcnow
@@ -246,6 +246,29 @@ class InventoryService:
             location_codes = [caller.bound_location]
         async with self.uow.read() as store:
             return await store.stock_levels(skus, location_codes)
+
+    async def levels_at(
+        self, location_code: str, first: int, after: str, caller: Caller = INTERNAL
+    ) -> tuple[list[tuple[str, StockLevel]], bool]:
+        """One location's levels by SKU, a page at a time: ([(cursor, level)], has next). A
+        scanner reads its own location only (FORBIDDEN); an unknown location is NOT_FOUND."""
+        location_code = bounds.require_code(location_code, "location_code", "locationCode")
+        paging.require_page_size(first, rules.MAX_LEVELS_PAGE)
+        after_sku = paging.decode_cursor(rules.LEVELS_CURSOR, after) if after else ""
+        if not caller.works_at(location_code):
+            raise DomainError(
+                ErrorCode.FORBIDDEN,
+                f"this scanner works at {caller.location_code}, not at {location_code}",
+                "location_code",
+            )
+        async with self.uow.read() as store:
+            if await store.location(location_code) is None:
+                raise DomainError(
+                    ErrorCode.NOT_FOUND, f"unknown location {location_code!r}", "location_code"
+                )
+            levels, has_next = await store.levels_at(location_code, first, after_sku)
+        edges = [(paging.encode_cursor(rules.LEVELS_CURSOR, x.sku), x) for x in levels]
+        return edges, has_next
 
     async def availability(self, skus: Sequence[str], channel: str) -> list[tuple[str, int]]:
         """Units each SKU may be promised on `channel`. Unknown SKUs and channels have none

@@ -169,6 +169,13 @@ class InventoryStore(Store, Protocol):
         """Levels matching both filters (an empty one matches all), by SKU then location."""
         ...
 
+    async def levels_at(
+        self, location_code: str, first: int, after_sku: str
+    ) -> tuple[list[StockLevel], bool]:
+        """At most `first` levels at the location, by SKU, past `after_sku` when given; and
+        whether more follow."""
+        ...
+
     async def inventory_value(self) -> InventoryValue:
         """Every level's units in each state at its SKU's unit cost, summed."""
         ...
@@ -681,6 +688,17 @@ class SqlInventoryStore(SqlStore):
         if location_codes:
             statement = statement.where(col(StockLevelRow.location_code).in_(location_codes))
         return [row.to_domain() for row in (await self.session.exec(statement)).all()]
+
+    async def levels_at(
+        self, location_code: str, first: int, after_sku: str
+    ) -> tuple[list[StockLevel], bool]:
+        statement = select(StockLevelRow).where(StockLevelRow.location_code == location_code)
+        if after_sku:
+            statement = statement.where(col(StockLevelRow.sku) > after_sku)
+        # One row more than asked tells whether another page follows.
+        statement = statement.order_by(col(StockLevelRow.sku)).limit(first + 1)
+        rows = (await self.session.exec(statement)).all()
+        return [row.to_domain() for row in rows[:first]], len(rows) > first
 
     async def inventory_value(self) -> InventoryValue:
         level, cost = StockLevelRow, col(SkuRow.unit_cost_cents)

@@ -76,6 +76,8 @@ class StockLevelRow(SQLModel, table=True):
             name="states_not_negative",
         ),
         CheckConstraint("promised >= 0", name="promised_not_negative"),
+        # A location's levels by SKU, a page at a time (revision 0009).
+        Index("ix_stock_level_location_sku", "location_code", "sku"),
     )
 
     sku: str = Field(primary_key=True, max_length=64)

@@ -137,6 +137,21 @@ class ReturnsGrpc(ReturnsServiceServicer):
         found = await self._service.many(list(request.ids), caller_of(context))
         return pb.GetReturnsResponse(returns=[return_to_proto(r) for r in found])
 
+    async def ListReturns(
+        self, request: pb.ListReturnsRequest, context: ServicerContext
+    ) -> pb.ListReturnsResponse:
+        status = None
+        if request.status != pb.RETURN_STATUS_UNSPECIFIED:
+            status = rules.parse_status(enum_name(pb.ReturnStatus, request.status), "status")
+        edges, has_next = await self._service.page(
+            request.first, request.after, status, request.destination_code, caller_of(context)
+        )
+        return pb.ListReturnsResponse(
+            edges=[pb.ReturnEdge(cursor=c, node=return_to_proto(r)) for c, r in edges],
+            has_next_page=has_next,
+            end_cursor=edges[-1][0] if edges else "",
+        )
+
     async def HubQueue(
         self, request: pb.HubQueueRequest, context: ServicerContext
     ) -> pb.HubQueueResponse:

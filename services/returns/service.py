@@ -22,7 +22,7 @@ from datetime import datetime
 
 from oms.events.v1 import returns_pb2 as events
 from oms.returns.v1 import returns_pb2 as returns_pb
-from services.kernel import bounds
+from services.kernel import bounds, paging
 from services.kernel.caller import INTERNAL, Caller, require_runs_the_business
 from services.kernel.capacity import Crossing, crossings
 from services.kernel.db import utcnow
@@ -490,6 +490,39 @@ class ReturnsService:
             for i in return_ids
             if i in by_id and rules.may_see(by_id[i], caller)
         ]
+
+    async def page(
+        self,
+        first: int,
+        after: str,
+        status: ReturnStatus | None,
+        destination_code: str,
+        caller: Caller = INTERNAL,
+    ) -> tuple[list[tuple[str, Return]], bool]:
+        """Newest requested first, of the returns `caller` may see (`rules.may_see`: a scanner
+        those bound for its location, FORBIDDEN to ask for another's; a storefront those of
+        its own orders), as it sees them: ([(cursor, return)], has next)."""
+        paging.require_page_size(first, rules.MAX_PAGE)
+        position = None
+        if after:
+            position = rules.parse_page_position(paging.decode_cursor(rules.PAGE_CURSOR, after))
+        if destination_code:
+            destination_code = bounds.require_code(
+                destination_code, "destination_code", "destinationCode"
+            )
+            rules.require_works_at(caller, destination_code, "destination_code")
+        async with self.uow.read() as store:
+            found, has_next = await store.page(
+                first,
+                position,
+                status,
+                destination_code or caller.bound_location,
+                caller.own_orders_only,
+            )
+        edges = [
+            (paging.encode_cursor(rules.PAGE_CURSOR, rules.page_position(r)), r) for r in found
+        ]
+        return [(cursor, rules.shown_to(r, caller)) for cursor, r in edges], has_next
 
     async def hub_queue(self, location_code: str, caller: Caller = INTERNAL) -> list[Return]:
         """Returns received at the location and not yet inspected, oldest receipt first, the

@@ -120,6 +120,19 @@ class ReturnsStore(Store, Protocol):
         """The returns among `return_ids` that exist, in any order."""
         ...
 
+    async def page(
+        self,
+        first: int,
+        after: tuple[datetime, str] | None,
+        status: ReturnStatus | None,
+        destination_code: str,
+        placed_by: str,
+    ) -> tuple[list[Return], bool]:
+        """At most `first` returns, newest requested first (then by id, descending), past the
+        (requested at, id) position `after` when given, in `status`, bound for
+        `destination_code` and placed by `placed_by` when given; and whether more follow."""
+        ...
+
     async def hub_queue(self, location_code: str, limit: int) -> list[Return]:
         """Returns received at the location and not yet inspected, oldest receipt first, the
         `limit` oldest at most."""
@@ -384,6 +397,38 @@ class SqlReturnsStore(SqlStore):
     async def returns(self, return_ids: Sequence[str]) -> list[Return]:
         statement = select(ReturnRow).where(col(ReturnRow.id).in_(return_ids))
         return await self._load(list((await self.session.exec(statement)).all()))
+
+    async def page(
+        self,
+        first: int,
+        after: tuple[datetime, str] | None,
+        status: ReturnStatus | None,
+        destination_code: str,
+        placed_by: str,
+    ) -> tuple[list[Return], bool]:
+        statement = select(ReturnRow)
+        if after is not None:
+            requested_at, return_id = after
+            statement = statement.where(
+                or_(
+                    col(ReturnRow.requested_at) < requested_at,
+                    and_(
+                        col(ReturnRow.requested_at) == requested_at, col(ReturnRow.id) < return_id
+                    ),
+                )
+            )
+        if status is not None:
+            statement = statement.where(ReturnRow.status == status.value)
+        if destination_code:
+            statement = statement.where(ReturnRow.destination_code == destination_code)
+        if placed_by:
+            statement = statement.where(ReturnRow.placed_by == placed_by)
+        # One row more than asked tells whether another page follows.
+        statement = statement.order_by(
+            col(ReturnRow.requested_at).desc(), col(ReturnRow.id).desc()
+        ).limit(first + 1)
+        rows = list((await self.session.exec(statement)).all())
+        return await self._load(rows[:first]), len(rows) > first
 
     async def hub_queue(self, location_code: str, limit: int) -> list[Return]:
         statement = (

@@ -19,6 +19,9 @@ class ReturnRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_returns_queue", "status", "destination_code", "received_at"),
         Index("ix_returns_requested_at", "requested_at"),
+        # The list of returns, newest first, of one hub or in one status (revision 0005).
+        Index("ix_returns_destination_requested", "destination_code", "requested_at", "id"),
+        Index("ix_returns_status_requested", "status", "requested_at", "id"),
         # One return per order and idempotency key (revision 0002); returns without a key
         # (NULL) never collide.
         Index("one_return_per_key", "order_id", "idempotency_key", unique=True),

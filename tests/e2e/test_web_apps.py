@@ -68,6 +68,28 @@ class Demo:
         data: dict[str, Any] = answer["data"]
         return data
 
+    def returns(self, **filters: object) -> list[str]:
+        """The ids of the first 20 returns the back office lists with these filters."""
+        found = self.graphql(
+            """query($status: ReturnStatus, $destinationCode: String) {
+              returns(status: $status, destinationCode: $destinationCode, first: 20) {
+                edges { node { id } } } }""",
+            **filters,
+        )
+        return [edge["node"]["id"] for edge in found["returns"]["edges"]]
+
+    def stock_at(self, location: str, after: str | None = None) -> dict[str, Any]:
+        """A page of 50 of the location's levels, as the console asks for it."""
+        found = self.graphql(
+            """query($location: String!, $after: String) {
+              stockLevelsAt(locationCode: $location, first: 50, after: $after) {
+                edges { node { sku onHand } } pageInfo { hasNextPage endCursor } } }""",
+            location=location,
+            after=after,
+        )
+        page: dict[str, Any] = found["stockLevelsAt"]
+        return page
+
     def return_status(self, return_id: str) -> str:
         found = self.graphql("query($id: ID!) { return(id: $id) { status } }", id=return_id)
         status: str = found["return"]["status"]
@@ -274,22 +296,42 @@ def test_the_console_shows_returns_live_stock_drift_and_channels(
     page.goto(demo.sign_in_link("--role", "backoffice"))
     expect(page.locator("#repair-velocity rect").first).to_be_visible()
 
+    # Every return, newest first, then those the server finds received at the hub.
     page.locator("a[data-view=returns]").click()
+    rows = page.locator("#returns tbody tr")
+    newest = demo.returns()
+    expect(rows).to_have_count(len(newest))
+    expect(rows.first).to_have_attribute("data-return", newest[0])
+    page.locator("#return-filter select[name=status]").select_option("RECEIVED")
     page.locator("#return-filter select[name=hub]").select_option(HUB)
-    page.locator("#returns tbody tr").first.click()
+    received = demo.returns(status="RECEIVED", destinationCode=HUB)
+    assert received, "the demo receives returns at the hub"
+    expect(rows).to_have_count(len(received))
+    for index, return_id in enumerate(received):
+        expect(rows.nth(index)).to_have_attribute("data-return", return_id)
+    expect(rows.locator("td:nth-child(2)")).to_have_text(["RECEIVED"] * len(received))
+    rows.first.click()
     expect(page.locator("#return-detail [data-return]")).to_contain_text("RECEIVED")
     screenshot(page, "console-returns")
 
-    sku = "HOOD-NVY-L"
-    levels = demo.graphql(
-        "query($sku: String!) { stockLevels(sku: $sku) { location { code } onHand } }", sku=sku
-    )["stockLevels"]
-    location = levels[0]["location"]["code"]
+    # A location's stock, a page of SKUs at a time, kept live for the rows shown.
+    location = "DC-GRB"
+    first_page = demo.stock_at(location)
+    assert first_page["pageInfo"]["hasNextPage"], "the demo stocks more than a page of SKUs"
+    second_page = demo.stock_at(location, after=first_page["pageInfo"]["endCursor"])
+    sku = first_page["edges"][0]["node"]["sku"]
     page.locator("a[data-view=stock]").click()
-    page.locator("#stock-filter input[name=sku]").fill(sku)
-    page.locator("#stock-filter input[name=sku]").press("Enter")
-    on_hand = page.locator(f"#stock tr[data-location='{location}'] td").nth(1)
-    expect(on_hand).to_have_text(str(levels[0]["onHand"]))
+    page.locator("#stock-filter select[name=location]").select_option(location)
+    stock_rows = page.locator("#stock tbody tr")
+    expect(stock_rows).to_have_count(len(first_page["edges"]))
+    expect(page.locator("#stock-page")).to_have_text("page 1")
+    page.locator("#stock-next").click()
+    expect(page.locator("#stock-page")).to_have_text("page 2")
+    expect(stock_rows.first).to_have_attribute("data-sku", second_page["edges"][0]["node"]["sku"])
+    page.locator("#stock-previous").click()
+    expect(page.locator("#stock-page")).to_have_text("page 1")
+    on_hand = page.locator(f"#stock tr[data-sku='{sku}'] td").nth(1)
+    expect(on_hand).to_have_text(str(first_page["edges"][0]["node"]["onHand"]))
     expect(page.locator("#stock-live")).to_have_text("live")
     page.wait_for_timeout(500)  # the socket's subscribe is on its way
     after = adjust_stock(demo, sku, location, 5)
@@ -310,7 +352,7 @@ def test_the_console_shows_returns_live_stock_drift_and_channels(
     expect(page.locator("#drift-message")).to_contain_text("ACCEPTED")
     expect(row).to_be_hidden()
     page.locator("a[data-view=stock]").click()
-    page.locator("#stock-filter button").click()
+    page.locator("#stock-filter button", has_text="Show").click()
     expect(on_hand).to_have_text(str(after - 2))
 
     connected = demo.graphql(

@@ -84,6 +84,11 @@ class FakeInventory(FakeService):
             "GetStockLevels", pb.GetStockLevelsResponse(levels=levels), request, metadata=metadata
         )
 
+    def ListStockLevels(self, request: pb.ListStockLevelsRequest, metadata: Metadata = ()) -> Any:
+        level = pb.StockLevel(sku="TEE", location_code=request.location_code, on_hand=3)
+        page = pb.ListStockLevelsResponse(edges=[pb.StockLevelEdge(cursor="c-TEE", level=level)])
+        return self._answer("ListStockLevels", page, request, metadata=metadata)
+
     def GetAvailability(self, request: pb.GetAvailabilityRequest, metadata: Metadata = ()) -> Any:
         found = [pb.SkuAvailability(sku=sku, available=1) for sku in request.skus]
         return self._answer(
@@ -420,6 +425,11 @@ class FakeReturns(FakeService):
             "GetReturns", rpb.GetReturnsResponse(returns=found), request, metadata=metadata
         )
 
+    def ListReturns(self, request: rpb.ListReturnsRequest, metadata: Metadata = ()) -> Any:
+        edges = [rpb.ReturnEdge(cursor=f"c-{r.id}", node=r) for r in self.returns]
+        page = rpb.ListReturnsResponse(edges=edges, end_cursor=edges[-1].cursor if edges else "")
+        return self._answer("ListReturns", page, request, metadata=metadata)
+
     def HubQueue(self, request: rpb.HubQueueRequest, metadata: Metadata = ()) -> Any:
         return self._answer(
             "HubQueue", rpb.HubQueueResponse(returns=self.returns), request, metadata=metadata
@@ -640,6 +650,16 @@ OPERATIONS = [
         INSPECT_RETURN_VARIABLES,
     ),
     Operation("return", '{ return(id: "r-1") { id destination { code } } }', frozenset(Role)),
+    Operation(
+        "stockLevelsAt",
+        '{ stockLevelsAt(locationCode: "DC-1", first: 10) { edges { node { sku } } } }',
+        READERS,
+    ),
+    Operation(
+        "returns",
+        '{ returns(status: REQUESTED, destinationCode: "HUB-1") { edges { node { id } } } }',
+        frozenset(Role),
+    ),
     Operation("hubQueue", '{ hubQueue(locationCode: "HUB-1") { id } }', READERS),
     Operation("returnsReport", "{ returnsReport { returns savingCents } }", WRITERS),
     Operation(

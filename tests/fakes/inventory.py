@@ -201,6 +201,16 @@ class MemoryInventoryStore(MemoryStore[InventoryData]):
             if (not skus or key[0] in skus) and (not location_codes or key[1] in location_codes)
         ]
 
+    async def levels_at(
+        self, location_code: str, first: int, after_sku: str
+    ) -> tuple[list[StockLevel], bool]:
+        matching = [
+            self.data.levels[key]
+            for key in sorted(self.data.levels)
+            if key[1] == location_code and key[0] > after_sku
+        ]
+        return matching[:first], len(matching) > first
+
     def _shipping_levels(self, skus: Sequence[str]) -> list[tuple[Location, StockLevel]]:
         return [
             (self.data.locations[level.location_code], level)

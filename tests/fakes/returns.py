@@ -180,6 +180,28 @@ class MemoryReturnsStore(MemoryStore[ReturnsData]):
     async def returns(self, return_ids: Sequence[str]) -> list[Return]:
         return [self._return(r) for i, r in self.data.returns.items() if i in return_ids]
 
+    async def page(
+        self,
+        first: int,
+        after: tuple[datetime, str] | None,
+        status: ReturnStatus | None,
+        destination_code: str,
+        placed_by: str,
+    ) -> tuple[list[Return], bool]:
+        matching = [
+            r
+            for r in sorted(
+                (self._return(s) for s in self.data.returns.values()),
+                key=lambda r: (r.requested_at, r.id),
+                reverse=True,
+            )
+            if (after is None or (r.requested_at, r.id) < after)
+            and (status is None or r.status is status)
+            and (not destination_code or r.destination_code == destination_code)
+            and (not placed_by or r.placed_by == placed_by)
+        ]
+        return matching[:first], len(matching) > first
+
     async def hub_queue(self, location_code: str, limit: int) -> list[Return]:
         queue = [
             r

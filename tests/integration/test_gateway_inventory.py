@@ -55,6 +55,14 @@ subscription InventoryChanged($skus: [String!]) {
   inventoryChanged(skus: $skus) { sku location { code } available onHand reason occurredAt }
 }"""
 
+STOCK_LEVELS_AT = """
+query StockLevelsAt($locationCode: String!, $first: Int, $after: String) {
+  stockLevelsAt(locationCode: $locationCode, first: $first, after: $after) {
+    edges { cursor node { sku location { code } onHand } }
+    pageInfo { hasNextPage endCursor }
+  }
+}"""
+
 
 class Gateway(GraphQLClient):
     """The one client, with the services behind the gateway and a shortcut to adjust stock."""
@@ -473,6 +481,43 @@ async def test_a_scanner_sees_stock_at_its_own_location_only(gateway: Gateway) -
     at_the_hub = await gateway.data(query, role=Role.SCANNER)
     assert sorted(x["location"]["code"] for x in everywhere["stockLevels"]) == ["DC-EU", "HUB-BER"]
     assert at_the_hub["stockLevels"] == [{"location": {"code": "HUB-BER"}, "onHand": 3}]
+
+
+async def test_a_locations_stock_pages_by_sku_for_the_back_office_and_its_own_scanner(
+    gateway: Gateway,
+) -> None:
+    await seed(gateway)
+    await gateway.adjust("MUG", "DC-EU", 4)
+    for code in ("CAP", "BAG"):
+        variables = {
+            "input": {"code": code, "title": code.title(), "unitCostCents": 800, "weightGrams": 200}
+        }
+        assert (await gateway.data(UPSERT_SKU, variables))["upsertSku"]["userErrors"] == []
+        await gateway.adjust(code, "DC-EU", 1)
+    pages, after = [], None
+    while True:
+        paging = {"locationCode": "DC-EU", "first": 3, "after": after}
+        page = (await gateway.data(STOCK_LEVELS_AT, paging))["stockLevelsAt"]
+        pages.append([(e["node"]["sku"], e["node"]["onHand"]) for e in page["edges"]])
+        assert {e["node"]["location"]["code"] for e in page["edges"]} == {"DC-EU"}
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert pages == [[("BAG", 1), ("CAP", 1), ("MUG", 4)], [("TEE", 10)]]
+
+    at_the_hub = await gateway.data(STOCK_LEVELS_AT, {"locationCode": "HUB-BER"}, role=Role.SCANNER)
+    assert [e["node"]["sku"] for e in at_the_hub["stockLevelsAt"]["edges"]] == ["TEE"]
+    refusals: list[tuple[dict[str, object], Role, str]] = [
+        ({"locationCode": "DC-EU"}, Role.SCANNER, "FORBIDDEN"),
+        ({"locationCode": "DC-EU"}, Role.STOREFRONT, "FORBIDDEN"),
+        ({"locationCode": "NOWHERE"}, Role.BACKOFFICE, "NOT_FOUND"),
+        ({"locationCode": "DC-EU", "first": 0}, Role.BACKOFFICE, "INVALID_INPUT"),
+        ({"locationCode": "DC-EU", "after": "TEE"}, Role.BACKOFFICE, "INVALID_INPUT"),
+    ]
+    for asked, role, code in refusals:
+        body = await gateway.post(STOCK_LEVELS_AT, asked, role=role)
+        assert body["data"] is None, (asked, role)
+        assert [e["extensions"]["code"] for e in body["errors"]] == [code], (asked, role)
 
 
 async def test_a_location_declares_its_daily_capacities(gateway: Gateway) -> None:

@@ -49,6 +49,14 @@ query ReturnTimes($id: ID!) {
   return(id: $id) { status requestedAt receivedAt inspectedAt closedAt refund { issuedAt } }
 }"""
 
+RETURNS = """
+query Returns($status: ReturnStatus, $destinationCode: String, $first: Int, $after: String) {
+  returns(status: $status, destinationCode: $destinationCode, first: $first, after: $after) {
+    edges { cursor node { id status destination { code } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}"""
+
 
 @pytest.fixture
 def returns_env() -> dict[str, str]:
@@ -325,6 +333,62 @@ async def test_the_hub_queue_lists_parcels_oldest_receipt_first(gateway: Gateway
         return (await gateway.levels()).get("HUB-BER", {}).get("pendingInspection") == 2
 
     await eventually(pending, what="two units pending inspection at the hub")
+
+
+async def test_the_returns_page_newest_first_filtered_by_the_service_for_each_caller(
+    gateway: Gateway,
+) -> None:
+    ids = []
+    for n in range(3):
+        order_id = await gateway.shipped_order(f"w-list-{n}")
+        ids.append((await gateway.request(order_id))["return"]["id"])
+    munich_order = await gateway.shipped_order("w-list-munich")
+    variables = {
+        "input": {
+            "orderId": munich_order,
+            "lines": [{"sku": "TEE", "quantity": 1, "reason": "OTHER"}],
+            "customerAddress": {"city": "München", "country": "DE"},
+        }
+    }
+    munich = (await gateway.data(operation("RequestReturn"), variables))["requestReturn"]
+    ids.append(munich["return"]["id"])
+    assert (await gateway.receive(ids[0]))["userErrors"] == []
+
+    async def listed(**who: Unpack[Requester]) -> list[str]:
+        return await every_page(gateway, {}, **who)
+
+    newest_first = ids[::-1]
+    assert await listed() == newest_first
+    received = {"status": "RECEIVED"}
+    assert await every_page(gateway, received) == [ids[0]]
+    assert await every_page(gateway, {"destinationCode": "HUB-MUC"}) == [ids[3]]
+    to_berlin = {"status": "REQUESTED", "destinationCode": "HUB-BER"}
+    assert await every_page(gateway, to_berlin) == [ids[2], ids[1]]
+    # A scanner lists its own hub's returns; a storefront the returns of the orders it placed.
+    assert await listed(role=Role.SCANNER) == newest_first[1:]
+    assert await listed(role=Role.STOREFRONT) == newest_first
+    assert await listed(role=Role.STOREFRONT, subject="storefront-b") == []
+    elsewhere = await gateway.post(RETURNS, {"destinationCode": "HUB-MUC"}, role=Role.SCANNER)
+    assert elsewhere["data"] is None and top_level_codes(elsewhere) == ["FORBIDDEN"]
+    for bad in ({"first": 0}, {"first": 101}, {"after": "not-a-cursor"}):
+        refused = await gateway.post(RETURNS, bad)
+        assert refused["data"] is None and top_level_codes(refused) == ["INVALID_INPUT"], bad
+
+
+async def every_page(
+    gateway: Gateway, variables: dict[str, Any], **who: Unpack[Requester]
+) -> list[str]:
+    """The ids of every return listed, two a page."""
+    found: list[str] = []
+    after = None
+    while True:
+        page = (await gateway.data(RETURNS, variables | {"first": 2, "after": after}, **who))[
+            "returns"
+        ]
+        found += [edge["node"]["id"] for edge in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            return found
+        after = page["pageInfo"]["endCursor"]
 
 
 async def test_the_report_weighs_local_against_central_and_shows_the_backlog(

@@ -43,6 +43,7 @@ from services.inventory.events import subscriptions
 from services.inventory.service import InventoryService
 from services.inventory.settings import InventorySettings
 from services.inventory.store import InventoryStore
+from services.kernel import paging
 from services.kernel.caller import Caller, Role
 from services.kernel.errors import DomainError, ErrorCode
 from services.kernel.events import Subscription, apply_event
@@ -248,6 +249,37 @@ async def test_stock_levels_are_filtered_by_sku_and_location() -> None:
     assert await service.stock_levels(["TEE"], ["HUB-1"]) == [StockLevel("TEE", "HUB-1", 2)]
     assert [x.sku for x in await service.stock_levels(location_codes=["DC-1"])] == ["CAP", "TEE"]
     assert await service.stock_levels(["NOPE"]) == []
+
+
+async def test_a_locations_levels_page_by_sku_for_whoever_may_read_there() -> None:
+    service = bootstrap(memory_uow())
+    for sku in ("TEE", "CAP", "MUG", "HAT"):
+        await seed(service, {"DC-1": 5, "HUB-1": 2}, sku=sku)
+    await seed(service, {"HUB-1": 1}, sku="BAG")
+    pages, after, more = [], "", True
+    while more:
+        edges, more = await service.levels_at("DC-1", 3, after)
+        pages.append([(level.sku, level.location_code) for _, level in edges])
+        after = edges[-1][0]
+    assert pages == [[("CAP", "DC-1"), ("HAT", "DC-1"), ("MUG", "DC-1")], [("TEE", "DC-1")]]
+    assert await service.levels_at("DC-1", 3, after) == ([], False)
+    at_the_hub = Caller("hub-1", Role.SCANNER, "HUB-1")
+    edges, more = await service.levels_at("HUB-1", 50, "", at_the_hub)
+    assert ([level.sku for _, level in edges], more) == (["BAG", "CAP", "HAT", "MUG", "TEE"], False)
+    levels_at = service.levels_at
+    for call, expected in [
+        (levels_at("DC-1", 3, "", at_the_hub), (ErrorCode.FORBIDDEN, "location_code")),
+        (levels_at("DC-NOPE", 3, ""), (ErrorCode.NOT_FOUND, "location_code")),
+        (levels_at(" ", 3, ""), (ErrorCode.INVALID_INPUT, "location_code")),
+        (levels_at("DC-1", 0, ""), (ErrorCode.INVALID_INPUT, "first")),
+        (levels_at("DC-1", 201, ""), (ErrorCode.INVALID_INPUT, "first")),
+        (levels_at("DC-1", 3, "TEE"), (ErrorCode.INVALID_INPUT, "after")),
+        (
+            levels_at("DC-1", 3, paging.encode_cursor("return", "TEE")),
+            (ErrorCode.INVALID_INPUT, "after"),
+        ),
+    ]:
+        assert await refused(call) == expected
 
 
 async def test_availability_is_sellable_units_less_the_channels_safety_stock() -> None:

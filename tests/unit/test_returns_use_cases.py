@@ -24,6 +24,7 @@ from oms.events.v1.returns_pb2 import (
 from oms.events.v1.workorders_pb2 import WorkOrderCompleted
 from oms.returns.v1 import returns_pb2 as pb
 from oms.workorders.v1.workorders_pb2 import WorkOrderKind
+from services.kernel import paging
 from services.kernel.caller import INTERNAL, Caller, Role
 from services.kernel.errors import ErrorCode
 from services.kernel.events import apply_event
@@ -777,6 +778,61 @@ async def test_the_hub_queue_holds_received_returns_oldest_receipt_first() -> No
     assert await queue("STORE-BER") == []
     assert await refused(queue("HUB-XXX")) == (ErrorCode.NOT_FOUND, "location_code")
     assert await refused(queue(" ")) == (ErrorCode.INVALID_INPUT, "location_code")
+
+
+async def test_the_list_of_returns_pages_newest_first_filtered_as_each_caller_may_see_it() -> None:
+    system = returns_service()
+    made = []
+    for lines, customer, minutes in (
+        (("TEE", 1), None, 1),
+        (("MUG", 1), LISBON, 1),
+        (("PHONE", 1), None, 0),  # requested at the same moment: by id
+        (("TEE", 1), LISBON, 1),
+        (("MUG", 1), None, 0),
+    ):
+        system.clock.advance(timedelta(minutes=minutes))
+        made.append(await system.request(lines, customer=customer))
+    newest = [r.id for r in sorted(made, key=lambda r: (r.requested_at, r.id), reverse=True)]
+    page = system.service.page
+
+    async def every(
+        status: ReturnStatus | None = None, destination: str = "", caller: Caller = INTERNAL
+    ) -> list[str]:
+        found, after, more = [], "", True
+        while more:
+            edges, more = await page(2, after, status, destination, caller)
+            found += [r.id for _, r in edges]
+            after = edges[-1][0] if edges else ""
+        return found
+
+    assert await every() == newest
+    at_hub = [r.id for r in made if r.destination_code == "HUB-BER"]
+    assert len(at_hub) == 3
+    assert await every(destination="HUB-BER") == [i for i in newest if i in at_hub]
+    await system.service.receive(made[0].id, "HUB-BER")
+    assert await every(ReturnStatus.RECEIVED) == [made[0].id]
+    assert await every(ReturnStatus.REQUESTED, "DC-LIS") == [made[3].id, made[1].id]
+    # A scanner lists its own location's returns, a storefront its own orders'.
+    at_the_hub = Caller("hub-ber-1", Role.SCANNER, "HUB-BER")
+    assert await every(caller=at_the_hub) == [i for i in newest if i in at_hub]
+    assert await every(caller=Caller("ada", Role.STOREFRONT)) == newest
+    assert await every(caller=Caller("eve", Role.STOREFRONT)) == []
+    for call, expected in [
+        (page(2, "", None, "DC-LIS", at_the_hub), (ErrorCode.FORBIDDEN, "destination_code")),
+        (page(0, "", None, ""), (ErrorCode.INVALID_INPUT, "first")),
+        (page(101, "", None, ""), (ErrorCode.INVALID_INPUT, "first")),
+        (page(2, "", None, " "), (ErrorCode.INVALID_INPUT, "destination_code")),
+        (page(2, "not-a-cursor", None, ""), (ErrorCode.INVALID_INPUT, "after")),
+        (
+            page(2, paging.encode_cursor("stock", "TEE"), None, ""),
+            (ErrorCode.INVALID_INPUT, "after"),
+        ),
+        (
+            page(2, paging.encode_cursor("return", "x|y"), None, ""),
+            (ErrorCode.INVALID_INPUT, "after"),
+        ),
+    ]:
+        assert await refused(call) == expected
 
 
 async def test_many_keeps_the_order_asked_and_get_refuses_an_unknown_return() -> None:

@@ -28,7 +28,7 @@ const OPERATIONS = `query Operations {
   returnsReport { handlingCostCents centralizedCostCents savingCents
     backlog { location { code } awaitingInspection oldestMinutes } }
   repairReport { locations { locationCode completed p50HoursToComplete p90HoursToComplete unitsInRepair } } }`;
-const LOCATIONS = `query Locations { locations { code kind } skus { code } }`;
+const LOCATIONS = `query Locations { locations { code kind } }`;
 const ORDERS = `query Orders($first: Int!, $after: String, $status: OrderStatus) {
   orders(first: $first, after: $after, status: $status) {
     edges { node { id number status channel placedAt lines { quantity } shipments { location { code } } } }
@@ -130,14 +130,13 @@ async function showOperations() {
   $("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
 }
 
-/** Fills the location pickers (of `data-locations` kind, or every kind) and the SKU list. */
+/** Fills the location pickers (of `data-locations` kind, or every kind). */
 async function fillPickers() {
   const data = await graphql(LOCATIONS);
   for (const picker of document.querySelectorAll("select[data-locations]")) {
     const kind = picker.dataset.locations;
     picker.append(...data.locations.filter((l) => !kind || l.kind === kind).map((l) => element("option", {}, l.code)));
   }
-  $("sku-codes").replaceChildren(...data.skus.map((s) => element("option", { value: s.code })));
 }
 
 // --- orders --------------------------------------------------------------------------------

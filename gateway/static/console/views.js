@@ -1,17 +1,22 @@
-// The console's tables beyond orders: returns with their inspection, stock per SKU and location
-// (kept live by the inventoryChanged subscription), work orders, the replenishment plan, channel
-// health and stock drift. Each filters (and pages, where the schema can) in the gateway.
+// The console's tables beyond orders: returns with their inspection, a location's stock (kept
+// live by the inventoryChanged subscription), work orders, the replenishment plan, channel health
+// and stock drift. Each filters (and pages, where the schema can) in the gateway.
 
 import { ago, element, money, subscribe } from "/common/web.js";
 
 const PAGE_SIZE = 20;
+const STOCK_PAGE_SIZE = 50;
 const RETURN_FIELDS = `id status orderId destination { code } requestedAt receivedAt inspectedAt
   measuredWeightGrams notes lines { sku quantity reason grade disposition } fraudFlags
   refund { status amountCents }`;
-const HUB_QUEUE = `query HubQueue($locationCode: String!) { hubQueue(locationCode: $locationCode) { ${RETURN_FIELDS} } }`;
+const RETURNS = `query Returns($status: ReturnStatus, $destinationCode: String, $first: Int, $after: String) {
+  returns(status: $status, destinationCode: $destinationCode, first: $first, after: $after) {
+    edges { node { ${RETURN_FIELDS} } } pageInfo { hasNextPage endCursor } } }`;
 const RETURN = `query Return($id: ID!) { return(id: $id) { ${RETURN_FIELDS} } }`;
 const LEVEL_FIELDS = "sku location { code kind } onHand reserved available inTransit pendingInspection inRepair onHold";
-const STOCK = `query Stock($sku: String!) { stockLevels(sku: $sku) { ${LEVEL_FIELDS} } }`;
+const STOCK = `query Stock($locationCode: String!, $first: Int, $after: String) {
+  stockLevelsAt(locationCode: $locationCode, first: $first, after: $after) {
+    edges { node { ${LEVEL_FIELDS} } } pageInfo { hasNextPage endCursor } } }`;
 const STOCK_CHANGED = `subscription StockChanged($skus: [String!]) {
   inventoryChanged(skus: $skus) { sku location { code } onHand reserved available inTransit pendingInspection inRepair } }`;
 const WORK_ORDERS = `query WorkOrders($status: WorkOrderStatus, $locationCode: String) {
@@ -61,9 +66,40 @@ function filters(form) {
 /** The views, by name; `reported(promise)` says why one could not be shown. */
 export function makeViews(token, graphql, reported) {
   let unsubscribe = null;
-  // The `after` of each drift page shown: page n starts after driftPages[n].
-  let driftPages = [null];
-  let driftPage = 0;
+  // The location whose stock is shown.
+  let stockAt = null;
+  const shown = (load) => () => reported(load());
+
+  /** Keyset pages of the table `prefix` (its -previous, -page and -next controls) that `load`
+   * shows: page n starts after the cursor pages[n]. */
+  function pager(prefix, load) {
+    let pages = [null];
+    let index = 0;
+    let asked = 0;
+    $(`${prefix}-next`).addEventListener("click", shown(() => { index += 1; return load(); }));
+    $(`${prefix}-previous`).addEventListener("click", shown(() => { index = Math.max(0, index - 1); return load(); }));
+    return {
+      after: () => pages[index],
+      /** A token for the page about to be asked for; `current(token)` is false once another
+       * was asked for since (a filter changed again), so a late answer is not shown. */
+      ask: () => ++asked,
+      current: (token) => token === asked,
+      /** The page shown; `next` is where the next one starts (null: none follows). */
+      shown(next) {
+        pages[index + 1] = next;
+        $(`${prefix}-previous`).disabled = index === 0;
+        $(`${prefix}-next`).disabled = !next;
+        $(`${prefix}-page`).textContent = `page ${index + 1}`;
+      },
+      restart() {
+        pages = [null];
+        index = 0;
+        return load();
+      },
+    };
+  }
+
+  const nextOf = (pageInfo) => (pageInfo.hasNextPage ? pageInfo.endCursor : null);
 
   // --- returns ---------------------------------------------------------------------------
 
@@ -93,21 +129,25 @@ export function makeViews(token, graphql, reported) {
   }
 
   async function returns() {
-    const { hub, id } = filters($("return-filter"));
+    const { status, hub, id } = filters($("return-filter"));
     if (id) {
       const found = (await graphql(RETURN, { id: id.trim() })).return;
       if (found) returnDetail(found);
       else $("return-detail").replaceChildren(element("p", { class: "refusal" }, `No return ${id}.`));
     }
-    if (!hub) return;
-    const queue = (await graphql(HUB_QUEUE, { locationCode: hub })).hubQueue;
+    const asked = returnPages.ask();
+    const page = (await graphql(RETURNS, { status, destinationCode: hub, first: PAGE_SIZE, after: returnPages.after() }))
+      .returns;
+    if (!returnPages.current(asked)) return;
+    returnPages.shown(nextOf(page.pageInfo));
     $("return-table").replaceChildren(
       table(
         "returns",
-        ["Return", "Status", "Lines", "Received"],
-        queue.map((r) => [
+        ["Return", "Status", "To", "Lines", "Requested", "Received"],
+        page.edges.map(({ node: r }) => [
           { "data-return": r.id, onclick: () => returnDetail(r) },
-          r.id, r.status, r.lines.map((l) => `${l.quantity} × ${l.sku}`).join(", "), when(r.receivedAt),
+          r.id, r.status, r.destination.code, r.lines.map((l) => `${l.quantity} × ${l.sku}`).join(", "),
+          when(r.requestedAt), when(r.receivedAt),
         ]),
       ),
     );
@@ -116,33 +156,43 @@ export function makeViews(token, graphql, reported) {
   // --- stock, live ------------------------------------------------------------------------
 
   function levelCells(level) {
-    return [level.location.code, String(level.onHand), String(level.reserved), String(level.available),
+    return [level.sku, String(level.onHand), String(level.reserved), String(level.available),
       String(level.inTransit), String(level.pendingInspection), String(level.inRepair)];
   }
 
+  /** A change to a level on the page shown updates its row; any other is not shown. */
   function showLevel(level) {
-    const row = document.querySelector(`#stock tr[data-location="${level.location.code}"]`);
+    if (level.location.code !== stockAt) return;
+    const row = document.querySelector(`#stock tr[data-sku="${CSS.escape(level.sku)}"]`);
     if (!row) return;
     levelCells(level).forEach((text, index) => { row.cells[index].textContent = text; });
     row.classList.add("changed");
-    $("stock-live").textContent = `live · ${level.location.code} changed ${new Date().toLocaleTimeString()}`;
+    $("stock-live").textContent = `live · ${level.sku} changed ${new Date().toLocaleTimeString()}`;
   }
 
   async function stock() {
-    const { sku } = filters($("stock-filter"));
+    const { location } = filters($("stock-filter"));
     if (unsubscribe) unsubscribe();
     unsubscribe = null;
-    if (!sku) return;
-    const levels = (await graphql(STOCK, { sku: sku.trim() })).stockLevels;
+    stockAt = location;
+    if (!location) return;
+    const asked = stockPages.ask();
+    const page = (await graphql(STOCK, { locationCode: location, first: STOCK_PAGE_SIZE, after: stockPages.after() }))
+      .stockLevelsAt;
+    if (!stockPages.current(asked)) return;
+    stockPages.shown(nextOf(page.pageInfo));
+    const levels = page.edges.map((edge) => edge.node);
     $("stock-table").replaceChildren(
       table(
         "stock",
-        ["Location", "On hand", "Reserved", "Available", "In transit", "Pending inspection", "In repair"],
-        levels.map((level) => [{ "data-location": level.location.code, ...(level.onHold ? { class: "held" } : {}) }, ...levelCells(level)]),
+        ["SKU", "On hand", "Reserved", "Available", "In transit", "Pending inspection", "In repair"],
+        levels.map((level) => [{ "data-sku": level.sku, ...(level.onHold ? { class: "held" } : {}) }, ...levelCells(level)]),
       ),
     );
     $("stock-live").textContent = "live";
-    unsubscribe = subscribe(token, STOCK_CHANGED, { skus: [sku.trim()] }, (data) => showLevel(data.inventoryChanged));
+    if (!levels.length) return;
+    const skus = levels.map((level) => level.sku);
+    unsubscribe = subscribe(token, STOCK_CHANGED, { skus }, (data) => showLevel(data.inventoryChanged));
   }
 
   // --- work orders ---------------------------------------------------------------------------
@@ -225,12 +275,9 @@ export function makeViews(token, graphql, reported) {
 
   async function drift() {
     const { status, location } = filters($("drift-filter"));
-    const page = (await graphql(DRIFT, { status, locationCode: location, first: PAGE_SIZE, after: driftPages[driftPage] }))
+    const page = (await graphql(DRIFT, { status, locationCode: location, first: PAGE_SIZE, after: driftPages.after() }))
       .stockDiscrepancies;
-    driftPages[driftPage + 1] = page.nextAfter;
-    $("drift-previous").disabled = driftPage === 0;
-    $("drift-next").disabled = !page.nextAfter;
-    $("drift-page").textContent = `page ${driftPage + 1}`;
+    driftPages.shown(page.nextAfter);
     $("drift-table").replaceChildren(
       table(
         "drift",
@@ -249,20 +296,15 @@ export function makeViews(token, graphql, reported) {
     );
   }
 
-  function restartDrift() {
-    driftPages = [null];
-    driftPage = 0;
-    return drift();
-  }
-
-  const shown = (load) => () => reported(load());
-  for (const [form, load] of [["return-filter", returns], ["stock-filter", stock], ["work-filter", workOrders],
-    ["plan-filter", replenishment], ["channel-filter", channels], ["drift-filter", restartDrift]]) {
+  const returnPages = pager("return", returns);
+  const stockPages = pager("stock", stock);
+  const driftPages = pager("drift", drift);
+  for (const [form, load] of [["return-filter", returnPages.restart], ["stock-filter", stockPages.restart],
+    ["work-filter", workOrders], ["plan-filter", replenishment], ["channel-filter", channels],
+    ["drift-filter", driftPages.restart]]) {
     $(form).addEventListener("change", (event) => event.target.tagName === "SELECT" && shown(load)());
     $(form).addEventListener("submit", (event) => { event.preventDefault(); shown(load)(); });
   }
-  $("drift-next").addEventListener("click", shown(() => { driftPage += 1; return drift(); }));
-  $("drift-previous").addEventListener("click", shown(() => { driftPage = Math.max(0, driftPage - 1); return drift(); }));
 
   return { returns, stock, workorders: workOrders, replenishment, channels, drift };
 }

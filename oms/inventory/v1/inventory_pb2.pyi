@@ -524,6 +524,82 @@ class GetStockLevelsResponse(_message.Message):
 Global___GetStockLevelsResponse: _TypeAlias = GetStockLevelsResponse  # noqa: Y015
 
 @_typing.final
+class ListStockLevelsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOCATION_CODE_FIELD_NUMBER: _builtins.int
+    FIRST_FIELD_NUMBER: _builtins.int
+    AFTER_FIELD_NUMBER: _builtins.int
+    location_code: _builtins.str
+    first: _builtins.int
+    """1..200."""
+    after: _builtins.str
+    """An opaque cursor from a previous page; empty for the first page."""
+    def __init__(
+        self,
+        *,
+        location_code: _builtins.str = ...,
+        first: _builtins.int = ...,
+        after: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "first", b"first", "location_code", b"location_code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListStockLevelsRequest: _TypeAlias = ListStockLevelsRequest  # noqa: Y015
+
+@_typing.final
+class StockLevelEdge(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CURSOR_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    cursor: _builtins.str
+    @_builtins.property
+    def level(self) -> Global___StockLevel: ...
+    def __init__(
+        self,
+        *,
+        cursor: _builtins.str = ...,
+        level: Global___StockLevel | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["level", b"level"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cursor", b"cursor", "level", b"level"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StockLevelEdge: _TypeAlias = StockLevelEdge  # noqa: Y015
+
+@_typing.final
+class ListStockLevelsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EDGES_FIELD_NUMBER: _builtins.int
+    HAS_NEXT_PAGE_FIELD_NUMBER: _builtins.int
+    END_CURSOR_FIELD_NUMBER: _builtins.int
+    has_next_page: _builtins.bool
+    end_cursor: _builtins.str
+    @_builtins.property
+    def edges(self) -> _containers.RepeatedCompositeFieldContainer[Global___StockLevelEdge]: ...
+    def __init__(
+        self,
+        *,
+        edges: _abc.Iterable[Global___StockLevelEdge] | None = ...,
+        has_next_page: _builtins.bool = ...,
+        end_cursor: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["edges", b"edges", "end_cursor", b"end_cursor", "has_next_page", b"has_next_page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListStockLevelsResponse: _TypeAlias = ListStockLevelsResponse  # noqa: Y015
+
+@_typing.final
 class GetAvailabilityRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -64,6 +64,11 @@ class InventoryServiceStub:
                 request_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.GetStockLevelsRequest.SerializeToString,
                 response_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.GetStockLevelsResponse.FromString,
                 _registered_method=True)
+        self.ListStockLevels = channel.unary_unary(
+                '/oms.inventory.v1.InventoryService/ListStockLevels',
+                request_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.ListStockLevelsRequest.SerializeToString,
+                response_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.ListStockLevelsResponse.FromString,
+                _registered_method=True)
         self.GetAvailability = channel.unary_unary(
                 '/oms.inventory.v1.InventoryService/GetAvailability',
                 request_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.GetAvailabilityRequest.SerializeToString,
@@ -196,6 +201,14 @@ class InventoryServiceServicer:
 
     def GetStockLevels(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListStockLevels(self, request, context):
+        """One location's levels by SKU, a page at a time; a scanner reads its own location only
+        (FORBIDDEN), an unknown location is NOT_FOUND.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -365,6 +378,11 @@ def add_InventoryServiceServicer_to_server(servicer, server):
                     servicer.GetStockLevels,
                     request_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.GetStockLevelsRequest.FromString,
                     response_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.GetStockLevelsResponse.SerializeToString,
+            ),
+            'ListStockLevels': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStockLevels,
+                    request_deserializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.ListStockLevelsRequest.FromString,
+                    response_serializer=oms_dot_inventory_dot_v1_dot_inventory__pb2.ListStockLevelsResponse.SerializeToString,
             ),
             'GetAvailability': grpc.unary_unary_rpc_method_handler(
                     servicer.GetAvailability,
@@ -624,6 +642,33 @@ class InventoryService:
             '/oms.inventory.v1.InventoryService/GetStockLevels',
             oms_dot_inventory_dot_v1_dot_inventory__pb2.GetStockLevelsRequest.SerializeToString,
             oms_dot_inventory_dot_v1_dot_inventory__pb2.GetStockLevelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListStockLevels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.inventory.v1.InventoryService/ListStockLevels',
+            oms_dot_inventory_dot_v1_dot_inventory__pb2.ListStockLevelsRequest.SerializeToString,
+            oms_dot_inventory_dot_v1_dot_inventory__pb2.ListStockLevelsResponse.FromString,
             options,
             channel_credentials,
             insecure,

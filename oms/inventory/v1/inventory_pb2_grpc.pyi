@@ -39,6 +39,10 @@ class InventoryServiceStub:
     ListSkus: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.ListSkusRequest, _inventory_pb2.ListSkusResponse]
     AdjustStock: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.AdjustStockRequest, _inventory_pb2.StockLevel]
     GetStockLevels: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.GetStockLevelsRequest, _inventory_pb2.GetStockLevelsResponse]
+    ListStockLevels: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.ListStockLevelsRequest, _inventory_pb2.ListStockLevelsResponse]
+    """One location's levels by SKU, a page at a time; a scanner reads its own location only
+    (FORBIDDEN), an unknown location is NOT_FOUND.
+    """
     GetAvailability: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.GetAvailabilityRequest, _inventory_pb2.GetAvailabilityResponse]
     GetSourcingOptions: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.GetSourcingOptionsRequest, _inventory_pb2.GetSourcingOptionsResponse]
     """Where the SKUs can ship from now: each shipping location with available units of them."""
@@ -91,6 +95,10 @@ class InventoryServiceAsyncStub(InventoryServiceStub):
     ListSkus: _aio.UnaryUnaryMultiCallable[_inventory_pb2.ListSkusRequest, _inventory_pb2.ListSkusResponse]  # type: ignore[assignment]
     AdjustStock: _aio.UnaryUnaryMultiCallable[_inventory_pb2.AdjustStockRequest, _inventory_pb2.StockLevel]  # type: ignore[assignment]
     GetStockLevels: _aio.UnaryUnaryMultiCallable[_inventory_pb2.GetStockLevelsRequest, _inventory_pb2.GetStockLevelsResponse]  # type: ignore[assignment]
+    ListStockLevels: _aio.UnaryUnaryMultiCallable[_inventory_pb2.ListStockLevelsRequest, _inventory_pb2.ListStockLevelsResponse]  # type: ignore[assignment]
+    """One location's levels by SKU, a page at a time; a scanner reads its own location only
+    (FORBIDDEN), an unknown location is NOT_FOUND.
+    """
     GetAvailability: _aio.UnaryUnaryMultiCallable[_inventory_pb2.GetAvailabilityRequest, _inventory_pb2.GetAvailabilityResponse]  # type: ignore[assignment]
     GetSourcingOptions: _aio.UnaryUnaryMultiCallable[_inventory_pb2.GetSourcingOptionsRequest, _inventory_pb2.GetSourcingOptionsResponse]  # type: ignore[assignment]
     """Where the SKUs can ship from now: each shipping location with available units of them."""
@@ -176,6 +184,16 @@ class InventoryServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _inventory_pb2.GetStockLevelsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_inventory_pb2.GetStockLevelsResponse, _abc.Awaitable[_inventory_pb2.GetStockLevelsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListStockLevels(
+        self,
+        request: _inventory_pb2.ListStockLevelsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inventory_pb2.ListStockLevelsResponse, _abc.Awaitable[_inventory_pb2.ListStockLevelsResponse]]:
+        """One location's levels by SKU, a page at a time; a scanner reads its own location only
+        (FORBIDDEN), an unknown location is NOT_FOUND.
+        """
 
     @_abc_1.abstractmethod
     def GetAvailability(

@@ -610,6 +610,89 @@ class GetReturnsResponse(_message.Message):
 Global___GetReturnsResponse: _TypeAlias = GetReturnsResponse  # noqa: Y015
 
 @_typing.final
+class ListReturnsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FIRST_FIELD_NUMBER: _builtins.int
+    AFTER_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    DESTINATION_CODE_FIELD_NUMBER: _builtins.int
+    first: _builtins.int
+    """1..100."""
+    after: _builtins.str
+    """An opaque cursor from a previous page; empty for the first page."""
+    status: Global___ReturnStatus.ValueType
+    """Unspecified: any status."""
+    destination_code: _builtins.str
+    """Empty: any destination."""
+    def __init__(
+        self,
+        *,
+        first: _builtins.int = ...,
+        after: _builtins.str = ...,
+        status: Global___ReturnStatus.ValueType = ...,
+        destination_code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "destination_code", b"destination_code", "first", b"first", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListReturnsRequest: _TypeAlias = ListReturnsRequest  # noqa: Y015
+
+@_typing.final
+class ReturnEdge(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CURSOR_FIELD_NUMBER: _builtins.int
+    NODE_FIELD_NUMBER: _builtins.int
+    cursor: _builtins.str
+    @_builtins.property
+    def node(self) -> Global___Return:
+        """`return` is a keyword in the generated code's languages."""
+
+    def __init__(
+        self,
+        *,
+        cursor: _builtins.str = ...,
+        node: Global___Return | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["node", b"node"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cursor", b"cursor", "node", b"node"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReturnEdge: _TypeAlias = ReturnEdge  # noqa: Y015
+
+@_typing.final
+class ListReturnsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EDGES_FIELD_NUMBER: _builtins.int
+    HAS_NEXT_PAGE_FIELD_NUMBER: _builtins.int
+    END_CURSOR_FIELD_NUMBER: _builtins.int
+    has_next_page: _builtins.bool
+    end_cursor: _builtins.str
+    @_builtins.property
+    def edges(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReturnEdge]: ...
+    def __init__(
+        self,
+        *,
+        edges: _abc.Iterable[Global___ReturnEdge] | None = ...,
+        has_next_page: _builtins.bool = ...,
+        end_cursor: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["edges", b"edges", "end_cursor", b"end_cursor", "has_next_page", b"has_next_page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListReturnsResponse: _TypeAlias = ListReturnsResponse  # noqa: Y015
+
+@_typing.final
 class HubQueueRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

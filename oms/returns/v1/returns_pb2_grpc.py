@@ -63,6 +63,11 @@ class ReturnsServiceStub:
                 request_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.GetReturnsRequest.SerializeToString,
                 response_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.GetReturnsResponse.FromString,
                 _registered_method=True)
+        self.ListReturns = channel.unary_unary(
+                '/oms.returns.v1.ReturnsService/ListReturns',
+                request_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.ListReturnsRequest.SerializeToString,
+                response_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.ListReturnsResponse.FromString,
+                _registered_method=True)
         self.HubQueue = channel.unary_unary(
                 '/oms.returns.v1.ReturnsService/HubQueue',
                 request_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.HubQueueRequest.SerializeToString,
@@ -139,6 +144,14 @@ class ReturnsServiceServicer:
 
     def GetReturns(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListReturns(self, request, context):
+        """Newest requested first, of the returns the caller may see (a scanner's own location's, a
+        storefront's own orders').
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -223,6 +236,11 @@ def add_ReturnsServiceServicer_to_server(servicer, server):
                     servicer.GetReturns,
                     request_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.GetReturnsRequest.FromString,
                     response_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.GetReturnsResponse.SerializeToString,
+            ),
+            'ListReturns': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReturns,
+                    request_deserializer=oms_dot_returns_dot_v1_dot_returns__pb2.ListReturnsRequest.FromString,
+                    response_serializer=oms_dot_returns_dot_v1_dot_returns__pb2.ListReturnsResponse.SerializeToString,
             ),
             'HubQueue': grpc.unary_unary_rpc_method_handler(
                     servicer.HubQueue,
@@ -404,6 +422,33 @@ class ReturnsService:
             '/oms.returns.v1.ReturnsService/GetReturns',
             oms_dot_returns_dot_v1_dot_returns__pb2.GetReturnsRequest.SerializeToString,
             oms_dot_returns_dot_v1_dot_returns__pb2.GetReturnsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReturns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oms.returns.v1.ReturnsService/ListReturns',
+            oms_dot_returns_dot_v1_dot_returns__pb2.ListReturnsRequest.SerializeToString,
+            oms_dot_returns_dot_v1_dot_returns__pb2.ListReturnsResponse.FromString,
             options,
             channel_credentials,
             insecure,

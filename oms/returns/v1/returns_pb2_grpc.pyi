@@ -45,6 +45,10 @@ class ReturnsServiceStub:
     InspectReturn: _grpc.UnaryUnaryMultiCallable[_returns_pb2.InspectReturnRequest, _returns_pb2.Return]
     GetReturn: _grpc.UnaryUnaryMultiCallable[_returns_pb2.GetReturnRequest, _returns_pb2.Return]
     GetReturns: _grpc.UnaryUnaryMultiCallable[_returns_pb2.GetReturnsRequest, _returns_pb2.GetReturnsResponse]
+    ListReturns: _grpc.UnaryUnaryMultiCallable[_returns_pb2.ListReturnsRequest, _returns_pb2.ListReturnsResponse]
+    """Newest requested first, of the returns the caller may see (a scanner's own location's, a
+    storefront's own orders').
+    """
     HubQueue: _grpc.UnaryUnaryMultiCallable[_returns_pb2.HubQueueRequest, _returns_pb2.HubQueueResponse]
     GetReturnsReport: _grpc.UnaryUnaryMultiCallable[_returns_pb2.ReturnsReportRequest, _returns_pb2.ReturnsReport]
     GetReturnsSummary: _grpc.UnaryUnaryMultiCallable[_returns_pb2.ReturnsSummaryRequest, _returns_pb2.ReturnsSummary]
@@ -74,6 +78,10 @@ class ReturnsServiceAsyncStub(ReturnsServiceStub):
     InspectReturn: _aio.UnaryUnaryMultiCallable[_returns_pb2.InspectReturnRequest, _returns_pb2.Return]  # type: ignore[assignment]
     GetReturn: _aio.UnaryUnaryMultiCallable[_returns_pb2.GetReturnRequest, _returns_pb2.Return]  # type: ignore[assignment]
     GetReturns: _aio.UnaryUnaryMultiCallable[_returns_pb2.GetReturnsRequest, _returns_pb2.GetReturnsResponse]  # type: ignore[assignment]
+    ListReturns: _aio.UnaryUnaryMultiCallable[_returns_pb2.ListReturnsRequest, _returns_pb2.ListReturnsResponse]  # type: ignore[assignment]
+    """Newest requested first, of the returns the caller may see (a scanner's own location's, a
+    storefront's own orders').
+    """
     HubQueue: _aio.UnaryUnaryMultiCallable[_returns_pb2.HubQueueRequest, _returns_pb2.HubQueueResponse]  # type: ignore[assignment]
     GetReturnsReport: _aio.UnaryUnaryMultiCallable[_returns_pb2.ReturnsReportRequest, _returns_pb2.ReturnsReport]  # type: ignore[assignment]
     GetReturnsSummary: _aio.UnaryUnaryMultiCallable[_returns_pb2.ReturnsSummaryRequest, _returns_pb2.ReturnsSummary]  # type: ignore[assignment]
@@ -130,6 +138,16 @@ class ReturnsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _returns_pb2.GetReturnsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_returns_pb2.GetReturnsResponse, _abc.Awaitable[_returns_pb2.GetReturnsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListReturns(
+        self,
+        request: _returns_pb2.ListReturnsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_returns_pb2.ListReturnsResponse, _abc.Awaitable[_returns_pb2.ListReturnsResponse]]:
+        """Newest requested first, of the returns the caller may see (a scanner's own location's, a
+        storefront's own orders').
+        """
 
     @_abc_1.abstractmethod
     def HubQueue(

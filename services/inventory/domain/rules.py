@@ -29,6 +29,10 @@ from services.inventory.domain.model import (
 from services.kernel import bounds
 from services.kernel.errors import DomainError, ErrorCode
 
+# The most levels one page of a location's stock holds, and the kind of its cursors
+# (services/kernel/paging.py: a cursor names the last SKU shown).
+MAX_LEVELS_PAGE = 200
+LEVELS_CURSOR = "stock"
 # The most ledger entries one page of a level's history returns.
 MAX_MOVEMENTS_PAGE = 1000
 # The most lines one reservation holds: an order's lines, each split over a few locations.

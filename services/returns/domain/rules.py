@@ -47,6 +47,10 @@ MAX_LINES = bounds.MAX_LINES
 MAX_NOTES = bounds.MAX_NOTES
 # The most returns a hub's queue lists at once (the oldest first).
 MAX_QUEUE = 500
+# The most returns on one page of the list of returns.
+MAX_PAGE = 100
+# The kind of a returns list's cursors (services/kernel/paging.py).
+PAGE_CURSOR = "return"
 # The most returns asked for by id at once.
 MAX_IDS = bounds.MAX_CODES
 # Returns a location still has to inspect: on their way, or received.
@@ -262,6 +266,33 @@ def units_by_sku(lines: Iterable[RequestedLine]) -> dict[str, int]:
 
 
 # Inspecting
+
+
+def parse_status(name: str, field: str) -> ReturnStatus:
+    if name not in ReturnStatus.__members__:
+        raise DomainError(
+            ErrorCode.INVALID_INPUT, f"status must be one of {', '.join(ReturnStatus)}", field
+        )
+    return ReturnStatus(name)
+
+
+def page_position(found: Return) -> str:
+    """Where a return stands in the list of returns (newest requested first, then by id): the
+    position its cursor names."""
+    return f"{found.requested_at.isoformat()}|{found.id}"
+
+
+def parse_page_position(position: str) -> tuple[datetime, str]:
+    """(requested at, id) of a `page_position`; anything else is refused (INVALID_INPUT on
+    `after`)."""
+    requested_at, bar, return_id = position.partition("|")
+    try:
+        parsed = datetime.fromisoformat(requested_at)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None or not bar or not return_id:
+        raise DomainError(ErrorCode.INVALID_INPUT, "not a cursor from this list", "after")
+    return parsed, return_id
 
 
 def parse_grade(name: str, field: str) -> Grade:
@@ -531,13 +562,13 @@ def shown_to(found: Return, caller: Caller) -> Return:
     return dataclasses.replace(found, fraud_flags=(), notes="", measured_weight_grams=None)
 
 
-def require_works_at(caller: Caller, location_code: str) -> None:
-    """A scanner acts at its own location only (FORBIDDEN on `location_code` elsewhere)."""
+def require_works_at(caller: Caller, location_code: str, field: str = "location_code") -> None:
+    """A scanner acts at its own location only (FORBIDDEN on `field` elsewhere)."""
     if not caller.works_at(location_code):
         raise DomainError(
             ErrorCode.FORBIDDEN,
             f"this scanner works at {caller.location_code}, not at {location_code}",
-            "location_code",
+            field,
         )
 
 
