@@ -30,6 +30,12 @@ PORT_RANGE_VARIABLE = "OMS_PORT_RANGE"
 _handed_out: set[int] = set()
 
 
+def reserve_port(port: int) -> None:
+    """Keeps `port` from ever being handed out by `free_port` in this process: a port promised
+    to a part that is not listening yet (the gateway's `--port`) looks free until it starts."""
+    _handed_out.add(port)
+
+
 def ephemeral_range(source: Path = EPHEMERAL_RANGE_FILE) -> tuple[int, int]:
     """The first and last port the kernel picks for outgoing connections."""
     try:

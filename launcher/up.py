@@ -32,7 +32,7 @@ from launcher.nats_access import NatsUser, load_or_create_users
 from launcher.pki import issue_all
 from launcher.plan import GATEWAY, ChildSpec, dialable, gateway_listen, plan_children
 from launcher.plan import shutdown_grace_seconds as grace_from_env
-from launcher.ports import accepts_connections, free_port
+from launcher.ports import accepts_connections, free_port, reserve_port
 from launcher.supervisor import (
     Child,
     ChildExited,
@@ -185,6 +185,8 @@ class Up:
             if accepts_connections(host, int(port)):
                 print(f"oms: {listen} is taken; choose another port with --port", file=sys.stderr)
                 return 1
+            # Nothing listens there until the gateway starts: no other part may be handed it.
+            reserve_port(int(port))
         # Created on first start; the gateway and `oms token` read the same file.
         try:
             signing_key_from_env(self.data_dir, dict(self.env))

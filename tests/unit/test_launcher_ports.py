@@ -15,6 +15,7 @@ from launcher.ports import (
     ephemeral_range,
     free_port,
     ports_outside,
+    reserve_port,
 )
 
 
@@ -54,4 +55,14 @@ def test_a_configured_block_bounds_the_ports_handed_out(monkeypatch: pytest.Monk
 def test_a_malformed_block_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(PORT_RANGE_VARIABLE, "12000")
     with pytest.raises(ValueError, match=PORT_RANGE_VARIABLE):
+        free_port()
+
+
+def test_a_reserved_port_is_never_handed_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gateway's `--port` looks free until the gateway listens: the other parts, handed
+    ports meanwhile from the same block, must not get it (seen: orders given the gateway's)."""
+    monkeypatch.setenv(PORT_RANGE_VARIABLE, "12100-12101")
+    reserve_port(12101)
+    assert free_port() == 12100
+    with pytest.raises(RuntimeError, match="no fresh free port"):
         free_port()
