@@ -11,6 +11,7 @@ import grpc
 
 from oms.inventory.v1 import inventory_pb2 as pb
 from oms.inventory.v1.inventory_pb2_grpc import InventoryServiceStub
+from services.kernel.bounds import MAX_CODES
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,16 @@ class InventoryClient:
     async def all_skus(self) -> list[str]:
         answer = await self._stub.ListSkus(pb.ListSkusRequest(), timeout=CALL_SECONDS)
         return [x.code for x in answer.skus]
+
+    async def known_skus(self, codes: Sequence[str]) -> set[str]:
+        """Which of `codes` the catalogue has, asked in inventory's batches of MAX_CODES (not
+        the whole catalogue, which may hold far more SKUs than a node counts)."""
+        known: set[str] = set()
+        for start in range(0, len(codes), MAX_CODES):
+            request = pb.ListSkusRequest(codes=list(codes[start : start + MAX_CODES]))
+            answer = await self._stub.ListSkus(request, timeout=CALL_SECONDS)
+            known.update(x.code for x in answer.skus)
+        return known
 
     async def kind_of(self, location_code: str) -> str | None:
         request = pb.ListLocationsRequest(codes=[location_code])
@@ -56,7 +67,7 @@ class InventoryCounts:
         lines: Sequence[tuple[str, int]],
         complete: bool,
     ) -> None:
-        known = set(await self._inventory.all_skus())
+        known = await self._inventory.known_skus([sku for sku, _ in lines])
         unknown = [sku for sku, _ in lines if sku not in known]
         if unknown:
             log.warning(
