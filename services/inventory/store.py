@@ -56,7 +56,7 @@ from services.inventory.tables import (
 )
 from services.kernel.bounds import MAX_LEVEL_UNITS
 from services.kernel.db import insert_ignoring_conflict, utcnow
-from services.kernel.outbox import OutboxMessage, subject_for
+from services.kernel.outbox import OutboxMessage, note_recorded, subject_for
 from services.kernel.unit_of_work import SqlStore, Store
 
 __all__ = ["PRODUCER", "TABLES", "InventoryStore", "SqlInventoryStore"]
@@ -464,6 +464,7 @@ class SqlInventoryStore(SqlStore):
         if rows:
             connection = await self.session.connection()
             await connection.execute(insert(OutboxMessage.__table__), rows)  # type: ignore[attr-defined]
+            note_recorded(self.session)
 
     async def claim_import(self, key: str) -> ImportOutcome | None:
         values: dict[str, object] = {"key": key, "created_at": utcnow()}

@@ -212,10 +212,11 @@ class Database:
         # in SQLite's busy handler, which sleeps and retries.
         self._writer_turn = asyncio.Lock() if self.is_sqlite else None
         self._reader = self.engine.execution_options(**{READ_ONLY_OPTION: True})
-        self._after_commit: list[Callable[[], None]] = []
+        self._after_commit: list[Callable[[dict[Any, Any]], None]] = []
 
-    def after_commit(self, callback: Callable[[], None]) -> None:
-        """Calls `callback` after every committed write transaction (e.g. to wake the relay)."""
+    def after_commit(self, callback: Callable[[dict[Any, Any]], None]) -> None:
+        """Calls `callback` after every committed write transaction with the session's `info`,
+        where the transaction's code left notes (e.g. that it recorded events: wake the relay)."""
         self._after_commit.append(callback)
 
     @asynccontextmanager
@@ -227,11 +228,12 @@ class Database:
             async with AsyncSession(self.engine, expire_on_commit=False) as session:
                 async with session.begin():
                     yield session
+                notes = session.info
         finally:
             if self._writer_turn is not None:
                 self._writer_turn.release()
         for callback in self._after_commit:
-            callback()
+            callback(notes)
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[AsyncSession]:

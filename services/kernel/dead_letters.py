@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from oms.events.v1.dead_letters_pb2 import EventSetAside
 from services.kernel.db import Database, UTCDateTime, utcnow
-from services.kernel.outbox import OutboxMessage, record_event
+from services.kernel.outbox import OutboxMessage, note_recorded, record_event
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +147,7 @@ async def requeue(db: Database, letter_id: int) -> StoredDeadLetter:
     async with db.transaction() as session:
         row = await _unreplayed(session, letter_id, DeadLetterKind.UNPUBLISHABLE)
         session.add(OutboxMessage(event_id=row.event_id, subject=row.subject, data=row.data))
+        note_recorded(session)
         row.replayed_at = utcnow()
         session.add(row)
     return _stored(row)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import nats
@@ -29,6 +29,7 @@ from nats.js.errors import BadRequestError, NotFoundError, ServiceUnavailableErr
 from oms.events.v1.envelope_pb2 import EventEnvelope
 from services.kernel import metrics, tracing
 from services.kernel.dead_letters import DeadLetter, DeadLetterKind
+from services.kernel.pull import ContinuousPull
 from services.kernel.settings import StreamSettings, nats_servers, without_password
 from services.kernel.unit_of_work import Store, UnitOfWork
 
@@ -172,6 +173,9 @@ class Subscription(Generic[S]):
     handlers: Mapping[type[Message], EventHandler[S]]
     # How long JetStream waits for an ack before redelivering.
     ack_wait_seconds: float = 30.0
+    # Per payload type, whether a payload needs its handler at all: one that does not is
+    # acknowledged without a unit of work (most orders make nothing to order, say).
+    needs: Mapping[type[Message], Callable[[Any], bool]] = field(default_factory=dict)
 
     def handler_for(self, event_type: str) -> tuple[type[Message], EventHandler[S]] | None:
         for payload_type, handler in self.handlers.items():
@@ -179,22 +183,44 @@ class Subscription(Generic[S]):
                 return payload_type, handler
         return None
 
+    def wanted(self, envelope: EventEnvelope) -> tuple[EventHandler[S], Message] | None:
+        """The handler and payload of an event this subscription applies; None for one it
+        passes over (a type it does not handle, a payload that needs nothing)."""
+        found = self.handler_for(envelope.event_type)
+        if found is None:
+            return None
+        payload_type, handler = found
+        payload = unpack(envelope, payload_type)
+        need = self.needs.get(payload_type)
+        if need is not None and not need(payload):
+            return None
+        return handler, payload
+
 
 async def apply_event(
     uow: UnitOfWork[S], subscription: Subscription[S], envelope: EventEnvelope
 ) -> bool:
     """Applies one event in one unit of work: the handler's changes, their events and the note
     that this consumer applied this event id commit together. False when there was nothing to
-    do: a type the subscription does not handle, or an event applied before."""
-    found = subscription.handler_for(envelope.event_type)
-    if found is None:
+    do: an event the subscription passes over, or one applied before."""
+    wanted = subscription.wanted(envelope)
+    if wanted is None:
         return False
-    payload_type, handler = found
-    payload = unpack(envelope, payload_type)
     async with uow.write() as store:
-        if not await store.first_delivery(subscription.durable, envelope.event_id):
-            return False
-        await handler(store, payload)
+        return await apply_in(store, subscription, envelope.event_id, *wanted)
+
+
+async def apply_in(
+    store: S,
+    subscription: Subscription[S],
+    event_id: str,
+    handler: EventHandler[S],
+    payload: Message,
+) -> bool:
+    """Applies a wanted event in the caller's unit of work; False when applied before."""
+    if not await store.first_delivery(subscription.durable, event_id):
+        return False
+    await handler(store, payload)
     return True
 
 
@@ -203,25 +229,25 @@ class EventConsumer(Generic[S]):
 
     def __init__(
         self,
-        js: JetStreamContext,
+        client: NatsClient,
         uow: UnitOfWork[S],
         subscription: Subscription[S],
         batch: int = 64,
         max_deliveries: int = DEFAULT_MAX_DELIVERIES,
         service: str = "",
     ) -> None:
-        self._js = js
+        self._client = client
         self._uow = uow
         self._sub = subscription
         self._batch = batch
         self._max_deliveries = max_deliveries
         self._stopping = False
-        # The fetch waiting for events, cancelled by `stop` so that a stop need not wait it out.
-        self._fetching: asyncio.Task[list[Msg]] | None = None
+        # The wait for events, cancelled by `stop` so that a stop need not wait it out.
+        self._waiting: asyncio.Task[list[Msg]] | None = None
         self.name = f"consumer {subscription.durable}"
         # Its counters' labels: the service, the stream it reads, its durable name.
         self._labels = (service, stream_name(subscription.subject.split(".")[1]), self._sub.durable)
-        # Since when fetching has failed (the broker away), for readiness.
+        # Since when reading has failed (the broker away), for readiness.
         self._failing_since: float | None = None
         self._last_failure = ""
 
@@ -235,33 +261,24 @@ class EventConsumer(Generic[S]):
         return f"cannot fetch for {waited:.0f}s: {self._last_failure}"
 
     async def run(self) -> None:
-        domain = self._sub.subject.split(".")[1]
-        pull = None
+        pull: ContinuousPull | None = None
         while not self._stopping:
             try:
                 if pull is None:
-                    pull = await self._js.pull_subscribe(
-                        self._sub.subject,
-                        durable=self._sub.durable,
-                        stream=stream_name(domain),
-                        config=ConsumerConfig(
-                            ack_policy=AckPolicy.EXPLICIT, ack_wait=self._sub.ack_wait_seconds
-                        ),
-                    )
-                self._fetching = asyncio.ensure_future(pull.fetch(self._batch, timeout=1))
+                    pull = self._pull()
+                    await pull.open()
+                self._waiting = asyncio.ensure_future(pull.next_batch())
                 try:
-                    messages = await self._fetching
+                    messages = await self._waiting
                 finally:
-                    self._fetching = None
+                    self._waiting = None
                 self._failing_since = None
             except asyncio.CancelledError:
                 if not self._stopping:
                     raise
-                break  # a fetch cut short by `stop`: nothing was taken, nothing is lost
-            except (NatsTimeoutError, TimeoutError):
-                self._failing_since = None
-                continue
-            except NotFoundError:
+                break  # a wait cut short by `stop`: what arrived is given back below
+            except NotFoundError:  # the consumer was deleted: create it again
+                await _closed(pull)
                 pull = None
                 await asyncio.sleep(0.5)
                 continue
@@ -270,12 +287,78 @@ class EventConsumer(Generic[S]):
                 if self._failing_since is None:
                     self._failing_since = asyncio.get_running_loop().time()
                 self._last_failure = f"{type(error).__name__}: {error}"
+                await _closed(pull)
+                pull = None
                 await asyncio.sleep(0.5)
                 continue
-            for message in messages:
-                await self._apply(message)
-        if pull is not None:
-            await pull.unsubscribe()
+            await self._apply_all(messages)
+        await _closed(pull)
+
+    def _pull(self) -> ContinuousPull:
+        config = ConsumerConfig(
+            name=self._sub.durable,
+            durable_name=self._sub.durable,
+            filter_subject=self._sub.subject,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=self._sub.ack_wait_seconds,
+        )
+        domain = self._sub.subject.split(".")[1]
+        return ContinuousPull(self._client, stream_name(domain), config, self._batch)
+
+    async def _apply_all(self, messages: Sequence[Msg]) -> None:
+        """Applies what arrived together in one unit of work when every event is a first
+        delivery that reads and applies cleanly (a burst then costs one commit); otherwise, or
+        when that unit of work fails, one event at a time, so one bad event holds back no
+        other. Events of types the subscription does not handle are acknowledged unread."""
+        together = self._readable_first_deliveries(messages)
+        if together is not None:
+            wanted = self._wanted(together)
+            if wanted is not None and len(wanted) > 1 and await self._applied_together(wanted):
+                for message, envelope in together:
+                    await _settle(message.ack(), envelope.event_id)
+                return
+        for message in messages:
+            await self._apply(message)
+
+    def _readable_first_deliveries(
+        self, messages: Sequence[Msg]
+    ) -> list[tuple[Msg, EventEnvelope]] | None:
+        """Each message with its envelope; None unless all are first deliveries that read."""
+        try:
+            together = [(m, EventEnvelope.FromString(m.data)) for m in messages]
+        except DecodeError:
+            return None
+        if any((m.metadata.num_delivered or 1) > 1 for m in messages):
+            return None
+        return together
+
+    def _wanted(
+        self, together: Sequence[tuple[Msg, EventEnvelope]]
+    ) -> list[tuple[Msg, EventEnvelope, EventHandler[S], Message]] | None:
+        """The events among these that the subscription applies, with handler and payload;
+        None when one does not read as the type it claims."""
+        wanted = []
+        for message, envelope in together:
+            try:
+                found = self._sub.wanted(envelope)
+            except UnreadableEvent:
+                return None
+            if found is not None:
+                wanted.append((message, envelope, *found))
+        return wanted
+
+    async def _applied_together(
+        self, wanted: Sequence[tuple[Msg, EventEnvelope, EventHandler[S], Message]]
+    ) -> bool:
+        try:
+            async with self._uow.write() as store:
+                for message, envelope, handler, payload in wanted:
+                    with tracing.consuming(message.headers, envelope, self._sub.durable):
+                        await apply_in(store, self._sub, envelope.event_id, handler, payload)
+        except Exception:  # rolled back: each is applied, or refused, on its own instead
+            log.info("consumer %s applies a batch one event at a time", self._sub.durable)
+            return False
+        return True
 
     async def _apply(self, message: Msg) -> None:
         deliveries = message.metadata.num_delivered or 1
@@ -329,8 +412,20 @@ class EventConsumer(Generic[S]):
 
     def stop(self) -> None:
         self._stopping = True
-        if self._fetching is not None:
-            self._fetching.cancel()
+        if self._waiting is not None:
+            self._waiting.cancel()
+
+
+async def _closed(pull: ContinuousPull | None) -> None:
+    """Stops reading; the events that arrived and were not applied go back to the server at
+    once (a nak), instead of after the ack wait."""
+    if pull is None:
+        return
+    try:
+        for message in await pull.close():
+            await _settle(message.nak(), "")
+    except Exception as error:  # the connection is gone: the server redelivers after ack wait
+        log.warning("closing a consumer: %s", error)
 
 
 async def _settle(answer: Awaitable[None], event_id: str) -> None:

@@ -25,6 +25,15 @@ class OutboxMessage(SQLModel, table=True):
     data: bytes
 
 
+# Noted in a session's `info` when it records an event, so its commit wakes the relay.
+RECORDED_EVENTS = "oms.outbox.recorded"
+
+
+def note_recorded(session: AsyncSession) -> None:
+    """Notes that the session wrote outbox rows: its commit wakes the relay (`relay.py`)."""
+    session.info[RECORDED_EVENTS] = True
+
+
 def subject_for(producer: str, event_type: str) -> str:
     """`("inventory", "StockLevelChanged")` -> `"oms.inventory.stock_level_changed"`."""
     return f"oms.{producer}.{snake_case(event_type)}"
@@ -45,6 +54,7 @@ def record_event(
     )
     envelope.payload.Pack(payload)
     tracing.record_context(envelope.trace_context)
+    note_recorded(session)
     session.add(
         OutboxMessage(
             event_id=envelope.event_id,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from google.protobuf.message import DecodeError
 from nats.errors import BadSubjectError, MaxPayloadError
@@ -21,7 +22,7 @@ from oms.events.v1.envelope_pb2 import EventEnvelope
 from services.kernel import metrics, tracing
 from services.kernel.db import Database
 from services.kernel.dead_letters import DeadLetter, DeadLetterKind, set_aside
-from services.kernel.outbox import OutboxMessage
+from services.kernel.outbox import RECORDED_EVENTS, OutboxMessage
 
 log = logging.getLogger(__name__)
 # JetStream's error code for a message over the stream's maximum size.
@@ -62,9 +63,15 @@ class OutboxRelay:
         # Since when every attempt to publish has failed, and why the last one did.
         self._failing_since: float | None = None
         self._last_failure = ""
-        db.after_commit(self._wake.set)
+        db.after_commit(self._woken_by)
 
     name = "outbox relay"
+
+    def _woken_by(self, committed: dict[Any, Any]) -> None:
+        # Only a commit that recorded events has anything to relay: most of what consumers
+        # commit records none, and a needless look costs a transaction.
+        if committed.get(RECORDED_EVENTS):
+            self._wake.set()
 
     def stuck(self) -> str | None:
         """Why events have not left for a while, if they have not."""

@@ -131,7 +131,11 @@ async def start_service(
     )
     consumers = (
         EventConsumer(
-            js, parts.uow, sub, max_deliveries=settings.max_deliveries, service=definition.name
+            nats_client,
+            parts.uow,
+            sub,
+            max_deliveries=settings.max_deliveries,
+            service=definition.name,
         )
         for sub in parts.subscriptions
         if parts.uow

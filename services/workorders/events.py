@@ -14,6 +14,12 @@ from services.workorders.service import WorkOrdersService
 from services.workorders.store import WorkOrdersStore
 
 
+def makes_something_to_order(event: OrderPlaced) -> bool:
+    """Most orders make nothing to order: their OrderPlaced is passed over without a unit of
+    work."""
+    return bool(event.made_to_order)
+
+
 def subscriptions(service: WorkOrdersService) -> list[Subscription[WorkOrdersStore]]:
     async def on_return_inspected(store: WorkOrdersStore, event: ReturnInspected) -> None:
         lines = [
@@ -42,5 +48,6 @@ def subscriptions(service: WorkOrdersService) -> list[Subscription[WorkOrdersSto
             "workorders-orders",
             "oms.orders.>",
             {OrderPlaced: on_order_placed, OrderCancelled: on_order_cancelled},
+            needs={OrderPlaced: makes_something_to_order},
         ),
     ]

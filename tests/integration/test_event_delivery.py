@@ -65,7 +65,7 @@ async def consuming(db: Database, nats_url: str, durable: str) -> AsyncIterator[
     which must still be running then (whatever ended it early fails the test)."""
     client = await nats.connect(nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.25)
     consumer = EventConsumer(
-        client.jetstream(),
+        client,
         SqlUnitOfWork(db, ProjectionStore),
         Subscription(
             durable, SUBJECT, {StockLevelChanged: apply_movement}, ack_wait_seconds=ACK_WAIT_SECONDS

@@ -116,6 +116,8 @@ async def test_a_placed_order_opens_one_value_add_per_made_sku_and_its_cancel_ca
         shipment_id="s-1", location_code="HUB-1", sku="HOODIE-EMB", blank_sku="HOODIE", quantity=2
     )
     placed = envelope(OrderPlaced(order_id="o-1", made_to_order=[fact]))
+    # An order that makes nothing to order is passed over, no unit of work opened for it.
+    assert not await apply_event(uow, orders, envelope(OrderPlaced(order_id="o-0")))
     assert await apply_event(uow, orders, placed)
     assert await apply_event(
         uow, orders, envelope(OrderPlaced(order_id="o-1", made_to_order=[fact]))
