@@ -100,6 +100,24 @@ def test_a_verified_token_stops_holding_when_it_expires_or_is_revoked() -> None:
     assert verifier.refusal(token) == "the token has been revoked"
 
 
+def test_a_token_verified_before_is_still_refused_once_revoked_and_few_are_remembered() -> None:
+    revoked: set[str] = set()
+    verifier = TokenVerifier(KEY, TokenPolicy(), revoked, remembered=3)
+    texts = [issue_token(KEY, Role.ADMIN) for _ in range(5)]
+    first = verifier.from_header(f"Bearer {texts[0]}")
+    assert verifier.from_header(f"Bearer {texts[0]}") is first, "remembered, not read again"
+    revoked.add(first.token_id)
+    with pytest.raises(InvalidToken, match="revoked"):
+        verifier.from_header(f"Bearer {texts[0]}")
+    for text in texts:
+        if text != texts[0]:
+            verifier.from_header(f"Bearer {text}")
+    assert len(verifier._verified) == 3  # the oldest forgotten first
+    assert verifier.from_header(f"Bearer {texts[-1]}") is verifier._verified[texts[-1]]
+    with pytest.raises(InvalidToken):
+        verifier.from_header(f"Bearer {texts[-1][:-2]}")  # a forged variant is read, not recalled
+
+
 # Signing keys
 
 
