@@ -180,11 +180,16 @@ async def insert_ignoring_conflict(
     return (await connection.execute(statement, values)).first() is not None
 
 
+def dialect_insert(dialect: str) -> Any:
+    """The `insert` construct of the dialect (`"postgresql"` or SQLite's), for its ON CONFLICT."""
+    return postgres_insert if dialect == "postgresql" else sqlite_insert
+
+
 @functools.cache
 def _insert_ignoring_conflict(dialect: str, table: type[SQLModel]) -> Any:
     """The statement of `insert_ignoring_conflict`, built once per table: the values go as
     parameters (building it for every event consumed cost a quarter of the transaction)."""
-    insert = postgres_insert if dialect == "postgresql" else sqlite_insert
+    insert = dialect_insert(dialect)
     columns = table.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
     # RETURNING, not the row count: psycopg's async cursor reports -1 for an INSERT.
     return insert(columns).on_conflict_do_nothing().returning(*columns.primary_key.columns)

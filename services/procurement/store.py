@@ -3,15 +3,16 @@ other service's data; demand and the returns pipeline come from the events it co
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, UniqueConstraint, delete, func
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.kernel.db import UTCDateTime, insert_ignoring_conflict, utcnow
+from services.kernel.db import UTCDateTime, dialect_insert, insert_ignoring_conflict, utcnow
 from services.kernel.unit_of_work import SqlStore, Store
 from services.procurement.domain import purchasing
 from services.procurement.domain.model import (
@@ -269,6 +270,18 @@ class DemandRow(SQLModel, table=True):
     quantity: int
     day: date
     shipped: bool = False
+
+
+@functools.cache
+def _record_demand(dialect: str) -> Any:
+    """A shipment's demand line inserted, or (the shipment known) only marked shipped: one
+    statement per line, built once, where reading each row first cost a query and a flush."""
+    statement = dialect_insert(dialect)(DemandRow.__table__)  # type: ignore[attr-defined]
+    table, proposed = statement.table, statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.shipment_id, table.c.sku],
+        set_={"shipped": table.c.shipped | proposed.shipped},
+    )
 
 
 class ExpectedReturnRow(SQLModel, table=True):
@@ -668,20 +681,21 @@ class SqlProcurementStore(SqlStore):
         day: date,
         shipped: bool,
     ) -> None:
-        for line in lines:
-            row = await self.session.get(DemandRow, (shipment_id, line.sku))
-            if row is None:
-                row = DemandRow(
-                    shipment_id=shipment_id,
-                    sku=line.sku,
-                    order_id=order_id,
-                    location_code=location_code,
-                    quantity=line.quantity,
-                    day=day,
-                )
-            row.shipped = row.shipped or shipped
-            self.session.add(row)
-        await self.session.flush()
+        rows = [
+            {
+                "shipment_id": shipment_id,
+                "sku": line.sku,
+                "order_id": order_id,
+                "location_code": location_code,
+                "quantity": line.quantity,
+                "day": day,
+                "shipped": shipped,
+            }
+            for line in lines
+        ]
+        if rows:
+            connection = await self.session.connection()
+            await connection.execute(_record_demand(connection.dialect.name), rows)
 
     async def drop_unshipped_demand(self, order_id: str) -> None:
         await self.session.exec(
