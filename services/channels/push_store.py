@@ -8,9 +8,11 @@ that lands while a push is on its way is pushed again."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Index, and_, delete, func, or_, update
 from sqlmodel import Field, SQLModel, col, select
@@ -19,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.channels.domain.model import ChannelFulfillment, FulfillmentStatus
 from services.channels.platform_errors import MAX_REASON
 from services.kernel.bounds import MAX_LINES
-from services.kernel.db import UTCDateTime, insert_ignoring_conflict, utcnow
+from services.kernel.db import UTCDateTime, dialect_insert, insert_ignoring_conflict, utcnow
 
 # The most SKUs one push asks inventory and Shopify about (Shopify takes 250 per mutation).
 PUSH_BATCH = 250
@@ -112,15 +114,27 @@ async def clear_resync(session: AsyncSession, channel_code: str, version: int) -
 
 async def mark_pending(session: AsyncSession, channel_code: str, skus: Sequence[str]) -> None:
     """The channel is owed these SKUs' availability: new rows, or a bumped version."""
-    for sku in skus:
-        values: dict[str, object] = {"channel_code": channel_code, "sku": sku}
-        if await insert_ignoring_conflict(session, PendingPushRow, values | {"version": 1}):
-            continue
-        await session.exec(
-            update(PendingPushRow)
-            .where(col(PendingPushRow.channel_code) == channel_code, col(PendingPushRow.sku) == sku)
-            .values(version=PendingPushRow.version + 1, changed_at=utcnow())
-        )
+    if not skus:
+        return
+    now = utcnow()
+    rows = [
+        {"channel_code": channel_code, "sku": sku, "version": 1, "changed_at": now}
+        for sku in dict.fromkeys(skus)  # once each: a statement may not update a row twice
+    ]
+    connection = await session.connection()
+    await connection.execute(_mark_pending(connection.dialect.name), rows)
+
+
+@functools.cache
+def _mark_pending(dialect: str) -> Any:
+    """One upsert per SKU, built once per dialect (an insert, then an update when it was there,
+    cost two statements a SKU on every stock change)."""
+    statement = dialect_insert(dialect)(PendingPushRow.__table__)  # type: ignore[attr-defined]
+    table, proposed = statement.table, statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.channel_code, table.c.sku],
+        set_={"version": table.c.version + 1, "changed_at": proposed.changed_at},
+    )
 
 
 async def pending(session: AsyncSession, channel_code: str) -> dict[str, int]:
