@@ -21,6 +21,9 @@ What keeps it right:
   after, the RPC answers (`NotesWrites`), so a client that changes stock and then asks (a count
   that holds units back, an order placed) reads the change at once, not only after its events.
   Changes made through other gateways or by the services' own work show within the event delay.
+- The locations, kept whole, also answer the locations orders name (`locations`), during and
+  after mutations too: only `UpsertLocation` changes one, and its event or this gateway's own
+  `upsertLocation` drops them.
 - Unknown SKUs (no level anywhere) are not kept: the RPC answers them, so a client cannot fill
   the memory with names. A channel never set holds nothing back, as inventory answers; the
   model keeps at most MAX_CHANNELS channels and `max_skus` SKUs, and asks the RPC beyond.
@@ -94,7 +97,8 @@ class AvailabilityModel:
     def __init__(self, max_skus: int = MAX_SKUS) -> None:
         self._max_skus = max_skus
         self._skus: dict[str, _Sku] = {}
-        self._ships: dict[str, bool] | None = None
+        # Every location by code (None: not loaded, or changed since)
+        self._locations: dict[str, pb.Location] | None = None
         self._channels: dict[str, _Channel] = {}
         self._generation = 0  # one more at every reset, location change and channel change
         self._nats: NatsClient | None = None
@@ -138,16 +142,22 @@ class AvailabilityModel:
     def reset(self) -> None:
         """Forgets everything: the next requests load again."""
         self._skus.clear()
-        self._ships = None
+        self._locations = None
         self._channels.clear()
         self._generation += 1
 
     @property
     def live(self) -> bool:
+        """Whether the model answers availability now: events reach it, and no mutation
+        through this gateway has run in the last SETTLE_SECONDS."""
+        if not self._listening:
+            return False
+        return not self._writing and time.monotonic() >= self._settled_at
+
+    @property
+    def _listening(self) -> bool:
         """Whether events reach the model now; after a reconnection it starts over."""
         if self._nats is None or not self._nats.is_connected:
-            return False
-        if self._writing or time.monotonic() < self._settled_at:
             return False
         reconnects = self._nats.stats["reconnects"]
         if reconnects != self._reconnects:
@@ -162,8 +172,8 @@ class AvailabilityModel:
         if entry is None:
             return  # never asked for: loaded from inventory when it is
         _keep_newer(entry.levels, change.location_code, change.version, change.available)
-        if self._ships is not None and change.location_code not in self._ships:
-            self._ships = None  # a location the model has not seen: reload them
+        if self._locations is not None and change.location_code not in self._locations:
+            self._locations = None  # a location the model has not seen: reload them
 
     def _on_stock_level(self, message: Msg) -> None:
         self.apply(unpack(EventEnvelope.FromString(message.data), StockLevelChanged))
@@ -174,7 +184,11 @@ class AvailabilityModel:
 
     def _on_location(self, message: Msg) -> None:
         unpack(EventEnvelope.FromString(message.data), LocationChanged)
-        self._ships = None
+        self.forget_locations()
+
+    def forget_locations(self) -> None:
+        """Drops the locations (changed): the next request that needs them loads them again."""
+        self._locations = None
         self._generation += 1
 
     def _on_channel(self, message: Msg) -> None:
@@ -200,9 +214,30 @@ class AvailabilityModel:
         await self._load(stub, skus, channel)
         return self._answer(skus, channel)
 
+    async def locations(
+        self, stub: InventoryServiceAsyncStub, codes: Sequence[str]
+    ) -> dict[str, pb.Location] | None:
+        """These locations, from memory once loaded; None when the model cannot answer (not
+        listening, or a code it does not hold: created a moment ago elsewhere, or unknown):
+        the caller asks the RPC. Locations change only through `UpsertLocation`, whose event
+        (or, through this gateway, `forget_locations`) drops them, so unlike availability
+        they are answered during and after other mutations, placeOrder's own answer among them."""
+        if not self._listening:
+            return None
+        if self._locations is None:
+            generation = self._generation
+            listed = await stub.ListLocations(pb.ListLocationsRequest())
+            if generation != self._generation:
+                return None
+            self._locations = {location.code: location for location in listed.locations}
+        held = self._locations
+        if any(code not in held for code in codes):
+            return None
+        return {code: held[code] for code in codes}
+
     def _answer(self, skus: Sequence[str], channel: str) -> list[tuple[str, int]] | None:
-        ships, found = self._ships, self._channels.get(channel)
-        if ships is None or found is None:
+        locations, found = self._locations, self._channels.get(channel)
+        if locations is None or found is None:
             return None
         answer = []
         for sku in skus:
@@ -210,11 +245,11 @@ class AvailabilityModel:
             if entry is None or not entry.loaded:
                 return None
             sellable = 0
-            for location, (_, available) in entry.levels.items():
-                shipping = ships.get(location)
-                if shipping is None:
+            for code, (_, available) in entry.levels.items():
+                location = locations.get(code)
+                if location is None:
                     return None
-                if shipping:
+                if location.ships_orders:
                     sellable += available
             held_back = found.overrides.get(sku, found.default_safety_stock)
             answer.append((sku, max(0, sellable - held_back)))
@@ -234,11 +269,11 @@ class AvailabilityModel:
             if generation != self._generation:
                 return
             self._merge(missing, response.levels)
-        if self._ships is None:
+        if self._locations is None:
             listed = await stub.ListLocations(pb.ListLocationsRequest())
             if generation != self._generation:
                 return
-            self._ships = {loc.code: loc.ships_orders for loc in listed.locations}
+            self._locations = {location.code: location for location in listed.locations}
         if channel not in self._channels and len(self._channels) < MAX_CHANNELS:
             try:
                 found = await stub.GetChannel(pb.GetChannelRequest(code=channel))

@@ -65,5 +65,7 @@ class Context:
         A WebSocket keeps one context for as long as it is open, so its loaders batch but never
         cache: a cache would serve stale records and grow for hours.
         """
-        loaders = InventoryLoaders.over(services[InventoryServiceStub], cache=not long_lived)
+        loaders = InventoryLoaders.over(
+            services[InventoryServiceStub], cache=not long_lived, model=feed.availability
+        )
         return cls(services, feed, loaders, principal)

@@ -123,7 +123,11 @@ class InventoryMutation:
     )
     async def upsert_location(self, info: Info, input: LocationInput) -> UpsertLocationPayload:
         call = inventory_stub(info).UpsertLocation(input.to_proto())
-        return await answer(UpsertLocationPayload, call, location=Location.from_proto)
+        try:
+            return await answer(UpsertLocationPayload, call, location=Location.from_proto)
+        finally:
+            # Read after write here, before its LocationChanged arrives.
+            info.context.feed.availability.forget_locations()
 
     @strawberry.mutation(
         extensions=allow(*STOCK_WRITERS), description="Creates or updates by code."

@@ -134,3 +134,51 @@ async def test_a_model_whose_connection_came_back_starts_over(
     finally:
         await model.stop()
         await connection.close()
+
+
+async def test_an_orders_shipment_locations_come_from_memory_once_loaded(
+    seeded: dict[str, str], inventory: InventoryUnderTest, nats_server: EmbeddedNats
+) -> None:
+    async with serving_gateway(seeded, nats_server.url, SIGNING_KEY) as url:
+        async with Storefront(url, SIGNING_KEY, timeout=10) as client:
+            placed = await client.data(
+                operation("PlaceOrder"), order_input("o-3", {"SOAP": 1}), role=Role.STOREFRONT
+            )
+            order = placed["placeOrder"]["order"]
+            [shipment] = order["shipments"]
+            assert shipment["location"] == {"code": "DC-LIS", "kind": "DISTRIBUTION_CENTER"}
+
+            # Inventory no longer answers: the order's location still does, from memory.
+            await inventory.running.grpc.stop(0)
+            read = await client.data(operation("Order"), {"id": order["id"]}, role=Role.STOREFRONT)
+            [shipment] = read["order"]["shipments"]
+            assert shipment["location"] == {"code": "DC-LIS", "kind": "DISTRIBUTION_CENTER"}
+
+
+async def test_a_changed_location_is_read_again_after_its_event(
+    seeded: dict[str, str], inventory: InventoryUnderTest, nats_server: EmbeddedNats
+) -> None:
+    connection = await nats.connect(nats_server.url)
+    model = AvailabilityModel()
+    await model.start(connection)
+
+    async def name_of(code: str) -> str | None:
+        held = await model.locations(inventory.stub, [code])
+        return held[code].name if held else None
+
+    try:
+        assert await model.locations(inventory.stub, ["NOWHERE"]) is None, "unknown: the RPC"
+        before = await name_of("DC-LIS")
+        renamed = pb.UpsertLocationRequest(
+            code="DC-LIS",
+            name="Lisbon south",
+            kind=pb.LOCATION_KIND_DISTRIBUTION_CENTER,
+            latitude=38.72,
+            longitude=-9.14,
+        )
+        await inventory.stub.UpsertLocation(renamed)
+        assert before != "Lisbon south"
+        assert await eventually(lambda: name_of("DC-LIS"), "Lisbon south") == "Lisbon south"
+    finally:
+        await model.stop()
+        await connection.close()

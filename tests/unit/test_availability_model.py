@@ -10,7 +10,10 @@ from oms.inventory.v1 import inventory_pb2 as pb
 
 def loading(model: AvailabilityModel, *skus: str) -> None:
     """What a load does before its RPC answers: the SKUs' entries exist, so events are kept."""
-    model._ships = {"DC": True, "STORE": True, "HUB": False}
+    model._locations = {
+        code: pb.Location(code=code, ships_orders=ships)
+        for code, ships in {"DC": True, "STORE": True, "HUB": False}.items()
+    }
     model._channels["web"] = _Channel(2, {"MUG": 0})
     for sku in skus:
         model._skus.setdefault(sku, _Sku())
