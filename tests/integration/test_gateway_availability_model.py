@@ -6,12 +6,14 @@ happens after; a model whose NATS connection came back starts over."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import nats
 import pytest
+from nats.aio.client import Client as NatsClient
 
 from gateway.availability import SETTLE_SECONDS, AvailabilityModel
 from launcher.embedded_nats import EmbeddedNats
@@ -66,6 +68,19 @@ async def seeded(
     yield targets
 
 
+@contextlib.asynccontextmanager
+async def listening_model(nats_url: str) -> AsyncIterator[tuple[AvailabilityModel, NatsClient]]:
+    """A model of its own, listening on a connection of its own, until the block ends."""
+    connection = await nats.connect(nats_url)
+    model = AvailabilityModel()
+    await model.start(connection)
+    try:
+        yield model, connection
+    finally:
+        await model.stop()
+        await connection.close()
+
+
 async def test_after_a_placement_availability_follows_from_the_events_alone(
     seeded: dict[str, str], inventory: InventoryUnderTest, nats_server: EmbeddedNats
 ) -> None:
@@ -112,10 +127,7 @@ async def test_a_gateway_started_late_loads_the_past_and_follows_the_present(
 async def test_a_model_whose_connection_came_back_starts_over(
     seeded: dict[str, str], inventory: InventoryUnderTest, nats_server: EmbeddedNats
 ) -> None:
-    connection = await nats.connect(nats_server.url)
-    model = AvailabilityModel()
-    await model.start(connection)
-    try:
+    async with listening_model(nats_server.url) as (model, connection):
         assert await model.availability(inventory.stub, ["CREAM"], "web") == [("CREAM", 14)]
         # Messages the model never gets (as when its connection is down while stock moves).
         for subscription in model._subscriptions:
@@ -131,9 +143,6 @@ async def test_a_model_whose_connection_came_back_starts_over(
 
         assert await eventually(connected, True)
         assert await model.availability(inventory.stub, ["CREAM"], "web") == [("CREAM", 10)]
-    finally:
-        await model.stop()
-        await connection.close()
 
 
 async def test_an_orders_shipment_locations_come_from_memory_once_loaded(
@@ -158,15 +167,12 @@ async def test_an_orders_shipment_locations_come_from_memory_once_loaded(
 async def test_a_changed_location_is_read_again_after_its_event(
     seeded: dict[str, str], inventory: InventoryUnderTest, nats_server: EmbeddedNats
 ) -> None:
-    connection = await nats.connect(nats_server.url)
-    model = AvailabilityModel()
-    await model.start(connection)
+    async with listening_model(nats_server.url) as (model, _):
 
-    async def name_of(code: str) -> str | None:
-        held = await model.locations(inventory.stub, [code])
-        return held[code].name if held else None
+        async def name_of(code: str) -> str | None:
+            held = await model.locations(inventory.stub, [code])
+            return held[code].name if held else None
 
-    try:
         assert await model.locations(inventory.stub, ["NOWHERE"]) is None, "unknown: the RPC"
         before = await name_of("DC-LIS")
         renamed = pb.UpsertLocationRequest(
@@ -179,6 +185,3 @@ async def test_a_changed_location_is_read_again_after_its_event(
         await inventory.stub.UpsertLocation(renamed)
         assert before != "Lisbon south"
         assert await eventually(lambda: name_of("DC-LIS"), "Lisbon south") == "Lisbon south"
-    finally:
-        await model.stop()
-        await connection.close()
