@@ -79,13 +79,34 @@ def _wrap_unary(
     )
 
 
-class OnlyTheGatewaySpeaksForUsers(grpc.aio.ServerInterceptor):
-    """Refuses a call from another process of ours that names a user: a service acts for no one
-    in particular, and a caller it could name would widen or narrow what it sees at will."""
+class WrapsOncePerMethod(grpc.aio.ServerInterceptor):
+    """An interceptor that wraps each method's handler once and reuses it: grpc.aio asks for
+    the handler on every call, and building the wrappers anew each time cost every RPC. The
+    handlers are registered at start-up, so a method's handler never changes (those of the
+    interceptors inside this one are in the handler it keeps)."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, grpc.RpcMethodHandler[Any, Any] | None] = {}
 
     async def intercept_service(
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        method = handler_call_details.method
+        if method not in self._handlers:
+            wrap = self.wrapper(method)
+            self._handlers[method] = _wrap_unary(await continuation(handler_call_details), wrap)
+        return self._handlers[method]
+
+    def wrapper(self, method: str) -> Callable[[UnaryHandler], UnaryHandler]:
+        """What wraps the method's unary handler."""
+        raise NotImplementedError
+
+
+class OnlyTheGatewaySpeaksForUsers(WrapsOncePerMethod):
+    """Refuses a call from another process of ours that names a user: a service acts for no one
+    in particular, and a caller it could name would widen or narrow what it sees at will."""
+
+    def wrapper(self, method: str) -> Callable[[UnaryHandler], UnaryHandler]:
         def wrap(inner: UnaryHandler) -> UnaryHandler:
             async def checked(request: Any, context: ServicerContext) -> Any:
                 named = any(key in CALLER_KEYS for key, _ in context.invocation_metadata() or ())
@@ -97,22 +118,20 @@ class OnlyTheGatewaySpeaksForUsers(grpc.aio.ServerInterceptor):
 
             return checked
 
-        return _wrap_unary(await continuation(handler_call_details), wrap)
+        return wrap
 
 
 # A field that may hold more than any other text: a file's text, bounded by its use case.
 LONGER_TEXT = {"csv": MAX_CSV_BYTES}
 
 
-class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
+class DomainErrorInterceptor(WrapsOncePerMethod):
     """Refuses a request holding text or a list out of every bound (`bounds.out_of_bounds`:
     NUL bytes, overlong text, huge lists) before its handler runs, turns a DomainError raised
     by any unary handler into its rich gRPC status, and answers a call to another service that
     failed for being away (`PASSED_ON`) with that same code."""
 
-    async def intercept_service(
-        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+    def wrapper(self, method: str) -> Callable[[UnaryHandler], UnaryHandler]:
         def wrap(inner: UnaryHandler) -> UnaryHandler:
             async def guarded(request: Any, context: ServicerContext) -> Any:
                 try:
@@ -125,25 +144,19 @@ class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
                 except grpc.aio.AioRpcError as error:
                     if error.code() not in PASSED_ON:
                         raise
-                    log.warning(
-                        "%s: a service it calls failed: %s", handler_call_details.method, error
-                    )
+                    log.warning("%s: a service it calls failed: %s", method, error)
                     await context.abort(error.code(), "a service this call needs did not answer")
 
             return guarded
 
-        return _wrap_unary(await continuation(handler_call_details), wrap)
+        return wrap
 
 
-class RpcMetrics(grpc.aio.ServerInterceptor):
+class RpcMetrics(WrapsOncePerMethod):
     """Counts each unary call by method and outcome (OK, the domain error's code, or the gRPC
     status of a call it passed on), times it, and counts refusals for want of stock."""
 
-    async def intercept_service(
-        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        method = handler_call_details.method
-
+    def wrapper(self, method: str) -> Callable[[UnaryHandler], UnaryHandler]:
         def wrap(inner: UnaryHandler) -> UnaryHandler:
             async def measured(request: Any, context: ServicerContext) -> Any:
                 started, code = time.perf_counter(), "OK"
@@ -166,7 +179,7 @@ class RpcMetrics(grpc.aio.ServerInterceptor):
 
             return measured
 
-        return _wrap_unary(await continuation(handler_call_details), wrap)
+        return wrap
 
 
 class GrpcServer:
