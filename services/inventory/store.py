@@ -371,10 +371,11 @@ class SqlInventoryStore(SqlStore):
         return (await self.session.exec(statement)).first() is not None
 
     async def skus(self, codes: Sequence[str]) -> list[Sku]:
-        statement = select(SkuRow).order_by(col(SkuRow.code))
         if codes:
-            statement = statement.where(col(SkuRow.code).in_(codes))
-        return [row.to_domain() for row in (await self.session.exec(statement)).all()]
+            found = await self.session.exec(_SKUS_BY_CODE, params={"codes": list(codes)})
+        else:
+            found = await self.session.exec(select(SkuRow).order_by(col(SkuRow.code)))
+        return [row.to_domain() for row in found.all()]
 
     async def save_sku(self, sku: Sku) -> None:
         row = await self.session.get(SkuRow, sku.code) or SkuRow(
@@ -700,21 +701,9 @@ class SqlInventoryStore(SqlStore):
         return {sku: int(units) for sku, units in (await self.session.exec(statement)).all()}
 
     async def sourcing_options(self, skus: Sequence[str]) -> list[tuple[Location, dict[str, int]]]:
-        level, location = StockLevelRow, LocationRow
-        available = col(level.on_hand) - col(level.reserved)
-        statement = (
-            select(location, level.sku, available)
-            .join(level, col(location.code) == col(level.location_code))
-            .where(
-                col(level.sku).in_(skus),
-                col(location.ships_orders).is_(True),
-                col(level.on_hold).is_(False),
-                available > 0,
-            )
-            .order_by(col(location.code), col(level.sku))
-        )
+        found = await self.session.exec(_SOURCING_OPTIONS, params={"skus": list(skus)})
         options: dict[str, tuple[Location, dict[str, int]]] = {}
-        for row, sku, units in (await self.session.exec(statement)).all():
+        for row, sku, units in found.all():
             entry = options.setdefault(row.code, (row.to_domain(), {}))
             entry[1][sku] = int(units)
         return list(options.values())
@@ -1053,6 +1042,27 @@ _LEVEL_STATES = (
     StockLevelRow.promised,
     StockLevelRow.on_hold,
     StockLevelRow.version,
+)
+
+
+# A placement asks for its SKUs and their sourcing options: both queries are built once, their
+# values parameters (building them per call cost more than running them).
+_SKUS_BY_CODE = (
+    select(SkuRow)
+    .where(col(SkuRow.code).in_(bindparam("codes", expanding=True)))
+    .order_by(col(SkuRow.code))
+)
+_AVAILABLE = col(StockLevelRow.on_hand) - col(StockLevelRow.reserved)
+_SOURCING_OPTIONS = (
+    select(LocationRow, StockLevelRow.sku, _AVAILABLE)
+    .join(StockLevelRow, col(LocationRow.code) == col(StockLevelRow.location_code))
+    .where(
+        col(StockLevelRow.sku).in_(bindparam("skus", expanding=True)),
+        col(LocationRow.ships_orders).is_(True),
+        col(StockLevelRow.on_hold).is_(False),
+        _AVAILABLE > 0,
+    )
+    .order_by(col(LocationRow.code), col(StockLevelRow.sku))
 )
 
 
