@@ -57,7 +57,7 @@ from services.inventory.tables import (
     SupplyRow,
 )
 from services.kernel.bounds import MAX_LEVEL_UNITS
-from services.kernel.db import insert_ignoring_conflict, utcnow
+from services.kernel.db import insert_ignoring_conflict, select_in, utcnow
 from services.kernel.outbox import OutboxMessage, subject_for
 from services.kernel.unit_of_work import SqlStore, Store
 
@@ -352,10 +352,11 @@ class SqlInventoryStore(SqlStore):
         return row.to_domain() if row else None
 
     async def locations(self, codes: Sequence[str]) -> list[Location]:
-        statement = select(LocationRow).order_by(col(LocationRow.code))
         if codes:
-            statement = statement.where(col(LocationRow.code).in_(codes))
-        return [row.to_domain() for row in (await self.session.exec(statement)).all()]
+            found = await self.session.exec(_LOCATIONS_BY_CODE, params={"codes": list(codes)})
+        else:
+            found = await self.session.exec(select(LocationRow).order_by(col(LocationRow.code)))
+        return [row.to_domain() for row in found.all()]
 
     async def save_location(self, location: Location) -> None:
         fields = asdict(location) | {"kind": location.kind.value, "updated_at": utcnow()}
@@ -1045,13 +1046,11 @@ _LEVEL_STATES = (
 )
 
 
-# A placement asks for its SKUs and their sourcing options: both queries are built once, their
-# values parameters (building them per call cost more than running them).
-_SKUS_BY_CODE = (
-    select(SkuRow)
-    .where(col(SkuRow.code).in_(bindparam("codes", expanding=True)))
-    .order_by(col(SkuRow.code))
-)
+# A placement asks for its SKUs, their sourcing options and its shipments' locations: these
+# queries are built once, their values parameters (building them per call cost more than
+# running them).
+_LOCATIONS_BY_CODE = select_in(LocationRow, LocationRow.code, "codes", col(LocationRow.code))
+_SKUS_BY_CODE = select_in(SkuRow, SkuRow.code, "codes", col(SkuRow.code))
 _AVAILABLE = col(StockLevelRow.on_hand) - col(StockLevelRow.reserved)
 _SOURCING_OPTIONS = (
     select(LocationRow, StockLevelRow.sku, _AVAILABLE)

@@ -13,7 +13,7 @@ from sqlalchemy import JSON, Index, Insert, UniqueConstraint, bindparam, delete,
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.kernel.db import UTCDateTime, insert_ignoring_conflict, utcnow
+from services.kernel.db import UTCDateTime, insert_ignoring_conflict, select_in, utcnow
 from services.kernel.geo import AddressPlacement
 from services.kernel.unit_of_work import SqlStore, Store
 from services.orders.domain import rules
@@ -205,20 +205,18 @@ _LOCK_ORDER = (
     # A row read earlier in this unit of work is refreshed, not reused.
     .execution_options(populate_existing=True)
 )
-_ORDER_LINES = (
-    select(OrderLineRow)
-    .where(col(OrderLineRow.order_id).in_(bindparam("order_ids", expanding=True)))
-    .order_by(col(OrderLineRow.order_id), col(OrderLineRow.line_number))
+_ORDER_LINES = select_in(
+    OrderLineRow,
+    OrderLineRow.order_id,
+    "order_ids",
+    col(OrderLineRow.order_id),
+    col(OrderLineRow.line_number),
 )
-_ORDER_SHIPMENTS = (
-    select(ShipmentRow)
-    .where(col(ShipmentRow.order_id).in_(bindparam("order_ids", expanding=True)))
-    .order_by(col(ShipmentRow.location_code))
+_ORDER_SHIPMENTS = select_in(
+    ShipmentRow, ShipmentRow.order_id, "order_ids", col(ShipmentRow.location_code)
 )
-_SHIPMENT_LINES = (
-    select(ShipmentLineRow)
-    .where(col(ShipmentLineRow.shipment_id).in_(bindparam("ids", expanding=True)))
-    .order_by(col(ShipmentLineRow.sku))
+_SHIPMENT_LINES = select_in(
+    ShipmentLineRow, ShipmentLineRow.shipment_id, "ids", col(ShipmentLineRow.sku)
 )
 
 
