@@ -19,17 +19,18 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
-from sqlalchemy import DateTime, event
+from sqlalchemy import DateTime, bindparam, event
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +194,17 @@ def _insert_ignoring_conflict(dialect: str, table: type[SQLModel]) -> Any:
     columns = table.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
     # RETURNING, not the row count: psycopg's async cursor reports -1 for an INSERT.
     return insert(columns).on_conflict_do_nothing().returning(*columns.primary_key.columns)
+
+
+Row = TypeVar("Row", bound=SQLModel)
+
+
+def select_in(row: type[Row], column: Any, parameter: str, *order_by: Any) -> SelectOfScalar[Row]:
+    """The rows whose `column` is one of the values executed as `parameter` (a list), ordered
+    by `order_by`: a query to build once for any number of values (an expanding parameter)."""
+    return (
+        select(row).where(col(column).in_(bindparam(parameter, expanding=True))).order_by(*order_by)
+    )
 
 
 class Database:

@@ -3,10 +3,13 @@ transaction, and published later by the relay (`relay.py`)."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy import Insert, event, insert
+from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,6 +30,8 @@ class OutboxMessage(SQLModel, table=True):
 
 # Noted in a session's `info` when it records an event, so its commit wakes the relay.
 RECORDED_EVENTS = "oms.outbox.recorded"
+# The session's events recorded and not yet inserted (`Session.info` key).
+_RECORDED = "oms_outbox_recorded"
 
 
 def note_recorded(session: AsyncSession) -> None:
@@ -42,8 +47,12 @@ def subject_for(producer: str, event_type: str) -> str:
 def record_event(
     session: AsyncSession, producer: str, payload: Message, subject: str = ""
 ) -> EventEnvelope:
-    """Adds the event to the outbox inside the caller's transaction and returns its envelope;
-    it is published on `oms.<producer>.<snake_case type>` unless `subject` says otherwise."""
+    """Adds the event to the outbox in the caller's transaction and returns its envelope; it
+    is published on `oms.<producer>.<snake_case type>` unless `subject` says otherwise.
+
+    The row is inserted as the transaction commits (with the session's other recorded events,
+    in the order recorded), so it commits with the change or not at all. A session here runs
+    one transaction (`Database.transaction`): what a rolled-back one recorded goes with it."""
     occurred_at = Timestamp()
     occurred_at.FromDatetime(utcnow())
     envelope = EventEnvelope(
@@ -55,11 +64,29 @@ def record_event(
     envelope.payload.Pack(payload)
     tracing.record_context(envelope.trace_context)
     note_recorded(session)
-    session.add(
-        OutboxMessage(
-            event_id=envelope.event_id,
-            subject=subject or subject_for(producer, envelope.event_type),
-            data=envelope.SerializeToString(),
-        )
-    )
+    row = {
+        "event_id": envelope.event_id,
+        "subject": subject or subject_for(producer, envelope.event_type),
+        "data": envelope.SerializeToString(),
+    }
+    recorded = session.info.get(_RECORDED)
+    if recorded is None:
+        recorded = session.info[_RECORDED] = []
+        event.listen(session.sync_session, "before_commit", _insert_recorded)
+    recorded.append(row)
     return envelope
+
+
+def _insert_recorded(session: Session) -> None:
+    """Inserts the events recorded in the session in one statement, just before its
+    transaction commits. (An ORM row per event, built and flushed, cost a placement more than
+    the insert does.)"""
+    recorded = session.info[_RECORDED]
+    if recorded:
+        session.connection().execute(_insert_into_outbox(), recorded)
+        recorded.clear()
+
+
+@functools.cache
+def _insert_into_outbox() -> Insert:
+    return insert(OutboxMessage.__table__)  # type: ignore[attr-defined]  # SQLModel does not declare it

@@ -3,16 +3,17 @@ other service's data)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, Index, UniqueConstraint, delete, func
+from sqlalchemy import JSON, Index, Insert, UniqueConstraint, bindparam, delete, func, insert
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.kernel.db import UTCDateTime, insert_ignoring_conflict, utcnow
+from services.kernel.db import UTCDateTime, insert_ignoring_conflict, select_in, utcnow
 from services.kernel.geo import AddressPlacement
 from services.kernel.unit_of_work import SqlStore, Store
 from services.orders.domain import rules
@@ -195,6 +196,30 @@ class ShipmentLineRow(SQLModel, table=True):
 TABLES: tuple[type[SQLModel], ...] = (OrderRow, OrderLineRow, ShipmentRow, ShipmentLineRow)
 
 
+# A placement locks its order and reads it whole twice: these queries are built once, their
+# values parameters (built per call, they cost placements more than running them did).
+_LOCK_ORDER = (
+    select(OrderRow)
+    .where(OrderRow.id == bindparam("order_id"))
+    .with_for_update()
+    # A row read earlier in this unit of work is refreshed, not reused.
+    .execution_options(populate_existing=True)
+)
+_ORDER_LINES = select_in(
+    OrderLineRow,
+    OrderLineRow.order_id,
+    "order_ids",
+    col(OrderLineRow.order_id),
+    col(OrderLineRow.line_number),
+)
+_ORDER_SHIPMENTS = select_in(
+    ShipmentRow, ShipmentRow.order_id, "order_ids", col(ShipmentRow.location_code)
+)
+_SHIPMENT_LINES = select_in(
+    ShipmentLineRow, ShipmentLineRow.shipment_id, "ids", col(ShipmentLineRow.sku)
+)
+
+
 def routing_to_json(plan: RoutingPlan) -> dict[str, Any]:
     return {
         "algorithm": plan.algorithm,
@@ -249,17 +274,17 @@ class SqlOrdersStore(SqlStore):
             },
         )
         if claimed:
-            for number, line in enumerate(new.lines):
-                self.session.add(
-                    OrderLineRow(
-                        order_id=order_id,
-                        line_number=number,
-                        sku=line.sku,
-                        quantity=line.quantity,
-                        unit_price_cents=line.unit_price_cents,
-                    )
-                )
-            await self.session.flush()
+            lines = [
+                {
+                    "order_id": order_id,
+                    "line_number": number,
+                    "sku": line.sku,
+                    "quantity": line.quantity,
+                    "unit_price_cents": line.unit_price_cents,
+                }
+                for number, line in enumerate(new.lines)
+            ]
+            await self._insert(OrderLineRow, lines)
         return claimed
 
     async def order_by_external_id(self, channel: str, external_id: str) -> Order | None:
@@ -295,18 +320,24 @@ class SqlOrdersStore(SqlStore):
         row.routing = routing_to_json(plan) if plan else None
         row.updated_at = utcnow()
         self.session.add(row)
-        for shipment in shipments:
-            self.session.add(
-                ShipmentRow(
-                    id=shipment.id,
-                    order_id=order_id,
-                    location_code=shipment.location_code,
-                    status=shipment.status.value,
-                )
-            )
-            await self.session.flush()
-            for sku, units in shipment.lines:
-                self.session.add(ShipmentLineRow(shipment_id=shipment.id, sku=sku, quantity=units))
+        opened = [
+            {
+                "id": shipment.id,
+                "order_id": order_id,
+                "location_code": shipment.location_code,
+                "status": shipment.status.value,
+                "tracking_number": "",
+                "shipped_at": None,
+            }
+            for shipment in shipments
+        ]
+        await self._insert(ShipmentRow, opened)
+        lines = [
+            {"shipment_id": shipment.id, "sku": sku, "quantity": units, "serial_numbers": []}
+            for shipment in shipments
+            for sku, units in shipment.lines
+        ]
+        await self._insert(ShipmentLineRow, lines)
         await self.session.flush()
         return (await self._assemble([row]))[0]
 
@@ -415,15 +446,15 @@ class SqlOrdersStore(SqlStore):
         )
         return {code: int(n) for code, n in (await self.session.exec(statement)).all()}
 
+    async def _insert(self, table: type[SQLModel], rows: list[dict[str, Any]]) -> None:
+        """Inserts the rows in one Core statement: the ORM's flush of new rows, and building
+        their models, cost placements more than the statement does."""
+        if rows:
+            connection = await self.session.connection()
+            await connection.execute(_insert(table), rows)
+
     async def _locked_row(self, order_id: str) -> OrderRow | None:
-        # populate_existing: a row read earlier in this unit of work is refreshed, not reused.
-        statement = (
-            select(OrderRow)
-            .where(OrderRow.id == order_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        row = (await self.session.exec(statement)).first()
+        row = (await self.session.exec(_LOCK_ORDER, params={"order_id": order_id})).first()
         if row is not None:
             self._locked[order_id] = row
         return row
@@ -478,31 +509,18 @@ class SqlOrdersStore(SqlStore):
 
     async def _order_lines(self, ids: Sequence[str]) -> dict[str, list[OrderLine]]:
         lines: dict[str, list[OrderLine]] = {i: [] for i in ids}
-        statement = (
-            select(OrderLineRow)
-            .where(col(OrderLineRow.order_id).in_(ids))
-            .order_by(col(OrderLineRow.order_id), col(OrderLineRow.line_number))
-        )
-        for line in (await self.session.exec(statement)).all():
+        for line in (await self.session.exec(_ORDER_LINES, params={"order_ids": ids})).all():
             lines[line.order_id].append(OrderLine(line.sku, line.quantity, line.unit_price_cents))
         return lines
 
     async def _order_shipments(self, ids: Sequence[str]) -> dict[str, list[Shipment]]:
-        statement = (
-            select(ShipmentRow)
-            .where(col(ShipmentRow.order_id).in_(ids))
-            .order_by(col(ShipmentRow.location_code))
-        )
-        shipment_rows = (await self.session.exec(statement)).all()
+        found = await self.session.exec(_ORDER_SHIPMENTS, params={"order_ids": ids})
+        shipment_rows = found.all()
         lines: dict[str, list[tuple[str, int]]] = {s.id: [] for s in shipment_rows}
         serials: dict[str, dict[str, tuple[str, ...]]] = {s.id: {} for s in shipment_rows}
         if shipment_rows:
-            line_statement = (
-                select(ShipmentLineRow)
-                .where(col(ShipmentLineRow.shipment_id).in_(list(lines)))
-                .order_by(col(ShipmentLineRow.sku))
-            )
-            for item in (await self.session.exec(line_statement)).all():
+            found_lines = await self.session.exec(_SHIPMENT_LINES, params={"ids": list(lines)})
+            for item in found_lines.all():
                 lines[item.shipment_id].append((item.sku, item.quantity))
                 if item.serial_numbers:
                     serials[item.shipment_id][item.sku] = tuple(item.serial_numbers)
@@ -520,3 +538,9 @@ class SqlOrdersStore(SqlStore):
                 )
             )
         return shipments
+
+
+@functools.cache
+def _insert(table: type[SQLModel]) -> Insert:
+    """The table's insert, built once: its values go as parameters."""
+    return insert(table.__table__)  # type: ignore[attr-defined]  # SQLModel does not declare it
