@@ -38,11 +38,16 @@ log = logging.getLogger(__name__)
 POLL = timedelta(milliseconds=100)
 
 
+# Asked on every stock change the service consumes: built once (building it cost more than
+# running it).
+_PUSHED_CHANNELS = select(ChannelRow).where(
+    col(ChannelRow.platform).in_([kind.value for kind in Platforms.KINDS])
+)
+
+
 async def pushed_channels(store: SqlChannelsStore) -> list[Channel]:
     """The channels whose platform is told of availability."""
-    kinds = [kind.value for kind in Platforms.KINDS]
-    statement = select(ChannelRow).where(col(ChannelRow.platform).in_(kinds))
-    return [_channel(row) for row in (await store.session.exec(statement)).all()]
+    return [_channel(row) for row in (await store.session.exec(_PUSHED_CHANNELS)).all()]
 
 
 async def owe(store: SqlChannelsStore, skus: Sequence[str]) -> None:
