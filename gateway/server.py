@@ -29,5 +29,6 @@ def server_config(settings: GatewaySettings, **options: Any) -> uvicorn.Config:
         # fraction of the CPU of asyncio's loop and h11, which the profile showed at 10-20 %.
         loop="uvloop",
         http="httptools",
+        access_log=settings.access_log,
         **options,
     )
