@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -254,6 +254,8 @@ class SqlOrdersStore(SqlStore):
         super().__init__(session, PRODUCER)
         # The order rows this unit of work has locked, by order id: each is read once.
         self._locked: dict[str, OrderRow] = {}
+        # The orders `lock_order` assembled from them, for `allocate` to answer from.
+        self._assembled: dict[str, Order] = {}
 
     async def claim(self, order_id: str, new: NewOrder) -> bool:
         now = utcnow()
@@ -304,7 +306,10 @@ class SqlOrdersStore(SqlStore):
         return list((await self.session.exec(statement)).all())
 
     async def lock_order(self, order_id: str) -> Order | None:
-        return await self._one(await self._locked_row(order_id))
+        order = await self._one(await self._locked_row(order_id))
+        if order is not None:
+            self._assembled[order_id] = order
+        return order
 
     async def lock_order_of_shipment(self, shipment_id: str) -> Order | None:
         # Only the order id is read before the lock: it never changes, the shipment's state may.
@@ -339,7 +344,19 @@ class SqlOrdersStore(SqlStore):
         ]
         await self._insert(ShipmentLineRow, lines)
         await self.session.flush()
-        return (await self._assemble([row]))[0]
+        before = self._assembled.get(order_id)
+        if before is None:
+            return (await self._assemble([row]))[0]
+        # The order as locked, with what was just written: reading it back cost a placement
+        # three queries.
+        written = [replace(s, lines=tuple(sorted(s.lines))) for s in shipments]
+        return replace(
+            before,
+            status=OrderStatus.ALLOCATED,
+            routing=routing_from_json(row.routing),
+            # In the order a read gives: shipments by location, their lines by SKU.
+            shipments=tuple(sorted((*before.shipments, *written), key=lambda s: s.location_code)),
+        )
 
     async def backorder(
         self, order_id: str, plan: RoutingPlan, expected_at: datetime | None

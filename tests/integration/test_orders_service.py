@@ -302,3 +302,22 @@ async def test_interrupted_placements_are_completed_or_released(orders: OrdersUn
         "a late hold of a released placement is refused"
     )
     assert await reserved(orders, "TEE") == {"HUB-BER": (3, 1)}
+
+
+async def test_a_placements_answer_is_the_order_as_read_afterwards(
+    orders: OrdersUnderTest,
+) -> None:
+    await stock(
+        orders,
+        {
+            ("TEE", "STORE-BER"): 1,
+            ("MUG", "HUB-BER"): 2,
+            ("CAP", "HUB-BER"): 1,
+            ("TEE", "DC-LIS"): 9,
+        },
+    )
+    placed = await orders.stub.PlaceOrder(order_request("w-read", {"TEE": 3, "MUG": 2, "CAP": 1}))
+    assert len(placed.shipments) > 1, "split across locations"
+    assert any(len(s.lines) > 1 for s in placed.shipments), "a shipment of several SKUs"
+    read = await orders.stub.GetOrder(pb.GetOrderRequest(id=placed.id))
+    assert placed == read
