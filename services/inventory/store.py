@@ -1062,8 +1062,9 @@ class _ImportStatements:
 
 @functools.cache
 def _import_statements(paramstyle: str) -> _ImportStatements:
-    """The statements in the driver's placeholders: SQLite's `?`, psycopg's `%s`."""
-    p = "?" if paramstyle == "qmark" else "%s"
+    """The statements in the driver's placeholders: SQLite's `?`, psycopg's `%s` (a KeyError
+    for a driver with other placeholders, rather than SQL it cannot run)."""
+    p = {"qmark": "?", "format": "%s", "pyformat": "%s"}[paramstyle]
     levels = _table(StockLevelRow).name
     ledger = _table(StockMovementRow).name
     return _ImportStatements(
