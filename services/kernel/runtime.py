@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -162,6 +163,11 @@ async def start_service(
 async def serve(definition: ServiceDefinition, settings: ServiceSettings) -> None:
     """Runs until SIGTERM or SIGINT, then stops gracefully."""
     running = await start_service(definition, settings)
+    # What start-up made (modules, schemas, migrations' leftovers collected first) lives as
+    # long as the process: frozen, the collector's full collections walk only what requests
+    # made since (walking start-up's objects was a sixth of a bulk import's CPU).
+    gc.collect()
+    gc.freeze()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -3,26 +3,32 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from typing import TypeVar
 
 import grpc
 import nats
 import pytest
+from google.protobuf.message import Message
 from nats.aio.msg import Msg
 from sqlalchemy import text
 
 from launcher.embedded_nats import EmbeddedNats
 from oms.events.v1.envelope_pb2 import EventEnvelope
-from oms.events.v1.inventory_pb2 import StockLevelChanged
+from oms.events.v1.inventory_pb2 import StockImported, StockLevelChanged
 from oms.inventory.v1 import inventory_pb2 as pb
 from services.inventory.bootstrap import bootstrap
+from services.inventory.domain.imports import ImportOutcome
 from services.inventory.domain.model import StockLevel
 from services.inventory.store import SqlInventoryStore
+from services.kernel.db import utcnow
 from services.kernel.errors import ErrorCode, from_rpc_error
 from services.kernel.events import unpack
 from services.kernel.unit_of_work import SqlUnitOfWork
 from tests.integration.conftest import InventoryClient, InventoryUnderTest
 
+M = TypeVar("M", bound=Message)
 DC = pb.LOCATION_KIND_DISTRIBUTION_CENTER
 HUB = pb.LOCATION_KIND_RETURN_HUB
 
@@ -243,28 +249,41 @@ async def test_the_ledger_check_reports_a_level_changed_or_deleted_behind_its_ba
     ]
 
 
-async def test_every_level_change_is_published(
-    inventory: InventoryUnderTest, nats_server: EmbeddedNats
-) -> None:
+@asynccontextmanager
+async def published(
+    nats_server: EmbeddedNats, subject: str, payload_type: type[M], count: int
+) -> AsyncIterator[list[M]]:
+    """The events published on `subject` while the block runs, `count` of them awaited at its
+    end."""
     client = await nats.connect(nats_server.url)
-    received: list[StockLevelChanged] = []
+    received: list[M] = []
     got_all = asyncio.Event()
 
     async def collect(message: Msg) -> None:
-        received.append(unpack(EventEnvelope.FromString(message.data), StockLevelChanged))
-        if len(received) == 3:
+        received.append(unpack(EventEnvelope.FromString(message.data), payload_type))
+        if len(received) == count:
             got_all.set()
 
-    await client.subscribe("oms.inventory.stock_level_changed", cb=collect)
-    await seed(inventory.stub, stock={"DC-1": 5})
-    await inventory.stub.Reserve(
-        pb.ReserveRequest(
-            key="o", lines=[pb.ReservationLine(sku="TEE-M", location_code="DC-1", quantity=2)]
+    await client.subscribe(subject, cb=collect)
+    try:
+        yield received
+        await asyncio.wait_for(got_all.wait(), 10)
+    finally:
+        await client.close()
+
+
+async def test_every_level_change_is_published(
+    inventory: InventoryUnderTest, nats_server: EmbeddedNats
+) -> None:
+    subject = "oms.inventory.stock_level_changed"
+    async with published(nats_server, subject, StockLevelChanged, 3) as received:
+        await seed(inventory.stub, stock={"DC-1": 5})
+        await inventory.stub.Reserve(
+            pb.ReserveRequest(
+                key="o", lines=[pb.ReservationLine(sku="TEE-M", location_code="DC-1", quantity=2)]
+            )
         )
-    )
-    await inventory.stub.Commit(pb.CommitRequest(key="o"))
-    await asyncio.wait_for(got_all.wait(), 5)
-    await client.close()
+        await inventory.stub.Commit(pb.CommitRequest(key="o"))
     assert [(e.source_type, e.on_hand, e.reserved, e.available) for e in received] == [
         ("ADJUSTMENT", 5, 0, 5),
         ("RESERVATION", 5, 2, 3),
@@ -298,3 +317,66 @@ async def test_sourcing_options_list_shipping_locations_with_available_units(
     assert [
         (o.location.code, [(u.sku, u.available) for u in o.available]) for o in options.options
     ] == [("DC-1", [("TEE-M", 3)])]
+
+
+async def test_an_import_moves_levels_with_their_ledger_rows_and_publishes_them_in_parts(
+    inventory: InventoryUnderTest, nats_server: EmbeddedNats
+) -> None:
+    await seed(inventory.stub, stock={"DC-1": 5})
+    await inventory.stub.Reserve(
+        pb.ReserveRequest(
+            key="o", lines=[pb.ReservationLine(sku="TEE-M", location_code="DC-1", quantity=2)]
+        )
+    )
+    service = bootstrap(SqlUnitOfWork(inventory.running.db, SqlInventoryStore))
+    skus = [f"S{i:04d}" for i in range(1_200)]
+    await service.upsert_skus(
+        csv="code,title,unit_cost_cents,weight_grams\n" + "".join(f"{s},{s},1,1\n" for s in skus)
+    )
+    # TEE-M moves by a delta above its reservation, S0000 to the zero it is at (not a move),
+    # the others to new levels: 1,200 levels move, in two StockImported of 1,000 and 200.
+    csv = "sku,location_code,delta,on_hand,reason\nTEE-M,DC-1,3,,recount\n" + "".join(
+        f"{s},DC-1,,{i},\n" for i, s in enumerate(skus)
+    )
+    started = utcnow()
+    subject = "oms.inventory.stock_imported"
+    async with published(nats_server, subject, StockImported, 2) as received:
+        done = await service.import_stock(csv=csv, idempotency_key="opening")
+        assert done == ImportOutcome(rows=1_201, levels_changed=1_200)
+        again = await service.import_stock(csv=csv, idempotency_key="opening")
+        assert again == ImportOutcome(1_201, 1_200, replayed=True)
+
+    assert [(len(e.levels), e.rows) for e in received] == [(1_000, 1_201), (200, 1_201)]
+    assert len({e.import_id for e in received}) == 1
+    levels = [level for event in received for level in event.levels]
+    assert [list(e.skus) for e in received] == [
+        sorted({level.sku for level in e.levels}) for e in received
+    ]
+    assert [level.sku for level in levels] == ["TEE-M", *skus[1:]]
+    tee = levels[0]
+    assert (tee.on_hand, tee.reserved, tee.available, tee.version, tee.reason) == (
+        8,
+        2,
+        6,
+        3,
+        "recount",
+    )
+    assert {(lv.source_type, lv.source_id, lv.reason) for lv in levels[1:]} == {
+        ("ADJUSTMENT", received[0].import_id, "import")
+    }
+    assert [(lv.on_hand, lv.available, lv.version) for lv in levels[1:3]] == [(1, 1, 1), (2, 2, 1)]
+    ids = [level.movement_id for level in levels]
+    assert ids == sorted(set(ids))
+    # Each level's ledger row is the one its event names, with the import's time.
+    for level in (tee, levels[-1]):
+        [last, *_] = await service.movements(level.sku, "DC-1", 1)
+        assert last.id == level.movement_id
+        assert last.movement.delta.on_hand == (3 if level is tee else 1_199)
+        assert started <= last.occurred_at <= utcnow()
+    assert await service.ledger_discrepancies() == []
+    stored = await service.stock_levels(["TEE-M", "S0000", "S1199"])
+    assert [(lv.sku, lv.on_hand, lv.version) for lv in stored] == [
+        ("S0000", 0, 0),
+        ("S1199", 1_199, 1),
+        ("TEE-M", 8, 3),
+    ]

@@ -74,7 +74,9 @@ class Sku:
     made_from_sku: str = ""
 
 
-@dataclass(frozen=True)
+# Slots (here and in AppliedMovement): an import holds two levels per row, and an instance
+# without a `__dict__` is one object, not two, for the garbage collector to walk.
+@dataclass(frozen=True, slots=True)
 class StockLevel:
     """Units of one SKU at one location, by state. Reserved units are part of on hand;
     promised units (backorders) are part of in transit when promised. A level `on_hold` (a
@@ -174,7 +176,7 @@ class LedgerEntry:
     occurred_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AppliedMovement:
     """What applying a movement left: the level after it, and its ledger entry's number."""
 
