@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -61,6 +62,10 @@ def create_app(settings: GatewaySettings) -> Starlette:
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Backends]]:
         backends = await Backends.open(settings, needed)
+        # Start-up's objects (the schema, the modules) live as long as the process: frozen, the
+        # collector's full collections walk only what requests made since (as in the services).
+        gc.collect()
+        gc.freeze()
         try:
             yield {"backends": backends}
         finally:
