@@ -158,7 +158,8 @@ class InventoryService:
                 level_changed(done, change.row.reason, adjustment, import_id)
                 for change, done in zip(moved, applied, strict=True)
             ]
-            await store.record_all(_import_events(import_id, len(checked), after))
+            for event in _import_events(import_id, len(checked), after):
+                store.record(event)
             outcome = imports.ImportOutcome(len(checked), len(applied))
             if idempotency_key:
                 await store.finish_import(idempotency_key, outcome)

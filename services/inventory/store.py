@@ -5,20 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import uuid
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import Dialect, Table, bindparam, delete, func, insert, update
 from sqlalchemy import select as core_select
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from oms.events.v1.envelope_pb2 import EventEnvelope
 from services.inventory.domain.imports import ImportOutcome, StockChange
 from services.inventory.domain.model import (
     Adjustment,
@@ -56,7 +52,6 @@ from services.inventory.tables import (
 )
 from services.kernel.bounds import MAX_LEVEL_UNITS
 from services.kernel.db import insert_ignoring_conflict, select_in, utcnow
-from services.kernel.outbox import OutboxMessage, note_recorded, subject_for
 from services.kernel.unit_of_work import SqlStore, Store
 
 __all__ = ["PRODUCER", "TABLES", "InventoryStore", "SqlInventoryStore"]
@@ -111,10 +106,6 @@ class InventoryStore(Store, Protocol):
         ...
 
     # Bulk stock imports
-
-    async def record_all(self, payloads: Sequence[Message]) -> None:
-        """Records each event, as `record` does, in as few statements as the store can."""
-        ...
 
     async def claim_import(self, key: str) -> ImportOutcome | None:
         """Claims the import's key for this unit of work: None when this call claimed it, else
@@ -445,28 +436,6 @@ class SqlInventoryStore(SqlStore):
             )
             await connection.execute(statement, old)
         return len(new), len(old)
-
-    async def record_all(self, payloads: Sequence[Message]) -> None:
-        """What `record` does, for many events in one statement (the ORM would insert a big
-        batch row by row to learn each id)."""
-        occurred_at = Timestamp()
-        occurred_at.FromDatetime(utcnow())
-        rows = []
-        for payload in payloads:
-            envelope = EventEnvelope(
-                event_id=str(uuid.uuid4()),
-                event_type=payload.DESCRIPTOR.name,
-                occurred_at=occurred_at,
-                producer=self.producer,
-            )
-            envelope.payload.Pack(payload)
-            subject = subject_for(self.producer, envelope.event_type)
-            data = envelope.SerializeToString()
-            rows.append({"event_id": envelope.event_id, "subject": subject, "data": data})
-        if rows:
-            connection = await self.session.connection()
-            await connection.execute(insert(OutboxMessage.__table__), rows)  # type: ignore[attr-defined]
-            note_recorded(self.session)
 
     async def claim_import(self, key: str) -> ImportOutcome | None:
         values: dict[str, object] = {"key": key, "created_at": utcnow()}

@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from oms.events.v1.dead_letters_pb2 import EventSetAside
 from services.kernel.db import Database, UTCDateTime, utcnow
-from services.kernel.outbox import OutboxMessage, note_recorded, record_event
+from services.kernel.outbox import add_to_outbox, record_event
 
 log = logging.getLogger(__name__)
 
@@ -146,8 +146,9 @@ async def requeue(db: Database, letter_id: int) -> StoredDeadLetter:
     cause is fixed), and marks the letter replayed; both or neither."""
     async with db.transaction() as session:
         row = await _unreplayed(session, letter_id, DeadLetterKind.UNPUBLISHABLE)
-        session.add(OutboxMessage(event_id=row.event_id, subject=row.subject, data=row.data))
-        note_recorded(session)
+        add_to_outbox(
+            session, [{"event_id": row.event_id, "subject": row.subject, "data": row.data}]
+        )
         row.replayed_at = utcnow()
         session.add(row)
     return _stored(row)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -28,15 +30,30 @@ class OutboxMessage(SQLModel, table=True):
     data: bytes
 
 
-# Noted in a session's `info` when it records an event, so its commit wakes the relay.
-RECORDED_EVENTS = "oms.outbox.recorded"
-# The session's events recorded and not yet inserted (`Session.info` key).
-_RECORDED = "oms_outbox_recorded"
+# The session's outbox rows not yet inserted (`Session.info` key). Present once the session has
+# added any, so the commit that inserted them can be told to wake the relay.
+_PENDING_ROWS = "oms.outbox.pending"
 
 
-def note_recorded(session: AsyncSession) -> None:
-    """Notes that the session wrote outbox rows: its commit wakes the relay (`relay.py`)."""
-    session.info[RECORDED_EVENTS] = True
+def add_to_outbox(session: AsyncSession, rows: Sequence[dict[str, object]]) -> None:
+    """Queues outbox rows (`event_id`, `subject`, `data`) to be inserted just before the
+    session's transaction commits, in the order added, in one statement: so they commit with
+    the change or not at all. (An ORM row per event, built and flushed, cost a placement more
+    than the insert does.)"""
+    session.info.setdefault(_PENDING_ROWS, []).extend(rows)
+
+
+def added_events(committed: Mapping[Any, Any]) -> bool:
+    """Whether a committed session's `info` says it wrote outbox rows (the relay's wake-up)."""
+    return _PENDING_ROWS in committed
+
+
+@event.listens_for(Session, "before_commit")
+def _insert_pending(session: Session) -> None:
+    pending = session.info.get(_PENDING_ROWS)
+    if pending:
+        session.connection().execute(_insert_into_outbox(), pending)
+        pending.clear()
 
 
 def subject_for(producer: str, event_type: str) -> str:
@@ -47,12 +64,10 @@ def subject_for(producer: str, event_type: str) -> str:
 def record_event(
     session: AsyncSession, producer: str, payload: Message, subject: str = ""
 ) -> EventEnvelope:
-    """Adds the event to the outbox in the caller's transaction and returns its envelope; it
-    is published on `oms.<producer>.<snake_case type>` unless `subject` says otherwise.
-
-    The row is inserted as the transaction commits (with the session's other recorded events,
-    in the order recorded), so it commits with the change or not at all. A session here runs
-    one transaction (`Database.transaction`): what a rolled-back one recorded goes with it."""
+    """Adds the event to the outbox in the caller's transaction (`add_to_outbox`) and returns
+    its envelope; it is published on `oms.<producer>.<snake_case type>` unless `subject` says
+    otherwise. A session here runs one transaction (`Database.transaction`): what a
+    rolled-back one recorded goes with it."""
     occurred_at = Timestamp()
     occurred_at.FromDatetime(utcnow())
     envelope = EventEnvelope(
@@ -63,28 +78,12 @@ def record_event(
     )
     envelope.payload.Pack(payload)
     tracing.record_context(envelope.trace_context)
-    note_recorded(session)
-    row = {
-        "event_id": envelope.event_id,
-        "subject": subject or subject_for(producer, envelope.event_type),
-        "data": envelope.SerializeToString(),
-    }
-    recorded = session.info.get(_RECORDED)
-    if recorded is None:
-        recorded = session.info[_RECORDED] = []
-        event.listen(session.sync_session, "before_commit", _insert_recorded)
-    recorded.append(row)
+    subject = subject or subject_for(producer, envelope.event_type)
+    add_to_outbox(
+        session,
+        [{"event_id": envelope.event_id, "subject": subject, "data": envelope.SerializeToString()}],
+    )
     return envelope
-
-
-def _insert_recorded(session: Session) -> None:
-    """Inserts the events recorded in the session in one statement, just before its
-    transaction commits. (An ORM row per event, built and flushed, cost a placement more than
-    the insert does.)"""
-    recorded = session.info[_RECORDED]
-    if recorded:
-        session.connection().execute(_insert_into_outbox(), recorded)
-        recorded.clear()
 
 
 @functools.cache

@@ -22,7 +22,7 @@ from oms.events.v1.envelope_pb2 import EventEnvelope
 from services.kernel import metrics, tracing
 from services.kernel.db import Database
 from services.kernel.dead_letters import DeadLetter, DeadLetterKind, set_aside
-from services.kernel.outbox import RECORDED_EVENTS, OutboxMessage
+from services.kernel.outbox import OutboxMessage, added_events
 
 log = logging.getLogger(__name__)
 # JetStream's error code for a message over the stream's maximum size.
@@ -78,7 +78,7 @@ class OutboxRelay:
     def _woken_by(self, committed: dict[Any, Any]) -> None:
         # Only a commit that recorded events has anything to relay: most of what consumers
         # commit records none, and a needless look costs a transaction.
-        if committed.get(RECORDED_EVENTS):
+        if added_events(committed):
             self._wake.set()
 
     def stuck(self) -> str | None:

@@ -7,8 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from google.protobuf.message import Message
-
 from services.inventory.domain.imports import ImportOutcome, StockChange
 from services.inventory.domain.model import (
     Adjustment,
@@ -102,10 +100,6 @@ class MemoryInventoryStore(MemoryStore[InventoryData]):
             made_from = self.data.skus[sku.code].made_from_sku if sku.code in self.data.skus else ""
             self.data.skus[sku.code] = replace(sku, made_from_sku=made_from)
         return created, len(skus) - created
-
-    async def record_all(self, payloads: Sequence[Message]) -> None:
-        for payload in payloads:
-            self.record(payload)
 
     async def claim_import(self, key: str) -> ImportOutcome | None:
         if key in self.data.imports:
