@@ -98,12 +98,19 @@ class AvailabilityPush:
         return len(skus)
 
     async def resync_owed(self) -> None:
-        """Owes every SKU to each channel whose rules changed, then clears what it did."""
+        """Owes every SKU to each channel whose rules changed, then clears what it did: the
+        catalogue asked of inventory once for all of them. A channel no longer pushed is owed
+        nothing, and its row is cleared too (it would otherwise fail every round)."""
         async with self.uow.read() as store:
             owed = await push_store.resyncs_owed(store.session)
-        for code, version in owed.items():
-            await self.resync(code)
-            async with self.uow.write() as store:
+        if not owed:
+            return
+        skus = await self._inventory.all_skus()
+        async with self.uow.write() as store:
+            pushed = {channel.code for channel in await pushed_channels(store)}
+            for code, version in owed.items():
+                if code in pushed:
+                    await push_store.mark_pending(store.session, code, skus)
                 await push_store.clear_resync(store.session, code, version)
 
     async def resync_on_demand(self, channel_code: str, caller: Caller) -> int:
