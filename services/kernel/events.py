@@ -313,7 +313,11 @@ class EventConsumer(Generic[S]):
         together = self._readable_first_deliveries(messages)
         if together is not None:
             wanted = self._wanted(together)
-            if wanted is not None and len(wanted) > 1 and await self._applied_together(wanted):
+            # None wanted (types passed over, payloads needing nothing): acknowledged unread
+            # again; several: one unit of work.
+            if wanted == [] or (
+                wanted is not None and len(wanted) > 1 and await self._applied_together(wanted)
+            ):
                 for message, envelope in together:
                     await _settle(message.ack(), envelope.event_id)
                 return

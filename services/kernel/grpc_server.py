@@ -86,16 +86,19 @@ class WrapsOncePerMethod(grpc.aio.ServerInterceptor):
     interceptors inside this one are in the handler it keeps)."""
 
     def __init__(self) -> None:
-        self._handlers: dict[str, grpc.RpcMethodHandler[Any, Any] | None] = {}
+        self._handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
 
     async def intercept_service(
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
         method = handler_call_details.method
-        if method not in self._handlers:
-            wrap = self.wrapper(method)
-            self._handlers[method] = _wrap_unary(await continuation(handler_call_details), wrap)
-        return self._handlers[method]
+        handler = self._handlers.get(method)
+        if handler is None:
+            handler = _wrap_unary(await continuation(handler_call_details), self.wrapper(method))
+            # Only methods that exist are kept: a peer naming others cannot grow the map.
+            if handler is not None:
+                self._handlers[method] = handler
+        return handler
 
     def wrapper(self, method: str) -> Callable[[UnaryHandler], UnaryHandler]:
         """What wraps the method's unary handler."""

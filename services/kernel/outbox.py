@@ -56,6 +56,12 @@ def _insert_pending(session: Session) -> None:
         pending.clear()
 
 
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_pending(session: Session, _previous: object) -> None:
+    # Rolled back with the change they announce: a session used again must not insert them.
+    session.info.pop(_PENDING_ROWS, None)
+
+
 def subject_for(producer: str, event_type: str) -> str:
     """`("inventory", "StockLevelChanged")` -> `"oms.inventory.stock_level_changed"`."""
     return f"oms.{producer}.{snake_case(event_type)}"

@@ -28,8 +28,6 @@ from nats.js.errors import NotFoundError
 REQUEST_EXPIRES_SECONDS = 2.0
 # How long after its expiry a request whose end the server never told is given up.
 LOST_AFTER_SECONDS = 0.5
-# Heartbeat status: the server's sign of life on a long request.
-_HEARTBEAT = "100"
 # A request the server ended: expired (408), nothing to deliver (404), or ended otherwise (409:
 # exceeded limits, leadership change, consumer deleted).
 _ENDED = {"404", "408", "409"}
@@ -96,7 +94,12 @@ class ContinuousPull:
 
     async def next_batch(self) -> list[Msg]:
         """The events that have arrived, at most a batch, waiting for the first one until the
-        outstanding requests end; empty when none came."""
+        outstanding requests end; empty when none came. While the connection is down it sends
+        nothing (nats-py would buffer the requests and deliver them all on reconnection)."""
+        if not self._client.is_connected:
+            self._requests.clear()  # lost with the connection
+            await asyncio.sleep(LOST_AFTER_SECONDS)
+            return []
         await self._top_up()
         loop = asyncio.get_running_loop()
         wait = max(0.05, self._requests[-1].expires_at + LOST_AFTER_SECONDS - loop.time())
@@ -108,8 +111,8 @@ class ContinuousPull:
         received = [first]
         while len(received) < self._batch and not self._arrived.empty():
             received.append(self._arrived.get_nowait())
-        events = []
-        for message in received:
+        events: list[Msg] = []
+        for index, message in enumerate(received):
             status = _status(message)
             if status is None:
                 events.append(message)
@@ -117,6 +120,9 @@ class ContinuousPull:
             elif status in _ENDED:
                 if _deleted(message):
                     self._requests.clear()
+                    # Left for `close` to give back, as what arrived after them is.
+                    for kept in [*events, *received[index + 1 :]]:
+                        self._arrived.put_nowait(kept)
                     raise ConsumerDeleted(description=_description(message))
                 if self._requests:
                     self._requests.popleft()

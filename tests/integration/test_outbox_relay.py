@@ -8,6 +8,8 @@ from typing import Any, cast
 
 import nats
 from nats.js import JetStreamContext
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from launcher.embedded_nats import EmbeddedNats
 from oms.events.v1.envelope_pb2 import EventEnvelope
@@ -15,7 +17,7 @@ from oms.events.v1.inventory_pb2 import StockLevelChanged
 from services.kernel.db import Database
 from services.kernel.events import ensure_stream, stream_name
 from services.kernel.migrate import KERNEL_STREAM, migrate
-from services.kernel.outbox import record_event
+from services.kernel.outbox import OutboxMessage, record_event
 from services.kernel.relay import OutboxRelay
 from services.kernel.settings import normalize_database_url
 
@@ -69,4 +71,30 @@ async def test_a_slow_replica_never_deletes_an_event_recorded_after_its_read(
         assert await stored_event_ids(jetstream) == [first.event_id, second.event_id]
     finally:
         await client.close()
+        await db.dispose()
+
+
+async def test_events_recorded_in_a_rolled_back_transaction_are_never_inserted(
+    db_url: str,
+) -> None:
+    db = Database(normalize_database_url(db_url))
+    await migrate(db, [KERNEL_STREAM])
+    try:
+        async with AsyncSession(db.engine) as session:
+            await session.begin()
+            record_event(session, "inventory", StockLevelChanged(sku="GONE"))
+            await session.rollback()
+            # The same session, used again: only what this transaction records goes in.
+            await session.begin()
+            record_event(session, "inventory", StockLevelChanged(sku="KEPT"))
+            await session.commit()
+        async with db.snapshot() as session:
+            rows = (await session.exec(select(OutboxMessage.data))).all()
+        skus = []
+        for data in rows:
+            change = StockLevelChanged()
+            EventEnvelope.FromString(data).payload.Unpack(change)
+            skus.append(change.sku)
+        assert skus == ["KEPT"]
+    finally:
         await db.dispose()
