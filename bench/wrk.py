@@ -29,7 +29,6 @@ class WrkRun:
 
     result: PhaseResult
     samples: list[tuple[str, str]] = field(default_factory=list)
-    output: str = ""
 
 
 def wrk_path() -> str:
@@ -117,4 +116,4 @@ def parse_output(name: str, output: str, client_cpu: float = 0.0) -> WrkRun:
             f"timeouts {figures['timeouts']}"
         )
     samples = [(str(pair[0]), str(pair[1])) for pair in figures["samples"]]
-    return WrkRun(result, samples, output)
+    return WrkRun(result, samples)

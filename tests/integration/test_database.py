@@ -75,19 +75,16 @@ async def test_a_writer_waiting_for_another_process_lock_leaves_the_loop_running
     await create_test_tables(db, [Note])
     other = sqlite3.connect(path, isolation_level=None)  # another process's writer, in effect
     other.execute("BEGIN IMMEDIATE")
-    ticks = 0
 
     async def write() -> None:
         async with db.transaction() as session:
             session.add(Note(text="after the other writer"))
 
     writer = asyncio.create_task(write())
-    for _ in range(20):
+    for _ in range(20):  # the loop turns meanwhile
         await asyncio.sleep(0.01)
-        ticks += 1
     assert not writer.done()  # still waiting for the lock ...
     other.execute("COMMIT")
     other.close()
     await asyncio.wait_for(writer, 10)
     await db.dispose()
-    assert ticks == 20  # ... and the loop ran meanwhile
