@@ -3,12 +3,11 @@ status, which orders clients see and wait on, and how a page of them is resumed.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
-from services.kernel import bounds
+from services.kernel import bounds, paging
 from services.kernel.caller import Caller
 from services.kernel.errors import DomainError, ErrorCode
 from services.orders.domain.model import (
@@ -44,8 +43,6 @@ PENDING = (OrderStatus.ALLOCATED, OrderStatus.PARTIALLY_SHIPPED, OrderStatus.BAC
 # Shipments a location still has to ship: what counts against its daily ship capacity.
 UNSHIPPED = (ShipmentStatus.ALLOCATED, ShipmentStatus.SHIPPING)
 _CURSOR_KIND = "order"
-# An encoded cursor is about 30 characters; anything much longer is not one.
-MAX_CURSOR = 100
 
 
 def validate_new_order(order: NewOrder) -> None:
@@ -299,32 +296,21 @@ def is_visible(status: OrderStatus) -> bool:
 
 def require_page_size(first: int) -> None:
     """A page holds 1..MAX_PAGE orders."""
-    if not 1 <= first <= MAX_PAGE:
-        raise DomainError(ErrorCode.INVALID_INPUT, f"first must be within 1..{MAX_PAGE}", "first")
+    paging.require_page_size(first, MAX_PAGE)
 
 
 def encode_cursor(number: int) -> str:
     """The opaque cursor of the order with this number: the page after it starts below it."""
-    return base64.urlsafe_b64encode(f"{_CURSOR_KIND}:{number}".encode()).decode()
+    return paging.encode_cursor(_CURSOR_KIND, str(number))
 
 
 def decode_cursor(cursor: str) -> int:
     """The order number an `encode_cursor` cursor names; anything else (a number no order can
     have included) is refused (INVALID_INPUT on `after`), never read as some other position."""
-    try:
-        if len(cursor) > MAX_CURSOR:
-            raise ValueError("too long")
-        kind, _, number = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if kind != _CURSOR_KIND or not number.isdigit():
-            raise ValueError(kind)
-        position = int(number)
-        if not 1 <= position <= bounds.INT64_MAX:
-            raise ValueError(number)
-        return position
-    except ValueError as error:
-        raise DomainError(
-            ErrorCode.INVALID_INPUT, "not a cursor from this list", "after"
-        ) from error
+    number = paging.decode_cursor(_CURSOR_KIND, cursor)
+    if not number.isdigit() or not 1 <= int(number) <= bounds.INT64_MAX:
+        raise DomainError(ErrorCode.INVALID_INPUT, "not a cursor from this list", "after")
+    return int(number)
 
 
 def pending_summary(
