@@ -464,13 +464,15 @@ class SqlInventoryStore(SqlStore):
         statements = _import_statements(connection.dialect.paramstyle)
         await connection.exec_driver_sql(statements.open_level, sorted(keys))
         wanted = set(keys)
+        # Only the import's locations: the lock must not reach a SKU's levels elsewhere.
+        locations = sorted({location for _, location in keys})
         levels: dict[tuple[str, str], StockLevel] = {}
         for part in _chunks(sorted({sku for sku, _ in keys})):
             statement = (
                 core_select(
                     table.c.sku, table.c.location_code, *cast("tuple[Any, ...]", _LEVEL_STATES)
                 )
-                .where(table.c.sku.in_(part))
+                .where(table.c.sku.in_(part), table.c.location_code.in_(locations))
                 .order_by(table.c.sku, table.c.location_code)
                 .with_for_update()
             )
