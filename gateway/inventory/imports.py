@@ -90,7 +90,8 @@ class BulkImportMutation:
         description="Not in the client contract. Many on-hand changes at once, all or none: "
         "each row a delta or the on hand to set, never below what is reserved; a refusal "
         "names its row (input.rows.N) or file line (input.csv.LINE). The same idempotencyKey "
-        "again changes nothing.",
+        "again changes nothing. At most 1,000 rows in the list; more in a CSV file (up to "
+        "50,000 rows, within the request's size limit).",
     )
     async def import_stock(self, info: Info, input: ImportStockInput) -> ImportStockPayload:
         call = inventory_stub(info).ImportStock(input.to_proto())
@@ -105,7 +106,8 @@ class BulkImportMutation:
     @strawberry.mutation(
         extensions=allow(*STOCK_WRITERS),
         description="Not in the client contract. Creates or updates many SKUs by code, all "
-        "or none (made-to-order declarations stay as they were).",
+        "or none (made-to-order declarations stay as they were). At most 1,000 in the list; "
+        "more in a CSV file (up to 50,000 rows, within the request's size limit).",
     )
     async def upsert_skus(self, info: Info, input: UpsertSkusInput) -> UpsertSkusPayload:
         call = inventory_stub(info).UpsertSkus(input.to_proto())

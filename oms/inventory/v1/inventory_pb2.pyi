@@ -1593,7 +1593,9 @@ class UpsertSkusRequest(_message.Message):
     """
     @_builtins.property
     def skus(self) -> _containers.RepeatedCompositeFieldContainer[Global___UpsertSkuRequest]:
-        """At most 10,000 SKUs; all of them or none."""
+        """All of them or none. A list holds at most 5,000 (every list a service takes; the gateway
+        takes 1,000); a CSV file at most 50,000 rows.
+        """
 
     def __init__(
         self,
@@ -1685,7 +1687,9 @@ class ImportStockRequest(_message.Message):
     """
     @_builtins.property
     def rows(self) -> _containers.RepeatedCompositeFieldContainer[Global___StockImportRow]:
-        """At most 10,000 rows; all of them or none."""
+        """All of them or none. A list holds at most 5,000 (every list a service takes; the gateway
+        takes 1,000); a CSV file at most 50,000 rows.
+        """
 
     def __init__(
         self,
